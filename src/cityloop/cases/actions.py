@@ -1,0 +1,260 @@
+"""The workflow actions: load the case, ask the domain, apply the effects, append the event, commit once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import select
+
+from cityloop.cases import service as svc
+from cityloop.cases.domain import ActorState, CaseState, WorkflowError, decide
+from cityloop.cases.models import Case, CaseRequest, CaseTask
+from cityloop.cases.schemas import ActionIn
+from cityloop.catalog.models import FilingCondition
+from cityloop.geo.models import DutyGridInspector
+from cityloop.org.models import Department, User
+from cityloop.routing import service as routing
+from cityloop.shared.errors import AppError, Invalid, NotFound
+from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
+
+NOTE_REQUIRED = {"reject", "refuse", "void", "verify_fail", "check_fail", "request_return",
+                 "request_extension", "request_suspension", "deny"}
+
+
+def load_case(session, ident: int | str, lock: bool = False) -> Case:
+    """A case by id or number, or 404."""
+    stmt = select(Case).where(Case.id == int(ident)) if str(ident).isdigit() else select(Case).where(
+        Case.number == str(ident))
+    if lock:
+        stmt = stmt.with_for_update()
+    case = session.scalar(stmt)
+    if case is None:
+        raise NotFound("case-not-found", f"案件 {ident} 不存在", f"Case {ident} not found")
+    return case
+
+
+def duty_grids_of(session, user_id: int | None) -> frozenset[str]:
+    """Duty grids an inspector patrols."""
+    if user_id is None:
+        return frozenset()
+    rows = session.scalars(select(DutyGridInspector.duty_grid_code).where(DutyGridInspector.user_id == user_id))
+    return frozenset(rows)
+
+
+def states(session, case: Case, actor) -> tuple[CaseState, ActorState]:
+    """The domain's view of the case and the actor."""
+    task = svc.current_task(session, case)
+    cs = CaseState(case.stage, case.source, case.self_handled, case.department_id, case.duty_grid_code,
+                   case.pending_request, task.assignee_id if task else None)
+    grids = duty_grids_of(session, actor.id) if "inspector" in actor.roles else frozenset()
+    return cs, ActorState(actor.id, actor.roles, actor.department_id, grids)
+
+
+def apply(ctx: svc.Ctx, ident: int | str, action: str, body: ActionIn) -> Case:
+    """Run one action on a case for ctx.actor."""
+    case = load_case(ctx.session, ident, lock=True)
+    cs, actor_state = states(ctx.session, case, ctx.actor)
+    try:
+        target = decide(cs, action, actor_state)
+    except WorkflowError as exc:
+        raise AppError(exc.code, exc.zh, exc.en, status=exc.status, stage=case.stage) from exc
+    if action in NOTE_REQUIRED and not (body.note or "").strip():
+        raise Invalid("note-required", "此操作需要填写意见/原因（note）", f"Action {action} needs a note (reason)")
+    from_stage = case.stage
+    payload = HANDLERS.get(action, _plain)(ctx, case, body, target)
+    if body.note:
+        payload["note"] = body.note
+    svc.record(ctx, case, action, from_stage, payload)
+    ctx.session.commit()
+    return case
+
+
+def _plain(ctx, case, body, target) -> dict:
+    if target is not None and target != case.stage:
+        _finish_task(ctx, case, None)
+        svc.enter_stage(ctx, case, target)
+        if target in ("closed", "rejected", "merged", "void"):
+            _terminal(ctx, case)
+    return {}
+
+
+def _terminal(ctx, case: Case) -> None:
+    case.closed_at = ctx.now
+    for task in ctx.session.scalars(select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.status == "open")):
+        task.status, task.done_at = "cancelled", ctx.now
+    for req in ctx.session.scalars(select(CaseRequest).where(CaseRequest.case_id == case.id,
+                                                             CaseRequest.status == "pending")):
+        req.status, req.decided_at = "cancelled", ctx.now
+    case.pending_request, case.paused_at = None, None
+
+
+def _finish_task(ctx, case: Case, result: str | None) -> None:
+    task = svc.current_task(ctx.session, case)
+    if task is not None:
+        task.status, task.done_at, task.result = "done", ctx.now, result
+        if task.assignee_id is None:
+            task.assignee_id = ctx.actor.id
+
+
+def _inspection(result: str) -> Callable:
+    def handler(ctx, case, body, target) -> dict:
+        _finish_task(ctx, case, result)
+        svc.enter_stage(ctx, case, target)
+        if target == "rejected":
+            _terminal(ctx, case)
+        if result == "fail" and target == "dispatched":  # 返工: same department, the full limit again
+            case.rework_count += 1
+        return {"result": result, "photos": len(ctx.photos)}
+
+    return handler
+
+
+def _merge(ctx, case, body, target) -> dict:
+    if not body.target_case:
+        raise Invalid("target-required", "合并需要指定重复于哪个案件（target_case）", "merge needs target_case")
+    other = load_case(ctx.session, body.target_case)
+    if other.id == case.id or other.stage in ("closed", "rejected", "merged", "void"):
+        raise Invalid("bad-merge-target", "只能合并到另一个未办结的案件", "Merge into another open case")
+    case.merged_into_id = other.id
+    _plain(ctx, case, body, target)
+    return {"target_case": other.number}
+
+
+def _reassign(ctx, case, body, target) -> dict:
+    user = ctx.session.scalar(select(User).where(User.username == (body.inspector or "")))
+    if user is None or "inspector" not in user.role_names:
+        raise Invalid("not-an-inspector", f"{body.inspector} 不是监督员", f"{body.inspector} is not an inspector")
+    task = svc.current_task(ctx.session, case)
+    task.assignee_id = user.id
+    return {"inspector": user.username, "task": task.kind}
+
+
+def _file(ctx, case, body, target) -> dict:
+    if body.category_code and body.category_code != case.category_code:
+        cat = svc.find_matter(ctx.session, ctx.settings.catalog_standard, body.category_code)
+        case.category_id, case.category_code = cat.id, cat.code
+    conds = list(ctx.session.scalars(select(FilingCondition).where(FilingCondition.category_id == case.category_id)
+                                     .order_by(FilingCondition.position)))
+    if not conds:
+        raise Invalid("no-condition", "该事项未配置立案条件", "This category has no filing condition")
+    if body.condition_code:
+        cond = next((c for c in conds if c.code == body.condition_code), None)
+        if cond is None:
+            raise Invalid("unknown-condition", f"未知立案条件：{body.condition_code}", f"Unknown condition {body.condition_code}")
+    else:
+        cond = next((c for c in conds if c.is_default), conds[0])
+    case.filing_condition_id, case.urgent = cond.id, cond.urgent
+    suggestion = routing.suggest_for_case(ctx.session, case)
+    case.suggested_department_id, case.needs_ownership = suggestion.department_id, suggestion.needs_ownership
+    case.routing_reason = suggestion.reason_zh
+    svc.enter_stage(ctx, case, target)
+    return {"category_code": case.category_code, "condition_code": cond.code, "urgent": cond.urgent,
+            "suggested_department_id": suggestion.department_id, "routing_reason": suggestion.reason_zh}
+
+
+def _dispatch(ctx, case, body, target) -> dict:
+    if body.department_code:
+        dept = ctx.session.scalar(select(Department).where(Department.code == body.department_code,
+                                                           Department.active.is_(True)))
+        if dept is None:
+            raise Invalid("unknown-department", f"未知部门：{body.department_code}", f"Unknown department {body.department_code}")
+        dept_id = dept.id
+    else:
+        dept_id = case.suggested_department_id or routing.suggest_for_case(ctx.session, case).department_id
+        if dept_id is None:
+            raise Invalid("department-required", "无法自动确定处置部门，请指定 department_code",
+                          "No department could be suggested; give department_code")
+    payload: dict = {"department_id": dept_id, "suggested": dept_id == case.suggested_department_id}
+    if case.last_department_id is not None and dept_id != case.last_department_id:
+        case.wrong_dispatch_count += 1  # 错误派遣: a return was approved and it goes elsewhere now
+        payload["wrong_dispatch"] = True
+    if body.save_rule_level:
+        rule = routing.save_rule(ctx.session, case, dept_id, body.save_rule_level, ctx.now)
+        ctx.session.flush()
+        payload["rule_id"] = rule.id
+        case.needs_ownership = False
+    case.department_id, case.last_department_id = dept_id, None
+    svc.enter_stage(ctx, case, target)
+    return payload
+
+
+def _handle(ctx, case, body, target) -> dict:
+    result = (body.result or body.note or "").strip()
+    if not result:
+        raise Invalid("result-required", "处置反馈需要填写处置结果（result）", "handle needs a result text")
+    svc.enter_stage(ctx, case, target)
+    return {"result": result, "photos": len(ctx.photos)}
+
+
+def _request(kind: str) -> Callable:
+    def handler(ctx, case, body, target) -> dict:
+        minutes = None
+        if kind == "extension":
+            try:
+                value, unit = parse_limit(body.extension or "")
+                minutes = limit_minutes(value, unit, case.urgent, ctx.cal.day_minutes)
+            except LimitError as exc:
+                raise Invalid("bad-extension", f"延期时长无效：{exc}", f"Bad extension: {exc}") from exc
+        req = CaseRequest(case_id=case.id, kind=kind, department_id=case.department_id, requested_by=ctx.actor.id,
+                          reason=body.note, extension_minutes=minutes, status="pending", created_at=ctx.now)
+        ctx.session.add(req)
+        case.pending_request = kind
+        return {"request": kind, "extension_minutes": minutes}
+
+    return handler
+
+
+def _decide_request(approved: bool) -> Callable:
+    def handler(ctx, case, body, target) -> dict:
+        req = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id,
+                                                           CaseRequest.status == "pending"))
+        req.status, req.decided_by, req.decided_at = ("approved" if approved else "denied"), ctx.actor.id, ctx.now
+        req.decision_note = body.note
+        case.pending_request = None
+        if approved:
+            _apply_request(ctx, case, req)
+        return {"request": req.kind, "approved": approved}
+
+    return handler
+
+
+def _apply_request(ctx, case: Case, req: CaseRequest) -> None:
+    if req.kind == "return":
+        case.return_count += 1
+        case.last_department_id, case.department_id = case.department_id, None
+        svc.enter_stage(ctx, case, "filed")
+    elif req.kind == "extension":
+        node = svc.open_node(ctx.session, case)
+        node.due_at = due_at(ctx.cal, node.due_at, req.extension_minutes, node.urgent)
+        node.extended_minutes += req.extension_minutes
+        case.node_due_at, case.overdue = node.due_at, False
+        case.extension_count += 1
+    elif req.kind == "suspension":
+        case.suspension_count += 1
+        case.stage, case.paused_at = "suspended", ctx.now
+
+
+def _resume(ctx, case, body, target) -> dict:
+    node = svc.open_node(ctx.session, case)
+    if node.urgent:
+        paused = (ctx.now - case.paused_at).total_seconds() / 60
+    else:
+        paused = ctx.cal.between(case.paused_at, ctx.now)
+    node.due_at = due_at(ctx.cal, node.due_at, paused, node.urgent)  # 挂账 time does not count
+    case.node_due_at, case.stage, case.paused_at, case.overdue = node.due_at, "dispatched", None, False
+    return {"paused_minutes": round(paused, 1)}
+
+
+def _supervise(ctx, case, body, target) -> dict:
+    case.supervise_count += 1
+    return {"supervise_count": case.supervise_count}
+
+
+HANDLERS: dict[str, Callable] = {
+    "merge": _merge, "reassign": _reassign, "file": _file, "dispatch": _dispatch, "handle": _handle,
+    "verify_ok": _inspection("ok"), "verify_fail": _inspection("fail"),
+    "check_ok": _inspection("ok"), "check_fail": _inspection("fail"),
+    "request_return": _request("return"), "request_extension": _request("extension"),
+    "request_suspension": _request("suspension"), "approve": _decide_request(True),
+    "deny": _decide_request(False), "resume": _resume, "supervise": _supervise,
+}

@@ -1,0 +1,173 @@
+"""The case workflow as data (pure): stages, nodes, and which role may take which action in which stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STAGES: dict[str, tuple[str, str]] = {
+    "reported": ("待受理", "Reported"),
+    "verifying": ("核实中", "Verifying"),
+    "accepted": ("待立案", "Accepted"),
+    "filed": ("待派遣", "Filed"),
+    "dispatched": ("处置中", "Dispatched"),
+    "suspended": ("挂账", "Suspended"),
+    "handled": ("待核查", "Handled"),
+    "checked": ("待结案", "Checked"),
+    "closed": ("已结案", "Closed"),
+    "rejected": ("不予受理/不予立案", "Rejected"),
+    "merged": ("重复案件", "Merged"),
+    "void": ("作废", "Void"),
+}
+TERMINAL = frozenset({"closed", "rejected", "merged", "void"})
+OPEN_STAGES = frozenset(STAGES) - TERMINAL
+
+# The node (环节) whose clock runs in each stage; 挂账 has none (the handling clock is paused).
+NODE_OF_STAGE = {
+    "reported": "accept", "verifying": "verify", "accepted": "file", "filed": "dispatch",
+    "dispatched": "handle", "handled": "check", "checked": "close",
+}
+NODES: dict[str, tuple[str, str]] = {
+    "accept": ("受理", "Accept"), "verify": ("核实", "Verify"), "file": ("立案", "File"),
+    "dispatch": ("派遣", "Dispatch"), "handle": ("处置", "Handle"), "check": ("核查", "Check"),
+    "close": ("结案", "Close"),
+}
+SOURCES = ("inspector", "public", "hotline", "video", "sensor", "assigned", "open311")
+# Reports from these sources are trusted and skip 核实.
+TRUSTED_SOURCES = frozenset({"inspector", "assigned", "sensor"})
+REQUEST_KINDS = ("return", "extension", "suspension")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may take an action, from which stages, and where the case goes (None = stays)."""
+
+    stages: frozenset[str]
+    roles: tuple[str, ...]
+    to: str | None
+    scope: str = "any"  # any | department (own cases) | inspector (own duty grid or task)
+    name: tuple[str, str] = ("", "")
+
+
+def _r(stages, roles, to, scope="any", name=("", "")) -> Rule:
+    return Rule(frozenset(stages), tuple(roles), to, scope, name)
+
+
+RULES: dict[str, Rule] = {
+    "accept": _r({"reported"}, ["operator"], "accepted", name=("受理", "accept")),
+    "reject": _r({"reported"}, ["operator"], "rejected", name=("不予受理", "reject")),
+    "merge": _r({"reported"}, ["operator"], "merged", name=("合并重复", "merge")),
+    "self_close": _r({"reported"}, ["operator"], "closed", name=("自处理审核结案", "close self-handled")),
+    "verify_ok": _r({"verifying"}, ["inspector"], "accepted", "inspector", ("核实属实", "verify: true")),
+    "verify_fail": _r({"verifying"}, ["inspector"], "rejected", "inspector", ("核实不属实", "verify: false")),
+    "reassign": _r({"verifying", "handled"}, ["operator"], None, name=("改派监督员", "reassign inspector")),
+    "file": _r({"accepted"}, ["shift_lead"], "filed", name=("立案", "file")),
+    "refuse": _r({"accepted"}, ["shift_lead"], "rejected", name=("不予立案", "refuse")),
+    "dispatch": _r({"filed"}, ["dispatcher"], "dispatched", name=("派遣", "dispatch")),
+    "handle": _r({"dispatched"}, ["department"], "handled", "department", ("处置反馈", "handle")),
+    "request_return": _r({"dispatched"}, ["department"], None, "department", ("申请回退", "request return")),
+    "request_extension": _r({"dispatched"}, ["department"], None, "department", ("申请延期", "request extension")),
+    "request_suspension": _r({"dispatched"}, ["department"], None, "department", ("申请挂账", "request suspension")),
+    "approve": _r({"dispatched"}, ["dispatcher"], None, name=("批准申请", "approve request")),
+    "deny": _r({"dispatched"}, ["dispatcher"], None, name=("驳回申请", "deny request")),
+    "resume": _r({"suspended"}, ["dispatcher"], "dispatched", name=("挂账恢复", "resume")),
+    "check_ok": _r({"handled"}, ["inspector"], "checked", "inspector", ("核查通过", "check: passed")),
+    "check_fail": _r({"handled"}, ["inspector"], "dispatched", "inspector", ("核查不通过(返工)", "check: rework")),
+    "close": _r({"checked"}, ["shift_lead"], "closed", name=("结案", "close")),
+    "void": _r(OPEN_STAGES, ["shift_lead"], "void", name=("作废", "void")),
+    "supervise": _r(OPEN_STAGES, ["leader", "shift_lead"], None, name=("督办", "supervise")),
+}
+ROLE_CN = {"operator": "受理员", "inspector": "监督员", "shift_lead": "值班长", "dispatcher": "派遣员",
+           "department": "专业部门", "leader": "领导", "admin": "管理员"}
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """What the rules need to know about a case."""
+
+    stage: str
+    source: str
+    self_handled: bool = False
+    department_id: int | None = None
+    duty_grid_code: str | None = None
+    pending_request: str | None = None
+    task_assignee_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ActorState:
+    """What the rules need to know about the actor."""
+
+    id: int | None
+    roles: frozenset[str]
+    department_id: int | None = None
+    duty_grids: frozenset[str] = field(default_factory=frozenset)
+
+
+class WorkflowError(Exception):
+    """An action that the stage or the role does not allow; status 409 (stage) or 403 (role/scope)."""
+
+    def __init__(self, status: int, code: str, zh: str, en: str):
+        super().__init__(en)
+        self.status, self.code, self.zh, self.en = status, code, zh, en
+
+
+def _needs(rule: Rule) -> tuple[str, str]:
+    stages_zh = "、".join(STAGES[s][0] for s in sorted(rule.stages))
+    stages_en = ", ".join(sorted(rule.stages))
+    roles_zh = "或".join(ROLE_CN[r] for r in rule.roles)
+    return f"需要阶段「{stages_zh}」和角色「{roles_zh}」", f"needs stage {stages_en} and role {'/'.join(rule.roles)}"
+
+
+def decide(case: CaseState, action: str, actor: ActorState) -> str | None:
+    """The stage the case moves to (None = stays) or WorkflowError explaining what the action needs."""
+    rule = RULES.get(action)
+    if rule is None:
+        raise WorkflowError(404, "unknown-action", f"未知操作：{action}", f"Unknown action: {action}")
+    need_zh, need_en = _needs(rule)
+    if case.stage not in rule.stages:
+        raise WorkflowError(409, "wrong-stage", f"操作「{rule.name[0]}」{need_zh}，当前阶段为「{STAGES[case.stage][0]}」",
+                            f"Action {action} {need_en}; the case is {case.stage}")
+    is_admin = "admin" in actor.roles
+    if not is_admin and not actor.roles.intersection(rule.roles):
+        raise WorkflowError(403, "wrong-role", f"操作「{rule.name[0]}」{need_zh}", f"Action {action} {need_en}")
+    if not is_admin:
+        _check_scope(rule, case, actor, action)
+    return _target(case, action, rule)
+
+
+def _check_scope(rule: Rule, case: CaseState, actor: ActorState, action: str) -> None:
+    if rule.scope == "department" and (actor.department_id is None or actor.department_id != case.department_id):
+        raise WorkflowError(403, "not-your-case", "该案件未派遣给您的部门", f"{action}: the case is not dispatched to your department")
+    if rule.scope == "inspector":
+        mine = case.task_assignee_id == actor.id or (
+            case.task_assignee_id is None and case.duty_grid_code in actor.duty_grids)
+        if not mine:
+            raise WorkflowError(403, "not-your-task", "该任务不属于您的责任网格", f"{action}: the task is not yours")
+
+
+def _target(case: CaseState, action: str, rule: Rule) -> str | None:
+    if action == "accept" and case.source not in TRUSTED_SOURCES:
+        return "verifying"
+    if action == "self_close" and not case.self_handled:
+        raise WorkflowError(409, "not-self-handled", "只有自行处置案件可以审核结案", "Only self-handled reports can be closed this way")
+    if action == "handle" and case.pending_request:
+        raise WorkflowError(409, "request-pending", "有待审批的申请，审批后才能处置反馈", "A request is pending approval")
+    if action.startswith("request_") and case.pending_request:
+        raise WorkflowError(409, "request-pending", "已有待审批的申请", "A request is already pending")
+    if action in ("approve", "deny") and not case.pending_request:
+        raise WorkflowError(409, "no-request", "没有待审批的申请", "There is no pending request")
+    if action == "approve":
+        return {"return": "filed", "suspension": "suspended"}.get(case.pending_request or "")
+    return rule.to
+
+
+def available_actions(case: CaseState, actor: ActorState) -> list[str]:
+    """Actions this actor may take on this case now."""
+    out = []
+    for action in RULES:
+        try:
+            decide(case, action, actor)
+        except WorkflowError:
+            continue
+        out.append(action)
+    return out

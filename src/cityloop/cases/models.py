@@ -1,0 +1,164 @@
+"""Cases, their immutable events, per-node deadlines, inspector tasks, department requests and photos."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cityloop.db import Base, JSONType, UTCDateTime
+
+
+class Case(Base):
+    """案件: one problem run through the closed loop."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(24), unique=True)
+    stage: Mapped[str] = mapped_column(String(16), index=True)
+    source: Mapped[str] = mapped_column(String(16), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    category_code: Mapped[str] = mapped_column(String(8))
+    filing_condition_id: Mapped[int | None] = mapped_column(ForeignKey("filing_conditions.id"))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    component_id: Mapped[str | None] = mapped_column(ForeignKey("components.id"))
+    description: Mapped[str] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(String(256))
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    grid_code: Mapped[str] = mapped_column(String(15), index=True)
+    duty_grid_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    community_code: Mapped[str] = mapped_column(String(12))
+    street_code: Mapped[str] = mapped_column(String(12), index=True)
+    district_code: Mapped[str] = mapped_column(String(12), index=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    last_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    suggested_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    routing_reason: Mapped[str | None] = mapped_column(Text)
+    needs_ownership: Mapped[bool] = mapped_column(Boolean, default=False)  # 待确权 (属地兜底)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reporter_name: Mapped[str | None] = mapped_column(String(100))
+    reporter_phone: Mapped[str | None] = mapped_column(String(32))
+    self_handled: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    pending_request: Mapped[str | None] = mapped_column(String(16))
+    node: Mapped[str | None] = mapped_column(String(16))
+    node_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    node_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    node_urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rework_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    extension_count: Mapped[int] = mapped_column(Integer, default=0)
+    suspension_count: Mapped[int] = mapped_column(Integer, default=0)
+    wrong_dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
+    supervise_count: Mapped[int] = mapped_column(Integer, default=0)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class CaseEvent(Base):
+    """One action on a case; appended, never updated."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_name: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+
+class CaseNode(Base):
+    """One run of a workflow node (受理, 核实, 立案, 派遣, 处置, 核查, 结案) with its stored deadline."""
+
+    __tablename__ = "case_nodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    node: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    limit_minutes: Mapped[int] = mapped_column(Integer)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    overdue_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extended_minutes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseTask(Base):
+    """A 核实 or 核查 task for an inspector of the case's duty grid."""
+
+    __tablename__ = "case_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # verify | check
+    duty_grid_code: Mapped[str | None] = mapped_column(String(32))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | done | cancelled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(String(16))
+
+
+class CaseRequest(Base):
+    """A department's request (回退, 延期, 挂账) waiting for the dispatcher."""
+
+    __tablename__ = "case_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # return | extension | suspension
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    extension_minutes: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | denied
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+class CasePhoto(Base):
+    """A photo attached at report, verify, handle or check; content-addressed on disk."""
+
+    __tablename__ = "case_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    event_seq: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseNumberSeq(Base):
+    """Daily counter behind human-readable case numbers."""
+
+    __tablename__ = "case_number_seq"
+
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)

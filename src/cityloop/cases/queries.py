@@ -1,0 +1,170 @@
+"""Read side: case lists with filters and visibility, one case, its events, the caller's inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from cityloop.cases.actions import duty_grids_of, states
+from cityloop.cases.domain import NODES, RULES, STAGES, available_actions
+from cityloop.cases.models import Case, CaseEvent, CasePhoto, CaseTask
+from cityloop.cases.schemas import CaseOut, EventOut, TaskOut
+from cityloop.catalog.models import Category, FilingCondition
+from cityloop.deps import Actor
+from cityloop.org.domain import CITYWIDE_ROLES
+from cityloop.org.models import Department
+from cityloop.shared.errors import NotFound
+from cityloop.sla.domain import WorkCalendar, elapsed_fraction, light
+
+
+def visible(stmt: Select, session: Session, actor: Actor) -> Select:
+    """Restrict a case query to what the actor may see."""
+    if actor.has(*CITYWIDE_ROLES):
+        return stmt
+    conditions = []
+    if "department" in actor.roles and actor.department_id is not None:
+        conditions.append(Case.department_id == actor.department_id)
+    if "inspector" in actor.roles:
+        grids = duty_grids_of(session, actor.id)
+        conditions += [Case.duty_grid_code.in_(grids), Case.reporter_id == actor.id,
+                       exists().where(CaseTask.case_id == Case.id, CaseTask.assignee_id == actor.id)]
+    return stmt.where(or_(*conditions)) if conditions else stmt.where(False)
+
+
+def get_visible(session: Session, actor: Actor, ident: int | str) -> Case:
+    """One case the actor may see, or 404 (no hint that it exists)."""
+    col = Case.id == int(ident) if str(ident).isdigit() else Case.number == str(ident)
+    case = session.scalar(visible(select(Case).where(col), session, actor))
+    if case is None:
+        raise NotFound("case-not-found", f"案件 {ident} 不存在", f"Case {ident} not found")
+    return case
+
+
+def list_cases(session: Session, actor: Actor, filters: dict, now: datetime, page: int, size: int,
+               cal: WorkCalendar) -> tuple[list[CaseOut], int]:
+    """Filtered, paginated cases, newest first."""
+    stmt = visible(select(Case), session, actor)
+    eq = {"stage": Case.stage, "category": Case.category_code, "grid": Case.grid_code,
+          "duty_grid": Case.duty_grid_code, "district": Case.district_code, "street": Case.street_code,
+          "source": Case.source}
+    for key, col in eq.items():
+        if filters.get(key):
+            stmt = stmt.where(col == filters[key])
+    if filters.get("department"):
+        stmt = stmt.where(Case.department_id == select(Department.id).where(
+            Department.code == filters["department"]).scalar_subquery())
+    if filters.get("overdue") is not None:
+        late = Case.node_due_at < now
+        stmt = stmt.where(late if filters["overdue"] else or_(~late, Case.node_due_at.is_(None)))
+    if filters.get("created_from"):
+        stmt = stmt.where(Case.created_at >= filters["created_from"])
+    if filters.get("created_to"):
+        stmt = stmt.where(Case.created_at < filters["created_to"])
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.scalars(stmt.order_by(Case.id.desc()).offset((page - 1) * size).limit(size))
+    return [to_out(session, c, actor, now, cal, with_actions=False) for c in rows], total
+
+
+def timing(case: Case, now: datetime, cal: WorkCalendar) -> tuple[float | None, str | None]:
+    """Elapsed share and traffic light of the running node (none when paused or finished)."""
+    if not case.node_due_at or case.stage == "suspended" or not case.node_started_at:
+        return None, None
+    frac = elapsed_fraction(cal, case.node_started_at, case.node_due_at, now, case.node_urgent)
+    return round(frac, 4), light(frac)
+
+
+def to_out(session: Session, case: Case, actor: Actor, now: datetime, cal: WorkCalendar,
+           with_actions: bool = True) -> CaseOut:
+    """The API view of a case."""
+    cat = session.get(Category, case.category_id)
+    dept = session.get(Department, case.department_id) if case.department_id else None
+    sugg = session.get(Department, case.suggested_department_id) if case.suggested_department_id else None
+    cond = session.get(FilingCondition, case.filing_condition_id) if case.filing_condition_id else None
+    merged = session.get(Case, case.merged_into_id) if case.merged_into_id else None
+    elapsed, lamp = timing(case, now, cal)
+    actions: list[str] = []
+    photos: list[int] = []
+    if with_actions:
+        actions = available_actions(*states(session, case, actor))
+        photos = list(session.scalars(select(CasePhoto.id).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id)))
+    phone = case.reporter_phone
+    if phone and not actor.has(*CITYWIDE_ROLES):
+        phone = mask_phone(phone)
+    return CaseOut(
+        id=case.id, number=case.number, stage=case.stage, stage_name=STAGES[case.stage][0], source=case.source,
+        category_code=case.category_code, category_name=cat.name if cat else "", condition_code=cond.code if cond else None,
+        urgent=case.urgent, component_id=case.component_id, description=case.description, address=case.address,
+        lon=case.lon, lat=case.lat, grid_code=case.grid_code, duty_grid_code=case.duty_grid_code,
+        community_code=case.community_code, street_code=case.street_code, district_code=case.district_code,
+        department_code=dept.code if dept else None, department_name=dept.name if dept else None,
+        suggested_department_code=sugg.code if sugg else None, routing_reason=case.routing_reason,
+        needs_ownership=case.needs_ownership, node=case.node, node_started_at=case.node_started_at,
+        node_due_at=case.node_due_at, elapsed=elapsed, light=lamp,
+        overdue=bool(case.node_due_at and now > case.node_due_at and case.stage != "suspended"),
+        pending_request=case.pending_request, self_handled=case.self_handled,
+        merged_into=merged.number if merged else None, rework_count=case.rework_count,
+        return_count=case.return_count, extension_count=case.extension_count,
+        suspension_count=case.suspension_count, wrong_dispatch_count=case.wrong_dispatch_count,
+        supervise_count=case.supervise_count, reporter_phone=phone, created_at=case.created_at,
+        updated_at=case.updated_at, closed_at=case.closed_at, actions=actions, photos=photos,
+    )
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678."""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "****"
+
+
+def events(session: Session, case: Case) -> list[EventOut]:
+    """The case's history in order."""
+    rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
+    names = {a: r.name[0] for a, r in RULES.items()} | {"report": "上报", "auto_supervise": "超时自动督办"}
+    return [EventOut(seq=e.seq, action=e.action, action_name=names.get(e.action, e.action), actor=e.actor_name,
+                     actor_role=e.actor_role, at=e.at, from_stage=e.from_stage, to_stage=e.to_stage,
+                     payload=e.payload or {}) for e in rows]
+
+
+# What each role works on: stages whose node waits for that role.
+INBOX_STAGES = {"operator": ("reported",), "shift_lead": ("accepted", "checked"), "dispatcher": ("filed", "suspended")}
+
+
+def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> list[TaskOut]:
+    """What waits for this user now, most urgent first."""
+    items: list[TaskOut] = []
+    stages = {s for role, ss in INBOX_STAGES.items() if role in actor.roles for s in ss}
+    conds = [Case.stage.in_(stages)] if stages else []
+    if "dispatcher" in actor.roles:
+        conds.append(Case.pending_request.is_not(None))
+    if "department" in actor.roles and actor.department_id is not None:
+        conds.append((Case.stage == "dispatched") & (Case.department_id == actor.department_id))
+    if "leader" in actor.roles:
+        conds.append((Case.supervise_count > 0) | (Case.node_due_at < now))
+    if conds:
+        for case in session.scalars(select(Case).where(or_(*conds), Case.stage.notin_(("closed", "rejected", "merged", "void")))
+                                    .order_by(Case.node_due_at).limit(500)):
+            items.append(_item(session, case, now, cal, "case"))
+    if actor.has("inspector", "operator"):
+        task_stmt = select(CaseTask).where(CaseTask.status == "open")
+        if not actor.has("operator"):
+            grids = duty_grids_of(session, actor.id)
+            task_stmt = task_stmt.where(or_(CaseTask.assignee_id == actor.id,
+                                            CaseTask.assignee_id.is_(None) & CaseTask.duty_grid_code.in_(grids)))
+        else:
+            task_stmt = task_stmt.where(CaseTask.assignee_id.is_(None))
+        for task in session.scalars(task_stmt.order_by(CaseTask.due_at).limit(500)):
+            items.append(_item(session, session.get(Case, task.case_id), now, cal, task.kind, task.id))
+    items.sort(key=lambda t: (t.due_at is None, t.due_at))
+    return items
+
+
+_KIND_NAMES = {"case": "待办案件", "verify": "核实任务", "check": "核查任务"}
+
+
+def _item(session, case: Case, now, cal, kind: str, task_id: int | None = None) -> TaskOut:
+    cat = session.get(Category, case.category_id)
+    _, lamp = timing(case, now, cal)
+    return TaskOut(kind=kind, kind_name=_KIND_NAMES[kind], case_id=case.id, case_number=case.number,
+                   stage=case.stage, category_name=cat.name if cat else "", address=case.address, node=case.node,
+                   due_at=case.node_due_at, light=lamp, task_id=task_id)

@@ -1,0 +1,182 @@
+"""Case endpoints: report, list, read, history, actions, photos, inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import AwareDatetime, BaseModel, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.cases import actions, queries, service
+from cityloop.cases.models import CasePhoto
+from cityloop.cases.photos import check_count, photo_path, store_photo
+from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, EventOut, ReportIn, TaskOut
+from cityloop.deps import Actor, current_actor, get_grid_index, get_session
+from cityloop.shared.errors import Invalid, NotFound
+from cityloop.shared.pagination import PageParams, page_params
+from cityloop.sla.service import calendar
+
+router = APIRouter(prefix="/api/v1", tags=["cases 案件"])
+
+
+def _body_doc(model: type[BaseModel], required: bool) -> dict:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    return {"requestBody": {"required": required, "content": {
+        "application/json": {"schema": schema},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "data": {"type": "string", "description": "JSON of the body"},
+            "photos": {"type": "array", "items": {"type": "string", "format": "binary"}}}}},
+    }}}
+
+
+async def _parse(request: Request, model: type[BaseModel], required: bool):
+    """JSON body, or multipart with a `data` JSON part and `photos` files; returns (model, raw photos)."""
+    ctype = request.headers.get("content-type", "")
+    photos: list[tuple[str, bytes]] = []
+    settings = request.app.state.settings
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form(max_files=settings.max_photos + 1, max_fields=20)
+        raw = form.get("data") or ("{}" if not required else None)
+        for item in form.getlist("photos"):
+            if not hasattr(item, "read"):
+                raise Invalid("bad-photo-field", "photos 字段必须是文件", "photos must be files")
+            photos.append((item.filename or "", await item.read(settings.max_upload_bytes + 1)))
+        if not isinstance(raw, (str, type(None))):
+            raise Invalid("bad-data-field", "data 字段必须是 JSON 文本", "data must be a JSON string")
+    else:
+        raw = (await request.body()).decode("utf-8", "replace") or None
+    if raw is None or not raw.strip():
+        if required:
+            raise Invalid("body-required", "请求体不能为空", "A JSON body is required")
+        raw = "{}"
+    try:
+        return model.model_validate_json(raw), photos
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors())
+        raise Invalid("invalid-input", f"输入无效：{fields}", f"Invalid input: {fields}",
+                      errors=[{"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
+                              for e in exc.errors()]) from exc
+
+
+def _ctx(request: Request, session: Session, actor: Actor, raw_photos) -> service.Ctx:
+    settings = request.app.state.settings
+    check_count(settings, len(raw_photos))
+    stored = [store_photo(settings, data, name) for name, data in raw_photos]
+    return service.Ctx(session, settings, calendar(session, settings), request.app.state.clock.now(), actor, stored)
+
+
+def _out(request: Request, session: Session, case, actor: Actor, ctx=None) -> CaseOut:
+    now = request.app.state.clock.now()
+    cal = ctx.cal if ctx else calendar(session, request.app.state.settings)
+    return queries.to_out(session, case, actor, now, cal)
+
+
+@router.post("/cases", response_model=CaseOut, status_code=201, openapi_extra=_body_doc(ReportIn, True),
+             responses={200: {"description": "同一 Idempotency-Key 的重复提交 / replay of the same key"}})
+async def report(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """上报案件 / Report a problem (JSON, or multipart with photos). Honours Idempotency-Key."""
+    body, raw_photos = await _parse(request, ReportIn, True)
+    key = request.headers.get("idempotency-key")
+    if key is not None and not (0 < len(key) <= 128):
+        raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
+    index = get_grid_index(request)
+    from cityloop.geo.coords import to_wgs84
+
+    def run():
+        ctx = _ctx(request, session, actor, raw_photos)
+        case, created = service.report(ctx, body, index.locate, to_wgs84, key)
+        return _out(request, session, case, actor, ctx), created
+
+    out, created = await run_in_threadpool(run)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+
+
+@router.get("/cases", response_model=CasePage)
+def list_cases(request: Request, stage: str | None = None, category: str | None = None,
+               department: str | None = None, grid: str | None = None, duty_grid: str | None = None,
+               district: str | None = None, street: str | None = None, source: str | None = None,
+               overdue: bool | None = None, created_from: AwareDatetime | None = None,
+               created_to: AwareDatetime | None = None, pg: PageParams = Depends(page_params),
+               session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """案件列表 / Cases the caller may see, filtered and paginated."""
+    filters = dict(stage=stage, category=category, department=department, grid=grid, duty_grid=duty_grid,
+                   district=district, street=street, source=source, overdue=overdue,
+                   created_from=created_from, created_to=created_to)
+    cal = calendar(session, request.app.state.settings)
+    items, total = queries.list_cases(session, actor, filters, request.app.state.clock.now(), pg.page, pg.size, cal)
+    return CasePage(items=items, total=total, page=pg.page, size=pg.size)
+
+
+@router.get("/cases/{ident}", response_model=CaseOut)
+def get_case(ident: str, request: Request, session: Session = Depends(get_session),
+             actor: Actor = Depends(current_actor)):
+    """案件详情 / One case by id or number."""
+    return _out(request, session, queries.get_visible(session, actor, ident), actor)
+
+
+@router.get("/cases/{ident}/events", response_model=list[EventOut])
+def case_events(ident: str, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """案件流转记录 / The full history of a case."""
+    return queries.events(session, queries.get_visible(session, actor, ident))
+
+
+@router.post("/cases/{ident}/actions/{action}", response_model=CaseOut, openapi_extra=_body_doc(ActionIn, False))
+async def act(ident: str, action: str, request: Request, session: Session = Depends(get_session),
+              actor: Actor = Depends(current_actor)):
+    """办理 / Take a workflow action (accept, verify_ok, file, dispatch, handle, check_ok, close, …)."""
+    body, raw_photos = await _parse(request, ActionIn, False)
+
+    def run():
+        queries.get_visible(session, actor, ident)  # 404 for cases the caller may not see
+        ctx = _ctx(request, session, actor, raw_photos)
+        case = actions.apply(ctx, ident, action, body)
+        return _out(request, session, case, actor, ctx)
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/cases/{ident}/photos")
+def case_photos(ident: str, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """案件照片 / Photos of a case with the event they belong to."""
+    case = queries.get_visible(session, actor, ident)
+    rows = session.scalars(select(CasePhoto).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id))
+    return [{"id": p.id, "event_seq": p.event_seq, "content_type": p.content_type, "width": p.width,
+             "height": p.height, "url": f"/api/v1/photos/{p.id}", "thumb_url": f"/api/v1/photos/{p.id}/thumb"}
+            for p in rows]
+
+
+@router.get("/photos/{photo_id}", response_class=FileResponse)
+def photo(photo_id: int, request: Request, thumb: bool = False, session: Session = Depends(get_session),
+          actor: Actor = Depends(current_actor)):
+    """照片原图 / A photo."""
+    return _photo(photo_id, request, session, actor, thumb)
+
+
+@router.get("/photos/{photo_id}/thumb", response_class=FileResponse)
+def photo_thumb(photo_id: int, request: Request, session: Session = Depends(get_session),
+                actor: Actor = Depends(current_actor)):
+    """照片缩略图 / A photo's thumbnail."""
+    return _photo(photo_id, request, session, actor, True)
+
+
+def _photo(photo_id: int, request: Request, session: Session, actor: Actor, thumb: bool):
+    row = session.get(CasePhoto, photo_id) if 0 < photo_id < 2**62 else None
+    if row is None:
+        raise NotFound("photo-not-found", "照片不存在", "Photo not found")
+    queries.get_visible(session, actor, row.case_id)
+    path: Path = photo_path(request.app.state.settings, row.sha256, thumb)
+    if not path.exists():
+        raise NotFound("photo-missing", "照片文件缺失", "Photo file missing")
+    return FileResponse(path, media_type="image/jpeg" if thumb else row.content_type)
+
+
+@router.get("/tasks", response_model=list[TaskOut])
+def tasks(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """我的待办 / What waits for the caller now, with due times and traffic lights."""
+    now: datetime = request.app.state.clock.now()
+    return queries.inbox(session, actor, now, calendar(session, request.app.state.settings))

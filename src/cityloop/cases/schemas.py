@@ -1,0 +1,140 @@
+"""Case API shapes; times are shown in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+CoordSys = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+
+
+def _local(value: datetime | None) -> str | None:
+    return value.astimezone(SHANGHAI).isoformat() if value else None
+
+
+class LocalTimes(BaseModel):
+    """Serialises every datetime field in Asia/Shanghai local time with its offset."""
+
+    @field_serializer("*", when_used="json")
+    def _times(self, value):
+        return _local(value) if isinstance(value, datetime) else value
+
+
+class ReportIn(BaseModel):
+    """上报 / A new report."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category_code: str = Field(..., min_length=1, max_length=8, description="事项代码, e.g. 06010 暴露垃圾")
+    lon: float = Field(..., ge=-180, le=180)
+    lat: float = Field(..., ge=-90, le=90)
+    description: str = Field(..., min_length=1, max_length=2000)
+    address: str | None = Field(None, max_length=256)
+    coord_sys: CoordSys = "wgs84"
+    component_id: str | None = Field(None, min_length=16, max_length=17)
+    source: Literal["inspector", "public", "hotline", "video", "sensor", "assigned", "open311"] | None = None
+    self_handled: bool = False
+    reporter_name: str | None = Field(None, max_length=100)
+    reporter_phone: str | None = Field(None, max_length=32)
+
+
+class ActionIn(BaseModel):
+    """Optional body of an action; which fields matter depends on the action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=2000, description="意见/说明")
+    condition_code: str | None = Field(None, max_length=16, description="file: 立案条件代码")
+    category_code: str | None = Field(None, max_length=8, description="file: 更正事项代码")
+    department_code: str | None = Field(None, max_length=32, description="dispatch: 处置部门")
+    save_rule_level: Literal["grid", "community", "street", "district"] | None = Field(
+        None, description="dispatch: 将确权结果保存为该层级的路由规则")
+    target_case: str | None = Field(None, max_length=24, description="merge: 重复于哪个案件 (id 或编号)")
+    inspector: str | None = Field(None, max_length=64, description="reassign: 监督员用户名")
+    extension: str | None = Field(None, max_length=8, description="request_extension: 延期时长, e.g. 4h, 2d")
+    result: str | None = Field(None, max_length=2000, description="handle: 处置结果")
+
+
+class CaseOut(LocalTimes):
+    id: int
+    number: str
+    stage: str
+    stage_name: str
+    source: str
+    category_code: str
+    category_name: str
+    condition_code: str | None = None
+    urgent: bool
+    component_id: str | None = None
+    description: str
+    address: str | None = None
+    lon: float
+    lat: float
+    grid_code: str
+    duty_grid_code: str | None = None
+    community_code: str
+    street_code: str
+    district_code: str
+    department_code: str | None = None
+    department_name: str | None = None
+    suggested_department_code: str | None = None
+    routing_reason: str | None = None
+    needs_ownership: bool
+    node: str | None = None
+    node_started_at: datetime | None = None
+    node_due_at: datetime | None = None
+    elapsed: float | None = Field(None, description="已用时限比例 / share of the node limit used")
+    light: Literal["green", "yellow", "red"] | None = None
+    overdue: bool
+    pending_request: str | None = None
+    self_handled: bool
+    merged_into: str | None = None
+    rework_count: int
+    return_count: int
+    extension_count: int
+    suspension_count: int
+    wrong_dispatch_count: int
+    supervise_count: int
+    reporter_phone: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    actions: list[str] = Field(default_factory=list, description="当前用户可执行的操作")
+    photos: list[int] = Field(default_factory=list)
+
+
+class EventOut(LocalTimes):
+    seq: int
+    action: str
+    action_name: str
+    actor: str
+    actor_role: str
+    at: datetime
+    from_stage: str | None
+    to_stage: str
+    payload: dict
+
+
+class TaskOut(LocalTimes):
+    kind: str
+    kind_name: str
+    case_id: int
+    case_number: str
+    stage: str
+    category_name: str
+    address: str | None
+    node: str | None
+    due_at: datetime | None
+    light: str | None
+    task_id: int | None = None
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    total: int
+    page: int
+    size: int

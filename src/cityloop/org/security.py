@@ -1,0 +1,45 @@
+"""Password hashing (argon2 via pwdlib) and bearer tokens (PyJWT)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+import jwt
+from pwdlib import PasswordHash
+
+ALGORITHM = "HS256"
+
+
+@lru_cache
+def _hasher() -> PasswordHash:
+    return PasswordHash.recommended()
+
+
+def hash_password(password: str) -> str:
+    """Argon2 hash of a password."""
+    return _hasher().hash(password)
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    """True when the password matches the hash."""
+    try:
+        return _hasher().verify(password, hashed)
+    except Exception:  # a malformed stored hash is a failed login, never a 500
+        return False
+
+
+def issue_token(secret: str, user_id: int, username: str, now: datetime, minutes: int) -> str:
+    """A signed bearer token for one user."""
+    payload = {"sub": str(user_id), "name": username, "iat": int(now.timestamp()),
+               "exp": int((now + timedelta(minutes=minutes)).timestamp())}
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+def read_token(secret: str, token: str) -> int | None:
+    """The user id in a valid token, else None."""
+    try:
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        return int(payload["sub"])
+    except (jwt.PyJWTError, ValueError, KeyError):
+        return None

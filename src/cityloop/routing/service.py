@@ -1,0 +1,55 @@
+"""Routing use cases: suggest a department for a case, save an ownership decision as a rule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from cityloop.catalog.models import Component
+from cityloop.org.models import Department
+from cityloop.routing.domain import AREA_LEVELS, RuleView, Suggestion, suggest
+from cityloop.routing.models import RoutingRule
+from cityloop.shared.errors import Invalid
+
+
+def case_area(case) -> dict[str, str]:
+    """The area codes of a case by level."""
+    return {"grid": case.grid_code, "community": case.community_code, "street": case.street_code,
+            "district": case.district_code}
+
+
+def suggest_for_case(session: Session, case) -> Suggestion:
+    """Load the candidate rules, the component owner and the territorial unit, then decide."""
+    area = case_area(case)
+    rules = session.scalars(
+        select(RoutingRule).where(
+            RoutingRule.active.is_(True),
+            or_(RoutingRule.category_id == case.category_id, RoutingRule.category_id.is_(None)),
+            RoutingRule.area_code.in_(list(area.values())),
+        )
+    )
+    views = [RuleView(r.id, r.category_id, r.area_level, r.area_code, r.department_id) for r in rules]
+    owner = None
+    if case.component_id:
+        comp = session.get(Component, case.component_id)
+        if comp is not None:
+            owner = comp.owner_department_id or comp.maintainer_department_id or comp.competent_department_id
+    territorial = session.scalar(
+        select(Department.id).where(Department.active.is_(True),
+                                    Department.territory_code.in_([case.street_code, case.district_code]))
+        .order_by(Department.territory_code.desc())  # the street's unit before the district's
+    )
+    return suggest(views, case.category_id, area, owner, territorial)
+
+
+def save_rule(session: Session, case, department_id: int, level: str, now: datetime) -> RoutingRule:
+    """Turn an ownership decision on a case into a routing rule for its category and area."""
+    if level not in AREA_LEVELS:
+        raise Invalid("bad-area-level", f"区域层级应为 {'/'.join(AREA_LEVELS)}", f"area level must be one of {AREA_LEVELS}")
+    rule = RoutingRule(category_id=case.category_id, area_level=level, area_code=case_area(case)[level],
+                       department_id=department_id, source_case_id=case.id, created_at=now,
+                       note=f"由案件 {case.number} 确权生成")
+    session.add(rule)
+    return rule

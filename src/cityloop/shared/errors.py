@@ -1,0 +1,123 @@
+"""Errors as RFC 9457 problem details, zh-CN first with English by Accept-Language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class AppError(Exception):
+    """A business error with a status, a stable code and a message in both languages."""
+
+    status = 400
+
+    def __init__(self, code: str, zh: str, en: str, status: int | None = None, **extra: Any):
+        super().__init__(en)
+        self.code, self.zh, self.en, self.extra = code, zh, en, extra
+        if status is not None:
+            self.status = status
+
+
+class NotFound(AppError):
+    status = 404
+
+
+class Conflict(AppError):
+    status = 409
+
+
+class Forbidden(AppError):
+    status = 403
+
+
+class Unauthorized(AppError):
+    status = 401
+
+
+class Invalid(AppError):
+    status = 422
+
+
+class TooLarge(AppError):
+    status = 413
+
+
+class UnsupportedMedia(AppError):
+    status = 415
+
+
+class TooManyRequests(AppError):
+    status = 429
+
+
+_TITLES = {
+    400: ("请求有误", "Bad request"), 401: ("未认证", "Unauthorized"), 403: ("无权操作", "Forbidden"),
+    404: ("未找到", "Not found"), 405: ("方法不允许", "Method not allowed"), 409: ("状态冲突", "Conflict"),
+    413: ("内容过大", "Payload too large"), 415: ("不支持的媒体类型", "Unsupported media type"),
+    422: ("输入无效", "Invalid input"), 429: ("请求过于频繁", "Too many requests"),
+    500: ("服务器内部错误", "Internal server error"),
+}
+
+
+def wants_english(request: Request) -> bool:
+    """True when the client prefers English over Chinese."""
+    lang = request.headers.get("accept-language", "").lower()
+    return lang.startswith("en") or request.query_params.get("lang") == "en"
+
+
+def problem(request: Request, status: int, code: str, zh: str, en: str, **extra: Any) -> JSONResponse:
+    """Build a problem+json response in the caller's language."""
+    english = wants_english(request)
+    title = _TITLES.get(status, _TITLES[400])
+    body = {
+        "type": f"https://cityloop.dev/problems/{code}",
+        "title": title[1] if english else title[0],
+        "status": status,
+        "detail": en if english else zh,
+        "code": code,
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _jsonable_errors(errors: list[dict]) -> list[dict]:
+    out = []
+    for err in errors:
+        out.append({"loc": [str(x) for x in err.get("loc", ())], "msg": str(err.get("msg", "")),
+                    "type": str(err.get("type", ""))})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error kind to problem details so no input produces an HTML page or a bare 500."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError):
+        return problem(request, exc.status, exc.code, exc.zh, exc.en, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = _jsonable_errors(exc.errors())
+        fields = ", ".join(".".join(e["loc"][1:]) or e["loc"][0] for e in errors if e["loc"]) or "-"
+        return problem(request, 422, "invalid-input", f"输入无效：{fields}", f"Invalid input: {fields}",
+                       errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        zh, en = _TITLES.get(exc.status_code, (str(exc.detail), str(exc.detail)))
+        return problem(request, exc.status_code, f"http-{exc.status_code}", zh, str(exc.detail) or en)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort
+        import logging
+
+        logging.getLogger("cityloop").exception("unhandled error on %s", request.url.path)
+        return problem(request, 500, "internal", "服务器内部错误", "Internal server error")

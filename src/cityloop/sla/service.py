@@ -1,0 +1,51 @@
+"""The working calendar of this deployment: statutory calendar + the override table, cached briefly."""
+
+from __future__ import annotations
+
+import threading
+import time as _time
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.config import Settings
+from cityloop.sla.domain import WorkCalendar, parse_periods
+from cityloop.sla.models import CalendarOverride
+
+_CACHE_SECONDS = 30.0
+_lock = threading.Lock()
+_cache: dict[tuple, tuple[float, WorkCalendar]] = {}
+
+
+def calendar(session: Session, settings: Settings) -> WorkCalendar:
+    """The calendar with overrides from the database (re-read at most every 30 s, and after set_override)."""
+    key = (settings.database_url, tuple(settings.work_periods), settings.timezone)
+    now = _time.monotonic()
+    with _lock:
+        hit = _cache.get(key)
+        if hit and now - hit[0] < _CACHE_SECONDS:
+            return hit[1]
+    overrides = {o.day: o.is_workday for o in session.scalars(select(CalendarOverride))}
+    cal = WorkCalendar(periods=parse_periods(settings.work_periods), overrides=overrides,
+                       tz=ZoneInfo(settings.timezone))
+    with _lock:
+        _cache[key] = (now, cal)
+    return cal
+
+
+def invalidate() -> None:
+    """Forget cached calendars (after an override changes)."""
+    with _lock:
+        _cache.clear()
+
+
+def set_override(session: Session, day: date, is_workday: bool, note: str | None = None) -> CalendarOverride:
+    """Declare a local working day or day off, overriding the statutory calendar."""
+    row = session.get(CalendarOverride, day) or CalendarOverride(day=day)
+    row.is_workday, row.note = is_workday, note
+    session.add(row)
+    session.commit()
+    invalidate()
+    return row
