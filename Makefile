@@ -5,20 +5,27 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 ONLY ?=
 
-.PHONY: demo test bench install serve clean
+.PHONY: demo test bench install system-deps serve clean
 
-$(BIN)/.installed: pyproject.toml
+# Python packages into .venv, front-end libraries from npm into node_modules (served from /static/vendor).
+$(BIN)/.installed: pyproject.toml package-lock.json
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(BIN)/.installed
+
+# Debian packages for the tests (browser, CJK font, pdftoppm, Mosquitto); installed when run as root.
+system-deps:
+	@scripts/system-deps.sh
 
 demo: install
 	$(BIN)/cityloop demo --port $(PORT)
 
 # SQLite always; PostgreSQL too when CITYLOOP_TEST_DATABASE_URL is set (.ci/run sets it).
-test: install
+test: install system-deps
+	$(BIN)/ruff check src tests bench
 	env -u CITYLOOP_TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$CITYLOOP_TEST_DATABASE_URL" ]; then \
 		echo "== PostgreSQL: $$CITYLOOP_TEST_DATABASE_URL"; $(BIN)/pytest; \
@@ -31,4 +38,4 @@ serve: install
 	$(BIN)/cityloop serve --port $(PORT)
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

@@ -62,10 +62,26 @@ def session_factory(connection):
 
 
 @pytest.fixture
+def read_session_factory(connection):
+    # Read sessions must not open savepoints: closing one would roll back writes made after it began.
+    return sessionmaker(bind=connection, join_transaction_mode="rollback_only", expire_on_commit=False)
+
+
+@pytest.fixture
 def session(session_factory):
     s = session_factory()
     yield s
     s.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    """Calendar overrides live in the rolled-back test transaction, so no cached calendar may outlive a test."""
+    from cityloop.sla.service import invalidate
+
+    invalidate()
+    yield
+    invalidate()
 
 
 @pytest.fixture
@@ -76,12 +92,15 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(tmp_path, db_url) -> Settings:
-    return Settings(database_url=db_url, demo=True, media_dir=tmp_path / "media", secret_key="test-secret")
+    # No background jobs: they would share the test's connection (tests that need them start their own server).
+    return Settings(database_url=db_url, demo=True, media_dir=tmp_path / "media", scheduler_in_server=False,
+                    secret_key="test-secret-of-thirty-two-bytes-or-more")
 
 
 @pytest.fixture
-def app(settings, engine, session_factory, clock):
-    return create_app(settings, engine=engine, session_factory=session_factory, clock=clock)
+def app(settings, engine, session_factory, read_session_factory, clock):
+    return create_app(settings, engine=engine, session_factory=session_factory,
+                      read_session_factory=read_session_factory, clock=clock)
 
 
 @pytest.fixture

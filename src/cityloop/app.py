@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 from sqlalchemy import Engine
 
+from cityloop.cases import intake
+from cityloop.cases.batcher import GroupCommitter
+from cityloop.catalog.cache import MatterCache
 from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
 from cityloop.shared.clock import Clock, SystemClock
+from cityloop.shared.openapi import document_problems
 from cityloop.shared.errors import install_error_handlers
+from cityloop.shared.middleware import BodyLimit, SecurityHeaders
 
 
 def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = None, session_factory=None,
-                    clock: Clock | None = None) -> None:
-    """Attach settings, engine, session factory and clock to the app (lifespan or tests)."""
+                    clock: Clock | None = None, read_session_factory=None) -> None:
+    """Attach settings, engines, session factories and clock to the app (lifespan or tests).
+
+    Reads (GET) use their own factory: on SQLite its transactions are deferred and take no lock."""
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.session_factory = session_factory or make_session_factory(app.state.engine)
+    if read_session_factory is None and session_factory is None and app.state.engine.dialect.name == "sqlite":
+        app.state.read_engine = make_engine(settings.database_url, readonly=True)
+        read_session_factory = make_session_factory(app.state.read_engine)
+    app.state.read_session_factory = read_session_factory or app.state.session_factory
     app.state.clock = clock or SystemClock()
+    app.state.actor_cache = {}
+    app.state.matters = MatterCache(app.state.read_session_factory, settings.catalog_standard)
+    app.state.intake = GroupCommitter(app.state.session_factory, partial(intake.write, settings=settings))
 
 
 def create_app(settings: Settings | None = None, **state) -> FastAPI:
@@ -31,31 +46,43 @@ def create_app(settings: Settings | None = None, **state) -> FastAPI:
     async def lifespan(app: FastAPI):
         if not hasattr(app.state, "session_factory"):
             configure_state(app, settings)
+        tasks = [asyncio.create_task(run(app.state)) for run in _server_tasks(settings.disabled_areas)
+                 ] if settings.scheduler_in_server else []
         yield
+        for task in tasks:
+            task.cancel()
+        app.state.intake.stop()
         if state.get("engine") is None:
             app.state.engine.dispose()
+            if getattr(app.state, "read_engine", None) is not None:
+                app.state.read_engine.dispose()
 
     app = FastAPI(
         title="CityLoop 数字城管",
         description="数字化城市管理：受理、核实、立案、派遣、处置、核查、结案 / Digital city management: the closed case loop.",
         version="0.1.0",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(SecurityHeaders, tile_url=settings.map_tile_url, hsts=settings.secure_cookies)
     if state:
         configure_state(app, settings, **state)
     install_error_handlers(app)
-    _mount_routers(app)
+    _mount_routers(app, settings.disabled_areas)
+    document_problems(app)
     return app
 
 
-def _mount_routers(app: FastAPI) -> None:
-    from cityloop.cases.router import router as cases_router
-    from cityloop.catalog.router import router as catalog_router
-    from cityloop.geo.router import router as geo_router
-    from cityloop.org.router import router as org_router
-    from cityloop.sla.router import router as sla_router
-    from cityloop.web.router import router as web_router
+def _server_tasks(disabled: list[str]) -> list:
+    """Coroutines each area runs for the life of a worker (`SERVER_TASKS` in its tasks module)."""
+    from cityloop.areas import modules
 
-    for router in (org_router, cases_router, catalog_router, geo_router, sla_router, web_router):
-        app.include_router(router)
+    return [run for module in modules("tasks", disabled) for run in getattr(module, "SERVER_TASKS", ())]
+
+
+def _mount_routers(app: FastAPI, disabled: list[str]) -> None:
+    from cityloop.areas import modules
+
+    for module in modules("router", disabled):
+        for router in (module.router, *getattr(module, "extra_routers", ())):
+            app.include_router(router)

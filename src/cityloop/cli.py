@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -36,7 +37,7 @@ def _session_factory(settings: Settings):
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply migrations (the only way the schema is created)."""
     from cityloop.migrate import upgrade
 
@@ -68,25 +69,75 @@ def users_add(username: str, role: list[str] = typer.Option(..., "--role", help=
 @sla_app.command("sweep")
 def sla_sweep(loop: bool = typer.Option(False, help="keep running every sweep_interval_seconds")) -> None:
     """Mark overdue nodes and record automatic 督办 (one process at a time)."""
-    from cityloop.cases.tasks import sweep
+    from cityloop.cases.tasks import sweep_once
     from cityloop.db import make_engine, make_session_factory
     from cityloop.shared.clock import SystemClock
-    from cityloop.shared.singleton import only_one
 
     settings = _settings()
     engine = make_engine(settings.database_url)
     factory = make_session_factory(engine)
     while True:
-        with only_one(engine, "sla-sweep") as mine:
-            if mine:
-                with factory() as session:
-                    count = sweep(session, settings, SystemClock().now())
-                console.print(f"超时标记 / overdue marked: {count}")
-            else:
-                console.print("[yellow]另一个进程正在执行 / another process holds the sweep lock[/yellow]")
+        count = sweep_once(engine, factory, settings, SystemClock().now())
+        if count is None:
+            console.print("[yellow]另一个进程正在执行 / another process holds the sweep lock[/yellow]")
+        else:
+            console.print(f"超时标记 / overdue marked: {count}")
         if not loop:
             break
         time.sleep(settings.sweep_interval_seconds)
+
+
+@app.command()
+def backup(archive: Path = typer.Argument(..., help="备份文件 / archive to write, e.g. backup-2026-11-25.tar.gz")) -> None:
+    """Back up the database and the media files into one .tar.gz (safe while the server runs)."""
+    from cityloop.shared.backup import BackupError, backup as run_backup
+
+    try:
+        manifest = run_backup(_settings(), archive)
+    except BackupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]已备份 / backed up[/green] {archive}: {manifest['rows']}, {manifest['media_files']} media files")
+
+
+@app.command()
+def restore(archive: Path = typer.Argument(..., exists=True, dir_okay=False),
+            force: bool = typer.Option(False, help="overwrite a database that already holds data")) -> None:
+    """Restore a backup into the configured database and media folder (stop the server first)."""
+    from cityloop.shared.backup import BackupError, restore as run_restore
+
+    try:
+        manifest = run_restore(_settings(), archive, force)
+    except BackupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]已恢复 / restored[/green] {archive} ({manifest['created_at']}): {manifest['rows']}")
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the background jobs (overdue sweep, areas' jobs) in their own process, until SIGTERM.
+
+    Start the API with CITYLOOP_SCHEDULER_IN_SERVER=false when this runs."""
+    import asyncio
+
+    from cityloop.app import create_app
+
+    settings = _settings().model_copy(update={"scheduler_in_server": True})
+    application = create_app(settings)
+
+    async def run() -> None:
+        import signal
+
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+        async with application.router.lifespan_context(application):
+            console.print("[green]后台任务已启动 / scheduler running[/green] (SIGTERM to stop)")
+            await stop.wait()
+
+    asyncio.run(run())
+    console.print("后台任务已停止 / scheduler stopped")
 
 
 @app.command()
@@ -118,15 +169,37 @@ def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
     serve(host=host, port=port, workers=1)
 
 
-def _mount_optional() -> None:
-    from cityloop.catalog.cli import app as catalog_app
-    from cityloop.geo.cli import app as grids_app
+# Command groups several areas add to: an area's `<group>_app` commands (or its whole app, when its CLI_NAME is
+# the group's name) join `cityloop <group> …`.
+SHARED_GROUPS = {"simulate": "模拟数据 / simulators: history, sensors, trucks …",
+                 "ingest": "数据接入 / ingestion: mqtt …", "gateway": "接入网关 / device gateways: jt808, hj212 …"}
 
-    app.add_typer(catalog_app, name="catalog", help="类别目录 / catalog")
-    app.add_typer(grids_app, name="grids", help="网格 / grids")
+
+def _mount_optional() -> None:
+    """Mount each area's `cli.app` under its CLI_NAME (default: the area name) and gather the shared groups."""
+    from cityloop.areas import modules
+
+    mounted = {group.name for group in app.registered_groups}
+    groups = {name: typer.Typer(help=text, no_args_is_help=True) for name, text in SHARED_GROUPS.items()}
+    for module in modules("cli"):
+        name = getattr(module, "CLI_NAME", module.__name__.split(".")[1])
+        if name in groups and hasattr(module, "app"):
+            groups[name].registered_commands.extend(module.app.registered_commands)
+        elif name not in mounted and hasattr(module, "app"):
+            app.add_typer(module.app, name=name, help=getattr(module, "CLI_HELP", None))
+        for group, target in groups.items():
+            extra = getattr(module, f"{group}_app", None)
+            target.registered_commands.extend(getattr(extra, "registered_commands", []))
+    for name, group in groups.items():
+        if name not in mounted and group.registered_commands:
+            app.add_typer(group, name=name)
 
 
 def main() -> None:
     """Console-script entry point."""
     _mount_optional()
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET = "change-me-demo-only"
+DEFAULT_SECRET = "change-me-demo-only-never-in-production!"
 
 
 class Settings(BaseSettings):
@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     media_dir: Path = Path("var/media")
     max_upload_bytes: int = 10 * 1024 * 1024
     max_photos: int = 6
+    max_request_bytes: int = 64 * 1024 * 1024  # a whole request (six photos and the form around them)
     thumb_size: int = 320
 
     # Case numbers: <prefix><YYYYMMDD><5-digit daily sequence>, e.g. LA2026112300017.
@@ -40,9 +41,145 @@ class Settings(BaseSettings):
         }
     )
 
+    # Front-end libraries installed from npm (`make install`); served under /static/vendor.
+    vendor_dir: Path = Path(__file__).resolve().parents[2] / "node_modules"
+    secure_cookies: bool = False  # set true behind TLS
+    # Map base layer: none by default (GeoJSON layers only); e.g. a 天地图 tile URL with your key.
+    map_tile_url: str | None = None
+    map_tile_attribution: str = ""
+    screen_poll_seconds: float = 2.0  # how often the big screen's stream looks for changes
+    # Areas this deployment does not run (their pages, APIs and server tasks are left out), e.g. ["fleet"].
+    disabled_areas: list[str] = Field(default_factory=list)
+    # Areas add their settings in their own block below (one settings object for the whole platform).
+    # --- sensors (运行监测) ---
+    sensor_mqtt_url: str = "mqtt://127.0.0.1:1883"  # mqtt://[user:password@]host:port
+    sensor_tenant: str = "341122"  # topics are cityloop/<tenant>/devices/<device_id>/telemetry
+    sensor_mqtt_group: str = "cityloop"  # shared subscription $share/<group>/… splits the load over workers
+    sensor_flush_ms: int = 50  # the subscriber gathers messages this long before validating and storing them
+    sensor_max_batch: int = 5000  # readings per HTTP request or MQTT message
+    sensor_max_future_s: float = 300  # a reading further ahead of the server clock is refused
+    sensor_retention_days: int = 90  # raw readings; rollups and alarms are kept longer
+    sensor_rollup_retention_days: int = 730
+    # Rule overrides per device type and rule, e.g. {"waterlogging": {"water_depth": {"levels": [["blue", 10], …]}}}
+    sensor_rules: dict[str, dict[str, dict]] = Field(default_factory=dict)
+    # 高考/中考 dates: noise limits near exam sites apply on these local dates.
+    sensor_exam_dates: list[str] = Field(default_factory=lambda: [
+        "2026-06-07", "2026-06-08", "2026-06-09", "2026-06-10", "2026-06-14", "2026-06-15", "2026-06-16"])
+    # Alarm category -> [matter code, condition code]; overrides sensors.domain.CATEGORIES.
+    sensor_categories: dict[str, list[str | None]] = Field(default_factory=dict)
+    sensor_retrigger_minutes: int = 120  # a re-trigger within this time after a clear joins the same case
+    sensor_gateway_keys: list[str] = Field(default_factory=list)  # X-Gateway-Key values allowed to POST telemetry
+    # Who is told of warnings and case-level alarms: "sms:<phone>", "webhook:<url>", "email:<address>"; a
+    # department's own contacts under its code in sensor_department_contacts.
+    sensor_notify: list[str] = Field(default_factory=list)
+    sensor_department_contacts: dict[str, list[str]] = Field(default_factory=dict)
+    sensor_sms_url: str | None = None  # HTTP SMS gateway: POST {"phone", "text"}
+    sensor_smtp_host: str | None = None
+    sensor_smtp_from: str = "cityloop@localhost"
+    sensor_state_flush_seconds: float = 5.0  # rule state and latest values are persisted this often
+    sensor_jobs_interval_seconds: float = 30  # offline check, rollups, retention (one worker at a time)
+    sensor_demo_interval_seconds: float = 10  # the demo's gentle live simulation
+    # HJ 212 listener (`cityloop gateway hj212`; the demo server runs it too): CITYLOOP_SENSOR_HJ212_PORT or
+    # CITYLOOP_HJ212_PORT. The host is 127.0.0.1 unless set: use 0.0.0.0 to take stations from the network.
+    sensor_hj212_port: int = Field(7212, validation_alias=AliasChoices(
+        "sensor_hj212_port", "CITYLOOP_SENSOR_HJ212_PORT", "CITYLOOP_HJ212_PORT"))
+    sensor_hj212_host: str = "127.0.0.1"
+    sensor_hj212_idle_seconds: float = 600  # a station silent this long is disconnected (it reconnects)
+    # --- fleet (渣土车) ---
+    jt808_port: int = 7808  # CITYLOOP_JT808_PORT: the JT/T 808 gateway (the demo server runs it too)
+    jt808_host: str = "127.0.0.1"
+    jt808_accept_bad_checksum: bool = True  # real terminals send some: accept, count and flag them
+    jt808_idle_seconds: float = 200  # about three missed 60 s heartbeats
+    fleet_gateway_in_server: bool = True  # demo mode: gateway and a small simulated fleet inside the server
+    fleet_department_code: str = "cgj"  # the enforcement department (城管执法) violations are dispatched to
+    # Violation kind → "matter code/filing condition" of the catalog (docs/fleet.md explains the choice).
+    fleet_matters: dict[str, str] = Field(default_factory=lambda: {
+        "speeding": "08011/01", "off_route": "08011/01", "out_of_hours": "08011/01", "unpermitted": "08011/01",
+        "dumping": "06011/02", "restricted": "08011/01", "offline": "08011/01", "unsealed": "08011/01"})
+    fleet_default_speed_kmh: float = 50  # where no road or zone sets a limit
+    fleet_speed_tolerance: float = 0.05  # speeding = above limit × (1 + tolerance)
+    fleet_speeding_seconds: float = 15
+    fleet_off_route_seconds: float = 60
+    fleet_off_route_metres: float = 300
+    fleet_out_of_hours_seconds: float = 60
+    fleet_unpermitted_seconds: float = 120
+    fleet_dumping_minutes: float = 10
+    fleet_restricted_seconds: float = 10
+    fleet_offline_minutes: float = 5
+    fleet_unsealed_seconds: float = 60
+    fleet_moving_kmh: float = 5
+    fleet_position_retention_days: int = 90
+    fleet_appeal_days: int = 7
+    fleet_score_points: dict[str, int] = Field(default_factory=lambda: {
+        "speeding": 2, "off_route": 3, "out_of_hours": 3, "unpermitted": 6, "dumping": 10, "restricted": 3,
+        "offline": 2, "unsealed": 3})
+    fleet_blacklist_score: int = 60  # a company below this score is blacklisted: no new permits
+    fleet_ingest_token: str | None = None  # forwarding platforms post positions with X-Fleet-Token
+    fleet_mqtt_url: str | None = None  # e.g. mqtt://127.0.0.1:1883 — subscribe to forwarded positions
+    fleet_mqtt_topic: str = "cityloop/fleet/positions"
+    # --- channels (上报渠道) & open311 ---
+    # 拍一拍 public reports: limits per client IP (per hour) and per phone (per day), kept in a table so every
+    # worker shares them; free text that names no matter falls back to this one (the operator corrects it at 立案).
+    public_reports_per_ip_hour: int = 30
+    public_reports_per_phone_day: int = 10
+    public_fallback_category: str = "06010"
+    # Duplicates: an open case of the same matter this near (m) and this recent (h) is suggested as the parent.
+    duplicate_radius_m: float = 100.0
+    duplicate_window_hours: float = 72.0
+    # Video analytics: below this confidence a capture is verified on site (核实) first; repeats of one camera's event
+    # type within the window note the open case instead of opening another. Event types map to matter codes.
+    video_min_confidence: float = 0.8
+    video_repeat_minutes: float = 120.0
+    video_event_categories: dict[str, str] = Field(default_factory=lambda: {
+        "waste_pile": "08005", "material_pile": "08006", "garbage": "06010", "overflowing_bin": "06042",
+        "street_vending": "09006", "illegal_parking": "09009", "site_dust": "08004", "wheel_mud": "08012",
+        "uncovered_truck": "08011", "overtime_hauling": "08011"})
+    # Photo evidence: EXIF position/time this far (m) or this old (h) against the report is flagged; two photos
+    # whose perceptual hashes differ in at most this many bits count as the same picture.
+    evidence_max_distance_m: float = 500.0
+    evidence_max_age_hours: float = 24.0
+    evidence_phash_bits: int = 6
+    evidence_interval_seconds: float = 20.0
+    # Open311 GeoReport v2: jurisdiction_id → district code when one endpoint serves several districts (empty: one
+    # jurisdiction, jurisdiction_id ignored); the public base URL used in discovery and media_url (else the request's).
+    open311_jurisdictions: dict[str, str] = Field(default_factory=dict)
+    open311_contact: str = "来安县数字化城市管理监督指挥中心 12319"
+    public_base_url: str | None = None
+    # --- assessment (综合评价) ---
+    # Composite weights per formula (department, region, inspector, operator, shift_lead, dispatcher), count bands
+    # and grade thresholds; empty = standards.md §6.2 (regional 按期结案率 read as 40 %). See docs/assessment.md.
+    assessment_weights: dict[str, dict[str, float]] = Field(default_factory=dict)
+    assessment_bands: dict[str, list[list[float | None]]] = Field(default_factory=dict)
+    assessment_grades: list[tuple[str, float]] = Field(default_factory=list)  # [["A", 90], ["B", 75], …]
+    assessment_refresh_seconds: float = 30  # the server folds new case events into the assessment this often
+    assessment_font: Path | None = None  # a CJK .ttf/.ttc for PDF reports (default: found under /usr/share/fonts)
+    # --- public (公众服务) ---
+    # QR codes encode <public_base_url>/public/q/<code> (public_base_url is set above; unset: http://127.0.0.1:8000).
+    public_walk_detour: float = 1.3  # walking distance = straight line × this (no road graph; docs/public.md)
+    public_walk_speed_m_min: float = 75.0  # ≈ 4.5 km/h
+    public_nearby_max_m: float = 3000.0  # the phone page lists services within this walking distance
+    public_sheet_max_codes: int = 20000  # QR codes in one PDF sheet request
+    public_case_days: int = 90  # /public/cases shows cases closed in this many days
+    # 追呼: an HTTP voice gateway (POST {"to", "caller_id", "recording", "ref"} → {"result", "duration", "id"});
+    # none: calls are simulated in demo mode and not made otherwise.
+    public_voice_gateway_url: str | None = None
+    public_voice_gateway_token: str | None = None
+    public_voice_caller_id: str = "12319"
+    public_voice_timeout_seconds: float = 15.0
+    public_call_recordings: dict[str, str] = Field(default_factory=lambda: {
+        "1": "zhuihu-warning-1.wav", "2": "zhuihu-warning-2.wav", "3": "zhuihu-final.wav"})
+    # Escalation: [from working day, calls per day]; a campaign ends after max days (working) or max calls.
+    public_call_levels: list[list[int]] = Field(default_factory=lambda: [[1, 3], [3, 6], [6, 10]])
+    public_call_max_days: int = 10
+    public_call_max_calls: int = 80
+    public_call_min_gap_minutes: int = 20
+    public_dialer_interval_seconds: float = 30.0
     login_max_failures: int = 5
     login_lock_minutes: int = 15
-    sweep_interval_seconds: int = 60
+    sweep_interval_seconds: float = 60
+    # Background jobs (overdue sweep, areas' jobs and demo simulators) run inside each server worker, one worker at a
+    # time where it matters; turn off when a separate `cityloop scheduler` process runs them.
+    scheduler_in_server: bool = True
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":
@@ -51,6 +188,8 @@ class Settings(BaseSettings):
                 "CITYLOOP_SECRET_KEY 仍为默认值，仅演示模式可用 / the default secret key is only allowed in demo mode "
                 "(set CITYLOOP_SECRET_KEY or CITYLOOP_DEMO=1)"
             )
+        if not self.demo and len(self.secret_key) < 32:
+            raise ValueError("CITYLOOP_SECRET_KEY 至少 32 个字符 / the secret key needs at least 32 characters")
         return self
 
     @property

@@ -61,28 +61,47 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-def _sqlite_begin_immediate(conn) -> None:
-    # A write transaction takes the lock up front, so two writers queue instead of failing on upgrade.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin_write(conn) -> None:
+    # A write transaction queues on the file's write lock, then takes SQLite's lock up front (BEGIN IMMEDIATE),
+    # so writers never fail on a lock upgrade nor sleep in SQLite's busy handler.
+    raw = conn.connection.dbapi_connection
+    if hasattr(raw, "begin_write"):
+        raw.begin_write()
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and immediate transactions."""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, json_serializer=lambda o: json.dumps(o, ensure_ascii=False),
-            connect_args={"check_same_thread": False, "isolation_level": None}, **kwargs,
-        )
-        event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
-        return engine
-    return create_engine(
-        url, pool_pre_ping=True, pool_size=kwargs.pop("pool_size", 10),
-        json_serializer=lambda o: json.dumps(o, ensure_ascii=False), **kwargs,
-    )
+def _begin_read(conn) -> None:
+    conn.exec_driver_sql("BEGIN")  # deferred: WAL readers take no lock
+
+
+def _sqlite_path(url: str) -> str | None:
+    path = url.split("///", 1)[-1]
+    return None if not path or path == ":memory:" or path.startswith("file:") else path
+
+
+def make_engine(url: str, readonly: bool = False, **kwargs) -> Engine:
+    """Create an engine. SQLite gets WAL, foreign keys and a busy timeout; its writers queue on a write lock
+    (see sqlite_lock), readers (readonly=True) run deferred transactions that never block."""
+    serializer = {"json_serializer": lambda o: json.dumps(o, ensure_ascii=False)}
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=kwargs.pop("pool_size", 10), **serializer, **kwargs)
+    path = _sqlite_path(url)
+    connect_args = {"check_same_thread": False, "isolation_level": None}
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if not readonly:
+            from cityloop.sqlite_lock import writer_factory
+
+            connect_args["factory"] = writer_factory(str(Path(path).resolve()), timeout=30.0)
+    if path:
+        # Enough pooled connections for every worker thread: a new SQLite connection re-reads the schema.
+        kwargs.setdefault("pool_size", 48 if readonly else 8)
+        kwargs.setdefault("max_overflow", 16)
+    engine = create_engine(url, connect_args=connect_args, **serializer, **kwargs)
+    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "begin", _begin_read if readonly else _begin_write)
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -105,9 +124,6 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 def import_all_models() -> None:
     """Import every area's models so Base.metadata is complete (Alembic, tests)."""
-    from cityloop.cases import models as _c  # noqa: F401
-    from cityloop.catalog import models as _k  # noqa: F401
-    from cityloop.geo import models as _g  # noqa: F401
-    from cityloop.org import models as _o  # noqa: F401
-    from cityloop.routing import models as _r  # noqa: F401
-    from cityloop.sla import models as _s  # noqa: F401
+    from cityloop.areas import modules
+
+    modules("models")

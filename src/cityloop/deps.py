@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -26,9 +28,15 @@ def get_clock(request: Request) -> Clock:
     return request.app.state.clock
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; services commit once, anything uncommitted is rolled back."""
-    session = request.app.state.session_factory()
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request (a read session for GET); services commit once, the rest is rolled back.
+
+    Created on the event loop: a Session opens no connection until first used, so no thread hop is needed."""
+    state = request.app.state
+    session = (state.read_session_factory if request.method in READ_METHODS else state.session_factory)()
     try:
         yield session
     finally:
@@ -37,7 +45,7 @@ def get_session(request: Request) -> Iterator[Session]:
 
 def get_grid_index(request: Request):
     """The in-memory grid index of this app, rebuilt when grids change."""
-    from cityloop.geo.service import get_index
+    from cityloop.geo.queries import get_index
 
     return get_index(request.app.state)
 
@@ -65,29 +73,60 @@ def actor_from_user(user: User) -> Actor:
     return Actor(user.id, user.username, user.display_name, frozenset(user.role_names), user.department_id)
 
 
-def current_actor(
-    request: Request, token: str | None = Depends(oauth2), session: Session = Depends(get_session)
-) -> Actor:
-    """The logged-in user, or 401."""
+ACTOR_TTL_SECONDS = 30.0  # a deactivated user or changed roles take effect within this time
+ACTOR_CACHE_MAX = 10_000
+
+
+def _load_actor(state, user_id: int) -> Actor | None:
+    with state.read_session_factory() as session:  # never the request's write session: it may not exist yet
+        user = session.get(User, user_id)
+        return actor_from_user(user) if user is not None and user.active else None
+
+
+def _cookie_token(request: Request) -> str | None:
+    """The session cookie's token; a state-changing request must echo the CSRF cookie in a header."""
+    from cityloop.web.pages import CSRF_COOKIE, CSRF_HEADER, TOKEN_COOKIE
+
+    token = request.cookies.get(TOKEN_COOKIE)
+    if token and request.method not in READ_METHODS:
+        expected = request.cookies.get(CSRF_COOKIE)
+        if not expected or request.headers.get(CSRF_HEADER) != expected:
+            raise Forbidden("csrf", "页面已过期，请刷新后重试", "Missing or wrong CSRF token; reload the page")
+    return token
+
+
+async def current_actor(request: Request, token: str | None = Depends(oauth2)) -> Actor:
+    """The logged-in user (bearer token, or the pages' session cookie), or 401. The token is verified on every
+    request; the user is cached briefly."""
+    token = token or _cookie_token(request)
     if not token:
         raise Unauthorized("not-authenticated", "请先登录", "Authentication required")
-    user_id = read_token(request.app.state.settings.secret_key, token)
-    user = session.get(User, user_id) if user_id is not None else None
-    if user is None or not user.active:
+    state = request.app.state
+    user_id = read_token(state.settings.secret_key, token, state.clock.now())
+    if user_id is None:
         raise Unauthorized("invalid-token", "登录已失效，请重新登录", "Invalid or expired token")
-    return actor_from_user(user)
+    cache = state.actor_cache
+    now = time.monotonic()
+    hit = cache.get(user_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    actor = await run_in_threadpool(_load_actor, state, user_id)
+    if actor is None:
+        raise Unauthorized("invalid-token", "登录已失效，请重新登录", "Invalid or expired token")
+    if len(cache) >= ACTOR_CACHE_MAX:
+        cache.clear()
+    cache[user_id] = (now + ACTOR_TTL_SECONDS, actor)
+    return actor
 
 
-def optional_actor(
-    request: Request, token: str | None = Depends(oauth2), session: Session = Depends(get_session)
-) -> Actor | None:
-    """The logged-in user if a valid token came along, else None."""
-    if not token:
-        return None
+async def optional_actor(request: Request, token: str | None = Depends(oauth2)) -> Actor | None:
+    """The logged-in user if a valid token or session came along, else None (pages use it to redirect)."""
     try:
-        return current_actor(request, token, session)
-    except Unauthorized:
+        actor = await current_actor(request, token)
+    except (Unauthorized, Forbidden):
         return None
+    request.state.actor = actor
+    return actor
 
 
 def require_roles(*roles: str):

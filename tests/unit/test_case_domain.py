@@ -2,7 +2,7 @@
 
 import pytest
 
-from cityloop.cases.domain import ActorState, CaseState, WorkflowError, available_actions, decide
+from cityloop.cases.domain import TRUSTED_SOURCES, ActorState, CaseState, WorkflowError, available_actions, decide
 
 OP = ActorState(1, frozenset({"operator"}))
 LEAD = ActorState(2, frozenset({"shift_lead"}))
@@ -13,11 +13,13 @@ INSP = ActorState(6, frozenset({"inspector"}), duty_grids=frozenset({"DG01"}))
 OTHER_INSP = ActorState(7, frozenset({"inspector"}), duty_grids=frozenset({"DG02"}))
 LEADER = ActorState(8, frozenset({"leader"}))
 ADMIN = ActorState(9, frozenset({"admin"}))
+SYSTEM = ActorState(None, frozenset({"system"}))
 
 
 def case(stage, source="inspector", **kw):
     kw.setdefault("department_id", 10)
     kw.setdefault("duty_grid_code", "DG01")
+    kw.setdefault("needs_verification", source not in TRUSTED_SOURCES)  # what intake decides by default
     return CaseState(stage, source, **kw)
 
 
@@ -49,6 +51,14 @@ def case(stage, source="inspector", **kw):
     (case("filed"), "supervise", LEADER, None),
     (case("filed"), "supervise", LEAD, None),
     (case("filed"), "dispatch", ADMIN, "dispatched"),
+    (case("reported", "video", needs_verification=False), "accept", OP, "accepted"),  # a sure camera capture
+    (case("reported", "sensor"), "accept", SYSTEM, "accepted"),
+    (case("reported", "fleet"), "accept", SYSTEM, "accepted"),
+    (case("accepted", "sensor"), "file", SYSTEM, "filed"),
+    (case("filed", "sensor"), "dispatch", SYSTEM, "dispatched"),
+    (case("dispatched", "sensor"), "annotate", SYSTEM, None),
+    (case("closed"), "annotate", OP, None),
+    (case("closed", "public"), "rate", SYSTEM, None),
 ])
 def test_allowed(state, action, actor, target):
     assert decide(state, action, actor) == target
@@ -68,6 +78,11 @@ def test_allowed(state, action, actor, target):
     (case("dispatched", pending_request="return"), "request_extension", DEPT, 409, "request-pending"),
     (case("dispatched"), "approve", DISP, 409, "no-request"),
     (case("dispatched"), "fly", DISP, 404, "unknown-action"),
+    (case("dispatched", "sensor"), "handle", SYSTEM, 403, "wrong-role"),
+    (case("checked", "sensor"), "close", SYSTEM, 403, "wrong-role"),
+    (case("closed"), "rate", ADMIN, 403, "wrong-role"),
+    (case("dispatched"), "rate", SYSTEM, 409, "wrong-stage"),
+    (case("dispatched"), "annotate", DEPT, 403, "wrong-role"),
 ])
 def test_refused(state, action, actor, status, code):
     with pytest.raises(WorkflowError) as err:
@@ -85,5 +100,5 @@ def test_refusal_names_the_stage_and_role_needed():
 def test_available_actions():
     assert set(available_actions(case("dispatched"), DEPT)) == {
         "handle", "request_return", "request_extension", "request_suspension"}
-    assert set(available_actions(case("filed"), DISP)) == {"dispatch"}
-    assert available_actions(case("closed"), ADMIN) == []
+    assert set(available_actions(case("filed"), DISP)) == {"dispatch", "annotate"}
+    assert available_actions(case("closed"), ADMIN) == ["annotate"]

@@ -8,23 +8,26 @@ from sqlalchemy import select
 
 from cityloop.cases import service as svc
 from cityloop.cases.domain import ActorState, CaseState, WorkflowError, decide
-from cityloop.cases.models import Case, CaseRequest, CaseTask
+from cityloop.cases.intake import find_matter
+from cityloop.cases.models import Case, CaseEvent, CaseRequest, CaseTask
 from cityloop.cases.schemas import ActionIn
 from cityloop.catalog.models import FilingCondition
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org.models import Department, User
 from cityloop.routing import service as routing
-from cityloop.shared.errors import AppError, Invalid, NotFound
+from cityloop.shared.errors import AppError, Conflict, Invalid, NotFound
+from cityloop.shared.ids import as_id
 from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
 
-NOTE_REQUIRED = {"reject", "refuse", "void", "verify_fail", "check_fail", "request_return",
+TASK_STAGES = frozenset({"verifying", "handled"})
+NOTE_REQUIRED = {"annotate", "reject", "refuse", "void", "verify_fail", "check_fail", "request_return",
                  "request_extension", "request_suspension", "deny"}
 
 
 def load_case(session, ident: int | str, lock: bool = False) -> Case:
     """A case by id or number, or 404."""
-    stmt = select(Case).where(Case.id == int(ident)) if str(ident).isdigit() else select(Case).where(
-        Case.number == str(ident))
+    row_id = as_id(ident)
+    stmt = select(Case).where(Case.id == row_id if row_id is not None else Case.number == str(ident))
     if lock:
         stmt = stmt.with_for_update()
     case = session.scalar(stmt)
@@ -43,15 +46,25 @@ def duty_grids_of(session, user_id: int | None) -> frozenset[str]:
 
 def states(session, case: Case, actor) -> tuple[CaseState, ActorState]:
     """The domain's view of the case and the actor."""
-    task = svc.current_task(session, case)
-    cs = CaseState(case.stage, case.source, case.self_handled, case.department_id, case.duty_grid_code,
-                   case.pending_request, task.assignee_id if task else None)
-    grids = duty_grids_of(session, actor.id) if "inspector" in actor.roles else frozenset()
+    tasked = case.stage in TASK_STAGES  # only 核实/核查 rules look at the task and the inspector's grids
+    task = svc.current_task(session, case) if tasked else None
+    cs = CaseState(case.stage, case.source, case.self_handled, case.needs_verification, case.department_id,
+                   case.duty_grid_code, case.pending_request, task.assignee_id if task else None)
+    grids = duty_grids_of(session, actor.id) if tasked and "inspector" in actor.roles else frozenset()
     return cs, ActorState(actor.id, actor.roles, actor.department_id, grids)
 
 
 def apply(ctx: svc.Ctx, ident: int | str, action: str, body: ActionIn) -> Case:
-    """Run one action on a case for ctx.actor."""
+    """Run one action on a case for ctx.actor and commit."""
+    case = apply_in_transaction(ctx, ident, action, body)
+    ctx.session.commit()
+    return case
+
+
+def apply_in_transaction(ctx: svc.Ctx, ident: int | str, action: str, body: ActionIn,
+                         extra: dict | None = None) -> Case:
+    """Run one action without committing (automation chains several steps in one transaction); `extra` is
+    added to the event's payload."""
     case = load_case(ctx.session, ident, lock=True)
     cs, actor_state = states(ctx.session, case, ctx.actor)
     try:
@@ -64,8 +77,7 @@ def apply(ctx: svc.Ctx, ident: int | str, action: str, body: ActionIn) -> Case:
     payload = HANDLERS.get(action, _plain)(ctx, case, body, target)
     if body.note:
         payload["note"] = body.note
-    svc.record(ctx, case, action, from_stage, payload)
-    ctx.session.commit()
+    svc.record(ctx, case, action, from_stage, {**payload, **(extra or {})})
     return case
 
 
@@ -131,7 +143,7 @@ def _reassign(ctx, case, body, target) -> dict:
 
 def _file(ctx, case, body, target) -> dict:
     if body.category_code and body.category_code != case.category_code:
-        cat = svc.find_matter(ctx.session, ctx.settings.catalog_standard, body.category_code)
+        cat = find_matter(ctx.session, ctx.settings.catalog_standard, body.category_code)
         case.category_id, case.category_code = cat.id, cat.code
     conds = list(ctx.session.scalars(select(FilingCondition).where(FilingCondition.category_id == case.category_id)
                                      .order_by(FilingCondition.position)))
@@ -143,12 +155,12 @@ def _file(ctx, case, body, target) -> dict:
             raise Invalid("unknown-condition", f"未知立案条件：{body.condition_code}", f"Unknown condition {body.condition_code}")
     else:
         cond = next((c for c in conds if c.is_default), conds[0])
-    case.filing_condition_id, case.urgent = cond.id, cond.urgent
+    case.filing_condition_id, case.urgent = cond.id, cond.urgent if body.urgent is None else body.urgent
     suggestion = routing.suggest_for_case(ctx.session, case)
     case.suggested_department_id, case.needs_ownership = suggestion.department_id, suggestion.needs_ownership
     case.routing_reason = suggestion.reason_zh
     svc.enter_stage(ctx, case, target)
-    return {"category_code": case.category_code, "condition_code": cond.code, "urgent": cond.urgent,
+    return {"category_code": case.category_code, "condition_code": cond.code, "urgent": case.urgent,
             "suggested_department_id": suggestion.department_id, "routing_reason": suggestion.reason_zh}
 
 
@@ -245,6 +257,14 @@ def _resume(ctx, case, body, target) -> dict:
     return {"paused_minutes": round(paused, 1)}
 
 
+def _rate(ctx, case, body, target) -> dict:
+    if body.rating is None:
+        raise Invalid("rating-required", "请选择满意度：满意、基本满意或不满意", "rate needs a rating")
+    if ctx.session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.action == "rate")):
+        raise Conflict("already-rated", "该案件已评价过", "This case has already been rated")
+    return {"rating": body.rating}
+
+
 def _supervise(ctx, case, body, target) -> dict:
     case.supervise_count += 1
     return {"supervise_count": case.supervise_count}
@@ -256,5 +276,5 @@ HANDLERS: dict[str, Callable] = {
     "check_ok": _inspection("ok"), "check_fail": _inspection("fail"),
     "request_return": _request("return"), "request_extension": _request("extension"),
     "request_suspension": _request("suspension"), "approve": _decide_request(True),
-    "deny": _decide_request(False), "resume": _resume, "supervise": _supervise,
+    "deny": _decide_request(False), "resume": _resume, "supervise": _supervise, "rate": _rate,
 }

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 STAGES: dict[str, tuple[str, str]] = {
     "reported": ("待受理", "Reported"),
@@ -31,9 +34,12 @@ NODES: dict[str, tuple[str, str]] = {
     "dispatch": ("派遣", "Dispatch"), "handle": ("处置", "Handle"), "check": ("核查", "Check"),
     "close": ("结案", "Close"),
 }
-SOURCES = ("inspector", "public", "hotline", "video", "sensor", "assigned", "open311")
-# Reports from these sources are trusted and skip 核实.
-TRUSTED_SOURCES = frozenset({"inspector", "assigned", "sensor"})
+SOURCES = ("inspector", "public", "hotline", "video", "sensor", "fleet", "assigned", "open311")
+SOURCE_NAMES = {"inspector": ("监督员上报", "Inspector"), "public": ("公众举报", "Public"), "hotline": ("热线", "Hotline"),
+                "video": ("视频发现", "Video"), "sensor": ("物联感知", "Sensor"), "fleet": ("渣土车监管", "Fleet"),
+                "assigned": ("上级交办", "Assigned"), "open311": ("Open311", "Open311")}
+# Reports from these sources are trusted and skip 核实 unless intake decides otherwise (see needs_verification).
+TRUSTED_SOURCES = frozenset({"inspector", "assigned", "sensor", "fleet"})
 REQUEST_KINDS = ("return", "extension", "suspension")
 
 
@@ -53,16 +59,17 @@ def _r(stages, roles, to, scope="any", name=("", "")) -> Rule:
 
 
 RULES: dict[str, Rule] = {
-    "accept": _r({"reported"}, ["operator"], "accepted", name=("受理", "accept")),
+    # "system" is the platform itself: sensor alarms and truck violations are accepted, filed and dispatched by it.
+    "accept": _r({"reported"}, ["operator", "system"], "accepted", name=("受理", "accept")),
     "reject": _r({"reported"}, ["operator"], "rejected", name=("不予受理", "reject")),
     "merge": _r({"reported"}, ["operator"], "merged", name=("合并重复", "merge")),
     "self_close": _r({"reported"}, ["operator"], "closed", name=("自处理审核结案", "close self-handled")),
     "verify_ok": _r({"verifying"}, ["inspector"], "accepted", "inspector", ("核实属实", "verify: true")),
     "verify_fail": _r({"verifying"}, ["inspector"], "rejected", "inspector", ("核实不属实", "verify: false")),
     "reassign": _r({"verifying", "handled"}, ["operator"], None, name=("改派监督员", "reassign inspector")),
-    "file": _r({"accepted"}, ["shift_lead"], "filed", name=("立案", "file")),
+    "file": _r({"accepted"}, ["shift_lead", "system"], "filed", name=("立案", "file")),
     "refuse": _r({"accepted"}, ["shift_lead"], "rejected", name=("不予立案", "refuse")),
-    "dispatch": _r({"filed"}, ["dispatcher"], "dispatched", name=("派遣", "dispatch")),
+    "dispatch": _r({"filed"}, ["dispatcher", "system"], "dispatched", name=("派遣", "dispatch")),
     "handle": _r({"dispatched"}, ["department"], "handled", "department", ("处置反馈", "handle")),
     "request_return": _r({"dispatched"}, ["department"], None, "department", ("申请回退", "request return")),
     "request_extension": _r({"dispatched"}, ["department"], None, "department", ("申请延期", "request extension")),
@@ -73,11 +80,16 @@ RULES: dict[str, Rule] = {
     "check_ok": _r({"handled"}, ["inspector"], "checked", "inspector", ("核查通过", "check: passed")),
     "check_fail": _r({"handled"}, ["inspector"], "dispatched", "inspector", ("核查不通过(返工)", "check: rework")),
     "close": _r({"checked"}, ["shift_lead"], "closed", name=("结案", "close")),
-    "void": _r(OPEN_STAGES, ["shift_lead"], "void", name=("作废", "void")),
-    "supervise": _r(OPEN_STAGES, ["leader", "shift_lead"], None, name=("督办", "supervise")),
+    "void": _r(OPEN_STAGES, ["shift_lead", "system"], "void", name=("作废", "void")),
+    "supervise": _r(OPEN_STAGES, ["leader", "shift_lead", "system"], None, name=("督办", "supervise")),
+    # A note on the record (an alarm cleared, a call made, evidence added); never moves the case.
+    "annotate": _r(STAGES, ["operator", "shift_lead", "dispatcher", "leader", "system"], None,
+                   name=("备注", "annotate")),
+    # The reporter's satisfaction (满意/基本满意/不满意), once, after closing; recorded by the system for the public.
+    "rate": _r({"closed"}, ["system"], None, name=("满意度评价", "rate")),
 }
 ROLE_CN = {"operator": "受理员", "inspector": "监督员", "shift_lead": "值班长", "dispatcher": "派遣员",
-           "department": "专业部门", "leader": "领导", "admin": "管理员"}
+           "department": "专业部门", "leader": "领导", "admin": "管理员", "system": "系统"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,7 @@ class CaseState:
     stage: str
     source: str
     self_handled: bool = False
+    needs_verification: bool = False
     department_id: int | None = None
     duty_grid_code: str | None = None
     pending_request: str | None = None
@@ -114,8 +127,9 @@ class WorkflowError(Exception):
 def _needs(rule: Rule) -> tuple[str, str]:
     stages_zh = "、".join(STAGES[s][0] for s in sorted(rule.stages))
     stages_en = ", ".join(sorted(rule.stages))
-    roles_zh = "或".join(ROLE_CN[r] for r in rule.roles)
-    return f"需要阶段「{stages_zh}」和角色「{roles_zh}」", f"needs stage {stages_en} and role {'/'.join(rule.roles)}"
+    people = [r for r in rule.roles if r != "system"] or ["system"]
+    roles_zh = "或".join(ROLE_CN[r] for r in people)
+    return f"需要阶段「{stages_zh}」和角色「{roles_zh}」", f"needs stage {stages_en} and role {'/'.join(people)}"
 
 
 def decide(case: CaseState, action: str, actor: ActorState) -> str | None:
@@ -127,7 +141,7 @@ def decide(case: CaseState, action: str, actor: ActorState) -> str | None:
     if case.stage not in rule.stages:
         raise WorkflowError(409, "wrong-stage", f"操作「{rule.name[0]}」{need_zh}，当前阶段为「{STAGES[case.stage][0]}」",
                             f"Action {action} {need_en}; the case is {case.stage}")
-    is_admin = "admin" in actor.roles
+    is_admin = "admin" in actor.roles and rule.roles != ("system",)  # admins act for people, not the platform
     if not is_admin and not actor.roles.intersection(rule.roles):
         raise WorkflowError(403, "wrong-role", f"操作「{rule.name[0]}」{need_zh}", f"Action {action} {need_en}")
     if not is_admin:
@@ -146,7 +160,7 @@ def _check_scope(rule: Rule, case: CaseState, actor: ActorState, action: str) ->
 
 
 def _target(case: CaseState, action: str, rule: Rule) -> str | None:
-    if action == "accept" and case.source not in TRUSTED_SOURCES:
+    if action == "accept" and case.needs_verification:
         return "verifying"
     if action == "self_close" and not case.self_handled:
         raise WorkflowError(409, "not-self-handled", "只有自行处置案件可以审核结案", "Only self-handled reports can be closed this way")
@@ -171,3 +185,13 @@ def available_actions(case: CaseState, actor: ActorState) -> list[str]:
             continue
         out.append(action)
     return out
+
+
+def event_hash(prev_hash: str, number: str, seq: int, action: str, actor_id: int | None, actor_name: str,
+               actor_role: str, at: datetime, from_stage: str | None, to_stage: str, payload: dict) -> str:
+    """SHA-256 of an event and the hash of the event before it in the same case: editing or deleting any event
+    breaks the chain from there on (see cases/audit.py)."""
+    doc = {"case": number, "seq": seq, "action": action, "actor_id": actor_id, "actor": actor_name, "role": actor_role,
+           "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"), "from": from_stage, "to": to_stage,
+           "payload": payload, "prev": prev_hash}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()

@@ -11,15 +11,18 @@ from cityloop.db import Base, JSONType, UTCDateTime
 
 
 class Case(Base):
-    """案件: one problem run through the closed loop."""
+    """案件: one problem run through the closed loop.
+
+    Every index costs each report a B-tree insert; low-selectivity columns (source, overdue, street, district)
+    are left unindexed and read by scans in the periodic statistics."""
 
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
     stage: Mapped[str] = mapped_column(String(16), index=True)
-    source: Mapped[str] = mapped_column(String(16), index=True)
-    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     category_code: Mapped[str] = mapped_column(String(8))
     filing_condition_id: Mapped[int | None] = mapped_column(ForeignKey("filing_conditions.id"))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -31,8 +34,8 @@ class Case(Base):
     grid_code: Mapped[str] = mapped_column(String(15), index=True)
     duty_grid_code: Mapped[str | None] = mapped_column(String(32), index=True)
     community_code: Mapped[str] = mapped_column(String(12))
-    street_code: Mapped[str] = mapped_column(String(12), index=True)
-    district_code: Mapped[str] = mapped_column(String(12), index=True)
+    street_code: Mapped[str] = mapped_column(String(12))
+    district_code: Mapped[str] = mapped_column(String(12))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     last_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     suggested_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
@@ -42,13 +45,17 @@ class Case(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(100))
     reporter_phone: Mapped[str | None] = mapped_column(String(32))
     self_handled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Decided at intake: public, hotline and low-confidence video reports are verified on site (核实) first.
+    needs_verification: Mapped[bool] = mapped_column(Boolean, default=False)
+    # 上级交办: a handling deadline fixed by whoever assigned the case (else the filing condition decides).
+    required_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     pending_request: Mapped[str | None] = mapped_column(String(16))
     node: Mapped[str | None] = mapped_column(String(16))
     node_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     node_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     node_urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    overdue: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
     return_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -57,6 +64,7 @@ class Case(Base):
     wrong_dispatch_count: Mapped[int] = mapped_column(Integer, default=0)
     supervise_count: Mapped[int] = mapped_column(Integer, default=0)
     event_count: Mapped[int] = mapped_column(Integer, default=0)
+    event_hash: Mapped[str] = mapped_column(String(64), default="")  # the hash of the case's newest event
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -71,7 +79,7 @@ class CaseEvent(Base):
     __table_args__ = (UniqueConstraint("case_id", "seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))  # led by uq(case_id, seq)
     seq: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(32))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -81,6 +89,8 @@ class CaseEvent(Base):
     from_stage: Mapped[str | None] = mapped_column(String(16))
     to_stage: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict] = mapped_column(JSONType, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")  # the case's previous event ("" for the first)
+    hash: Mapped[str] = mapped_column(String(64), default="")
 
 
 class CaseNode(Base):

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Select, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from cityloop.cases.actions import duty_grids_of, states
 from cityloop.cases.domain import NODES, RULES, STAGES, available_actions
-from cityloop.cases.models import Case, CaseEvent, CasePhoto, CaseTask
+from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto, CaseTask
 from cityloop.cases.schemas import CaseOut, EventOut, TaskOut
 from cityloop.catalog.models import Category, FilingCondition
 from cityloop.deps import Actor
 from cityloop.org.domain import CITYWIDE_ROLES
 from cityloop.org.models import Department
 from cityloop.shared.errors import NotFound
+from cityloop.shared.ids import as_id
 from cityloop.sla.domain import WorkCalendar, elapsed_fraction, light
 
 
@@ -35,7 +37,8 @@ def visible(stmt: Select, session: Session, actor: Actor) -> Select:
 
 def get_visible(session: Session, actor: Actor, ident: int | str) -> Case:
     """One case the actor may see, or 404 (no hint that it exists)."""
-    col = Case.id == int(ident) if str(ident).isdigit() else Case.number == str(ident)
+    row_id = as_id(ident)
+    col = Case.id == row_id if row_id is not None else Case.number == str(ident)
     case = session.scalar(visible(select(Case).where(col), session, actor))
     if case is None:
         raise NotFound("case-not-found", f"案件 {ident} 不存在", f"Case {ident} not found")
@@ -75,40 +78,55 @@ def timing(case: Case, now: datetime, cal: WorkCalendar) -> tuple[float | None, 
     return round(frac, 4), light(frac)
 
 
+LABELS = ("category_name", "condition_code", "department_code", "department_name", "suggested_department_code",
+          "merged_into")
+
+
+@cache
+def _labels_stmt() -> Select:
+    # Built once, on first use: aliasing is costly and this runs for every case shown.
+    dept, sugg, merged = aliased(Department), aliased(Department), aliased(Case)
+    return (select(Category.name, FilingCondition.code, dept.code, dept.name, sugg.code, merged.number)
+            .select_from(Case).join(Category, Category.id == Case.category_id)
+            .outerjoin(FilingCondition, FilingCondition.id == Case.filing_condition_id)
+            .outerjoin(dept, dept.id == Case.department_id).outerjoin(sugg, sugg.id == Case.suggested_department_id)
+            .outerjoin(merged, merged.id == Case.merged_into_id).where(Case.id == bindparam("case_id")))
+
+
+def _labels(session: Session, case: Case) -> dict:
+    """Names and codes a case shows, in one query (category, condition, departments, merge target)."""
+    row = session.execute(_labels_stmt(), {"case_id": case.id}).first()
+    return dict(zip(LABELS, row)) if row else dict.fromkeys(LABELS)
+
+
 def to_out(session: Session, case: Case, actor: Actor, now: datetime, cal: WorkCalendar,
-           with_actions: bool = True) -> CaseOut:
-    """The API view of a case."""
-    cat = session.get(Category, case.category_id)
-    dept = session.get(Department, case.department_id) if case.department_id else None
-    sugg = session.get(Department, case.suggested_department_id) if case.suggested_department_id else None
-    cond = session.get(FilingCondition, case.filing_condition_id) if case.filing_condition_id else None
-    merged = session.get(Case, case.merged_into_id) if case.merged_into_id else None
+           with_actions: bool = True, labels: dict | None = None, photo_ids: list[int] | None = None) -> CaseOut:
+    """The API view of a case; labels and photo ids may be given when the caller already knows them."""
+    labels = labels if labels is not None else _labels(session, case)
     elapsed, lamp = timing(case, now, cal)
     actions: list[str] = []
     photos: list[int] = []
     if with_actions:
         actions = available_actions(*states(session, case, actor))
-        photos = list(session.scalars(select(CasePhoto.id).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id)))
+        photos = photo_ids if photo_ids is not None else list(session.scalars(
+            select(CasePhoto.id).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id)))
     phone = case.reporter_phone
-    if phone and not actor.has(*CITYWIDE_ROLES):
+    if phone and not (with_actions and actor.has(*CITYWIDE_ROLES)):  # in full only in one case's detail, for staff
         phone = mask_phone(phone)
     return CaseOut(
         id=case.id, number=case.number, stage=case.stage, stage_name=STAGES[case.stage][0], source=case.source,
-        category_code=case.category_code, category_name=cat.name if cat else "", condition_code=cond.code if cond else None,
-        urgent=case.urgent, component_id=case.component_id, description=case.description, address=case.address,
-        lon=case.lon, lat=case.lat, grid_code=case.grid_code, duty_grid_code=case.duty_grid_code,
-        community_code=case.community_code, street_code=case.street_code, district_code=case.district_code,
-        department_code=dept.code if dept else None, department_name=dept.name if dept else None,
-        suggested_department_code=sugg.code if sugg else None, routing_reason=case.routing_reason,
-        needs_ownership=case.needs_ownership, node=case.node, node_started_at=case.node_started_at,
-        node_due_at=case.node_due_at, elapsed=elapsed, light=lamp,
-        overdue=bool(case.node_due_at and now > case.node_due_at and case.stage != "suspended"),
-        pending_request=case.pending_request, self_handled=case.self_handled,
-        merged_into=merged.number if merged else None, rework_count=case.rework_count,
+        category_code=case.category_code, urgent=case.urgent, component_id=case.component_id,
+        description=case.description, address=case.address, lon=case.lon, lat=case.lat, grid_code=case.grid_code,
+        duty_grid_code=case.duty_grid_code, community_code=case.community_code, street_code=case.street_code,
+        district_code=case.district_code, routing_reason=case.routing_reason, needs_ownership=case.needs_ownership,
+        node=case.node, node_started_at=case.node_started_at, node_due_at=case.node_due_at, elapsed=elapsed,
+        light=lamp, overdue=bool(case.node_due_at and now > case.node_due_at and case.stage != "suspended"),
+        pending_request=case.pending_request, self_handled=case.self_handled, rework_count=case.rework_count,
         return_count=case.return_count, extension_count=case.extension_count,
         suspension_count=case.suspension_count, wrong_dispatch_count=case.wrong_dispatch_count,
         supervise_count=case.supervise_count, reporter_phone=phone, created_at=case.created_at,
         updated_at=case.updated_at, closed_at=case.closed_at, actions=actions, photos=photos,
+        **{**labels, "category_name": labels["category_name"] or ""},
     )
 
 
@@ -124,6 +142,15 @@ def events(session: Session, case: Case) -> list[EventOut]:
     return [EventOut(seq=e.seq, action=e.action, action_name=names.get(e.action, e.action), actor=e.actor_name,
                      actor_role=e.actor_role, at=e.at, from_stage=e.from_stage, to_stage=e.to_stage,
                      payload=e.payload or {}) for e in rows]
+
+
+def nodes(session: Session, case: Case) -> list[dict]:
+    """Every run of a node (受理 … 结案) with its limit, deadline, end and whether it was on time."""
+    rows = session.scalars(select(CaseNode).where(CaseNode.case_id == case.id).order_by(CaseNode.id))
+    return [{"node": n.node, "node_name": NODES[n.node][0], "started_at": n.started_at, "due_at": n.due_at,
+             "limit_minutes": n.limit_minutes, "urgent": n.urgent, "extended_minutes": n.extended_minutes,
+             "ended_at": n.ended_at, "on_time": n.on_time, "overdue_marked": n.overdue_marked_at is not None}
+            for n in rows]
 
 
 # What each role works on: stages whose node waits for that role.

@@ -5,21 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
-from pydantic import AwareDatetime, BaseModel, ValidationError
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityloop.cases import actions, queries, service
-from cityloop.cases.models import CasePhoto
+from cityloop.cases import actions, intake, queries, service
+from cityloop.cases.models import Case, CasePhoto
 from cityloop.cases.photos import check_count, photo_path, store_photo
-from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, EventOut, ReportIn, TaskOut
+from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, CheckOut, EventOut, NodeOut, ReportIn, TaskOut
 from cityloop.deps import Actor, current_actor, get_grid_index, get_session
-from cityloop.shared.errors import Invalid, NotFound
+from cityloop.geo.coords import to_wgs84
+from cityloop.shared.errors import Conflict, Invalid, NotFound
+from cityloop.shared.ids import as_id
 from cityloop.shared.pagination import PageParams, page_params
 from cityloop.sla.service import calendar
+from cityloop.shared.fields import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["cases 案件"])
 
@@ -35,11 +39,11 @@ def _body_doc(model: type[BaseModel], required: bool) -> dict:
 
 
 async def _parse(request: Request, model: type[BaseModel], required: bool):
-    """JSON body, or multipart with a `data` JSON part and `photos` files; returns (model, raw photos)."""
+    """JSON body, or a form (multipart or urlencoded) with a `data` JSON field and `photos` files."""
     ctype = request.headers.get("content-type", "")
     photos: list[tuple[str, bytes]] = []
     settings = request.app.state.settings
-    if ctype.startswith("multipart/form-data"):
+    if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form(max_files=settings.max_photos + 1, max_fields=20)
         raw = form.get("data") or ("{}" if not required else None)
         for item in form.getlist("photos"):
@@ -63,52 +67,102 @@ async def _parse(request: Request, model: type[BaseModel], required: bool):
                               for e in exc.errors()]) from exc
 
 
+def _calendar(request: Request):
+    with request.app.state.read_session_factory() as rs:  # cached; a read never waits for the write lock
+        return calendar(rs, request.app.state.settings)
+
+
 def _ctx(request: Request, session: Session, actor: Actor, raw_photos) -> service.Ctx:
     settings = request.app.state.settings
     check_count(settings, len(raw_photos))
     stored = [store_photo(settings, data, name) for name, data in raw_photos]
-    return service.Ctx(session, settings, calendar(session, settings), request.app.state.clock.now(), actor, stored)
+    return service.Ctx(session, settings, _calendar(request), request.app.state.clock.now(), actor, stored)
 
 
-def _out(request: Request, session: Session, case, actor: Actor, ctx=None) -> CaseOut:
-    now = request.app.state.clock.now()
-    cal = ctx.cal if ctx else calendar(session, request.app.state.settings)
-    return queries.to_out(session, case, actor, now, cal)
+def _out(request: Request, session: Session, case, actor: Actor) -> CaseOut:
+    return queries.to_out(session, case, actor, request.app.state.clock.now(), _calendar(request))
+
+
+def _out_after_write(request: Request, case, actor: Actor) -> CaseOut:
+    """The response of a write, read outside the (committed) write transaction."""
+    with request.app.state.read_session_factory() as rs:
+        return _out(request, rs, case, actor)
 
 
 @router.post("/cases", response_model=CaseOut, status_code=201, openapi_extra=_body_doc(ReportIn, True),
              responses={200: {"description": "同一 Idempotency-Key 的重复提交 / replay of the same key"}})
-async def report(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+async def report(request: Request, actor: Actor = Depends(current_actor)):
     """上报案件 / Report a problem (JSON, or multipart with photos). Honours Idempotency-Key."""
     body, raw_photos = await _parse(request, ReportIn, True)
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= 128):
         raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
-    index = get_grid_index(request)
-    from cityloop.geo.coords import to_wgs84
+    state, index = request.app.state, get_grid_index(request)
 
-    def run():
-        ctx = _ctx(request, session, actor, raw_photos)
-        case, created = service.report(ctx, body, index.locate, to_wgs84, key)
-        return _out(request, session, case, actor, ctx), created
+    def prepare():
+        with state.read_session_factory() as reads:
+            return intake.prepare(_ctx(request, reads, actor, raw_photos), body, index.locate, to_wgs84, key,
+                                  state.matters.get)
 
-    out, created = await run_in_threadpool(run)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201 if created else 200)
+    # Most reports need no query (matters are cached): prepare them right here rather than hop to a thread.
+    inline = not raw_photos and not intake.needs_reads(body, key)
+    prepared = prepare() if inline else await run_in_threadpool(prepare)
+    case, created = (prepared, False) if isinstance(prepared, Case) else (None, True)
+    if created:
+        try:
+            case = await state.intake.submit(prepared)  # group commit with other reports arriving now
+        except IntegrityError:  # the same Idempotency-Key raced in from another request
+            case, created = await run_in_threadpool(_replayed, state, key, prepared), False
+
+    def out() -> CaseOut:
+        with state.read_session_factory() as reads:
+            if not created:
+                return _out(request, reads, case, actor)
+            labels = dict.fromkeys(queries.LABELS) | {"category_name": prepared.category_name}
+            return queries.to_out(reads, case, actor, state.clock.now(), _calendar(request), labels=labels,
+                                  photo_ids=None if prepared.photos else [])
+
+    # A new case without photos is described fully by what was written: no query, no thread hop.
+    result = out() if created and not prepared.photos else await run_in_threadpool(out)
+    return Response(result.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
+
+
+@router.post("/cases/check", response_model=CheckOut)
+async def check(request: Request, actor: Actor = Depends(current_actor)):
+    """预检 / Check and locate a report without storing it: where it is, which matter, whether it needs 核实."""
+    body, _ = await _parse(request, ReportIn, True)
+    state, index = request.app.state, get_grid_index(request)
+    with state.read_session_factory() as reads:
+        ctx = _ctx(request, reads, actor, [])
+        prepared = intake.prepare(ctx, body, index.locate, to_wgs84, None, state.matters.get)
+    c = prepared.case
+    return CheckOut(category_code=c["category_code"], category_name=prepared.category_name, source=c["source"],
+                    lon=c["lon"], lat=c["lat"], grid_code=c["grid_code"], duty_grid_code=c["duty_grid_code"],
+                    community_code=c["community_code"], street_code=c["street_code"],
+                    district_code=c["district_code"], needs_verification=c["needs_verification"])
+
+
+def _replayed(state, key: str | None, prepared: intake.Prepared) -> Case:
+    with state.read_session_factory() as reads:
+        existing = intake.find_by_key(reads, key, prepared.case["request_hash"]) if key else None
+    if existing is None:
+        raise Conflict("report-conflict", "上报冲突，请重试", "The report conflicted with another; retry")
+    return existing
 
 
 @router.get("/cases", response_model=CasePage)
 def list_cases(request: Request, stage: str | None = None, category: str | None = None,
                department: str | None = None, grid: str | None = None, duty_grid: str | None = None,
                district: str | None = None, street: str | None = None, source: str | None = None,
-               overdue: bool | None = None, created_from: AwareDatetime | None = None,
-               created_to: AwareDatetime | None = None, pg: PageParams = Depends(page_params),
+               overdue: bool | None = None, created_from: Instant | None = None,
+               created_to: Instant | None = None, pg: PageParams = Depends(page_params),
                session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     """案件列表 / Cases the caller may see, filtered and paginated."""
     filters = dict(stage=stage, category=category, department=department, grid=grid, duty_grid=duty_grid,
                    district=district, street=street, source=source, overdue=overdue,
                    created_from=created_from, created_to=created_to)
-    cal = calendar(session, request.app.state.settings)
-    items, total = queries.list_cases(session, actor, filters, request.app.state.clock.now(), pg.page, pg.size, cal)
+    items, total = queries.list_cases(session, actor, filters, request.app.state.clock.now(), pg.page, pg.size,
+                                      _calendar(request))
     return CasePage(items=items, total=total, page=pg.page, size=pg.size)
 
 
@@ -125,6 +179,12 @@ def case_events(ident: str, session: Session = Depends(get_session), actor: Acto
     return queries.events(session, queries.get_visible(session, actor, ident))
 
 
+@router.get("/cases/{ident}/nodes", response_model=list[NodeOut])
+def case_nodes(ident: str, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """环节时限 / Every node run of a case with its limit, deadline and whether it finished on time."""
+    return queries.nodes(session, queries.get_visible(session, actor, ident))
+
+
 @router.post("/cases/{ident}/actions/{action}", response_model=CaseOut, openapi_extra=_body_doc(ActionIn, False))
 async def act(ident: str, action: str, request: Request, session: Session = Depends(get_session),
               actor: Actor = Depends(current_actor)):
@@ -135,7 +195,7 @@ async def act(ident: str, action: str, request: Request, session: Session = Depe
         queries.get_visible(session, actor, ident)  # 404 for cases the caller may not see
         ctx = _ctx(request, session, actor, raw_photos)
         case = actions.apply(ctx, ident, action, body)
-        return _out(request, session, case, actor, ctx)
+        return _out_after_write(request, case, actor)
 
     return await run_in_threadpool(run)
 
@@ -165,7 +225,7 @@ def photo_thumb(photo_id: int, request: Request, session: Session = Depends(get_
 
 
 def _photo(photo_id: int, request: Request, session: Session, actor: Actor, thumb: bool):
-    row = session.get(CasePhoto, photo_id) if 0 < photo_id < 2**62 else None
+    row = session.get(CasePhoto, photo_id) if as_id(photo_id) else None
     if row is None:
         raise NotFound("photo-not-found", "照片不存在", "Photo not found")
     queries.get_visible(session, actor, row.case_id)
@@ -179,4 +239,4 @@ def _photo(photo_id: int, request: Request, session: Session, actor: Actor, thum
 def tasks(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     """我的待办 / What waits for the caller now, with due times and traffic lights."""
     now: datetime = request.app.state.clock.now()
-    return queries.inbox(session, actor, now, calendar(session, request.app.state.settings))
+    return queries.inbox(session, actor, now, _calendar(request))

@@ -7,6 +7,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from cityloop.shared.fields import Flag
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CoordSys = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
@@ -32,12 +33,12 @@ class ReportIn(BaseModel):
     category_code: str = Field(..., min_length=1, max_length=8, description="事项代码, e.g. 06010 暴露垃圾")
     lon: float = Field(..., ge=-180, le=180)
     lat: float = Field(..., ge=-90, le=90)
-    description: str = Field(..., min_length=1, max_length=2000)
+    description: str = Field(..., min_length=1, max_length=4000)
     address: str | None = Field(None, max_length=256)
     coord_sys: CoordSys = "wgs84"
     component_id: str | None = Field(None, min_length=16, max_length=17)
-    source: Literal["inspector", "public", "hotline", "video", "sensor", "assigned", "open311"] | None = None
-    self_handled: bool = False
+    source: Literal["inspector", "public", "hotline", "video", "sensor", "fleet", "assigned", "open311"] | None = None
+    self_handled: Flag = False
     reporter_name: str | None = Field(None, max_length=100)
     reporter_phone: str | None = Field(None, max_length=32)
 
@@ -57,6 +58,8 @@ class ActionIn(BaseModel):
     inspector: str | None = Field(None, max_length=64, description="reassign: 监督员用户名")
     extension: str | None = Field(None, max_length=8, description="request_extension: 延期时长, e.g. 4h, 2d")
     result: str | None = Field(None, max_length=2000, description="handle: 处置结果")
+    urgent: Flag | None = Field(None, description="file: 按紧急处理 (连续计时)，覆盖立案条件的设定")
+    rating: Literal["满意", "基本满意", "不满意"] | None = Field(None, description="rate: 满意度")
 
 
 class CaseOut(LocalTimes):
@@ -138,3 +141,32 @@ class CasePage(BaseModel):
     total: int
     page: int
     size: int
+
+
+class NodeOut(LocalTimes):
+    node: str
+    node_name: str
+    started_at: datetime
+    due_at: datetime
+    limit_minutes: int
+    urgent: bool
+    extended_minutes: int
+    ended_at: datetime | None
+    on_time: bool | None
+    overdue_marked: bool
+
+
+class CheckOut(BaseModel):
+    """预检结果 / What a report would become: located, categorised, verified or not."""
+
+    category_code: str
+    category_name: str
+    source: str
+    lon: float
+    lat: float
+    grid_code: str
+    duty_grid_code: str | None
+    community_code: str
+    street_code: str
+    district_code: str
+    needs_verification: bool

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from cityloop.cases import service as svc
 from cityloop.cases.models import Case, CaseNode
 from cityloop.config import Settings
 from cityloop.deps import SYSTEM_ACTOR
+from cityloop.shared.singleton import only_one
 from cityloop.sla.service import calendar
 
 BATCH = 500
@@ -42,3 +43,32 @@ def overdue_nodes(session: Session) -> list[CaseNode]:
     """Running nodes already marked overdue."""
     return list(session.scalars(select(CaseNode).where(CaseNode.ended_at.is_(None),
                                                        CaseNode.overdue_marked_at.is_not(None))))
+
+
+def sweep_once(engine: Engine, factory, settings: Settings, now: datetime) -> int | None:
+    """One sweep if no other process is sweeping (advisory lock / file lock); None when another holds it."""
+    with only_one(engine, "sla-sweep") as mine:
+        if not mine:
+            return None
+        with factory() as session:
+            return sweep(session, settings, now)
+
+
+async def sweep_forever(state) -> None:
+    """The server's overdue sweeper: every worker tries each interval, one of them sweeps."""
+    import asyncio
+    import logging
+
+    from fastapi.concurrency import run_in_threadpool
+
+    while True:
+        await asyncio.sleep(state.settings.sweep_interval_seconds)
+        try:
+            await run_in_threadpool(sweep_once, state.engine, state.session_factory, state.settings,
+                                    state.clock.now())
+        except Exception:  # noqa: BLE001 - a failed sweep is retried next interval, never kills the server
+            logging.getLogger("cityloop.sweep").exception("overdue sweep failed")
+
+
+# Started by the server for the life of each worker (see app.lifespan).
+SERVER_TASKS = (sweep_forever,)

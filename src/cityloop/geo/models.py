@@ -53,3 +53,12 @@ class UnitGrid(Base):
     duty_grid_code: Mapped[str | None] = mapped_column(ForeignKey("duty_grids.code"), index=True)
     area_m2: Mapped[float] = mapped_column(Float)
     geometry: Mapped[str] = mapped_column(Text)
+
+
+class GeoState(Base):
+    """One row whose version is bumped whenever unit or duty grids change, so every worker rebuilds its index."""
+
+    __tablename__ = "geo_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

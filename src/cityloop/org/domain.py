@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-ROLES = ("inspector", "operator", "shift_lead", "dispatcher", "department", "leader", "admin")
+ROLES = ("inspector", "operator", "shift_lead", "dispatcher", "department", "leader", "admin", "company")
 ROLE_NAMES = {
     "inspector": ("监督员", "Inspector"),
     "operator": ("受理员", "Operator"),
@@ -13,6 +13,7 @@ ROLE_NAMES = {
     "department": ("专业部门", "Department staff"),
     "leader": ("领导", "Leader"),
     "admin": ("系统管理员", "Administrator"),
+    "company": ("运输企业", "Transport company"),
     "system": ("系统", "System"),
 }
 # Roles that see every case; departments and inspectors see only their own.

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, current_actor, get_clock, get_session, get_settings_dep
+from cityloop.audit import service as audit
+from cityloop.deps import Actor, current_actor, get_clock, get_session, get_settings_dep, require_roles
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org import service
 from cityloop.org.models import Department
-from cityloop.org.schemas import DepartmentOut, MeOut, TokenOut
+from cityloop.org.schemas import DepartmentOut, MeOut, TokenOut, UserIn, UserOut, UserPatch
+from cityloop.shared.errors import Invalid
+from cityloop.shared.ids import MAX_ID
 
 router = APIRouter(prefix="/api/v1", tags=["org 组织与登录"])
 
 
 @router.post("/auth/token", response_model=TokenOut)
-def token(form: OAuth2PasswordRequestForm = Depends(), session: Session = Depends(get_session),
+def token(request: Request, form: OAuth2PasswordRequestForm = Depends(), session: Session = Depends(get_session),
           settings=Depends(get_settings_dep), clock=Depends(get_clock)):
     """登录 / Log in with username and password (OAuth2 password form)."""
-    access = service.login(session, settings, form.username, form.password, clock.now())
+    with request.app.state.read_session_factory() as reads:
+        access = service.login(reads, session, settings, form.username, form.password, clock.now())
     return TokenOut(access_token=access, expires_in=settings.token_minutes * 60)
 
 
@@ -41,3 +45,40 @@ def me(actor: Actor = Depends(current_actor), session: Session = Depends(get_ses
     return MeOut(id=actor.id, username=actor.username, display_name=actor.display_name, roles=sorted(actor.roles),
                  department_code=dept.code if dept else None, department_name=dept.name if dept else None,
                  duty_grids=list(grids))
+
+
+admin_only = Depends(require_roles("admin"))
+
+
+@router.get("/users", response_model=list[UserOut])
+def users(request: Request, role: str | None = Query(None, max_length=16), q: str | None = Query(None, max_length=64),
+          session: Session = Depends(get_session), _: Actor = admin_only):
+    """用户列表 / Users with their roles (admin)."""
+    now = request.app.state.clock.now()
+    return [service.user_out(u, now) for u in service.list_users(session, role, q)]
+
+
+@router.post("/users", response_model=UserOut, status_code=201)
+def add_user(body: UserIn, request: Request, session: Session = Depends(get_session), actor: Actor = admin_only):
+    """新增用户 / Add a user (admin)."""
+    now = request.app.state.clock.now()
+    audit.record(session, actor, "user.add", body.username, body.model_dump(exclude={"password"}), now)
+    user = service.add_user(session, body.username, body.password, list(body.roles), now, body.display_name,
+                            body.department_code, body.phone)
+    session.commit()
+    return service.user_out(user, now)
+
+
+@router.patch("/users/{user_id}", response_model=UserOut)
+def patch_user(body: UserPatch, request: Request, user_id: int = Path(..., ge=1, le=MAX_ID),
+               session: Session = Depends(get_session), actor: Actor = admin_only):
+    """修改用户 / Change roles, department, password or active flag; unlock a locked account (admin)."""
+    if user_id == actor.id and body.active is False:
+        raise Invalid("cannot-deactivate-self", "不能停用自己的账号", "You cannot deactivate your own account")
+    changes = body.model_dump(exclude_unset=True)
+    audit.record(session, actor, "user.change", str(user_id),
+                 {k: v for k, v in changes.items() if k != "password"} | ({"password": "***"} if body.password else {}),
+                 request.app.state.clock.now())
+    user = service.update_user(session, user_id, changes)
+    request.app.state.actor_cache.pop(user_id, None)  # roles or active changed: no stale cached actor here
+    return service.user_out(user, request.app.state.clock.now())

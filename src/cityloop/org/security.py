@@ -36,10 +36,13 @@ def issue_token(secret: str, user_id: int, username: str, now: datetime, minutes
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
-def read_token(secret: str, token: str) -> int | None:
-    """The user id in a valid token, else None."""
+def read_token(secret: str, token: str, now: datetime) -> int | None:
+    """The user id in a token that is signed by us and not expired at `now` (the app's clock), else None."""
     try:
-        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM],
+                             options={"require": ["exp", "sub"], "verify_exp": False})
+        if int(payload["exp"]) <= now.timestamp():
+            return None
         return int(payload["sub"])
-    except (jwt.PyJWTError, ValueError, KeyError):
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError):
         return None

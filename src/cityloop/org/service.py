@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
 from cityloop.org.domain import ROLES, lock_after_failure
 from cityloop.org.models import Department, User, UserRole
 from cityloop.org.security import hash_password, issue_token, verify_password
-from cityloop.shared.errors import Conflict, Invalid, TooManyRequests, Unauthorized
+from cityloop.shared.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
 
 
-def login(session: Session, settings: Settings, username: str, password: str, now: datetime) -> str:
-    """Check the password (with lockout after repeated failures) and issue a token."""
-    user = session.scalar(select(User).where(User.username == username))
+def login(reads: Session, writes: Session, settings: Settings, username: str, password: str, now: datetime) -> str:
+    """Check the password (with lockout after repeated failures) and issue a token.
+
+    The slow password check runs on the read session; only a change of the failure count takes the write lock."""
+    user = reads.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         verify_password(password, _DUMMY_HASH)  # same cost whether or not the user exists
         raise Unauthorized("bad-credentials", "用户名或密码错误", "Wrong username or password")
@@ -25,14 +27,14 @@ def login(session: Session, settings: Settings, username: str, password: str, no
                               "Too many failed logins; the account is locked for a while",
                               locked_until=user.locked_until.isoformat())
     if not verify_password(password, user.password_hash):
-        user.failed_logins += 1
-        user.locked_until = lock_after_failure(
-            user.failed_logins, now, settings.login_max_failures, settings.login_lock_minutes)
-        session.commit()
+        failures = user.failed_logins + 1
+        locked = lock_after_failure(failures, now, settings.login_max_failures, settings.login_lock_minutes)
+        writes.execute(update(User).where(User.id == user.id).values(failed_logins=failures, locked_until=locked))
+        writes.commit()
         raise Unauthorized("bad-credentials", "用户名或密码错误", "Wrong username or password")
     if user.failed_logins or user.locked_until:
-        user.failed_logins, user.locked_until = 0, None
-        session.commit()
+        writes.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None))
+        writes.commit()
     return issue_token(settings.secret_key, user.id, user.username, now, settings.token_minutes)
 
 
@@ -69,3 +71,49 @@ def list_departments(session: Session, group: str | None = None) -> list[Departm
     if group:
         stmt = stmt.where(Department.group == group)
     return list(session.scalars(stmt))
+
+
+def user_out(user: User, now: datetime) -> dict:
+    """A user as the admin pages show it (never the password hash)."""
+    return {"id": user.id, "username": user.username, "display_name": user.display_name,
+            "roles": sorted(user.role_names), "department_code": user.department.code if user.department else None,
+            "phone": user.phone, "active": user.active, "locked": bool(user.locked_until and user.locked_until > now)}
+
+
+def list_users(session: Session, role: str | None = None, q: str | None = None) -> list[User]:
+    """Users, optionally with one role or a name containing q."""
+    stmt = select(User).order_by(User.username)
+    if role:
+        stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == role)))
+    if q:
+        stmt = stmt.where(User.username.contains(q) | User.display_name.contains(q))
+    return list(session.scalars(stmt.limit(1000)))
+
+
+def update_user(session: Session, user_id: int, changes: dict) -> User:
+    """Change a user's name, roles, department, phone, password or active flag; unlock after lockout."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user-not-found", "用户不存在", "No such user")
+    if "department_code" in changes:
+        code = changes.pop("department_code")
+        department = session.scalar(select(Department).where(Department.code == code)) if code else None
+        if code and department is None:
+            raise Invalid("unknown-department", f"未知部门：{code}", f"Unknown department {code}")
+        user.department = department
+    roles = changes.pop("roles", None)
+    if roles is not None:  # keep the rows of roles that stay: replacing them all would clash on (user, role)
+        wanted = set(roles)
+        user.roles = [r for r in user.roles if r.role in wanted] + [
+            UserRole(role=r) for r in dict.fromkeys(roles) if r not in user.role_names]
+    if "department" in user.role_names and user.department is None:
+        raise Invalid("department-required", "专业部门用户必须指定部门", "Department staff need a department")
+    if password := changes.pop("password", None):
+        user.password_hash = hash_password(password)
+    if changes.pop("unlock", False):
+        user.failed_logins, user.locked_until = 0, None
+    for field in ("display_name", "phone", "active"):
+        if field in changes and changes[field] is not None:
+            setattr(user, field, changes[field])
+    session.commit()
+    return user

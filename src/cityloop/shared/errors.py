@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy.exc
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -61,7 +64,7 @@ _TITLES = {
     404: ("未找到", "Not found"), 405: ("方法不允许", "Method not allowed"), 409: ("状态冲突", "Conflict"),
     413: ("内容过大", "Payload too large"), 415: ("不支持的媒体类型", "Unsupported media type"),
     422: ("输入无效", "Invalid input"), 429: ("请求过于频繁", "Too many requests"),
-    500: ("服务器内部错误", "Internal server error"),
+    500: ("服务器内部错误", "Internal server error"), 503: ("服务暂不可用", "Service unavailable"),
 }
 
 
@@ -113,7 +116,31 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         zh, en = _TITLES.get(exc.status_code, (str(exc.detail), str(exc.detail)))
-        return problem(request, exc.status_code, f"http-{exc.status_code}", zh, str(exc.detail) or en)
+        response = problem(request, exc.status_code, f"http-{exc.status_code}", zh, str(exc.detail) or en)
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return response
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect):
+        return Response(status_code=400)  # nobody is listening; nothing to log
+
+    @app.exception_handler(sqlalchemy.exc.DataError)
+    async def _unstorable(request: Request, exc: sqlalchemy.exc.DataError):
+        # The last line of defence for values the database cannot hold (NUL in PostgreSQL text, numbers out of
+        # range) that slipped past a schema: the caller's input, so a 422, and the transaction is rolled back.
+        return problem(request, 422, "unstorable-value", "输入包含无法保存的值（如 NUL 字符或超出范围的数字）",
+                       "The input holds a value that cannot be stored (a NUL character, a number out of range)")
+
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    @app.exception_handler(sqlalchemy.exc.OperationalError)
+    async def _db_unavailable(request: Request, exc: Exception):
+        import logging
+
+        logging.getLogger("cityloop").warning("database unavailable on %s: %s", request.url.path, exc)
+        response = problem(request, 503, "db-unavailable", "数据库繁忙或不可用，请稍后重试",
+                           "The database is busy or unavailable; retry shortly")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort

@@ -6,13 +6,15 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, current_actor, get_session, get_settings_dep, require_roles
-from cityloop.shared.errors import Invalid
+from cityloop.audit import service as audit
+from cityloop.deps import Actor, current_actor, get_clock, get_session, get_settings_dep, require_roles
+from cityloop.shared.errors import Invalid, NotFound
 from cityloop.sla import service
 from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
+from cityloop.shared.fields import Flag, Instant
 
 router = APIRouter(prefix="/api/v1/sla", tags=["sla 时限"])
 
@@ -28,12 +30,12 @@ class PreviewOut(BaseModel):
 
 class OverrideIn(BaseModel):
     day: date
-    is_workday: bool
+    is_workday: Flag
     note: str | None = None
 
 
 @router.get("/preview", response_model=PreviewOut)
-def preview(start: AwareDatetime = Query(..., description="ISO 8601 with offset, e.g. 2026-09-30T17:00:00+08:00"),
+def preview(start: Instant = Query(..., description="ISO 8601 with offset, e.g. 2026-09-30T17:00:00+08:00"),
             limit: str = Query(..., description="30m / 4h / 2d"), urgent: bool = False,
             session: Session = Depends(get_session), settings=Depends(get_settings_dep),
             _: Actor = Depends(current_actor)):
@@ -51,10 +53,27 @@ def preview(start: AwareDatetime = Query(..., description="ISO 8601 with offset,
 
 
 @router.put("/calendar/{day}", response_model=OverrideIn)
-def put_override(day: date, body: OverrideIn, session: Session = Depends(get_session),
-                 _: Actor = Depends(require_roles("admin"))):
+def put_override(day: date, body: OverrideIn, session: Session = Depends(get_session), clock=Depends(get_clock),
+                 actor: Actor = Depends(require_roles("admin"))):
     """设置工作日/休息日 / Override the statutory calendar for one date."""
     if body.day != day:
         raise Invalid("day-mismatch", "路径与请求体中的日期不一致", "The date in the path and the body differ")
+    audit.record(session, actor, "calendar.set", day.isoformat(), body.model_dump(mode="json"), clock.now())
     row = service.set_override(session, day, body.is_workday, body.note)
     return OverrideIn(day=row.day, is_workday=row.is_workday, note=row.note)
+
+
+@router.get("/calendar", response_model=list[OverrideIn])
+def list_overrides(year: int | None = Query(None, ge=2000, le=2100), session: Session = Depends(get_session),
+                   _: Actor = Depends(current_actor)):
+    """本地调整的工作日/休息日 / The local overrides of the statutory calendar."""
+    return [OverrideIn(day=r.day, is_workday=r.is_workday, note=r.note) for r in service.overrides(session, year)]
+
+
+@router.delete("/calendar/{day}", status_code=204)
+def delete_override(day: date, session: Session = Depends(get_session), clock=Depends(get_clock),
+                    actor: Actor = Depends(require_roles("admin"))):
+    """取消本地调整 / Fall back to the statutory calendar for one date."""
+    audit.record(session, actor, "calendar.remove", day.isoformat(), {}, clock.now())
+    if not service.remove_override(session, day):
+        raise NotFound("no-override", "该日期没有本地调整", "No local override for this date")

@@ -49,3 +49,22 @@ def set_override(session: Session, day: date, is_workday: bool, note: str | None
     session.commit()
     invalidate()
     return row
+
+
+def overrides(session: Session, year: int | None = None) -> list[CalendarOverride]:
+    """Local calendar overrides, by date."""
+    stmt = select(CalendarOverride).order_by(CalendarOverride.day)
+    if year:
+        stmt = stmt.where(CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))
+    return list(session.scalars(stmt))
+
+
+def remove_override(session: Session, day: date) -> bool:
+    """Drop the override of one date; False when there was none."""
+    row = session.get(CalendarOverride, day)
+    if row is None:
+        return False
+    session.delete(row)
+    session.commit()
+    invalidate()
+    return True

@@ -1,0 +1,36 @@
+"""Business areas are the subpackages of cityloop; each may bring models, a router, a CLI and server tasks.
+
+The app, the CLI and Alembic find them here, so adding an area edits no central list."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from functools import cache
+from types import ModuleType
+
+import cityloop
+
+# Routers are mounted in this order first (the web pages' catch-all paths come last); others follow by name.
+FIRST = ("org", "cases", "catalog", "geo", "routing", "sla")
+LAST = ("web",)
+
+
+@cache
+def names() -> tuple[str, ...]:
+    """Area package names in mounting order."""
+    found = [m.name for m in pkgutil.iter_modules(cityloop.__path__) if m.ispkg and m.name not in ("shared", "demo")]
+    middle = sorted(n for n in found if n not in FIRST and n not in LAST)
+    return tuple(n for n in FIRST if n in found) + tuple(middle) + tuple(n for n in LAST if n in found)
+
+
+def modules(kind: str, exclude: tuple[str, ...] | list[str] = ()) -> list[ModuleType]:
+    """The `cityloop.<area>.<kind>` modules that exist, e.g. modules("router"), except excluded areas."""
+    out = []
+    for area in names():
+        if area in exclude:
+            continue
+        name = f"cityloop.{area}.{kind}"
+        if importlib.util.find_spec(name) is not None:
+            out.append(importlib.import_module(name))
+    return out

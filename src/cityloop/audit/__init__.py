@@ -1,0 +1,1 @@
+"""Audit: the tamper-evident case history and the log of administrative changes."""

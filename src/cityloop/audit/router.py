@@ -1,0 +1,23 @@
+"""The administrative change log for administrators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.audit.models import AuditEntry
+from cityloop.deps import Actor, get_session, require_roles
+
+router = APIRouter(prefix="/api/v1/audit", tags=["audit 审计"])
+
+
+@router.get("/log")
+def audit_log(action: str | None = Query(None, max_length=64), limit: int = Query(200, ge=1, le=1000),
+              session: Session = Depends(get_session), _: Actor = Depends(require_roles("admin"))):
+    """管理操作日志 / Who changed users, rules, calendar, catalog and grids, newest first."""
+    stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    return [{"id": e.id, "at": e.at.isoformat(), "actor": e.actor_name, "action": e.action, "target": e.target,
+             "details": e.details} for e in session.scalars(stmt)]

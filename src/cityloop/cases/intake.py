@@ -1,0 +1,198 @@
+"""上报 intake: check and locate a report (no writes), then write reports in bulk.
+
+prepare() does every read and decision, so the write holds SQLite's single write lock only for the inserts;
+write() inserts any number of prepared reports with a handful of statements, which lets the HTTP intake
+commit many reports per transaction (see cases/batcher.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cityloop.cases.domain import SOURCES, TRUSTED_SOURCES, event_hash
+from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto
+from cityloop.cases.schemas import ReportIn
+from cityloop.cases.service import Ctx, acting_role, node_limit
+from cityloop.catalog.cache import Matter, load_matters
+from cityloop.catalog.models import Component
+from cityloop.config import Settings
+from cityloop.deps import Actor
+from cityloop.shared.errors import Forbidden, Invalid
+from cityloop.sla.domain import due_at
+
+# Which sources each role may report for; the first is the default.
+ROLE_SOURCES = {
+    "inspector": ("inspector",),
+    "operator": ("hotline", "public", "video", "open311", "sensor", "assigned"),
+    "leader": ("assigned",),
+    "shift_lead": ("assigned", "hotline"),
+    "admin": ("inspector", "public", "hotline", "video", "sensor", "assigned", "open311"),
+    "system": SOURCES,
+}
+# Counters and flags every new case starts with (a bulk insert applies no ORM defaults).
+FRESH = dict(stage="reported", urgent=False, needs_ownership=False, overdue=False, node_urgent=False,
+             rework_count=0, return_count=0, extension_count=0, suspension_count=0, wrong_dispatch_count=0,
+             supervise_count=0, event_count=1, pending_request=None, filing_condition_id=None, department_id=None,
+             last_department_id=None, suggested_department_id=None, routing_reason=None, merged_into_id=None,
+             paused_at=None, closed_at=None, node="accept")
+
+
+@dataclass
+class Prepared:
+    """A checked, located report ready to insert: column values of the case, its first node, event and photos."""
+
+    day: str
+    case: dict
+    node: dict
+    event: dict
+    photos: list[dict] = field(default_factory=list)
+    category_name: str = ""
+
+
+def request_hash(body: ReportIn, photos) -> str:
+    """Fingerprint of a report, to tell a retry from a different report under the same key."""
+    doc = {"body": body.model_dump(mode="json"), "photos": [p.sha256 for p in photos]}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def find_by_key(session: Session, key: str, fingerprint: str) -> Case | None:
+    """The case already created under this Idempotency-Key, or None; a different body is an error."""
+    case = session.scalar(select(Case).where(Case.idempotency_key == key))
+    if case is not None and case.request_hash != fingerprint:
+        raise Invalid("idempotency-key-reused", "该 Idempotency-Key 已用于另一份不同的上报",
+                      "This Idempotency-Key was already used with a different request body")
+    return case
+
+
+def pick_source(actor: Actor, wanted: str | None) -> str:
+    """The report's source: what the role may report for, defaulting by role."""
+    allowed: list[str] = []
+    for role in sorted(actor.roles):
+        allowed.extend(s for s in ROLE_SOURCES.get(role, ()) if s not in allowed)
+    if not allowed:
+        raise Forbidden("cannot-report", "当前角色不能上报案件", "Your role cannot report cases")
+    if wanted is None:
+        return allowed[0]
+    if wanted not in allowed:
+        raise Forbidden("source-not-allowed", f"当前角色不能以来源「{wanted}」上报", f"Your role cannot report as {wanted}")
+    return wanted
+
+
+def matter_or_422(matter: Matter | None, standard: str, code: str) -> Matter:
+    """The matter, or a 422 naming the unknown code."""
+    if matter is None:
+        raise Invalid("unknown-category", f"未知的事项代码：{code}", f"Unknown category code {code} in {standard}")
+    return matter
+
+
+def find_matter(session: Session, standard: str, code: str) -> Matter:
+    """The active matter with this code in the deployment's catalog, or a 422 (one query; see MatterCache)."""
+    return matter_or_422(load_matters(session, standard, code).get(code), standard, code)
+
+
+def needs_reads(body: ReportIn, key: str | None) -> bool:
+    """Whether preparing this report reads the database (beyond a matter cache)."""
+    return bool(key or body.component_id)
+
+
+def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key: str | None,
+            matters: Callable[[str], Matter | None] | None = None, verify: bool | None = None,
+            required_due_at: datetime | None = None) -> Prepared | Case:
+    """Check and locate a report using ctx.reads only (matters from the cache when given); a replay of an
+    Idempotency-Key returns its case. `verify` overrides the source's default need for 核实 (channels decide);
+    `required_due_at` fixes the handling deadline (上级交办)."""
+    fingerprint = request_hash(body, ctx.photos)
+    if key and (existing := find_by_key(ctx.reads, key, fingerprint)) is not None:
+        return existing
+    source = pick_source(ctx.actor, body.source)
+    if body.self_handled and source != "inspector":
+        raise Invalid("self-handled-inspector-only", "只有监督员可以上报自行处置案件", "Only inspectors report self-handled cases")
+    standard = ctx.settings.catalog_standard
+    matter = (matter_or_422(matters(body.category_code), standard, body.category_code) if matters
+              else find_matter(ctx.reads, standard, body.category_code))
+    lon, lat = to_wgs84(body.lon, body.lat, body.coord_sys)
+    place = locate(lon, lat)
+    if place is None:
+        raise Invalid("outside-grids", f"位置 ({lon:.6f}, {lat:.6f}) 不在任何单元网格内",
+                      f"The point ({lon:.6f}, {lat:.6f}) is outside every unit grid")
+    if body.component_id and ctx.reads.scalar(select(Component.id).where(Component.id == body.component_id)) is None:
+        raise Invalid("unknown-component", f"未知部件标识码：{body.component_id}", f"Unknown component {body.component_id}")
+    minutes = node_limit(ctx, "accept")
+    due = due_at(ctx.cal, ctx.now, minutes, False)
+    case = dict(FRESH, source=source, category_id=matter.id, category_code=matter.code, description=body.description,
+                address=body.address, lon=lon, lat=lat, component_id=body.component_id, grid_code=place.grid_code,
+                duty_grid_code=place.duty_grid_code, community_code=place.community_code,
+                street_code=place.street_code, district_code=place.district_code, reporter_id=ctx.actor.id,
+                reporter_name=body.reporter_name or (ctx.actor.display_name if source == "inspector" else None),
+                reporter_phone=body.reporter_phone, self_handled=body.self_handled, created_at=ctx.now,
+                needs_verification=(source not in TRUSTED_SOURCES) if verify is None else verify,
+                required_due_at=required_due_at,
+                updated_at=ctx.now, idempotency_key=key, request_hash=fingerprint, node_started_at=ctx.now,
+                node_due_at=due)
+    node = dict(node="accept", department_id=None, started_at=ctx.now, limit_minutes=minutes, urgent=False,
+                due_at=due, extended_minutes=0)
+    event = dict(seq=1, action="report", actor_id=ctx.actor.id, actor_name=ctx.actor.display_name,
+                 actor_role=acting_role(ctx.actor, "report"), at=ctx.now, from_stage=None, to_stage="reported",
+                 payload={"source": source, "category_code": matter.code, "self_handled": body.self_handled,
+                          "coord_sys": body.coord_sys, "photos": len(ctx.photos)})
+    photos = [dict(event_seq=1, sha256=p.sha256, content_type=p.content_type, size_bytes=p.size_bytes,
+                   width=p.width, height=p.height, created_at=ctx.now) for p in ctx.photos]
+    day = ctx.now.astimezone(ZoneInfo(ctx.settings.timezone)).strftime("%Y%m%d")
+    return Prepared(day, case, node, event, photos, matter.name)
+
+
+def _numbers(session: Session, settings: Settings, batch: list[Prepared]) -> list[str]:
+    """Case numbers for a batch: LA + local date + 5-digit daily sequence, one atomic upsert per day."""
+    wanted: dict[str, int] = {}
+    for p in batch:
+        wanted[p.day] = wanted.get(p.day, 0) + 1
+    last = {day: session.execute(
+        text("INSERT INTO case_number_seq (day, last) VALUES (:d, :n) "
+             "ON CONFLICT (day) DO UPDATE SET last = case_number_seq.last + :n RETURNING last"),
+        {"d": day, "n": n}).scalar_one() for day, n in wanted.items()}
+    first = {day: last[day] - n + 1 for day, n in wanted.items()}
+    out = []
+    for p in batch:
+        out.append(f"{settings.case_number_prefix}{p.day}{first[p.day]:05d}")
+        first[p.day] += 1
+    return out
+
+
+def write(session: Session, batch: list[Prepared], settings: Settings) -> list[Case]:
+    """Insert prepared reports (cases, first nodes, events, photos) without committing; returns the new cases
+    as detached objects carrying every column."""
+    numbers = _numbers(session, settings, batch)
+    hashes = [event_hash("", n, **p.event) for p, n in zip(batch, numbers)]
+    rows = [dict(p.case, number=n, event_hash=h) for p, n, h in zip(batch, numbers, hashes)]
+    ids = session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True), rows).all()
+    session.execute(insert(CaseNode), [dict(p.node, case_id=i) for p, i in zip(batch, ids)])
+    session.execute(insert(CaseEvent), [dict(p.event, case_id=i, prev_hash="", hash=h)
+                                        for p, i, h in zip(batch, ids, hashes)])
+    photos = [dict(ph, case_id=i) for p, i in zip(batch, ids) for ph in p.photos]
+    if photos:
+        session.execute(insert(CasePhoto), photos)
+    return [Case(id=i, **row) for i, row in zip(ids, rows)]
+
+
+def report(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key: str | None) -> tuple[Case, bool]:
+    """上报 one report and commit; returns (case, created). The HTTP intake batches write() instead."""
+    prepared = prepare(ctx, body, locate, to_wgs84, key)
+    if isinstance(prepared, Case):
+        return prepared, False
+    try:
+        case_id = write(ctx.session, [prepared], ctx.settings)[0].id
+        ctx.session.commit()
+    except IntegrityError:
+        ctx.session.rollback()
+        if key and (existing := find_by_key(ctx.session, key, prepared.case["request_hash"])) is not None:
+            return existing, False
+        raise
+    return ctx.session.get(Case, case_id), True

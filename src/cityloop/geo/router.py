@@ -1,0 +1,153 @@
+"""Geography endpoints: locate a point (one or many), unit grids as GeoJSON, regions and duty grids."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from cityloop.audit import service as audit
+from cityloop.deps import Actor, current_actor, get_grid_index, get_session, require_roles
+from cityloop.geo import queries, service
+from cityloop.geo.coords import COORD_SYSTEMS, CoordSys, to_wgs84, to_wgs84_np
+from cityloop.shared.errors import Invalid
+from cityloop.shared.fields import Num
+
+router = APIRouter(prefix="/api/v1/geo", tags=["geo 网格与定位"])
+MAX_BATCH = 100_000
+MAX_FEATURES = 20_000
+
+
+class LocateOut(BaseModel):
+    lon: float
+    lat: float
+    grid_code: str
+    duty_grid_code: str | None
+    duty_grid_name: str | None
+    community_code: str
+    community_name: str | None
+    street_code: str
+    street_name: str | None
+    district_code: str
+    district_name: str | None
+    inspectors: list[str]
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lon: list[Num] = Field(..., max_length=MAX_BATCH)
+    lat: list[Num] = Field(..., max_length=MAX_BATCH)
+    coord_sys: CoordSys = "wgs84"
+
+
+class BatchOut(BaseModel):
+    grid_code: list[str | None]
+    duty_grid_code: list[str | None]
+    community_code: list[str | None]
+
+
+class InspectorsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    usernames: list[str] = Field(..., max_length=50)
+
+
+@router.get("/locate", response_model=LocateOut)
+def locate(request: Request, lon: float = Query(..., ge=-180, le=180), lat: float = Query(..., ge=-90, le=90),
+           coord_sys: CoordSys = Query("wgs84", description=f"坐标系 / one of {', '.join(COORD_SYSTEMS)}"),
+           session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
+    """定位 / Which unit grid, duty grid (and its inspectors), community, street and district hold a point."""
+    x, y = to_wgs84(lon, lat, coord_sys)
+    detail = queries.place_detail(session, get_grid_index(request), x, y)
+    if detail is None:
+        raise Invalid("outside-grids", f"位置 ({x:.6f}, {y:.6f}) 不在任何单元网格内",
+                      f"The point ({x:.6f}, {y:.6f}) is outside every unit grid")
+    return detail
+
+
+@router.post("/locate", response_model=BatchOut)
+def locate_batch(body: BatchIn, request: Request, _: Actor = Depends(current_actor)):
+    """批量定位 / Locate up to 100,000 points at once (arrays in, arrays out; null where outside)."""
+    if len(body.lon) != len(body.lat):
+        raise Invalid("length-mismatch", "lon 与 lat 的长度不一致", "lon and lat must have the same length")
+    index = get_grid_index(request)
+    x, y = to_wgs84_np(np.array(body.lon, dtype=float), np.array(body.lat, dtype=float), body.coord_sys)
+    found = index.locate_many(x, y)
+    hit = found >= 0
+
+    def column(values: np.ndarray) -> list[str | None]:
+        out = np.full(len(found), None, dtype=object)
+        out[hit] = values[found[hit]]
+        return out.tolist()
+
+    return BatchOut(grid_code=column(index.codes), duty_grid_code=column(index.duty),
+                    community_code=column(index.community))
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if not text:
+        return None
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise Invalid("bad-bbox", "bbox 格式应为 minLon,minLat,maxLon,maxLat", "bbox is minLon,minLat,maxLon,maxLat") from exc
+    if not (minx <= maxx and miny <= maxy) or not all(np.isfinite([minx, miny, maxx, maxy])):
+        raise Invalid("bad-bbox", "bbox 范围无效", "bbox is empty or not finite")
+    return minx, miny, maxx, maxy
+
+
+@router.get("/grids")
+def grids(community: str | None = Query(None, max_length=12), street: str | None = Query(None, max_length=9),
+          district: str | None = Query(None, max_length=6), duty_grid: str | None = Query(None, max_length=32),
+          bbox: str | None = Query(None, max_length=100, description="minLon,minLat,maxLon,maxLat (WGS84)"),
+          session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
+    """单元网格 GeoJSON / Unit grids with their codes and duty grid, as a GeoJSON FeatureCollection."""
+    filters = {"community": community, "street": street, "district": district, "duty_grid": duty_grid,
+               "bbox": _bbox(bbox)}
+    doc = queries.grids_geojson(session, filters, MAX_FEATURES)
+    if doc is None:
+        raise Invalid("too-many-grids", f"超过 {MAX_FEATURES} 个网格，请按街道/社区/责任网格筛选",
+                      f"More than {MAX_FEATURES} grids; filter by street, community or duty grid")
+    return doc
+
+
+@router.get("/regions")
+def regions(level: Literal["district", "street", "community"] | None = None,
+            parent: str | None = Query(None, max_length=12), session: Session = Depends(get_session),
+            _: Actor = Depends(current_actor)):
+    """行政区域 / Districts, streets/towns and communities/villages."""
+    return queries.regions(session, level, parent)
+
+
+@router.get("/duty-grids.geojson")
+def duty_grids_geojson(district: str | None = Query(None, max_length=6), session: Session = Depends(get_session),
+                       _: Actor = Depends(current_actor)):
+    """责任网格边界 / Duty grids as polygons (dissolved from their unit grids), GeoJSON."""
+    return queries.duty_grids_geojson(session, district)
+
+
+@router.get("/regions.geojson")
+def regions_geojson(level: Literal["district", "street", "community"] = "district",
+                    parent: str | None = Query(None, max_length=12), session: Session = Depends(get_session),
+                    _: Actor = Depends(current_actor)):
+    """行政区域边界 / District, street or community boundaries, GeoJSON."""
+    return queries.regions_geojson(session, level, parent)
+
+
+@router.get("/duty-grids")
+def duty_grids(district: str | None = Query(None, max_length=6), session: Session = Depends(get_session),
+               _: Actor = Depends(current_actor)):
+    """责任网格 / Duty grids with their inspectors and size."""
+    return queries.duty_grids(session, district)
+
+
+@router.put("/duty-grids/{code}/inspectors")
+def put_inspectors(code: str, body: InspectorsIn, request: Request, session: Session = Depends(get_session),
+                   actor: Actor = Depends(require_roles("admin"))):
+    """设置责任网格监督员 / Set who patrols a duty grid."""
+    audit.record(session, actor, "grids.staff", code[:200], body.model_dump(), request.app.state.clock.now())
+    return {"code": code, "inspectors": service.set_inspectors(session, code, body.usernames)}
