@@ -1,0 +1,47 @@
+"""`cityloop demo` builds the Lai'an county: real towns and communities, grids, duty grids, staff, departments
+and a history driven through the workflow (a short one here)."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+from rich.console import Console
+from sqlalchemy import func, select
+
+from cityloop.cases.models import Case, CaseEvent
+from cityloop.config import Settings
+from cityloop.db import make_engine, make_session_factory
+from cityloop.demo.build import build_demo
+from cityloop.geo.models import DutyGrid, DutyGridInspector, Region, UnitGrid
+from cityloop.org.models import Department, UserRole
+
+
+def test_demo_county(tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    settings = Settings(database_url=url, demo=True, media_dir=tmp_path / "media")
+    out = StringIO()
+    build_demo(settings, Console(file=out), days=4, per_day=12)
+    assert "demo built" in out.getvalue()
+    with make_session_factory(make_engine(url))() as s:
+        count = lambda stmt: s.scalar(select(func.count()).select_from(stmt.subquery()))  # noqa: E731
+        towns = dict(s.execute(select(Region.code, Region.name).where(Region.level == "street")).all())
+        assert len(towns) == 12 and towns["341122100"] == "新安镇" and towns["341122103"] == "汊河镇"
+        assert count(select(Region).where(Region.level == "community")) == 149
+        assert s.get(Region, "341122100001").name == "北门社区"
+        grids = count(select(UnitGrid))
+        assert 1500 < grids < 4000 and count(select(UnitGrid).where(UnitGrid.duty_grid_code.is_(None))) == 0
+        assert count(select(DutyGrid)) == 12 and count(select(DutyGridInspector)) == 15
+        groups = dict(s.execute(select(Department.group, func.count()).group_by(Department.group)).all())
+        assert groups == {"class1": 30, "class2": 12}
+        staff = select(func.count(func.distinct(UserRole.user_id))).where(UserRole.role != "company")
+        assert s.scalar(staff) == 6 + 42 + 15  # areas may add their own users (e.g. transport companies)
+        assert s.scalar(select(func.count(Case.id))) > 20
+        # every case's history starts with its report, and stages agree with the last event
+        last = select(CaseEvent.case_id, func.max(CaseEvent.seq).label("seq")).group_by(CaseEvent.case_id).subquery()
+        mismatched = s.scalar(select(func.count()).select_from(Case).join(last, last.c.case_id == Case.id)
+                              .join(CaseEvent, (CaseEvent.case_id == Case.id) & (CaseEvent.seq == last.c.seq))
+                              .where(CaseEvent.to_stage != Case.stage))
+        assert mismatched == 0
+    out = StringIO()
+    build_demo(settings, Console(file=out), days=4, per_day=12)
+    assert "already built" in out.getvalue()  # the second run reuses the database
