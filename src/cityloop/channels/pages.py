@@ -1,0 +1,98 @@
+"""Channel pages: the inspector app (城管通, an installable PWA with an offline queue), 拍一拍 public reporting and
+its status page, the hotline form and the operator's intake review; plus their scripts, manifest and service worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy.orm import Session
+
+from cityloop.channels import public
+from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.shared.errors import AppError, NotFound
+from cityloop.web import pages
+from cityloop.web.menu import menu_for
+
+router = APIRouter(include_in_schema=False)
+STATIC = Path(__file__).resolve().parent / "static"
+TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".webmanifest": "application/manifest+json"}
+NO_CACHE = {"Cache-Control": "no-cache"}  # the service worker keeps the offline copy; the browser always revalidates
+
+
+def _tiles(request: Request) -> dict:
+    """The map tile server, when the deployment has one (else the grids alone are the map)."""
+    s = request.app.state.settings
+    return {"tile_url": s.map_tile_url, "tile_attribution": s.map_tile_attribution}
+
+
+def _staff_page(request: Request, actor: Actor | None, template: str, *roles: str, **context):
+    if actor is None:
+        return pages.login_redirect(request)
+    if roles and not actor.has(*roles, "admin"):
+        return pages.render(request, "channels/forbidden.html", status=403, menu=menu_for(actor))
+    return pages.render(request, template, menu=menu_for(actor), **_tiles(request), **context)
+
+
+@router.get("/m/inspector")
+def inspector_app(request: Request, actor: Actor | None = Depends(optional_actor)):
+    """城管通: the inspector's phone app."""
+    return _staff_page(request, actor, "channels/inspector.html", "inspector")
+
+
+@router.get("/m/inspector/sw.js")
+def inspector_worker():
+    """The app's service worker; allowed to control /m/inspector itself (scope without the trailing slash)."""
+    return FileResponse(STATIC / "inspector-sw.js", media_type="text/javascript",
+                        headers={**NO_CACHE, "Service-Worker-Allowed": "/m/"})
+
+
+@router.get("/m/inspector/manifest.webmanifest")
+def inspector_manifest():
+    """Makes the app installable on a phone's home screen."""
+    return JSONResponse({
+        "name": "城管通 · CityLoop", "short_name": "城管通", "start_url": "/m/inspector", "scope": "/m/inspector",
+        "display": "standalone", "background_color": "#f5f7fa", "theme_color": "#0b2340", "lang": "zh-CN",
+        "icons": [{"src": "/channels/static/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"}],
+    }, media_type="application/manifest+json")
+
+
+@router.get("/channels/static/{name}")
+def channel_static(name: str):
+    """This area's scripts, styles and icon."""
+    path = (STATIC / name).resolve()
+    if not path.is_relative_to(STATIC) or not path.is_file():
+        raise NotFound("no-such-file", "文件不存在", "No such file")
+    return FileResponse(path, media_type=TYPES.get(path.suffix, "application/octet-stream"), headers=NO_CACHE)
+
+
+@router.get("/m/report")
+def report_page(request: Request):
+    """拍一拍: anyone reports a problem with a photo."""
+    return pages.render(request, "channels/report.html", **_tiles(request))
+
+
+@router.get("/m/report/status/{code}")
+def status_page(code: str, request: Request, session: Session = Depends(get_session)):
+    """The public progress of a report by its tracking code."""
+    zone = ZoneInfo(request.app.state.settings.timezone)
+    try:
+        status = public.status(session, code, pages.lang(request) == "en")
+    except AppError:
+        return pages.render(request, "channels/status.html", status=404, report=None, code=code[:16])
+    return pages.render(request, "channels/status.html", report=status, code=status.tracking_code,
+                        local=lambda at: at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+
+
+@router.get("/console/hotline")
+def hotline_page(request: Request, actor: Actor | None = Depends(optional_actor)):
+    """热线受理: the operator's form for 12319/12345 calls."""
+    return _staff_page(request, actor, "channels/hotline.html", "operator", "shift_lead")
+
+
+@router.get("/console/intake")
+def intake_page(request: Request, actor: Actor | None = Depends(optional_actor)):
+    """上报审核: reports waiting for 受理 with duplicate suggestions and photo evidence flags."""
+    return _staff_page(request, actor, "channels/intake.html", "operator", "shift_lead")

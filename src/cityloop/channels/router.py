@@ -1,0 +1,232 @@
+"""Channel endpoints: 拍一拍 public reports and their status, geocoding, nearby cases and duplicates, photo evidence,
+category suggestions, inspector position pings and patrol figures, cameras. Integrations (video, 上级交办) are in
+integrations.py and the pages in pages.py."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import shapely
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.cases.actions import duty_grids_of
+from cityloop.cases.models import Case
+from cityloop.cases.queries import get_visible, mask_phone
+from cityloop.catalog.models import Category
+from cityloop.channels import evidence, gazetteer, http, patrol, public, queries, video
+from cityloop.channels.domain import PUBLIC_STAGES
+from cityloop.channels.integrations import router as integrations_router
+from cityloop.channels.models import Camera, ChannelReport, PhotoEvidence
+from cityloop.channels.pages import router as pages_router
+from cityloop.channels.schemas import (CameraIn, CameraOut, CategorySuggestion, EvidenceOut, GeocodeOut, NearbyCase,
+                                       PatrolOut, PingsIn, PublicReportIn, PublicReportOut, PublicStatusOut, RatingIn)
+from cityloop.channels.service import channel_actor
+from cityloop.deps import Actor, current_actor, get_grid_index, get_session, require_roles
+from cityloop.geo.models import UnitGrid
+from cityloop.shared.errors import Forbidden, Invalid, wants_english
+from cityloop.shared.fields import Day
+
+router = APIRouter(tags=["channels 上报渠道"])
+extra_routers = [integrations_router, pages_router]
+STAFF = ("operator", "shift_lead", "dispatcher", "leader", "inspector")
+IDEMPOTENCY_DOC = {"parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                   "schema": {"type": "string", "maxLength": 128}}]}
+
+
+def _key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is not None and not (0 < len(key) <= 128):
+        raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
+    return f"public:{key}" if key else None
+
+
+@router.post("/api/v1/channels/public/reports", response_model=PublicReportOut, status_code=201,
+             openapi_extra=IDEMPOTENCY_DOC)
+async def public_report(request: Request, session: Session = Depends(get_session)):
+    """拍一拍上报 / A citizen's report (multipart: fields or a `data` JSON, and 1–6 `photos`); returns a tracking code."""
+    raw, photos = await http.read_body(request, "photos", request.app.state.settings.max_photos)
+    body = http.validate(PublicReportIn, raw)
+    key, locate = _key(request), get_grid_index(request).locate
+
+    def run() -> Response:
+        ctx = http.make_ctx(request, session, channel_actor("public"), photos)
+        row, case, created = public.create(ctx, body, locate, key, http.client_ip(request))
+        category = session.get(Category, case.category_id)
+        out = PublicReportOut(tracking_code=row.tracking_code, status_url=f"/m/report/status/{row.tracking_code}",
+                              stage_name=PUBLIC_STAGES[case.stage][int(wants_english(request))],
+                              category_name=category.name if category else "",
+                              category_guessed=row.category_guessed, created=created)
+        return Response(out.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
+
+    return await run_in_threadpool(run)
+
+
+@router.get("/api/v1/channels/public/reports/{code}", response_model=PublicStatusOut)
+def public_status(code: str, request: Request, session: Session = Depends(get_session)):
+    """上报进度 / The public status of a report by its tracking code."""
+    return public.status(session, code, wants_english(request))
+
+
+@router.post("/api/v1/channels/public/reports/{code}/rating", response_model=PublicStatusOut)
+def public_rating(code: str, body: RatingIn, request: Request, session: Session = Depends(get_session)):
+    """满意度评价 / Rate the handling once, after the case is closed."""
+    ctx = http.make_ctx(request, session, channel_actor("public"))
+    return public.rate(ctx, code, body.rating)
+
+
+@router.get("/api/v1/channels/public/categories")
+def public_categories(request: Request, session: Session = Depends(get_session)):
+    """可选问题类别 / The matters a citizen may pick from (code, name, major class)."""
+    rows = session.execute(select(Category.code, Category.name, Category.major_name).where(
+        Category.standard == request.app.state.settings.catalog_standard, Category.kind == "matter",
+        Category.active.is_(True)).order_by(Category.code))
+    return [{"code": c, "name": n, "major_name": m} for c, n, m in rows]
+
+
+@router.get("/api/v1/channels/public/area")
+def public_area(request: Request):
+    """服务范围 / The bounding box and centre of the covered unit grids, for the report map."""
+    index = get_grid_index(request)
+    if not len(index):
+        return {"bbox": None, "center": None}
+    minx, miny, maxx, maxy = shapely.total_bounds(index.geoms)
+    return {"bbox": [minx, miny, maxx, maxy], "center": [(minx + maxx) / 2, (miny + maxy) / 2]}
+
+
+@router.get("/api/v1/geo/geocode", response_model=list[GeocodeOut], tags=["geo 网格与定位"])
+def geocode(request: Request, q: str = Query(..., min_length=1, max_length=100, pattern=r"^[^\x00]*$"),
+            limit: int = Query(10, ge=1, le=50), session: Session = Depends(get_session)):
+    """地名定位 / Roads, POIs, communities and towns matching a free-text address, best first."""
+    index = get_grid_index(request)
+    out = []
+    for score, e in gazetteer.geocode(session, q, limit):
+        place = index.locate(e.lon, e.lat)
+        out.append(GeocodeOut(id=e.id, name=e.name, kind=e.kind, address=e.address, lon=e.lon, lat=e.lat,
+                              score=score, grid_code=place.grid_code if place else None))
+    return out
+
+
+@router.get("/api/v1/channels/nearby", response_model=list[NearbyCase])
+def nearby(request: Request, lon: float = Query(..., ge=-180, le=180), lat: float = Query(..., ge=-90, le=90),
+           category_code: str | None = Query(None, max_length=8, pattern=r"^[0-9A-Za-z]*$"),
+           radius_m: float = Query(200, gt=0, le=5000), hours: float = Query(168, gt=0, le=24 * 90),
+           session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
+    """附近未办结案件 / Open cases near a point (shown before a hotline report is saved); only cases the caller may
+    see (an inspector: his duty grids')."""
+    since = request.app.state.clock.now() - timedelta(hours=hours)
+    return queries.nearby_open(session, lon, lat, radius_m, since, category_code or None, actor=actor)
+
+
+@router.get("/api/v1/channels/cases/{ident}/duplicates", response_model=list[NearbyCase])
+def case_duplicates(ident: str, request: Request, session: Session = Depends(get_session),
+                    actor: Actor = Depends(require_roles(*STAFF))):
+    """疑似重复 / Earlier open cases of the same matter nearby: candidates to merge this case into."""
+    s = request.app.state.settings
+    return queries.duplicates(session, get_visible(session, actor, ident), s.duplicate_radius_m,
+                              s.duplicate_window_hours, actor)
+
+
+@router.get("/api/v1/channels/cases/{ident}/evidence", response_model=list[EvidenceOut])
+def case_evidence(ident: str, request: Request, session: Session = Depends(get_session),
+                  actor: Actor = Depends(require_roles(*STAFF, "department"))):
+    """照片核验 / EXIF time and place of each photo against the case, and photos reused from other cases."""
+    case = get_visible(session, actor, ident)
+    state = request.app.state
+    with state.session_factory() as writes:  # photos not checked yet are checked now; read back what was written
+        evidence.examine(writes, state.settings, state.clock.now(), [case.id])
+        return queries.evidence(writes, case, wants_english(request))
+
+
+@router.get("/api/v1/channels/categories/suggest", response_model=list[CategorySuggestion])
+def suggest(request: Request, lon: float | None = Query(None, ge=-180, le=180),
+            lat: float | None = Query(None, ge=-90, le=90), session: Session = Depends(get_session),
+            actor: Actor = Depends(current_actor)):
+    """类别选择 / Every matter, my recent ones and those reported nearby lately first."""
+    s, now = request.app.state.settings, request.app.state.clock.now()
+    return queries.suggest_categories(session, actor, s.catalog_standard, lon, lat, now - timedelta(days=30))
+
+
+@router.post("/api/v1/channels/pings", status_code=201)
+def pings(body: PingsIn, request: Request, session: Session = Depends(get_session),
+          actor: Actor = Depends(require_roles("inspector"))):
+    """巡查定位 / Store a batch of my positions (the app queues them while offline)."""
+    stored = patrol.store(session, actor.id, body, get_grid_index(request).locate, request.app.state.clock.now())
+    return {"stored": stored}
+
+
+@router.get("/api/v1/channels/patrol", response_model=PatrolOut)
+def patrol_day(request: Request, username: str | None = Query(None, max_length=64), day: Day | None = None,
+               session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """巡查统计 / One inspector's day: track, grid coverage, reports, 漏报 (others' finds in their grids)."""
+    who = username or actor.username
+    if who != actor.username and not actor.has("leader", "shift_lead", "operator", "admin"):
+        raise Forbidden("not-your-track", "只能查看自己的巡查轨迹", "You may only see your own track")
+    s, now = request.app.state.settings, request.app.state.clock.now()
+    return patrol.summary(session, who, day or now.astimezone(ZoneInfo(s.timezone)).date(), s.timezone)
+
+
+@router.get("/api/v1/channels/cameras", response_model=list[CameraOut])
+def cameras(duty_grid: str | None = Query(None, max_length=32), session: Session = Depends(get_session),
+            _: Actor = Depends(require_roles(*STAFF))):
+    """摄像头 / Registered video channels."""
+    stmt = select(Camera).order_by(Camera.code)
+    if duty_grid:
+        stmt = stmt.where(Camera.duty_grid_code == duty_grid)
+    return list(session.scalars(stmt.limit(5000)))
+
+
+@router.put("/api/v1/channels/cameras/{code}", response_model=CameraOut)
+def put_camera(code: str, body: CameraIn, request: Request, session: Session = Depends(get_session),
+               _: Actor = Depends(require_roles("admin"))):
+    """登记摄像头 / Register or update a camera (its place must be in a unit grid)."""
+    if not (0 < len(code) <= 32) or not code.replace("-", "").replace("_", "").isalnum():
+        raise Invalid("bad-camera-code", "摄像头编号只能含字母、数字、- 和 _", "Camera codes are letters, digits, - and _")
+    camera = video.register_camera(session, get_grid_index(request).locate, code, body, request.app.state.clock.now())
+    session.commit()
+    return camera
+
+
+@router.get("/api/v1/channels/duty-grids/mine")
+def my_grids(session: Session = Depends(get_session), actor: Actor = Depends(require_roles("inspector"))):
+    """我的责任网格 / The unit grids of my duty grids as GeoJSON (the app's map)."""
+    grids = duty_grids_of(session, actor.id)
+    rows = session.scalars(select(UnitGrid).where(UnitGrid.duty_grid_code.in_(grids)).order_by(UnitGrid.code)) \
+        if grids else []
+    return {"type": "FeatureCollection", "duty_grids": sorted(grids), "features": [
+        {"type": "Feature", "id": g.code, "geometry": json.loads(g.geometry),
+         "properties": {"code": g.code, "duty_grid_code": g.duty_grid_code}} for g in rows]}
+
+
+@router.get("/api/v1/channels/review")
+def review(request: Request, session: Session = Depends(get_session),
+           _: Actor = Depends(require_roles("operator", "shift_lead"))):
+    """上报审核 / Reports waiting for 受理 (oldest deadline first) with their channel, suggested parent cases and
+    photo evidence flags; phones are masked."""
+    state, s = request.app.state, request.app.state.settings
+    cases = list(session.scalars(select(Case).where(Case.stage == "reported").order_by(Case.node_due_at, Case.id)
+                                 .limit(50)))
+    ids = [c.id for c in cases]
+    flags: dict[int, list[str]] = {}
+    with state.session_factory() as writes:  # check their photos now; read the flags back from the same session
+        evidence.examine(writes, s, state.clock.now(), ids)
+        for case_id, found in writes.execute(select(PhotoEvidence.case_id, PhotoEvidence.flags)
+                                             .where(PhotoEvidence.case_id.in_(ids))):
+            flags.setdefault(case_id, []).extend(f for f in found or [] if f not in flags.get(case_id, []))
+    codes = dict(session.execute(select(ChannelReport.case_id, ChannelReport.tracking_code)
+                                 .where(ChannelReport.case_id.in_(ids))).all())
+    names = dict(session.execute(select(Category.id, Category.name)
+                                 .where(Category.id.in_({c.category_id for c in cases}))).all())
+    return [{"id": c.id, "number": c.number, "source": c.source, "category_code": c.category_code,
+             "category_name": names.get(c.category_id, ""), "description": c.description, "address": c.address,
+             "reporter_phone": mask_phone(c.reporter_phone) if c.reporter_phone else None,
+             "tracking_code": codes.get(c.id), "node_due_at": c.node_due_at.isoformat() if c.node_due_at else None,
+             "flags": flags.get(c.id, []),
+             "duplicates": [d.model_dump(mode="json") for d in queries.duplicates(
+                 session, c, s.duplicate_radius_m, s.duplicate_window_hours)]} for c in cases]

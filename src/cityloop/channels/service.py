@@ -1,0 +1,114 @@
+"""What every channel shares: the actor a channel reports as, the one intake path into cases (prepare, write, the
+channel's own row, one commit), API keys and the fixed-window rate limiter."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cityloop.cases import intake
+from cityloop.cases.models import Case
+from cityloop.cases.schemas import ReportIn
+from cityloop.cases.service import Ctx
+from cityloop.channels.domain import CHANNEL_NAMES, new_tracking_code
+from cityloop.channels.models import ChannelKey, ChannelReport
+from cityloop.config import Settings
+from cityloop.deps import Actor
+from cityloop.geo.coords import to_wgs84
+
+DEMO_KEY = "demo"
+
+
+def channel_actor(channel: str) -> Actor:
+    """The platform acting for a channel (拍一拍, Open311, video, an upper platform): system rights, a clear name."""
+    return Actor(id=None, username=f"channel:{channel}", display_name=CHANNEL_NAMES[channel][0],
+                 roles=frozenset({"system"}))
+
+
+def report_of(session: Session, case_id: int) -> ChannelReport | None:
+    """The channel record of a case, if it came through a public-facing channel."""
+    return session.scalar(select(ChannelReport).where(ChannelReport.case_id == case_id))
+
+
+def _free_code(session: Session) -> str:
+    while True:  # 8.5e11 codes: a clash is rare, but never answered with a 500
+        code = new_tracking_code()
+        if session.scalar(select(ChannelReport.id).where(ChannelReport.tracking_code == code)) is None:
+            return code
+
+
+def submit(ctx: Ctx, body: ReportIn, locate: Callable, key: str | None, *, verify: bool | None,
+           required_due_at: datetime | None = None, channel: dict | None = None, payload: dict | None = None,
+           also: Callable[[Case], None] | None = None) -> tuple[Case, bool, ChannelReport | None]:
+    """Report through the core intake and, in the same transaction, record the channel's row (tracking code…)
+    and whatever `also` adds for the new case. Returns (case, created, channel row); a replay of the
+    Idempotency-Key returns the first case and adds nothing."""
+    prepared = intake.prepare(ctx, body, locate, to_wgs84, key, verify=verify, required_due_at=required_due_at)
+    if isinstance(prepared, Case):
+        return prepared, False, report_of(ctx.session, prepared.id)
+    if payload:
+        prepared.event["payload"] = {**prepared.event["payload"], **payload}
+    try:
+        case = intake.write(ctx.session, [prepared], ctx.settings)[0]
+        row = None
+        if channel is not None:
+            row = ChannelReport(case_id=case.id, tracking_code=_free_code(ctx.session), created_at=ctx.now,
+                                **{"attributes": {}, "category_guessed": False, **channel})
+            ctx.session.add(row)
+        if also is not None:
+            also(case)
+        ctx.session.commit()
+    except IntegrityError:
+        ctx.session.rollback()
+        existing = intake.find_by_key(ctx.session, key, prepared.case["request_hash"]) if key else None
+        if existing is None:
+            raise
+        return existing, False, report_of(ctx.session, existing.id)
+    return ctx.session.get(Case, case.id), True, row
+
+
+def hash_key(raw: str) -> str:
+    """How an API key is stored (keys are long random strings, so a plain SHA-256 suffices)."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def key_ok(session: Session, settings: Settings, kind: str, raw: str | None) -> bool:
+    """Whether an API key is valid for a kind of integration; demo mode also takes the key `demo`."""
+    if not raw:
+        return False
+    if settings.demo and raw == DEMO_KEY:
+        return True
+    return session.scalar(select(ChannelKey.id).where(ChannelKey.key_hash == hash_key(raw), ChannelKey.kind == kind,
+                                                      ChannelKey.active.is_(True))) is not None
+
+
+def add_key(session: Session, kind: str, name: str, raw: str, now: datetime) -> ChannelKey:
+    """Register an API key (only its hash is kept)."""
+    row = ChannelKey(kind=kind, name=name, key_hash=hash_key(raw), active=True, created_at=now)
+    session.add(row)
+    return row
+
+
+_HIT = text("INSERT INTO channel_rate_limits (key, window_start, count) VALUES (:k, :w, 1) "
+            "ON CONFLICT (key) DO UPDATE SET count = CASE WHEN channel_rate_limits.window_start = :w "
+            "THEN channel_rate_limits.count + 1 ELSE 1 END, window_start = :w RETURNING count")
+
+
+def hit(session: Session, key: str, now: datetime, window_seconds: int, limit: int) -> bool:
+    """Count one attempt in the current fixed window; False when the limit is exceeded. Not committed.
+
+    A table rather than per-worker memory: with several workers an in-memory limit would multiply by their
+    number, and public reports are few enough that one upsert each costs nothing."""
+    start = int(now.timestamp()) // window_seconds * window_seconds
+    return session.execute(_HIT, {"k": key[:80], "w": start}).scalar_one() <= limit
+
+
+def purge_limits(session: Session, now: datetime, longest_window: int = 86_400) -> int:
+    """Forget counters whose window ended before the longest window began (not committed)."""
+    oldest = int(now.timestamp()) - 2 * longest_window
+    return session.execute(text("DELETE FROM channel_rate_limits WHERE window_start < :w"), {"w": oldest}).rowcount

@@ -1,0 +1,84 @@
+// 热线受理: caller, phone, a free-text address placed through the gazetteer, category, description; the open cases
+// near the place are shown before saving, and the report goes to the case API with source=hotline.
+(function () {
+  const t = cityloop.t;
+  const form = document.getElementById("hotline");
+  const msg = document.getElementById("msg");
+  const cands = document.getElementById("cands");
+  const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  let key = newKey();
+  const map = L.map("map", { attributionControl: !!document.getElementById("map").dataset.tiles }).setView([32.45, 118.43], 14);
+  if (document.getElementById("map").dataset.tiles) {  // a configured tile server (settings.map_tile_url)
+    L.tileLayer(document.getElementById("map").dataset.tiles, { attribution: document.getElementById("map").dataset.attribution, maxZoom: 19 }).addTo(map);
+  }
+  let pin = null;
+
+  function place(lon, lat) {
+    form.lon.value = lon.toFixed(6);
+    form.lat.value = lat.toFixed(6);
+    if (pin) pin.setLatLng([lat, lon]); else pin = L.marker([lat, lon]).addTo(map);
+    map.setView([lat, lon], 16);
+    nearby();
+  }
+  map.on("click", (e) => place(e.latlng.lng, e.latlng.lat));
+  fetch("/api/v1/channels/public/area").then((r) => r.json()).then((a) => {
+    if (a.bbox) map.fitBounds([[a.bbox[1], a.bbox[0]], [a.bbox[3], a.bbox[2]]]);
+  });
+  cityloop.api("GET", "/api/v1/catalog/categories?kind=matter").then((items) => {
+    for (const c of items) form.category_code.appendChild(new Option(`${c.code} ${c.name}`, c.code));
+  });
+
+  let timer = null;
+  form.address.addEventListener("input", () => {
+    clearTimeout(timer);
+    const q = form.address.value.trim();
+    if (!q) { cands.hidden = true; return; }
+    timer = setTimeout(async () => {
+      const found = await cityloop.api("GET", `/api/v1/geo/geocode?q=${encodeURIComponent(q)}&limit=8`);
+      cands.innerHTML = "";
+      for (const c of found) {
+        const li = document.createElement("li");
+        li.textContent = `${c.name}${c.address ? " · " + c.address : ""}`;
+        li.onclick = () => { place(c.lon, c.lat); cands.hidden = true; };
+        cands.appendChild(li);
+      }
+      cands.hidden = !found.length;
+    }, 250);
+  });
+  form.category_code.addEventListener("change", nearby);
+
+  async function nearby() {
+    const lon = parseFloat(form.lon.value), lat = parseFloat(form.lat.value);
+    if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
+    const code = form.category_code.value;
+    const found = await cityloop.api("GET", `/api/v1/channels/nearby?lon=${lon}&lat=${lat}&radius_m=300${code ? "&category_code=" + code : ""}`);
+    const list = document.getElementById("nearby");
+    list.innerHTML = found.length ? "" : `<li class="note">${t("附近没有未办结案件", "No open cases nearby")}</li>`;
+    for (const c of found) {
+      const li = document.createElement("li");
+      li.textContent = `${c.number} · ${c.category_name} · ${c.stage_name} · ${Math.round(c.distance_m)} m · ${c.description}`;
+      list.appendChild(li);
+    }
+  }
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { source: "hotline", category_code: form.category_code.value, description: form.description.value.trim(),
+                   lon: parseFloat(form.lon.value), lat: parseFloat(form.lat.value) };
+    for (const k of ["reporter_name", "reporter_phone", "address"]) if (form[k].value.trim()) body[k] = form[k].value.trim();
+    if (!body.category_code || !body.description || !Number.isFinite(body.lon)) {
+      msg.className = "error"; msg.textContent = t("请填写地址（定位）、类别和描述", "Place, category and description are needed"); return;
+    }
+    try {
+      const res = await fetch("/api/v1/cases", { method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": cityloop.csrf(), "Idempotency-Key": key } });
+      const data = await res.json();
+      if (!res.ok) throw new Error(data.detail || res.statusText);
+      msg.className = "msg";
+      msg.textContent = t(`已保存：${data.number}（${data.stage_name}）`, `Saved: ${data.number} (${data.stage})`);
+      form.reset(); key = newKey();
+    } catch (err) {
+      msg.className = "error"; msg.textContent = err.message;
+    }
+  });
+})();

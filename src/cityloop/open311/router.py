@@ -1,0 +1,218 @@
+"""Open311 GeoReport v2 at /open311/v2/: discovery, services, service definitions, requests (GET, POST), one
+request, tokens — each in .json and .xml, errors in the specification's format (404, 403, else 400)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityloop.cases.models import Case, CasePhoto
+from cityloop.cases.photos import photo_path
+from cityloop.channels import http, service
+from cityloop.channels.models import ChannelReport
+from cityloop.deps import get_grid_index, get_session
+from cityloop.open311 import catalog, create, requests
+from cityloop.open311.formats import Open311Error, check_format, error, parse_w3c, render
+from cityloop.shared.errors import AppError, wants_english
+
+router = APIRouter(prefix="/open311/v2", tags=["open311 GeoReport v2"])
+FILE_FIELDS = ("media", "media[]")
+
+
+async def _answer(fmt: str, work: Callable[[], Awaitable[Response] | Response]) -> Response:
+    """Run an endpoint, turning every refusal into the specification's error document."""
+    try:
+        check_format(fmt)
+        result = work()
+        return await result if isinstance(result, Awaitable) else result
+    except Open311Error as exc:
+        return error(fmt, exc)
+    except AppError as exc:  # from the core intake: not found stays 404, a role or key 403, the rest is 400
+        status = exc.status if exc.status in (403, 404) else 400
+        return error(fmt, Open311Error(status, exc.en, code=exc.status))
+
+
+def _args(request: Request) -> dict[str, str]:
+    """Query arguments with empty ones dropped (an empty argument means the same as none)."""
+    return {k: v for k, v in request.query_params.items() if v != ""}
+
+
+def _district(request: Request, args: dict) -> str | None:
+    """The district a jurisdiction_id names when this endpoint serves several; ignored when it serves one."""
+    jurisdictions = request.app.state.settings.open311_jurisdictions
+    if not jurisdictions:
+        return None
+    wanted = args.get("jurisdiction_id")
+    if not wanted:
+        raise Open311Error(400, "jurisdiction_id was not provided")
+    if wanted not in jurisdictions:
+        raise Open311Error(404, f"jurisdiction_id '{wanted[:40]}' was not found")
+    return jurisdictions[wanted]
+
+
+@router.get("/discovery.{fmt}")
+async def discovery(fmt: str, request: Request):
+    """Service Discovery."""
+    return await _answer(fmt, lambda: render(fmt, "discovery", catalog.discovery(request.app.state.settings,
+                                                                                 http.base_url(request))))
+
+
+@router.get("/services.{fmt}")
+async def services(fmt: str, request: Request, session: Session = Depends(get_session)):
+    """GET Service List: the matters of the catalog."""
+    def work():
+        _district(request, _args(request))
+        cats = catalog.matters(session, request.app.state.settings.catalog_standard)
+        return render(fmt, "services", [catalog.service(c) for c in cats])
+    return await _answer(fmt, work)
+
+
+@router.get("/services/{code}.{fmt}")
+async def service_definition(code: str, fmt: str, request: Request, session: Session = Depends(get_session)):
+    """GET Service Definition."""
+    def work():
+        _district(request, _args(request))
+        cat = catalog.matter_or_404(session, request.app.state.settings.catalog_standard, code)
+        return render(fmt, "service_definition", catalog.definition(cat))
+    return await _answer(fmt, work)
+
+
+@router.post("/requests.{fmt}")
+async def post_request(fmt: str, request: Request, session: Session = Depends(get_session)):
+    """POST Service Request (form-encoded, or multipart with `media` uploads; arguments in the query are accepted too)."""
+    async def work():
+        args = _args(request)
+        uploads: list[tuple[str, bytes]] = []
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+            form = await request.form(max_files=request.app.state.settings.max_photos + 1, max_fields=60)
+            for name, value in form.multi_items():
+                if hasattr(value, "read"):
+                    if name in FILE_FIELDS:
+                        uploads.append((value.filename or "", await value.read(
+                            request.app.state.settings.max_upload_bytes + 1)))
+                elif value != "":
+                    args[name] = value
+        key = request.headers.get("idempotency-key")
+        return await run_in_threadpool(_create, request, session, args, [u for u in uploads if u[1]], key)
+    return await _answer(fmt, work)
+
+
+def _create(request: Request, session: Session, args: dict, uploads: list, key: str | None) -> Response:
+    fmt = request.path_params["fmt"]
+    settings = request.app.state.settings
+    if not service.key_ok(session, settings, "open311", args.get("api_key")):
+        raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
+    district = _district(request, args)
+    cat = catalog.matter_or_404(session, settings.catalog_standard, args.get("service_code"))
+    if key is not None and not (0 < len(key) <= 100):
+        raise Open311Error(400, "Idempotency-Key must be 1–100 characters")
+    ctx = http.make_ctx(request, session, service.channel_actor("open311"), uploads)
+    number, _ = create.create(ctx, args, cat, get_grid_index(request).locate, f"open311:{key}" if key else None,
+                              args.get("jurisdiction_id"), district)
+    notice = ("已登记，将由监督员现场核实后立案处置 / Registered; an inspector will verify it on site before it is "
+              "handled")
+    doc = {"service_request_id": number, "service_notice": notice, "account_id": args.get("account_id")}
+    return render(fmt, "service_requests", [doc])
+
+
+def _filters(args: dict, tz) -> requests.Filters:
+    def listed(name: str) -> list[str]:
+        return [v.strip() for v in args.get(name, "").split(",") if v.strip()]
+
+    def number(name: str, default: int, top: int) -> int:
+        raw = args.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not (1 <= int(raw[:7]) <= top):
+            raise Open311Error(400, f"{name} must be an integer from 1 to {top}")
+        return int(raw)
+
+    statuses = listed("status")
+    if any(s not in ("open", "closed") for s in statuses):
+        raise Open311Error(400, "status must be open and/or closed")
+    return requests.Filters(
+        ids=listed("service_request_id"), codes=listed("service_code"), statuses=statuses,
+        start=parse_w3c("start_date", args.get("start_date"), tz), end=parse_w3c("end_date", args.get("end_date"), tz),
+        updated_after=parse_w3c("updated_after", args.get("updated_after"), tz),
+        updated_before=parse_w3c("updated_before", args.get("updated_before"), tz),
+        page=number("page", 1, 1_000_000), page_size=number("page_size", requests.MAX_REQUESTS, requests.MAX_REQUESTS),
+        extensions=args.get("extensions", "").lower() == "true")
+
+
+@router.get("/requests.{fmt}")
+async def get_requests(fmt: str, request: Request, session: Session = Depends(get_session)):
+    """GET Service Requests (filters, page/page_size, updated_after/updated_before, extensions=true)."""
+    def work():
+        args = _args(request)
+        district = _district(request, args)
+        f = _filters(args, ZoneInfo(request.app.state.settings.timezone))
+        cases = requests.find(session, f, request.app.state.clock.now(), district)
+        docs = requests.to_requests(session, cases, http.base_url(request), f.extensions, wants_english(request))
+        return render(fmt, "service_requests", docs)
+    return await _answer(fmt, lambda: run_in_threadpool(work))
+
+
+@router.get("/requests/{ident}.{fmt}")
+async def get_request(ident: str, fmt: str, request: Request, session: Session = Depends(get_session)):
+    """GET Service Request: one request, still as a list of one."""
+    def work():
+        args = _args(request)
+        district = _district(request, args)
+        case = session.scalar(select(Case).where(Case.number == ident[:24]))
+        if case is None or (district and case.district_code != district):
+            raise Open311Error(404, f"service_request_id '{ident[:24]}' was not found")
+        docs = requests.to_requests(session, [case], http.base_url(request), args.get("extensions") == "true",
+                                    wants_english(request))
+        return render(fmt, "service_requests", docs)
+    return await _answer(fmt, lambda: run_in_threadpool(work))
+
+
+@router.get("/tokens/{token}.{fmt}")
+async def get_token(token: str, fmt: str, request: Request, session: Session = Depends(get_session)):
+    """GET service_request_id from a token (our tracking code)."""
+    def work():
+        _district(request, _args(request))
+        row = session.execute(select(ChannelReport.tracking_code, Case.number).join(Case, Case.id == ChannelReport.case_id)
+                              .where(ChannelReport.tracking_code == token.upper()[:16])).first()
+        if row is None:
+            raise Open311Error(404, f"token '{token[:20]}' was not found")
+        return render(fmt, "service_requests", [{"service_request_id": row.number, "token": row.tracking_code}])
+    return await _answer(fmt, work)
+
+
+@router.get("/media/{photo_id}.jpg", include_in_schema=False)
+def media(photo_id: int, request: Request, session: Session = Depends(get_session)):
+    """A request's photo for media_url: the thumbnail, whose re-encoding drops the original's EXIF (GPS, device).
+    Only the photo media_url names (a case's first) is public; later ones (verification, handling) are not."""
+    row = session.get(CasePhoto, photo_id) if 0 < photo_id < 2**31 else None
+    if row is not None and row.id != session.scalar(select(func.min(CasePhoto.id)).where(
+            CasePhoto.case_id == row.case_id)):
+        row = None
+    path = photo_path(request.app.state.settings, row.sha256, thumb=True) if row else None
+    if path is None or not path.exists():
+        return error("json", Open311Error(404, "media not found"))
+    return FileResponse(path, media_type="image/jpeg")
+
+
+_RESOURCE = re.compile(r"^(discovery|services|requests|tokens)(/[^/]+)?\.([^/.]+)$")
+
+
+@router.api_route("/{rest:path}", methods=["POST", "PUT", "PATCH", "DELETE", "TRACE", "OPTIONS", "QUERY"],
+                  include_in_schema=False)
+def not_allowed(rest: str):
+    """Other methods on a GeoReport resource: 405 with the Allow header RFC 9110 asks for; else 404."""
+    m = _RESOURCE.match(rest)
+    if m is None:
+        return error("json", Open311Error(404, "No such resource"))
+    fmt = m.group(3) if m.group(3) in ("json", "xml") else "json"
+    response = error(fmt, Open311Error(405, "Method not allowed"))
+    response.headers["Allow"] = "GET, POST" if m.group(1) == "requests" and not m.group(2) else "GET"
+    return response

@@ -1,0 +1,35 @@
+"""The `georeport` PyPI client (requests + xmltodict) reads our services and requests in JSON and in XML from a live
+server, including the single-element XML case where xmltodict returns a dict instead of a list."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from georeport import GeoReport
+
+from tests.live import live  # noqa: F401
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_georeport_client_reads_services_and_requests(live, fmt):  # noqa: F811
+    lon, lat = live.world.point("341122100001002")
+    r = httpx.post(f"{live.url}/open311/v2/requests.xml", data={
+        "api_key": "demo", "service_code": "01001", "lat": lat, "long": lon, "description": "井盖破损",
+        "attribute[condition]": "02"})
+    assert r.status_code == 200, r.text
+    client = GeoReport(f"{live.url}/open311/v2", output_format=fmt)
+    services = client.get_service_list()
+    assert {s["service_code"]: s["service_name"] for s in services}["01001"] == "供水井盖异常"
+    definition = client.get_service_definition("01001")
+    attribute = definition["attributes"] if fmt == "json" else definition["attributes"]["attribute"]
+    first = attribute[0] if isinstance(attribute, list) else attribute
+    assert first["code"] == "condition"
+    requests = client.get_service_requests(status="open")
+    one = requests[0] if isinstance(requests, list) else requests  # xmltodict: one <request> is a dict
+    assert one["service_code"] == "01001" and one["status"] == "open"
+    same = client.get_service_request(one["service_request_id"])
+    assert same["description"] == "井盖破损" and float(same["lat"]) == pytest.approx(lat)
+    if fmt == "json":  # an empty <service_requests/> parses to None in xmltodict, which this client cannot index
+        assert client.get_service_requests(service_code="06010") == []
+    with pytest.raises(Exception):  # noqa: B017 - the client raises requests' HTTPError on a 404
+        client.get_service_request("LA000")
