@@ -1,0 +1,1 @@
+"""综合评价 assessment: per-case counters derived from events, KPIs, rankings, reports and public disclosure."""

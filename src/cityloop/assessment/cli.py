@@ -1,0 +1,141 @@
+"""`cityloop report …`: monthly reports (Excel/PDF), publishing a period, the projection refresh, a ranking in
+the terminal; and `cityloop simulate history`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+CLI_NAME = "report"
+CLI_HELP = "综合评价 / assessment: 月报、发布、排名"
+app = typer.Typer(help=CLI_HELP, no_args_is_help=True, add_completion=False)
+simulate_app = typer.Typer()
+
+
+def _fail(zh: str, en: str) -> None:
+    from cityloop.cli import console
+
+    console.print(f"[red]{zh}[/red] / {en}")
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _use_case(migrate: bool = False) -> Iterator[tuple]:
+    """Settings, a session and the current time; errors end the command with a message, not a traceback."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from cityloop.assessment.periods import PeriodError
+    from cityloop.assessment.pdf import FontMissing
+    from cityloop.cli import _session_factory, _settings
+    from cityloop.shared.clock import SystemClock
+    from cityloop.shared.errors import AppError
+
+    settings = _settings()
+    try:
+        if migrate:
+            from cityloop.migrate import upgrade
+
+            upgrade(settings.database_url)
+        factory = _session_factory(settings)
+        if not inspect(factory.kw["bind"]).has_table("assess_case_stats"):
+            _fail("数据库中没有考核表，请先运行 cityloop db upgrade",
+                  "The assessment tables do not exist: run `cityloop db upgrade` first")
+        with factory() as session:
+            yield settings, session, SystemClock().now()
+    except AppError as exc:
+        _fail(exc.zh, exc.en)
+    except (PeriodError, FontMissing) as exc:
+        _fail(getattr(exc, "zh", str(exc)), str(exc))
+    except SQLAlchemyError as exc:
+        _fail(f"数据库错误：{type(exc).__name__}", f"database error: {str(exc).splitlines()[0][:200]}")
+
+
+@app.command("monthly")
+def monthly(period: str = typer.Argument(..., help="2026-10 (also 2026-Q4, 2026, 2026-10-01..2026-10-15)"),
+            fmt: str = typer.Option("xlsx", "--format", help="xlsx | pdf"),
+            out: Optional[Path] = typer.Option(None, "--out", help="file to write (default assessment-<period>.<fmt>)")
+            ) -> None:
+    """月报 / Write the monthly report as Excel or PDF."""
+    from cityloop.assessment import projection, report, service
+    from cityloop.cli import console
+
+    if fmt not in ("xlsx", "pdf"):
+        _fail("格式应为 xlsx 或 pdf", "--format is xlsx or pdf")
+    with _use_case() as (settings, session, now):
+        wanted = service.period_of(period)
+        projection.refresh(session, settings, now)
+        data = report.monthly(session, settings, wanted, now)
+        if fmt == "pdf":
+            from cityloop.assessment.pdf import render
+
+            body = render(data, settings.assessment_font)
+        else:
+            body = report.xlsx(data)
+    target = out or Path(f"assessment-{wanted.key}.{fmt}")
+    target.write_bytes(body)
+    source = "已发布 published" if data["source"] == "published" else "实时计算 computed live"
+    console.print(f"[green]已生成 / written[/green] {target} ({len(body):,} bytes, {source})")
+
+
+@app.command("publish")
+def publish(period: str, note: Optional[str] = None) -> None:
+    """发布 / Freeze a finished period's figures with the checksum of their inputs."""
+    from cityloop.assessment import projection, service
+    from cityloop.cli import console
+
+    with _use_case() as (settings, session, now):
+        projection.refresh(session, settings, now)
+        pub = service.publish(session, settings, service.period_of(period), now, "命令行 / CLI", note)
+    console.print(f"[green]已发布 / published[/green] {pub.period}: {pub.cases} 件案件 cases, sha256 {pub.checksum}")
+
+
+@app.command("refresh")
+def refresh(rebuild: bool = typer.Option(False, help="derive every case again from its events")) -> None:
+    """Fold new case events into the assessment projection (or rebuild it)."""
+    from cityloop.assessment import projection
+    from cityloop.cli import console
+
+    with _use_case() as (settings, session, now):
+        done = projection.refresh(session, settings, now, rebuild=rebuild)
+    console.print(f"考核数据已更新 / projection refreshed: {done} 件案件 cases")
+
+
+@app.command("show")
+def show(period: str, kind: str = typer.Option("department", help="department, street, inspector, …")) -> None:
+    """排名 / Print a kind's ranking for a period."""
+    from cityloop.assessment import projection, service
+    from cityloop.cli import console
+
+    with _use_case() as (settings, session, now):
+        projection.refresh(session, settings, now)
+        out = service.assessment(session, settings, service.period_of(period), service.kind_of(kind), now)
+    table = Table(title=f"{out['label']} {out['kind_name']} ({out['source']}, {out['cases']} cases)")
+    for header in ("组 group", "排名 rank", "名称 name", "得分 score", "等级 grade"):
+        table.add_column(header)
+    for row in out["rows"]:
+        table.add_row(row["group_name"], str(row["rank"] or "—"), row["name"],
+                      "—" if row["score"] is None else f"{row['score']:.2f}", row["grade"] or "—")
+    console.print(table)
+
+
+@simulate_app.command("history")
+def simulate_history(months: int = typer.Option(3, min=1, max=24, help="how many months back from now"),
+                     per_day: int = typer.Option(24, min=1, max=2000, help="cases on a working day (about)"),
+                     seed: int = typer.Option(20261201, help="random seed (same seed, same history)")) -> None:
+    """模拟历史 / Months of case history through the real workflow, on the demo county (built when empty)."""
+    from rich.progress import Progress
+
+    from cityloop.assessment.simulate import history
+    from cityloop.cli import console
+
+    with _use_case(migrate=True) as (settings, session, now), Progress(console=console) as bar:
+        task = bar.add_task("历史案件 / history", total=None)
+        made = history(session, settings, now, months, per_day, seed,
+                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+    console.print(f"[green]已生成 / generated[/green] {made} 件案件 cases over {months} months")

@@ -1,0 +1,116 @@
+"""Assessment API: rankings per object kind and period, the cases behind every figure, analysis, publishing and
+the monthly report files. Public and console pages are in views.py."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.assessment import access, analysis, report, service
+from cityloop.assessment.models import Publication
+from cityloop.assessment.views import console, fresh, period_or_last, public
+from cityloop.assessment.schemas import (AssessmentOut, DrillOut, PeriodStatusOut, PublicationOut, PublishIn)
+from cityloop.deps import Actor, current_actor, get_session, require_roles
+from cityloop.shared.errors import AppError, NotFound
+
+router = APIRouter(prefix="/api/v1/assessment", tags=["assessment 综合评价"])
+extra_routers = [public, console]
+PERIOD = Query(None, max_length=40, description="2026-10 | 2026-Q4 | 2026 | 2026-10-01..2026-10-15 (默认上月)")
+MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
+
+
+@router.get("/analysis")
+def get_analysis(request: Request, period: str | None = PERIOD, session: Session = Depends(get_session),
+                 actor: Actor = Depends(current_actor)):
+    """分析 / Hot spots by grid and category, sources, monthly trend and the most overdue departments."""
+    access.require_citywide(actor)
+    wanted = period_or_last(request, period)
+    fresh(request)
+    return analysis.analysis(session, request.app.state.settings, wanted, request.app.state.clock.now())
+
+
+@router.get("/periods", response_model=list[PublicationOut])
+def list_periods(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """已发布期间 / Published (frozen) periods, newest first."""
+    access.require_citywide(actor)
+    return list(session.scalars(select(Publication).order_by(Publication.published_at.desc()).limit(500)))
+
+
+@router.get("/periods/{period}", response_model=PeriodStatusOut)
+def period_status(period: str, request: Request, session: Session = Depends(get_session),
+                  actor: Actor = Depends(current_actor)):
+    """期间状态 / Whether a period is published and whether its inputs changed since (checksum)."""
+    access.require_citywide(actor)
+    wanted = service.period_of(period)
+    fresh(request)
+    return service.status(session, request.app.state.settings, wanted)
+
+
+@router.post("/periods/{period}/publish", response_model=PublicationOut, status_code=201)
+def publish(period: str, request: Request, body: PublishIn | None = None, session: Session = Depends(get_session),
+            actor: Actor = Depends(require_roles(*access.PUBLISHERS))):
+    """发布 / Freeze a finished period: every kind's figures as of now, with the checksum of their inputs."""
+    wanted = service.period_of(period)
+    fresh(request)
+    return service.publish(session, request.app.state.settings, wanted, request.app.state.clock.now(),
+                           actor.display_name, body.note if body else None)
+
+
+@router.get("/reports/monthly/{name}", response_class=Response,
+            responses={200: {"content": {MEDIA["xlsx"]: {}, MEDIA["pdf"]: {}}}})
+def monthly_report(name: str, request: Request, session: Session = Depends(get_session),
+                   actor: Actor = Depends(current_actor)):
+    """月报 / The monthly report, e.g. 2026-10.xlsx or 2026-10.pdf."""
+    access.require_citywide(actor)
+    stem, _, fmt = name.rpartition(".")
+    if fmt not in MEDIA:
+        raise NotFound("unknown-format", "报告格式应为 .xlsx 或 .pdf", "The report is .xlsx or .pdf")
+    wanted = service.period_of(stem)
+    fresh(request)
+    settings = request.app.state.settings
+    data = report.monthly(session, settings, wanted, request.app.state.clock.now())
+    body = report.xlsx(data) if fmt == "xlsx" else _pdf(data, settings)
+    return Response(body, media_type=MEDIA[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="assessment-{wanted.key}.{fmt}"'})
+
+
+def _pdf(data: dict, settings) -> bytes:
+    from cityloop.assessment.pdf import FontMissing, render
+
+    try:
+        return render(data, settings.assessment_font)
+    except FontMissing as exc:
+        raise AppError("no-cjk-font", FontMissing.zh, FontMissing.en, status=503) from exc
+
+
+@router.get("/{object_kind}", response_model=AssessmentOut)
+def assessment(object_kind: str, request: Request, period: str | None = PERIOD,
+               session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """考核排名 / Counters, rates, score, grade and rank of every object of a kind in a period.
+
+    Kinds: department, district, street, community, grid, inspector, operator, shift_lead, dispatcher."""
+    kind = service.kind_of(object_kind)
+    own = access.own_key(actor, kind)
+    wanted = period_or_last(request, period)
+    fresh(request)
+    out = service.assessment(session, request.app.state.settings, wanted, kind, request.app.state.clock.now())
+    return out | {"rows": access.only_own(out["rows"], own)}
+
+
+@router.get("/{object_kind}/{object_id}/cases", response_model=DrillOut)
+def cases_behind(object_kind: str, object_id: str, request: Request, period: str | None = PERIOD,
+                 figure: str = Query(..., max_length=40, description="计数指标名, e.g. handled_on_time"),
+                 page: int = Query(1, ge=1, le=100_000), size: int = Query(50, ge=1, le=500),
+                 session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """指标明细 / The cases behind one object's figure in a period."""
+    kind = service.kind_of(object_kind)
+    own = access.own_key(actor, kind)
+    key = service.object_key(kind, object_id)
+    if own is not None and key != own:
+        raise NotFound("unknown-object", f"评价对象 {object_id} 不存在", f"No {kind} {object_id}")
+    wanted = period_or_last(request, period)
+    fresh(request)
+    return service.cases_behind(session, request.app.state.settings, wanted, kind, key, figure,
+                                request.app.state.clock.now(), page, size)
