@@ -1,0 +1,220 @@
+"""Alarms: apply rule transitions (raise, escalate, clear) — one open alarm per device and rule, a case at the
+configured level (auto-filed and dispatched to the device's unit as 紧急), a public warning for waterlogging,
+notices for people; and acknowledgement by staff. Callers commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.cases import automation
+from cityloop.cases.domain import TERMINAL
+from cityloop.cases.models import Case
+from cityloop.config import Settings
+from cityloop.sensors import domain
+from cityloop.sensors.devices import DeviceMeta
+from cityloop.sensors.models import Alarm, AlarmEvent, PublicWarning
+from cityloop.shared.errors import AppError, Conflict, NotFound
+
+
+@dataclass
+class Notice:
+    """A message for people, sent after the transaction commits."""
+
+    department: str | None
+    subject: str
+    text: str
+
+
+@dataclass
+class Outcome:
+    """What one transition did (for the caller's reply and the latency figures)."""
+
+    device: str
+    rule: str
+    kind: str
+    level: str
+    alarm_id: int
+    case_id: int | None = None
+    case_opened: bool = False
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+def _event(session: Session, alarm: Alarm, kind: str, at: datetime, value=None, actor="system", **payload) -> None:
+    session.add(AlarmEvent(alarm_id=alarm.id, at=at, kind=kind, level=alarm.level, value=value, actor=actor,
+                           payload=payload or None))
+
+
+def _fmt(spec: domain.RuleSpec, value: float) -> str:
+    unit = domain.METRICS[spec.metric][3] if spec.metric else ""
+    return f"{value:g}{unit}"
+
+
+def _open(session: Session, device_id: int, rule: str) -> Alarm | None:
+    return session.scalar(select(Alarm).where(Alarm.device_id == device_id, Alarm.rule_code == rule,
+                                              Alarm.is_open.is_(True)).with_for_update())
+
+
+def _recent_episode(session: Session, settings: Settings, device_id: int, rule: str, now: datetime) -> Alarm | None:
+    """The last cleared alarm of this device and rule if it cleared within the re-trigger window."""
+    since = now - timedelta(minutes=settings.sensor_retrigger_minutes)
+    return session.scalar(select(Alarm).where(Alarm.device_id == device_id, Alarm.rule_code == rule,
+                                              Alarm.cleared_at >= since).order_by(Alarm.cleared_at.desc()).limit(1))
+
+
+class Linker:
+    """Applies transitions inside the caller's transaction; needs a calendar and locate() for cases."""
+
+    def __init__(self, settings: Settings, cal, locate: Callable):
+        self.settings, self.cal, self.locate = settings, cal, locate
+        self.grids = 0  # the grid version locate was built from
+        self.categories = {**domain.CATEGORIES, **{k: tuple(v) for k, v in settings.sensor_categories.items()}}
+
+    def apply(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, tr: domain.Transition,
+              now: datetime, notices: list[Notice]) -> Outcome:
+        """Apply one transition of one rule of one device."""
+        alarm = _open(session, dev.id, spec.code)
+        if tr.kind == "clear":
+            if alarm is None:
+                return Outcome(dev.code, spec.code, "noop", tr.level, 0)
+            self._clear(session, dev, spec, alarm, tr, now, notices)
+            return Outcome(dev.code, spec.code, "clear", alarm.level, alarm.id, alarm.case_id)
+        if alarm is None:
+            alarm = self._raise(session, dev, spec, tr, now, notices)
+            kind = "raise"
+        elif domain.RANK[tr.level] > domain.RANK[alarm.level]:
+            alarm.level, alarm.updated_at = tr.level, now
+            alarm.state = "active"  # a higher level needs a new acknowledgement
+            _event(session, alarm, "escalate", now, tr.value)
+            if alarm.case_id:
+                automation.note(session, self.settings, self.cal, now, alarm.case_id,
+                                f"报警升级为{domain.LEVELS[tr.level][0]}：{spec.zh} {_fmt(spec, tr.value)}",
+                                {"sensor_alarm": alarm.id, "level": tr.level}, commit=False)
+            kind = "escalate"
+        else:
+            return Outcome(dev.code, spec.code, "noop", alarm.level, alarm.id, alarm.case_id)
+        alarm.peak_value = tr.value if alarm.peak_value is None else max(alarm.peak_value, tr.value)
+        opened = False
+        if domain.at_least(alarm.level, spec.case_level) and alarm.case_id is None:
+            opened = self._case(session, dev, spec, alarm, tr, now, notices)
+        if domain.at_least(alarm.level, spec.warn_level):
+            self._warn(session, dev, alarm, tr, now, notices)
+        return Outcome(dev.code, spec.code, kind, alarm.level, alarm.id, alarm.case_id, opened)
+
+    def _raise(self, session, dev, spec, tr, now, notices) -> Alarm:
+        alarm = Alarm(device_id=dev.id, rule_code=spec.code, level=tr.level, state="active", is_open=True,
+                      value=tr.value, peak_value=tr.value, raised_at=now, updated_at=now)
+        session.add(alarm)
+        session.flush()
+        previous = _recent_episode(session, self.settings, dev.id, spec.code, now)
+        alarm.episode_id = previous.episode_id if previous is not None else alarm.id
+        _event(session, alarm, "raise", now, tr.value, reading_at=_utc(tr.ts).isoformat())
+        if previous is not None and previous.case_id is not None:
+            stage = session.scalar(select(Case.stage).where(Case.id == previous.case_id))
+            if stage not in TERMINAL:  # a re-trigger joins the open case of its episode
+                alarm.case_id = previous.case_id
+                _event(session, alarm, "retrigger", now, tr.value, case_id=previous.case_id)
+                automation.note(session, self.settings, self.cal, now, alarm.case_id,
+                                f"报警再次触发：{spec.zh} {_fmt(spec, tr.value)}",
+                                {"sensor_alarm": alarm.id, "level": tr.level}, commit=False)
+        if spec.case_level is None:
+            notices.append(Notice(dev.department_code, f"{dev.name} {spec.zh}",
+                                  f"{dev.name}（{dev.code}）{spec.zh}：{_fmt(spec, tr.value)}"))
+        return alarm
+
+    def _sibling_case(self, session, dev, spec, alarm) -> int | None:
+        """An open case of another open alarm of this device in the same category (cover opened + tilted,
+        night + exam noise): one incident, one case."""
+        codes = [s.code for s in dev.rules if s.category == spec.category and s.code != spec.code]
+        if not codes:
+            return None
+        return session.scalar(select(Alarm.case_id).join(Case, Case.id == Alarm.case_id).where(
+            Alarm.device_id == dev.id, Alarm.is_open.is_(True), Alarm.rule_code.in_(codes),
+            Case.stage.notin_(TERMINAL)).limit(1))
+
+    def _case(self, session, dev, spec, alarm, tr, now, notices) -> bool:
+        sibling = self._sibling_case(session, dev, spec, alarm)
+        if sibling is not None:
+            alarm.case_id = sibling
+            _event(session, alarm, "case", now, tr.value, case_id=sibling, joined=True)
+            automation.note(session, self.settings, self.cal, now, sibling,
+                            f"同一设备另一报警：{spec.zh}（{domain.LEVELS[alarm.level][0]}）{_fmt(spec, tr.value)}",
+                            {"sensor_alarm": alarm.id, "level": alarm.level}, commit=False)
+            return False
+        code, condition = domain.category_for(spec.category, dev.context, dev.cover_type, self.categories)
+        level_zh = domain.LEVELS[alarm.level][0]
+        threshold = dict(spec.levels).get(alarm.level)
+        start = int((tr.ts - 3600) * 1000)
+        chart = (f"/api/v1/sensors/devices/{dev.code}/readings?metric={spec.metric}"
+                 f"&start={start}&end={int(tr.ts * 1000) + 3_600_000}")
+        evidence = {"device": dev.code, "rule": spec.code, "level": alarm.level, "value": tr.value,
+                    "threshold": threshold, "metric": spec.metric, "reading_at": _utc(tr.ts).isoformat(),
+                    "chart": chart, "summary": f"{spec.zh}{level_zh}：{_fmt(spec, tr.value)}"}
+        try:
+            with session.begin_nested():
+                case = automation.open_case(
+                    session, self.settings, self.cal, now, self.locate, source="sensor", category_code=code,
+                    lon=dev.lon, lat=dev.lat, description=f"{dev.name}：{spec.zh}（{level_zh}），{_fmt(spec, tr.value)}",
+                    address=dev.address or dev.name, component_id=dev.component_id,
+                    department_code=dev.department_code, condition_code=condition, urgent=True, evidence=evidence,
+                    key=f"sensor:{dev.code}:{spec.code}:{alarm.episode_id}", commit=False)
+        except AppError as exc:  # e.g. the category is missing from a local catalog: the alarm stands alone
+            _event(session, alarm, "case_failed", now, tr.value, code=exc.code, detail=exc.zh)
+            return False
+        alarm.case_id = case.id
+        _event(session, alarm, "case", now, tr.value, case_id=case.id, number=case.number)
+        notices.append(Notice(dev.department_code, f"{case.number} {spec.zh}",
+                              f"案件 {case.number}：{dev.name} {spec.zh}（{level_zh}）{_fmt(spec, tr.value)}，请立即处置"))
+        return True
+
+    def _warn(self, session, dev, alarm, tr, now, notices) -> None:
+        zh, en, kind = domain.WARNINGS[alarm.level]
+        warning = session.scalar(select(PublicWarning).where(PublicWarning.alarm_id == alarm.id))
+        if warning is None:
+            warning = PublicWarning(device_id=dev.id, alarm_id=alarm.id, place=dev.address or dev.name, lon=dev.lon,
+                                    lat=dev.lat, published_at=now, kind=kind, level=alarm.level, title=zh,
+                                    title_en=en, updated_at=now)
+            session.add(warning)
+        elif warning.level == alarm.level:
+            return
+        warning.kind, warning.level, warning.title, warning.title_en = kind, alarm.level, zh, en
+        warning.depth_cm, warning.updated_at = tr.value, now
+        _event(session, alarm, "warning", now, tr.value, warning=kind)
+        notices.append(Notice(dev.department_code, f"{warning.place} {zh}", f"【积水预警】{warning.place}：{zh}"
+                                                                             f"（{tr.value:g}cm）"))
+
+    def _clear(self, session, dev, spec, alarm, tr, now, notices) -> None:
+        alarm.state, alarm.is_open, alarm.cleared_at, alarm.updated_at = "cleared", None, now, now
+        _event(session, alarm, "clear", now, tr.value)
+        for warning in session.scalars(select(PublicWarning).where(PublicWarning.alarm_id == alarm.id,
+                                                                   PublicWarning.lifted_at.is_(None))):
+            warning.lifted_at, warning.updated_at = now, now
+            notices.append(Notice(dev.department_code, f"{warning.place} 预警解除",
+                                  f"【预警解除】{warning.place}：积水已退，恢复通行"))
+        if alarm.case_id is not None:
+            automation.note(session, self.settings, self.cal, now, alarm.case_id,
+                            f"报警已解除：{spec.zh}，当前 {_fmt(spec, tr.value)}",
+                            {"sensor_alarm": alarm.id, "alarm": "cleared"}, commit=False)
+            number = session.scalar(select(Case.number).where(Case.id == alarm.case_id))
+            notices.append(Notice(dev.department_code, f"{number} 报警解除",
+                                  f"案件 {number}：{dev.name} {spec.zh}已解除（{_fmt(spec, tr.value)}）"))
+
+
+def acknowledge(session: Session, alarm_id: int, who: str, now: datetime, note: str | None = None) -> Alarm:
+    """确认 an active alarm (staff saw it); a cleared or already acknowledged alarm is a 409."""
+    alarm = session.get(Alarm, alarm_id, with_for_update=True)
+    if alarm is None:
+        raise NotFound("alarm-not-found", f"报警不存在：{alarm_id}", f"No alarm {alarm_id}")
+    if alarm.state != "active":
+        raise Conflict("alarm-not-active", f"报警当前状态为 {alarm.state}，不能确认",
+                       f"The alarm is {alarm.state}; only an active alarm can be acknowledged", state=alarm.state)
+    alarm.state, alarm.acknowledged_at, alarm.acknowledged_by, alarm.updated_at = "acknowledged", now, who, now
+    _event(session, alarm, "acknowledge", now, actor=who, **({"note": note} if note else {}))
+    return alarm

@@ -1,0 +1,177 @@
+"""`cityloop sensors …` (devices, MQTT ingestion, jobs), `cityloop gateway hj212` and `cityloop simulate sensors`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+CLI_NAME = "sensors"
+CLI_HELP = "运行监测 / IoT monitoring: devices, MQTT ingestion, jobs"
+app = typer.Typer(help=CLI_HELP, no_args_is_help=True)
+ingest_app = typer.Typer(help="数据接入 / telemetry ingestion", no_args_is_help=True)
+simulate_app = typer.Typer()
+gateway_app = typer.Typer()
+app.add_typer(ingest_app, name="ingest")
+console = Console()
+
+
+def _settings():
+    from cityloop.cli import _settings
+
+    return _settings()
+
+
+def _factory(settings):
+    from cityloop.db import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(settings.database_url))
+
+
+@ingest_app.command("mqtt")
+def ingest_mqtt(url: Optional[str] = typer.Option(None, help="broker URL (default settings.sensor_mqtt_url)"),
+                no_share: bool = typer.Option(False, "--no-share", help="plain subscription instead of $share"),
+                seconds: float = typer.Option(0, help="stop after this many seconds (0: run until Ctrl-C)")) -> None:
+    """Subscribe to cityloop/<tenant>/devices/+/telemetry and ingest (run several: the shared group splits)."""
+    from cityloop.sensors.mqtt import Subscriber
+    from cityloop.sensors.notify import Outbox
+    from cityloop.sensors.pipeline import Ingestor
+    from cityloop.shared.clock import SystemClock
+
+    settings = _settings()
+    ingestor = Ingestor(_factory(settings), settings, SystemClock(), Outbox(settings))
+    sub = Subscriber(ingestor, settings, url, shared=not no_share).start()
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"订阅 / subscribed: {sub.url} (group {settings.sensor_mqtt_group}, tenant {settings.sensor_tenant})")
+    started = time.monotonic()
+    while not stop.wait(5):
+        console.print(f"received {sub.received} · accepted {ingestor.counts['accepted']} · "
+                      f"rejected {sum(v for k, v in ingestor.counts.items() if k.startswith('rejected:'))}")
+        if seconds and time.monotonic() - started >= seconds:
+            break
+    sub.stop()
+    ingestor.flush_state()
+
+
+@gateway_app.command("hj212")
+def gateway_hj212(port: Optional[int] = typer.Option(None, help="TCP port (default settings.sensor_hj212_port: 7212)"),
+                  host: Optional[str] = typer.Option(None, help="address (default settings.sensor_hj212_host; "
+                                                                "0.0.0.0 for stations on the network)"),
+                  seconds: float = typer.Option(0, help="stop after this many seconds (0: run until Ctrl-C)")) -> None:
+    """HJ 212-2017 listener for dust and noise stations (registered devices, known by MN and password)."""
+    from cityloop.sensors.notify import Outbox
+    from cityloop.sensors.pipeline import Ingestor
+    from cityloop.shared.clock import SystemClock
+
+    settings = _settings()
+    ingestor = Ingestor(_factory(settings), settings, SystemClock(), Outbox(settings))
+    try:
+        asyncio.run(_listen(ingestor, settings, host or settings.sensor_hj212_host,
+                            settings.sensor_hj212_port if port is None else port, seconds))
+    finally:
+        ingestor.flush_state()
+
+
+async def _listen(ingestor, settings, host: str, port: int, seconds: float) -> None:
+    from cityloop.sensors.hj212_listener import Listener
+
+    listener = Listener(ingestor, ingestor.factory, settings)
+    try:
+        bound = await listener.start(host, port)
+    except OSError as exc:
+        console.print(f"[red]无法监听 / cannot listen on {host}:{port}[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"HJ 212 监听 / listening on {host}:{bound} · {len(listener.stations)} stations registered")
+    loop, stop = asyncio.get_running_loop(), asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread (tests)
+            pass
+    end = loop.time() + seconds if seconds else float("inf")
+    while not stop.is_set() and loop.time() < end:
+        try:
+            await asyncio.wait_for(stop.wait(), min(10.0, end - loop.time()))
+        except asyncio.TimeoutError:
+            st = listener.stats
+            console.print(f"connections {len(listener.peers)} · frames {st['frames']} · readings {st['readings']} · "
+                          f"intervals {st['intervals']} · refused {sum(v for k, v in st.items() if k[:9] == 'rejected:')}")
+    await listener.close()
+
+
+@app.command("jobs")
+def jobs() -> None:
+    """Run the timed jobs once: offline check, rollups, retention."""
+    from cityloop.sensors.pipeline import Ingestor
+    from cityloop.sensors.service import run_jobs
+    from cityloop.shared.clock import SystemClock
+
+    settings = _settings()
+    ingestor = Ingestor(_factory(settings), settings, SystemClock())
+    console.print(run_jobs(ingestor, SystemClock().now()))
+
+
+@app.command("import")
+def import_devices(file: Path) -> None:
+    """Add or update devices from a CSV file (see docs/sensors.md for the columns)."""
+    from cityloop.geo.queries import build_index
+    from cityloop.sensors import devices
+    from cityloop.shared.clock import SystemClock
+    from cityloop.shared.errors import AppError
+
+    settings = _settings()
+    with _factory(settings)() as session:
+        try:
+            counts = devices.import_csv(session, settings, file.read_text(encoding="utf-8"),
+                                        build_index(session).locate, SystemClock().now())
+            session.commit()
+        except AppError as exc:
+            console.print(f"[red]{exc.zh}[/red] / {exc.en}")
+            raise typer.Exit(1) from exc
+    console.print(counts)
+
+
+@app.command("export")
+def export_devices(file: Optional[Path] = typer.Argument(None)) -> None:
+    """Write every device as CSV (to stdout without a file)."""
+    from cityloop.sensors import devices
+
+    with _factory(_settings())() as session:
+        text = devices.export_csv(session)
+    if file:
+        file.write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+
+
+@simulate_app.command("sensors")
+def simulate_sensors(devices: int = typer.Option(0, help="simulate this many extra devices SIM-00001… (registered "
+                                                          "if missing; 0: the registered devices only)"),
+                     scenario: str = typer.Option("rainstorm", help="rainstorm | calm"),
+                     via: str = typer.Option("mqtt", help="mqtt | http | hj212 (dust and noise stations with an MN)"),
+                     url: Optional[str] = typer.Option(None, help="broker URL (mqtt), server URL (http) or "
+                                                                  "tcp://host:port of the HJ 212 listener"),
+                     gateway_key: Optional[str] = typer.Option(None, help="X-Gateway-Key for http"),
+                     minutes: int = typer.Option(60, help="scenario length"),
+                     step: int = typer.Option(60, help="seconds between readings of a device"),
+                     per_message: int = typer.Option(1, help="readings per MQTT message (a gateway's batch)"),
+                     realtime: bool = typer.Option(False, help="send each step when its time comes (else replay "
+                                                               "the last MINUTES at once)"),
+                     seed: int = 7) -> None:
+    """Send a scenario's readings over MQTT, HTTP or HJ 212 (a storm floods some underpasses, knocks covers
+    open, makes a construction site dusty …)."""
+    from cityloop.sensors.simfeed import feed
+
+    settings = _settings()
+    counts = feed(settings, _factory(settings), devices, scenario, via, url, gateway_key, minutes, step, per_message,
+                  realtime, seed, console)
+    console.print(json.dumps(counts, ensure_ascii=False))

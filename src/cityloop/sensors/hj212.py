@@ -1,0 +1,380 @@
+"""HJ 212-2017 codec (and HJ/T 212-2005 frames), pure: frames, data segments, CP items, the CRC of appendix A,
+the platform's answers, and a splitter for a TCP byte stream. No I/O, no clock.
+
+Frame: "##" + 4-digit decimal length of the data segment + data segment + 4 hex CRC + "\\r\\n"; data segment
+"QN=…;ST=22;CN=2011;PW=…;MN=…;Flag=5;CP=&&DataTime=…;a34002-Rtd=80.1,a34002-Flag=N;…&&". Every malformed frame
+raises FrameError with one of ERRORS; nothing else is raised for any input."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+MAX_SEGMENT = 9999  # the length field has four decimal digits
+MAX_FRAME = MAX_SEGMENT + 12
+
+ERRORS: dict[str, tuple[str, str]] = {
+    "bad-header": ("帧头不是 ##", "the frame does not start with ##"),
+    "bad-tail": ("帧不完整（缺少 \\r\\n 结尾）", "the frame is cut short (no \\r\\n end)"),
+    "too-long": ("帧过长", "the frame is longer than the standard allows"),
+    "bad-length": ("数据段长度与长度字段不符", "the data segment's length differs from its length field"),
+    "bad-crc": ("CRC 校验错误", "CRC mismatch"),
+    "bad-segment": ("数据段字段格式错误", "malformed data segment field"),
+    "missing-field": ("缺少必需字段（ST、CN、MN）", "a required field (ST, CN, MN) is missing"),
+    "bad-flag": ("Flag 标志位无效", "bad Flag"),
+    "unknown-cn": ("未知的命令编码 CN", "unknown command code (CN)"),
+    "bad-cp": ("CP 指令参数缺少 && 或格式错误", "CP is not enclosed in && or malformed"),
+    "bad-value": ("监测值不是数字", "a value is not a finite number"),
+    "bad-time": ("数据时间 DataTime 无效或缺失", "DataTime missing or invalid"),
+}
+
+# 系统编码 ST (the ones environmental monitors of a city use; any two digits are accepted).
+SYSTEMS = {"21": ("地表水质量监测", "surface water quality"), "22": ("空气质量监测", "air quality"),
+           "23": ("声环境质量监测", "noise"), "31": ("大气环境污染源", "air pollution source"),
+           "32": ("地表水体环境污染源", "water pollution source"), "91": ("系统交互", "system interaction")}
+# 命令编码 CN a station sends to the platform. Data commands carry the seconds one value covers (0: real time).
+COMMANDS = {"2011": ("实时数据", "real-time data"), "2051": ("分钟数据", "minute data"), "2061": ("小时数据", "hour data"),
+            "2031": ("日数据", "day data"), "9011": ("请求应答", "request answer"), "9012": ("执行结果", "execution result"),
+            "9013": ("通知应答", "notification answer"), "9014": ("数据应答", "data answer")}
+INTERVALS = {"2011": 0, "2051": 60, "2061": 3600, "2031": 86400}
+# 数据标记 of each value; only N is a valid measurement.
+DATA_FLAGS = {"N": ("正常", "normal"), "F": ("停运", "stopped"), "M": ("维护", "maintenance"),
+              "S": ("手工输入", "manual input"), "D": ("故障", "fault"), "C": ("校准", "calibration"),
+              "T": ("超测上限", "over the measuring range"), "B": ("通讯异常", "communication failure")}
+# 请求应答 QnRtn codes of the 9011 answer.
+QN_RTN = {1: ("准备执行请求", "ready"), 2: ("请求被拒绝", "rejected"), 3: ("PW 错误", "wrong password"),
+          4: ("MN 错误", "wrong MN"), 5: ("ST 错误", "wrong ST"), 6: ("Flag 错误", "wrong Flag"),
+          7: ("QN 错误", "wrong QN"), 8: ("CN 错误", "wrong CN"), 9: ("CRC 校验错误", "CRC error"),
+          100: ("未知错误", "unknown error")}
+# Factor codes -> our value keys (HJ 212-2017 appendix B; LA is A-weighted sound level, B03 its HJ/T 212-2005 code).
+FACTORS = {"a34002": "pm10", "a34004": "pm25", "a34001": "tsp", "LA": "leq_db", "Leq": "leq_db", "B03": "leq_db",
+           "a01001": "temp_c", "a01002": "humidity_pct", "a01007": "wind_ms", "a01008": "wind_dir_deg"}
+CODES = {"pm10": "a34002", "pm25": "a34004", "tsp": "a34001", "leq_db": "LA", "temp_c": "a01001",
+         "humidity_pct": "a01002", "wind_ms": "a01007", "wind_dir_deg": "a01008"}
+NUMERIC = frozenset({"Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax"})
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
+_HEX = re.compile(rb"[0-9A-Fa-f]{4}")
+_ERROR_RTN = {"bad-crc": 9, "unknown-cn": 8, "bad-flag": 6}
+
+
+class FrameError(ValueError):
+    """A frame that cannot be used: code is one of ERRORS."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code, self.detail = code, detail
+
+
+@dataclass(slots=True)
+class Factor:
+    """One monitored factor of a CP: numbers by suffix (Rtd, Avg, Min, Max …), its data flag, other items."""
+
+    code: str
+    values: dict[str, float] = field(default_factory=dict)
+    flag: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Packet:
+    """A decoded data segment. data_time is the station's local time (no zone)."""
+
+    st: str
+    cn: str
+    mn: str
+    qn: str | None = None
+    pw: str | None = None
+    flag: int = 0
+    pnum: int | None = None
+    pno: int | None = None
+    data_time: datetime | None = None
+    factors: dict[str, Factor] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # other CP items: QnRtn, ExeRtn, SystemTime …
+
+    @property
+    def answer_required(self) -> bool:
+        """Flag bit A: the station waits for the platform's answer."""
+        return bool(self.flag & 1)
+
+    @property
+    def version(self) -> int:
+        """Flag bits V5…V0: 0 is HJ/T 212-2005, 1 is HJ 212-2017."""
+        return self.flag >> 2
+
+
+def _crc_step(value: int) -> int:
+    for _ in range(8):
+        value = (value >> 1) ^ 0xA001 if value & 1 else value >> 1
+    return value
+
+
+# Appendix A shifts the register right by 8 before XORing each byte in, so the register's next value depends on one
+# byte only: a 256-entry table is the whole algorithm.
+_CRC_TABLE = tuple(_crc_step(i) for i in range(256))
+
+
+def crc16(data: bytes) -> int:
+    """The CRC of HJ 212 appendix A (init 0xFFFF; per byte: the register shifted right by 8, XOR the byte, then 8
+    rounds of shift right with polynomial 0xA001) — not CRC-16/MODBUS, which keeps the register's low byte."""
+    reg, table = 0xFFFF, _CRC_TABLE
+    for byte in data:
+        reg = table[(reg >> 8) ^ byte]
+    return reg
+
+
+def frame(segment: str) -> bytes:
+    """The frame of a data segment (latin-1: ASCII in practice; the length counts bytes)."""
+    body = segment.encode("latin-1")
+    if len(body) > MAX_SEGMENT:
+        raise ValueError(f"data segment of {len(body)} bytes is longer than {MAX_SEGMENT}")
+    return b"##%04d%s%04X\r\n" % (len(body), body, crc16(body))
+
+
+def unframe(data: bytes) -> str:
+    """The data segment of one frame, after checking header, length, CRC and end."""
+    if not data.startswith(b"##"):
+        raise FrameError("bad-header")
+    if len(data) > MAX_FRAME:
+        raise FrameError("too-long", f"{len(data)} bytes")
+    if not data.endswith(b"\r\n") or len(data) < 12:
+        raise FrameError("bad-tail")
+    digits = data[2:6]
+    if not (digits.isdigit() and digits.isascii()) or int(digits) != len(data) - 12:
+        raise FrameError("bad-length", f"length field {digits!r}, data segment {len(data) - 12} bytes")
+    body, given = data[6:-6], data[-6:-2]
+    if not _HEX.fullmatch(given) or int(given, 16) != crc16(body):
+        raise FrameError("bad-crc", f"got {given.decode('latin-1')}, computed {crc16(body):04X}")
+    return body.decode("latin-1")
+
+
+def _number(text: str, key: str) -> float:
+    text = text.strip()
+    if not _NUMBER.fullmatch(text):
+        raise FrameError("bad-value", f"{key}={text[:20]}")
+    value = float(text)
+    if not math.isfinite(value):
+        raise FrameError("bad-value", f"{key}={text[:20]}")
+    return value
+
+
+def _time(text: str) -> datetime:
+    text = text.strip()
+    if len(text) not in (14, 17) or not (text.isdigit() and text.isascii()):
+        raise FrameError("bad-time", text[:20])
+    try:
+        return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
+                        int(text[12:14]))
+    except ValueError as exc:
+        raise FrameError("bad-time", text[:20]) from exc
+
+
+def _header(head: str) -> dict[str, str]:
+    out = {}
+    for part in head.split(";"):
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        if not sep:
+            raise FrameError("bad-segment", part[:30])
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _cp(body: str, packet: Packet) -> None:
+    for part in re.split("[;,]", body):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise FrameError("bad-cp", part[:30])
+        if key == "DataTime":
+            packet.data_time = _time(value)
+            continue
+        code, dash, suffix = key.partition("-")
+        if not dash:
+            packet.fields[key] = value.strip()
+            continue
+        if not code or not suffix:
+            raise FrameError("bad-cp", key[:30])
+        factor = packet.factors.get(code)
+        if factor is None:
+            factor = packet.factors[code] = Factor(code)
+        if suffix in NUMERIC:
+            factor.values[suffix] = _number(value, key)
+        elif suffix == "Flag":
+            value = value.strip()
+            if len(value) != 1 or not value.isalpha() or not value.isascii():
+                raise FrameError("bad-value", f"{key}={value[:20]}")
+            factor.flag = value
+        else:
+            factor.extra[suffix] = value.strip()
+
+
+def parse(segment: str) -> Packet:
+    """A data segment -> Packet; FrameError if malformed."""
+    at = segment.find("CP=")
+    if at < 0:
+        raise FrameError("bad-cp", "no CP field")
+    cp = segment[at + 3:]
+    if len(cp) < 4 or not cp.startswith("&&") or not cp.endswith("&&") or "&&" in cp[2:-2]:
+        raise FrameError("bad-cp", "CP must be enclosed in && … &&")
+    head = _header(segment[:at])
+    for name in ("ST", "CN", "MN"):
+        if not head.get(name):
+            raise FrameError("missing-field", name)
+    st, cn, mn = head["ST"], head["CN"], head["MN"]
+    if len(st) != 2 or not (st.isdigit() and st.isascii()):
+        raise FrameError("bad-segment", f"ST={st[:10]}")
+    if len(mn) > 24:
+        raise FrameError("bad-segment", "MN longer than 24 characters")
+    qn, pw, flag_text = head.get("QN"), head.get("PW"), head.get("Flag", "0")
+    if qn is not None and (not qn.isdigit() or not qn.isascii() or len(qn) > 20):
+        raise FrameError("bad-segment", f"QN={qn[:24]}")
+    if pw is not None and len(pw) > 32:
+        raise FrameError("bad-segment", "PW longer than 32 characters")
+    if not (flag_text.isdigit() and flag_text.isascii() and len(flag_text) <= 3 and int(flag_text) <= 255):
+        raise FrameError("bad-flag", flag_text[:10])
+    if cn not in COMMANDS:
+        raise FrameError("unknown-cn", cn[:10])
+    packet = Packet(st, cn, mn, qn, pw, int(flag_text))
+    for name in ("PNUM", "PNO"):
+        if name in head:
+            if not (head[name].isdigit() and head[name].isascii() and len(head[name]) <= 4):
+                raise FrameError("bad-segment", f"{name}={head[name][:10]}")
+            setattr(packet, name.lower(), int(head[name]))
+    _cp(cp[2:-2], packet)
+    if cn in INTERVALS and packet.data_time is None:
+        raise FrameError("bad-time", "DataTime missing")
+    return packet
+
+
+def decode(data: bytes) -> Packet:
+    """One frame -> Packet; FrameError if anything is wrong."""
+    return parse(unframe(data))
+
+
+def peek(data: bytes) -> dict[str, str]:
+    """Best-effort header fields (QN, ST, CN, PW, MN, Flag) of a frame that failed, to count and answer it."""
+    text = data[6:].decode("latin-1")
+    at = text.find("CP=")
+    out = {}
+    for part in (text[:at] if at >= 0 else text[:200]).split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() in ("QN", "ST", "CN", "PW", "MN", "Flag"):
+            out[key.strip()] = value.strip()[:32]
+    return out
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if value == int(value) and abs(value) < 1e15 else repr(float(value))
+
+
+def segment(packet: Packet) -> str:
+    """The data segment of a packet (factors in their order, suffixes Rtd/Avg/Min/Max… then Flag)."""
+    parts = [f"QN={packet.qn}"] if packet.qn is not None else []
+    parts += [f"ST={packet.st}", f"CN={packet.cn}"]
+    if packet.pw is not None:
+        parts.append(f"PW={packet.pw}")
+    parts += [f"MN={packet.mn}", f"Flag={packet.flag}"]
+    if packet.pnum is not None:
+        parts += [f"PNUM={packet.pnum}", f"PNO={packet.pno or 1}"]
+    items = [f"DataTime={packet.data_time:%Y%m%d%H%M%S}"] if packet.data_time is not None else []
+    items += [f"{k}={v}" for k, v in packet.fields.items()]
+    for f in packet.factors.values():
+        group = [f"{f.code}-{suffix}={_num(v)}" for suffix, v in f.values.items()]
+        group += [f"{f.code}-{suffix}={v}" for suffix, v in f.extra.items()]
+        if f.flag is not None:
+            group.append(f"{f.code}-Flag={f.flag}")
+        items.append(",".join(group))
+    return ";".join(parts) + ";CP=&&" + ";".join(items) + "&&"
+
+
+def encode(packet: Packet) -> bytes:
+    """A packet as a frame."""
+    return frame(segment(packet))
+
+
+def data_answer(packet: Packet) -> bytes:
+    """数据应答 9014 to a station's data upload (HJ/T 212-2005 puts QN and CN in CP)."""
+    pw = packet.pw or ""
+    if packet.version == 0:
+        return frame(f"ST=91;CN=9014;PW={pw};MN={packet.mn};Flag=0;CP=&&QN={packet.qn or ''};CN={packet.cn}&&")
+    qn = f"QN={packet.qn};" if packet.qn else ""
+    return frame(f"{qn}ST=91;CN=9014;PW={pw};MN={packet.mn};Flag={packet.version << 2};CP=&&&&")
+
+
+def request_answer(fields: dict[str, str], rtn: int) -> bytes:
+    """请求应答 9011 with QnRtn (3 wrong password, 4 unknown MN, 9 CRC error …) to a request's header fields."""
+    qn, pw, mn = fields.get("QN", ""), fields.get("PW", ""), fields.get("MN", "")
+    flag = fields.get("Flag", "0")
+    version = int(flag) >> 2 if flag.isdigit() and flag.isascii() and len(flag) <= 3 else 1
+    if version == 0:
+        return frame(f"ST=91;CN=9011;PW={pw};MN={mn};Flag=0;CP=&&QN={qn};QnRtn={rtn}&&")
+    head = f"QN={qn};" if qn else ""
+    return frame(f"{head}ST=91;CN=9011;PW={pw};MN={mn};Flag={version << 2};CP=&&QnRtn={rtn}&&")
+
+
+def wants_answer(fields: dict[str, str]) -> bool:
+    """True if these (peeked) header fields ask for an answer (Flag bit A)."""
+    flag = fields.get("Flag", "")
+    return flag.isdigit() and flag.isascii() and len(flag) <= 3 and bool(int(flag) & 1)
+
+
+def error_rtn(code: str) -> int:
+    """The QnRtn that answers a frame refused for this error."""
+    return _ERROR_RTN.get(code, 100)
+
+
+def header_fields(packet: Packet) -> dict[str, str]:
+    """A decoded packet's header as peek() would give it (to answer it with request_answer)."""
+    out = {"ST": packet.st, "CN": packet.cn, "MN": packet.mn, "Flag": str(packet.flag)}
+    if packet.qn is not None:
+        out["QN"] = packet.qn
+    if packet.pw is not None:
+        out["PW"] = packet.pw
+    return out
+
+
+class FrameReader:
+    """Splits a TCP byte stream into frames: several per read, or one across reads. Bytes outside frames are
+    skipped (counted in `junk`); a frame cut short by the next "##" or too long to end is an error item."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.junk = 0
+
+    def feed(self, data: bytes) -> list[bytes | FrameError]:
+        """Add received bytes; returns the complete frames (and errors) in order."""
+        buf, out = self.buf, []
+        buf += data
+        while buf:
+            start = buf.find(b"##")
+            if start < 0:
+                keep = 1 if buf.endswith(b"#") else 0
+                self.junk += len(buf) - keep
+                del buf[:len(buf) - keep]
+                break
+            while buf[start + 2:start + 3] == b"#":  # "###0123…": the last two are the header
+                start += 1
+            if start:
+                self.junk += start
+                del buf[:start]
+            end, after = buf.find(b"\r\n", 2), buf.find(b"##", 2)
+            if after >= 0 and (end < 0 or after < end):
+                out.append(FrameError("bad-tail", "another frame began before this one ended"))
+                del buf[:after]
+                continue
+            if end < 0:
+                if len(buf) > MAX_FRAME:
+                    out.append(FrameError("too-long", f"no end within {MAX_FRAME} bytes"))
+                    keep = 1 if buf.endswith(b"#") else 0
+                    self.junk += len(buf) - keep
+                    del buf[:len(buf) - keep]
+                break
+            out.append(bytes(buf[:end + 2]))
+            del buf[:end + 2]
+        return out

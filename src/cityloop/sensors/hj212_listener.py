@@ -1,0 +1,266 @@
+"""The HJ 212 listener (`cityloop gateway hj212`, and the demo server): asyncio TCP, one task per connection.
+
+Each connection splits and decodes its own frames; a station is known by its MN and password (registered devices
+only). Data frames go to the ingestor in batches — one transaction per batch, never one per frame — and are
+answered (9014) once their batch is committed. A broken frame is counted (in all and per station) and answered
+with 9011 when it asks for answers; nothing one connection sends can affect another."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from cityloop.sensors import hj212
+from cityloop.sensors.models import Device
+from cityloop.sensors.pipeline import Ingestor, Result
+from cityloop.sensors.readings import Interval, Reading, from_packet
+
+log = logging.getLogger("cityloop.sensors.hj212")
+MAX_PER_FLUSH = 2_000  # frames per batch: bounds a batch's time, hence the answers' delay
+RELOAD_SECONDS = 60.0  # registry changes are seen within this time …
+MISS_RELOAD_SECONDS = 5.0  # … or this soon when an unknown MN or a wrong password arrives
+READ_BYTES = 65_536
+
+
+class Station(NamedTuple):
+    """A registered HJ 212 station."""
+
+    device_id: int
+    code: str
+    password: str
+
+
+def load_stations(session) -> dict[str, Station]:
+    """Registered HJ 212 stations by MN."""
+    rows = session.execute(select(Device.hj212_mn, Device.id, Device.code, Device.hj212_password)
+                           .where(Device.hj212_mn.is_not(None)))
+    return {mn: Station(device_id, code, password or "") for mn, device_id, code, password in rows}
+
+
+def station_counter(device_id: int, reason: str) -> str:
+    """The name of a station's own counter of a refusal reason (sensor_counters)."""
+    return f"hj212:{device_id}:{reason}"
+
+
+@dataclass
+class Work:
+    """A data frame waiting for its batch."""
+
+    packet: hj212.Packet
+    station: Station
+    future: asyncio.Future
+
+
+@dataclass
+class Peer:
+    """One connection, for the stations view."""
+
+    address: str
+    since: float
+    mn: str | None = None
+    frames: int = 0
+    errors: int = 0
+    last_at: float = 0.0
+
+
+class Listener:
+    """The HJ 212 TCP listener of one process, feeding that process's ingestor."""
+
+    def __init__(self, ingestor: Ingestor, factory, settings):
+        self.ingestor, self.factory, self.settings = ingestor, factory, settings
+        self.tz = ZoneInfo(settings.timezone)
+        self.stations: dict[str, Station] = {}
+        self.loaded_at = 0.0
+        self.miss_reload_s = MISS_RELOAD_SECONDS
+        self.queue: list[Work] = []
+        self.pending: Counter = Counter()  # counter deltas written with the next batch
+        self.stats: Counter = Counter()  # this process: connections, frames, answers, junk bytes, errors
+        self.peers: dict[int, Peer] = {}
+        self.server: asyncio.Server | None = None
+        self._writers: set = set()
+        self._wake = asyncio.Event()
+        self._reload = asyncio.Lock()
+        self._flusher: asyncio.Task | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------------------------
+    async def start(self, host: str, port: int, reuse_port: bool = False) -> int:
+        """Load the stations, listen, start batching; returns the bound port (port 0: a free one)."""
+        await self.refresh(force=True)
+        self.server = await asyncio.start_server(self._serve, host, port, reuse_port=reuse_port or None)
+        self._flusher = asyncio.create_task(self._flush_loop())
+        return self.server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        """Stop listening, drop the connections, write what is queued."""
+        if self.server is not None:
+            self.server.close()
+        for writer in list(self._writers):
+            writer.close()
+        if self._flusher is not None:
+            self._flusher.cancel()
+        if self.queue or self.pending:
+            await self._flush_once()
+
+    async def refresh(self, force: bool = False) -> None:
+        """Reload the stations when stale (force: when not reloaded in the last few seconds)."""
+        if time.monotonic() - self.loaded_at < (self.miss_reload_s if force else RELOAD_SECONDS):
+            return
+        async with self._reload:
+            if self.loaded_at and time.monotonic() - self.loaded_at < min(self.miss_reload_s, 0.5):
+                return  # another connection just did
+            self.stations = await asyncio.to_thread(self._load)
+            self.loaded_at = time.monotonic()
+
+    def _load(self) -> dict[str, Station]:
+        with self.ingestor.lock, self.factory() as session:  # one user of a connection at a time
+            return load_stations(session)
+
+    # --- connections ------------------------------------------------------------------------------------------
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = Peer(str(writer.get_extra_info("peername")), time.time())
+        self.peers[id(writer)] = peer
+        self._writers.add(writer)
+        self.stats["connections"] += 1
+        splitter = hj212.FrameReader()
+        try:
+            while True:
+                try:
+                    data = await asyncio.wait_for(reader.read(READ_BYTES), self.settings.sensor_hj212_idle_seconds)
+                except asyncio.TimeoutError:
+                    break
+                if not data:
+                    break
+                junk = splitter.junk
+                replies = [await self._frame(item, peer) for item in splitter.feed(data)]
+                self.stats["junk_bytes"] += splitter.junk - junk
+                works = [r for r in replies if isinstance(r, Work)]
+                if works:
+                    self._wake.set()
+                    await asyncio.wait([w.future for w in works])
+                out = b"".join(filter(None, (self._answer(r) if isinstance(r, Work) else r for r in replies)))
+                if out:
+                    writer.write(out)
+                    await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        except Exception:  # noqa: BLE001 - a bug must cost this connection only, and be seen
+            log.exception("HJ 212 connection from %s failed", peer.address)
+        finally:
+            self.peers.pop(id(writer), None)
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _frame(self, item: bytes | hj212.FrameError, peer: Peer) -> Work | bytes | None:
+        """One frame: a Work for its batch, or the answer to a refused frame (None: no answer)."""
+        peer.frames += 1
+        peer.last_at = time.time()
+        self.stats["frames"] += 1
+        if isinstance(item, hj212.FrameError):
+            return self._refuse(f"hj212-{item.code}", {}, peer)
+        try:
+            packet = hj212.decode(item)
+        except hj212.FrameError as exc:
+            return self._refuse(f"hj212-{exc.code}", hj212.peek(item), peer, rtn=hj212.error_rtn(exc.code))
+        await self.refresh()
+        station = self.stations.get(packet.mn)
+        if station is None or not self._password_ok(packet, station):
+            await self.refresh(force=True)  # registered or changed a moment ago?
+            station = self.stations.get(packet.mn)
+        fields = hj212.header_fields(packet)
+        if station is None:
+            return self._refuse("unknown-device", fields, peer, rtn=4)
+        if not self._password_ok(packet, station):
+            return self._refuse("hj212-password", fields, peer, rtn=3)
+        peer.mn = packet.mn
+        if packet.cn not in hj212.INTERVALS:  # a station's answer to a command: nothing to store
+            self.stats["ignored"] += 1
+            return None
+        work = Work(packet, station, asyncio.get_running_loop().create_future())
+        self.queue.append(work)
+        return work
+
+    @staticmethod
+    def _password_ok(packet: hj212.Packet, station: Station) -> bool:
+        return hmac.compare_digest((packet.pw or "").encode("latin-1"), station.password.encode("latin-1"))
+
+    def _refuse(self, reason: str, fields: dict[str, str], peer: Peer, rtn: int = 100) -> bytes | None:
+        """Count a refused frame (per station when its MN is registered) and answer it if it asks for answers."""
+        peer.errors += 1
+        self.stats[f"rejected:{reason}"] += 1
+        self.pending[f"rejected:{reason}"] += 1
+        station = self.stations.get(fields.get("MN", ""))
+        if station is not None:
+            self.pending[station_counter(station.device_id, reason)] += 1
+        self._wake.set()
+        if fields.get("MN") and hj212.wants_answer(fields):
+            self.stats["answers"] += 1
+            return hj212.request_answer(fields, rtn)
+        return None
+
+    def _answer(self, work: Work) -> bytes | None:
+        if work.future.result() and work.packet.answer_required:
+            self.stats["answers"] += 1
+            return hj212.data_answer(work.packet)
+        return None  # not stored: no answer, so the station sends it again
+
+    # --- batches ----------------------------------------------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        # Adaptive batching as the MQTT subscriber does: after a quiet spell wait flush_ms so a batch can gather;
+        # under load, whatever arrived while the last batch was written is the next batch.
+        pause, idle = self.settings.sensor_flush_ms / 1000, True
+        while True:
+            if not self.queue and not self.pending:
+                idle = True
+                self._wake.clear()
+                await self._wake.wait()
+            if idle and len(self.queue) < MAX_PER_FLUSH:
+                await asyncio.sleep(pause)
+            idle = False
+            if not await self._flush_once():
+                await asyncio.sleep(0.5)  # the database is busy or down: the stations will send again
+
+    async def _flush_once(self) -> bool:
+        works, self.queue = self.queue[:MAX_PER_FLUSH], self.queue[MAX_PER_FLUSH:]
+        counts, self.pending = self.pending, Counter()
+        ok = False
+        try:
+            result = await asyncio.to_thread(self.ingest, [w.packet for w in works], [w.station for w in works],
+                                             counts)
+            ok = True
+            self.stats["readings"] += result.accepted
+            self.stats["intervals"] += result.intervals
+        except Exception:  # noqa: BLE001 - one failed batch never stops the listener
+            log.exception("HJ 212 batch of %d frames failed", len(works))
+            self.pending.update(counts)
+        finally:  # also when cancelled (closing): unanswered frames are sent again by their stations
+            for work in works:
+                if not work.future.done():
+                    work.future.set_result(ok)
+        return ok
+
+    def ingest(self, packets: list[hj212.Packet], stations: list[Station], counts: dict) -> Result:
+        """Turn data packets into readings and intervals and hand them to the ingestor as one batch (a thread)."""
+        ingestor, s = self.ingestor, self.settings
+        refs = ingestor.devices()
+        if any(st.code not in refs for st in stations):
+            refs = ingestor.devices(refresh=True)
+        now = ingestor.clock.now().timestamp()
+        readings, intervals, rejected = [], [], []
+        for i, (packet, station) in enumerate(zip(packets, stations)):
+            got = from_packet(packet, refs.get(station.code), now, self.tz, s.sensor_max_future_s,
+                              s.sensor_retention_days * 86400.0)
+            if isinstance(got, Reading):
+                readings.append(got)
+            elif isinstance(got, Interval):
+                intervals.append(got)
+            else:
+                rejected.append((i, got))
+        return ingestor.accept(readings, rejected, intervals, counts)

@@ -1,0 +1,188 @@
+"""MQTT transport: the production subscriber (`cityloop ingest mqtt`) and a small publisher for the simulator.
+
+The subscriber joins the shared subscription $share/<group>/cityloop/<tenant>/devices/+/telemetry, so several
+workers split the messages; it gathers messages for `sensor_flush_ms` and hands each batch to the ingestor. A bad
+message is counted and skipped; a failed batch is retried, then counted — the subscriber keeps running."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections import deque
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+
+from cityloop.config import Settings
+
+log = logging.getLogger("cityloop.sensors.mqtt")
+MAX_PER_FLUSH = 1_000  # messages per batch: bounds a batch's time, hence the delay
+
+
+def broker(url: str) -> tuple[str, int, str | None, str | None]:
+    """(host, port, user, password) of mqtt://[user:password@]host[:port]."""
+    parts = urlparse(url)
+    if parts.scheme not in ("mqtt", "tcp"):
+        raise ValueError(f"unsupported broker URL {url!r}: use mqtt://host:port")
+    return parts.hostname or "127.0.0.1", parts.port or 1883, parts.username, parts.password
+
+
+def client(url: str, client_id: str | None = None) -> mqtt.Client:
+    """A paho MQTT 5 client for the broker at url (not yet connected)."""
+    host, port, user, password = broker(url)
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"cityloop-{uuid.uuid4().hex[:10]}",
+                    protocol=mqtt.MQTTv5)
+    if user:
+        c.username_pw_set(user, password)
+    c.max_queued_messages_set(0)
+    return c
+
+
+def topic_filter(settings: Settings, shared: bool = True) -> str:
+    """The telemetry subscription: shared by the group unless shared=False."""
+    base = f"cityloop/{settings.sensor_tenant}/devices/+/telemetry"
+    return f"$share/{settings.sensor_mqtt_group}/{base}" if shared else base
+
+
+class Subscriber:
+    """Receives telemetry and feeds the ingestor in batches, on two threads (paho's and the flusher)."""
+
+    def __init__(self, ingestor, settings: Settings, url: str | None = None, shared: bool = True):
+        self.ingestor, self.settings = ingestor, settings
+        self.url = url or settings.sensor_mqtt_url
+        self.shared = shared
+        self.queue: deque = deque()
+        self.received = self.batches = self.failed_batches = 0
+        self.ready = threading.Event()
+        self._stop = threading.Event()
+        self._client = client(self.url)
+        self._client.on_connect = self._on_connect
+        self._client.on_message = self._on_message
+        self._flusher = threading.Thread(target=self._run, name="cityloop-mqtt-flush", daemon=True)
+
+    def _on_connect(self, c, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("MQTT connect refused: %s", reason_code)
+            return
+        c.subscribe(topic_filter(self.settings, self.shared), qos=1)
+        self.ready.set()
+
+    def _on_message(self, c, userdata, msg) -> None:
+        self.queue.append((msg.topic, msg.payload))
+        self.received += 1
+
+    def start(self) -> "Subscriber":
+        """Connect (retrying in the background) and start flushing."""
+        host, port, _, _ = broker(self.url)
+        self._client.connect_async(host, port, keepalive=30)
+        self._client.loop_start()
+        self._flusher.start()
+        return self
+
+    def stop(self, drain_s: float = 5.0) -> None:
+        """Stop receiving, process what was received, disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        end = time.monotonic() + drain_s
+        while self.queue and time.monotonic() < end:
+            time.sleep(0.01)
+        self._stop.set()
+        self._flusher.join(timeout=drain_s + 5)
+
+    def _run(self) -> None:
+        # Adaptive batching: after a quiet spell wait flush_ms so a batch can gather; under load, whatever came in
+        # while the last batch was processed is the next batch.
+        pause = self.settings.sensor_flush_ms / 1000
+        idle = True
+        while not self._stop.is_set():
+            if not self.queue:
+                idle = True
+                time.sleep(pause)
+                continue
+            if idle and len(self.queue) < MAX_PER_FLUSH:
+                time.sleep(pause)
+            idle = False
+            take = min(len(self.queue), MAX_PER_FLUSH)
+            self._flush([self.queue.popleft() for _ in range(take)])
+
+    def _flush(self, batch: list) -> None:
+        for attempt in range(1, 4):
+            try:
+                self.ingestor.ingest_messages(batch)
+                self.batches += 1
+                return
+            except Exception:  # noqa: BLE001 - the database may be busy for a moment: retry, never die
+                log.exception("telemetry batch of %d messages failed (attempt %d)", len(batch), attempt)
+                time.sleep(0.2 * attempt)
+        self.failed_batches += 1
+
+
+def publish(url: str, messages, qos: int = 0, client_id: str | None = None) -> int:
+    """Publish (topic, payload) pairs and wait until they are out; returns how many were sent."""
+    host, port, _, _ = broker(url)
+    c = client(url, client_id)
+    c.connect(host, port, keepalive=30)
+    c.loop_start()
+    sent, last = 0, None
+    try:
+        for topic, payload in messages:
+            last = c.publish(topic, payload, qos=qos)
+            sent += 1
+        if last is not None:
+            last.wait_for_publish(timeout=60)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    return sent
+
+
+class LocalBroker:
+    """A private Mosquitto on a free 127.0.0.1 port (tests and benchmarks): `with LocalBroker() as url: …`."""
+
+    def __init__(self, binary: str = "mosquitto"):
+        self.binary, self.proc, self.dir = binary, None, None
+
+    def __enter__(self) -> str:
+        import shutil
+        import socket
+        import subprocess
+        import tempfile
+        from pathlib import Path
+
+        exe = shutil.which(self.binary) or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+        if exe is None:
+            raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.dir = tempfile.mkdtemp(prefix="cityloop-mqtt-")
+        conf = Path(self.dir) / "mosquitto.conf"
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                        "max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 0\nlog_dest stderr\n"
+                        "log_type error\nlog_type warning\n")
+        self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return f"mqtt://127.0.0.1:{port}"
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"mosquitto exited: {self.proc.stderr.read().decode()[:500]}") from None
+                time.sleep(0.05)
+        self.__exit__()
+        raise RuntimeError("mosquitto did not start listening")
+
+    def __exit__(self, *exc) -> None:
+        import shutil
+
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except Exception:  # noqa: BLE001
+                self.proc.kill()
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)

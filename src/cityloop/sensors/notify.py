@@ -1,0 +1,136 @@
+"""The notifier port: tell people of warnings and alarms by SMS, webhook or e-mail, off the ingestion path.
+
+Targets are "sms:<phone>", "webhook:<url>", "email:<address>". Sending happens on a background thread with
+retries; a failure is logged and retried, never raised into ingestion."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import smtplib
+import threading
+import time
+from collections.abc import Iterable
+from email.message import EmailMessage
+from typing import Protocol
+
+import httpx
+
+from cityloop.config import Settings
+
+log = logging.getLogger("cityloop.sensors.notify")
+ATTEMPTS = 4
+
+
+class Channel(Protocol):
+    def send(self, address: str, subject: str, text: str) -> None: ...
+
+
+class Webhook:
+    """POST {"subject", "text"} as JSON to the address."""
+
+    def __init__(self, timeout: float = 5.0):
+        self.timeout = timeout
+
+    def send(self, address: str, subject: str, text: str) -> None:
+        httpx.post(address, json={"subject": subject, "text": text}, timeout=self.timeout).raise_for_status()
+
+
+class Sms:
+    """An HTTP SMS gateway (settings.sensor_sms_url): POST {"phone", "text"}."""
+
+    def __init__(self, url: str | None, timeout: float = 5.0):
+        self.url, self.timeout = url, timeout
+
+    def send(self, address: str, subject: str, text: str) -> None:
+        if not self.url:
+            raise RuntimeError("no SMS gateway configured (CITYLOOP_SENSOR_SMS_URL)")
+        httpx.post(self.url, json={"phone": address, "text": text}, timeout=self.timeout).raise_for_status()
+
+
+class Email:
+    """Plain SMTP (settings.sensor_smtp_host)."""
+
+    def __init__(self, host: str | None, sender: str, timeout: float = 10.0):
+        self.host, self.sender, self.timeout = host, sender, timeout
+
+    def send(self, address: str, subject: str, text: str) -> None:
+        if not self.host:
+            raise RuntimeError("no SMTP host configured (CITYLOOP_SENSOR_SMTP_HOST)")
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = self.sender, address, subject
+        msg.set_content(text)
+        with smtplib.SMTP(self.host, timeout=self.timeout) as smtp:
+            smtp.send_message(msg)
+
+
+class Fake:
+    """Remembers what it was asked to send (tests, demo)."""
+
+    def __init__(self, fail_first: int = 0):
+        self.sent: list[tuple[str, str, str]] = []
+        self.fail_first = fail_first
+
+    def send(self, address: str, subject: str, text: str) -> None:
+        if self.fail_first > 0:
+            self.fail_first -= 1
+            raise RuntimeError("fake failure")
+        self.sent.append((address, subject, text))
+
+
+def channels_for(settings: Settings) -> dict[str, Channel]:
+    """The real channels configured by settings."""
+    return {"sms": Sms(settings.sensor_sms_url), "webhook": Webhook(),
+            "email": Email(settings.sensor_smtp_host, settings.sensor_smtp_from)}
+
+
+class Outbox:
+    """Queues notices and sends them on one thread with backoff; call it with a list of alarms.Notice."""
+
+    def __init__(self, settings: Settings, channels: dict[str, Channel] | None = None, backoff: float = 2.0):
+        self.settings, self.backoff = settings, backoff
+        self.channels = channels if channels is not None else channels_for(settings)
+        self._queue: queue.Queue = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.failed = 0
+
+    def targets(self, department: str | None) -> list[str]:
+        """Everyone told of a notice about a department's device."""
+        s = self.settings
+        return list(dict.fromkeys([*s.sensor_notify, *s.sensor_department_contacts.get(department or "", [])]))
+
+    def __call__(self, notices: Iterable) -> None:
+        for notice in notices:
+            for target in self.targets(notice.department):
+                self._queue.put((target, notice.subject, notice.text, 1, 0.0))
+        if not self._queue.empty() and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cityloop-notify", daemon=True)
+            self._thread.start()
+
+    def drain(self, timeout: float = 5.0) -> None:
+        """Wait until everything queued was sent or given up (tests)."""
+        end = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < end:
+            time.sleep(0.01)
+
+    def _run(self) -> None:
+        while True:
+            target, subject, text, attempt, not_before = self._queue.get()
+            try:
+                wait = not_before - time.monotonic()
+                if wait > 0:
+                    time.sleep(min(wait, self.backoff * 8))
+                scheme, _, address = target.partition(":")
+                channel = self.channels.get(scheme)
+                if channel is None:
+                    log.warning("notice to %s dropped: unknown channel %r", target, scheme)
+                    continue
+                channel.send(address, subject, text)
+            except Exception as exc:  # noqa: BLE001 - any failure is retried, then logged
+                if attempt < ATTEMPTS:
+                    self._queue.put((target, subject, text, attempt + 1, time.monotonic() + self.backoff * attempt))
+                else:
+                    self.failed += 1
+                    log.warning("notice to %s failed after %d attempts: %s", target, attempt, exc)
+            finally:
+                self._queue.task_done()

@@ -1,0 +1,45 @@
+"""Pages: the public warnings page (no login) and the staff console's monitoring page (devices, alarms, ack)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+
+from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.shared.errors import Forbidden
+from cityloop.sensors import domain, queries
+from cityloop.sensors.service import live_values
+from cityloop.web import pages
+from cityloop.web.menu import menu_for
+
+pages_router = APIRouter(include_in_schema=False)
+
+
+@pages_router.get("/public/warnings")
+def public_warnings(request: Request, session: Session = Depends(get_session)):
+    """积水预警: where the road is closed or to be passed with caution, for everyone."""
+    now = request.app.state.clock.now()
+    english = pages.lang(request) == "en"
+    return pages.render(request, "sensors/public_warnings.html", now=now,
+                        items=queries.warnings(session, now, 6, english))
+
+
+@pages_router.get("/console/sensors")
+def console(request: Request, type: str | None = None, status: str | None = None,
+            session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+    """运行监测: devices on a map and in a list with their state, open alarms to acknowledge."""
+    if actor is None:
+        return pages.login_redirect(request)
+    if not actor.has(*domain.STAFF, "admin"):  # the API behind it refuses them too
+        return pages.render(request, "console/error.html", status=403, menu=menu_for(actor),
+                            error=Forbidden("role-required", "仅限工作人员", "Staff only"))
+    english = pages.lang(request) == "en"
+    now = request.app.state.clock.now()
+    devices = queries.devices(session, now, type or None, status or None, english=english,
+                              live=live_values(request.app.state))
+    return pages.render(request, "sensors/console.html", menu=menu_for(actor), devices=devices,
+                        alarms=queries.alarms(session, "active", limit=500, english=english),
+                        summary=queries.summary(session), types=domain.DEVICE_TYPES, levels=domain.LEVELS,
+                        status_names=queries.STATUS_NAMES,
+                        type_filter=type or "", status_filter=status or "",
+                        can_ack=actor.has(*domain.ACK_ROLES, "admin"))

@@ -1,0 +1,218 @@
+"""Sensors API: telemetry intake (gateways, demo), devices, readings for charts, alarms, public warnings."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse
+from sqlalchemy.orm import Session
+
+from cityloop.deps import Actor, current_actor, get_grid_index, get_session, oauth2, require_roles
+from cityloop.sensors import alarms as alarm_service
+from cityloop.sensors import devices as registry
+from cityloop.sensors import queries, store
+from cityloop.sensors.pages import pages_router
+from cityloop.sensors.readings import Reject, loads
+from cityloop.sensors.schemas import (
+    AckIn, AlarmEventOut, AlarmOut, DeviceIn, DeviceOut, DevicePatch, TelemetryIn, TelemetryOut, WarningOut,
+)
+from cityloop.sensors.domain import ACK_ROLES, STAFF
+from cityloop.sensors.service import get_ingestor, live_values, reply
+from cityloop.shared.errors import Invalid, NotFound, TooLarge, Unauthorized, wants_english
+from cityloop.shared.ids import MAX_ID
+from cityloop.shared.openapi import file_of
+
+router = APIRouter(prefix="/api/v1", tags=["sensors 运行监测"])
+public_router = APIRouter(prefix="/api/v1/public", tags=["public 公众"])
+extra_routers = [public_router, pages_router]
+BYTES_PER_READING = 400
+STEPS = {"raw": 0, "1m": 60, "1h": 3600}
+MAX_MS = 10**14  # year 5138: far enough
+
+
+async def _gateway_or_admin(request: Request, token: str | None = Depends(oauth2)) -> str:
+    key = request.headers.get("x-gateway-key")
+    if key is not None:
+        if any(hmac.compare_digest(key, k) for k in request.app.state.settings.sensor_gateway_keys):
+            return "gateway"
+        raise Unauthorized("bad-gateway-key", "网关密钥无效", "Invalid gateway key")
+    actor = await current_actor(request, token)
+    require_roles("admin")(actor)
+    return actor.username
+
+
+@router.post("/telemetry", response_model=TelemetryOut, openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": TelemetryIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
+async def telemetry(request: Request, caller: str = Depends(_gateway_or_admin)):
+    """上传监测数据 / Readings in a batch: {"readings": [{"device_id", "ts", "values": {…}}]}. Each reading is
+    accepted or refused with a reason (unknown device, bad unit, NaN, far-future time …); refusals are counted."""
+    settings, state = request.app.state.settings, request.app.state
+    ingestor = get_ingestor(state)
+    limit = settings.sensor_max_batch * BYTES_PER_READING
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        await run_in_threadpool(ingestor.count_rejects, [Reject("batch-too-large")])
+        raise TooLarge("batch-too-large", f"请求体过大（上限 {limit} 字节）", f"Body too large (limit {limit} bytes)")
+    body = await request.body()
+    try:
+        doc = loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        await run_in_threadpool(ingestor.count_rejects, [Reject("bad-json")])
+        raise Invalid("bad-json", "请求体不是有效的 JSON", f"The body is not valid JSON: {exc}") from exc
+    items = doc.get("readings") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        await run_in_threadpool(ingestor.count_rejects, [Reject("bad-shape")])
+        raise Invalid("bad-shape", "请求体应为 {\"readings\": [...]}", 'The body must be {"readings": [...]}')
+    if len(items) > settings.sensor_max_batch:
+        await run_in_threadpool(ingestor.count_rejects, [Reject("batch-too-large")])
+        raise TooLarge("batch-too-large", f"一次最多 {settings.sensor_max_batch} 条读数",
+                       f"At most {settings.sensor_max_batch} readings per request")
+    result = await run_in_threadpool(ingestor.ingest_items, items)
+    return reply(result, wants_english(request))
+
+
+@router.get("/sensors/devices", response_model=list[DeviceOut])
+def list_devices(request: Request, type: str | None = None, status: str | None = None, grid: str | None = None,
+                 session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
+    """设备列表 / Devices with status (normal/alarm/offline/silent/off), worst open alarm level, latest values."""
+    return queries.devices(session, request.app.state.clock.now(), type, status, grid, wants_english(request),
+                           live_values(request.app.state))
+
+
+@router.post("/sensors/devices", response_model=DeviceOut, status_code=201)
+def add_device(body: DeviceIn, request: Request, session: Session = Depends(get_session),
+               actor: Actor = Depends(require_roles("admin"))):
+    """登记设备 / Register a device (its unit grid comes from its place)."""
+    state = request.app.state
+    device = registry.register(session, state.settings, body.model_dump(), get_grid_index(request).locate,
+                               state.clock.now())
+    session.commit()
+    get_ingestor(state).invalidate()
+    return _device_out(request, session, device.code)
+
+
+@router.patch("/sensors/devices/{code}", response_model=DeviceOut)
+def change_device(code: str, body: DevicePatch, request: Request, session: Session = Depends(get_session),
+                  actor: Actor = Depends(require_roles("admin"))):
+    """修改设备 / Change a device's registry fields, state or rule overrides."""
+    state = request.app.state
+    registry.apply_fields(session, state.settings, registry.get(session, code), body.model_dump(exclude_unset=True),
+                          get_grid_index(request).locate, state.clock.now())
+    session.commit()
+    get_ingestor(state).invalidate()
+    return _device_out(request, session, code)
+
+
+def _device_out(request: Request, session: Session, code: str) -> DeviceOut:
+    found = [d for d in queries.devices(session, request.app.state.clock.now(), english=wants_english(request),
+                                        live=live_values(request.app.state)) if d.code == code]
+    if not found:
+        raise NotFound("device-not-found", f"设备不存在：{code}", f"No device {code}")
+    return found[0]
+
+
+@router.get("/sensors/devices.csv", response_class=PlainTextResponse, responses=file_of("text/csv"))
+def export_devices(session: Session = Depends(get_session), actor: Actor = Depends(require_roles("admin"))):
+    """导出设备台账 / All devices as CSV (the import format)."""
+    return PlainTextResponse(registry.export_csv(session), media_type="text/csv; charset=utf-8")
+
+
+@router.post("/sensors/devices/import")
+async def import_devices(request: Request, session: Session = Depends(get_session),
+                         actor: Actor = Depends(require_roles("admin"))):
+    """导入设备台账 / Add or update devices from a CSV body (UTF-8); all or nothing."""
+    raw = await request.body()
+    if len(raw) > 20 * 1024 * 1024:
+        raise TooLarge("csv-too-large", "文件过大", "The CSV file is too large")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Invalid("bad-encoding", "CSV 须为 UTF-8 编码", "The CSV must be UTF-8") from exc
+    state = request.app.state
+    locate = get_grid_index(request).locate
+
+    def run() -> dict:
+        counts = registry.import_csv(session, state.settings, text, locate, state.clock.now())
+        session.commit()
+        return counts
+
+    counts = await run_in_threadpool(run)
+    get_ingestor(state).invalidate()
+    return counts
+
+
+@router.get("/sensors/devices/{code}", response_model=DeviceOut)
+def get_device(code: str, request: Request, session: Session = Depends(get_session),
+               actor: Actor = Depends(require_roles(*STAFF))):
+    """设备详情 / One device."""
+    return _device_out(request, session, code)
+
+
+@router.get("/sensors/devices/{code}/readings")
+def device_readings(code: str, request: Request, metric: str, start: int | None = Query(None, ge=0, le=MAX_MS),
+                    end: int | None = Query(None, ge=0, le=MAX_MS), step: str = "auto", session: Session = Depends(get_session),
+                    actor: Actor = Depends(require_roles(*STAFF))):
+    """读数曲线 / Chart data: start/end in epoch ms (default the last 6 hours); step raw | 1m | 1h | auto.
+    Raw points are [ts, value]; rollups [bucket, avg, min, max]."""
+    device = registry.get(session, code)
+    now_ms = int(request.app.state.clock.now().timestamp() * 1000)
+    end = end or now_ms + 300_000  # readings may run a little ahead of the server clock
+    start = start if start is not None else end - 6 * 3_600_000
+    if end <= start or end - start > 400 * 86_400_000:
+        raise Invalid("bad-range", "时间范围无效（最长 400 天）", "Bad time range (at most 400 days)")
+    if step == "auto":
+        span = end - start
+        step = "raw" if span <= 6 * 3_600_000 else "1m" if span <= 7 * 86_400_000 else "1h"
+    if step not in STEPS or metric not in store.VALUE_COLUMNS:
+        raise Invalid("bad-series", "metric 或 step 无效", f"Unknown metric or step (steps: {', '.join(STEPS)}, auto)")
+    points = store.series(session, device.id, metric, start, end, STEPS[step])
+    return {"device": code, "metric": metric, "step": step, "start": start, "end": end, "points": points}
+
+
+@router.get("/sensors/alarms", response_model=list[AlarmOut])
+def list_alarms(request: Request, state: str | None = Query(None, pattern="^(active|acknowledged|cleared)$"),
+                device: str | None = None, rule: str | None = None, acknowledged: bool | None = None,
+                limit: int = Query(200, ge=1, le=1000), session: Session = Depends(get_session),
+                actor: Actor = Depends(require_roles(*STAFF))):
+    """报警列表 / Alarms, newest first. state=active: still going on (acknowledged ones included)."""
+    return queries.alarms(session, state, device, rule, acknowledged, limit, wants_english(request))
+
+
+@router.get("/sensors/alarms/{alarm_id}/events", response_model=list[AlarmEventOut])
+def alarm_history(alarm_id: int = Path(ge=1, le=MAX_ID), session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
+    """报警历史 / An alarm's history: raise, escalate, case, warning, acknowledge, clear …"""
+    return queries.alarm_events(session, alarm_id)
+
+
+@router.post("/sensors/alarms/{alarm_id}/acknowledge", response_model=AlarmOut)
+def acknowledge(request: Request, alarm_id: int = Path(ge=1, le=MAX_ID), body: AckIn | None = None,
+                session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*ACK_ROLES))):
+    """确认报警 / Acknowledge an active alarm."""
+    alarm = alarm_service.acknowledge(session, alarm_id, actor.username, request.app.state.clock.now(),
+                                      body.note if body else None)
+    session.commit()
+    return [a for a in queries.alarms(session, limit=1000, english=wants_english(request)) if a.id == alarm.id][0]
+
+
+@router.get("/sensors/stats")
+def stats(session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
+    """接入统计 / Ingestion counters (accepted, stored, rejected by reason) and alarm counts."""
+    return {"counters": store.counters(session), **queries.summary(session)}
+
+
+@router.get("/sensors/hj212/stations")
+def hj212_stations(request: Request, session: Session = Depends(get_session),
+                   actor: Actor = Depends(require_roles(*STAFF))):
+    """HJ 212 站点 / Registered HJ 212 stations: MN, last data, refused frames by reason (bad CRC, wrong password
+    …) and, where this worker runs the listener, the station's connection."""
+    return queries.stations(session, getattr(request.app.state, "sensor_hj212", None))
+
+
+@public_router.get("/warnings", response_model=list[WarningOut])
+def public_warnings(request: Request, recent_hours: int = Query(0, ge=0, le=72),
+                    session: Session = Depends(get_session)):
+    """积水预警（公众）/ Public warnings in force: road closed or pass with caution (no login)."""
+    return queries.warnings(session, request.app.state.clock.now(), recent_hours, wants_english(request))
+
