@@ -1,0 +1,69 @@
+"""Fleet pages: the company portal (二级平台, role company), the staff console (permits and appeals to decide,
+the live map, track playback) and the public list of approved permits (信息公开, no login)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
+
+from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.fleet import access, queries
+from cityloop.fleet.service import today
+from cityloop.fleet.models import Company
+from cityloop.web import pages
+from cityloop.shared.errors import NotFound
+from cityloop.web.menu import menu_for
+
+router = APIRouter(include_in_schema=False)
+extra_routers = [router]
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+@router.get("/static/fleet/{name}")
+def static(name: str):
+    """The fleet pages' scripts."""
+    path = STATIC / name
+    if "/" in name or name.startswith(".") or not path.is_file():
+        raise NotFound("no-such-file", "文件不存在", "No such file")
+    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get("/portal")
+def portal(request: Request, actor: Actor | None = Depends(optional_actor), session: Session = Depends(get_session)):
+    """企业门户 / The company portal: vehicles, permits (apply), violations (appeal)."""
+    if actor is None:
+        return pages.login_redirect(request)
+    company_id = access.company_of(session, actor)
+    company = session.get(Company, company_id) if company_id else None
+    if company is None:
+        return pages.render(request, "fleet/notice.html", status=403, menu=menu_for(actor),
+                            zh="当前账号未关联运输企业。", en="This account is not linked to a transport company.")
+    settings = request.app.state.settings
+    score, blacklisted = queries.company_score(session, settings, company.id, request.app.state.clock.now())
+    return pages.render(request, "fleet/portal.html", menu=menu_for(actor), company=company, score=score,
+                        blacklisted=blacklisted, appeal_days=settings.fleet_appeal_days,
+                        today=today(settings, request.app.state.clock.now()))
+
+
+@router.get("/console/fleet")
+def console(request: Request, actor: Actor | None = Depends(optional_actor), session: Session = Depends(get_session)):
+    """渣土车监管 / Staff console: permits and appeals to decide, the live map, track playback."""
+    if actor is None:
+        return pages.login_redirect(request)
+    if not actor.has(*access.STAFF):
+        return pages.render(request, "fleet/notice.html", status=403, menu=menu_for(actor),
+                            zh="仅限工作人员。", en="Staff only.")
+    reviewer = access.is_reviewer(session, request.app.state.settings, actor)
+    return pages.render(request, "fleet/console.html", menu=menu_for(actor), reviewer=reviewer,
+                        now=int(request.app.state.clock.now().timestamp()))
+
+
+@router.get("/public/permits")
+def public_permits(request: Request, session: Session = Depends(get_session)):
+    """核准信息公开 / Approved transport permits, for everyone."""
+    now = request.app.state.clock.now()
+    items = queries.permits(session, request.app.state.settings, now, public=True)
+    return pages.render(request, "fleet/public_permits.html", permits=items)

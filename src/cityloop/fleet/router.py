@@ -1,0 +1,326 @@
+"""Fleet endpoints (渣土车监管): registry, permits (and their public list), forwarded positions, violations,
+appeals, tracks and map layers. Company users see their own company; reviewers decide."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.deps import Actor, current_actor, get_session, oauth2
+from cityloop.fleet import access, appeals, ingest, queries, schemas, service
+from cityloop.fleet.models import Appeal, Company, Driver, Permit, Site, Vehicle, Zone
+from cityloop.fleet.pages import extra_routers  # noqa: F401 - mounted by the app with this module
+from cityloop.shared.errors import Forbidden, Invalid, NotFound, Unauthorized
+from cityloop.shared.pagination import Page, PageParams, page_params
+from cityloop.sla.service import calendar
+from cityloop.shared.fields import Instant
+
+router = APIRouter(prefix="/api/v1/fleet", tags=["fleet 渣土车监管"])
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+KindQ = Literal["speeding", "off_route", "out_of_hours", "unpermitted", "dumping", "restricted", "offline", "unsealed"]
+
+
+def _now(request: Request) -> datetime:
+    return request.app.state.clock.now()
+
+
+def _reviewer(request: Request, session: Session, actor: Actor) -> None:
+    access.require_reviewer(session, request.app.state.settings, actor)
+
+
+@router.get("/companies", response_model=list[schemas.CompanyOut])
+def companies(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """运输企业 / Transport companies with scores (a company user sees its own)."""
+    return queries.companies(session, request.app.state.settings, access.scope(session, actor), _now(request))
+
+
+@router.post("/companies", response_model=schemas.CompanyOut, status_code=201)
+def add_company(body: schemas.CompanyIn, request: Request, session: Session = Depends(get_session),
+                actor: Actor = Depends(current_actor)):
+    """登记运输企业 / Register a transport company."""
+    _reviewer(request, session, actor)
+    c = service.add_company(session, body, _now(request))
+    return schemas.CompanyOut(**body.model_dump(), id=c.id, active=True)
+
+
+@router.post("/companies/{company_id}/users", status_code=201)
+def add_company_user(company_id: RowId, body: schemas.CompanyUserIn, request: Request,
+                     session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """企业账号 / A login for the company portal (role company)."""
+    _reviewer(request, session, actor)
+    user = service.add_company_user(session, company_id, body, _now(request))
+    return {"id": user.id, "username": user.username, "company_id": company_id}
+
+
+@router.get("/vehicles", response_model=list[schemas.VehicleOut])
+def vehicles(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """车辆 / Vehicles with plate, terminal phone and newest position."""
+    return queries.vehicles(session, access.scope(session, actor))
+
+
+@router.post("/vehicles", response_model=schemas.VehicleOut, status_code=201)
+def add_vehicle(body: schemas.VehicleIn, request: Request, session: Session = Depends(get_session),
+                actor: Actor = Depends(current_actor)):
+    """登记车辆与终端 / Register a vehicle and its JT/T 808 terminal."""
+    _reviewer(request, session, actor)
+    v = service.add_vehicle(session, body, _now(request))
+    return queries.vehicle_out(v, session.get(Company, v.company_id).name)
+
+
+@router.get("/vehicles/{vehicle_id}", response_model=schemas.VehicleOut)
+def vehicle(vehicle_id: RowId, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """车辆详情 / One vehicle."""
+    v = queries.get_vehicle(session, vehicle_id, access.scope(session, actor))
+    return queries.vehicle_out(v, session.get(Company, v.company_id).name)
+
+
+@router.get("/vehicles/{vehicle_id}/track", response_model=schemas.TrackOut)
+def vehicle_track(vehicle_id: RowId, request: Request, from_: Instant | None = Query(None, alias="from"),
+                  to: Instant | None = None, tolerance: float = Query(5.0, ge=0, le=1000),
+                  session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """轨迹回放 / A vehicle's track (Douglas–Peucker simplified, tolerance in metres) with violation markers."""
+    v = queries.get_vehicle(session, vehicle_id, access.scope(session, actor))
+    t1 = to or _now(request)
+    t0 = from_ or t1 - timedelta(hours=24)
+    if not timedelta(0) <= t1 - t0 <= timedelta(days=7):
+        raise Invalid("bad-range", "时间范围须在 7 天以内且起点早于终点", "The range must be 0–7 days, from before to")
+    return queries.vehicle_track(session, v, t0, t1, tolerance, _now(request))
+
+
+@router.get("/drivers", response_model=list[schemas.DriverOut])
+def drivers(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """驾驶员 / Drivers."""
+    company = access.scope(session, actor)
+    stmt = select(Driver).order_by(Driver.id)
+    if company is not None:
+        stmt = stmt.where(Driver.company_id == company)
+    return [schemas.DriverOut.model_validate(d, from_attributes=True) for d in session.scalars(stmt)]
+
+
+@router.post("/drivers", response_model=schemas.DriverOut, status_code=201)
+def add_driver(body: schemas.DriverIn, request: Request, session: Session = Depends(get_session),
+               actor: Actor = Depends(current_actor)):
+    """登记驾驶员 / Register a driver."""
+    _reviewer(request, session, actor)
+    return schemas.DriverOut.model_validate(service.add_driver(session, body), from_attributes=True)
+
+
+def _site_out(s: Site) -> schemas.SiteOut:
+    return schemas.SiteOut(id=s.id, kind=s.kind, name=s.name, address=s.address, company_id=s.company_id,
+                           geometry=json.loads(s.geometry))
+
+
+def _zone_out(z: Zone) -> schemas.ZoneOut:
+    return schemas.ZoneOut(id=z.id, kind=z.kind, name=z.name, geometry=json.loads(z.geometry), width_m=z.width_m,
+                           speed_limit=z.speed_limit, hours=z.hours or [])
+
+
+@router.get("/sites", response_model=list[schemas.SiteOut])
+def sites(session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
+    """工地、消纳场、停车场 / Construction sites, disposal sites and depots."""
+    return [_site_out(s) for s in session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.id))]
+
+
+@router.post("/sites", response_model=schemas.SiteOut, status_code=201)
+def add_site(body: schemas.SiteIn, request: Request, session: Session = Depends(get_session),
+             actor: Actor = Depends(current_actor)):
+    """登记工地/消纳场 / Add a site (polygon)."""
+    _reviewer(request, session, actor)
+    return _site_out(service.add_site(session, body))
+
+
+@router.get("/zones", response_model=list[schemas.ZoneOut])
+def zones(session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
+    """禁行区、限速区与道路 / Restricted zones, speed zones and roads."""
+    return [_zone_out(z) for z in session.scalars(select(Zone).where(Zone.active.is_(True)).order_by(Zone.id))]
+
+
+@router.post("/zones", response_model=schemas.ZoneOut, status_code=201)
+def add_zone(body: schemas.ZoneIn, request: Request, session: Session = Depends(get_session),
+             actor: Actor = Depends(current_actor)):
+    """新增禁行区/限速区/道路 / Add a zone or a road."""
+    _reviewer(request, session, actor)
+    return _zone_out(service.add_zone(session, body))
+
+
+@router.get("/map")
+def map_layers(session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
+    """地图图层 / Sites and zones as GeoJSON."""
+    return queries.map_layers(session)
+
+
+@router.get("/permits", response_model=list[schemas.PermitOut])
+def permits(request: Request, status: Literal["pending", "approved", "rejected", "revoked", "expired"] | None = None,
+            session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """运输核准 / Permits (a company user sees its own)."""
+    return queries.permits(session, request.app.state.settings, _now(request), access.scope(session, actor), status)
+
+
+@router.get("/public/permits", response_model=list[schemas.PermitOut])
+def public_permits(request: Request, session: Session = Depends(get_session)):
+    """核准信息公开 / Approved permits in force (no login)."""
+    return queries.permits(session, request.app.state.settings, _now(request), public=True)
+
+
+@router.post("/permits", response_model=schemas.PermitOut, status_code=201)
+def apply_permit(body: schemas.PermitIn, request: Request, session: Session = Depends(get_session),
+                 actor: Actor = Depends(current_actor)):
+    """申请运输核准 / Apply for a permit (companies; reviewers may file for a company)."""
+    settings = request.app.state.settings
+    p = service.apply_permit(session, settings, actor, body, _now(request))
+    return queries.permit_out(session, p, service.today(settings, _now(request)))
+
+
+@router.get("/permits/{permit_id}", response_model=schemas.PermitOut)
+def permit(permit_id: RowId, request: Request, session: Session = Depends(get_session),
+           actor: Actor = Depends(current_actor)):
+    """核准详情 / One permit."""
+    p = session.get(Permit, permit_id)
+    company = access.scope(session, actor)
+    if p is None or (company is not None and p.company_id != company):
+        raise NotFound("permit-not-found", "核准不存在", "Permit not found")
+    return queries.permit_out(session, p, service.today(request.app.state.settings, _now(request)))
+
+
+@router.post("/permits/{permit_id}/{action}", response_model=schemas.PermitOut)
+def decide_permit(permit_id: RowId, action: Literal["approve", "reject", "revoke"], request: Request,
+                  body: schemas.ReasonIn | None = None, session: Session = Depends(get_session),
+                  actor: Actor = Depends(current_actor)):
+    """审核核准 / Approve or reject a pending permit, or revoke an approved one (reason required)."""
+    settings = request.app.state.settings
+    p = service.decide_permit(session, settings, actor, permit_id, action, body.reason if body else None,
+                              _now(request))
+    return queries.permit_out(session, p, service.today(settings, _now(request)))
+
+
+async def _ingest_caller(request: Request, token: str | None = Depends(oauth2)) -> Actor | None:
+    given, expected = request.headers.get("x-fleet-token"), request.app.state.settings.fleet_ingest_token
+    if given is not None:
+        if expected and hmac.compare_digest(given.encode(), expected.encode()):
+            return None
+        raise Unauthorized("bad-fleet-token", "转发令牌无效", "Invalid X-Fleet-Token")
+    return await current_actor(request, token)
+
+
+@router.post("/positions", response_model=schemas.IngestOut)
+def post_positions(body: schemas.PositionsIn, request: Request, session: Session = Depends(get_session),
+                   caller: Actor | None = Depends(_ingest_caller)):
+    """转发定位 / Positions forwarded by another platform (X-Fleet-Token, or a reviewer's login)."""
+    if caller is not None:
+        _reviewer(request, session, caller)
+    pipeline = ingest.get_pipeline(request.app.state)
+    with pipeline.lock:
+        pipeline.refresh(session)
+        plates = dict(session.execute(select(Vehicle.plate, Vehicle.id)).all())
+        fixes, unknown = ingest.fixes_from_json(body.positions, pipeline.terminals, plates)
+        stored, _, made = pipeline.ingest(session, fixes, _now(request))
+    return schemas.IngestOut(received=len(body.positions), stored=stored, unknown=unknown, violations=made)
+
+
+@router.get("/violations", response_model=Page[schemas.ViolationOut])
+def violations(request: Request, vehicle_id: int | None = Query(None, ge=1, le=2**31 - 1),
+               company_id: int | None = Query(None, ge=1, le=2**31 - 1), kind: KindQ | None = None,
+               status: Literal["open", "appealed", "upheld", "cancelled"] | None = None,
+               appeal: Literal["pending"] | None = None, pg: PageParams = Depends(page_params),
+               session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """违规记录 / Violations (a company user sees its own); status=upheld includes those past the appeal deadline."""
+    filters = {"vehicle_id": vehicle_id, "company_id": company_id, "kind": kind, "status": status, "appeal": appeal}
+    items, total = queries.violations(session, _now(request), access.scope(session, actor), filters, pg.page, pg.size)
+    return Page(items=items, total=total, page=pg.page, size=pg.size)
+
+
+@router.get("/violations/{violation_id}", response_model=schemas.ViolationDetail)
+def violation(violation_id: RowId, request: Request, session: Session = Depends(get_session),
+              actor: Actor = Depends(current_actor)):
+    """违规详情与证据轨迹 / One violation with its evidence (track segment)."""
+    return queries.get_violation(session, _now(request), violation_id, access.scope(session, actor))
+
+
+_APPEAL_FORM = {"type": "object", "properties": {
+    "text": {"type": "string"}, "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}
+_APPEAL_JSON = {"type": "object", "properties": {"text": {"type": "string"}}}
+
+
+@router.post("/violations/{violation_id}/appeal", response_model=schemas.AppealOut, status_code=201,
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": _APPEAL_FORM},
+                                                        "application/json": {"schema": _APPEAL_JSON}}}})
+async def appeal(violation_id: RowId, request: Request, session: Session = Depends(get_session),
+                 actor: Actor = Depends(current_actor)):
+    """申诉 / A company appeals a violation with text and files (multipart: text, files; or JSON {"text"})."""
+    settings = request.app.state.settings
+    text, files = await _appeal_form(request, settings)
+
+    def run():
+        with request.app.state.read_session_factory() as reads:
+            cal = calendar(reads, settings)
+        a = appeals.submit(session, settings, cal, actor, violation_id, text, files, _now(request))
+        return queries._appeal_out(a)
+
+    return await run_in_threadpool(run)
+
+
+async def _appeal_form(request: Request, settings) -> tuple[str, list[tuple[str, bytes]]]:
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form(max_files=appeals.MAX_FILES + 1, max_fields=10)
+        text, files = form.get("text"), []
+        for item in form.getlist("files"):
+            if not hasattr(item, "read"):
+                raise Invalid("bad-file-field", "files 字段必须是文件", "files must be files")
+            files.append((item.filename or "file", await item.read(settings.max_upload_bytes + 1)))
+    else:
+        try:
+            text, files = schemas.AppealText.model_validate_json(await request.body() or b"{}").text, []
+        except ValidationError as exc:
+            raise Invalid("invalid-input", "输入无效：text", "Invalid input: text") from exc
+    if not isinstance(text, str) or not 0 < len(text) <= 2000:
+        raise Invalid("appeal-text-required", "请填写申诉理由（2000 字以内）", "Give the reason (up to 2000 characters)")
+    return text, files
+
+
+@router.post("/violations/{violation_id}/decision", response_model=schemas.ViolationDetail)
+def decide_appeal(violation_id: RowId, body: schemas.DecisionIn, request: Request,
+                  session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """申诉复核 / A reviewer upholds or cancels an appealed violation."""
+    settings = request.app.state.settings
+    with request.app.state.read_session_factory() as reads:
+        cal = calendar(reads, settings)
+    appeals.decide(session, settings, cal, actor, violation_id, body.decision, body.note, _now(request))
+    return queries.get_violation(session, _now(request), violation_id, None)
+
+
+@router.get("/appeals/{appeal_id}/files/{n}", response_class=FileResponse)
+def appeal_file(appeal_id: RowId, n: Annotated[int, Path(ge=0, le=100)], request: Request,
+                session: Session = Depends(get_session),
+                actor: Actor = Depends(current_actor)):
+    """申诉材料 / One file of an appeal (the company and staff)."""
+    a = session.get(Appeal, appeal_id)
+    company = access.scope(session, actor)
+    if a is None or (company is not None and a.company_id != company) or not 0 <= n < len(a.files or []):
+        raise NotFound("file-not-found", "文件不存在", "File not found")
+    record = a.files[n]
+    path = appeals.file_path(request.app.state.settings, record)
+    if not path.exists():
+        raise NotFound("file-missing", "文件缺失", "File missing")
+    return FileResponse(path, media_type=record["content_type"], filename=record["name"])
+
+
+@router.get("/gateway")
+def gateway_stats(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """网关状态 / JT/T 808 gateway counters and online terminals of this server (when it runs the gateway)."""
+    if not actor.has(*access.STAFF):
+        raise Forbidden("staff-only", "仅限工作人员", "Staff only")
+    gw = getattr(request.app.state, "fleet_gateway", None)
+    pipeline = getattr(request.app.state, "fleet_pipeline", None)
+    return {"running": gw is not None, "port": getattr(request.app.state, "fleet_gateway_port", None),
+            "online": len(gw.online()) if gw else 0, "counters": dict(gw.stats) if gw else {},
+            "pipeline": dict(pipeline.stats) if pipeline else {}}

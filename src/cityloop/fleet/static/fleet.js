@@ -1,0 +1,46 @@
+// Shared helpers of the fleet pages: labels, time formatting, the map with sites, zones and roads (no base tiles:
+// nothing is fetched from outside; the layers themselves draw the county).
+(function () {
+  const t = cityloop.t;
+  const KIND = { speeding: ["超速行驶", "Speeding"], off_route: ["偏离核准路线", "Off route"],
+    out_of_hours: ["超时拉运", "Outside hours"], unpermitted: ["无证运输", "No permit"], dumping: ["违规倾倒", "Dumping"],
+    restricted: ["驶入禁行区", "Restricted zone"], offline: ["行驶中终端离线", "Offline while moving"],
+    unsealed: ["未密闭运输", "Not sealed"] };
+  const STATUS = { open: ["可申诉", "Open"], appealed: ["申诉中", "Appealed"], upheld: ["已认定", "Upheld"],
+    cancelled: ["已撤销", "Cancelled"], pending: ["待审核", "Pending"], approved: ["已核准", "Approved"],
+    rejected: ["已驳回", "Rejected"], revoked: ["已撤销", "Revoked"], expired: ["已过期", "Expired"] };
+  const COLORS = { construction: "#d97706", disposal: "#15803d", depot: "#64748b", restricted: "#dc2626",
+    speed: "#7c3aed", road: "#2563eb" };
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const label = (table, key) => (table[key] ? t(table[key][0], table[key][1]) : key);
+  function fmt(value) {
+    if (value === null || value === undefined) return "";
+    const d = typeof value === "number" ? new Date(value * 1000) : new Date(value);
+    return d.toLocaleString(cityloop.lang === "en" ? "en-GB" : "zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
+  }
+  function map(id) {
+    const m = L.map(id, { zoomSnap: 0.25 });
+    m.setView([32.45, 118.43], 12);
+    return m;
+  }
+  async function layers(m) {
+    const fc = await cityloop.api("GET", "/api/v1/fleet/map");
+    const layer = L.geoJSON(fc, {
+      style: (f) => ({ color: COLORS[f.properties.kind] || "#555", weight: f.properties.kind === "road" ? 4 : 2,
+        fillOpacity: 0.15 }),
+    }).bindTooltip((l) => esc(l.feature.properties.name) +
+      (l.feature.properties.speed_limit ? ` · ${l.feature.properties.speed_limit} km/h` : ""));
+    layer.addTo(m);
+    if (layer.getBounds().isValid()) m.fitBounds(layer.getBounds());
+    return fc;
+  }
+  function describe(v) {
+    const d = v.details || {};
+    if (v.kind === "speeding") return `${d.speed_kmh} km/h > ${d.limit_kmh} km/h`;
+    if (v.kind === "restricted") return esc(d.zone);
+    if (v.kind === "out_of_hours") return `${d.local_time} (${esc(d.hours)})`;
+    if (v.kind === "off_route") return `${d.metres} m`;
+    return d.duration_s !== undefined ? `${d.duration_s} s` : "";
+  }
+  window.fleet = { KIND, STATUS, esc, label, fmt, map, layers, describe };
+})();

@@ -1,0 +1,122 @@
+"""Violation episodes become violations, and violations become cases: each opened episode is stored with its
+track segment as evidence and opens a case (source fleet) filed under the configured matter and dispatched to the
+enforcement department; an ended episode completes its violation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.cases import automation
+from cityloop.config import Settings
+from cityloop.fleet import positions, track
+from cityloop.fleet.domain import KINDS, Event
+from cityloop.fleet.models import Vehicle, Violation
+from cityloop.shared.errors import AppError
+from cityloop.sla.domain import WorkCalendar
+
+log = logging.getLogger("cityloop.fleet")
+MAX_EVIDENCE_POINTS = 120
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+def evidence(session: Session, vehicle: Vehicle, e: Event) -> dict:
+    """The track segment of an episode (simplified), with its summary."""
+    rows = positions.track(session, vehicle.id, e.start, e.at)
+    tol = 2.0
+    keep = track.simplify(rows[:, 1], rows[:, 2], tol) if len(rows) else np.zeros(0, int)
+    while len(keep) > MAX_EVIDENCE_POINTS:
+        tol *= 2
+        keep = track.simplify(rows[:, 1], rows[:, 2], tol)
+    return {
+        "plate": vehicle.plate, "kind": e.kind, "kind_name": KINDS[e.kind][0],
+        "started_at": _utc(e.start).isoformat(), "detected_at": _utc(e.at).isoformat(),
+        "duration_s": round(e.at - e.start), "points": len(rows),
+        "distance_m": round(track.length_m(rows[:, 1], rows[:, 2])) if len(rows) else 0,
+        "max_speed_kmh": round(float(rows[:, 3].max()), 1) if len(rows) else None,
+        "details": e.details, "permit_id": e.permit_id,
+        "track": [[int(r[0]), round(r[1], 6), round(r[2], 6), round(r[3], 1)] for r in rows[keep]],
+    }
+
+
+def _describe(vehicle: Vehicle, e: Event) -> str:
+    d = e.details
+    extra = {
+        "speeding": lambda: f"车速 {d.get('speed_kmh')} km/h，限速 {d.get('limit_kmh'):g} km/h",
+        "off_route": lambda: f"偏离核准路线 {d.get('metres')} 米",
+        "out_of_hours": lambda: f"{d.get('local_time')} 载重行驶，核准时段 {d.get('hours')}",
+        "restricted": lambda: f"驶入{d.get('zone')}",
+        "offline": lambda: f"行驶中终端离线 {d.get('gap_s')} 秒",
+    }.get(e.kind, lambda: f"持续 {d.get('duration_s', round(e.at - e.start))} 秒")()
+    return f"渣土车 {vehicle.plate} {KINDS[e.kind][0]}：{extra}（北斗/GPS 轨迹自动识别）"
+
+
+def _place(locate: Callable, e: Event, ev: dict) -> tuple[float, float] | None:
+    """Where to file the case: the violation point, else the nearest-in-time point of its track inside the grids."""
+    for lon, lat in [(e.lon, e.lat)] + [(p[1], p[2]) for p in reversed(ev["track"])]:
+        if np.isfinite(lon) and np.isfinite(lat) and locate(lon, lat) is not None:
+            return lon, lat
+    return None
+
+
+def open_violation(session: Session, settings: Settings, e: Event, now: datetime, cal: WorkCalendar,
+                   locate: Callable) -> Violation | None:
+    """Store an opened episode and open its case (in the caller's transaction)."""
+    if session.scalar(select(Violation.id).where(Violation.key == e.key)) is not None:
+        return None
+    vehicle = session.get(Vehicle, e.vehicle_id)
+    if vehicle is None:
+        return None
+    ev = evidence(session, vehicle, e)
+    v = Violation(key=e.key, kind=e.kind, vehicle_id=vehicle.id, company_id=vehicle.company_id, permit_id=e.permit_id,
+                  started_at=_utc(e.start), detected_at=_utc(e.at), lon=e.lon, lat=e.lat, details=e.details,
+                  evidence=ev, status="open", appeal_due_at=now + timedelta(days=settings.fleet_appeal_days))
+    session.add(v)
+    session.flush()
+    code, _, condition = settings.fleet_matters.get(e.kind, "08011/01").partition("/")
+    place = _place(locate, e, ev)
+    if place is None:
+        v.case_error = "位置不在数字城管单元网格内，未立案 / outside every unit grid: no case"
+        return v
+    summary = {k: ev[k] for k in ("plate", "kind", "kind_name", "started_at", "detected_at", "duration_s", "points",
+                                  "distance_m", "max_speed_kmh", "details")}
+    try:
+        with session.begin_nested():
+            case = automation.open_case(
+                session, settings, cal, now, locate, source="fleet", category_code=code,
+                condition_code=condition or None, lon=place[0], lat=place[1], description=_describe(vehicle, e),
+                department_code=settings.fleet_department_code, key=f"fleet:{e.key}",
+                evidence={**summary, "violation_id": v.id, "track": ev["track"][-50:]}, commit=False)
+        v.case_id = case.id
+    except AppError as exc:
+        v.case_error = f"{exc.zh} / {exc.en}"[:200]
+        log.warning("violation %s opened no case: %s", v.key, exc.en)
+    return v
+
+
+def close_violation(session: Session, e: Event) -> None:
+    """An episode ended: record when, and its final figures."""
+    v = session.scalar(select(Violation).where(Violation.key == e.key))
+    if v is not None and v.ended_at is None:
+        v.ended_at = _utc(e.at)
+        v.details = {**(v.details or {}), "final": e.details}
+
+
+def record(session: Session, settings: Settings, events: list[Event], now: datetime, cal: WorkCalendar,
+           locate: Callable) -> list[Violation]:
+    """Write the violations of a batch of episodes; returns the new ones."""
+    made = []
+    for e in events:
+        if e.closed:
+            close_violation(session, e)
+        elif (v := open_violation(session, settings, e, now, cal, locate)) is not None:
+            made.append(v)
+    return made
