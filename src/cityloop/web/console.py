@@ -1,0 +1,182 @@
+"""Staff console pages: the dashboard, my inbox, the case list, one case (with the actions this user may take)
+and the 确权 queue. Pages read through the case queries; every change goes through the JSON API."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cityloop.cases import queries
+from cityloop.cases.domain import NODES, RULES, STAGES, TERMINAL
+from cityloop.cases.models import Case, CasePhoto, CaseRequest
+from cityloop.catalog.models import FilingCondition
+from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.geo.models import DutyGridInspector
+from cityloop.org.models import Department, User, UserRole
+from cityloop.shared.errors import AppError
+from cityloop.sla.domain import limit_minutes
+from cityloop.sla.service import calendar
+from cityloop.web import pages
+from cityloop.web.menu import menu_for
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+PAGE_SIZE = 30
+# Fields each action's form asks for (see cases/schemas.ActionIn); "photos" adds a file picker.
+ACTION_FIELDS = {
+    "reject": ["note"], "merge": ["target_case", "note"], "verify_ok": ["note", "photos"],
+    "verify_fail": ["note", "photos"], "reassign": ["inspector"], "file": ["category_code", "condition_code", "urgent"],
+    "refuse": ["note"], "dispatch": ["department_code", "save_rule_level", "note"], "handle": ["result", "photos"],
+    "request_return": ["note"], "request_extension": ["extension", "note"], "request_suspension": ["note"],
+    "approve": ["note"], "deny": ["note"], "check_ok": ["note", "photos"], "check_fail": ["note", "photos"],
+    "void": ["note"], "supervise": ["note"], "annotate": ["note"],
+}
+
+
+def _page(request: Request, actor: Actor | None, template: str, **context):
+    if actor is None:
+        return pages.login_redirect(request)
+    return pages.render(request, template, menu=menu_for(actor), **context)
+
+
+def _now_cal(request: Request, session: Session):
+    return request.app.state.clock.now(), calendar(session, request.app.state.settings)
+
+
+@router.get("/inbox")
+def inbox(request: Request, session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+    """我的待办: what waits for this user now, most urgent first."""
+    if actor is None:
+        return pages.login_redirect(request)
+    now, cal = _now_cal(request, session)
+    return _page(request, actor, "console/inbox.html", items=queries.inbox(session, actor, now, cal))
+
+
+@router.get("/cases")
+def cases(request: Request, stage: str | None = None, category: str | None = None, department: str | None = None,
+          grid: str | None = None, overdue: bool | None = None, page: int = 1,
+          session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+    """案件查询: the cases this user may see, filtered."""
+    if actor is None:
+        return pages.login_redirect(request)
+    now, cal = _now_cal(request, session)
+    filters = {"stage": stage, "category": category, "department": department, "grid": grid, "overdue": overdue}
+    page = max(1, min(page, 10_000))
+    items, total = queries.list_cases(session, actor, filters, now, page, PAGE_SIZE, cal)
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
+    return _page(request, actor, "console/cases.html", items=items, total=total, page=page, size=PAGE_SIZE,
+                 filters=filters, stages=STAGES, departments=_departments(session), query=query)
+
+
+@router.get("/ownership")
+def ownership(request: Request, session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+    """确权 queue: filed cases whose owner is not settled (属地兜底 suggested)."""
+    if actor is None:
+        return pages.login_redirect(request)
+    now, cal = _now_cal(request, session)
+    rows = session.scalars(queries.visible(select(Case), session, actor).where(
+        Case.needs_ownership.is_(True), Case.stage == "filed").order_by(Case.node_due_at).limit(200))
+    items = [queries.to_out(session, c, actor, now, cal, with_actions=False) for c in rows]
+    return _page(request, actor, "console/ownership.html", items=items)
+
+
+@router.get("/cases/{ident}")
+def case_page(ident: str, request: Request, session: Session = Depends(get_session),
+              actor: Actor | None = Depends(optional_actor)):
+    """One case: map, photos, timeline, node deadlines and the actions this user may take."""
+    if actor is None:
+        return pages.login_redirect(request)
+    try:
+        context = case_context(request, session, actor, ident)
+    except AppError as exc:
+        return pages.render(request, "console/error.html", status=exc.status, menu=menu_for(actor), error=exc)
+    return _page(request, actor, "console/case.html", **context)
+
+
+@router.get("/cases/{ident}/panel")
+def case_panel(ident: str, request: Request, session: Session = Depends(get_session),
+               actor: Actor | None = Depends(optional_actor)):
+    """The case page's body alone, for refreshing it after an action."""
+    if actor is None:
+        return pages.login_redirect(request)
+    return pages.render(request, "console/_case_panel.html", **case_context(request, session, actor, ident))
+
+
+def case_context(request: Request, session: Session, actor: Actor, ident: str) -> dict:
+    """Everything the case page shows."""
+    now, cal = _now_cal(request, session)
+    case = queries.get_visible(session, actor, ident)
+    out = queries.to_out(session, case, actor, now, cal)
+    photos = list(session.scalars(select(CasePhoto).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id)))
+    context = {"case": out, "events": queries.events(session, case), "nodes": queries.nodes(session, case),
+               "photos": photos, "fields": ACTION_FIELDS, "node_names": NODES,
+               "names": {action: rule.name for action, rule in RULES.items()}}
+    if case.pending_request:
+        context["request"] = session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id,
+                                                                      CaseRequest.status == "pending"))
+    if "file" in out.actions:
+        context["now_iso"] = now.isoformat()
+        context["conditions"] = [(c, _limit_text(c, cal.day_minutes)) for c in session.scalars(
+            select(FilingCondition).where(FilingCondition.category_id == case.category_id)
+            .order_by(FilingCondition.position))]
+    if "dispatch" in out.actions:
+        context["departments"] = _departments(session)
+    if "reassign" in out.actions:
+        context["inspectors"] = _inspectors(session, case.duty_grid_code)
+    return context
+
+
+def _limit_text(cond: FilingCondition, day_minutes: int) -> str:
+    minutes = limit_minutes(cond.limit_value, cond.limit_unit, cond.urgent, day_minutes)
+    unit = {"m": "分钟", "h": "工作小时", "d": "工作日"}[cond.limit_unit]
+    return f"{cond.limit_value}{'小时' if cond.urgent and cond.limit_unit == 'h' else unit}" + (
+        f"（紧急，连续 {minutes} 分钟）" if cond.urgent else "")
+
+
+def _departments(session: Session) -> list[Department]:
+    return list(session.scalars(select(Department).where(Department.active.is_(True))
+                                .order_by(Department.group, Department.code)))
+
+
+def _inspectors(session: Session, duty_grid: str | None) -> list[tuple[str, str, bool]]:
+    """(username, name, patrols this duty grid) for every inspector, this grid's first."""
+    own = set(session.scalars(select(DutyGridInspector.user_id).where(DutyGridInspector.duty_grid_code == duty_grid)))
+    rows = session.execute(select(User.id, User.username, User.display_name).join(UserRole)
+                           .where(UserRole.role == "inspector", User.active.is_(True)).order_by(User.username))
+    return sorted(((u, n, i in own) for i, u, n in rows), key=lambda r: (not r[2], r[0]))
+
+
+def dashboard_figures(session: Session, actor: Actor, now: datetime, cal) -> dict:
+    """Today's figures for the dashboard: reported, closed and open overdue cases the user may see."""
+    day_start = now.astimezone(cal.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    base = queries.visible(select(func.count(Case.id)), session, actor)
+    return {
+        "reported_today": session.scalar(base.where(Case.created_at >= day_start)),
+        "closed_today": session.scalar(base.where(Case.closed_at >= day_start, Case.stage == "closed")),
+        "open": session.scalar(base.where(Case.stage.notin_(("closed", "rejected", "merged", "void")))),
+        "overdue": session.scalar(base.where(Case.node_due_at < now, Case.stage != "suspended",
+                                             Case.node.is_not(None))),
+        "week": session.scalar(base.where(Case.created_at >= day_start - timedelta(days=7))),
+    }
+
+
+@router.get("/overview")
+def overview(request: Request, session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+    """督查督办: overdue and supervised open cases, and which departments have the most overdue."""
+    if actor is None:
+        return pages.login_redirect(request)
+    now, cal = _now_cal(request, session)
+    open_cases = queries.visible(select(Case), session, actor).where(Case.stage.notin_(TERMINAL))
+    overdue = list(session.scalars(open_cases.where(Case.node_due_at < now, Case.stage != "suspended")
+                                   .order_by(Case.node_due_at).limit(200)))
+    supervised = list(session.scalars(open_cases.where(Case.supervise_count > 0).order_by(Case.node_due_at).limit(200)))
+    names = dict(session.execute(select(Department.id, Department.name)).all())
+    by_department = Counter(names.get(c.department_id, "—") for c in overdue if c.stage == "dispatched")
+    return _page(request, actor, "console/overview.html",
+                 overdue=[queries.to_out(session, c, actor, now, cal, with_actions=False) for c in overdue],
+                 supervised=[queries.to_out(session, c, actor, now, cal, with_actions=False) for c in supervised],
+                 by_department=by_department.most_common(10))

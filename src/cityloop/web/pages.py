@@ -1,0 +1,100 @@
+"""Server-rendered pages: one Jinja2 environment over every area's `templates/` folder, zh-CN first with English
+by cookie or ?lang=en, the logged-in user from the session cookie, and vendor libraries served from npm's
+node_modules (never a CDN)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from cityloop.cases.domain import SOURCE_NAMES
+from cityloop.org.domain import ROLE_NAMES
+
+TOKEN_COOKIE, CSRF_COOKIE, LANG_COOKIE = "cl_token", "cl_csrf", "cl_lang"
+CSRF_HEADER = "x-csrf-token"
+ROOT = Path(__file__).resolve().parents[1]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@cache
+def templates() -> Jinja2Templates:
+    """The template set: web/templates first, then each area's templates folder."""
+    from cityloop.areas import names
+
+    folders = [ROOT / "web" / "templates"] + [ROOT / a / "templates" for a in names() if a != "web"]
+    loader = ChoiceLoader([FileSystemLoader(str(f)) for f in folders if f.is_dir()])
+    env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]))
+    env.globals["ROLE_NAMES"] = ROLE_NAMES
+    env.globals["SOURCE_NAMES"] = SOURCE_NAMES
+    env.filters["local"] = local_time
+    return Jinja2Templates(env=env)
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A time in Asia/Shanghai for display ('' for none)."""
+    return value.astimezone(SHANGHAI).strftime(fmt) if value else ""
+
+
+def lang(request: Request) -> str:
+    """'zh' unless the user chose English (?lang=en or the language cookie)."""
+    wanted = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "zh"
+    return "en" if wanted == "en" else "zh"
+
+
+def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+    """Render a page with the user, the language and t(zh, en) available to the template."""
+    language = lang(request)
+    context.setdefault("actor", getattr(request.state, "actor", None))
+    response = templates().TemplateResponse(
+        request, name, {"lang": language, "t": (lambda zh, en: en if language == "en" else zh),
+                        "csrf": request.cookies.get(CSRF_COOKIE, ""), **context}, status_code=status)
+    if request.query_params.get("lang") in ("zh", "en"):
+        response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """Send a visitor without a session to the login page, coming back here afterwards."""
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def set_session(response, token: str, max_age: int, secure: bool) -> None:
+    """Store the bearer token in an HttpOnly cookie plus a CSRF token that page scripts echo in a header."""
+    response.set_cookie(TOKEN_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure)
+    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), max_age=max_age, samesite="lax", secure=secure)
+
+
+def clear_session(response) -> None:
+    """Log out."""
+    response.delete_cookie(TOKEN_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+
+
+# What /static/vendor/<name> may serve, from node_modules: nothing else there is reachable.
+VENDOR = {
+    "htmx.min.js": "htmx.org/dist/htmx.min.js",
+    "htmx-sse.js": "htmx-ext-sse/dist/sse.min.js",
+    "leaflet.js": "leaflet/dist/leaflet.js",
+    "leaflet.css": "leaflet/dist/leaflet.css",
+    "echarts.min.js": "echarts/dist/echarts.min.js",
+}
+VENDOR_DIRS = {"images/": "leaflet/dist/images/"}  # leaflet.css refers to images/… beside itself
+
+
+def vendor_file(node_modules: Path, name: str) -> Path | None:
+    """The node_modules file behind a /static/vendor name, or None."""
+    if name in VENDOR:
+        return node_modules / VENDOR[name]
+    for prefix, folder in VENDOR_DIRS.items():
+        rest = name.removeprefix(prefix)
+        if name.startswith(prefix) and rest and "/" not in rest and not rest.startswith("."):
+            return node_modules / folder / rest
+    return None

@@ -1,0 +1,60 @@
+// Shared page behaviour: htmx and fetch() calls echo the CSRF cookie in a header (the session is a cookie).
+(function () {
+  function cookie(name) {
+    const m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
+    return m ? decodeURIComponent(m[1]) : "";
+  }
+  window.cityloop = {
+    csrf: () => cookie("cl_csrf"),
+    lang: document.body.dataset.lang || "zh",
+    t: (zh, en) => (document.body.dataset.lang === "en" ? en : zh),
+    api: async function (method, url, body) {
+      const opts = { method, headers: { "X-CSRF-Token": cookie("cl_csrf") }, credentials: "same-origin" };
+      if (body instanceof FormData) opts.body = body;
+      else if (body !== undefined) { opts.body = JSON.stringify(body); opts.headers["Content-Type"] = "application/json"; }
+      const res = await fetch(url, opts);
+      const type = res.headers.get("content-type") || "";
+      const data = res.status === 204 ? null : type.includes("json") ? await res.json() : await res.text();
+      if (!res.ok) throw Object.assign(new Error((data && data.detail) || res.statusText), { status: res.status, data });
+      return data;
+    },
+  };
+  document.addEventListener("htmx:configRequest", (e) => { e.detail.headers["X-CSRF-Token"] = cookie("cl_csrf"); });
+
+  // <form data-api="POST /api/v1/users"> sends its fields as JSON (checkboxes as booleans, multi-selects as lists,
+  // empty fields left out) and reloads the page; <button data-api="PATCH /api/…" data-body='{…}'> does the same
+  // with a fixed body. A problem detail is shown in the nearest .message element.
+  function formBody(form) {
+    const body = {};
+    for (const el of form.elements) {
+      if (!el.name || el.type === "submit") continue;
+      if (el.type === "checkbox") body[el.name] = el.checked;
+      else if (el.multiple) body[el.name] = Array.from(el.selectedOptions).map((o) => o.value);
+      else if (el.value !== "") body[el.name] = el.dataset.type === "number" ? Number(el.value) : el.value;
+    }
+    return body;
+  }
+  async function call(target, spec, body) {
+    const [method, url] = spec.split(" ");
+    const box = target.closest("section, form, body").querySelector(".message");
+    try {
+      await window.cityloop.api(method, url, method === "DELETE" ? undefined : body);
+      location.reload();
+    } catch (err) {
+      if (box) { box.textContent = err.message; box.className = "message error"; }
+      else alert(err.message);
+    }
+  }
+  document.addEventListener("submit", (e) => {
+    const form = e.target.closest("form[data-api]");
+    if (!form) return;
+    e.preventDefault();
+    call(form, form.dataset.api, formBody(form));
+  });
+  document.addEventListener("click", (e) => {
+    const button = e.target.closest("button[data-api]");
+    if (!button || button.form) return;
+    if (button.dataset.confirm && !confirm(button.dataset.confirm)) return;
+    call(button, button.dataset.api, button.dataset.body ? JSON.parse(button.dataset.body) : undefined);
+  });
+})();

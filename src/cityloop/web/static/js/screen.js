@@ -1,0 +1,144 @@
+// The big screen: figures, charts, the map with live case markers (and sensors and trucks where those areas are
+// installed), refreshed whenever the server's event stream says the case loop moved.
+(function () {
+  const t = window.cityloop.t, api = window.cityloop.api, body = document.body;
+  const LIGHT = { green: "#1ec96b", yellow: "#ffc53d", red: "#ff4d4f", grey: "#8c9bab" };
+  const ACTIONS = { report: t("上报", "reported"), accept: t("受理", "accepted"), file: t("立案", "filed"),
+    dispatch: t("派遣", "dispatched"), handle: t("处置", "handled"), check_ok: t("核查通过", "checked"),
+    check_fail: t("返工", "rework"), close: t("结案", "closed"), auto_supervise: t("超时督办", "overdue"),
+    supervise: t("督办", "supervised"), verify_ok: t("核实", "verified"), void: t("作废", "voided") };
+  const charts = {};
+  let lastEvent = 0;
+
+  const TZ = { timeZone: "Asia/Shanghai" };
+
+  function clock() {
+    document.getElementById("clock").textContent = new Date().toLocaleString(t("zh-CN", "en-GB"), TZ);
+  }
+
+  function pct(v) { return v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%"; }
+
+  function chart(id, option) {
+    charts[id] = charts[id] || echarts.init(document.getElementById(id), null, { renderer: "canvas" });
+    charts[id].setOption(Object.assign({ backgroundColor: "transparent", textStyle: { color: "#9fb8d4" } }, option), true);
+  }
+
+  function renderSummary(s) {
+    document.querySelectorAll("#figures b[data-k]").forEach((b) => {
+      const v = s.figures[b.dataset.k];
+      b.textContent = b.dataset.k.endsWith("rate") ? pct(v) : v;
+    });
+    const axis = { axisLine: { lineStyle: { color: "#35608f" } }, splitLine: { lineStyle: { color: "#123a63" } } };
+    chart("trend", {
+      grid: { left: 34, right: 10, top: 24, bottom: 22 }, legend: { textStyle: { color: "#9fb8d4" }, top: 0 },
+      tooltip: { trigger: "axis" },
+      xAxis: Object.assign({ type: "category", data: s.trend.map((d) => d.date.slice(5)) }, axis),
+      yAxis: Object.assign({ type: "value" }, axis),
+      series: [{ name: t("上报", "reported"), type: "line", smooth: true, data: s.trend.map((d) => d.reported) },
+               { name: t("结案", "closed"), type: "line", smooth: true, data: s.trend.map((d) => d.closed) }],
+    });
+    chart("categories", {
+      grid: { left: 90, right: 20, top: 6, bottom: 20 }, tooltip: {},
+      xAxis: Object.assign({ type: "value" }, axis),
+      yAxis: Object.assign({ type: "category", inverse: true, data: s.categories.map((c) => c.name) }, axis),
+      series: [{ type: "bar", data: s.categories.map((c) => c.count), itemStyle: { color: "#3aa0ff" } }],
+    });
+    chart("sources", {
+      tooltip: { trigger: "item" },
+      series: [{ type: "pie", radius: ["40%", "70%"], label: { color: "#9fb8d4" },
+                 data: s.sources.map((x) => ({ name: x.name, value: x.count })) }],
+    });
+    document.getElementById("ranking").innerHTML = s.ranking.map((r) =>
+      `<li><span>${r.department}</span><b>${pct(r.on_time_rate)}</b></li>`).join("") ||
+      `<li>${t("本月暂无处置数据", "No handling data this month yet")}</li>`;
+  }
+
+  // ---- map
+  const map = L.map("map", { attributionControl: !!body.dataset.tiles, zoomControl: false });
+  if (body.dataset.tiles) L.tileLayer(body.dataset.tiles, { attribution: body.dataset.attribution }).addTo(map);
+  const caseLayer = L.layerGroup().addTo(map), sensorLayer = L.layerGroup().addTo(map), truckLayer = L.layerGroup().addTo(map);
+  let fitted = false;
+
+  async function boundaries() {
+    const [district, duty] = await Promise.all([
+      api("GET", "/api/v1/geo/regions.geojson?level=district").catch(() => null),
+      api("GET", "/api/v1/geo/duty-grids.geojson").catch(() => null)]);
+    if (district) L.geoJSON(district, { style: { color: "#2f6fb0", weight: 2, fill: false } }).addTo(map);
+    if (duty && duty.features.length) {
+      const layer = L.geoJSON(duty, {
+        style: { color: "#36cfc9", weight: 1, fillColor: "#1d4a7a", fillOpacity: 0.25 },
+        onEachFeature: (f, l) => l.bindTooltip(f.properties.name),
+      }).addTo(map);
+      map.fitBounds(layer.getBounds().pad(0.05)); fitted = true;
+    } else if (district && district.features.length) {
+      map.fitBounds(L.geoJSON(district).getBounds()); fitted = true;
+    }
+  }
+
+  async function renderMarkers() {
+    const rows = await api("GET", "/api/v1/screen/markers");
+    caseLayer.clearLayers();
+    for (const m of rows) {
+      L.circleMarker([m.lat, m.lon], { radius: m.urgent ? 7 : 5, color: LIGHT[m.light] || "#fff", weight: 1,
+        fillColor: LIGHT[m.light] || "#fff", fillOpacity: 0.85 })
+        .bindTooltip(`${m.number} · ${m.category_code}`)
+        .on("click", () => window.open(`/console/cases/${m.id}`, "_blank"))
+        .addTo(caseLayer);
+    }
+    if (!fitted && rows.length) { map.fitBounds(caseLayer.getLayers().map((l) => l.getLatLng())); fitted = true; }
+  }
+
+  async function renderOptional(url, layer, color, label, figure, count) {
+    // Sensors and trucks belong to their own areas; the screen shows them when those APIs answer.
+    let rows;
+    try { rows = await api("GET", url); } catch (e) { return; }
+    rows = Array.isArray(rows) ? rows : rows.items || [];
+    const fig = document.getElementById(figure);
+    if (fig) { fig.classList.remove("hidden"); fig.querySelector("b").textContent = rows.filter(count).length; }
+    layer.clearLayers();
+    for (const r of rows) {
+      const lat = r.lat ?? (r.position && r.position.lat), lon = r.lon ?? (r.position && r.position.lon);
+      if (lat === undefined || lon === undefined || lat === null) continue;
+      const alarm = r.status === "alarm" || r.alarm === true;
+      const quiet = r.status === "offline" || r.status === "silent" || r.online === false;
+      L.circleMarker([lat, lon], { radius: alarm ? 7 : 4, weight: alarm ? 2 : 1,
+        color: alarm ? "#ff4d4f" : quiet ? "#8c9bab" : color, fillOpacity: 0.9 })
+        .bindTooltip(label(r)).addTo(layer);
+    }
+  }
+
+  async function renderFeed() {
+    const events = await api("GET", `/api/v1/screen/events?after=0`);
+    lastEvent = events.length ? events[0].event_id : lastEvent;
+    document.getElementById("feed").innerHTML = events.map((e) =>
+      `<li>${new Date(e.at).toLocaleTimeString(t("zh-CN", "en-GB"), TZ)} <a href="/console/cases/${e.case_id}" target="_blank">${e.number}</a> ${ACTIONS[e.action] || e.action} · ${e.actor}</li>`).join("");
+  }
+
+  async function refresh() {
+    const [s] = await Promise.all([api("GET", "/api/v1/screen/summary"), renderMarkers(), renderFeed()]);
+    renderSummary(s);
+    body.dataset.version = s.version;
+    renderLive();
+  }
+
+  function renderLive() {
+    renderOptional("/api/v1/sensors/devices", sensorLayer, "#36cfc9",
+      (r) => `${r.name || r.code} · ${r.type_name || ""}${r.level ? " · " + r.level : ""}`,
+      "fig-alarms", (r) => r.status === "alarm");
+    renderOptional("/api/v1/fleet/vehicles", truckLayer, "#b37feb", (r) => r.plate || r.id || "",
+      "fig-trucks", (r) => r.online !== false && (r.lat ?? (r.position && r.position.lat)) !== undefined);
+  }
+  setInterval(renderLive, 15000);  // devices and trucks move without case events
+
+  clock(); setInterval(clock, 1000);
+  boundaries().then(refresh);
+  let pending = null;
+  const stream = new EventSource("/api/v1/screen/stream");
+  stream.addEventListener("change", (e) => {
+    const v = JSON.parse(e.data).version;
+    if (String(v) === body.dataset.version) return;
+    clearTimeout(pending);
+    pending = setTimeout(refresh, 300);  // several changes in a burst: one refresh
+  });
+  window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
+})();
