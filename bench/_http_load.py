@@ -1,0 +1,106 @@
+"""HTTP load plumbing for the intake benchmarks: a demo-county database, a uvicorn server in a subprocess, and wrk
+(Debian package, installed if missing) driven by a Lua script that posts reports, optionally at a fixed rate."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+
+import httpx
+
+POST_LUA = r"""
+local points = {%(points)s}
+local token = "%(token)s"
+local path = "%(path)s"
+local pause = %(pause_ms)s
+local i = 0
+request = function()
+  i = i + 1
+  local p = points[(i %% #points) + 1]
+  local body = string.format('{"category_code":"06010","lon":%%.6f,"lat":%%.6f,"description":"bench %%d"}', p[1], p[2], i)
+  return wrk.format("POST", path, {["Content-Type"]="application/json", ["Authorization"]="Bearer " .. token}, body)
+end
+delay = function() return pause end
+done = function(summary, latency, requests)
+  io.write(string.format('RESULT {"requests":%%d,"errors":%%d,"status":%%d,"p50_ms":%%.3f,"p99_ms":%%.3f,"seconds":%%.3f}\n',
+    summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status, latency:percentile(50)/1000, latency:percentile(99)/1000, summary.duration/1e6))
+end
+"""
+
+
+def ensure_wrk() -> str:
+    """The wrk binary, installed from Debian's packages when missing."""
+    path = shutil.which("wrk")
+    if not path:
+        for step in (["apt-get", "install", "-y", "-qq", "wrk"], ["apt-get", "update", "-qq"],
+                     ["apt-get", "install", "-y", "-qq", "wrk"]):
+            subprocess.run(step, check=False, capture_output=True)
+            if (path := shutil.which("wrk")):
+                break
+    if not path:
+        raise SystemExit("wrk is not installed and could not be installed (apt-get install wrk)")
+    return path
+
+
+def build_county(db_url: str, env: dict) -> list[tuple[float, float]]:
+    """Migrate and build the demo county (no history) in a subprocess; returns a point in every unit grid."""
+    code = (
+        "import json\n"
+        "from cityloop.config import Settings\n"
+        "from cityloop.migrate import upgrade\n"
+        "from cityloop.db import make_engine, make_session_factory\n"
+        "from cityloop.demo.county import build_base, places\n"
+        "from cityloop.shared.clock import SystemClock\n"
+        f"s = Settings(database_url={db_url!r}, demo=True)\n"
+        "upgrade(s.database_url)\n"
+        "with make_session_factory(make_engine(s.database_url))() as session:\n"
+        "    build_base(session, s, SystemClock().now())\n"
+        "    print(json.dumps([[p.lon, p.lat] for p in places(session)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+    return [tuple(p) for p in json.loads(out.strip().splitlines()[-1])]
+
+
+@contextmanager
+def server(env: dict, port: int, workers: int):
+    """uvicorn with `workers` processes on `port`; yields a bearer token of inspector01."""
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "cityloop.app:create_app", "--factory", "--port",
+                             str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+                            env={**env, "CITYLOOP_SCHEDULER_IN_SERVER": "false"})
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        token = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/token",
+                           data={"username": "inspector01", "password": "demo"}).json()["access_token"]
+        yield token
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
+def run_wrk(wrk: str, port: int, path: str, token: str, points, connections: int, duration: str,
+            rate: float | None = None) -> dict:
+    """POST reports to `path`: as fast as possible, or at about `rate` requests/s over all connections."""
+    pause_ms = int(connections / rate * 1000) if rate else 0
+    script = POST_LUA % {"points": ",".join(f"{{{x},{y}}}" for x, y in points[:2000]), "token": token,
+                         "path": path, "pause_ms": pause_ms}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(script)
+    cmd = [wrk, "-t2", f"-c{connections}", f"-d{duration}", "--timeout", "10s", "-s", fh.name,
+           f"http://127.0.0.1:{port}{path}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    os.unlink(fh.name)
+    result = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
+    result["per_second"] = round((result["requests"] - result["status"] - result["errors"]) / result["seconds"], 1)
+    return result
