@@ -4,6 +4,7 @@ and a history driven through the workflow (a short one here)."""
 from __future__ import annotations
 
 from io import StringIO
+import re
 
 from rich.console import Console
 from sqlalchemy import func, select
@@ -11,9 +12,10 @@ from sqlalchemy import func, select
 from cityloop.cases.models import Case, CaseEvent
 from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.demo.build import build_demo
+from cityloop.demo.build import build_demo, demo_logins
 from cityloop.geo.models import DutyGrid, DutyGridInspector, Region, UnitGrid
-from cityloop.org.models import Department, UserRole
+from cityloop.org.models import Department, User, UserRole
+from cityloop.org.security import verify_password
 
 
 def test_demo_county(tmp_path):
@@ -42,6 +44,13 @@ def test_demo_county(tmp_path):
                               .join(CaseEvent, (CaseEvent.case_id == Case.id) & (CaseEvent.seq == last.c.seq))
                               .where(CaseEvent.to_stage != Case.stage))
         assert mismatched == 0
+        # every login the demo prints exists and takes the password "demo"
+        printed = set(re.findall(r"\b[a-z]+\d*\b", demo_logins().split("department code:")[1]))
+        named = {"admin", "operator1", "lead1", "dispatcher1", "leader1", "inspector01", "inspector15"} | (
+            printed - {"transport", "companies", "portal"})
+        users = {u.username: u for u in s.scalars(select(User).where(User.username.in_(named)))}
+        assert set(users) == named and all(u.active and verify_password("demo", u.password_hash)
+                                           for u in users.values())
     out = StringIO()
     build_demo(settings, Console(file=out), days=4, per_day=12)
     assert "already built" in out.getvalue()  # the second run reuses the database

@@ -20,7 +20,8 @@ def demo_logins() -> str:
     return ("\n[bold]演示账号 / demo logins[/bold] (密码 password: [bold]demo[/bold])\n"
             "  admin 管理员 · operator1 受理员 · lead1 值班长 · dispatcher1 派遣员 · leader1 领导\n"
             "  inspector01 … inspector15 监督员\n"
-            "  部门账号 = 部门代码 / department logins = department code: cgj, zjj, hwc, szc, zls, … t100 (新安镇) …\n")
+            "  部门账号 = 部门代码 / department logins = department code: cgj, zjj, hwc, szc, zls, … t100 (新安镇) …\n"
+            "  运输企业 / transport companies: ztc01 … ztc04 (渣土车企业平台 /portal)\n")
 
 
 def _sqlite_path(url: str) -> Path | None:
