@@ -3,12 +3,15 @@ fields, media), GET with filters and extensions, one request, tokens, errors in 
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
 
 import pytest
+from PIL import Image
 
 from cityloop.cases.models import Case
 from cityloop.channels.models import ChannelReport, GazetteerEntry
+from tests.integration.test_channels_intake import _exif
 from tests.integration.test_channels_public import jpeg
 
 BASE = "/open311/v2"
@@ -90,12 +93,12 @@ def test_post_then_follow_the_request_to_closed(api, world, login, session):
     assert token == [{"service_request_id": number, "token": row.tracking_code}]
 
 
-def test_post_by_address_and_with_a_photo(api, world, session):
+def test_post_by_address_and_with_a_photo(api, world, session, login):
     lon, lat = world.point("341122100001004")
     session.add(GazetteerEntry(name="建设路", kind="road", lon=lon, lat=lat, source="test"))
     session.commit()
     r = create(api, world, fmt="xml", lat="", long="", address_string="建设路88号门口",
-               files=[("media", ("a.jpg", jpeg(), "image/jpeg"))])
+               files=[("media", ("a.jpg", jpeg(exif=_exif(lon, lat, "2026:11:23 08:55:00")), "image/jpeg"))])
     assert r.status_code == 200, r.text
     number = xml(r).find("request/service_request_id").text
     case = session.query(Case).filter_by(number=number).one()
@@ -104,6 +107,11 @@ def test_post_by_address_and_with_a_photo(api, world, session):
     assert doc["media_url"].endswith(".jpg")
     media = api.get(doc["media_url"].replace("http://testserver", ""))
     assert media.status_code == 200 and media.headers["content-type"] == "image/jpeg"
+    # the public copy is re-encoded without EXIF (the citizen's position, device); staff keep the original as evidence
+    assert not Image.open(io.BytesIO(media.content)).getexif()
+    [photo] = api.get(f"/api/v1/cases/{case.id}/photos", headers=login("operator1")).json()
+    original = api.get(photo["url"], headers=login("operator1")).content
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
