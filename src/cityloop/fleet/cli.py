@@ -30,14 +30,15 @@ def _state():
 
 
 def _run(coro) -> None:
+    """Run until done, or until SIGTERM/SIGINT (then the coroutine's cleanup flushes what it holds)."""
+    from cityloop.shared.signals import until_signalled
+
     try:
         import uvloop
-
-        uvloop.run(coro)
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        asyncio.run(coro)
-    except KeyboardInterrupt:
-        console.print("已停止 / stopped")
+        asyncio.run(until_signalled(coro))
+    else:
+        uvloop.run(until_signalled(coro))
 
 
 @app.command("jt808")
@@ -53,6 +54,7 @@ def jt808(port: Optional[int] = typer.Option(None, help="TCP port (default: CITY
         console.print(f"[green]JT/T 808 网关已启动 / gateway listening[/green] {host}:{bound}")
 
     _run(run_gateway(state, host, port, started=started))
+    console.print("已停止 / stopped")
 
 
 @simulate_app.command("trucks")
