@@ -27,8 +27,7 @@ def _page(request: Request, actor: Actor | None, template: str, tab: str, **cont
     if actor is None:
         return pages.login_redirect(request)
     if not actor.has(*STAFF, "admin"):
-        error = AppError("forbidden", "仅限工作人员", "Staff only")
-        return pages.render(request, "console/error.html", status=403, menu=menu_for(actor), error=error)
+        return pages.refuse(request, actor, AppError("forbidden", "仅限工作人员", "Staff only"))
     return pages.render(request, template, menu=menu_for(actor), tabs=TABS, tab=tab, kinds=domain.KINDS,
                         can_edit=actor.has("operator", "shift_lead", "dispatcher", "admin"), **context)
 

@@ -31,8 +31,7 @@ def console(request: Request, type: str | None = None, status: str | None = None
     if actor is None:
         return pages.login_redirect(request)
     if not actor.has(*domain.STAFF, "admin"):  # the API behind it refuses them too
-        return pages.render(request, "console/error.html", status=403, menu=menu_for(actor),
-                            error=Forbidden("role-required", "仅限工作人员", "Staff only"))
+        return pages.refuse(request, actor, Forbidden("role-required", "仅限工作人员", "Staff only"))
     english = pages.lang(request) == "en"
     now = request.app.state.clock.now()
     devices = queries.devices(session, now, type or None, status or None, english=english,

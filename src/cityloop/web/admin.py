@@ -35,8 +35,7 @@ def _gate(request: Request, actor: Actor | None, tab: str):
         return pages.login_redirect(request)
     roles = next(r for name, *_, r in TABS if name == tab)
     if not actor.has(*roles):
-        return pages.render(request, "console/error.html", status=403, menu=menu_for(actor),
-                            error=Forbidden("admin-only", "需要管理员权限", "Administrators only"))
+        return pages.refuse(request, actor, Forbidden("admin-only", "需要管理员权限", "Administrators only"))
     return None
 
 

@@ -66,6 +66,13 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
+def refuse(request: Request, actor, error) -> HTMLResponse:
+    """The 403 page for a logged-in user whose roles do not open this page (an AppError says why)."""
+    from cityloop.web.menu import menu_for
+
+    return render(request, "console/error.html", status=403, menu=menu_for(actor), error=error)
+
+
 def set_session(response, token: str, max_age: int, secure: bool) -> None:
     """Store the bearer token in an HttpOnly cookie plus a CSRF token that page scripts echo in a header."""
     response.set_cookie(TOKEN_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure)

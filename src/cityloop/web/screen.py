@@ -25,7 +25,6 @@ from cityloop.shared.ids import MAX_ID
 from cityloop.shared.openapi import file_of
 from cityloop.sla.service import calendar
 from cityloop.web import pages
-from cityloop.web.menu import menu_for
 
 SCREEN_ROLES = ("leader", "shift_lead", "dispatcher", "operator")
 router = APIRouter()
@@ -39,9 +38,8 @@ def screen_page(request: Request, actor: Actor | None = Depends(optional_actor))
     if actor is None:
         return pages.login_redirect(request)
     if not actor.has(*SCREEN_ROLES, "admin"):  # its data API refuses them too: no empty screen for them
-        return pages.render(request, "console/error.html", status=403, menu=menu_for(actor),
-                            error=Forbidden("role-required", "需要角色：领导/值班长/派遣员/受理员",
-                                            "Requires role: leader, shift lead, dispatcher or operator"))
+        return pages.refuse(request, actor, Forbidden("role-required", "需要角色：领导/值班长/派遣员/受理员",
+                                                      "Requires role: leader, shift lead, dispatcher or operator"))
     settings = request.app.state.settings
     return pages.render(request, "screen.html", tile_url=settings.map_tile_url,
                         tile_attribution=settings.map_tile_attribution,
