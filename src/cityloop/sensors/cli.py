@@ -71,12 +71,13 @@ def gateway_hj212(port: Optional[int] = typer.Option(None, help="TCP port (defau
     from cityloop.sensors.notify import Outbox
     from cityloop.sensors.pipeline import Ingestor
     from cityloop.shared.clock import SystemClock
+    from cityloop.shared.signals import until_signalled
 
     settings = _settings()
     ingestor = Ingestor(_factory(settings), settings, SystemClock(), Outbox(settings))
     try:
-        asyncio.run(_listen(ingestor, settings, host or settings.sensor_hj212_host,
-                            settings.sensor_hj212_port if port is None else port, seconds))
+        asyncio.run(until_signalled(_listen(ingestor, settings, host or settings.sensor_hj212_host,
+                                            settings.sensor_hj212_port if port is None else port, seconds)))
     finally:
         ingestor.flush_state()
 
@@ -91,21 +92,16 @@ async def _listen(ingestor, settings, host: str, port: int, seconds: float) -> N
         console.print(f"[red]无法监听 / cannot listen on {host}:{port}[/red]: {exc}")
         raise typer.Exit(1) from exc
     console.print(f"HJ 212 监听 / listening on {host}:{bound} · {len(listener.stations)} stations registered")
-    loop, stop = asyncio.get_running_loop(), asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread (tests)
-            pass
+    loop = asyncio.get_running_loop()
     end = loop.time() + seconds if seconds else float("inf")
-    while not stop.is_set() and loop.time() < end:
-        try:
-            await asyncio.wait_for(stop.wait(), min(10.0, end - loop.time()))
-        except asyncio.TimeoutError:
+    try:
+        while loop.time() < end:
+            await asyncio.sleep(min(10.0, end - loop.time()))
             st = listener.stats
             console.print(f"connections {len(listener.peers)} · frames {st['frames']} · readings {st['readings']} · "
                           f"intervals {st['intervals']} · refused {sum(v for k, v in st.items() if k[:9] == 'rejected:')}")
-    await listener.close()
+    finally:
+        await listener.close()
 
 
 @app.command("jobs")
