@@ -4,6 +4,7 @@ each test inside a rolled-back transaction, an app wired to it, and a small seed
 from __future__ import annotations
 
 import os
+import socket
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,13 @@ from cityloop.migrate import upgrade
 from cityloop.shared.clock import FixedClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for servers, gateways and brokers a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _reset_postgres(engine) -> None:

@@ -7,7 +7,6 @@ Chromium driven by Playwright (never a downloaded browser). Import the fixtures 
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
 from cityloop.migrate import upgrade
 from cityloop.shared.clock import FixedClock
-from tests.conftest import SHANGHAI
+from tests.conftest import SHANGHAI, free_port
 from tests.factories import World, seed_world
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -51,12 +50,6 @@ class Live:
         page.wait_for_load_state("networkidle")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live(tmp_path):
     """A running server on a fresh, seeded database (the small world of tests.factories)."""
@@ -69,7 +62,7 @@ def live(tmp_path):
                         screen_poll_seconds=0.2,
                         secret_key="test-secret-of-thirty-two-bytes-or-more")
     app = create_app(settings, engine=make_engine(url), clock=clock)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ from cityloop.geo.queries import build_index
 from cityloop.org.security import issue_token
 from cityloop.sensors import devices as registry
 from cityloop.sensors.models import Reading
-from tests.conftest import SHANGHAI
+from tests.conftest import SHANGHAI, free_port
 from tests.factories import seed_world
 from tests.integration.test_backup import two_databases  # noqa: F401
 
@@ -34,12 +33,6 @@ GATEWAY_KEY = "durability-gateway-key"
 KILLS = 3
 BATCH = 10  # readings per telemetry request
 NOW = datetime(2026, 11, 23, 9, tzinfo=SHANGHAI)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -112,7 +105,7 @@ def test_acknowledged_reports_survive_sigkill(two_databases, tmp_path):  # noqa:
     session, world = _seeded(url)
     inspector, point = world.users["inspector01"].id, world.point("341122100001001")
     token = issue_token(SECRET, inspector, "inspector01", datetime.now(timezone.utc), 60)
-    server = Server(url, tmp_path / "media", _port())
+    server = Server(url, tmp_path / "media", free_port())
     base = f"http://127.0.0.1:{server.port}/api/v1/cases"
 
     def post(key: str) -> bool:
@@ -146,7 +139,7 @@ def test_acknowledged_telemetry_survives_sigkill(two_databases, tmp_path):  # no
             build_index(session).locate, NOW)
         session.commit()
         device_id = device.id
-    server = Server(url, tmp_path / "media", _port(), CITYLOOP_SENSOR_GATEWAY_KEYS=f'["{GATEWAY_KEY}"]')
+    server = Server(url, tmp_path / "media", free_port(), CITYLOOP_SENSOR_GATEWAY_KEYS=f'["{GATEWAY_KEY}"]')
     url_telemetry = f"http://127.0.0.1:{server.port}/api/v1/telemetry"
     start_ms = int(time.time() * 1000) - 3_600_000  # an hour ago: inside retention, never in the future
     batches = itertools.count()

@@ -18,7 +18,7 @@ from cityloop.db import make_engine, make_session_factory
 from cityloop.fleet import cli
 from cityloop.fleet.models import Position, Vehicle
 from cityloop.migrate import upgrade
-from tests.conftest import SHANGHAI
+from tests.conftest import SHANGHAI, free_port
 from tests.factories import seed_world
 
 
@@ -30,9 +30,7 @@ def cli_db(tmp_path, monkeypatch):
     with make_session_factory(engine)() as session:
         seed_world(session, datetime(2026, 11, 23, 9, tzinfo=SHANGHAI))
     engine.dispose()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("CITYLOOP_DATABASE_URL", url)
     monkeypatch.setenv("CITYLOOP_DEMO", "1")
     monkeypatch.setenv("CITYLOOP_JT808_PORT", str(port))

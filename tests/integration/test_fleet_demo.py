@@ -5,7 +5,6 @@ registered."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from io import StringIO
 
@@ -22,6 +21,7 @@ from cityloop.demo.build import build_demo
 from cityloop.fleet import jt808 as j
 from cityloop.fleet.models import Appeal, Company, Permit, Position, Vehicle, Violation
 from cityloop.fleet.terminal import Terminal
+from tests.conftest import free_port
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +45,8 @@ def test_the_demo_fleet(demo_url):
         assert s.scalar(select(func.count(Appeal.id))) == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_the_demo_server_runs_the_gateway_with_the_fleet_registered(demo_url, tmp_path):
-    port = _free_port()
+    port = free_port()
     settings = Settings(database_url=demo_url, demo=True, jt808_port=port, sweep_in_server=False,
                         media_dir=tmp_path / "media")
     with TestClient(create_app(settings)) as api:  # runs the lifespan, hence the server tasks

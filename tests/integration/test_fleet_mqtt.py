@@ -16,6 +16,7 @@ import pytest
 
 from cityloop.fleet.ingest import Pipeline
 from cityloop.fleet.mqtt import subscribe
+from tests.conftest import free_port
 from tests.fleet_world import drive, seed_fleet
 
 
@@ -24,9 +25,7 @@ def broker():
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not Path(exe).exists():
         pytest.fail("Mosquitto is missing: run `make system-deps` (Debian package mosquitto)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([exe, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:

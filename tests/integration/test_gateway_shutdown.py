@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -18,17 +17,11 @@ from cityloop.fleet import jt808 as j
 from cityloop.fleet.models import Position
 from cityloop.fleet.terminal import Terminal
 from cityloop.migrate import upgrade
-from tests.conftest import SHANGHAI
+from tests.conftest import SHANGHAI, free_port
 from tests.factories import seed_world
 from tests.fleet_world import LAT, lon_at, seed_fleet
 
 SENT = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _drive(port: int) -> int:
@@ -55,7 +48,7 @@ def test_sigterm_flushes_acknowledged_positions(tmp_path):
     with make_session_factory(make_engine(url))() as s:
         now = datetime.now(SHANGHAI)
         seed_fleet(s, seed_world(s, now), now)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CITYLOOP_DATABASE_URL": url, "CITYLOOP_SECRET_KEY": "s" * 32,
            "CITYLOOP_MEDIA_DIR": str(tmp_path / "media"), "CITYLOOP_FLEET_DEPARTMENT_CODE": "cgj"}
     env.pop("CITYLOOP_DEMO", None)

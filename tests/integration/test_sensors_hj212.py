@@ -21,6 +21,7 @@ from cityloop.sensors.hj212_listener import Listener
 from cityloop.sensors.models import Device, Rollup
 from cityloop.sensors.models import Reading as Row
 from cityloop.sensors.service import get_ingestor
+from tests.conftest import free_port
 from tests.integration.sensors_kit import fake_notifier, sensor_settings, sensor_world  # noqa: F401
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -339,12 +340,6 @@ def test_stations_are_registered_with_mn_and_password(app, api, gateway, clock, 
     assert api.get("/api/v1/sensors/devices/DU-2", headers=admin).json()["hj212_mn"] == "LADU341122000009"
     gateway.loop.run(gateway.listener.refresh(force=True))  # the listener sees registry changes within a minute
     assert [a.fields.get("QnRtn") for a in station.send(station.realtime(clock, {"pm10": 70.0}))] == ["4"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_the_demo_server_task_listens_in_one_worker_and_its_stations_send_over_tcp(app, registered, session):

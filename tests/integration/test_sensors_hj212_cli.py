@@ -16,7 +16,7 @@ from cityloop.db import make_engine, make_session_factory
 from cityloop.migrate import upgrade
 from cityloop.sensors import cli
 from cityloop.sensors.models import Device, Reading, Rollup
-from tests.conftest import SHANGHAI
+from tests.conftest import SHANGHAI, free_port
 from tests.factories import seed_world
 from tests.integration.sensors_kit import seed_sensors
 
@@ -34,9 +34,7 @@ def cli_db(tmp_path, monkeypatch):
             session.execute(update(Device).where(Device.code == code).values(hj212_mn=mn, hj212_password="123456"))
         session.commit()
     engine.dispose()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("CITYLOOP_DATABASE_URL", url)
     monkeypatch.setenv("CITYLOOP_DEMO", "1")
     monkeypatch.setenv("CITYLOOP_HJ212_PORT", str(port))  # the name for settings.sensor_hj212_port
