@@ -3,6 +3,7 @@ against 112 frames captured from real terminals (jt808_frames.tsv), plus fuzzing
 
 from __future__ import annotations
 
+import struct
 from datetime import datetime, timezone
 from functools import reduce
 from pathlib import Path
@@ -230,3 +231,128 @@ def test_mutated_real_frames_never_crash_the_decoder(raw, flips, cut, truncate):
     if truncate:
         data = data[:max(1, len(data) - cut)]
     _decode_everything(bytes(data))
+
+
+# --- what real terminals do (issue 19) ------------------------------------------------------------------------------
+
+class _Wire:
+    """A transport that keeps what the gateway writes."""
+
+    def __init__(self):
+        self.sent = b""
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+
+    def close(self) -> None:
+        pass
+
+
+def _session(fixes: list, *, accept_bad_checksum: bool = True):
+    from cityloop.fleet.gateway import Gateway, Session, Terminal
+
+    gw = Gateway(lambda key: Terminal(7, "皖A00001", "code") if key == "13800138000" else None, fixes.extend,
+                 accept_bad_checksum=accept_bad_checksum)
+    s = Session(gw)
+    s.connection_made(_Wire())
+    return gw, s
+
+
+def _answers(s) -> list[j.Frame]:
+    frames = [j.decode_frame(raw) for raw in j.FrameBuffer().feed(s.transport.sent)]
+    s.transport.sent = b""
+    return frames
+
+
+def _login(s, phone: str = "013800138000") -> None:
+    s.data_received(j.encode_frame(j.AUTHENTICATE, phone, 1, j.encode_auth("code")))
+    assert j.decode_general_response(_answers(s)[0].body)[2] == j.OK
+
+
+def test_sub_packages_with_other_messages_between_them_are_reassembled():
+    when = datetime(2026, 11, 24, 2, 0, tzinfo=j.BEIJING)
+    body = j.encode_batch(0, [j.encode_location(j.Location.make(118.43, 32.45, 30, 0, when)) for _ in range(40)])
+    parts = j.split_body(body)
+    assert len(parts) == 2
+    asm = j.Reassembler()
+    first = j.Header(j.BATCH, "013800138000", 20, total=2, index=1)
+    second = j.Header(j.BATCH, "013800138000", 22, total=2, index=2)  # serial 21 was a heartbeat
+    assert asm.add(first, parts[0], 0.0) is None
+    assert asm.add(second, parts[1], 1.0) == body
+    # the same through a gateway connection: a heartbeat and a location between the packages are answered and
+    # acted on, and the batch's 40 positions arrive once it is whole
+    fixes: list = []
+    gw, s = _session(fixes)
+    _login(s)
+    loc = j.encode_location(j.Location.make(118.5, 32.5, 10, 0, when))
+    s.data_received(j.encode_frame(j.BATCH, "013800138000", 20, parts[0], total=2, index=1)
+                    + j.encode_frame(j.HEARTBEAT, "013800138000", 21)
+                    + j.encode_frame(j.LOCATION, "013800138000", 22, loc)
+                    + j.encode_frame(j.BATCH, "013800138000", 23, parts[1], total=2, index=2))
+    got = [j.decode_general_response(a.body) for a in _answers(s)]
+    assert got == [(20, j.BATCH, j.OK), (21, j.HEARTBEAT, j.OK), (22, j.LOCATION, j.OK), (23, j.BATCH, j.OK)]
+    assert len(gw.pending) == 41 and gw.pending[0][2] == 118.5
+
+
+def test_sub_packages_are_bounded():
+    asm = j.Reassembler(max_pending=2, max_packages=4)
+    assert asm.add(j.Header(j.BATCH, "1", 1, total=5, index=1), b"x", 0.0) is None and asm.refused == 1
+    for k, mid in enumerate((0x0704, 0x0705, 0x0706)):  # a third partial message pushes out the oldest
+        asm.add(j.Header(mid, "1", 1, total=2, index=1), b"a", float(k))
+    assert asm.add(j.Header(0x0704, "1", 9, total=2, index=2), b"b", 3.0) is None
+    assert asm.add(j.Header(0x0706, "1", 9, total=2, index=2), b"b", 3.0) == b"ab"
+    fixes: list = []
+    gw, s = _session(fixes)
+    s.data_received(j.encode_frame(j.BATCH, "013800138000", 5, b"x", total=60000, index=1))
+    assert j.decode_general_response(_answers(s)[0].body)[2] == j.BAD_MESSAGE
+
+
+def test_a_2013_header_with_the_reserved_bit_14_set_is_read_as_2013():
+    when = datetime(2026, 11, 24, 2, 0, tzinfo=j.BEIJING)
+    loc = j.encode_location(j.Location.make(118.43, 32.45, 30, 0, when))
+    for mid, body in ((j.HEARTBEAT, b""), (j.AUTHENTICATE, j.encode_auth("code")), (j.LOCATION, loc)):
+        content = struct.pack(">HH", mid, 0x4000 | len(body)) + bytes.fromhex("013800138000") + b"\x00\x05" + body
+        raw = b"\x7e" + j.escape(content + bytes([xor(content)])) + b"\x7e"
+        frame = j.decode_frame(raw[1:-1])
+        h = frame.header
+        assert (h.version, h.phone, h.serial, h.terminal_key) == (None, "013800138000", 5, "13800138000")
+        assert frame.body == body and frame.checksum_ok and frame.length_ok
+        assert j.encode(h, frame.body) == raw  # the bit is kept as sent
+    # the gateway answers such a terminal with a 2013 header to its own phone number
+    fixes: list = []
+    gw, s = _session(fixes)
+    for mid, body in ((j.AUTHENTICATE, j.encode_auth("code")), (j.LOCATION, loc)):
+        content = struct.pack(">HH", mid, 0x4000 | len(body)) + bytes.fromhex("013800138000") + b"\x00\x05" + body
+        s.data_received(b"\x7e" + j.escape(content + bytes([xor(content)])) + b"\x7e")
+        (answer,) = _answers(s)
+        assert (answer.header.version, answer.header.phone) == (None, "013800138000")
+        assert j.decode_general_response(answer.body) == (5, mid, j.OK)
+    assert len(gw.pending) == 1
+    # a real 2019 frame still reads as 2019
+    h = j.decode_frame(j.encode_frame(j.HEARTBEAT, "00000866496077582164", 7, version=1)[1:-1]).header
+    assert (h.version, h.phone) == (1, "00000866496077582164")
+
+
+def test_an_unescaped_0x7d_checksum_before_the_closing_flag_is_accepted():
+    head = bytes.fromhex("00020000013800138000") + b"\x00"
+    content = head + bytes([xor(head) ^ 0x7D])  # the serial's low byte makes the checksum 0x7D
+    assert xor(content) == 0x7D
+    raw = b"\x7e" + content + b"\x7d\x7e"  # not escaped to 7D 01, as some terminals send it
+    frame = j.decode_frame(raw[1:-1])
+    assert frame.checksum_ok and frame.length_ok and frame.bad_escapes == 0
+    assert frame.header.serial == content[-1]
+    assert j.decode_frame(j.escape(content + b"\x7d"))  # the escaped form still decodes
+    fixes: list = []
+    gw, s = _session(fixes, accept_bad_checksum=False)
+    s.data_received(raw)
+    assert j.decode_general_response(_answers(s)[0].body) == (content[-1], j.HEARTBEAT, j.OK)
+
+
+def test_altitude_is_an_unsigned_word():
+    when = datetime(2026, 11, 24, 2, 0, tzinfo=j.BEIJING)
+    body = bytearray(j.encode_location(j.Location.make(118.43, 32.45, 30, 0, when)))
+    body[16:18] = (40000).to_bytes(2, "big")
+    loc = j.decode_location(bytes(body))
+    assert loc.altitude == 40000
+    assert j.encode_location(loc) == bytes(body)
+    assert j.decode_location(j.encode_location(j.Location.make(1, 1, 0, 0, when, altitude=65535))).altitude == 65535

@@ -168,8 +168,12 @@ class Session(asyncio.Protocol):
             if not self.gw.accept_bad_checksum:
                 out.append(self.reply(h, j.BAD_MESSAGE))
                 return
-        if h.total:  # a sub-package: acknowledge it, act once the message is whole
+        if h.total:  # a sub-package: acknowledge it, act once the message is whole (other messages may come between)
             self.reassembler = self.reassembler or j.Reassembler()
+            if h.total > self.reassembler.max_packages or not 1 <= (h.index or 0) <= h.total:
+                stats["bad_frames"] += 1
+                out.append(self.reply(h, j.BAD_MESSAGE))
+                return
             out.append(self.reply(h, j.OK))
             whole = self.reassembler.add(h, body, self.last_seen)
             if whole is None:

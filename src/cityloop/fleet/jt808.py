@@ -76,7 +76,7 @@ class Header:
     encryption: int = 0
     total: int | None = None  # sub-package count and number (from 1)
     index: int | None = None
-    reserved: int = 0
+    reserved: int = 0  # the reserved attribute bits in place: 0x8000, and 0x4000 on a 2013 header that sets it
     body_length: int = 0  # as declared in the attributes
 
     @property
@@ -94,34 +94,53 @@ class Frame:
     bad_escapes: int = 0
 
 
-def parse_header(data: bytes) -> tuple[Header, int]:
-    """Read the header at the start of unescaped data; returns it and the body offset."""
-    if len(data) < 12:
-        raise FrameError("short-header")
-    msg_id, attrs = struct.unpack_from(">HH", data)
-    version = None
-    if attrs & 0x4000:
+def _read_header(data: bytes, msg_id: int, attrs: int, is_2019: bool) -> tuple[Header, int]:
+    if is_2019:
         if len(data) < 17:
             raise FrameError("short-header")
         version, phone, serial, offset = data[4], data[5:15].hex(), int.from_bytes(data[15:17], "big"), 17
+        reserved = attrs & 0x8000
     else:
-        phone, serial, offset = data[4:10].hex(), int.from_bytes(data[10:12], "big"), 12
-    total = index = None
-    header = Header(msg_id, phone, serial, version, (attrs >> 10) & 7, None, None, attrs >> 15, attrs & 0x3FF)
+        version, phone, serial, offset = None, data[4:10].hex(), int.from_bytes(data[10:12], "big"), 12
+        reserved = attrs & 0xC000
+    header = Header(msg_id, phone, serial, version, (attrs >> 10) & 7, None, None, reserved, attrs & 0x3FF)
     if attrs & 0x2000:
         if len(data) < offset + 4:
             raise FrameError("short-header", header)
         total, index = struct.unpack_from(">HH", data, offset)
         offset += 4
-        header = Header(msg_id, phone, serial, version, header.encryption, total, index, header.reserved,
-                        header.body_length)
+        header = Header(msg_id, phone, serial, version, header.encryption, total, index, reserved, header.body_length)
     return header, offset
 
 
+def parse_header(data: bytes, length: int | None = None) -> tuple[Header, int]:
+    """Read the header at the start of unescaped data; returns it and the body offset.
+
+    Attribute bit 14 marks a 2019 header, but some 2013 firmware sets it too: when the unescaped frame's `length`
+    (header + body + checksum) is given and fits the 2013 layout but not the 2019 one, the 2013 reading wins."""
+    if len(data) < 12:
+        raise FrameError("short-header")
+    msg_id, attrs = struct.unpack_from(">HH", data)
+    if not attrs & 0x4000:
+        return _read_header(data, msg_id, attrs, False)
+    sub = 4 if attrs & 0x2000 else 0
+    expect = (attrs & 0x3FF) + sub + 1  # body, sub-package fields and checksum after the fixed header
+    if length is not None and length != 17 + expect and length == 12 + expect:
+        return _read_header(data, msg_id, attrs, False)
+    return _read_header(data, msg_id, attrs, True)
+
+
 def decode_frame(raw: bytes) -> Frame:
-    """Decode the escaped bytes between two 0x7E flags."""
-    data, bad = unescape(raw)
-    header, offset = parse_header(data)
+    """Decode the escaped bytes between two 0x7E flags.
+
+    A 0x7D right before the closing flag cannot start an escape: it is the checksum, sent unescaped (as some
+    terminals do; other gateways accept it too)."""
+    if raw[-1:] == b"\x7d":
+        data, bad = unescape(raw[:-1])
+        data += b"\x7d"
+    else:
+        data, bad = unescape(raw)
+    header, offset = parse_header(data, len(data))
     if len(data) < offset + 1:
         raise FrameError("no-checksum", header)
     body = data[offset:-1]
@@ -134,7 +153,7 @@ def encode_frame(msg_id: int, phone: str, serial: int, body: bytes = b"", *, ver
     if len(body) > MAX_BODY:
         raise ValueError("body longer than 1023 bytes: split it into sub-packages")
     attrs = len(body) | (encryption & 7) << 10 | (0x2000 if total else 0) | (0x4000 if version is not None else 0)
-    attrs |= (reserved & 1) << 15
+    attrs |= reserved & (0x8000 if version is not None else 0xC000)
     head = struct.pack(">HH", msg_id, attrs)
     head += (bytes([version]) + bcd(phone, 10)) if version is not None else bcd(phone, 6)
     head += struct.pack(">H", serial & 0xFFFF) + (struct.pack(">HH", total, index) if total else b"")
@@ -183,25 +202,35 @@ def split_body(body: bytes, size: int = MAX_BODY) -> list[bytes]:
 
 
 class Reassembler:
-    """Joins sub-packages of one message (same id, count and first serial); keeps a bounded number of partials."""
+    """Joins the sub-packages of one connection's messages, keyed by message id and package count.
 
-    def __init__(self, max_pending: int = 8, max_age: float = 120.0):
-        self.max_pending, self.max_age = max_pending, max_age
-        self._pending: dict[tuple[int, int, int], tuple[float, dict[int, bytes]]] = {}
+    The standard lets a terminal send other messages between the packages of a long one (so their serials need
+    not be consecutive); each package is collected by its number. Bounded: at most max_pending partial messages of
+    at most max_packages packages, each forgotten max_age seconds after its first package."""
+
+    def __init__(self, max_pending: int = 8, max_age: float = 120.0, max_packages: int = 256):
+        self.max_pending, self.max_age, self.max_packages = max_pending, max_age, max_packages
+        self.refused = 0  # packages of messages longer than max_packages
+        self._pending: dict[tuple[int, int], tuple[float, dict[int, bytes]]] = {}
 
     def add(self, header: Header, body: bytes, now: float) -> bytes | None:
         """Add one package; the whole body once every package has come, else None."""
         total, index = header.total or 0, header.index or 0
         if not 1 <= index <= total:
             return None
-        key = (header.msg_id, total, (header.serial - index + 1) & 0xFFFF)
+        if total > self.max_packages:
+            self.refused += 1
+            return None
+        key = (header.msg_id, total)
         self._pending = {k: v for k, v in self._pending.items() if now - v[0] <= self.max_age}
+        started, parts = self._pending.get(key, (now, {}))
+        if index == 1 and parts.get(1, body) != body:  # a different first package: a new message began
+            started, parts = now, {}
         if key not in self._pending and len(self._pending) >= self.max_pending:
             self._pending.pop(min(self._pending, key=lambda k: self._pending[k][0]))
-        started, parts = self._pending.setdefault(key, (now, {}))
+        self._pending[key] = (started, parts)
         parts[index] = body
         if len(parts) < total:
             return None
         del self._pending[key]
         return b"".join(parts[i] for i in range(1, total + 1))
-

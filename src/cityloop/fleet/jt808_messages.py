@@ -40,7 +40,7 @@ class Location:
     status: int = STATUS_ACC | STATUS_FIXED
     lat_raw: int = 0  # degrees × 10^6, sign in status bit 2
     lon_raw: int = 0  # sign in status bit 3
-    altitude: int = 0
+    altitude: int = 0  # metres, unsigned WORD
     speed_raw: int = 0  # 1/10 km/h
     heading: int = 0
     time_bcd: str = "000000000000"  # YYMMDDhhmmss, GMT+8
@@ -83,7 +83,7 @@ class Location:
                    heading % 360, when.astimezone(BEIJING).strftime("%y%m%d%H%M%S"), list(extras or []))
 
 
-_LOC = struct.Struct(">IIIIhHH6s")
+_LOC = struct.Struct(">IIIIHHH6s")  # altitude is a WORD: unsigned metres
 _day_cache: dict[bytes, float | None] = {}
 
 
