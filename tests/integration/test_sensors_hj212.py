@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from cityloop.sensors import hj212, hj212_sim, store
 from cityloop.sensors.hj212_listener import Listener
-from cityloop.sensors.models import Device, Rollup
+from cityloop.sensors.models import Device, Rollup, StationEvent
 from cityloop.sensors.models import Reading as Row
 from cityloop.sensors.service import get_ingestor
 from tests.conftest import free_port
@@ -326,7 +326,6 @@ def test_stations_are_registered_with_mn_and_password(app, api, gateway, clock, 
     made = api.post("/api/v1/sensors/devices", json={**base, "hj212_mn": "LADU341122000002",
                                                      "hj212_password": "s3cret"}, headers=admin)
     assert made.status_code == 201 and made.json()["hj212_mn"] == "LADU341122000002"
-    gateway.listener.miss_reload_s = 0  # a station registered a moment ago is seen at once
     station = Station(gateway.port, "LADU341122000002", "s3cret")
     assert [a.cn for a in station.send(station.realtime(clock, {"pm10": 70.0}))] == ["9014"]
     text = api.get("/api/v1/sensors/devices.csv", headers=admin).text
@@ -382,3 +381,45 @@ def test_the_demo_server_task_stays_off_when_the_port_is_taken_or_not_in_demo(ap
     assert asyncio.run(asyncio.wait_for(hj212_listener(app.state), 1)) is None
     assert getattr(app.state, "sensor_hj212", None) is None
 
+
+
+def test_a_station_registered_through_the_api_is_accepted_at_once(app, api, gateway, clock, login, world):
+    stranger = Station(gateway.port, "LADU341122000077", "pw77")
+    frames = [stranger.realtime(clock, {"pm10": 40.0 + k}) for k in range(5)]
+    assert [a.fields.get("QnRtn") for a in stranger.send(*frames)] == ["4"] * 5
+    assert gateway.listener.stats["lookups"] == 1  # an unknown MN costs one query a second, not one a frame
+    counted = get_ingestor(app.state).counts
+    for _ in range(500):  # the refusals' counters are written by the listener's thread: let it finish first
+        if counted["rejected:unknown-device"] >= 5:
+            break
+        time.sleep(0.01)
+    lon, lat = world.point("341122100001003")
+    made = api.post("/api/v1/sensors/devices", json={
+        "code": "DU-3", "name": "城北工地扬尘监测", "type": "dust", "lon": lon, "lat": lat, "department": "d02",
+        "context": "construction", "hj212_mn": "LADU341122000003", "hj212_password": "pw3"}, headers=login("admin"))
+    assert made.status_code == 201
+    station = Station(gateway.port, "LADU341122000003", "pw3")  # at once: no reload of the listener in between
+    assert [a.cn for a in station.send(station.realtime(clock, {"pm10": 70.0}))] == ["9014"]
+    wrong = Station(gateway.port, "LADU341122000003", "nope")
+    assert [a.fields.get("QnRtn") for a in wrong.send(wrong.realtime(clock, {"pm10": 70.0}))] == ["3"]
+    for s in (stranger, station, wrong):
+        s.close()
+
+
+def test_station_uploads_that_are_not_data_are_acknowledged_and_stored(app, gateway, clock, session):
+    mn, password = DUST[1], DUST[2]
+    when = local(clock).strftime("%Y%m%d%H%M%S")
+    uploads = {"2081": f"DataTime={when};RestartTime={when}", "2021": f"DataTime={when};SB1-RS=1",
+               "2041": f"DataTime={when};SB1-RT=12.5", "3020": f"DataTime={when};PolId=a34002;i12001-Info=1"}
+    station = Station(gateway.port)
+    frames = [hj212.frame(f"QN={when}00{k};ST=101;CN={cn};PW={password};MN={mn};Flag=5;CP=&&{cp}&&")
+              for k, (cn, cp) in enumerate(uploads.items())]
+    answers = station.send(*frames)
+    assert [(a.cn, a.qn) for a in answers] == [("9014", f"{when}00{k}") for k in range(4)]
+    station.close()
+    rows = session.scalars(select(StationEvent).order_by(StationEvent.id)).all()
+    device = session.scalar(select(Device).where(Device.hj212_mn == mn))
+    assert [(r.device_id, r.cn) for r in rows] == [(device.id, cn) for cn in uploads]
+    assert rows[0].values == {"RestartTime": when} and rows[1].values == {"SB1-RS": "1"}
+    assert rows[0].data_time == clock.now().replace(microsecond=0)
+    assert gateway.listener.stats["events"] == 4

@@ -89,6 +89,9 @@ BROKEN = [
     ("bad DataTime", hj212.frame(seg(cp="DataTime=20261345090000;a34002-Rtd=80")), "bad-time"),
     ("no MN", hj212.frame("QN=1;ST=22;CN=2011;PW=1;Flag=5;CP=&&DataTime=20261123090000&&"), "missing-field"),
     ("MN too long", hj212.frame(seg().replace("DUST0001", "D" * 25)), "bad-segment"),
+    ("ST too long", hj212.frame(seg().replace("ST=22;", "ST=123456;")), "bad-segment"),
+    ("ST of one digit", hj212.frame(seg().replace("ST=22;", "ST=2;")), "bad-segment"),
+    ("ST not a code", hj212.frame(seg().replace("ST=22;", "ST=2 2;")), "bad-segment"),
     ("header field without =", hj212.frame(seg().replace("ST=22;", "ST22;")), "bad-segment"),
     ("bad Flag", hj212.frame(seg().replace("Flag=5", "Flag=x")), "bad-flag"),
     ("Flag over 255", hj212.frame(seg().replace("Flag=5", "Flag=256")), "bad-flag"),
@@ -247,3 +250,29 @@ def test_fuzz_the_splitter_finds_every_frame_among_garbage(parts, chunk, rng):
 def test_timestamps_use_the_station_zone():
     packet = hj212.decode(GOOD)
     assert convert(packet).ts == datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc).timestamp()
+
+
+# Uploads of the standard's command table that are not data, as stations send them (issue 19).
+UPLOADS = [
+    ("2081", "DataTime=20261123090000;RestartTime=20261123085930", {"RestartTime": "20261123085930"}),
+    ("2021", "DataTime=20261123090000;SB1-RS=1;SB2-RS=0", {"SB1-RS": "1", "SB2-RS": "0"}),
+    ("2041", "DataTime=20261123000000;SB1-RT=23.5", {"SB1-RT": "23.5"}),
+    ("3020", "DataTime=20261123090000;PolId=a34002;i12001-Info=1;i13004-Info=0.25", {
+        "PolId": "a34002", "i12001-Info": "1", "i13004-Info": "0.25"}),
+]
+
+
+@pytest.mark.parametrize(("cn", "cp", "values"), UPLOADS, ids=[u[0] for u in UPLOADS])
+def test_the_standard_uploads_that_are_not_data_are_known_and_their_items_kept(cn, cp, values):
+    packet = hj212.decode(hj212.frame(seg(cn, cp)))
+    assert packet.cn == cn and cn in hj212.UPLOADS and packet.answer_required
+    assert packet.data_time == datetime(2026, 11, 23, 9 if cn != "2041" else 0, 0)
+    assert hj212.event_values(packet) == values
+    ack = hj212.decode(hj212.data_answer(packet))
+    assert (ack.cn, ack.qn, ack.mn) == ("9014", packet.qn, "DUST0001")
+
+
+@pytest.mark.parametrize("code", ["22", "101", "C5", "12345"])
+def test_st_is_a_code_of_two_to_five_characters(code):
+    packet = hj212.decode(hj212.frame(seg().replace("ST=22;", f"ST={code};")))
+    assert packet.st == code and packet.factors["a34002"].values == {"Rtd": 80.5}

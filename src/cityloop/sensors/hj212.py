@@ -30,14 +30,21 @@ ERRORS: dict[str, tuple[str, str]] = {
     "bad-time": ("数据时间 DataTime 无效或缺失", "DataTime missing or invalid"),
 }
 
-# 系统编码 ST (the ones environmental monitors of a city use; any two digits are accepted).
+# 系统编码 ST (the ones environmental monitors of a city use; any code of 2 to 5 letters or digits is accepted).
 SYSTEMS = {"21": ("地表水质量监测", "surface water quality"), "22": ("空气质量监测", "air quality"),
            "23": ("声环境质量监测", "noise"), "31": ("大气环境污染源", "air pollution source"),
            "32": ("地表水体环境污染源", "water pollution source"), "91": ("系统交互", "system interaction")}
 # 命令编码 CN a station sends to the platform. Data commands carry the seconds one value covers (0: real time).
+# Other uploads of the standard's command table (UPLOADS) are answered like data (9014) and kept as station events:
+# refusing them (9011 QnRtn=8) makes a station send them again and again.
+UPLOADS = {"2021": ("设备运行状态", "device running status"),
+           "2041": ("设备运行时间日历史数据", "device running time of a day"),
+           "2081": ("数采仪开机时间", "data-logger boot time"),
+           "3020": ("现场机信息", "on-site device information")}
 COMMANDS = {"2011": ("实时数据", "real-time data"), "2051": ("分钟数据", "minute data"), "2061": ("小时数据", "hour data"),
-            "2031": ("日数据", "day data"), "9011": ("请求应答", "request answer"), "9012": ("执行结果", "execution result"),
-            "9013": ("通知应答", "notification answer"), "9014": ("数据应答", "data answer")}
+            "2031": ("日数据", "day data"), **UPLOADS, "9011": ("请求应答", "request answer"),
+            "9012": ("执行结果", "execution result"), "9013": ("通知应答", "notification answer"),
+            "9014": ("数据应答", "data answer")}
 INTERVALS = {"2011": 0, "2051": 60, "2061": 3600, "2031": 86400}
 # 数据标记 of each value; only N is a valid measurement.
 DATA_FLAGS = {"N": ("正常", "normal"), "F": ("停运", "stopped"), "M": ("维护", "maintenance"),
@@ -227,7 +234,7 @@ def parse(segment: str) -> Packet:
         if not head.get(name):
             raise FrameError("missing-field", name)
     st, cn, mn = head["ST"], head["CN"], head["MN"]
-    if len(st) != 2 or not (st.isdigit() and st.isascii()):
+    if not 2 <= len(st) <= 5 or not (st.isalnum() and st.isascii()):  # C5 in the 2017 table; stations send 101
         raise FrameError("bad-segment", f"ST={st[:10]}")
     if len(mn) > 24:
         raise FrameError("bad-segment", "MN longer than 24 characters")
@@ -327,6 +334,17 @@ def wants_answer(fields: dict[str, str]) -> bool:
 def error_rtn(code: str) -> int:
     """The QnRtn that answers a frame refused for this error."""
     return _ERROR_RTN.get(code, 100)
+
+
+def event_values(packet: Packet) -> dict[str, str | float]:
+    """The CP items of an upload kept as a station event (DataTime apart): fields, then code-suffix keys."""
+    out: dict[str, str | float] = dict(packet.fields)
+    for f in packet.factors.values():
+        out.update({f"{f.code}-{k}": v for k, v in f.values.items()})
+        out.update({f"{f.code}-{k}": v for k, v in f.extra.items()})
+        if f.flag is not None:
+            out[f"{f.code}-Flag"] = f.flag
+    return out
 
 
 def header_fields(packet: Packet) -> dict[str, str]:

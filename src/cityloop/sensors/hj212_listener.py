@@ -14,19 +14,21 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import NamedTuple
+from datetime import timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from cityloop.sensors import hj212
-from cityloop.sensors.models import Device
+from cityloop.sensors.models import Device, StationEvent
 from cityloop.sensors.pipeline import Ingestor, Result
 from cityloop.sensors.readings import Interval, Reading, from_packet
 
 log = logging.getLogger("cityloop.sensors.hj212")
 MAX_PER_FLUSH = 2_000  # frames per batch: bounds a batch's time, hence the answers' delay
-RELOAD_SECONDS = 60.0  # registry changes are seen within this time …
-MISS_RELOAD_SECONDS = 5.0  # … or this soon when an unknown MN or a wrong password arrives
+RELOAD_SECONDS = 60.0  # registry changes (removed stations, new passwords) are seen within this time …
+LOOKUP_AGAIN_SECONDS = 1.0  # … while an unknown MN or a wrong password is looked up in the database at once, at
+LOOKUPS_PER_SECOND = 50  # most once a second per MN and this often in all (so random MNs cannot flood the database)
 READ_BYTES = 65_536
 
 
@@ -43,6 +45,12 @@ def load_stations(session) -> dict[str, Station]:
     rows = session.execute(select(Device.hj212_mn, Device.id, Device.code, Device.hj212_password)
                            .where(Device.hj212_mn.is_not(None)))
     return {mn: Station(device_id, code, password or "") for mn, device_id, code, password in rows}
+
+
+def find_station(session, mn: str) -> Station | None:
+    """One registered HJ 212 station by MN (a station registered a moment ago, maybe by another process)."""
+    row = session.execute(select(Device.id, Device.code, Device.hj212_password).where(Device.hj212_mn == mn)).first()
+    return None if row is None else Station(row[0], row[1], row[2] or "")
 
 
 def station_counter(device_id: int, reason: str) -> str:
@@ -79,7 +87,8 @@ class Listener:
         self.tz = ZoneInfo(settings.timezone)
         self.stations: dict[str, Station] = {}
         self.loaded_at = 0.0
-        self.miss_reload_s = MISS_RELOAD_SECONDS
+        self.looked_up: dict[str, float] = {}  # MN -> when it was last looked up after a miss
+        self._lookups = (0.0, 0)  # the current second and how many lookups it has had
         self.queue: list[Work] = []
         self.pending: Counter = Counter()  # counter deltas written with the next batch
         self.stats: Counter = Counter()  # this process: connections, frames, answers, junk bytes, errors
@@ -110,18 +119,41 @@ class Listener:
             await self._flush_once()
 
     async def refresh(self, force: bool = False) -> None:
-        """Reload the stations when stale (force: when not reloaded in the last few seconds)."""
-        if time.monotonic() - self.loaded_at < (self.miss_reload_s if force else RELOAD_SECONDS):
+        """Reload the stations when stale (force: now)."""
+        if not force and time.monotonic() - self.loaded_at < RELOAD_SECONDS:
             return
         async with self._reload:
-            if self.loaded_at and time.monotonic() - self.loaded_at < min(self.miss_reload_s, 0.5):
+            if not force and time.monotonic() - self.loaded_at < RELOAD_SECONDS:
                 return  # another connection just did
-            self.stations = await asyncio.to_thread(self._load)
+            self.stations = await asyncio.to_thread(self._read, load_stations)
             self.loaded_at = time.monotonic()
+            self.looked_up.clear()
 
-    def _load(self) -> dict[str, Station]:
+    async def lookup(self, mn: str) -> Station | None:
+        """An MN the directory does not know (or whose password did not match), read from the database now: a
+        station registered through the API — in this process or another — is accepted at once."""
+        now = time.monotonic()
+        if now - self.looked_up.get(mn, -LOOKUP_AGAIN_SECONDS) < LOOKUP_AGAIN_SECONDS:
+            return self.stations.get(mn)
+        second, count = self._lookups
+        if int(now) == second and count >= LOOKUPS_PER_SECOND:
+            self.stats["lookups_skipped"] += 1
+            return self.stations.get(mn)
+        self._lookups = (int(now), count + 1 if int(now) == second else 1)
+        if len(self.looked_up) > 10_000:
+            self.looked_up.clear()
+        self.looked_up[mn] = now
+        self.stats["lookups"] += 1
+        station = await asyncio.to_thread(self._read, find_station, mn)
+        if station is None:
+            self.stations.pop(mn, None)
+        else:
+            self.stations[mn] = station
+        return station
+
+    def _read(self, query, *args):
         with self.ingestor.lock, self.factory() as session:  # one user of a connection at a time
-            return load_stations(session)
+            return query(session, *args)
 
     # --- connections ------------------------------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -172,15 +204,14 @@ class Listener:
         await self.refresh()
         station = self.stations.get(packet.mn)
         if station is None or not self._password_ok(packet, station):
-            await self.refresh(force=True)  # registered or changed a moment ago?
-            station = self.stations.get(packet.mn)
+            station = await self.lookup(packet.mn)  # registered or changed a moment ago?
         fields = hj212.header_fields(packet)
         if station is None:
             return self._refuse("unknown-device", fields, peer, rtn=4)
         if not self._password_ok(packet, station):
             return self._refuse("hj212-password", fields, peer, rtn=3)
         peer.mn = packet.mn
-        if packet.cn not in hj212.INTERVALS:  # a station's answer to a command: nothing to store
+        if packet.cn not in hj212.INTERVALS and packet.cn not in hj212.UPLOADS:  # an answer to a command
             self.stats["ignored"] += 1
             return None
         work = Work(packet, station, asyncio.get_running_loop().create_future())
@@ -249,6 +280,11 @@ class Listener:
     def ingest(self, packets: list[hj212.Packet], stations: list[Station], counts: dict) -> Result:
         """Turn data packets into readings and intervals and hand them to the ingestor as one batch (a thread)."""
         ingestor, s = self.ingestor, self.settings
+        uploads = [(p, st) for p, st in zip(packets, stations) if p.cn in hj212.UPLOADS]
+        if uploads:  # first: should they fail, the whole batch is sent again
+            self._store_events(uploads)
+            data = [(p, st) for p, st in zip(packets, stations) if p.cn not in hj212.UPLOADS]
+            packets, stations = [p for p, _ in data], [st for _, st in data]
         refs = ingestor.devices()
         if any(st.code not in refs for st in stations):
             refs = ingestor.devices(refresh=True)
@@ -264,3 +300,15 @@ class Listener:
             else:
                 rejected.append((i, got))
         return ingestor.accept(readings, rejected, intervals, counts)
+
+    def _store_events(self, uploads: list[tuple[hj212.Packet, Station]]) -> None:
+        """Keep station uploads that are not data (boot time, running status …) as station events."""
+        received = self.ingestor.clock.now()
+        rows = [StationEvent(device_id=station.device_id, cn=packet.cn, received_at=received,
+                             data_time=None if packet.data_time is None
+                             else packet.data_time.replace(tzinfo=self.tz).astimezone(timezone.utc),
+                             values=hj212.event_values(packet)) for packet, station in uploads]
+        with self.ingestor.lock, self.ingestor.factory() as session:
+            session.add_all(rows)
+            session.commit()
+        self.stats["events"] += len(rows)

@@ -170,6 +170,20 @@ class PublicWarning(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class StationEvent(Base):
+    """An HJ 212 upload that is not data (boot time 2081, running status 2021 and time 2041, device info 3020)."""
+
+    __tablename__ = "sensor_station_events"
+    __table_args__ = (Index("ix_sensor_station_events_device_received", "device_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("sensor_devices.id"))
+    cn: Mapped[str] = mapped_column(String(4))
+    data_time: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the station's DataTime, in UTC
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    values: Mapped[dict] = mapped_column(JSONType)  # CP items: RestartTime, SB1-RS, i12001-Info …
+
+
 class Counter(Base):
     """Ingestion counters across workers: accepted, stored, rejected:<reason>, and job watermarks."""
 
