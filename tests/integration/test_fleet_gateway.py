@@ -15,7 +15,7 @@ from cityloop.fleet import jt808 as j
 from cityloop.fleet.domain import FLAG_BACKFILL, FLAG_BAD_CHECKSUM
 from cityloop.fleet.gateway import Gateway, issue_auth_code
 from cityloop.fleet.ingest import Pipeline, load_world
-from cityloop.fleet.models import Position
+from cityloop.fleet.models import Position, Vehicle
 from cityloop.fleet.runner import drive_tcp
 from cityloop.fleet.simulate import plans_from_db
 from cityloop.fleet.terminal import Terminal
@@ -181,3 +181,33 @@ def test_retention_drops_old_positions(pipeline, session, clock):
     pipeline.retention(session, clock.now())  # 90 days by default
     kept = session.scalars(select(Position.t).order_by(Position.t)).all()
     assert kept == [int(now - 89 * 86400), int(now - 60)]
+
+
+def test_a_truck_registered_through_the_api_is_accepted_at_once(pipeline, fleet, api, login, session, clock):
+    company = next(iter(fleet.companies.values())).id
+    phone = "013900000077"
+
+    async def scenario(port, gw):
+        stranger = await Terminal(phone).connect("127.0.0.1", port)
+        assert (await stranger.register())[0] == 4  # not registered yet
+        assert (await stranger.register())[0] == 4 and pipeline.stats["lookups"] <= 1  # a miss is remembered
+        await stranger.close()
+        made = await asyncio.to_thread(api.post, "/api/v1/fleet/vehicles", json={
+            "company_id": company, "plate": "皖MZ0077", "terminal_phone": phone}, headers=login("admin"))
+        assert made.status_code == 201
+        await asyncio.sleep(1.0)  # past the one-second memory of the miss; far less than any reload interval
+        t = await Terminal(phone).connect("127.0.0.1", port)
+        await t.login("皖MZ0077")  # at once: the gateway's registry was loaded before the truck existed
+        assert await t.report(loc(clock)) == j.OK
+        await t.close()
+        fresh = await Terminal("013900000078").connect("127.0.0.1", port)  # never tried before: no wait at all
+        made = await asyncio.to_thread(api.post, "/api/v1/fleet/vehicles", json={
+            "company_id": company, "plate": "皖MZ0078", "terminal_phone": "013900000078"}, headers=login("admin"))
+        assert made.status_code == 201
+        await fresh.login("皖MZ0078")
+        await fresh.close()
+
+    fixes, _ = serve(pipeline, scenario)
+    vid = session.scalar(select(Vehicle.id).where(Vehicle.terminal_phone == "13900000077"))
+    assert [f[0] for f in fixes] == [vid]
+    assert pipeline.ingest(session, fixes, clock.now())[0] == 1  # stored: the pipeline's world knows the truck

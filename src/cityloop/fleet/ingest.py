@@ -33,6 +33,8 @@ from cityloop.geo.queries import get_index, grid_version
 log = logging.getLogger("cityloop.fleet")
 FUTURE_SECONDS = 600  # positions further ahead than this are clock errors
 RETENTION_EVERY_S = 6 * 3600
+LOOKUP_AGAIN_SECONDS = 1.0  # an unknown terminal is looked up in the database at most this often …
+LOOKUPS_PER_SECOND = 50  # … and at most this many unknown terminals a second (random phones cannot flood it)
 _STOP = object()
 
 
@@ -74,6 +76,8 @@ class Pipeline:
         self._coord_codes = np.zeros(1, np.int8)
         self.stats: Counter = Counter()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.looked_up: dict[str, float] = {}  # terminal key -> when it was last looked up after a miss
+        self._lookups = (0, 0)  # the current second and how many lookups it has had
         self._thread: threading.Thread | None = None
 
     def refresh(self, session: Session) -> None:
@@ -93,6 +97,7 @@ class Pipeline:
         rows = session.execute(select(Vehicle.id, Vehicle.plate, Vehicle.terminal_phone, Vehicle.coord_sys)
                                .where(Vehicle.active.is_(True))).all()
         self.terminals = {phone: Terminal(vid, plate, issue_auth_code(secret, phone)) for vid, plate, phone, _ in rows}
+        self.looked_up = {}
         self.coord_sys = {vid: cs for vid, _, _, cs in rows}
         self._coord_codes = np.zeros(max(self.coord_sys, default=0) + 2, np.int8)
         for vid, cs in self.coord_sys.items():
@@ -104,8 +109,36 @@ class Pipeline:
         return getattr(self.state, "fleet_locate", None) or get_index(self.state).locate
 
     def directory(self, terminal_key: str) -> Terminal | None:
-        """The gateway's lookup of registered terminals."""
-        return self.terminals.get(terminal_key)
+        """The gateway's lookup of registered terminals: the loaded registry, else the database at once, so a truck
+        registered a moment ago (through the API of this process or another) is accepted without waiting for the
+        next reload; misses are remembered for a second and rate-limited."""
+        found = self.terminals.get(terminal_key)
+        if found is not None:
+            return found
+        now = time.monotonic()
+        if now - self.looked_up.get(terminal_key, -LOOKUP_AGAIN_SECONDS) < LOOKUP_AGAIN_SECONDS:
+            return None
+        second, count = self._lookups
+        if int(now) == second and count >= LOOKUPS_PER_SECOND:
+            self.stats["lookups_skipped"] += 1
+            return None
+        self._lookups = (int(now), count + 1 if int(now) == second else 1)
+        if len(self.looked_up) > 10_000:
+            self.looked_up.clear()
+        self.looked_up[terminal_key] = now
+        self.stats["lookups"] += 1
+        try:
+            with self.state.read_session_factory() as session:
+                row = session.execute(select(Vehicle.id, Vehicle.plate).where(
+                    Vehicle.terminal_phone == terminal_key, Vehicle.active.is_(True))).first()
+        except Exception:  # noqa: BLE001 - the database being away must not cost the gateway: refuse, log
+            log.exception("terminal lookup failed")
+            return None
+        if row is None:
+            return None
+        found = Terminal(row[0], row[1], issue_auth_code(self.settings.secret_key, terminal_key))
+        self.terminals = {**self.terminals, terminal_key: found}
+        return found
 
     def ingest(self, session: Session, fixes: list[tuple], now: datetime) -> tuple[int, int, list[int]]:
         """Store and evaluate fix tuples (vehicle_id, t, lon, lat, speed, heading, alarm, status, flags) in one
