@@ -410,16 +410,17 @@ def test_station_uploads_that_are_not_data_are_acknowledged_and_stored(app, gate
     mn, password = DUST[1], DUST[2]
     when = local(clock).strftime("%Y%m%d%H%M%S")
     uploads = {"2081": f"DataTime={when};RestartTime={when}", "2021": f"DataTime={when};SB1-RS=1",
-               "2041": f"DataTime={when};SB1-RT=12.5", "3020": f"DataTime={when};PolId=a34002;i12001-Info=1"}
+               "2041": f"DataTime={when};SB1-RT=12.5", "3020": f"DataTime={when};PolId=a34002;i12001-Info=1",
+               "2081 ": "DataTime=00010101000000;RestartTime=x"}  # a clock that never was set: kept, no time
     station = Station(gateway.port)
-    frames = [hj212.frame(f"QN={when}00{k};ST=101;CN={cn};PW={password};MN={mn};Flag=5;CP=&&{cp}&&")
+    frames = [hj212.frame(f"QN={when}00{k};ST=101;CN={cn.strip()};PW={password};MN={mn};Flag=5;CP=&&{cp}&&")
               for k, (cn, cp) in enumerate(uploads.items())]
     answers = station.send(*frames)
-    assert [(a.cn, a.qn) for a in answers] == [("9014", f"{when}00{k}") for k in range(4)]
+    assert [(a.cn, a.qn) for a in answers] == [("9014", f"{when}00{k}") for k in range(5)]
     station.close()
     rows = session.scalars(select(StationEvent).order_by(StationEvent.id)).all()
     device = session.scalar(select(Device).where(Device.hj212_mn == mn))
-    assert [(r.device_id, r.cn) for r in rows] == [(device.id, cn) for cn in uploads]
+    assert [(r.device_id, r.cn) for r in rows] == [(device.id, cn.strip()) for cn in uploads]
     assert rows[0].values == {"RestartTime": when} and rows[1].values == {"SB1-RS": "1"}
-    assert rows[0].data_time == clock.now().replace(microsecond=0)
-    assert gateway.listener.stats["events"] == 4
+    assert rows[0].data_time == clock.now().replace(microsecond=0) and rows[4].data_time is None
+    assert gateway.listener.stats["events"] == 5

@@ -13,8 +13,8 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import NamedTuple
-from datetime import timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -88,7 +88,7 @@ class Listener:
         self.stations: dict[str, Station] = {}
         self.loaded_at = 0.0
         self.looked_up: dict[str, float] = {}  # MN -> when it was last looked up after a miss
-        self._lookups = (0.0, 0)  # the current second and how many lookups it has had
+        self._lookups = (0, 0)  # the current second and how many lookups it has had
         self.queue: list[Work] = []
         self.pending: Counter = Counter()  # counter deltas written with the next batch
         self.stats: Counter = Counter()  # this process: connections, frames, answers, junk bytes, errors
@@ -305,10 +305,16 @@ class Listener:
         """Keep station uploads that are not data (boot time, running status …) as station events."""
         received = self.ingestor.clock.now()
         rows = [StationEvent(device_id=station.device_id, cn=packet.cn, received_at=received,
-                             data_time=None if packet.data_time is None
-                             else packet.data_time.replace(tzinfo=self.tz).astimezone(timezone.utc),
-                             values=hj212.event_values(packet)) for packet, station in uploads]
+                             data_time=self._utc(packet.data_time), values=hj212.event_values(packet))
+                for packet, station in uploads]
         with self.ingestor.lock, self.ingestor.factory() as session:
             session.add_all(rows)
             session.commit()
         self.stats["events"] += len(rows)
+
+    def _utc(self, local: datetime | None) -> datetime | None:
+        """A station's local DataTime in UTC; None when absent or out of range (year 1 is a valid DataTime)."""
+        try:
+            return None if local is None else local.replace(tzinfo=self.tz).astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            return None
