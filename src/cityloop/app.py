@@ -38,14 +38,21 @@ def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = No
     app.state.intake = GroupCommitter(app.state.session_factory, partial(intake.write, settings=settings))
 
 
-def create_app(settings: Settings | None = None, **state) -> FastAPI:
-    """Build the API; pass engine/session_factory/clock to share them (tests), else built at startup."""
+def create_app(settings: Settings | None = None, *, serving: bool = True, **state) -> FastAPI:
+    """Build the API; pass engine/session_factory/clock to share them (tests), else built at startup.
+
+    A server (`serving`) on its own engine refuses to start outside demo mode while users have the demo password."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if not hasattr(app.state, "session_factory"):
             configure_state(app, settings)
+            if serving and not settings.demo:
+                from cityloop.org.demo_passwords import refuse_demo_passwords
+
+                with app.state.read_session_factory() as session:
+                    refuse_demo_passwords(session)
         tasks = [asyncio.create_task(run(app.state)) for run in _server_tasks(settings.disabled_areas)
                  ] if settings.scheduler_in_server else []
         yield

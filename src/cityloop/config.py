@@ -9,6 +9,16 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-demo-only-never-in-production!"
+# Secrets published in this repository (deploy/cityloop.env.example) or shaped like a placeholder: anyone can sign
+# tokens with them, so they are refused outside demo mode.
+EXAMPLE_SECRETS = frozenset({DEFAULT_SECRET, "change-this-to-64-random-characters-0123456789abcdef0123456789ab"})
+PLACEHOLDER_WORDS = ("change-me", "change-this", "changeme", "changethis", "replace-me", "your-secret")
+
+
+def is_example_secret(secret: str) -> bool:
+    """True for the published example secrets and for values that still read like a placeholder."""
+    folded = secret.strip().lower().replace("_", "-")
+    return secret.strip() in EXAMPLE_SECRETS or any(word in folded for word in PLACEHOLDER_WORDS)
 
 
 class Settings(BaseSettings):
@@ -187,6 +197,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CITYLOOP_SECRET_KEY 仍为默认值，仅演示模式可用 / the default secret key is only allowed in demo mode "
                 "(set CITYLOOP_SECRET_KEY or CITYLOOP_DEMO=1)"
+            )
+        if not self.demo and is_example_secret(self.secret_key):
+            raise ValueError(
+                "CITYLOOP_SECRET_KEY 是公开的示例值，任何人都能伪造登录令牌 / the secret key is a published example "
+                "(or placeholder) anyone could sign tokens with: generate one, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
         if not self.demo and len(self.secret_key) < 32:
             raise ValueError("CITYLOOP_SECRET_KEY 至少 32 个字符 / the secret key needs at least 32 characters")
