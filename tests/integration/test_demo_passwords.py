@@ -26,7 +26,7 @@ NOW = datetime(2026, 11, 23, 9, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
-def demo_db(two_databases):
+def demo_db(two_databases):  # noqa: F811
     """A database whose users all have the password `demo`, as `cityloop demo` builds them."""
     url = two_databases[0]
     upgrade(url)
