@@ -18,6 +18,7 @@ from cityloop.shared.clock import Clock, SystemClock
 from cityloop.shared.openapi import document_problems
 from cityloop.shared.errors import install_error_handlers
 from cityloop.shared.middleware import BodyLimit, SecurityHeaders
+from cityloop.shared.shutdown import watch_signals
 
 
 def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = None, session_factory=None,
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if serving:
+            watch_signals()  # uvicorn's handlers are installed by now: streams end when it is told to stop
         if not hasattr(app.state, "session_factory"):
             configure_state(app, settings)
             if serving and not settings.demo:

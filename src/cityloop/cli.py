@@ -188,9 +188,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the API server."""
     import uvicorn
 
-    _refuse_demo_passwords(_settings())
+    settings = _settings()
+    _refuse_demo_passwords(settings)
     uvicorn.run("cityloop.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True)
+                log_level="info", proxy_headers=True, timeout_graceful_shutdown=settings.shutdown_grace_seconds)
 
 
 @app.command()

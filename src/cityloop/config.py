@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     map_tile_url: str | None = None
     map_tile_attribution: str = ""
     screen_poll_seconds: float = 2.0  # how often the big screen's stream looks for changes
+    # On SIGTERM `cityloop serve` lets open requests finish this long, then cancels them (streams end at once).
+    shutdown_grace_seconds: float = 10.0
     # Areas this deployment does not run (their pages, APIs and server tasks are left out), e.g. ["fleet"].
     disabled_areas: list[str] = Field(default_factory=list)
     # Areas add their settings in their own block below (one settings object for the whole platform).
