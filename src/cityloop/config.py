@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYLOOP_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///var/cityloop.db"
+    db_busy_timeout_seconds: float = 30.0  # SQLite: how long a write waits for the lock before a 503
+    ready_timeout_seconds: float = 3.0  # /readyz answers 503 when its test write takes longer
     demo: bool = False
     secret_key: str = DEFAULT_SECRET
     token_minutes: int = 12 * 60
