@@ -11,7 +11,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_SECRET = "change-me-demo-only-never-in-production!"
 # Secrets published in this repository (deploy/cityloop.env.example) or shaped like a placeholder: anyone can sign
 # tokens with them, so they are refused outside demo mode.
-EXAMPLE_SECRETS = frozenset({DEFAULT_SECRET, "change-this-to-64-random-characters-0123456789abcdef0123456789ab"})
+EXAMPLE_SECRETS = frozenset({DEFAULT_SECRET, "change-this-to-64-random-characters-0123456789abcdef0123456789ab",
+                             "demo"})
 PLACEHOLDER_WORDS = ("change-me", "change-this", "changeme", "changethis", "replace-me", "your-secret")
 
 
@@ -208,6 +209,12 @@ class Settings(BaseSettings):
                 "(or placeholder) anyone could sign tokens with: generate one, e.g. "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
+        tokens = {"CITYLOOP_FLEET_INGEST_TOKEN": [self.fleet_ingest_token],
+                  "CITYLOOP_SENSOR_GATEWAY_KEYS": self.sensor_gateway_keys,
+                  "CITYLOOP_PUBLIC_VOICE_GATEWAY_TOKEN": [self.public_voice_gateway_token]}
+        for name, values in tokens.items():
+            if not self.demo and any(v is not None and is_example_secret(v) for v in values):
+                raise ValueError(f"{name} 是示例值或占位符 / {name} holds an example or placeholder value")
         if not self.demo and len(self.secret_key) < 32:
             raise ValueError("CITYLOOP_SECRET_KEY 至少 32 个字符 / the secret key needs at least 32 characters")
         return self

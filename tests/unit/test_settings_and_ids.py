@@ -63,3 +63,13 @@ def test_serve_with_the_example_secret_prints_why(monkeypatch):
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 2 and "published example" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("field, value", [
+    ("fleet_ingest_token", "demo"), ("sensor_gateway_keys", ["good-gateway-key-1", "change-me"]),
+    ("public_voice_gateway_token", "your-secret-here"),
+])
+def test_example_device_tokens_are_refused_outside_demo_mode(field, value):
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(demo=False, secret_key=LONG, **{field: value})
+    assert getattr(Settings(demo=True, **{field: value}), field) == value
