@@ -18,6 +18,7 @@ from cityloop.shared.clock import Clock, SystemClock
 from cityloop.shared.openapi import document_problems
 from cityloop.shared.errors import install_error_handlers
 from cityloop.shared.middleware import BodyLimit, SecurityHeaders
+from cityloop.shared.shutdown import watch_signals
 
 
 def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = None, session_factory=None,
@@ -26,7 +27,7 @@ def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = No
 
     Reads (GET) use their own factory: on SQLite its transactions are deferred and take no lock."""
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.engine = engine or make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout_seconds)
     app.state.session_factory = session_factory or make_session_factory(app.state.engine)
     if read_session_factory is None and session_factory is None and app.state.engine.dialect.name == "sqlite":
         app.state.read_engine = make_engine(settings.database_url, readonly=True)
@@ -38,14 +39,23 @@ def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = No
     app.state.intake = GroupCommitter(app.state.session_factory, partial(intake.write, settings=settings))
 
 
-def create_app(settings: Settings | None = None, **state) -> FastAPI:
-    """Build the API; pass engine/session_factory/clock to share them (tests), else built at startup."""
+def create_app(settings: Settings | None = None, *, serving: bool = True, **state) -> FastAPI:
+    """Build the API; pass engine/session_factory/clock to share them (tests), else built at startup.
+
+    A server (`serving`) on its own engine refuses to start outside demo mode while users have the demo password."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if serving:
+            watch_signals()  # uvicorn's handlers are installed by now: streams end when it is told to stop
         if not hasattr(app.state, "session_factory"):
             configure_state(app, settings)
+            if serving and not settings.demo:
+                from cityloop.org.demo_passwords import refuse_demo_passwords
+
+                with app.state.read_session_factory() as session:
+                    refuse_demo_passwords(session)
         tasks = [asyncio.create_task(run(app.state)) for run in _server_tasks(settings.disabled_areas)
                  ] if settings.scheduler_in_server else []
         yield

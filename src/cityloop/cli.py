@@ -66,6 +66,49 @@ def users_add(username: str, role: list[str] = typer.Option(..., "--role", help=
     console.print(f"[green]已添加用户 / added user[/green] {username} ({', '.join(role)})")
 
 
+@users_app.command("password")
+def users_password(username: str,
+                   password: Optional[str] = typer.Option(None, help="new password (prompted when left out)"),
+                   deactivate: bool = typer.Option(False, "--deactivate", help="deactivate the user instead")) -> None:
+    """Change a user's password (or deactivate the user), e.g. every demo login before serving for real."""
+    from sqlalchemy import select
+
+    from cityloop.org.models import User
+    from cityloop.org.security import hash_password
+
+    settings = _settings()
+    if not deactivate and password is None:
+        password = typer.prompt("新密码 / new password", hide_input=True, confirmation_prompt=True)
+    if not deactivate and len(password) < 8:
+        console.print("[red]密码至少 8 个字符 / the password needs at least 8 characters[/red]")
+        raise typer.Exit(1)
+    with _session_factory(settings)() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            console.print(f"[red]用户不存在 / no such user[/red] {username}")
+            raise typer.Exit(1)
+        if deactivate:
+            user.active = False
+        else:
+            user.password_hash, user.failed_logins, user.locked_until = hash_password(password), 0, None
+        session.commit()
+    console.print(f"[green]{'已停用 / deactivated' if deactivate else '已修改密码 / password changed'}[/green] {username}")
+
+
+def _refuse_demo_passwords(settings: Settings) -> None:
+    """Outside demo mode, stop with a clear message while users still have the demo password."""
+    from cityloop.org.demo_passwords import DemoPasswordsLeft, refuse_demo_passwords
+
+    if settings.demo:
+        return
+    try:
+        with _session_factory(settings)() as session:
+            refuse_demo_passwords(session)
+    except DemoPasswordsLeft as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
 @sla_app.command("sweep")
 def sla_sweep(loop: bool = typer.Option(False, help="keep running every sweep_interval_seconds")) -> None:
     """Mark overdue nodes and record automatic 督办 (one process at a time)."""
@@ -124,7 +167,7 @@ def scheduler() -> None:
     from cityloop.app import create_app
 
     settings = _settings().model_copy(update={"scheduler_in_server": True})
-    application = create_app(settings)
+    application = create_app(settings, serving=False)  # no logins here: the demo password check is serve's
 
     async def run() -> None:
         import signal
@@ -145,9 +188,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the API server."""
     import uvicorn
 
-    _settings()
+    settings = _settings()
+    _refuse_demo_passwords(settings)
     uvicorn.run("cityloop.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True)
+                log_level="info", proxy_headers=True, timeout_graceful_shutdown=settings.shutdown_grace_seconds)
 
 
 @app.command()

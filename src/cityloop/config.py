@@ -9,6 +9,17 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-demo-only-never-in-production!"
+# Secrets published in this repository (deploy/cityloop.env.example) or shaped like a placeholder: anyone can sign
+# tokens with them, so they are refused outside demo mode.
+EXAMPLE_SECRETS = frozenset({DEFAULT_SECRET, "change-this-to-64-random-characters-0123456789abcdef0123456789ab",
+                             "demo"})
+PLACEHOLDER_WORDS = ("change-me", "change-this", "changeme", "changethis", "replace-me", "your-secret")
+
+
+def is_example_secret(secret: str) -> bool:
+    """True for the published example secrets and for values that still read like a placeholder."""
+    folded = secret.strip().lower().replace("_", "-")
+    return secret.strip() in EXAMPLE_SECRETS or any(word in folded for word in PLACEHOLDER_WORDS)
 
 
 class Settings(BaseSettings):
@@ -17,6 +28,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYLOOP_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///var/cityloop.db"
+    db_busy_timeout_seconds: float = 30.0  # SQLite: how long a write waits for the lock before a 503
+    ready_timeout_seconds: float = 3.0  # /readyz answers 503 when its test write takes longer
     demo: bool = False
     secret_key: str = DEFAULT_SECRET
     token_minutes: int = 12 * 60
@@ -48,6 +61,8 @@ class Settings(BaseSettings):
     map_tile_url: str | None = None
     map_tile_attribution: str = ""
     screen_poll_seconds: float = 2.0  # how often the big screen's stream looks for changes
+    # On SIGTERM `cityloop serve` lets open requests finish this long, then cancels them (streams end at once).
+    shutdown_grace_seconds: float = 10.0
     # Areas this deployment does not run (their pages, APIs and server tasks are left out), e.g. ["fleet"].
     disabled_areas: list[str] = Field(default_factory=list)
     # Areas add their settings in their own block below (one settings object for the whole platform).
@@ -188,6 +203,18 @@ class Settings(BaseSettings):
                 "CITYLOOP_SECRET_KEY 仍为默认值，仅演示模式可用 / the default secret key is only allowed in demo mode "
                 "(set CITYLOOP_SECRET_KEY or CITYLOOP_DEMO=1)"
             )
+        if not self.demo and is_example_secret(self.secret_key):
+            raise ValueError(
+                "CITYLOOP_SECRET_KEY 是公开的示例值，任何人都能伪造登录令牌 / the secret key is a published example "
+                "(or placeholder) anyone could sign tokens with: generate one, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        tokens = {"CITYLOOP_FLEET_INGEST_TOKEN": [self.fleet_ingest_token],
+                  "CITYLOOP_SENSOR_GATEWAY_KEYS": self.sensor_gateway_keys,
+                  "CITYLOOP_PUBLIC_VOICE_GATEWAY_TOKEN": [self.public_voice_gateway_token]}
+        for name, values in tokens.items():
+            if not self.demo and any(v is not None and is_example_secret(v) for v in values):
+                raise ValueError(f"{name} 是示例值或占位符 / {name} holds an example or placeholder value")
         if not self.demo and len(self.secret_key) < 32:
             raise ValueError("CITYLOOP_SECRET_KEY 至少 32 个字符 / the secret key needs at least 32 characters")
         return self

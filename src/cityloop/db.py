@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
@@ -52,12 +53,12 @@ class UTCDateTime(TypeDecorator):
 JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn, _record, busy_ms: int = 30000) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={busy_ms}")
     cur.close()
 
 
@@ -80,9 +81,10 @@ def _sqlite_path(url: str) -> str | None:
     return None if not path or path == ":memory:" or path.startswith("file:") else path
 
 
-def make_engine(url: str, readonly: bool = False, **kwargs) -> Engine:
-    """Create an engine. SQLite gets WAL, foreign keys and a busy timeout; its writers queue on a write lock
-    (see sqlite_lock), readers (readonly=True) run deferred transactions that never block."""
+def make_engine(url: str, readonly: bool = False, busy_timeout: float = 30.0, **kwargs) -> Engine:
+    """Create an engine. SQLite gets WAL, foreign keys and a busy timeout (seconds a writer waits for the lock);
+    its writers queue on a write lock (see sqlite_lock), readers (readonly=True) run deferred transactions that
+    never block."""
     serializer = {"json_serializer": lambda o: json.dumps(o, ensure_ascii=False)}
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, pool_size=kwargs.pop("pool_size", 10), **serializer, **kwargs)
@@ -93,13 +95,13 @@ def make_engine(url: str, readonly: bool = False, **kwargs) -> Engine:
         if not readonly:
             from cityloop.sqlite_lock import writer_factory
 
-            connect_args["factory"] = writer_factory(str(Path(path).resolve()), timeout=30.0)
+            connect_args["factory"] = writer_factory(str(Path(path).resolve()), timeout=busy_timeout)
     if path:
         # Enough pooled connections for every worker thread: a new SQLite connection re-reads the schema.
         kwargs.setdefault("pool_size", 48 if readonly else 8)
         kwargs.setdefault("max_overflow", 16)
     engine = create_engine(url, connect_args=connect_args, **serializer, **kwargs)
-    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=int(busy_timeout * 1000)))
     event.listen(engine, "begin", _begin_read if readonly else _begin_write)
     return engine
 

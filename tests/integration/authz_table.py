@@ -395,6 +395,7 @@ ROWS: list[Row] = [
     *(r(m, path, EVERYONE) for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
       for m in ("GET", "HEAD")),
     r("GET", "/healthz", EVERYONE),
+    r("GET", "/readyz", EVERYONE),
     r("GET", "/static/vendor/{name:path}", EVERYONE, url="/static/vendor/leaflet.css"),
     r("GET", "/static/{name:path}", EVERYONE, url="/static/css/app.css"),
     r("GET", "/", EVERYONE),

@@ -343,6 +343,23 @@ SCOPED = [  # (principal, url, check of the JSON or HTML, what it means)
       for who in ("department2", "inspector2", "company") for url in ("/console", "/console/inbox", "/console/cases",
                                                                      "/console/overview", "/console/ownership")),
     ("department", "/console/cases", lambda html, i: i["number"] in html, "d01's case list shows its case"),
+    # Fleet and sensor lists name a case only to those who may open it.
+    ("operator", "/api/v1/fleet/violations", lambda d, i: any(v["case_number"] for v in d["items"]),
+     "the command center sees the violations' case numbers"),
+    *((who, url, lambda d, i: d and all(v["case_id"] is None and v["case_number"] is None
+                                        for v in (d["items"] if "items" in d else [d])), meaning)
+      for who, url, meaning in [
+          ("company", "/api/v1/fleet/violations", "a company sees its violations, not the internal case numbers"),
+          ("company", "/api/v1/fleet/violations/{violation}", "nor in one violation"),
+          ("department2", "/api/v1/fleet/violations", "d02 sees no case number of another department's case"),
+          ("inspector2", "/api/v1/fleet/violations", "nor does another grid's inspector")]),
+    ("operator", "/api/v1/sensors/alarms", lambda d, i: any(a["case_number"] for a in d),
+     "the command center sees the alarms' case numbers"),
+    ("department2", "/api/v1/sensors/alarms", lambda d, i: d and all(a["case_number"] is None for a in d),
+     "d02 sees no case number of another department's alarm case"),
+    ("department2", "/api/v1/sensors/alarms/{alarm}/events",
+     lambda d, i: d and not any("number" in (e["payload"] or {}) for e in d), "nor in the alarm's history"),
+    ("department2", "/console/sensors", lambda html, i: not NUMBER.findall(html), "nor on the sensors page"),
 ]
 
 

@@ -121,3 +121,45 @@ def test_a_backup_is_not_restored_across_database_kinds(tmp_path, monkeypatch):
 
     with pytest.raises(BackupError, match="across|target is postgresql"):
         restore(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", demo=True), archive)
+
+
+def test_a_backup_is_readable_by_its_owner_only(tmp_path, monkeypatch):
+    source = f"sqlite:///{tmp_path / 'a.db'}"
+    upgrade(source)
+    archive = tmp_path / "new-dir" / "b.tar.gz"
+    assert _cli(["backup", str(archive)], source, tmp_path / "m", monkeypatch).exit_code == 0
+    assert (archive.stat().st_mode & 0o777, archive.parent.stat().st_mode & 0o777) == (0o600, 0o700)
+    archive.chmod(0o644)  # an old, world-readable file of the same name is tightened when overwritten
+    assert _cli(["backup", str(archive)], source, tmp_path / "m", monkeypatch).exit_code == 0
+    assert archive.stat().st_mode & 0o777 == 0o600
+
+
+def test_pg_dump_gets_the_password_from_a_private_file_not_its_command_line(tmp_path):
+    from cityloop.shared.backup import pg_command
+
+    url = "postgresql+psycopg://city:s3cr:et\\pw@db.example:5433/cityloop?sslmode=require"
+    argv, env = pg_command("pg_dump", url, ["--format=custom"], tmp_path)
+    assert not any("s3cr" in arg for arg in argv)  # `ps` shows argv to every user
+    assert argv[-1] == "--dbname=postgresql://city@db.example:5433/cityloop?sslmode=require"
+    passfile = tmp_path / "pgpass"
+    assert env["PGPASSFILE"] == str(passfile) and "PGPASSWORD" not in env
+    assert passfile.stat().st_mode & 0o777 == 0o600
+    assert passfile.read_text() == "*:*:*:*:s3cr\\:et\\\\pw\n"  # libpq's escapes for ':' and '\'
+
+
+def test_pg_dump_receives_no_password_argument(tmp_path, monkeypatch):
+    """The command actually run (pg_dump replaced by a recorder) carries no password."""
+    from cityloop.shared import backup as backup_module
+
+    seen = {}
+
+    def record(args, env):
+        seen.update(args=args, passfile=open(env["PGPASSFILE"]).read())
+        raise backup_module.BackupError("stop here")
+
+    monkeypatch.setattr(backup_module, "_run", record)
+    with pytest.raises(backup_module.BackupError, match="stop here"):
+        backup_module.backup(Settings(database_url="postgresql+psycopg://u:hunter2@127.0.0.1:1/x", demo=True),
+                             tmp_path / "b.tar.gz")
+    assert seen["args"][0] == "pg_dump" and not any("hunter2" in a for a in seen["args"])
+    assert seen["passfile"].strip().endswith(":hunter2")

@@ -95,9 +95,16 @@ def _under_kills(server: Server, new_key, send) -> tuple[set, set]:
 def _seeded(url: str):
     from cityloop.migrate import upgrade
 
+    from sqlalchemy import update
+
+    from cityloop.org.models import User
+
     upgrade(url)
     with make_session_factory(make_engine(url))() as s:
-        return s, seed_world(s, NOW)
+        world = seed_world(s, NOW)
+        s.execute(update(User).values(password_hash="!"))  # no demo passwords: a non-demo server refuses those
+        s.commit()
+        return s, world
 
 
 def test_acknowledged_reports_survive_sigkill(two_databases, tmp_path):  # noqa: F811

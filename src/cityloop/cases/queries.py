@@ -35,6 +35,14 @@ def visible(stmt: Select, session: Session, actor: Actor) -> Select:
     return stmt.where(or_(*conditions)) if conditions else stmt.where(False)
 
 
+def openable(session: Session, actor: Actor, case_ids) -> set[int]:
+    """Those of `case_ids` the actor may open; other areas' lists show no number or link for the rest."""
+    ids = {i for i in case_ids if i is not None}
+    if not ids or actor.has(*CITYWIDE_ROLES):
+        return ids
+    return set(session.scalars(visible(select(Case.id).where(Case.id.in_(ids)), session, actor)))
+
+
 def get_visible(session: Session, actor: Actor, ident: int | str) -> Case:
     """One case the actor may see, or 404 (no hint that it exists)."""
     row_id = as_id(ident)

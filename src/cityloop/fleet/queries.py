@@ -12,7 +12,9 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case
+from cityloop.cases.queries import openable
 from cityloop.config import Settings
+from cityloop.deps import Actor
 from cityloop.fleet import domain, positions, schemas, track
 from cityloop.fleet.models import Appeal, Company, Permit, PermitVehicle, Site, Vehicle, Violation, Zone
 from cityloop.shared.errors import NotFound
@@ -118,8 +120,8 @@ def _appeal_out(a: Appeal | None) -> schemas.AppealOut | None:
 
 
 def violations(session: Session, now: datetime, company: int | None, filters: dict, page: int = 1,
-               size: int = 50, detail: bool = False) -> tuple[list[schemas.ViolationOut], int]:
-    """Violations, newest first, with plate, company, case number and appeal."""
+               size: int = 50, detail: bool = False, actor: Actor | None = None) -> tuple[list[schemas.ViolationOut], int]:
+    """Violations, newest first, with plate, company, case number (only of cases `actor` may open) and appeal."""
     stmt = (select(Violation, Vehicle.plate, Company.name, Case.number, Appeal)
             .join(Vehicle, Vehicle.id == Violation.vehicle_id).join(Company, Company.id == Violation.company_id)
             .outerjoin(Case, Case.id == Violation.case_id).outerjoin(Appeal, Appeal.violation_id == Violation.id))
@@ -150,12 +152,18 @@ def violations(session: Session, now: datetime, company: int | None, filters: di
                  case_id=v.case_id, case_number=number, case_error=v.case_error, appeal=_appeal_out(a),
                  **({"evidence": v.evidence or {}} if detail else {}))
            for v, plate, cname, number, a in rows]
+    if actor is not None:
+        allowed = openable(session, actor, (v.case_id for v in out))
+        for v in out:
+            if v.case_id not in allowed:
+                v.case_id = v.case_number = None
     return out, total
 
 
-def get_violation(session: Session, now: datetime, violation_id: int, company: int | None) -> schemas.ViolationDetail:
+def get_violation(session: Session, now: datetime, violation_id: int, company: int | None,
+                  actor: Actor | None = None) -> schemas.ViolationDetail:
     """One violation with its evidence, or 404."""
-    items, _ = violations(session, now, company, {"id": violation_id}, detail=True)
+    items, _ = violations(session, now, company, {"id": violation_id}, detail=True, actor=actor)
     if not items:
         raise NotFound("violation-not-found", "违规记录不存在", "Violation not found")
     return items[0]

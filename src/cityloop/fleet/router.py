@@ -234,7 +234,8 @@ def violations(request: Request, vehicle_id: int | None = Query(None, ge=1, le=2
                session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     """违规记录 / Violations (a company user sees its own); status=upheld includes those past the appeal deadline."""
     filters = {"vehicle_id": vehicle_id, "company_id": company_id, "kind": kind, "status": status, "appeal": appeal}
-    items, total = queries.violations(session, _now(request), access.scope(session, actor), filters, pg.page, pg.size)
+    items, total = queries.violations(session, _now(request), access.scope(session, actor), filters, pg.page, pg.size,
+                                      actor=actor)
     return Page(items=items, total=total, page=pg.page, size=pg.size)
 
 
@@ -242,7 +243,7 @@ def violations(request: Request, vehicle_id: int | None = Query(None, ge=1, le=2
 def violation(violation_id: RowId, request: Request, session: Session = Depends(get_session),
               actor: Actor = Depends(current_actor)):
     """违规详情与证据轨迹 / One violation with its evidence (track segment)."""
-    return queries.get_violation(session, _now(request), violation_id, access.scope(session, actor))
+    return queries.get_violation(session, _now(request), violation_id, access.scope(session, actor), actor)
 
 
 _APPEAL_FORM = {"type": "object", "properties": {
@@ -295,7 +296,7 @@ def decide_appeal(violation_id: RowId, body: schemas.DecisionIn, request: Reques
     with request.app.state.read_session_factory() as reads:
         cal = calendar(reads, settings)
     appeals.decide(session, settings, cal, actor, violation_id, body.decision, body.note, _now(request))
-    return queries.get_violation(session, _now(request), violation_id, None)
+    return queries.get_violation(session, _now(request), violation_id, None, actor)
 
 
 @router.get("/appeals/{appeal_id}/files/{n}", response_class=FileResponse)

@@ -37,7 +37,7 @@ def console(request: Request, type: str | None = None, status: str | None = None
     devices = queries.devices(session, now, type or None, status or None, english=english,
                               live=live_values(request.app.state))
     return pages.render(request, "sensors/console.html", menu=menu_for(actor), devices=devices,
-                        alarms=queries.alarms(session, "active", limit=500, english=english),
+                        alarms=queries.alarms(session, "active", limit=500, english=english, actor=actor),
                         summary=queries.summary(session), types=domain.DEVICE_TYPES, levels=domain.LEVELS,
                         status_names=queries.STATUS_NAMES,
                         type_filter=type or "", status_filter=status or "",

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case
+from cityloop.cases.queries import openable
+from cityloop.deps import Actor
 from cityloop.org.models import Department
 from cityloop.sensors import domain
 from cityloop.sensors.models import Alarm, AlarmEvent, Counter, Device, PublicWarning
@@ -69,8 +71,10 @@ def devices(session: Session, now: datetime, type: str | None = None, status: st
 
 
 def alarms(session: Session, state: str | None = None, device: str | None = None, rule: str | None = None,
-           acknowledged: bool | None = None, limit: int = 200, english: bool = False) -> list[AlarmOut]:
-    """Alarms, newest first. state: active (still going on: acknowledged included), acknowledged, cleared."""
+           acknowledged: bool | None = None, limit: int = 200, english: bool = False,
+           actor: Actor | None = None) -> list[AlarmOut]:
+    """Alarms, newest first. state: active (still going on: acknowledged included), acknowledged, cleared.
+    With an actor, only cases it may open show their number."""
     stmt = (select(Alarm, Device, Case.number).join(Device, Device.id == Alarm.device_id)
             .outerjoin(Case, Case.id == Alarm.case_id))
     if state == "active":
@@ -84,18 +88,29 @@ def alarms(session: Session, state: str | None = None, device: str | None = None
     if rule:
         stmt = stmt.where(Alarm.rule_code == rule)
     rows = session.execute(stmt.order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit))
+    rows = rows.all()
+    allowed = openable(session, actor, (a.case_id for a, _, _ in rows)) if actor is not None else None
+    hide = lambda case_id: allowed is not None and case_id not in allowed  # noqa: E731
     return [AlarmOut(id=a.id, device=d.code, device_name=d.name, device_type=d.type, rule=a.rule_code,
                      rule_name=RULE_NAMES.get(a.rule_code, (a.rule_code, a.rule_code))[1 if english else 0],
                      level=a.level, state=a.state, value=a.value, peak_value=a.peak_value, raised_at=a.raised_at,
                      updated_at=a.updated_at, acknowledged_at=a.acknowledged_at, acknowledged_by=a.acknowledged_by,
-                     cleared_at=a.cleared_at, case_id=a.case_id, case_number=number, lon=d.lon, lat=d.lat)
+                     cleared_at=a.cleared_at, case_id=None if hide(a.case_id) else a.case_id,
+                     case_number=None if hide(a.case_id) else number, lon=d.lon, lat=d.lat)
             for a, d, number in rows]
 
 
-def alarm_events(session: Session, alarm_id: int) -> list[AlarmEventOut]:
-    """The history of one alarm."""
-    rows = session.scalars(select(AlarmEvent).where(AlarmEvent.alarm_id == alarm_id).order_by(AlarmEvent.id))
-    return [AlarmEventOut(at=e.at, kind=e.kind, level=e.level, value=e.value, actor=e.actor, payload=e.payload)
+def alarm_events(session: Session, alarm_id: int, actor: Actor | None = None) -> list[AlarmEventOut]:
+    """The history of one alarm (with an actor, case ids and numbers only of cases it may open)."""
+    rows = session.scalars(select(AlarmEvent).where(AlarmEvent.alarm_id == alarm_id).order_by(AlarmEvent.id)).all()
+    allowed = openable(session, actor, ((e.payload or {}).get("case_id") for e in rows)) if actor else None
+
+    def payload(e: AlarmEvent):
+        if allowed is None or not isinstance(e.payload, dict) or e.payload.get("case_id") in allowed:
+            return e.payload
+        return {k: v for k, v in e.payload.items() if k not in ("case_id", "number")}
+
+    return [AlarmEventOut(at=e.at, kind=e.kind, level=e.level, value=e.value, actor=e.actor, payload=payload(e))
             for e in rows]
 
 

@@ -177,13 +177,13 @@ def list_alarms(request: Request, state: str | None = Query(None, pattern="^(act
                 limit: int = Query(200, ge=1, le=1000), session: Session = Depends(get_session),
                 actor: Actor = Depends(require_roles(*STAFF))):
     """报警列表 / Alarms, newest first. state=active: still going on (acknowledged ones included)."""
-    return queries.alarms(session, state, device, rule, acknowledged, limit, wants_english(request))
+    return queries.alarms(session, state, device, rule, acknowledged, limit, wants_english(request), actor)
 
 
 @router.get("/sensors/alarms/{alarm_id}/events", response_model=list[AlarmEventOut])
 def alarm_history(alarm_id: int = Path(ge=1, le=MAX_ID), session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
     """报警历史 / An alarm's history: raise, escalate, case, warning, acknowledge, clear …"""
-    return queries.alarm_events(session, alarm_id)
+    return queries.alarm_events(session, alarm_id, actor)
 
 
 @router.post("/sensors/alarms/{alarm_id}/acknowledge", response_model=AlarmOut)
@@ -193,7 +193,8 @@ def acknowledge(request: Request, alarm_id: int = Path(ge=1, le=MAX_ID), body: A
     alarm = alarm_service.acknowledge(session, alarm_id, actor.username, request.app.state.clock.now(),
                                       body.note if body else None)
     session.commit()
-    return [a for a in queries.alarms(session, limit=1000, english=wants_english(request)) if a.id == alarm.id][0]
+    return [a for a in queries.alarms(session, limit=1000, english=wants_english(request), actor=actor)
+            if a.id == alarm.id][0]
 
 
 @router.get("/sensors/stats")

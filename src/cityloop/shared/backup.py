@@ -4,6 +4,7 @@ one .tar.gz with a manifest."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -24,8 +25,29 @@ class BackupError(RuntimeError):
     """A backup or restore that cannot be done; the message says why (zh / en)."""
 
 
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+def pg_command(tool: str, url: str, args: list[str], secrets: Path) -> tuple[list[str], dict[str, str]]:
+    """argv and environment for a PostgreSQL client tool: the password goes into a 0600 PGPASSFILE under
+    `secrets` (never on the command line, where `ps` shows it to every user)."""
+    parsed = make_url(url)
+    dsn = parsed._replace(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    env = dict(os.environ)
+    if parsed.password is not None:
+        passfile = secrets / "pgpass"
+        escaped = str(parsed.password).replace("\\", "\\\\").replace(":", "\\:")
+        fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(f"*:*:*:*:{escaped}\n")
+        env["PGPASSFILE"] = str(passfile)
+        env.pop("PGPASSWORD", None)
+    return [tool, *args, f"--dbname={dsn}"], env
+
+
+def _private_file(path: Path):
+    """Open `path` for writing, readable by the owner only (a backup holds every citizen's phone number)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its old mode through O_CREAT
+    return os.fdopen(fd, "wb")
 
 
 def _sqlite_file(url: str) -> Path:
@@ -63,15 +85,14 @@ def backup(settings: Settings, archive: Path) -> dict:
             target.close()
             kind, db_file = "sqlite", "db.sqlite3"
         else:
-            _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--dbname={_libpq(url)}",
-                  f"--file={work / 'db.pgdump'}"])
+            _run(*pg_command("pg_dump", url, ["--format=custom", "--no-owner", "--no-privileges",
+                                              f"--file={work / 'db.pgdump'}"], work))
             kind, db_file = "postgresql", "db.pgdump"
         manifest = {"format": FORMAT, "created_at": datetime.now(timezone.utc).isoformat(), "database": kind,
                     "db_file": db_file, **_counts(url),
                     "media_files": sum(1 for p in media.rglob("*") if p.is_file()) if media.is_dir() else 0}
         (work / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2))
-        archive.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(archive, "w:gz") as tar:
+        with _private_file(archive) as out, tarfile.open(fileobj=out, mode="w:gz") as tar:
             tar.add(work / "manifest.json", "manifest.json")
             tar.add(work / db_file, db_file)
             if media.is_dir():
@@ -105,8 +126,8 @@ def restore(settings: Settings, archive: Path, force: bool = False) -> dict:
             Path(f"{target}.restoring").replace(target)
         else:
             clean = ["--clean", "--if-exists"] if tables else []  # an upgraded but empty schema is replaced
-            _run(["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", *clean,
-                  f"--dbname={_libpq(url)}", str(work / manifest["db_file"])])
+            _run(*pg_command("pg_restore", url, ["--no-owner", "--no-privileges", "--single-transaction", *clean,
+                                                 str(work / manifest["db_file"])], work))
         if (work / "media").is_dir():
             shutil.copytree(work / "media", settings.media_dir, dirs_exist_ok=True)
         upgrade(url)  # a backup from an older version is brought up to date
@@ -127,9 +148,9 @@ def _state(url: str) -> tuple[bool, bool]:
     return bool(tables), data
 
 
-def _run(args: list[str]) -> None:
+def _run(args: list[str], env: dict[str, str]) -> None:
     try:
-        done = subprocess.run(args, capture_output=True, text=True, timeout=3600)
+        done = subprocess.run(args, capture_output=True, text=True, timeout=3600, env=env)
     except FileNotFoundError as exc:
         raise BackupError(f"找不到 {args[0]}（请安装 postgresql-client）/ {args[0]} not found") from exc
     if done.returncode != 0:

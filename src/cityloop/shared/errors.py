@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import sqlalchemy.exc
@@ -133,6 +134,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
     @app.exception_handler(sqlalchemy.exc.OperationalError)
+    @app.exception_handler(sqlite3.OperationalError)  # raised unwrapped by the SQLite write lock (db.sqlite_lock)
     async def _db_unavailable(request: Request, exc: Exception):
         import logging
 

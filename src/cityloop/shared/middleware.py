@@ -22,7 +22,9 @@ def csp(tile_url: str | None) -> str:
 
 
 class SecurityHeaders:
-    """Add nosniff, framing, referrer, permissions and CSP headers (and HSTS behind TLS)."""
+    """Add nosniff, framing, referrer, permissions and CSP headers (and HSTS behind TLS), and `Cache-Control:
+    no-store` on every response that sets no caching of its own: API answers and pages carry names and phone
+    numbers, which no browser or proxy cache may keep; static assets and QR images say how they may be cached."""
 
     def __init__(self, app: ASGIApp, tile_url: str | None = None, hsts: bool = False):
         self.app = app
@@ -41,7 +43,10 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in self.headers if h[0] not in present)]
+                extra = [h for h in self.headers if h[0] not in present]
+                if b"cache-control" not in present:
+                    extra.append((b"cache-control", b"no-store"))
+                message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
         await self.app(scope, receive, with_headers)

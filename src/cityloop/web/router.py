@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cityloop.deps import Actor, get_session, optional_actor
-from cityloop.shared.errors import AppError, NotFound
+from cityloop.shared.errors import AppError, NotFound, problem
 from cityloop.web import console as console_pages
 from cityloop.web import admin, pages, screen
 from cityloop.web.menu import menu_for
@@ -23,12 +26,36 @@ CACHE = {"Cache-Control": "public, max-age=86400"}
 
 @router.get("/healthz")
 def healthz(session: Session = Depends(get_session)):
-    """健康检查 / Liveness and database reachability."""
+    """健康检查 / Liveness and database reachability (reads); /readyz checks that writes go through."""
     try:
         session.execute(text("SELECT 1"))
     except Exception as exc:  # the database is down: say so, don't crash
         raise AppError("db-down", "数据库不可用", "Database unreachable", status=503) from exc
     return {"status": "ok"}
+
+
+def _write_probe(state) -> None:
+    """A real write, rolled back: takes the write lock (SQLite) or a row lock and fails on a read-only database."""
+    with state.session_factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SET LOCAL statement_timeout = 5000"))
+        session.execute(text("UPDATE alembic_version SET version_num = version_num"))
+        session.rollback()
+
+
+@router.get("/readyz", responses={503: {"description": "数据库不可写 / the database takes no writes"}})
+async def readyz(request: Request):
+    """就绪检查 / Readiness: the database takes writes now (a test write, rolled back); else 503 with Retry-After."""
+    state = request.app.state
+    try:
+        await asyncio.wait_for(run_in_threadpool(_write_probe, state), state.settings.ready_timeout_seconds)
+    except Exception as exc:  # locked, read-only, down or too slow: not ready, and say so
+        logging.getLogger("cityloop").warning("readiness write failed: %r", exc)
+        response = problem(request, 503, "not-ready", "数据库暂不可写，请稍后重试",
+                           "The database takes no writes at the moment")
+        response.headers["Retry-After"] = "5"
+        return response
+    return {"status": "ready"}
 
 
 @router.get("/static/vendor/{name:path}", include_in_schema=False)

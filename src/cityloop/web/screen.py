@@ -3,7 +3,6 @@ and a Server-Sent Events stream that tells the screen when anything in the case 
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from cityloop.org.models import Department
 from cityloop.shared.errors import Forbidden
 from cityloop.shared.ids import MAX_ID
 from cityloop.shared.openapi import file_of
+from cityloop.shared.shutdown import pause, stopping
 from cityloop.sla.service import calendar
 from cityloop.web import pages
 
@@ -164,7 +164,7 @@ async def screen_stream(request: Request, _: Actor = staff):
 
     async def events():
         last, quiet = -1, 0.0
-        while not await request.is_disconnected():
+        while not stopping() and not await request.is_disconnected():  # a stopping server ends the stream
             now = await run_in_threadpool(current)
             if now != last:
                 last, quiet = now, 0.0
@@ -172,7 +172,8 @@ async def screen_stream(request: Request, _: Actor = staff):
             elif quiet >= 15:
                 quiet = 0.0
                 yield ": keep-alive\n\n"
-            await asyncio.sleep(state.settings.screen_poll_seconds)
+            if await pause(state.settings.screen_poll_seconds):
+                break
             quiet += state.settings.screen_poll_seconds
 
     return StreamingResponse(events(), media_type="text/event-stream",
