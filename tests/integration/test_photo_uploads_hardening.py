@@ -14,6 +14,7 @@ from PIL import EpsImagePlugin, Image, ImageFile
 
 from cityloop.cases import photos as photo_store
 from cityloop.cases.models import Case
+from cityloop.channels import http
 from tests.integration.test_channels_public import jpeg, post
 from tests.integration.test_open311 import create as open311_create
 
@@ -124,13 +125,32 @@ def test_spam_report_with_a_photo_leaves_no_file(api, world, settings, session):
 
 
 def test_rate_limited_report_leaves_no_file(api, world, settings):
-    settings.public_reports_per_ip_hour = 1
+    settings.public_reports_per_ip_hour = 2
     assert post(api, world, photos=[jpeg(pattern=1)]).status_code == 201
     stored = files(settings)
     assert len(stored) == 2  # the photo and its thumbnail
-    r = post(api, world, photos=[jpeg(pattern=2), jpeg(pattern=3)])
+    r = post(api, world, photos=[jpeg(pattern=2), jpeg(pattern=3)], phone="13800138000")
+    assert r.status_code == 201
+    settings.public_reports_per_phone_day = 1
+    r = post(api, world, photos=[jpeg(pattern=4)], phone="13800138000")  # over the phone's limit
     assert r.status_code == 429
-    assert files(settings) == stored
+    assert len(files(settings)) == 6
+
+
+def test_an_address_over_its_limit_is_refused_before_its_upload_is_read(api, world, settings, monkeypatch):
+    settings.public_reports_per_ip_hour = 1
+    assert post(api, world).status_code == 201
+    read = []
+    real = http.read_body
+
+    async def spy(*args, **kwargs):
+        read.append(args)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(http, "read_body", spy)
+    r = post(api, world, photos=[jpeg(pattern=9)])
+    assert r.status_code == 429 and r.json()["code"] == "rate-limited"
+    assert read == [] and len(files(settings)) == 2
 
 
 def test_refused_open311_request_with_media_leaves_no_file(api, world, settings):
