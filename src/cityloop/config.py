@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     max_photos: int = 6
     max_request_bytes: int = 64 * 1024 * 1024  # a whole request (six photos and the form around them)
     thumb_size: int = 320
+    # Photos: a pixel cap read from the header before decoding (a tiny PNG can decode to gigabytes), and how many
+    # decodes may run at once in the process (others wait up to photo_decode_wait_seconds, then 503).
+    max_photo_pixels: int = Field(40_000_000, ge=1)
+    photo_decode_workers: int = Field(2, ge=1)
+    photo_decode_wait_seconds: float = Field(30.0, gt=0)
 
     # Case numbers: <prefix><YYYYMMDD><5-digit daily sequence>, e.g. LA2026112300017.
     case_number_prefix: str = "LA"

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.cases.domain import SOURCES, TRUSTED_SOURCES, event_hash
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto
+from cityloop.cases.photos import decode
 from cityloop.cases.schemas import ReportIn
 from cityloop.cases.service import Ctx, acting_role, node_limit
 from cityloop.catalog.cache import Matter, load_matters
@@ -143,6 +144,7 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key:
                  actor_role=acting_role(ctx.actor, "report"), at=ctx.now, from_stage=None, to_stage="reported",
                  payload={"source": source, "category_code": matter.code, "self_handled": body.self_handled,
                           "coord_sys": body.coord_sys, "photos": len(ctx.photos)})
+    decode(ctx.settings, ctx.photos)  # after every cheaper check: the costly part of an upload
     photos = [dict(event_seq=1, sha256=p.sha256, content_type=p.content_type, size_bytes=p.size_bytes,
                    width=p.width, height=p.height, created_at=ctx.now) for p in ctx.photos]
     day = ctx.now.astimezone(ZoneInfo(ctx.settings.timezone)).strftime("%Y%m%d")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.cases import actions, intake, queries, service
 from cityloop.cases.models import Case, CasePhoto
-from cityloop.cases.photos import check_count, photo_path, store_photo
+from cityloop.cases.photos import photo_path, save, screen_all
 from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, CheckOut, EventOut, NodeOut, ReportIn, TaskOut
 from cityloop.deps import Actor, current_actor, get_grid_index, get_session
 from cityloop.geo.coords import to_wgs84
@@ -72,11 +72,9 @@ def _calendar(request: Request):
         return calendar(rs, request.app.state.settings)
 
 
-def _ctx(request: Request, session: Session, actor: Actor, raw_photos) -> service.Ctx:
-    settings = request.app.state.settings
-    check_count(settings, len(raw_photos))
-    stored = [store_photo(settings, data, name) for name, data in raw_photos]
-    return service.Ctx(session, settings, _calendar(request), request.app.state.clock.now(), actor, stored)
+def _ctx(request: Request, session: Session, actor: Actor, photos) -> service.Ctx:
+    return service.Ctx(session, request.app.state.settings, _calendar(request), request.app.state.clock.now(), actor,
+                       photos)
 
 
 def _out(request: Request, session: Session, case, actor: Actor) -> CaseOut:
@@ -94,6 +92,7 @@ def _out_after_write(request: Request, case, actor: Actor) -> CaseOut:
 async def report(request: Request, actor: Actor = Depends(current_actor)):
     """上报案件 / Report a problem (JSON, or multipart with photos). Honours Idempotency-Key."""
     body, raw_photos = await _parse(request, ReportIn, True)
+    photos = screen_all(request.app.state.settings, raw_photos)  # size and format only; decoded in prepare
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= 128):
         raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
@@ -101,11 +100,11 @@ async def report(request: Request, actor: Actor = Depends(current_actor)):
 
     def prepare():
         with state.read_session_factory() as reads:
-            return intake.prepare(_ctx(request, reads, actor, raw_photos), body, index.locate, to_wgs84, key,
+            return intake.prepare(_ctx(request, reads, actor, photos), body, index.locate, to_wgs84, key,
                                   state.matters.get)
 
     # Most reports need no query (matters are cached): prepare them right here rather than hop to a thread.
-    inline = not raw_photos and not intake.needs_reads(body, key)
+    inline = not photos and not intake.needs_reads(body, key)
     prepared = prepare() if inline else await run_in_threadpool(prepare)
     case, created = (prepared, False) if isinstance(prepared, Case) else (None, True)
     if created:
@@ -113,6 +112,8 @@ async def report(request: Request, actor: Actor = Depends(current_actor)):
             case = await state.intake.submit(prepared)  # group commit with other reports arriving now
         except IntegrityError:  # the same Idempotency-Key raced in from another request
             case, created = await run_in_threadpool(_replayed, state, key, prepared), False
+        if created and photos:
+            await run_in_threadpool(save, state.settings, photos)  # committed: now the files may be written
 
     def out() -> CaseOut:
         with state.read_session_factory() as reads:
@@ -190,11 +191,13 @@ async def act(ident: str, action: str, request: Request, session: Session = Depe
               actor: Actor = Depends(current_actor)):
     """办理 / Take a workflow action (accept, verify_ok, file, dispatch, handle, check_ok, close, …)."""
     body, raw_photos = await _parse(request, ActionIn, False)
+    photos = screen_all(request.app.state.settings, raw_photos)
 
     def run():
         queries.get_visible(session, actor, ident)  # 404 for cases the caller may not see
-        ctx = _ctx(request, session, actor, raw_photos)
-        case = actions.apply(ctx, ident, action, body)
+        ctx = _ctx(request, session, actor, photos)
+        case = actions.apply(ctx, ident, action, body)  # decodes the photos once the action is allowed
+        save(ctx.settings, photos)  # committed: now the files may be written
         return _out_after_write(request, case, actor)
 
     return await run_in_threadpool(run)

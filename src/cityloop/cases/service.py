@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.cases.domain import NODE_OF_STAGE, RULES, event_hash
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto, CaseTask
-from cityloop.cases.photos import StoredPhoto
+from cityloop.cases.photos import Photo, decode
 from cityloop.config import Settings
 from cityloop.deps import Actor
 from cityloop.geo.models import DutyGridInspector
@@ -27,7 +27,7 @@ class Ctx:
     cal: WorkCalendar
     now: datetime
     actor: Actor
-    photos: list[StoredPhoto] = field(default_factory=list)
+    photos: list[Photo] = field(default_factory=list)  # screened; decoded when recorded, saved after commit
     # Reference lookups go through a read session when one is given, so the write lock is taken only to write.
     read_session: Session | None = None
 
@@ -47,6 +47,7 @@ def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: d
     event = CaseEvent(case_id=case.id, prev_hash=case.event_hash, hash=digest, **fields)
     case.event_hash = digest
     ctx.session.add(event)
+    decode(ctx.settings, ctx.photos)  # only now, when the action was allowed: the costly part of an upload
     for photo in ctx.photos:
         ctx.session.add(CasePhoto(case_id=case.id, event_seq=event.seq, sha256=photo.sha256,
                                   content_type=photo.content_type, size_bytes=photo.size_bytes,

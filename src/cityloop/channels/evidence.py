@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case, CasePhoto
-from cityloop.cases.photos import photo_path
+from cityloop.cases.photos import FORMATS, decode_slot, photo_path
 from cityloop.channels.domain import evidence_flags
 from cityloop.channels.models import PhotoEvidence
 from cityloop.config import Settings
@@ -59,7 +59,7 @@ FEATURELESS = 2.0  # grey-level spread below which a picture (a covered lens, a 
 def read_photo(path: Path, tz: str) -> tuple[datetime | None, tuple[float, float] | None, str | None]:
     """EXIF capture time (aware), EXIF GPS (lon, lat) and the 64-bit perceptual hash (hex) of one image file; no
     hash for a featureless picture, whose hash would match every other featureless one."""
-    with Image.open(path) as image:
+    with Image.open(path, formats=list(FORMATS)) as image:  # stored photos passed the upload checks; still only these
         exif = image.getexif()
         details = exif.get_ifd(ExifTags.IFD.Exif)
         taken = _exif_time(details.get(36867) or exif.get(306), details.get(36881), tz)
@@ -106,7 +106,8 @@ def examine(session: Session, settings: Settings, now: datetime, case_ids: list[
     for photo in photos:
         case = session.get(Case, photo.case_id)
         try:
-            taken, point, phash = read_photo(photo_path(settings, photo.sha256), settings.timezone)
+            with decode_slot(settings):  # shares the upload decoders' bound on concurrent decodes
+                taken, point, phash = read_photo(photo_path(settings, photo.sha256), settings.timezone)
         except (OSError, UnidentifiedImageError, ValueError):
             session.add(PhotoEvidence(photo_id=photo.id, case_id=case.id, flags=["file-unreadable"], matches=[],
                                       checked_at=now))

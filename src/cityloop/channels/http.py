@@ -8,7 +8,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from cityloop.cases.photos import check_count, store_photo
+from cityloop.cases.photos import save, screen_all
 from cityloop.cases.service import Ctx
 from cityloop.deps import Actor
 from cityloop.shared.errors import Invalid, TooLarge
@@ -70,11 +70,16 @@ def cal(request: Request):
 
 
 def make_ctx(request: Request, session: Session, actor: Actor, raw_photos: list[tuple[str, bytes]] = ()) -> Ctx:
-    """A use-case context; photos are checked (count, size, type) and stored before anything is written."""
+    """A use-case context; photos are screened (count, size, format) here, decoded only when the use case records
+    them, and written by save_photos() after it was accepted."""
     settings = request.app.state.settings
-    check_count(settings, len(raw_photos))
-    stored = [store_photo(settings, data, name) for name, data in raw_photos]
-    return Ctx(session, settings, cal(request), request.app.state.clock.now(), actor, stored)
+    photos = screen_all(settings, list(raw_photos))
+    return Ctx(session, settings, cal(request), request.app.state.clock.now(), actor, photos)
+
+
+def save_photos(ctx: Ctx) -> None:
+    """Write the photos of an accepted, committed use case."""
+    save(ctx.settings, ctx.photos)
 
 
 def client_ip(request: Request) -> str:

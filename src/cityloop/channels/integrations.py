@@ -40,6 +40,7 @@ async def video_event(request: Request, session: Session = Depends(get_session))
     def run() -> Response:
         ctx = http.make_ctx(request, session, service.channel_actor("video"))
         out = video.ingest(ctx, body, image, locate)
+        http.save_photos(ctx)
         return _json(out, out.created)
 
     return await run_in_threadpool(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from cityloop.channels.domain import (CLOSED_STAGES, PUBLIC_STAGES, can_rate, gu
                                       normalize_phone, public_steps, spam_reasons)
 from cityloop.channels.models import ChannelReport
 from cityloop.channels.schemas import PublicReportIn, PublicStatusOut, PublicStep
+from cityloop.config import Settings
 from cityloop.shared.errors import Invalid, NotFound, TooManyRequests
 
 HOUR, DAY = 3600, 86_400
@@ -49,6 +51,12 @@ def _limit(ctx: Ctx, ip: str, phone: str | None) -> None:
                          s.public_reports_per_phone_day) and ok
     ctx.session.commit()
     if not ok:
+        raise TooManyRequests("rate-limited", "提交过于频繁，请稍后再试", "Too many reports; try again later")
+
+
+def refuse_if_limited(session: Session, settings: Settings, ip: str, now: datetime) -> None:
+    """Refuse an address already at its hourly limit before its upload is even read."""
+    if service.exhausted(session, f"ip:{ip}", now, HOUR, settings.public_reports_per_ip_hour):
         raise TooManyRequests("rate-limited", "提交过于频繁，请稍后再试", "Too many reports; try again later")
 
 

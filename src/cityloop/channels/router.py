@@ -51,13 +51,17 @@ def _key(request: Request) -> str | None:
              openapi_extra=IDEMPOTENCY_DOC)
 async def public_report(request: Request, session: Session = Depends(get_session)):
     """拍一拍上报 / A citizen's report (multipart: fields or a `data` JSON, and 1–6 `photos`); returns a tracking code."""
-    raw, photos = await http.read_body(request, "photos", request.app.state.settings.max_photos)
+    state = request.app.state
+    with state.read_session_factory() as reads:  # the cheapest refusal first: before the photos are read
+        public.refuse_if_limited(reads, state.settings, http.client_ip(request), state.clock.now())
+    raw, photos = await http.read_body(request, "photos", state.settings.max_photos)
     body = http.validate(PublicReportIn, raw)
     key, locate = _key(request), get_grid_index(request).locate
 
     def run() -> Response:
         ctx = http.make_ctx(request, session, channel_actor("public"), photos)
         row, case, created = public.create(ctx, body, locate, key, http.client_ip(request))
+        http.save_photos(ctx)  # only an accepted report writes its photos
         category = session.get(Category, case.category_id)
         out = PublicReportOut(tracking_code=row.tracking_code, status_url=f"/m/report/status/{row.tracking_code}",
                               stage_name=PUBLIC_STAGES[case.stage][int(wants_english(request))],

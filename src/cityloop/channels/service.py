@@ -16,7 +16,7 @@ from cityloop.cases.models import Case
 from cityloop.cases.schemas import ReportIn
 from cityloop.cases.service import Ctx
 from cityloop.channels.domain import CHANNEL_NAMES, new_tracking_code
-from cityloop.channels.models import ChannelKey, ChannelReport
+from cityloop.channels.models import ChannelKey, ChannelReport, RateLimit
 from cityloop.config import Settings
 from cityloop.deps import Actor
 from cityloop.geo.coords import to_wgs84
@@ -106,6 +106,13 @@ def hit(session: Session, key: str, now: datetime, window_seconds: int, limit: i
     number, and public reports are few enough that one upsert each costs nothing."""
     start = int(now.timestamp()) // window_seconds * window_seconds
     return session.execute(_HIT, {"k": key[:80], "w": start}).scalar_one() <= limit
+
+
+def exhausted(session: Session, key: str, now: datetime, window_seconds: int, limit: int) -> bool:
+    """Whether the current window already holds `limit` attempts (a read; nothing is counted)."""
+    start = int(now.timestamp()) // window_seconds * window_seconds
+    count = session.scalar(select(RateLimit.count).where(RateLimit.key == key[:80], RateLimit.window_start == start))
+    return (count or 0) >= limit
 
 
 def purge_limits(session: Session, now: datetime, longest_window: int = 86_400) -> int:

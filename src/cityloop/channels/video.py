@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.cases import actions
 from cityloop.cases.models import Case
-from cityloop.cases.photos import store_photo
+from cityloop.cases.photos import screen
 from cityloop.cases.schemas import ActionIn, ReportIn
 from cityloop.cases.service import Ctx
 from cityloop.channels import service
@@ -51,7 +51,7 @@ def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Calla
     if category is None:
         raise Invalid("unknown-event-type", f"未配置的事件类型：{body.event_type}", f"Unmapped event type {body.event_type}",
                       known=sorted(s.video_event_categories))
-    ctx.photos = [store_photo(s, image[1], image[0])]
+    ctx.photos = [screen(s, image[1], image[0])]  # decoded when recorded; the router saves it after commit
     verify = video_needs_verification(body.confidence, s.video_min_confidence)
     key = f"video:{camera.code}:{body.event_id}" if body.event_id else None
     if body.event_id and (seen := ctx.session.scalar(select(CameraEvent).where(

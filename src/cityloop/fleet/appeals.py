@@ -2,11 +2,13 @@
 the violation. Both leave a note on the violation's case, so the enforcement department sees the outcome.
 
 Files: images go through the platform's photo store (validated, content-addressed); PDFs are checked by their
-signature and size and stored content-addressed under media_dir/fleet/."""
+signature and size and stored content-addressed under media_dir/fleet/. Files are written only once the appeal
+was accepted and committed."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.cases import automation
-from cityloop.cases.photos import photo_path, store_photo
+from cityloop.cases.photos import decode, photo_path, save, screen, write_once
 from cityloop.config import Settings
 from cityloop.deps import Actor
 from cityloop.fleet import access, domain
@@ -25,25 +27,22 @@ from cityloop.sla.domain import WorkCalendar
 MAX_FILES = 6
 
 
-def store_file(settings: Settings, data: bytes, name: str) -> dict:
-    """Validate and store one attachment (JPEG/PNG/WebP or PDF); returns its record."""
+def check_file(settings: Settings, data: bytes, name: str) -> tuple[dict, Callable[[], None]]:
+    """Validate one attachment (JPEG/PNG/WebP or PDF): its record, and how to write it once the appeal is kept."""
     if len(data) > settings.max_upload_bytes:
         raise TooLarge("file-too-large", f"文件 {name} 超过 {settings.max_upload_bytes // 1024 // 1024} MB",
                        f"{name} is larger than {settings.max_upload_bytes} bytes")
     if data[:5] == b"%PDF-":
         sha = hashlib.sha256(data).hexdigest()
-        path = pdf_path(settings, sha)
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        return {"sha256": sha, "name": name[:100], "content_type": "application/pdf", "size": len(data)}
+        record = {"sha256": sha, "name": name[:100], "content_type": "application/pdf", "size": len(data)}
+        return record, lambda: write_once(pdf_path(settings, sha), data)
     try:
-        photo = store_photo(settings, data, name)
+        photo = screen(settings, data, name)
+        decode(settings, [photo])
     except UnsupportedMedia as exc:
         raise UnsupportedMedia("bad-attachment", f"文件 {name} 不是图片或 PDF", f"{name} is not an image or a PDF") from exc
-    return {"sha256": photo.sha256, "name": name[:100], "content_type": photo.content_type, "size": photo.size_bytes}
+    record = {"sha256": photo.sha256, "name": name[:100], "content_type": photo.content_type, "size": photo.size_bytes}
+    return record, lambda: save(settings, [photo])
 
 
 def pdf_path(settings: Settings, sha: str) -> Path:
@@ -76,7 +75,8 @@ def submit(session: Session, settings: Settings, cal: WorkCalendar, actor: Actor
         raise Invalid("appeal-text-required", "请填写申诉理由", "Give the reason for the appeal")
     if len(files) > MAX_FILES:
         raise Invalid("too-many-files", f"最多上传 {MAX_FILES} 个文件", f"At most {MAX_FILES} files")
-    records = [store_file(settings, data, name) for name, data in files]
+    checked = [check_file(settings, data, name) for name, data in files]
+    records = [record for record, _ in checked]
     appeal = Appeal(violation_id=v.id, company_id=company, text=text.strip(), files=records, submitted_by=actor.id,
                     submitted_at=now)
     session.add(appeal)
@@ -85,6 +85,8 @@ def submit(session: Session, settings: Settings, cal: WorkCalendar, actor: Actor
         automation.note(session, settings, cal, now, v.case_id, f"运输企业提出申诉：{text.strip()[:500]}",
                         {"fleet_appeal": {"violation_id": v.id, "files": len(records)}}, commit=False)
     session.commit()
+    for _, write in checked:
+        write()
     return appeal
 
 

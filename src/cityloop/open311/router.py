@@ -117,6 +117,7 @@ def _create(request: Request, session: Session, args: dict, uploads: list, key: 
     ctx = http.make_ctx(request, session, service.channel_actor("open311"), uploads)
     number, _ = create.create(ctx, args, cat, get_grid_index(request).locate, f"open311:{key}" if key else None,
                               args.get("jurisdiction_id"), district)
+    http.save_photos(ctx)  # only an accepted request writes its photos
     notice = ("已登记，将由监督员现场核实后立案处置 / Registered; an inspector will verify it on site before it is "
               "handled")
     doc = {"service_request_id": number, "service_notice": notice, "account_id": args.get("account_id")}
