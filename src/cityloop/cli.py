@@ -66,6 +66,17 @@ def users_add(username: str, role: list[str] = typer.Option(..., "--role", help=
     console.print(f"[green]已添加用户 / added user[/green] {username} ({', '.join(role)})")
 
 
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Lift the login delay on an account from every IP (e.g. when no admin can log in to do it)."""
+    from cityloop.org import throttle
+
+    with _session_factory(_settings())() as session:
+        throttle.unlock(session, username)
+        session.commit()
+    console.print(f"[green]已解锁 / unlocked[/green] {username}")
+
+
 @sla_app.command("sweep")
 def sla_sweep(loop: bool = typer.Option(False, help="keep running every sweep_interval_seconds")) -> None:
     """Mark overdue nodes and record automatic 督办 (one process at a time)."""

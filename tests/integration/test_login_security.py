@@ -267,3 +267,25 @@ def test_the_login_form_needs_its_csrf_token(api, world):
         assert "页面已过期" in r.text
     api.cookies.set("cl_csrf", csrf)
     assert api.post("/login", data={**data, "csrf": csrf}, follow_redirects=False).status_code == 303
+
+
+def test_the_command_line_lifts_a_delay_when_no_admin_can(shared, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cityloop.cli import app as cli
+    from cityloop.config import get_settings
+
+    settings, _, make_app = shared
+    api = TestClient(make_app())
+    for _ in range(settings.login_max_failures):
+        api.post(TOKEN, data={"username": "admin", "password": "guess"})
+    assert api.post(TOKEN, data={"username": "admin", "password": "demo"}).status_code == 429
+    monkeypatch.setenv("CITYLOOP_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("CITYLOOP_DEMO", "1")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["users", "unlock", "admin"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert api.post(TOKEN, data={"username": "admin", "password": "demo"}).status_code == 200
