@@ -73,6 +73,7 @@ def users_password(username: str,
     """Change a user's password (or deactivate the user), e.g. every demo login before serving for real."""
     from sqlalchemy import select
 
+    from cityloop.org import throttle
     from cityloop.org.models import User
     from cityloop.org.security import hash_password
 
@@ -90,7 +91,9 @@ def users_password(username: str,
         if deactivate:
             user.active = False
         else:
-            user.password_hash, user.failed_logins, user.locked_until = hash_password(password), 0, None
+            user.password_hash = hash_password(password)
+            throttle.unlock(session, username)
+        user.token_version += 1  # either way, every session made before ends now
         session.commit()
     console.print(f"[green]{'已停用 / deactivated' if deactivate else '已修改密码 / password changed'}[/green] {username}")
 
@@ -107,6 +110,17 @@ def _refuse_demo_passwords(settings: Settings) -> None:
     except DemoPasswordsLeft as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+
+
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Lift the login delay on an account from every IP (e.g. when no admin can log in to do it)."""
+    from cityloop.org import throttle
+
+    with _session_factory(_settings())() as session:
+        throttle.unlock(session, username)
+        session.commit()
+    console.print(f"[green]已解锁 / unlocked[/green] {username}")
 
 
 @sla_app.command("sweep")

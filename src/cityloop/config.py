@@ -194,8 +194,16 @@ class Settings(BaseSettings):
     public_call_max_calls: int = 80
     public_call_min_gap_minutes: int = 20
     public_dialer_interval_seconds: float = 30.0
-    login_max_failures: int = 5
-    login_lock_minutes: int = 15
+    # Login throttling (counted in the database, so it holds across workers and hosts). After login_max_failures
+    # attempts on one account from one IP, each further attempt waits login_delay_seconds, doubling up to
+    # login_lock_minutes; the same for an account from all IPs (login_account_max_failures) and for one IP over all
+    # accounts (login_ip_max_failures). A streak is forgotten after login_window_minutes without attempts.
+    login_max_failures: int = Field(5, ge=1)
+    login_account_max_failures: int = Field(50, ge=1)
+    login_ip_max_failures: int = Field(50, ge=1)
+    login_delay_seconds: int = Field(60, ge=1)
+    login_lock_minutes: int = Field(15, ge=1)
+    login_window_minutes: int = Field(60, ge=1)
     sweep_interval_seconds: float = 60
     # Background jobs (overdue sweep, areas' jobs and demo simulators) run inside each server worker, one worker at a
     # time where it matters; turn off when a separate `cityloop scheduler` process runs them.

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
@@ -73,14 +74,23 @@ def actor_from_user(user: User) -> Actor:
     return Actor(user.id, user.username, user.display_name, frozenset(user.role_names), user.department_id)
 
 
-ACTOR_TTL_SECONDS = 30.0  # a deactivated user or changed roles take effect within this time
+ACTOR_TTL_SECONDS = 30.0  # changed roles take effect within this time; revocation and deactivation at once
 ACTOR_CACHE_MAX = 10_000
 
 
-def _load_actor(state, user_id: int) -> Actor | None:
+def _load_actor(state, user_id: int) -> tuple[Actor, int] | None:
+    """The user as an actor and their token version, or None when the user is gone or inactive."""
     with state.read_session_factory() as session:  # never the request's write session: it may not exist yet
         user = session.get(User, user_id)
-        return actor_from_user(user) if user is not None and user.active else None
+        return (actor_from_user(user), user.token_version) if user is not None and user.active else None
+
+
+def _token_version(state, user_id: int) -> int | None:
+    """The user's token version (None when gone or inactive): one primary-key lookup of two columns, so even a
+    cached actor is checked against revocation on every request, on every worker."""
+    with state.read_session_factory() as session:
+        row = session.execute(select(User.token_version, User.active).where(User.id == user_id)).first()
+        return row[0] if row is not None and row[1] else None
 
 
 def _cookie_token(request: Request) -> str | None:
@@ -95,28 +105,35 @@ def _cookie_token(request: Request) -> str | None:
     return token
 
 
+_REVOKED = ("invalid-token", "登录已失效，请重新登录", "Invalid or expired token")
+
+
 async def current_actor(request: Request, token: str | None = Depends(oauth2)) -> Actor:
-    """The logged-in user (bearer token, or the pages' session cookie), or 401. The token is verified on every
-    request; the user is cached briefly."""
+    """The logged-in user (bearer token, or the pages' session cookie), or 401. The token's signature, expiry and
+    version (against the user's, so logout and a new password end it at once) are checked on every request; the
+    user's roles are cached briefly."""
     token = token or _cookie_token(request)
     if not token:
         raise Unauthorized("not-authenticated", "请先登录", "Authentication required")
     state = request.app.state
-    user_id = read_token(state.settings.secret_key, token, state.clock.now())
-    if user_id is None:
-        raise Unauthorized("invalid-token", "登录已失效，请重新登录", "Invalid or expired token")
+    claims = read_token(state.settings.secret_key, token, state.clock.now())
+    if claims is None:
+        raise Unauthorized(*_REVOKED)
+    user_id, version = claims
     cache = state.actor_cache
     now = time.monotonic()
     hit = cache.get(user_id)
     if hit is not None and hit[0] > now:
+        if await run_in_threadpool(_token_version, state, user_id) != version:
+            raise Unauthorized(*_REVOKED)
         return hit[1]
-    actor = await run_in_threadpool(_load_actor, state, user_id)
-    if actor is None:
-        raise Unauthorized("invalid-token", "登录已失效，请重新登录", "Invalid or expired token")
+    loaded = await run_in_threadpool(_load_actor, state, user_id)
+    if loaded is None or loaded[1] != version:
+        raise Unauthorized(*_REVOKED)
     if len(cache) >= ACTOR_CACHE_MAX:
         cache.clear()
-    cache[user_id] = (now + ACTOR_TTL_SECONDS, actor)
-    return actor
+    cache[user_id] = (now + ACTOR_TTL_SECONDS, loaded[0])
+    return loaded[0]
 
 
 async def optional_actor(request: Request, token: str | None = Depends(oauth2)) -> Actor | None:

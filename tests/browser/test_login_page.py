@@ -14,3 +14,14 @@ def test_login_in_the_browser(live, browser):  # noqa: F811
     page.click("text=English")
     assert "Dispatcher" in page.inner_text("header")
     page.close()
+
+
+def test_logout_in_the_browser(live, browser):  # noqa: F811
+    page = browser.new_page(viewport=LAPTOP)
+    live.login(page, "dispatcher1")
+    page.click("header form[action='/logout'] button")  # the form carries its CSRF token
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/login")
+    page.goto(f"{live.url}/console")
+    assert "/login" in page.url
+    page.close()

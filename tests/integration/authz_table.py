@@ -70,6 +70,7 @@ class Row:
     xfail: dict[str, str] = field(default_factory=dict)
     name: str = ""  # tells rows of one route apart
     stream: bool = False  # an endless response (Server-Sent Events): only its status is read
+    cookies: dict[str, str] | None = None  # sent as a Cookie header (e.g. the login form's CSRF cookie)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -116,6 +117,7 @@ def act(action: str, case: str, allow: frozenset[str], **body) -> Row:
 ROWS: list[Row] = [
     # --- org: login, users ---
     r("POST", "/api/v1/auth/token", EVERYONE, data={"username": "operator1", "password": "demo"}),
+    r("POST", "/api/v1/auth/logout", LOGGED_IN),
     r("GET", "/api/v1/departments", LOGGED_IN),
     r("GET", "/api/v1/me", LOGGED_IN),
     r("GET", "/api/v1/users", ADMIN),
@@ -400,7 +402,8 @@ ROWS: list[Row] = [
     r("GET", "/static/{name:path}", EVERYONE, url="/static/css/app.css"),
     r("GET", "/", EVERYONE),
     r("GET", "/login", EVERYONE),
-    r("POST", "/login", EVERYONE, data={"username": "operator1", "password": "demo"}),
+    r("POST", "/login", EVERYONE, data={"username": "operator1", "password": "demo", "csrf": "matrix-csrf"},
+      cookies={"cl_csrf": "matrix-csrf"}),
     r("POST", "/logout", EVERYONE),
     page("/console", LOGGED_IN),
     page("/console/inbox", LOGGED_IN),

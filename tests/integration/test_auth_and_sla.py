@@ -13,12 +13,14 @@ def test_login_and_me(api, world):
     assert me["username"] == "dispatcher1" and me["roles"] == ["dispatcher"]
 
 
-def test_wrong_password_then_lockout(api, world, settings):
+def test_wrong_password_then_a_delay(api, world, settings, clock):
     for _ in range(settings.login_max_failures):
         r = api.post("/api/v1/auth/token", data={"username": "lead1", "password": "nope"})
         assert r.status_code == 401
     r = api.post("/api/v1/auth/token", data={"username": "lead1", "password": "demo"})
-    assert r.status_code == 429 and r.json()["code"] == "locked"
+    assert r.status_code == 429 and r.json()["code"] == "login-throttled"
+    clock.advance(seconds=settings.login_delay_seconds)  # the delay is over: the right password works
+    assert api.post("/api/v1/auth/token", data={"username": "lead1", "password": "demo"}).status_code == 200
 
 
 def test_unknown_user_and_bad_token(api, world):

@@ -145,6 +145,8 @@ def _stream_status(app, url: str, headers: dict[str, str]) -> int:
 def call(matrix, row: Row, principal: str) -> tuple[int, str]:
     """Send the row's request as the principal inside a savepoint that is rolled back; (status, Location)."""
     ids, url, headers = matrix.ids, _url(matrix, row, principal), dict(matrix.headers[principal])
+    if row.cookies:
+        headers["cookie"] = "; ".join(f"{k}={v}" for k, v in row.cookies.items())
     body = {}
     for name in ("json", "data", "files"):
         value = getattr(row, name)
@@ -258,7 +260,9 @@ def cookie_session(matrix):
     nested = matrix.conn.begin_nested()
 
     def log_in(username: str) -> str:
-        res = matrix.client.post("/login", data={"username": username, "password": "demo"}, follow_redirects=False)
+        matrix.client.get("/login")  # sets the login form's CSRF cookie
+        res = matrix.client.post("/login", data={"username": username, "password": "demo",
+                                                 "csrf": matrix.client.cookies.get("cl_csrf")}, follow_redirects=False)
         assert res.status_code == 303 and matrix.client.cookies.get("cl_token")
         return matrix.client.cookies.get("cl_csrf")
 

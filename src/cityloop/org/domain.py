@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 ROLES = ("inspector", "operator", "shift_lead", "dispatcher", "department", "leader", "admin", "company")
 ROLE_NAMES = {
     "inspector": ("监督员", "Inspector"),
@@ -20,8 +18,20 @@ ROLE_NAMES = {
 CITYWIDE_ROLES = frozenset({"operator", "shift_lead", "dispatcher", "leader", "admin"})
 
 
-def lock_after_failure(failures: int, now: datetime, max_failures: int, lock_minutes: int) -> datetime | None:
-    """Lock time after a failed login: none until max_failures, then lock_minutes."""
-    if failures >= max_failures:
-        return now + timedelta(minutes=lock_minutes)
-    return None
+def backoff_seconds(attempt: int, free: int, first: int, cap: int) -> int:
+    """Seconds to wait after the attempt-th counted login attempt of a streak: none before the free-th, then `first`,
+    doubling each attempt, never more than `cap` (a progressive delay rather than a lock anyone could hold forever)."""
+    if attempt < free:
+        return 0
+    return min(first * 2 ** min(attempt - free, 32), cap)
+
+
+def backoff_steps(free: int, first: int, cap: int) -> list[tuple[int, int]]:
+    """(attempt, delay) from the free-th attempt until the delay reaches the cap; later attempts wait the cap."""
+    steps, attempt = [], free
+    while True:
+        delay = backoff_seconds(attempt, free, first, cap)
+        steps.append((attempt, delay))
+        if delay >= cap:
+            return steps
+        attempt += 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cityloop.db import Base, UTCDateTime
@@ -39,8 +39,11 @@ class User(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Unused since the login_throttle table (h19a1); kept rather than rebuilding the users table on SQLite.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Tokens carry the version they were issued under; logout or a new password bumps it, ending them all.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     roles: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
@@ -58,3 +61,16 @@ class UserRole(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(16))
+
+
+class LoginThrottle(Base):
+    """Login attempts of one client IP, one account name (known or not) or one (account, IP) pair, shared by every
+    worker and host: a failure streak, and the time before which further attempts are refused."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)  # ip:<ip> | user:<name> | pair:<ip>|<name>
+    username: Mapped[str | None] = mapped_column(String(64), index=True)  # what an admin unlock clears
+    count: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[int] = mapped_column(BigInteger, index=True)  # epoch seconds of the last counted attempt
+    blocked_until: Mapped[int | None] = mapped_column(BigInteger)  # epoch seconds

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cityloop.audit import service as audit
 from cityloop.deps import Actor, current_actor, get_clock, get_session, get_settings_dep, require_roles
 from cityloop.geo.models import DutyGridInspector
-from cityloop.org import service
+from cityloop.org import service, throttle
 from cityloop.org.models import Department
 from cityloop.org.schemas import DepartmentOut, MeOut, TokenOut, UserIn, UserOut, UserPatch
 from cityloop.shared.errors import Invalid
@@ -24,10 +24,22 @@ router = APIRouter(prefix="/api/v1", tags=["org 组织与登录"])
 @router.post("/auth/token", response_model=TokenOut)
 def token(request: Request, form: OAuth2PasswordRequestForm = Depends(), session: Session = Depends(get_session),
           settings=Depends(get_settings_dep), clock=Depends(get_clock)):
-    """登录 / Log in with username and password (OAuth2 password form)."""
+    """登录 / Log in with username and password (OAuth2 password form). Attempts are limited per client IP and per
+    account, with a growing delay (429); an unknown name and a wrong password get the same 401."""
+    from cityloop.channels.http import client_ip
+
     with request.app.state.read_session_factory() as reads:
-        access = service.login(reads, session, settings, form.username, form.password, clock.now())
+        access = service.login(reads, session, settings, form.username, form.password, clock.now(),
+                               client_ip(request))
     return TokenOut(access_token=access, expires_in=settings.token_minutes * 60)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """退出登录 / Log out: every token issued to this user so far stops working, on every worker at once."""
+    service.revoke_tokens(session, actor.id)
+    session.commit()
+    request.app.state.actor_cache.pop(actor.id, None)
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
@@ -54,8 +66,8 @@ admin_only = Depends(require_roles("admin"))
 def users(request: Request, role: str | None = Query(None, max_length=16), q: str | None = Query(None, max_length=64),
           session: Session = Depends(get_session), _: Actor = admin_only):
     """用户列表 / Users with their roles (admin)."""
-    now = request.app.state.clock.now()
-    return [service.user_out(u, now) for u in service.list_users(session, role, q)]
+    locked = throttle.locked_names(session, request.app.state.clock.now())
+    return [service.user_out(u, locked) for u in service.list_users(session, role, q)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
@@ -66,13 +78,14 @@ def add_user(body: UserIn, request: Request, session: Session = Depends(get_sess
     user = service.add_user(session, body.username, body.password, list(body.roles), now, body.display_name,
                             body.department_code, body.phone)
     session.commit()
-    return service.user_out(user, now)
+    return service.user_out(user, set())
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 def patch_user(body: UserPatch, request: Request, user_id: int = Path(..., ge=1, le=MAX_ID),
                session: Session = Depends(get_session), actor: Actor = admin_only):
-    """修改用户 / Change roles, department, password or active flag; unlock a locked account (admin)."""
+    """修改用户 / Change roles, department, password or active flag; `unlock` lifts the login delay on the account
+    from every IP (admin). A new password or deactivation ends the user's tokens."""
     if user_id == actor.id and body.active is False:
         raise Invalid("cannot-deactivate-self", "不能停用自己的账号", "You cannot deactivate your own account")
     changes = body.model_dump(exclude_unset=True)
@@ -81,4 +94,4 @@ def patch_user(body: UserPatch, request: Request, user_id: int = Path(..., ge=1,
                  request.app.state.clock.now())
     user = service.update_user(session, user_id, changes)
     request.app.state.actor_cache.pop(user_id, None)  # roles or active changed: no stale cached actor here
-    return service.user_out(user, request.app.state.clock.now())
+    return service.user_out(user, throttle.locked_names(session, request.app.state.clock.now()))

@@ -29,20 +29,24 @@ def verify_password(password: str, hashed: str) -> bool:
         return False
 
 
-def issue_token(secret: str, user_id: int, username: str, now: datetime, minutes: int) -> str:
-    """A signed bearer token for one user."""
-    payload = {"sub": str(user_id), "name": username, "iat": int(now.timestamp()),
+def issue_token(secret: str, user_id: int, username: str, now: datetime, minutes: int, version: int = 0) -> str:
+    """A signed bearer token for one user, under the user's current token version."""
+    payload = {"sub": str(user_id), "name": username, "ver": version, "iat": int(now.timestamp()),
                "exp": int((now + timedelta(minutes=minutes)).timestamp())}
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
-def read_token(secret: str, token: str, now: datetime) -> int | None:
-    """The user id in a token that is signed by us and not expired at `now` (the app's clock), else None."""
+def read_token(secret: str, token: str, now: datetime) -> tuple[int, int] | None:
+    """(user id, token version) of a token that is signed by us and not expired at `now` (the app's clock), else
+    None. The caller still checks the version against the user's: logout or a new password bumps it."""
     try:
         payload = jwt.decode(token, secret, algorithms=[ALGORITHM],
                              options={"require": ["exp", "sub"], "verify_exp": False})
         if int(payload["exp"]) <= now.timestamp():
             return None
-        return int(payload["sub"])
+        version = payload.get("ver", 0)
+        if type(version) is not int:
+            return None
+        return int(payload["sub"]), version
     except (jwt.PyJWTError, ValueError, KeyError, TypeError):
         return None

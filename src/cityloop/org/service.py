@@ -8,34 +8,34 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
-from cityloop.org.domain import ROLES, lock_after_failure
+from cityloop.org import throttle
+from cityloop.org.domain import ROLES
 from cityloop.org.models import Department, User, UserRole
 from cityloop.org.security import hash_password, issue_token, verify_password
-from cityloop.shared.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthorized
+from cityloop.shared.errors import Conflict, Invalid, NotFound, Unauthorized
 
 
-def login(reads: Session, writes: Session, settings: Settings, username: str, password: str, now: datetime) -> str:
-    """Check the password (with lockout after repeated failures) and issue a token.
+def login(reads: Session, writes: Session, settings: Settings, username: str, password: str, now: datetime,
+          ip: str) -> str:
+    """Check the password and issue a token. The attempt is counted (per IP, account and both) before the slow
+    check, so parallel guesses cannot outrun the limit; a throttled attempt is refused before any check.
 
-    The slow password check runs on the read session; only a change of the failure count takes the write lock."""
+    An unknown name, an inactive account and a wrong password get the same 401; a throttled attempt gets the same
+    429 whether or not the name exists (unknown names are counted too)."""
+    throttle.reserve(writes, settings, username, ip, now)
     user = reads.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         verify_password(password, _DUMMY_HASH)  # same cost whether or not the user exists
         raise Unauthorized("bad-credentials", "用户名或密码错误", "Wrong username or password")
-    if user.locked_until and user.locked_until > now:
-        raise TooManyRequests("locked", "登录失败次数过多，账号暂时锁定，请稍后再试",
-                              "Too many failed logins; the account is locked for a while",
-                              locked_until=user.locked_until.isoformat())
     if not verify_password(password, user.password_hash):
-        failures = user.failed_logins + 1
-        locked = lock_after_failure(failures, now, settings.login_max_failures, settings.login_lock_minutes)
-        writes.execute(update(User).where(User.id == user.id).values(failed_logins=failures, locked_until=locked))
-        writes.commit()
         raise Unauthorized("bad-credentials", "用户名或密码错误", "Wrong username or password")
-    if user.failed_logins or user.locked_until:
-        writes.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None))
-        writes.commit()
-    return issue_token(settings.secret_key, user.id, user.username, now, settings.token_minutes)
+    throttle.succeeded(writes, settings, username, ip)
+    return issue_token(settings.secret_key, user.id, user.username, now, settings.token_minutes, user.token_version)
+
+
+def revoke_tokens(session: Session, user_id: int) -> None:
+    """End every token issued to this user so far, on every worker at once (not committed)."""
+    session.execute(update(User).where(User.id == user_id).values(token_version=User.token_version + 1))
 
 
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000"
@@ -73,11 +73,11 @@ def list_departments(session: Session, group: str | None = None) -> list[Departm
     return list(session.scalars(stmt))
 
 
-def user_out(user: User, now: datetime) -> dict:
-    """A user as the admin pages show it (never the password hash)."""
+def user_out(user: User, locked: set[str]) -> dict:
+    """A user as the admin pages show it (never the password hash); `locked` is throttle.locked_names."""
     return {"id": user.id, "username": user.username, "display_name": user.display_name,
             "roles": sorted(user.role_names), "department_code": user.department.code if user.department else None,
-            "phone": user.phone, "active": user.active, "locked": bool(user.locked_until and user.locked_until > now)}
+            "phone": user.phone, "active": user.active, "locked": user.username in locked}
 
 
 def list_users(session: Session, role: str | None = None, q: str | None = None) -> list[User]:
@@ -110,10 +110,13 @@ def update_user(session: Session, user_id: int, changes: dict) -> User:
         raise Invalid("department-required", "专业部门用户必须指定部门", "Department staff need a department")
     if password := changes.pop("password", None):
         user.password_hash = hash_password(password)
+        user.token_version += 1  # a new password ends every session made with the old one
     if changes.pop("unlock", False):
-        user.failed_logins, user.locked_until = 0, None
+        throttle.unlock(session, user.username)
     for field in ("display_name", "phone", "active"):
         if field in changes and changes[field] is not None:
             setattr(user, field, changes[field])
+    if changes.get("active") is False:
+        user.token_version += 1
     session.commit()
     return user

@@ -12,6 +12,7 @@ from cityloop.catalog import service as catalog
 from cityloop.deps import Actor, get_session, optional_actor
 from cityloop.geo import queries as geo
 from cityloop.org import service as org
+from cityloop.org import throttle
 from cityloop.org.domain import ROLES
 from cityloop.org.models import Department
 from cityloop.routing.models import RoutingRule
@@ -59,8 +60,8 @@ def users(request: Request, q: str | None = Query(None, max_length=64), session:
     """用户与角色."""
     if (gate := _gate(request, actor, "users")) is not None:
         return gate
-    now = request.app.state.clock.now()
-    rows = [org.user_out(u, now) for u in org.list_users(session, q=q)]
+    locked = throttle.locked_names(session, request.app.state.clock.now())
+    rows = [org.user_out(u, locked) for u in org.list_users(session, q=q)]
     return _render(request, actor, "users", users=rows, roles=ROLES, q=q or "", departments=_departments(session))
 
 

@@ -74,9 +74,27 @@ def refuse(request: Request, actor, error) -> HTMLResponse:
 
 
 def set_session(response, token: str, max_age: int, secure: bool) -> None:
-    """Store the bearer token in an HttpOnly cookie plus a CSRF token that page scripts echo in a header."""
+    """Store the bearer token in an HttpOnly cookie plus a fresh CSRF token that page scripts echo in a header."""
     response.set_cookie(TOKEN_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure)
-    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), max_age=max_age, samesite="lax", secure=secure)
+    set_csrf(response, new_csrf(), secure, max_age)
+
+
+def new_csrf() -> str:
+    """A new random CSRF token."""
+    return secrets.token_urlsafe(24)
+
+
+def set_csrf(response, token: str, secure: bool, max_age: int | None = None) -> None:
+    """The CSRF cookie that forms echo in a hidden `csrf` field and scripts in the X-CSRF-Token header."""
+    response.set_cookie(CSRF_COOKIE, token, max_age=max_age, samesite="lax", secure=secure)
+
+
+def csrf_ok(request: Request, submitted: str) -> bool:
+    """True when a form's `csrf` field (or the header) matches the CSRF cookie: a double-submit check that another
+    site cannot pass, since it can neither read nor set our cookie."""
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    given = submitted or request.headers.get(CSRF_HEADER, "")
+    return bool(expected) and secrets.compare_digest(expected.encode(), given.encode())
 
 
 def clear_session(response) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from cityloop.deps import Actor, get_session, optional_actor
-from cityloop.shared.errors import AppError, NotFound, problem
+from cityloop.shared.errors import AppError, Forbidden, NotFound, problem
 from cityloop.web import console as console_pages
 from cityloop.web import admin, pages, screen
 from cityloop.web.menu import menu_for
@@ -86,33 +86,64 @@ def home(request: Request, actor: Actor | None = Depends(optional_actor)):
 
 @router.get("/login", include_in_schema=False)
 def login_page(request: Request, next: str = "/console"):
-    """登录页 / The login form."""
-    return pages.render(request, "login.html", next=_safe_next(next), error=None)
+    """登录页 / The login form, with a CSRF token (a cookie the form echoes) so no other site can log you in."""
+    return _login_form(request, next, None)
 
 
 @router.post("/login", include_in_schema=False)
 def login(request: Request, username: str = Form(..., max_length=64), password: str = Form(..., max_length=256),
-          next: str = Form("/console"), session: Session = Depends(get_session)):
-    """Check the password and start a session (HttpOnly cookie), or show the form again with the reason."""
+          next: str = Form("/console"), csrf: str = Form("", max_length=64), session: Session = Depends(get_session)):
+    """Check the CSRF token and the password and start a session (HttpOnly cookie), or show the form again with
+    the reason."""
+    from cityloop.channels.http import client_ip
     from cityloop.org import service
 
     state = request.app.state
+    if not pages.csrf_ok(request, csrf):
+        return _login_form(request, next, _STALE, status=403)
     try:
         with state.read_session_factory() as reads:
-            token = service.login(reads, session, state.settings, username, password, state.clock.now())
+            token = service.login(reads, session, state.settings, username, password, state.clock.now(),
+                                  client_ip(request))
     except AppError as exc:
-        error = exc.en if pages.lang(request) == "en" else exc.zh
-        return pages.render(request, "login.html", status=exc.status, next=_safe_next(next), error=error)
+        return _login_form(request, next, exc, status=exc.status)
     response = RedirectResponse(_safe_next(next), status_code=303)
     pages.set_session(response, token, state.settings.token_minutes * 60, state.settings.secure_cookies)
     return response
 
 
 @router.post("/logout", include_in_schema=False)
-def logout():
-    """End the session."""
+def logout(request: Request, csrf: str = Form("", max_length=64), session: Session = Depends(get_session)):
+    """End the session: the form must carry the CSRF token, and the user's tokens stop working everywhere."""
+    from cityloop.org import service
+    from cityloop.org.security import read_token
+
+    state = request.app.state
+    token = request.cookies.get(pages.TOKEN_COOKIE)
+    if token:
+        if not pages.csrf_ok(request, csrf):
+            raise Forbidden(*_STALE_TEXT)
+        claims = read_token(state.settings.secret_key, token, state.clock.now())
+        if claims is not None:
+            service.revoke_tokens(session, claims[0])
+            session.commit()
+            state.actor_cache.pop(claims[0], None)
     response = RedirectResponse("/login", status_code=303)
     pages.clear_session(response)
+    return response
+
+
+_STALE_TEXT = ("csrf", "页面已过期，请刷新后重试", "Missing or wrong CSRF token; reload the page")
+_STALE = Forbidden(*_STALE_TEXT)
+
+
+def _login_form(request: Request, next: str, error: AppError | None, status: int = 200):
+    """The login page, with the reason of a refusal, and a CSRF cookie if the browser has none yet."""
+    token = request.cookies.get(pages.CSRF_COOKIE) or pages.new_csrf()
+    message = None if error is None else (error.en if pages.lang(request) == "en" else error.zh)
+    response = pages.render(request, "login.html", status=status, next=_safe_next(next), error=message, csrf=token)
+    if request.cookies.get(pages.CSRF_COOKIE) != token:
+        pages.set_csrf(response, token, request.app.state.settings.secure_cookies)
     return response
 
 
