@@ -17,7 +17,7 @@ def test_swagger_ui_renders_without_csp_violations(live, browser):  # noqa: F811
     r = page.goto(f"{live.url}/docs")
     policy = r.headers["content-security-policy"]
     assert "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";")[0] and "'nonce-" in policy
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("CityLoop")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("CityLoop", timeout=30_000)  # a big schema
     expect(page.locator(".opblock").first).to_be_visible()
     page.locator(".opblock-summary-control").first.click()
     expect(page.locator(".opblock.is-open")).to_be_visible()
