@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
         description="数字化城市管理：受理、核实、立案、派遣、处置、核查、结案 / Digital city management: the closed case loop.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # /docs is served by cityloop.web.docs from npm files, not from a CDN
     )
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, tile_url=settings.map_tile_url, hsts=settings.secure_cookies)

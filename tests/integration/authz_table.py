@@ -394,7 +394,7 @@ ROWS: list[Row] = [
     page("/console/sensors", SENSOR_STAFF),
 
     # --- the web shell: the API docs, health, static files, login, the console and admin pages, the big screen ---
-    *(r(m, path, EVERYONE) for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc")
+    *(r(m, path, EVERYONE) for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect")
       for m in ("GET", "HEAD")),
     r("GET", "/healthz", EVERYONE),
     r("GET", "/readyz", EVERYONE),

@@ -7,16 +7,19 @@ from urllib.parse import urlparse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-def csp(tile_url: str | None) -> str:
-    """The pages' Content-Security-Policy: only this server, plus the map tile host when one is configured."""
+def csp(tile_url: str | None, nonce: str | None = None) -> str:
+    """The pages' Content-Security-Policy: only this server, plus the map tile host when one is configured.
+
+    Scripts come only from our own files (never inline), except an inline script carrying this response's `nonce`."""
     tiles = ""
     if tile_url:
         host = urlparse(tile_url.replace("{s}", "x")).netloc
         if "{s}" in tile_url:  # subdomain-rotated tiles (t0…t7.example.com): allow the parent domain's subdomains
             host = "*." + host.split(".", 1)[-1]
         tiles = f" https://{host} http://{host}"
-    # Leaflet and ECharts set inline styles; a few pages carry small inline scripts.
-    return ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    scripts = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
+    # Leaflet, ECharts and Swagger UI set inline styles; styles cannot run code, so they may stay inline.
+    return (f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
             f"img-src 'self' data: blob:{tiles}; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
             "frame-ancestors 'self'; base-uri 'self'; form-action 'self'")
 

@@ -110,6 +110,9 @@ VENDOR = {
     "leaflet.js": "leaflet/dist/leaflet.js",
     "leaflet.css": "leaflet/dist/leaflet.css",
     "echarts.min.js": "echarts/dist/echarts.min.js",
+    "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+    "swagger-favicon.png": "swagger-ui-dist/favicon-32x32.png",
 }
 VENDOR_DIRS = {"images/": "leaflet/dist/images/"}  # leaflet.css refers to images/… beside itself
 

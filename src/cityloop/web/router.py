@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 from cityloop.deps import Actor, get_session, optional_actor
 from cityloop.shared.errors import AppError, Forbidden, NotFound, problem
 from cityloop.web import console as console_pages
-from cityloop.web import admin, pages, screen
+from cityloop.web import admin, docs, pages, screen
 from cityloop.web.menu import menu_for
 
 router = APIRouter(tags=["system 系统"])
-extra_routers = [console_pages.router, admin.router, screen.router, screen.api]
+extra_routers = [console_pages.router, admin.router, screen.router, screen.api, docs.router]
 STATIC = Path(__file__).resolve().parent / "static"
 CACHE = {"Cache-Control": "public, max-age=86400"}
 

@@ -233,7 +233,7 @@
       const li = document.createElement("li");
       li.dataset.case = task.case_number;
       const due = task.due_at ? task.due_at.slice(5, 16).replace("T", " ") : "";
-      li.innerHTML = `<div><span class="light ${task.light || ""}"></span> <strong></strong> <span class="tag"></span></div>
+      li.innerHTML = `<div><span class="light ${cityloop.esc(task.light)}"></span> <strong></strong> <span class="tag"></span></div>
         <div class="meta"></div>
         <form class="m-form"><input type="file" name="photos" accept="image/jpeg,image/png,image/webp" capture="environment" multiple>
         <input name="note" maxlength="500" placeholder="${t("说明（不属实/未处置时必填）", "Note (required when not true/not done)")}">

@@ -5,6 +5,11 @@
   const msg = document.getElementById("msg");
   const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   let key = newKey();
+  document.getElementById("follow").addEventListener("click", (e) => {  // follow an earlier report by its code
+    e.preventDefault();
+    const code = prompt(e.currentTarget.dataset.prompt);
+    if (code) location.href = "/m/report/status/" + encodeURIComponent(code.trim());
+  });
   let marker = null;
   const map = L.map("map", { attributionControl: !!document.getElementById("map").dataset.tiles }).setView([32.45, 118.43], 14);
   if (document.getElementById("map").dataset.tiles) {  // a configured tile server (settings.map_tile_url)

@@ -1,5 +1,10 @@
-// The one rating a reporter may give after the case is closed.
+// The one rating a reporter may give after the case is closed, and looking up another tracking code.
 (function () {
+  const lookup = document.getElementById("lookup");
+  lookup.addEventListener("submit", (e) => {
+    e.preventDefault();
+    location.href = "/m/report/status/" + encodeURIComponent(lookup.code.value.trim());
+  });
   const box = document.getElementById("rate");
   if (!box) return;
   const code = document.getElementById("status").dataset.code;

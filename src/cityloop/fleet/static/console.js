@@ -1,11 +1,12 @@
 // Staff console: permits and appeals to decide, vehicles on the map, track playback with violation markers.
 (function () {
-  const t = cityloop.t, api = cityloop.api, f = window.fleet, reviewer = window.FLEET_REVIEWER;
+  const t = cityloop.t, api = cityloop.api, f = window.fleet, box = document.getElementById("fleet-console");
+  const reviewer = box.dataset.reviewer === "true";
   const m = f.map("fleet-map");
   const vehiclesLayer = L.layerGroup().addTo(m), trackLayer = L.layerGroup().addTo(m);
   let track = null, cursor = null, timer = null;
   // The server's clock (the demo and the tests may run on another time than the browser's).
-  const offset = (window.FLEET_NOW || Date.now() / 1000) - Date.now() / 1000;
+  const offset = (Number(box.dataset.now) || Date.now() / 1000) - Date.now() / 1000;
   const serverNow = () => Date.now() / 1000 + offset;
   const button = (cls, id, zh, en) => (reviewer ? `<button class="secondary ${cls}" data-id="${id}">${t(zh, en)}</button>` : "");
 
@@ -24,7 +25,7 @@
     document.querySelector("#pending-appeals tbody").innerHTML = page.items.map((v) => `<tr data-id="${v.id}">
       <td>${f.label(f.KIND, v.kind)}<br>${f.fmt(v.started_at)}<br>${f.describe(v)}</td>
       <td>${f.esc(v.company_name)}<br>${f.esc(v.plate)}</td>
-      <td>${f.esc(v.appeal.text)}<br>${v.appeal.files.map((x) => `<a href="${x.url}" target="_blank">${f.esc(x.name)}</a>`).join(" ")}</td>
+      <td>${f.esc(v.appeal.text)}<br>${v.appeal.files.map((x) => `<a href="${f.esc(x.url)}" target="_blank">${f.esc(x.name)}</a>`).join(" ")}</td>
       <td>${button("uphold", v.id, "维持", "Uphold")} ${button("cancel", v.id, "撤销", "Cancel")}</td></tr>`).join("")
       || `<tr><td colspan="4" class="note">${t("没有待复核的申诉", "No appeals waiting")}</td></tr>`;
   }
@@ -62,7 +63,7 @@
     if (!pts.length) return;
     const line = L.polyline(pts, { color: "#0b5cad", weight: 3 }).addTo(trackLayer);
     for (const v of track.violations) {
-      L.marker([v.lat, v.lon]).bindTooltip(`${f.label(f.KIND, v.kind)} · ${f.fmt(v.started_at)}`).addTo(trackLayer);
+      L.marker([v.lat, v.lon]).bindTooltip(f.esc(`${f.label(f.KIND, v.kind)} · ${f.fmt(v.started_at)}`)).addTo(trackLayer);
     }
     cursor = L.circleMarker(pts[0], { radius: 7, color: "#d93025", fillOpacity: 1 }).addTo(trackLayer);
     const slider = document.getElementById("track-slider");

@@ -11,7 +11,7 @@
     rejected: ["已驳回", "Rejected"], revoked: ["已撤销", "Revoked"], expired: ["已过期", "Expired"] };
   const COLORS = { construction: "#d97706", disposal: "#15803d", depot: "#64748b", restricted: "#dc2626",
     speed: "#7c3aed", road: "#2563eb" };
-  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const esc = cityloop.esc;
   const label = (table, key) => (table[key] ? t(table[key][0], table[key][1]) : key);
   function fmt(value) {
     if (value === null || value === undefined) return "";

@@ -10,7 +10,7 @@
       const p = f.properties;
       counts[p.category] = (counts[p.category] || 0) + 1;
       L.circleMarker([lat, lon], { radius: 4, color: "#1a9e55", weight: 1, fillOpacity: 0.6 }).addTo(map)
-        .bindPopup(`${p.category} · ${t("结案", "closed")} ${p.closed_on}`);
+        .bindPopup(cityloop.esc(`${p.category} · ${t("结案", "closed")} ${p.closed_on}`));
       bounds.push([lat, lon]);
     }
     if (bounds.length) map.fitBounds(bounds, { padding: [20, 20], maxZoom: 16, animate: false });

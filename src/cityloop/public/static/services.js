@@ -30,7 +30,7 @@
     list.replaceChildren();
     const bounds = [];
     points.forEach((p, i) => {
-      L.circleMarker([p.lat, p.lon], { radius: 7, color: window.publicColors[p.kind] || "#333" }).addTo(layer).bindPopup(p.name);
+      L.circleMarker([p.lat, p.lon], { radius: 7, color: window.publicColors[p.kind] || "#333" }).addTo(layer).bindPopup(cityloop.esc(p.name));
       bounds.push([p.lat, p.lon]);
       list.append(item(p, extras && extras[i]));
     });

@@ -4,7 +4,10 @@
     const m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
     return m ? decodeURIComponent(m[1]) : "";
   }
+  // Text for innerHTML and Leaflet popups/tooltips (which take HTML): names typed by users must never become markup.
+  const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   window.cityloop = {
+    esc,
     csrf: () => cookie("cl_csrf"),
     lang: document.body.dataset.lang || "zh",
     t: (zh, en) => (document.body.dataset.lang === "en" ? en : zh),

@@ -1,7 +1,7 @@
 // The case page: a map of the case and its unit grid, and action forms that post to the JSON API and then
 // refresh the panel in place.
 (function () {
-  const t = window.cityloop.t;
+  const t = window.cityloop.t, esc = window.cityloop.esc;
   let map = null;
 
   async function drawMap() {
@@ -70,7 +70,10 @@
         if (a && e.flag_names.length) {
           a.classList.add("flagged");
           a.title = e.flag_names.join("；");
-          a.insertAdjacentHTML("beforeend", `<em class="flag">${e.flag_names.join(" · ")}</em>`);
+          const flag = document.createElement("em");
+          flag.className = "flag";
+          flag.textContent = e.flag_names.join(" · ");
+          a.append(flag);
         }
       }
     } catch (e) { /* no evidence service */ }
@@ -80,8 +83,8 @@
     if (!rows.length) return;
     box.classList.remove("hidden");
     box.innerHTML = `<b>${t("可能重复的在办案件", "Possible duplicates (open cases nearby)")}</b><ul>` + rows.map((r) =>
-      `<li><a href="/console/cases/${r.id}" target="_blank">${r.number}</a> ${r.category_name} · ${Math.round(r.distance_m)} m · ${r.stage_name}
-       <button class="secondary small use-parent" data-number="${r.number}">${t("合并到此案件", "Merge into this")}</button></li>`).join("") + "</ul>";
+      `<li><a href="/console/cases/${esc(r.id)}" target="_blank">${esc(r.number)}</a> ${esc(r.category_name)} · ${Math.round(r.distance_m)} m · ${esc(r.stage_name)}
+       <button class="secondary small use-parent" data-number="${esc(r.number)}">${t("合并到此案件", "Merge into this")}</button></li>`).join("") + "</ul>";
     box.querySelectorAll(".use-parent").forEach((b) => b.addEventListener("click", () => {
       const form = document.querySelector("form[data-action=merge]");
       form.closest("details").open = true;

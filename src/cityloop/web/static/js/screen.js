@@ -1,7 +1,7 @@
 // The big screen: figures, charts, the map with live case markers (and sensors and trucks where those areas are
 // installed), refreshed whenever the server's event stream says the case loop moved.
 (function () {
-  const t = window.cityloop.t, api = window.cityloop.api, body = document.body;
+  const t = window.cityloop.t, api = window.cityloop.api, esc = window.cityloop.esc, body = document.body;
   const LIGHT = { green: "#1ec96b", yellow: "#ffc53d", red: "#ff4d4f", grey: "#8c9bab" };
   const ACTIONS = { report: t("上报", "reported"), accept: t("受理", "accepted"), file: t("立案", "filed"),
     dispatch: t("派遣", "dispatched"), handle: t("处置", "handled"), check_ok: t("核查通过", "checked"),
@@ -49,7 +49,7 @@
                  data: s.sources.map((x) => ({ name: x.name, value: x.count })) }],
     });
     document.getElementById("ranking").innerHTML = s.ranking.map((r) =>
-      `<li><span>${r.department}</span><b>${pct(r.on_time_rate)}</b></li>`).join("") ||
+      `<li><span>${esc(r.department)}</span><b>${pct(r.on_time_rate)}</b></li>`).join("") ||
       `<li>${t("本月暂无处置数据", "No handling data this month yet")}</li>`;
   }
 
@@ -67,7 +67,7 @@
     if (duty && duty.features.length) {
       const layer = L.geoJSON(duty, {
         style: { color: "#36cfc9", weight: 1, fillColor: "#1d4a7a", fillOpacity: 0.25 },
-        onEachFeature: (f, l) => l.bindTooltip(f.properties.name),
+        onEachFeature: (f, l) => l.bindTooltip(esc(f.properties.name)),
       }).addTo(map);
       map.fitBounds(layer.getBounds().pad(0.05)); fitted = true;
     } else if (district && district.features.length) {
@@ -81,7 +81,7 @@
     for (const m of rows) {
       L.circleMarker([m.lat, m.lon], { radius: m.urgent ? 7 : 5, color: LIGHT[m.light] || "#fff", weight: 1,
         fillColor: LIGHT[m.light] || "#fff", fillOpacity: 0.85 })
-        .bindTooltip(`${m.number} · ${m.category_code}`)
+        .bindTooltip(esc(`${m.number} · ${m.category_code}`))
         .on("click", () => window.open(`/console/cases/${m.id}`, "_blank"))
         .addTo(caseLayer);
     }
@@ -103,7 +103,7 @@
       const quiet = r.status === "offline" || r.status === "silent" || r.online === false;
       L.circleMarker([lat, lon], { radius: alarm ? 7 : 4, weight: alarm ? 2 : 1,
         color: alarm ? "#ff4d4f" : quiet ? "#8c9bab" : color, fillOpacity: 0.9 })
-        .bindTooltip(label(r)).addTo(layer);
+        .bindTooltip(esc(label(r))).addTo(layer);
     }
   }
 
@@ -111,7 +111,7 @@
     const events = await api("GET", `/api/v1/screen/events?after=0`);
     lastEvent = events.length ? events[0].event_id : lastEvent;
     document.getElementById("feed").innerHTML = events.map((e) =>
-      `<li>${new Date(e.at).toLocaleTimeString(t("zh-CN", "en-GB"), TZ)} <a href="/console/cases/${e.case_id}" target="_blank">${e.number}</a> ${ACTIONS[e.action] || e.action} · ${e.actor}</li>`).join("");
+      `<li>${new Date(e.at).toLocaleTimeString(t("zh-CN", "en-GB"), TZ)} <a href="/console/cases/${esc(e.case_id)}" target="_blank">${esc(e.number)}</a> ${esc(ACTIONS[e.action] || e.action)} · ${esc(e.actor)}</li>`).join("");
   }
 
   async function refresh() {
