@@ -124,3 +124,53 @@ def test_publishing_photos_is_for_reviewers_and_checked(api, world, login, sessi
     assert api.put(url, json={"media_url": True}, headers=login("lead1")).status_code == 200
     assert api.get(f"{BASE}/requests/{public_id}.json").json()[0]["media_url"] == "https://img.example/p.jpg"
     assert api.get(url, headers=login("operator1")).json() == {"photo_ids": [], "media_url": True}
+
+
+# --- Idempotency-Key: a caller's own ---
+
+def test_open311_keys_are_scoped_to_the_api_key(api, world, session, clock):
+    from cityloop.channels.service import add_key
+
+    for name in ("app-a", "app-b"):
+        add_key(session, "open311", name, f"key-of-{name}-0123456789", clock.now())
+    session.commit()
+    key = {"Idempotency-Key": "same-key-1"}
+    a = post(api, world, headers=key, api_key="key-of-app-a-0123456789")
+    b = post(api, world, headers=key, api_key="key-of-app-b-0123456789")
+    assert a != b and session.query(Case).count() == 2  # another client's key finds nothing of a's
+    assert post(api, world, headers=key, api_key="key-of-app-a-0123456789") == a  # a retry: the same request
+    lon, lat = world.point("341122100001002")
+    r = api.post(f"{BASE}/requests.json", headers=key, data={
+        "api_key": "key-of-app-a-0123456789", "service_code": "06010", "lat": str(lat), "long": str(lon),
+        "description": "另一件事"})
+    assert r.status_code == 400 and r.json()[0]["code"] == 422  # the same key with another body is refused
+    assert session.query(Case).count() == 2
+
+
+def test_public_report_keys_are_scoped_to_the_client(app, world, session):
+    from starlette.testclient import TestClient
+
+    lon, lat = world.point("341122100001002")
+    form = {"lon": str(lon), "lat": str(lat), "category_code": "06010", "description": "路边垃圾"}
+
+    def report(ip: str) -> dict:
+        with TestClient(app, client=(ip, 40000)) as client:
+            r = client.post("/api/v1/channels/public/reports", data=form, headers={"Idempotency-Key": "k-1"},
+                            files=[("photos", ("p.jpg", jpeg(), "image/jpeg"))])
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    first, other, again = report("10.0.0.1"), report("10.0.0.2"), report("10.0.0.1")
+    assert first["tracking_code"] != other["tracking_code"] and other["created"]  # not the first citizen's report
+    assert again["tracking_code"] == first["tracking_code"] and not again["created"]
+    assert session.query(Case).count() == 2
+
+
+def test_staff_report_keys_are_scoped_to_the_user(api, world, login, session):
+    lon, lat = world.point("341122100001002")
+    body = {"category_code": "06010", "lon": lon, "lat": lat, "description": "垃圾"}
+    first = api.post("/api/v1/cases", json=body, headers={**login("inspector01"), "Idempotency-Key": "k-1"})
+    other = api.post("/api/v1/cases", json=body, headers={**login("operator1"), "Idempotency-Key": "k-1"})
+    again = api.post("/api/v1/cases", json=body, headers={**login("inspector01"), "Idempotency-Key": "k-1"})
+    assert (first.status_code, other.status_code, again.status_code) == (201, 201, 200)
+    assert other.json()["id"] != first.json()["id"] == again.json()["id"]

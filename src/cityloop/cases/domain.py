@@ -50,6 +50,11 @@ def new_public_id() -> str:
     return base64.b32encode(secrets.token_bytes(10)).decode().lower()
 
 
+def scoped_key(scope: str, key: str) -> str:
+    """An Idempotency-Key as stored: bound to its caller, so one caller's key never finds another caller's case."""
+    return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
+
+
 @dataclass(frozen=True)
 class Rule:
     """Who may take an action, from which stages, and where the case goes (None = stays)."""

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.cases.domain import scoped_key
 from cityloop.cases.models import Case
 from cityloop.cases.photos import photo_path
 from cityloop.channels import http, service
@@ -117,8 +118,10 @@ def _create(request: Request, session: Session, args: dict, uploads: list, key: 
     if key is not None and not (0 < len(key) <= 100):
         raise Open311Error(400, "Idempotency-Key must be 1–100 characters")
     ctx = http.make_ctx(request, session, service.channel_actor("open311"), uploads)
-    number, _ = create.create(ctx, args, cat, get_grid_index(request).locate, f"open311:{key}" if key else None,
-                              args.get("jurisdiction_id"), district)
+    # A key is the caller's own: scoped to the API key it came with, it never finds another client's request.
+    scoped = scoped_key(f"open311:{service.hash_key(args['api_key'])}", key) if key else None
+    number, _ = create.create(ctx, args, cat, get_grid_index(request).locate, scoped, args.get("jurisdiction_id"),
+                              district)
     notice = ("已登记，将由监督员现场核实后立案处置 / Registered; an inspector will verify it on site before it is "
               "handled")
     doc = {"service_request_id": number, "service_notice": notice, "account_id": args.get("account_id")}
