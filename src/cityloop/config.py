@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -164,6 +165,11 @@ class Settings(BaseSettings):
     # jurisdiction, jurisdiction_id ignored); the public base URL used in discovery and media_url (else the request's).
     open311_jurisdictions: dict[str, str] = Field(default_factory=dict)
     open311_contact: str = "来安县数字化城市管理监督指挥中心 12319"
+    # What the public request feed shows: cases once an operator has accepted them (受理), only closed ones, or
+    # every report at once (a report not yet reviewed then shows neither description nor address); positions are
+    # rounded to this many decimals (3 ≈ 100 m). Photos appear only once staff mark them public.
+    open311_publish_after: Literal["accepted", "closed", "immediately"] = "accepted"
+    open311_position_decimals: int = Field(3, ge=0, le=6)
     public_base_url: str | None = None
     # --- assessment (综合评价) ---
     # Composite weights per formula (department, region, inspector, operator, shift_lead, dispatcher), count bands

@@ -305,12 +305,19 @@ ROWS: list[Row] = [
     r("POST", "/open311/v2/requests.{fmt}", only("machine"), anon=403, url="/open311/v2/requests.json",
       data=lambda i: {"service_code": "06010", "lat": str(i["lat"]), "long": str(i["lon"]), "description": "垃圾"}),
     r("GET", "/open311/v2/requests.{fmt}", EVERYONE, url="/open311/v2/requests.json"),
-    r("GET", "/open311/v2/requests/{ident}.{fmt}", EVERYONE, url="/open311/v2/requests/{number}.json"),
+    r("GET", "/open311/v2/requests/{ident}.{fmt}", EVERYONE, url="/open311/v2/requests/{public_id}.json"),
+    # The case number is no public id: it does not resolve (and never did once the numbers were guessable).
+    r("GET", "/open311/v2/requests/{ident}.{fmt}", NOBODY, url="/open311/v2/requests/{number}.json", deny=(404,),
+      anon=404, name="a request by its case number"),
     r("GET", "/open311/v2/tokens/{token}.{fmt}", EVERYONE, url="/open311/v2/tokens/{code}.json"),
-    r("GET", "/open311/v2/media/{photo_id}.jpg", EVERYONE, url="/open311/v2/media/{photo}.jpg"),
-    # Only a request's published photo (its first): a later one (the department's handling photo) is not public.
-    r("GET", "/open311/v2/media/{photo_id}.jpg", NOBODY, url="/open311/v2/media/{photo_later}.jpg", deny=(404,),
-      anon=404, name="an unpublished photo"),
+    r("GET", "/open311/v2/media/{public_id}/{photo_id}.jpg", EVERYONE, url="/open311/v2/media/{public_id}/{photo}.jpg"),
+    # Only a photo staff made public: the department's handling photo is not.
+    r("GET", "/open311/v2/media/{public_id}/{photo_id}.jpg", NOBODY,
+      url="/open311/v2/media/{handled_public_id}/{photo_later}.jpg", deny=(404,), anon=404, name="an unpublished photo"),
+    r("GET", "/api/v1/cases/{ident}/publication", roles("operator", "shift_lead"),
+      url="/api/v1/cases/{dispatched}/publication"),
+    r("PUT", "/api/v1/cases/{ident}/publication", roles("operator", "shift_lead"),
+      url="/api/v1/cases/{dispatched}/publication", json=lambda i: {"photo_ids": [i["photo"]]}),
     *(r(m, "/open311/v2/{rest:path}", EVERYONE, url="/open311/v2/requests.json" if m != "POST" else
         "/open311/v2/unknown.json") for m in ("DELETE", "OPTIONS", "PATCH", "POST", "PUT", "QUERY", "TRACE")),
 

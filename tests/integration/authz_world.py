@@ -13,6 +13,7 @@ from datetime import timedelta
 from PIL import Image
 from sqlalchemy import select
 
+from cityloop.cases.models import Case
 from cityloop.channels.models import ChannelReport
 from cityloop.fleet.models import Permit, PermitVehicle, Violation
 from cityloop.org.security import issue_token
@@ -129,6 +130,9 @@ def build(session, settings, clock, client) -> Matrix:
     photos = client.get(f"/api/v1/cases/{ids['dispatched']}/photos", headers=h["admin"]).json()
     ids["photo"] = photos[0]["id"]
     ids["photo_later"] = client.get(f"/api/v1/cases/{ids['handled']}/photos", headers=h["admin"]).json()[-1]["id"]
+    ids["public_id"], ids["handled_public_id"] = (session.get(Case, ids[k]).public_id for k in ("dispatched", "handled"))
+    _ok(client.put(f"/api/v1/cases/{ids['dispatched']}/publication", json={"photo_ids": [ids["photo"]]},
+                   headers=h["operator"]))  # the report's photo, looked at and published
 
     # 拍一拍: two citizens' reports with tracking codes (one with a phone number that must never be shown).
     def public_report(description, phone):

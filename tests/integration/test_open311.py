@@ -24,6 +24,13 @@ def create(api, world, fmt="json", grid="341122100001002", files=None, **fields)
     return api.post(f"{BASE}/requests.{fmt}", data=data, files=files)
 
 
+def accept(api, login, session, public_id: str) -> Case:
+    """受理 by an operator: from then on the request is public."""
+    case = session.query(Case).filter_by(public_id=public_id).one()
+    assert api.post(f"/api/v1/cases/{case.id}/actions/accept", json={}, headers=login("operator1")).status_code == 200
+    return case
+
+
 def xml(response) -> ET.Element:
     assert response.headers["content-type"].startswith("text/xml")
     assert response.content.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
@@ -64,15 +71,20 @@ def test_post_then_follow_the_request_to_closed(api, world, login, session):
     [doc] = r.json()
     number = doc["service_request_id"]
     assert "token" not in doc and doc["service_notice"]
-    case = session.query(Case).filter_by(number=number).one()
+    case = session.query(Case).filter_by(public_id=number).one()
     assert (case.source, case.needs_verification, case.reporter_phone, case.reporter_name) == (
         "open311", True, "13800000000", "张")
     row = session.query(ChannelReport).filter_by(case_id=case.id).one()
     assert row.media_url == "https://img.example/1.jpg" and row.attributes == {"condition": "01"}
+    assert api.get(f"{BASE}/requests/{number}.json").status_code == 404  # public only once an operator accepted it
+    accept(api, login, session, number)
     one = api.get(f"{BASE}/requests/{number}.json").json()
-    assert len(one) == 1 and one[0]["status"] == "open" and one[0]["media_url"] == "https://img.example/1.jpg"
+    assert len(one) == 1 and one[0]["status"] == "open" and "media_url" not in one[0]  # not looked at yet
     assert "expected_datetime" not in one[0] and "agency_responsible" not in one[0]
-    for user, action, body in [("operator1", "accept", {}), ("inspector01", "verify_ok", {}), ("lead1", "file", {}),
+    assert api.put(f"/api/v1/cases/{case.id}/publication", json={"media_url": True},
+                   headers=login("operator1")).status_code == 200
+    assert api.get(f"{BASE}/requests/{number}.json").json()[0]["media_url"] == "https://img.example/1.jpg"
+    for user, action, body in [("inspector01", "verify_ok", {}), ("lead1", "file", {}),
                                ("dispatcher1", "dispatch", {"department_code": "d01"})]:
         assert api.post(f"/api/v1/cases/{case.id}/actions/{action}", json=body, headers=login(user)).status_code == 200
     [doc] = api.get(f"{BASE}/requests/{number}.json?extensions=true").json()
@@ -101,15 +113,19 @@ def test_post_by_address_and_with_a_photo(api, world, session, login):
                files=[("media", ("a.jpg", jpeg(exif=_exif(lon, lat, "2026:11:23 08:55:00")), "image/jpeg"))])
     assert r.status_code == 200, r.text
     number = xml(r).find("request/service_request_id").text
-    case = session.query(Case).filter_by(number=number).one()
+    case = accept(api, login, session, number)
     assert case.grid_code == "341122100001004" and case.address == "建设路88号门口"
+    [doc] = api.get(f"{BASE}/requests/{number}.json").json()
+    assert "media_url" not in doc  # a citizen's photo is public only once staff have looked at it
+    [photo] = api.get(f"/api/v1/cases/{case.id}/photos", headers=login("operator1")).json()
+    assert api.put(f"/api/v1/cases/{case.id}/publication", json={"photo_ids": [photo["id"]]},
+                   headers=login("operator1")).json() == {"photo_ids": [photo["id"]], "media_url": False}
     [doc] = api.get(f"{BASE}/requests/{number}.json").json()
     assert doc["media_url"].endswith(".jpg")
     media = api.get(doc["media_url"].replace("http://testserver", ""))
     assert media.status_code == 200 and media.headers["content-type"] == "image/jpeg"
     # the public copy is re-encoded without EXIF (the citizen's position, device); staff keep the original as evidence
     assert not Image.open(io.BytesIO(media.content)).getexif()
-    [photo] = api.get(f"/api/v1/cases/{case.id}/photos", headers=login("operator1")).json()
     original = api.get(photo["url"], headers=login("operator1")).content
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)
 
@@ -138,8 +154,11 @@ def test_bad_posts_get_the_spec_error_and_create_nothing(api, world, session, fm
     assert session.query(Case).count() == 0
 
 
-def test_get_requests_filters_pages_and_limits(api, world, clock):
+def test_get_requests_filters_pages_and_limits(api, world, clock, login, session):
     numbers = [create(api, world, service_code=c).json()[0]["service_request_id"] for c in ("06010", "09006", "06010")]
+    assert api.get(f"{BASE}/requests.json").json() == []  # none accepted yet
+    for number in numbers:
+        accept(api, login, session, number)
     everything = api.get(f"{BASE}/requests.json").json()
     assert [d["service_request_id"] for d in everything] == numbers[::-1]
     assert len(api.get(f"{BASE}/requests.json?service_code=09006").json()) == 1
@@ -164,12 +183,13 @@ def test_get_requests_filters_pages_and_limits(api, world, clock):
     assert xml(api.get(f"{BASE}/tokens/NOPE.xml")).find("error/code").text == "404"
 
 
-def test_several_jurisdictions(api, world, settings):
+def test_several_jurisdictions(api, world, settings, login, session):
     settings.open311_jurisdictions = {"laian.gov.cn": "341122", "other.gov.cn": "341100"}
     assert api.get(f"{BASE}/services.json").status_code == 400
     assert api.get(f"{BASE}/services.json?jurisdiction_id=nowhere").status_code == 404
     assert api.get(f"{BASE}/services.json?jurisdiction_id=laian.gov.cn").status_code == 200
     assert create(api, world, jurisdiction_id="other.gov.cn").status_code == 400  # the point is in 341122
     number = create(api, world, jurisdiction_id="laian.gov.cn").json()[0]["service_request_id"]
+    accept(api, login, session, number)
     assert api.get(f"{BASE}/requests/{number}.json?jurisdiction_id=other.gov.cn").status_code == 404
     assert len(api.get(f"{BASE}/requests.json?jurisdiction_id=laian.gov.cn").json()) == 1

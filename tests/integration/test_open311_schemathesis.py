@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from cityloop.channels.models import ChannelReport
 
+from tests.integration.test_open311_georeport_client import accept_live
 from tests.live import live  # noqa: F401
 
 DESCRIPTION = Path(__file__).resolve().parents[1] / "data" / "georeport_v2-1.yaml"
@@ -30,6 +31,7 @@ def _seed(live) -> tuple[list[str], str]:  # noqa: F811
                        data={"api_key": "demo", "service_code": "06010", "lat": lat, "long": lon, "description": "垃圾"})
         assert r.status_code == 200, r.text
         numbers.append(r.json()[0]["service_request_id"])
+        accept_live(live, numbers[-1])  # public once accepted
     with live.app.state.session_factory() as session:
         token = session.scalar(select(ChannelReport.tracking_code).order_by(ChannelReport.id))
     return numbers, token

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -41,6 +43,16 @@ SOURCE_NAMES = {"inspector": ("监督员上报", "Inspector"), "public": ("公�
 # Reports from these sources are trusted and skip 核实 unless intake decides otherwise (see needs_verification).
 TRUSTED_SOURCES = frozenset({"inspector", "assigned", "sensor", "fleet"})
 REQUEST_KINDS = ("return", "extension", "suspension")
+
+
+def new_public_id() -> str:
+    """A case's public id: 80 random bits in lower-case base32 (16 characters), never a case number's shape."""
+    return base64.b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+def scoped_key(scope: str, key: str) -> str:
+    """An Idempotency-Key as stored: bound to its caller, so one caller's key never finds another caller's case."""
+    return hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityloop.cases.domain import SOURCES, TRUSTED_SOURCES, event_hash
+from cityloop.cases.domain import SOURCES, TRUSTED_SOURCES, event_hash, new_public_id
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto
 from cityloop.cases.photos import decode
 from cityloop.cases.schemas import ReportIn
@@ -137,7 +137,7 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key:
                 needs_verification=(source not in TRUSTED_SOURCES) if verify is None else verify,
                 required_due_at=required_due_at,
                 updated_at=ctx.now, idempotency_key=key, request_hash=fingerprint, node_started_at=ctx.now,
-                node_due_at=due)
+                node_due_at=due, public_id=new_public_id())
     node = dict(node="accept", department_id=None, started_at=ctx.now, limit_minutes=minutes, urgent=False,
                 due_at=due, extended_minutes=0)
     event = dict(seq=1, action="report", actor_id=ctx.actor.id, actor_name=ctx.actor.display_name,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from cityloop.cases.domain import new_public_id
 from cityloop.db import Base, JSONType, UTCDateTime
 
 
@@ -70,6 +71,8 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # The id the public sees (Open311 service_request_id): random, so reports cannot be listed by counting.
+    public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
 
 
 class CaseEvent(Base):
@@ -163,6 +166,8 @@ class CasePhoto(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Shown to the public (Open311 media_url) only once staff have looked at it (faces, number plates).
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class CaseNumberSeq(Base):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.cases import actions, intake, queries, service
+from cityloop.cases.domain import scoped_key
 from cityloop.cases.models import Case, CasePhoto
 from cityloop.cases.photos import photo_path, save, screen_all
 from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, CheckOut, EventOut, NodeOut, ReportIn, TaskOut
@@ -96,6 +97,7 @@ async def report(request: Request, actor: Actor = Depends(current_actor)):
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= 128):
         raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
+    key = scoped_key(f"user:{actor.id}", key) if key else None  # one user's key never finds another's case
     state, index = request.app.state, get_grid_index(request)
 
     def prepare():

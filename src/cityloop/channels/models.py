@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.db import Base, JSONType, UTCDateTime
@@ -23,6 +23,7 @@ class ChannelReport(Base):
     tracking_code: Mapped[str] = mapped_column(String(16), unique=True)
     jurisdiction_id: Mapped[str | None] = mapped_column(String(64))
     media_url: Mapped[str | None] = mapped_column(String(512))
+    media_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # staff looked at it
     device_id: Mapped[str | None] = mapped_column(String(64))
     account_id: Mapped[str | None] = mapped_column(String(64))
     external_ref: Mapped[str | None] = mapped_column(String(128))  # 上级交办: the upper platform's number

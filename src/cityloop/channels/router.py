@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.cases.actions import duty_grids_of
+from cityloop.cases.domain import scoped_key
 from cityloop.cases.models import Case
 from cityloop.cases.queries import get_visible, mask_phone
 from cityloop.catalog.models import Category
@@ -44,7 +45,8 @@ def _key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= 128):
         raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
-    return f"public:{key}" if key else None
+    # Anonymous callers: the key is scoped to the client address, so nobody can replay another citizen's key.
+    return scoped_key(f"public:{http.client_ip(request)}", key) if key else None
 
 
 @router.post("/api/v1/channels/public/reports", response_model=PublicReportOut, status_code=201,

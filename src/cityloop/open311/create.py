@@ -98,4 +98,4 @@ def create(ctx: Ctx, args: dict, cat: Category, locate: Callable, key: str | Non
         channel={"channel": "open311", "jurisdiction_id": jurisdiction, "media_url": media_url,
                  "device_id": (args.get("device_id") or "")[:64] or None,
                  "account_id": (args.get("account_id") or "")[:64] or None, "attributes": extras})
-    return case.number, created
+    return case.public_id, created

@@ -16,6 +16,7 @@ from cityloop.catalog.models import Category
 from cityloop.channels.domain import CHANNEL_NAMES, PUBLIC_STAGES, open311_status, public_steps
 from cityloop.channels.models import ChannelReport
 from cityloop.geo.models import Region
+from cityloop.open311.domain import reviewed, rounded, scrubbed
 from cityloop.open311.formats import w3c
 from cityloop.org.models import Department
 
@@ -54,13 +55,13 @@ def window(f: Filters, now: datetime) -> tuple[datetime | None, datetime | None]
     return start, end
 
 
-def query(f: Filters, now: datetime, district: str | None) -> Select:
-    """The cases a GET requests call asks for, newest first."""
-    stmt = select(Case)
+def query(f: Filters, now: datetime, district: str | None, stages: frozenset[str]) -> Select:
+    """The published cases a GET requests call asks for, newest first."""
+    stmt = select(Case).where(Case.stage.in_(stages))
     if district:
         stmt = stmt.where(Case.district_code == district)
     if f.ids:
-        return stmt.where(Case.number.in_(f.ids[:MAX_REQUESTS])).order_by(Case.id.desc())
+        return stmt.where(Case.public_id.in_(f.ids[:MAX_REQUESTS])).order_by(Case.id.desc())
     if f.codes:
         stmt = stmt.where(Case.category_code.in_(f.codes))
     wanted = set(f.statuses)
@@ -80,14 +81,31 @@ def query(f: Filters, now: datetime, district: str | None) -> Select:
     return stmt.order_by(Case.created_at.desc(), Case.id.desc())
 
 
-def find(session: Session, f: Filters, now: datetime, district: str | None) -> list[Case]:
-    """One page of matching cases."""
+def find(session: Session, f: Filters, now: datetime, district: str | None, stages: frozenset[str]) -> list[Case]:
+    """One page of matching published cases."""
     size = min(f.page_size, MAX_REQUESTS)
-    return list(session.scalars(query(f, now, district).offset((f.page - 1) * size).limit(size)))
+    return list(session.scalars(query(f, now, district, stages).offset((f.page - 1) * size).limit(size)))
 
 
-def to_requests(session: Session, cases: list[Case], base: str, extensions: bool, english: bool) -> list[dict]:
-    """Service request documents for cases, with every label read in a handful of queries."""
+def published(session: Session, public_id: str, district: str | None, stages: frozenset[str]) -> Case | None:
+    """The published case with this public id (a case number never resolves)."""
+    case = session.scalar(select(Case).where(Case.public_id == public_id[:24]))
+    if case is None or case.stage not in stages or (district and case.district_code != district):
+        return None
+    return case
+
+
+def public_photo(session: Session, public_id: str, photo_id: int, stages: frozenset[str]) -> CasePhoto | None:
+    """A photo staff have made public, of a published case."""
+    return session.scalar(select(CasePhoto).join(Case, Case.id == CasePhoto.case_id).where(
+        CasePhoto.id == photo_id, CasePhoto.public.is_(True), Case.public_id == public_id[:24],
+        Case.stage.in_(stages)))
+
+
+def to_requests(session: Session, cases: list[Case], base: str, extensions: bool, english: bool,
+                decimals: int) -> list[dict]:
+    """Service request documents for published cases, with every label read in a handful of queries: positions
+    rounded, description and address only once reviewed, photos only once made public, never the reporter."""
     if not cases:
         return []
     ids = [c.id for c in cases]
@@ -101,11 +119,13 @@ def to_requests(session: Session, cases: list[Case], base: str, extensions: bool
                                     .where(CaseNode.case_id.in_(ids), CaseNode.node == "handle")
                                     .group_by(CaseNode.case_id)).all())
     photos = dict(session.execute(select(CasePhoto.case_id, func.min(CasePhoto.id))
-                                  .where(CasePhoto.case_id.in_(ids)).group_by(CasePhoto.case_id)).all())
+                                  .where(CasePhoto.case_id.in_(ids), CasePhoto.public.is_(True))
+                                  .group_by(CasePhoto.case_id)).all())
     media = dict(session.execute(select(ChannelReport.case_id, ChannelReport.media_url)
-                                 .where(ChannelReport.case_id.in_(ids), ChannelReport.media_url.is_not(None))).all())
+                                 .where(ChannelReport.case_id.in_(ids), ChannelReport.media_url.is_not(None),
+                                        ChannelReport.media_public.is_(True))).all())
     parent = aliased(Case)
-    parents = dict(session.execute(select(Case.id, parent.number).join(parent, parent.id == Case.merged_into_id)
+    parents = dict(session.execute(select(Case.id, parent.public_id).join(parent, parent.id == Case.merged_into_id)
                                    .where(Case.id.in_(ids))).all())
     notes: dict[int, list[tuple[str, datetime]]] = {}
     if extensions:
@@ -120,16 +140,19 @@ def to_requests(session: Session, cases: list[Case], base: str, extensions: bool
         status_notes = stage_en if english else stage_zh
         if c.id in parents:
             status_notes += f" → {parents[c.id]}"
-        photo_url = f"{base}/open311/v2/media/{photos[c.id]}.jpg" if c.id in photos else None
+        photo_url = f"{base}/open311/v2/media/{c.public_id}/{photos[c.id]}.jpg" if c.id in photos else None
+        shown = reviewed(c.stage)
+        area = f"{regions.get(c.community_code, '')}{regions.get(c.street_code, '')}" or c.grid_code
         doc = {
-            "service_request_id": c.number, "status": open311_status(c.stage), "status_notes": status_notes,
+            "service_request_id": c.public_id, "status": open311_status(c.stage), "status_notes": status_notes,
             "service_name": names.get(c.category_id, c.category_code), "service_code": c.category_code,
-            "description": c.description, "agency_responsible": dept.name if dept else None,
+            "description": scrubbed(c.description) if shown else None,
+            "agency_responsible": dept.name if dept else None,
             "service_notice": None, "requested_datetime": w3c(c.created_at),
             "updated_datetime": w3c(c.closed_at if c.stage in TERMINAL and c.closed_at else c.updated_at),
             "expected_datetime": w3c(expected.get(c.id) or c.required_due_at),
-            "address": c.address or f"{regions.get(c.community_code, '')}{regions.get(c.street_code, '')}" or c.grid_code,
-            "lat": c.lat, "long": c.lon, "media_url": media.get(c.id) or photo_url,
+            "address": (c.address if shown else None) or area,
+            "lat": rounded(c.lat, decimals), "long": rounded(c.lon, decimals), "media_url": media.get(c.id) or photo_url,
         }
         if extensions:
             doc["extended_attributes"] = {

@@ -10,19 +10,22 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import Case, CasePhoto
+from cityloop.cases.domain import scoped_key
+from cityloop.cases.models import Case
 from cityloop.cases.photos import photo_path
 from cityloop.channels import http, service
 from cityloop.channels.models import ChannelReport
 from cityloop.deps import get_grid_index, get_session
-from cityloop.open311 import catalog, create, requests
+from cityloop.open311 import catalog, create, requests, review
+from cityloop.open311.domain import published_stages
 from cityloop.open311.formats import Open311Error, check_format, error, parse_w3c, render
 from cityloop.shared.errors import AppError, wants_english
 
 router = APIRouter(prefix="/open311/v2", tags=["open311 GeoReport v2"])
+extra_routers = [review.router]  # staff: which photos the feed may show
 FILE_FIELDS = ("media", "media[]")
 
 
@@ -115,8 +118,10 @@ def _create(request: Request, session: Session, args: dict, uploads: list, key: 
     if key is not None and not (0 < len(key) <= 100):
         raise Open311Error(400, "Idempotency-Key must be 1–100 characters")
     ctx = http.make_ctx(request, session, service.channel_actor("open311"), uploads)
-    number, _ = create.create(ctx, args, cat, get_grid_index(request).locate, f"open311:{key}" if key else None,
-                              args.get("jurisdiction_id"), district)
+    # A key is the caller's own: scoped to the API key it came with, it never finds another client's request.
+    scoped = scoped_key(f"open311:{service.hash_key(args['api_key'])}", key) if key else None
+    number, _ = create.create(ctx, args, cat, get_grid_index(request).locate, scoped, args.get("jurisdiction_id"),
+                              district)
     http.save_photos(ctx)  # only an accepted request writes its photos
     notice = ("已登记，将由监督员现场核实后立案处置 / Registered; an inspector will verify it on site before it is "
               "handled")
@@ -154,9 +159,12 @@ async def get_requests(fmt: str, request: Request, session: Session = Depends(ge
     def work():
         args = _args(request)
         district = _district(request, args)
-        f = _filters(args, ZoneInfo(request.app.state.settings.timezone))
-        cases = requests.find(session, f, request.app.state.clock.now(), district)
-        docs = requests.to_requests(session, cases, http.base_url(request), f.extensions, wants_english(request))
+        settings = request.app.state.settings
+        f = _filters(args, ZoneInfo(settings.timezone))
+        cases = requests.find(session, f, request.app.state.clock.now(), district,
+                              published_stages(settings.open311_publish_after))
+        docs = requests.to_requests(session, cases, http.base_url(request), f.extensions, wants_english(request),
+                                    settings.open311_position_decimals)
         return render(fmt, "service_requests", docs)
     return await _answer(fmt, lambda: run_in_threadpool(work))
 
@@ -167,11 +175,12 @@ async def get_request(ident: str, fmt: str, request: Request, session: Session =
     def work():
         args = _args(request)
         district = _district(request, args)
-        case = session.scalar(select(Case).where(Case.number == ident[:24]))
-        if case is None or (district and case.district_code != district):
+        settings = request.app.state.settings
+        case = requests.published(session, ident, district, published_stages(settings.open311_publish_after))
+        if case is None:  # unknown and not yet published look the same
             raise Open311Error(404, f"service_request_id '{ident[:24]}' was not found")
         docs = requests.to_requests(session, [case], http.base_url(request), args.get("extensions") == "true",
-                                    wants_english(request))
+                                    wants_english(request), settings.open311_position_decimals)
         return render(fmt, "service_requests", docs)
     return await _answer(fmt, lambda: run_in_threadpool(work))
 
@@ -181,23 +190,23 @@ async def get_token(token: str, fmt: str, request: Request, session: Session = D
     """GET service_request_id from a token (our tracking code)."""
     def work():
         _district(request, _args(request))
-        row = session.execute(select(ChannelReport.tracking_code, Case.number).join(Case, Case.id == ChannelReport.case_id)
+        row = session.execute(select(ChannelReport.tracking_code, Case.public_id)
+                              .join(Case, Case.id == ChannelReport.case_id)
                               .where(ChannelReport.tracking_code == token.upper()[:16])).first()
         if row is None:
             raise Open311Error(404, f"token '{token[:20]}' was not found")
-        return render(fmt, "service_requests", [{"service_request_id": row.number, "token": row.tracking_code}])
+        return render(fmt, "service_requests", [{"service_request_id": row.public_id, "token": row.tracking_code}])
     return await _answer(fmt, work)
 
 
-@router.get("/media/{photo_id}.jpg", include_in_schema=False)
-def media(photo_id: int, request: Request, session: Session = Depends(get_session)):
-    """A request's photo for media_url: the thumbnail, whose re-encoding drops the original's EXIF (GPS, device).
-    Only the photo media_url names (a case's first) is public; later ones (verification, handling) are not."""
-    row = session.get(CasePhoto, photo_id) if 0 < photo_id < 2**31 else None
-    if row is not None and row.id != session.scalar(select(func.min(CasePhoto.id)).where(
-            CasePhoto.case_id == row.case_id)):
-        row = None
-    path = photo_path(request.app.state.settings, row.sha256, thumb=True) if row else None
+@router.get("/media/{public_id}/{photo_id}.jpg", include_in_schema=False)
+def media(public_id: str, photo_id: int, request: Request, session: Session = Depends(get_session)):
+    """A request's photo for media_url: the thumbnail, whose re-encoding drops the original's EXIF (GPS, device);
+    only a photo staff have made public, of a published request."""
+    settings = request.app.state.settings
+    row = requests.public_photo(session, public_id, photo_id, published_stages(settings.open311_publish_after)) \
+        if 0 < photo_id < 2**31 else None
+    path = photo_path(settings, row.sha256, thumb=True) if row else None
     if path is None or not path.exists():
         return error("json", Open311Error(404, "media not found"))
     return FileResponse(path, media_type="image/jpeg")

@@ -113,7 +113,8 @@ def case_context(request: Request, session: Session, actor: Actor, ident: str) -
     out = queries.to_out(session, case, actor, now, cal)
     photos = list(session.scalars(select(CasePhoto).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id)))
     context = {"case": out, "events": queries.events(session, case), "nodes": queries.nodes(session, case),
-               "photos": photos, "fields": ACTION_FIELDS, "node_names": NODES,
+               "photos": photos, "can_publish": actor.has("operator", "shift_lead", "admin"),
+               "fields": ACTION_FIELDS, "node_names": NODES,
                "names": {action: rule.name for action, rule in RULES.items()}}
     if case.pending_request:
         context["request"] = session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id,

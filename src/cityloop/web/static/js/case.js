@@ -100,6 +100,20 @@
       form.addEventListener("change", () => previewDeadline(form));
       previewDeadline(form);
     });
+    document.querySelectorAll("form.publish-photos").forEach((form) => {
+      // Which photos the public Open311 feed may show: the full list, after staff have looked at them.
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const ids = [...form.querySelectorAll("input[name=photo]:checked")].map((el) => parseInt(el.value, 10));
+        try {
+          await window.cityloop.api("PUT", `/api/v1/cases/${form.dataset.case}/publication`, { photo_ids: ids });
+          await refresh(form.dataset.case, t("照片公开设置已保存", "Photo publication saved"));
+        } catch (err) {
+          const box = document.getElementById("action-message");
+          box.textContent = err.message; box.className = "message error";
+        }
+      });
+    });
     document.querySelectorAll("form.action-form").forEach((form) => {
       form.addEventListener("submit", async (ev) => {
         ev.preventDefault();
