@@ -75,7 +75,9 @@ def walk(api, login, world, clock=None) -> dict[str, dict]:
 
 def _rewrite_history(db, case):
     """Edit the 2nd event and recompute the case's hash chain and head, as revision 0007 computed it."""
-    events = db.execute(select(CaseEvent.__table__).where(CaseEvent.case_id == case["id"]).order_by(CaseEvent.seq))
+    c = CaseEvent
+    events = db.execute(select(c.id, c.seq, c.action, c.actor_id, c.actor_name, c.actor_role, c.at, c.from_stage,
+                               c.to_stage, c.payload).where(c.case_id == case["id"]).order_by(c.seq))
     prev = ""
     for e in list(events):
         payload = {**(e.payload or {}), "note": "改过了"} if e.seq == 2 else (e.payload or {})
@@ -355,3 +357,47 @@ def test_untampered_after_the_sealer_ran_concurrently_with_writers(cli):
                                  "(SELECT seq FROM audit_chain_head), (SELECT count(*) FROM cases)")).one()
     engine.dispose()
     assert rows[0] == rows[1] and rows[2] == 6 + 30
+
+
+def test_upgrading_a_database_chained_by_0007_re_macs_its_history(tmp_path, monkeypatch):
+    """Revision h19e1 keys the unkeyed history an existing database holds, so `audit verify` starts intact."""
+    from datetime import datetime
+
+    from alembic import command
+
+    from cityloop.cases import automation
+    from cityloop.config import Settings, get_settings
+    from cityloop.db import make_engine, make_session_factory
+    from cityloop.geo.queries import build_index
+    from cityloop.migrate import alembic_config, upgrade
+    from cityloop.sla.service import calendar
+    from tests.conftest import SHANGHAI
+    from tests.factories import seed_world
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url)
+    settings = Settings(database_url=url, demo=True, secret_key=SECRET)
+    now = datetime(2026, 11, 23, 9, tzinfo=SHANGHAI)
+    engine = make_engine(url)
+    with make_session_factory(engine)() as s:
+        world = seed_world(s, now)
+        lon, lat = world.point("341122100001001")
+        for _ in range(3):
+            automation.open_case(s, settings, calendar(s, settings), now, build_index(s).locate, source="sensor",
+                                 category_code="06010", lon=lon, lat=lat, description="积水", department_code="d01")
+    command.downgrade(alembic_config(url), "h19e1-1")
+    with engine.begin() as conn:  # the history as revision 0007 left it: SHA-256 chains
+        for number, case_id in conn.execute(text("SELECT number, id FROM cases")).all():
+            _rewrite_history(conn, {"id": case_id, "number": number})
+    monkeypatch.setenv("CITYLOOP_DEMO", "1")
+    monkeypatch.setenv("CITYLOOP_SECRET_KEY", SECRET)
+    get_settings.cache_clear()
+    try:
+        upgrade(url)
+    finally:
+        get_settings.cache_clear()
+    with make_session_factory(engine)() as s:
+        seal_all(s, audit_key(settings), now)
+        report = verify_all(s, audit_key(settings), None)
+    engine.dispose()
+    assert report.events == 12 and report.problems == []
