@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me-demo-only-never-in-production!"
@@ -214,6 +214,17 @@ class Settings(BaseSettings):
     # Background jobs (overdue sweep, areas' jobs and demo simulators) run inside each server worker, one worker at a
     # time where it matters; turn off when a separate `cityloop scheduler` process runs them.
     scheduler_in_server: bool = True
+    # --- audit (审计) ---
+    # The key of the audit MACs (case events, the global chain, anchors); never stored in the database. Give it
+    # as CITYLOOP_AUDIT_KEY or in a file (CITYLOOP_AUDIT_KEY_FILE, at least 32 bytes); neither: derived from
+    # secret_key for this purpose only (then rotating secret_key needs the old derived key set here).
+    audit_key: SecretStr | None = None
+    audit_key_file: Path | None = None
+    audit_seal_interval_seconds: float = 5  # new events and admin entries join the global chain this often
+    # An append-only file outside the database that receives the chain head (CITYLOOP_AUDIT_ANCHOR_FILE);
+    # unset: no anchors, and deleting the newest sealed entries together with the head goes unnoticed.
+    audit_anchor_file: Path | None = None
+    audit_anchor_interval_seconds: float = 300
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

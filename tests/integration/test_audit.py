@@ -6,6 +6,7 @@ from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
 from cityloop.audit.models import AuditEntry
+from cityloop.audit.keys import audit_key
 from cityloop.audit.service import verify_admin_log, verify_case_events
 from cityloop.cases.models import CaseEvent
 
@@ -19,23 +20,24 @@ def _walk(api, login, world, steps=(("accept", "operator1"), ("file", "lead1"), 
     return case
 
 
-def test_an_edited_or_deleted_event_is_found(api, login, world, session):
+def test_an_edited_or_deleted_event_is_found(api, login, world, session, settings):
+    key = audit_key(settings)
     case = _walk(api, login, world)
     other = _walk(api, login, world, steps=())
-    checked, problems = verify_case_events(session)
+    checked, problems = verify_case_events(session, key)
     assert (checked, problems) == (5, [])
     session.execute(update(CaseEvent).where(CaseEvent.case_id == case["id"], CaseEvent.seq == 2)
                     .values(payload={"note": "改过了"}))
-    _, problems = verify_case_events(session)
+    _, problems = verify_case_events(session, key)
     assert [(p.where, "edited" in p.what) for p in problems] == [(f"{case['number']}#2", True)]
     session.rollback()
     session.execute(delete(CaseEvent).where(CaseEvent.case_id == other["id"]))
     session.execute(delete(CaseEvent).where(CaseEvent.case_id == case["id"], CaseEvent.seq == 4))  # the newest
-    _, problems = verify_case_events(session)
+    _, problems = verify_case_events(session, key)
     assert {p.where for p in problems} == {case["number"], other["number"]}
     session.rollback()
     session.execute(delete(CaseEvent).where(CaseEvent.case_id == case["id"], CaseEvent.seq == 2))  # one inside
-    _, problems = verify_case_events(session)
+    _, problems = verify_case_events(session, key)
     assert any("missing" in p.what for p in problems) and any("chain broken" in p.what for p in problems)
 
 
@@ -85,6 +87,7 @@ def test_audit_verify_command(tmp_path, monkeypatch):
                                     category_code="06010", lon=lon, lat=lat, description="积水", department_code="d01")
     monkeypatch.setenv("CITYLOOP_DATABASE_URL", url)
     monkeypatch.setenv("CITYLOOP_DEMO", "1")
+    monkeypatch.setenv("CITYLOOP_SECRET_KEY", "x" * 32)  # the audit key derives from it: the same as the writer's
     get_settings.cache_clear()
     _mount_optional()
     try:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 STAGES: dict[str, tuple[str, str]] = {
     "reported": ("待受理", "Reported"),
@@ -199,11 +202,57 @@ def available_actions(case: CaseState, actor: ActorState) -> list[str]:
     return out
 
 
+def _event_doc(prev_hash: str, number: str, seq: int, action: str, actor_id: int | None, actor_name: str,
+               actor_role: str, at: datetime, from_stage: str | None, to_stage: str, payload: dict) -> dict:
+    return {"case": number, "seq": seq, "action": action, "actor_id": actor_id, "actor": actor_name,
+            "role": actor_role, "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
+            "from": from_stage, "to": to_stage, "payload": payload, "prev": prev_hash}
+
+
+def _canonical(doc: dict) -> bytes:
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def event_hash(prev_hash: str, number: str, seq: int, action: str, actor_id: int | None, actor_name: str,
                actor_role: str, at: datetime, from_stage: str | None, to_stage: str, payload: dict) -> str:
-    """SHA-256 of an event and the hash of the event before it in the same case: editing or deleting any event
-    breaks the chain from there on (see cases/audit.py)."""
-    doc = {"case": number, "seq": seq, "action": action, "actor_id": actor_id, "actor": actor_name, "role": actor_role,
-           "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"), "from": from_stage, "to": to_stage,
-           "payload": payload, "prev": prev_hash}
-    return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    """The unkeyed SHA-256 event chain of revision 0007 (kept for that migration; events now carry event_mac)."""
+    return hashlib.sha256(_canonical(_event_doc(prev_hash, number, seq, action, actor_id, actor_name, actor_role,
+                                                at, from_stage, to_stage, payload))).hexdigest()
+
+
+# The case row's columns its events vouch for: each event records a digest of them as they stand after it, so a
+# row edited outside the workflow no longer matches its newest event (updated_at and the idempotency bookkeeping
+# are left out; event_hash is checked against the newest event directly).
+STATE_FIELDS = (
+    "number", "stage", "source", "category_id", "category_code", "filing_condition_id", "urgent", "component_id",
+    "description", "address", "lon", "lat", "grid_code", "duty_grid_code", "community_code", "street_code",
+    "district_code", "department_id", "last_department_id", "suggested_department_id", "routing_reason",
+    "needs_ownership", "reporter_id", "reporter_name", "reporter_phone", "self_handled", "needs_verification",
+    "required_due_at", "merged_into_id", "pending_request", "node", "node_started_at", "node_due_at",
+    "node_urgent", "overdue", "paused_at", "rework_count", "return_count", "extension_count", "suspension_count",
+    "wrong_dispatch_count", "supervise_count", "event_count", "created_at", "closed_at",
+)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    if isinstance(value, float):
+        return repr(float(value))  # the exact double, whatever float type the driver or numpy handed over
+    return value
+
+
+def state_digest(values: Mapping[str, Any]) -> str:
+    """SHA-256 of a case row's covered columns (STATE_FIELDS)."""
+    return hashlib.sha256(_canonical({f: _plain(values[f]) for f in STATE_FIELDS})).hexdigest()
+
+
+def event_mac(key: bytes, prev_hash: str, number: str, seq: int, action: str, actor_id: int | None,
+              actor_name: str, actor_role: str, at: datetime, from_stage: str | None, to_stage: str, payload: dict,
+              state: str) -> str:
+    """HMAC-SHA256 of an event, the case's previous event MAC and the case's state after it: without the key
+    nobody can rewrite, insert or re-chain an event, nor make an edited case row match its history."""
+    doc = _event_doc(prev_hash, number, seq, action, actor_id, actor_name, actor_role, at, from_stage, to_stage,
+                     payload)
+    doc["state"] = state
+    return hmac.new(key, _canonical(doc), hashlib.sha256).hexdigest()

@@ -17,7 +17,8 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityloop.cases.domain import SOURCES, TRUSTED_SOURCES, event_hash, new_public_id
+from cityloop.audit.keys import audit_key
+from cityloop.cases.domain import SOURCES, TRUSTED_SOURCES, event_mac, new_public_id, state_digest
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto
 from cityloop.cases.photos import decode
 from cityloop.cases.schemas import ReportIn
@@ -172,12 +173,14 @@ def write(session: Session, batch: list[Prepared], settings: Settings) -> list[C
     """Insert prepared reports (cases, first nodes, events, photos) without committing; returns the new cases
     as detached objects carrying every column."""
     numbers = _numbers(session, settings, batch)
-    hashes = [event_hash("", n, **p.event) for p, n in zip(batch, numbers)]
+    key = audit_key(settings)
+    states = [state_digest(dict(p.case, number=n)) for p, n in zip(batch, numbers)]
+    hashes = [event_mac(key, "", n, state=st, **p.event) for p, n, st in zip(batch, numbers, states)]
     rows = [dict(p.case, number=n, event_hash=h) for p, n, h in zip(batch, numbers, hashes)]
     ids = session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True), rows).all()
     session.execute(insert(CaseNode), [dict(p.node, case_id=i) for p, i in zip(batch, ids)])
-    session.execute(insert(CaseEvent), [dict(p.event, case_id=i, prev_hash="", hash=h)
-                                        for p, i, h in zip(batch, ids, hashes)])
+    session.execute(insert(CaseEvent), [dict(p.event, case_id=i, prev_hash="", hash=h, state_hash=st)
+                                        for p, i, h, st in zip(batch, ids, hashes, states)])
     photos = [dict(ph, case_id=i) for p, i in zip(batch, ids) for ph in p.photos]
     if photos:
         session.execute(insert(CasePhoto), photos)

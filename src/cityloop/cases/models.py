@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.cases.domain import new_public_id
@@ -79,7 +79,10 @@ class CaseEvent(Base):
     """One action on a case; appended, never updated."""
 
     __tablename__ = "case_events"
-    __table_args__ = (UniqueConstraint("case_id", "seq"),)
+    __table_args__ = (UniqueConstraint("case_id", "seq"),
+                      # Only the events not yet in the global chain: the sealer finds them without a scan.
+                      Index("ix_case_events_unsealed", "id", sqlite_where=text("chain_seq IS NULL"),
+                            postgresql_where=text("chain_seq IS NULL")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))  # led by uq(case_id, seq)
@@ -93,7 +96,9 @@ class CaseEvent(Base):
     to_stage: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), default="")  # the case's previous event ("" for the first)
-    hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")  # keyed: cases.domain.event_mac
+    state_hash: Mapped[str] = mapped_column(String(64), default="")  # the case row after this event (state_digest)
+    chain_seq: Mapped[int | None] = mapped_column(Integer)  # position in the global audit chain, once sealed
 
 
 class CaseNode(Base):

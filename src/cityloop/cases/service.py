@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.domain import NODE_OF_STAGE, RULES, event_hash
+from cityloop.audit.keys import audit_key
+from cityloop.cases.domain import NODE_OF_STAGE, RULES, STATE_FIELDS, event_mac, state_digest
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto, CaseTask
 from cityloop.cases.photos import Photo, decode
 from cityloop.config import Settings
@@ -37,14 +38,15 @@ class Ctx:
 
 
 def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: dict) -> CaseEvent:
-    """Append the immutable event for an action."""
+    """Append the immutable event for an action, MACed with the case's state after it (call it last)."""
     case.event_count += 1
     case.updated_at = ctx.now
     role = acting_role(ctx.actor, action)
     fields = dict(seq=case.event_count, action=action, actor_id=ctx.actor.id, actor_name=ctx.actor.display_name,
                   actor_role=role, at=ctx.now, from_stage=from_stage, to_stage=case.stage, payload=payload)
-    digest = event_hash(case.event_hash, case.number, **fields)
-    event = CaseEvent(case_id=case.id, prev_hash=case.event_hash, hash=digest, **fields)
+    state = state_digest(case_state(case))
+    digest = event_mac(audit_key(ctx.settings), case.event_hash, case.number, state=state, **fields)
+    event = CaseEvent(case_id=case.id, prev_hash=case.event_hash, hash=digest, state_hash=state, **fields)
     case.event_hash = digest
     ctx.session.add(event)
     decode(ctx.settings, ctx.photos)  # only now, when the action was allowed: the costly part of an upload
@@ -53,6 +55,11 @@ def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: d
                                   content_type=photo.content_type, size_bytes=photo.size_bytes,
                                   width=photo.width, height=photo.height, created_at=ctx.now))
     return event
+
+
+def case_state(case: Case) -> dict:
+    """The case row's columns its events vouch for."""
+    return {f: getattr(case, f) for f in STATE_FIELDS}
 
 
 def acting_role(actor: Actor, action: str) -> str:
