@@ -78,6 +78,38 @@ class Candidate:
     context: set[str] = field(default_factory=set, repr=False)
 
 
+class FuzzyPool:
+    """Names for rapidfuzz, with a character index so a query is compared only with names sharing its characters
+    (a full scan of 100,000 names per query is too slow); characters in over a tenth of the names don't count."""
+
+    MAX_COMPARED = 4000
+
+    def __init__(self, names: list[str], owners: list[int]):
+        self.names, self.owners = np.asarray(names, dtype=object), owners
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, name in enumerate(names):
+            for c in set(name):
+                postings[c].append(i)
+        self.postings = {c: np.asarray(v, dtype=np.int32) for c, v in postings.items()}
+        self.common = max(50, len(names) // 10)
+
+    def extract(self, text: str, limit: int, cutoff: int) -> list[tuple[int, float]]:
+        """(owner, rapidfuzz ratio) of the names most like text."""
+        lists = [p for c in set(text) if (p := self.postings.get(c)) is not None]
+        if not lists:
+            return []
+        rare = [p for p in lists if len(p) <= self.common] or [min(lists, key=len)]
+        idx, counts = np.unique(np.concatenate(rare), return_counts=True)
+        need = max(1, len(rare) // 2)
+        keep = counts >= need
+        idx, counts = idx[keep], counts[keep]
+        if len(idx) > self.MAX_COMPARED:
+            idx = idx[np.argpartition(-counts, self.MAX_COMPARED)[: self.MAX_COMPARED]]
+        names = self.names[idx].tolist()
+        return [(self.owners[int(idx[k])], ratio)
+                for _, ratio, k in process.extract(text, names, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff)]
+
+
 def metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     """Distance in metres (equirectangular: exact enough within a county)."""
     k = math.cos(math.radians((lat1 + lat2) / 2))
@@ -104,6 +136,7 @@ class PlaceIndex:
         self.fingerprint = fingerprint
         self.roads, self.plates = roads, plates
         self.entries = list(entries)
+        self.road_entry = len(self.entries)  # road i is entry road_entry + i
         for i, road in enumerate(roads):
             lon, lat = _midpoint(road.line)
             self.entries.append(Entry("road", road.name, lon, lat, address=road.town, road=i))
@@ -160,9 +193,9 @@ class PlaceIndex:
         self.sorted_names = [p[0] for p in pairs]
         self.sorted_owner = [p[1] for p in pairs]
         # rapidfuzz choices: all names, road names only, and both per context (town/community) for narrowing.
-        self.choices = {"all": ([p[0] for p in pairs], [p[1] for p in pairs])}
+        self.choices = {"all": FuzzyPool([p[0] for p in pairs], [p[1] for p in pairs])}
         roads = [p for p in pairs if self.entries[p[1]].road is not None]
-        self.choices["road"] = ([p[0] for p in roads], [p[1] for p in roads])
+        self.choices["road"] = FuzzyPool([p[0] for p in roads], [p[1] for p in roads])
         by_ctx: dict[tuple[str, str], tuple[list, list]] = defaultdict(lambda: ([], []))
         for name, i in pairs:
             for ctx in self.entries[i].context:
@@ -170,7 +203,7 @@ class PlaceIndex:
                     names, owners = by_ctx[(pool, ctx)]
                     names.append(name)
                     owners.append(i)
-        self.ctx_choices = dict(by_ctx)
+        self.ctx_choices = {key: FuzzyPool(*lists) for key, lists in by_ctx.items()}
         self.road_groups: dict[tuple[str, str | None], list[int]] = defaultdict(list)
         for i, r in enumerate(self.roads):
             self.road_groups[(domain.normalize(r.name), r.town)].append(i)
@@ -252,11 +285,9 @@ class PlaceIndex:
                 continue  # an exact name or alias, scored above
             hit(self.sorted_owner[k], domain.name_score(text, self.sorted_names[k]))
         if max(found.values(), default=0) < 90:
-            names, owners = self.ctx_choices.get((pool, ctx)) if ctx and (pool, ctx) in self.ctx_choices \
-                else self.choices[pool]
-            for _, ratio, k in process.extract(text, names, scorer=fuzz.ratio, limit=FUZZY_LIMIT,
-                                               score_cutoff=FUZZY_CUTOFF):
-                hit(owners[k], domain.fuzzy_score(ratio))
+            fuzzy = self.ctx_choices.get((pool, ctx)) or self.choices[pool]
+            for i, ratio in fuzzy.extract(text, FUZZY_LIMIT, FUZZY_CUTOFF):
+                hit(i, domain.fuzzy_score(ratio))
         return found
 
     def _plate_or_interpolated(self, road_entry: int, number: int) -> tuple[float, float, bool] | None:
@@ -265,8 +296,9 @@ class PlaceIndex:
         norm = domain.normalize(road.name)
         plates = [self.plates[i] for i in self.plates_by.get((norm, number), ())]
         if plates:
-            best = next((p for p in plates if p.town == road.town), plates[0])
-            return best.lon, best.lat, False
+            best = next((p for p in plates if p.town == road.town or not (p.town and road.town)), None)
+            if best:
+                return best.lon, best.lat, False
         for ri in self.road_groups.get((norm, road.town), ()):
             r = self.roads[ri]
             for start, end in ((r.ranges[0], r.ranges[1]), (r.ranges[2], r.ranges[3])):
@@ -301,16 +333,7 @@ class PlaceIndex:
                                          self.entries[i].address, approximate=point[2],
                                          context=self.entries[i].context))
         for a, b in parsed.crossings:
-            ra = sorted(self.match(a, "road", ctx).items(), key=lambda kv: -kv[1])[:3]
-            rb = sorted(self.match(b, "road", ctx).items(), key=lambda kv: -kv[1])[:3]
-            for i, sa in ra:
-                for j, sb in rb:
-                    na, nb = self.entries[i].name, self.entries[j].name
-                    for x, y, _, _ in self.crossings.get(tuple(sorted((domain.normalize(na),
-                                                                       domain.normalize(nb)))), ())[:1]:
-                        s = min(sa, sb) + (0 if parsed.explicit_crossing else -5)
-                        out.append(Candidate(s, "intersection", f"{na}与{nb}交叉口", x, y, self.entries[i].address,
-                                             context=self.entries[i].context | self.entries[j].context))
+            out += self._crossing_candidates(a, b, ctx, 0 if parsed.explicit_crossing else -5)
         if ctx:
             out = [self._in_context(c, ctx) for c in out]
         out.sort(key=lambda c: (-c.score, -domain.KIND_BONUS.get(c.kind, 0), len(c.name)))
@@ -324,6 +347,27 @@ class PlaceIndex:
             if len(ranked) >= limit:
                 break
         return ranked
+
+    def _road_names(self, text: str, ctx: str | None) -> dict[str, int]:
+        """The best few road names a fragment may mean: {normalised name: score}."""
+        best: dict[str, int] = {}
+        for i, score in self.match(text, "road", ctx).items():
+            name = domain.normalize(self.entries[i].name)
+            best[name] = max(best.get(name, 0), score)
+        return dict(sorted(best.items(), key=lambda kv: -kv[1])[:3])
+
+    def _crossing_candidates(self, a: str, b: str, ctx: str | None, adjust: int) -> list[Candidate]:
+        """Every crossing of two roads the fragments may name (a pair of names can cross in several towns)."""
+        out = []
+        names_a, names_b = self._road_names(a, ctx), self._road_names(b, ctx)
+        for na, sa in names_a.items():
+            for nb, sb in names_b.items():
+                for x, y, ri, rj in self.crossings.get(tuple(sorted((na, nb))), ()):
+                    ei, ej = self.entries[self.road_entry + ri], self.entries[self.road_entry + rj]
+                    first, second = (ei, ej) if domain.normalize(ei.name) == na else (ej, ei)
+                    out.append(Candidate(min(sa, sb) + adjust, "intersection", f"{first.name}与{second.name}交叉口",
+                                         x, y, first.address or second.address, context=ei.context | ej.context))
+        return out
 
     @staticmethod
     def _in_context(c: Candidate, ctx: str) -> Candidate:
