@@ -186,6 +186,8 @@ class Settings(BaseSettings):
     public_nearby_max_m: float = 3000.0  # the phone page lists services within this walking distance
     public_sheet_max_codes: int = 20000  # QR codes in one PDF sheet request
     public_case_days: int = 90  # /public/cases shows cases closed in this many days
+    # --- places (地理编码) ---
+    geocode_max_query: int = Field(100, ge=10, le=1000)  # characters of a geocoding query; longer is a 422
     # 追呼: an HTTP voice gateway (POST {"to", "caller_id", "recording", "ref"} → {"result", "duration", "id"});
     # none: calls are simulated in demo mode and not made otherwise.
     public_voice_gateway_url: str | None = None

@@ -224,6 +224,7 @@ ROWS: list[Row] = [
     r("GET", "/api/v1/channels/public/categories", EVERYONE),
     r("GET", "/api/v1/channels/public/area", EVERYONE),
     r("GET", "/api/v1/geo/geocode", EVERYONE, url="/api/v1/geo/geocode?q=北门"),
+    r("GET", "/api/v1/geo/reverse", EVERYONE, url="/api/v1/geo/reverse?lon={lon}&lat={lat}"),
     r("GET", "/api/v1/channels/nearby", CHANNEL_STAFF, url="/api/v1/channels/nearby?lon={lon}&lat={lat}"),
     r("GET", "/api/v1/channels/cases/{ident}/duplicates", CITYWIDE | only("inspector"), deny=(404,),
       url="/api/v1/channels/cases/{dispatched}/duplicates"),

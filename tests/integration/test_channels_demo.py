@@ -9,6 +9,7 @@ from cityloop.cases.schemas import ReportIn
 from cityloop.cases.service import Ctx
 from cityloop.channels import demo
 from cityloop.channels.models import Camera, ChannelReport, GazetteerEntry, PositionPing
+from cityloop.places.models import PlaceAddress, PlaceRoad
 from cityloop.deps import SYSTEM_ACTOR
 from cityloop.geo.coords import to_wgs84
 from cityloop.geo.queries import build_index
@@ -23,7 +24,8 @@ def test_demo_build(session, settings, clock, world, api):
     demo.build(session, settings, clock.now())
     count = lambda model: session.scalar(select(func.count()).select_from(model))  # noqa: E731
     assert count(Camera) == demo.CAMERAS and count(ChannelReport) == 1
-    assert count(GazetteerEntry) == len(demo.ROADS) + len(demo.POIS)  # the test regions have no boundaries
+    assert count(GazetteerEntry) == len(demo.POIS)  # the test regions have no boundaries
+    assert count(PlaceRoad) == len(demo.ROADS) and count(PlaceAddress) > 0  # roads are lines now, with door plates
     assert count(PositionPing) > 0
     code = session.scalar(select(ChannelReport.tracking_code))
     assert api.get(f"/api/v1/channels/public/reports/{code}").json()["stage"] == "reported"

@@ -48,18 +48,6 @@ def test_guess_category(text, code):
     assert d.guess_category(text, MATTERS) == code
 
 
-PLACES = [d.Place(1, "人民路", "road", None, 0, 0), d.Place(2, "人民医院", "poi", "县医院", 0, 0),
-          d.Place(3, "新人民广场", "poi", None, 0, 0), d.Place(4, "北门社区", "community", None, 0, 0)]
-
-
-@pytest.mark.parametrize("query, first, names", [
-    ("人民路", 1, 1), ("人民", 2, 3), ("县医院", 2, 1), ("人民路12号对面", 1, 1), ("北门", 4, 1), ("火星", None, 0),
-    ("  ", None, 0)])
-def test_rank_places(query, first, names):
-    ranked = d.rank_places(query, PLACES)
-    assert len(ranked) == names and (ranked[0][1].id if ranked else None) == first
-
-
 def test_distance_and_box():
     assert d.haversine_m(118.43, 32.45, 118.43, 32.45) == 0
     assert d.haversine_m(118.43, 32.45, 118.431, 32.45) == pytest.approx(93.9, abs=0.5)

@@ -1,5 +1,5 @@
-"""Demo data of the channels: a SYNTHETIC gazetteer of the county seat (road and POI names placed at made-up points
-in the urban grids, plus the real towns and communities), the 723 site cameras of the seeds, tracking codes for the
+"""Demo data of the channels: a SYNTHETIC gazetteer of the county seat (road lines and POI names placed at made-up
+places in the urban grids, plus the real towns and communities), the 723 site cameras of the seeds, tracking codes for the
 history's public reports, and today's patrol tracks of the inspectors."""
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from cityloop.channels import gazetteer
 from cityloop.channels.domain import new_tracking_code
 from cityloop.channels.models import Camera, ChannelReport, GazetteerEntry, PositionPing
 from cityloop.config import Settings
-from cityloop.geo.models import DutyGridInspector, UnitGrid
+from cityloop.geo.models import DutyGridInspector, Region, UnitGrid
+from cityloop.places.demo import build_roads
 
 # Common street and place names of Chinese county seats; where they are put is invented (see docs/channels.md).
-ROADS = ["人民路", "建设路", "永阳大道", "迎宾大道", "新安路", "解放路", "文化路", "广场路", "健康路", "龙山路", "花园路",
-         "东大街", "西大街", "南大街", "北大街", "工业路", "商贸路", "学府路"]
+# Roads are lines across the urban grids (places/demo.py): even positions run west–east, odd ones south–north.
+ROADS = ["永阳路", "建设路", "人民路", "来安路", "永阳大道", "迎宾大道", "新安路", "解放路", "文化路", "广场路", "健康路",
+         "龙山路", "花园路", "东大街", "西大街", "南大街", "北大街", "工业路", "商贸路", "学府路"]
 POIS = [("县人民医院", "县医院"), ("县中医院", None), ("第一中学", "一中"), ("实验小学", None), ("汽车站", "客运站"),
         ("人民广场", None), ("城北农贸市场", "菜市场"), ("县政务服务中心", "政务中心"), ("体育馆", None), ("图书馆", None),
         ("城东公园", None), ("新华书店", None), ("火车站", None), ("县人民政府", "县政府"), ("滨河公园", None)]
@@ -39,22 +41,19 @@ def _point_in(geom, rng: random.Random) -> tuple[float, float]:
 
 
 def build_gazetteer(session: Session, grids: list[UnitGrid], rng: random.Random) -> int:
-    """Towns and communities from the region table, and synthetic roads and POIs on the urban grids."""
+    """Towns and communities from the region table; schematic road lines with door plates and POIs on the urban
+    grids."""
     count = gazetteer.load_regions(session)
     if not grids:
         return count
     shapes = [shapely.from_geojson(g.geometry) for g in grids]
-    for i, name in enumerate(ROADS):
-        # A road is a row (even i) or a column (odd i) of grids; its entry sits at the middle of that line.
-        ordered = sorted(shapes, key=lambda s: (s.centroid.y, s.centroid.x) if i % 2 else (s.centroid.x, s.centroid.y))
-        x, y = _point_in(ordered[(i * len(ordered)) // len(ROADS)], rng)
-        session.add(GazetteerEntry(name=name, kind="road", alias=None, address="来安县城（示意）", lon=x, lat=y,
-                                   source="synthetic"))
+    town = session.get(Region, grids[0].street_code)
+    roads, plates = build_roads(session, tuple(shapely.total_bounds(shapes)), ROADS, town.name if town else None)
     for name, alias in POIS:
         x, y = _point_in(rng.choice(shapes), rng)
-        session.add(GazetteerEntry(name=name, kind="poi", alias=alias, address="来安县城（示意）", lon=x, lat=y,
-                                   source="synthetic"))
-    return count + len(ROADS) + len(POIS)
+        session.add(GazetteerEntry(name=name, kind="poi", alias=alias, address=town.name if town else "来安县城（示意）",
+                                   lon=x, lat=y, source="synthetic"))
+    return count + roads + plates + len(POIS)
 
 
 def build_cameras(session: Session, grids: list[UnitGrid], rng: random.Random, now: datetime) -> None:

@@ -7,7 +7,6 @@ import math
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 # Tracking codes avoid look-alikes (0/O, 1/I/L) so they can be read over the phone.
@@ -81,52 +80,6 @@ def guess_category(text: str, matters: Iterable[tuple[str, str]]) -> str | None:
         if score > best_score:
             best, best_score = code, score
     return best if best_score >= 0.5 else None
-
-
-@dataclass(frozen=True)
-class Place:
-    """A gazetteer entry as the ranking sees it."""
-
-    id: int
-    name: str
-    kind: str
-    alias: str | None
-    lon: float
-    lat: float
-    address: str | None = None
-
-
-KIND_WEIGHT = {"poi": 3, "road": 2, "community": 1, "town": 0}
-
-
-def geocode_score(query: str, place: Place) -> int:
-    """How well a place answers a query: exact > prefix > the query names the place > substring; 0 = no match."""
-    q = query.strip()
-    if not q:
-        return 0
-    best = 0
-    for name, penalty in ((place.name, 0), *((a, 5) for a in (place.alias or "").split(",") if a.strip())):
-        name = name.strip()
-        if q == name:
-            score = 100
-        elif name.startswith(q):
-            score = 80
-        elif len(name) >= 2 and name in q:
-            score = 70 + min(len(name), 10)  # "人民路128号门口" names 人民路: the longer the name found, the better
-        elif q in name:
-            score = 60
-        else:
-            score = 0
-        best = max(best, score - penalty if score else 0)
-    return best + KIND_WEIGHT.get(place.kind, 0) if best else 0
-
-
-def rank_places(query: str, places: Iterable[Place], limit: int = 10) -> list[tuple[int, Place]]:
-    """Matching places, best first (ties: shorter name, then id)."""
-    scored = [(geocode_score(query, p), p) for p in places]
-    scored = [(s, p) for s, p in scored if s > 0]
-    scored.sort(key=lambda sp: (-sp[0], len(sp[1].name), sp[1].id))
-    return scored[:limit]
 
 
 def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:

@@ -7,10 +7,9 @@ import csv
 import io
 
 import shapely
-from sqlalchemy import delete, literal, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from cityloop.channels.domain import Place, rank_places
 from cityloop.channels.models import GazetteerEntry
 from cityloop.geo.coords import COORD_SYSTEMS, to_wgs84
 from cityloop.geo.models import Region
@@ -20,23 +19,12 @@ CSV_COLUMNS = ("name", "kind", "lon", "lat")  # required; optional: alias, addre
 KINDS = ("road", "poi", "community", "town")
 
 
-def geocode(session: Session, query: str, limit: int = 10) -> list[tuple[int, GazetteerEntry]]:
-    """Places matching a free-text address, best first: (score, entry)."""
-    q = query.strip()
-    if not q:
-        return []
-    rows = list(session.scalars(select(GazetteerEntry).where(or_(
-        GazetteerEntry.name.contains(q, autoescape=True), GazetteerEntry.alias.contains(q, autoescape=True),
-        literal(q).contains(GazetteerEntry.name))).limit(2000)))
-    by_id = {r.id: r for r in rows}
-    places = [Place(r.id, r.name, r.kind, r.alias, r.lon, r.lat, r.address) for r in rows]
-    return [(score, by_id[p.id]) for score, p in rank_places(q, places, limit)]
+def best_point(session: Session, query: str) -> tuple[float, float, str] | None:
+    """The best geocoding answer's point and name (door plates, crossings, roads, POIs…), or None."""
+    from cityloop.places.service import best_point as best
 
-
-def best_point(session: Session, query: str) -> tuple[float, float, GazetteerEntry] | None:
-    """The best match's point, or None."""
-    found = geocode(session, query, 1)
-    return (found[0][1].lon, found[0][1].lat, found[0][1]) if found else None
+    found = best(session, query)
+    return (found.lon, found.lat, found.name) if found else None
 
 
 def load_csv(session: Session, text: str, source: str, replace: bool = True) -> int:

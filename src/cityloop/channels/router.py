@@ -21,12 +21,12 @@ from cityloop.cases.domain import scoped_key
 from cityloop.cases.models import Case
 from cityloop.cases.queries import get_visible, mask_phone
 from cityloop.catalog.models import Category
-from cityloop.channels import evidence, gazetteer, http, patrol, public, queries, video
+from cityloop.channels import evidence, http, patrol, public, queries, video
 from cityloop.channels.domain import PUBLIC_STAGES
 from cityloop.channels.integrations import router as integrations_router
 from cityloop.channels.models import Camera, ChannelReport, PhotoEvidence
 from cityloop.channels.pages import router as pages_router
-from cityloop.channels.schemas import (CameraIn, CameraOut, CategorySuggestion, EvidenceOut, GeocodeOut, NearbyCase,
+from cityloop.channels.schemas import (CameraIn, CameraOut, CategorySuggestion, EvidenceOut, NearbyCase,
                                        PatrolOut, PingsIn, PublicReportIn, PublicReportOut, PublicStatusOut, RatingIn)
 from cityloop.channels.service import channel_actor
 from cityloop.deps import Actor, current_actor, get_grid_index, get_session, require_roles
@@ -104,19 +104,6 @@ def public_area(request: Request):
         return {"bbox": None, "center": None}
     minx, miny, maxx, maxy = shapely.total_bounds(index.geoms)
     return {"bbox": [minx, miny, maxx, maxy], "center": [(minx + maxx) / 2, (miny + maxy) / 2]}
-
-
-@router.get("/api/v1/geo/geocode", response_model=list[GeocodeOut], tags=["geo 网格与定位"])
-def geocode(request: Request, q: str = Query(..., min_length=1, max_length=100, pattern=r"^[^\x00]*$"),
-            limit: int = Query(10, ge=1, le=50), session: Session = Depends(get_session)):
-    """地名定位 / Roads, POIs, communities and towns matching a free-text address, best first."""
-    index = get_grid_index(request)
-    out = []
-    for score, e in gazetteer.geocode(session, q, limit):
-        place = index.locate(e.lon, e.lat)
-        out.append(GeocodeOut(id=e.id, name=e.name, kind=e.kind, address=e.address, lon=e.lon, lat=e.lat,
-                              score=score, grid_code=place.grid_code if place else None))
-    return out
 
 
 @router.get("/api/v1/channels/nearby", response_model=list[NearbyCase])

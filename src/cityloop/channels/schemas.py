@@ -145,17 +145,6 @@ class CameraOut(BaseModel):
     active: bool
 
 
-class GeocodeOut(BaseModel):
-    id: int
-    name: str
-    kind: str
-    address: str | None
-    lon: float
-    lat: float
-    score: int
-    grid_code: str | None = None
-
-
 class NearbyCase(LocalTimes):
     id: int
     number: str
