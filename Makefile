@@ -7,11 +7,12 @@ ONLY ?=
 
 .PHONY: demo test bench install system-deps serve clean
 
-# Python packages into .venv, front-end libraries from npm into node_modules (served from /static/vendor).
+# Python packages into .venv, front-end libraries from npm into node_modules (served from /static/vendor). No npm
+# install scripts run: the libraries are plain files (swagger-ui-dist would otherwise run @scarf/scarf telemetry).
 $(BIN)/.installed: pyproject.toml package-lock.json
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(BIN)/.installed
