@@ -55,7 +55,7 @@ def _remac() -> None:
     from cityloop.cases.models import Case
 
     # The covered columns with their types (booleans and timestamps read back exactly as the ORM reads them).
-    cases = sa.table("cases", sa.column("id"), sa.column("event_hash"),
+    cases = sa.table("cases", sa.column("id"), sa.column("number"), sa.column("event_hash"),
                      *(sa.column(f, Case.__table__.c[f].type) for f in STATE_FIELDS))
     if conn.execute(sa.select(ev.c.id).limit(1)).first() is None:
         return

@@ -128,6 +128,11 @@ def _move_department(db, case):
     return _edit(department_id=other)(db, case)
 
 
+def _renumber(db, case):
+    db.execute(update(Case).where(Case.id == case["id"]).values(number="LA2026112399999"))
+    return "LA2026112399999#1"
+
+
 TAMPER = {
     "rewrite history, hashes recomputed": ("closed", _rewrite_history),
     "delete a case and its events": ("paused", _delete_case),
@@ -138,6 +143,7 @@ TAMPER = {
     "change the department": ("moved", _move_department),
     "change the stage": ("closed", _edit(stage="dispatched")),
     "edit the admin log": ("closed", _edit_admin),
+    "renumber a case": ("public", _renumber),
 }
 
 

@@ -76,7 +76,7 @@ def verify_case_events(session: Session, key: bytes, batch: int = 5000) -> tuple
     (events checked, problems)."""
     problems: list[Problem] = []
     checked, forged, last_case = 0, 0, 0
-    columns = [Case.id, Case.event_hash, *(getattr(Case, f) for f in STATE_FIELDS)]
+    columns = [Case.id, Case.number, Case.event_hash, *(getattr(Case, f) for f in STATE_FIELDS)]
     while True:
         cases = list(session.execute(select(*columns).where(Case.id > last_case).order_by(Case.id).limit(batch)))
         if not cases:

@@ -9,7 +9,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 STAGES: dict[str, tuple[str, str]] = {
@@ -222,9 +222,9 @@ def event_hash(prev_hash: str, number: str, seq: int, action: str, actor_id: int
 
 # The case row's columns its events vouch for: each event records a digest of them as they stand after it, so a
 # row edited outside the workflow no longer matches its newest event (updated_at and the idempotency bookkeeping
-# are left out; event_hash is checked against the newest event directly).
+# are left out; the number is in every event's MAC and event_hash is checked against the newest event directly).
 STATE_FIELDS = (
-    "number", "stage", "source", "category_id", "category_code", "filing_condition_id", "urgent", "component_id",
+    "stage", "source", "category_id", "category_code", "filing_condition_id", "urgent", "component_id",
     "description", "address", "lon", "lat", "grid_code", "duty_grid_code", "community_code", "street_code",
     "district_code", "department_id", "last_department_id", "suggested_department_id", "routing_reason",
     "needs_ownership", "reporter_id", "reporter_name", "reporter_phone", "self_handled", "needs_verification",
@@ -234,17 +234,15 @@ STATE_FIELDS = (
 )
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat(timespec="microseconds")
-    if isinstance(value, float):
-        return repr(float(value))  # the exact double, whatever float type the driver or numpy handed over
-    return value
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICRO = timedelta(microseconds=1)
 
 
 def state_digest(values: Mapping[str, Any]) -> str:
-    """SHA-256 of a case row's covered columns (STATE_FIELDS)."""
-    return hashlib.sha256(_canonical({f: _plain(values[f]) for f in STATE_FIELDS})).hexdigest()
+    """SHA-256 of a case row's covered columns (STATE_FIELDS, in that order; on the write path of every event)."""
+    plain = [(values[f] - _EPOCH) // _MICRO if isinstance(values[f], datetime) else values[f] for f in STATE_FIELDS]
+    # Floats are encoded by float.__repr__ (the exact double), numpy's and the drivers' float types alike.
+    return hashlib.sha256(json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
 def event_mac(key: bytes, prev_hash: str, number: str, seq: int, action: str, actor_id: int | None,

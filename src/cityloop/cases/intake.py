@@ -57,6 +57,7 @@ class Prepared:
     event: dict
     photos: list[dict] = field(default_factory=list)
     category_name: str = ""
+    state: str = ""  # state_digest of the new case row, computed here so the write lock is not held for it
 
 
 def request_hash(body: ReportIn, photos) -> str:
@@ -149,7 +150,7 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key:
     photos = [dict(event_seq=1, sha256=p.sha256, content_type=p.content_type, size_bytes=p.size_bytes,
                    width=p.width, height=p.height, created_at=ctx.now) for p in ctx.photos]
     day = ctx.now.astimezone(ZoneInfo(ctx.settings.timezone)).strftime("%Y%m%d")
-    return Prepared(day, case, node, event, photos, matter.name)
+    return Prepared(day, case, node, event, photos, matter.name, state_digest(case))
 
 
 def _numbers(session: Session, settings: Settings, batch: list[Prepared]) -> list[str]:
@@ -174,7 +175,7 @@ def write(session: Session, batch: list[Prepared], settings: Settings) -> list[C
     as detached objects carrying every column."""
     numbers = _numbers(session, settings, batch)
     key = audit_key(settings)
-    states = [state_digest(dict(p.case, number=n)) for p, n in zip(batch, numbers)]
+    states = [p.state or state_digest(p.case) for p in batch]
     hashes = [event_mac(key, "", n, state=st, **p.event) for p, n, st in zip(batch, numbers, states)]
     rows = [dict(p.case, number=n, event_hash=h) for p, n, h in zip(batch, numbers, hashes)]
     ids = session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True), rows).all()
