@@ -87,8 +87,7 @@ def alarms(session: Session, state: str | None = None, device: str | None = None
         stmt = stmt.where(Device.code == device)
     if rule:
         stmt = stmt.where(Alarm.rule_code == rule)
-    rows = session.execute(stmt.order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit))
-    rows = rows.all()
+    rows = session.execute(stmt.order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit)).all()
     allowed = openable(session, actor, (a.case_id for a, _, _ in rows)) if actor is not None else None
     hide = lambda case_id: allowed is not None and case_id not in allowed  # noqa: E731
     return [AlarmOut(id=a.id, device=d.code, device_name=d.name, device_type=d.type, rule=a.rule_code,
@@ -106,9 +105,10 @@ def alarm_events(session: Session, alarm_id: int, actor: Actor | None = None) ->
     allowed = openable(session, actor, ((e.payload or {}).get("case_id") for e in rows)) if actor else None
 
     def payload(e: AlarmEvent):
-        if allowed is None or not isinstance(e.payload, dict) or e.payload.get("case_id") in allowed:
-            return e.payload
-        return {k: v for k, v in e.payload.items() if k not in ("case_id", "number")}
+        data = e.payload
+        if allowed is None or not isinstance(data, dict) or "case_id" not in data or data["case_id"] in allowed:
+            return data
+        return {k: v for k, v in data.items() if k not in ("case_id", "number")}
 
     return [AlarmEventOut(at=e.at, kind=e.kind, level=e.level, value=e.value, actor=e.actor, payload=payload(e))
             for e in rows]
