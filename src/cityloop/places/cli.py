@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 CLI_NAME = "places"
 CLI_HELP = "地理编码数据 / places: roads, door plates, POIs for geocoding"
@@ -43,7 +44,8 @@ def import_(file: Path = typer.Argument(..., help=".geojson or .csv"),
             counts = importer.replace(session, parsed, name)
         except AppError as exc:
             session.rollback()
-            console.print(f"[red]{exc.zh}[/red]\n{exc.en}", markup=False)
+            console.print(Text(exc.zh, style="red"), soft_wrap=True)
+            console.print(exc.en, markup=False, soft_wrap=True)
             raise typer.Exit(1) from exc
         session.commit()
     console.print(f"[green]已导入 / imported[/green] {counts['roads']} roads, {counts['addresses']} door plates, "
