@@ -115,3 +115,10 @@ def seed_world(session, now: datetime) -> World:
     ])
     session.commit()
     return w
+
+
+def form_login(api, username: str, password: str = "demo", next_url: str = "/console"):
+    """Log in through the login form as a browser does: open it (it sets the CSRF cookie), post it with the token."""
+    api.get("/login")
+    return api.post("/login", data={"username": username, "password": password, "next": next_url,
+                                    "csrf": api.cookies.get("cl_csrf")}, follow_redirects=False)

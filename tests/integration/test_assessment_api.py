@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from PIL import Image
 
 from tests.conftest import SHANGHAI
+from tests.factories import form_login
 
 MON_9 = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
 
@@ -228,7 +229,7 @@ def test_pages_answer_by_role(api, world, month):
     public = api.get("/public/rankings")
     assert public.status_code == 200 and "实时计算，尚未正式发布" in public.text and "县城管执法局" in public.text
     assert api.get("/public/rankings?period=2026-10").status_code == 404  # only published periods by name
-    api.post("/login", data={"username": "inspector01", "password": "demo", "next": "/console"})
+    form_login(api, "inspector01")
     page = api.get("/console/assessment?period=2026-11")
     assert page.status_code == 200 and "inspector01" in page.text and "按期核查率" in page.text
     assert "figure=check_due" in page.text  # his figures link to their cases

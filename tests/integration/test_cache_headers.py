@@ -2,6 +2,7 @@
 cache (`Cache-Control: no-store`); static assets keep their own caching."""
 
 from __future__ import annotations
+from tests.factories import form_login
 
 
 def test_api_answers_and_pages_are_not_stored_and_static_files_are_cached(api, world, login):
@@ -16,6 +17,6 @@ def test_api_answers_and_pages_are_not_stored_and_static_files_are_cached(api, w
         assert api.get(url, headers=login("admin")).headers["cache-control"] == "no-store", url
     assert api.get("/api/v1/cases/999999", headers=login("admin")).headers["cache-control"] == "no-store"
     assert api.get("/login").headers["cache-control"] == "no-store"
-    api.post("/login", data={"username": "admin", "password": "demo", "next": "/console"})
+    form_login(api, "admin")
     assert api.get("/console").headers["cache-control"] == "no-store"
     assert api.get("/static/css/app.css").headers["cache-control"] == "public, max-age=86400"

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi.routing import iter_route_contexts
 
 import cityloop
+from tests.factories import form_login
 
 SRC = Path(cityloop.__file__).resolve().parent
 
@@ -27,7 +28,7 @@ def page_paths(app) -> list[str]:
 
 
 def test_no_html_page_allows_inline_script(api, world):
-    r = api.post("/login", data={"username": "admin", "password": "demo", "next": "/console"}, follow_redirects=False)
+    r = form_login(api, "admin")
     assert r.status_code == 303
     paths = page_paths(api.app)
     assert {"/console", "/public/services", "/public/warnings", "/m/report", "/docs"} <= set(paths)
