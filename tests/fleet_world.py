@@ -51,6 +51,8 @@ def seed_fleet(session, world, now: datetime) -> Fleet:
     for code, major, name, cond, desc, value, unit in [
         ("08011", "08", "渣土运输车辆未安装密闭装置", "01", "渣土运输车辆未密闭运输", 1, "d"),
         ("06011", "06", "积存垃圾渣土", "02", "渣土堆积（需机械清运）", 2, "d"),
+        ("09018", "09", "履带车（铁轮车）违规上路行驶", "01", "违规上路行驶", 1, "d"),
+        ("08005", "08", "施工废弃料", "01", "施工废弃料", 1, "d"),
     ]:
         cat = Category(standard=STANDARD, kind="matter", major_code=major, major_name="施工管理类", code=code,
                        name=name)

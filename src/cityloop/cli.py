@@ -215,6 +215,9 @@ def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
     """Build the Lai'an county demo (SQLite) if needed, print the logins and serve it."""
     os.environ.setdefault("CITYLOOP_DEMO", "1")
     os.environ.setdefault("CITYLOOP_DATABASE_URL", "sqlite:///var/demo.db")
+    from cityloop.shared.ports import listener_ports
+
+    os.environ.update({k: str(v) for k, v in listener_ports(port, host, os.environ).items()})
     get_settings.cache_clear()
     settings = _settings()
     from cityloop.demo.build import build_demo, demo_logins
@@ -224,6 +227,8 @@ def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
     if no_serve:
         return
     console.print(f"[bold green]CityLoop 演示已启动 / demo running:[/bold green] http://{host}:{port}/  (API: /docs)")
+    console.print(f"JT/T 808 网关 / gateway: {settings.jt808_host}:{settings.jt808_port}  ·  "
+                  f"HJ 212 接入 / listener: {settings.sensor_hj212_host}:{settings.sensor_hj212_port}")
     serve(host=host, port=port, workers=1)
 
 

@@ -114,9 +114,10 @@ class Settings(BaseSettings):
     fleet_gateway_in_server: bool = True  # demo mode: gateway and a small simulated fleet inside the server
     fleet_department_code: str = "cgj"  # the enforcement department (城管执法) violations are dispatched to
     # Violation kind → "matter code/filing condition" of the catalog (docs/fleet.md explains the choice).
+    # An empty value: the violation is recorded (company, appeal, score) but opens no case.
     fleet_matters: dict[str, str] = Field(default_factory=lambda: {
-        "speeding": "08011/01", "off_route": "08011/01", "out_of_hours": "08011/01", "unpermitted": "08011/01",
-        "dumping": "06011/02", "restricted": "08011/01", "offline": "08011/01", "unsealed": "08011/01"})
+        "speeding": "09018", "restricted": "09018", "off_route": "08005", "out_of_hours": "08005",
+        "unpermitted": "08005", "dumping": "06011/02", "unsealed": "08011/01", "offline": ""})
     fleet_default_speed_kmh: float = 50  # where no road or zone sets a limit
     fleet_speed_tolerance: float = 0.05  # speeding = above limit × (1 + tolerance)
     fleet_speeding_seconds: float = 15

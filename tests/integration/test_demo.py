@@ -3,6 +3,7 @@ and a history driven through the workflow (a short one here)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 import re
 
@@ -16,6 +17,7 @@ from cityloop.demo.build import build_demo, demo_logins
 from cityloop.geo.models import DutyGrid, DutyGridInspector, Region, UnitGrid
 from cityloop.org.models import Department, User, UserRole
 from cityloop.org.security import verify_password
+from cityloop.sensors.models import Alarm, PublicWarning
 
 
 def test_demo_county(tmp_path):
@@ -51,6 +53,13 @@ def test_demo_county(tmp_path):
         users = {u.username: u for u in s.scalars(select(User).where(User.username.in_(named)))}
         assert set(users) == named and all(u.active and verify_password("demo", u.password_hash)
                                            for u in users.values())
+        # alarm history over the past weeks, and a couple of live alarms with their case and public warning
+        states = dict(s.execute(select(Alarm.state, func.count()).group_by(Alarm.state)).all())
+        assert states.get("cleared", 0) >= 20 and 2 <= states.get("active", 0) <= 3, states
+        oldest = s.scalar(select(func.min(Alarm.raised_at)))
+        assert s.scalar(select(func.max(Alarm.raised_at))) - oldest > timedelta(days=14)
+        assert s.scalar(select(func.count(Case.id)).where(Case.source == "sensor", Case.stage != "closed")) >= 1
+        assert s.scalar(select(func.count(PublicWarning.id)).where(PublicWarning.lifted_at.is_(None))) >= 1
     out = StringIO()
     build_demo(settings, Console(file=out), days=4, per_day=12)
     assert "already built" in out.getvalue()  # the second run reuses the database

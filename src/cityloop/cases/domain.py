@@ -103,6 +103,9 @@ RULES: dict[str, Rule] = {
     # The reporter's satisfaction (满意/基本满意/不满意), once, after closing; recorded by the system for the public.
     "rate": _r({"closed"}, ["system"], None, name=("满意度评价", "rate")),
 }
+# Every action of the event log by name (the screen's feed, histories): the rules' own names and the system's.
+ACTION_NAMES: dict[str, tuple[str, str]] = {"report": ("上报", "report"), "auto_supervise": ("超时督办", "overdue"),
+                                            **{key: rule.name for key, rule in RULES.items()}}
 ROLE_CN = {"operator": "受理员", "inspector": "监督员", "shift_lead": "值班长", "dispatcher": "派遣员",
            "department": "专业部门", "leader": "领导", "admin": "管理员", "system": "系统"}
 

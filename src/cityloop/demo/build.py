@@ -91,7 +91,8 @@ def _build(settings: Settings, console: Console, days: int, per_day: int) -> int
                             progress=lambda done, total: progress.update(task, completed=done))
             sweep(session, settings, now)
             for module in modules("demo"):  # each area adds its demo data: sensors, trucks, service points …
-                module.build(session, settings, now)
+                if hasattr(module, "build"):  # places.demo only holds helpers the channels demo uses
+                    module.build(session, settings, now)
     finally:
         engine.dispose()  # the last connection to close folds the WAL into the file
     return made

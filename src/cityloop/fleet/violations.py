@@ -81,7 +81,10 @@ def open_violation(session: Session, settings: Settings, e: Event, now: datetime
                   evidence=ev, status="open", appeal_due_at=now + timedelta(days=settings.fleet_appeal_days))
     session.add(v)
     session.flush()
-    code, _, condition = settings.fleet_matters.get(e.kind, "08011/01").partition("/")
+    code, _, condition = settings.fleet_matters.get(e.kind, "").partition("/")
+    if not code:
+        v.case_error = "该类违规不属数字城管立案事项，未立案 / not a city-management matter: no case"
+        return v
     place = _place(locate, e, ev)
     if place is None:
         v.case_error = "位置不在数字城管单元网格内，未立案 / outside every unit grid: no case"

@@ -6,7 +6,7 @@ Dust and noise monitors are HJ 212 stations: MN LA<DU|NO>341122<nnnnnn>, a six-d
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -15,7 +15,7 @@ from cityloop.config import Settings
 from cityloop.geo.models import Region
 from cityloop.org.models import Department
 from cityloop.sensors import simulate, store
-from cityloop.sensors.models import VALUE_COLUMNS, Device
+from cityloop.sensors.models import VALUE_COLUMNS, Alarm, AlarmEvent, Device
 from cityloop.sensors.simfeed import random_points
 
 # type, how many, context(s), responsible unit, name
@@ -57,7 +57,62 @@ def build(session, settings: Settings, now: datetime) -> None:
     session.add_all(devices)
     session.flush()
     _history(session, devices, now, rng)
+    _alarm_history(session, devices, now, rng)
     session.commit()
+    _live_alarms(session, settings, devices, now)
+
+
+# (device type, rule, level, minutes it lasted): what a county's network raises on an ordinary day
+PAST = [("waterlogging", "water_depth", "yellow", (30, 180)), ("waterlogging", "water_depth", "blue", (20, 90)),
+        ("manhole", "cover_open", "red", (40, 240)), ("manhole", "cover_tilt", "yellow", (60, 300)),
+        ("dust", "dust_pm10", "yellow", (30, 120)), ("noise", "noise_night", "yellow", (20, 60)),
+        ("waterlogging", "battery_low", "blue", (600, 2000))]
+PAST_DAYS, PER_DAY = 28, (0, 4)  # a few alarms a day over four weeks
+
+
+def _alarm_history(session, devices: list[Device], now: datetime, rng: random.Random) -> None:
+    """Four weeks of raised and cleared alarms, so 运行监测 and the alarm list are not empty on day one."""
+    by_type: dict[str, list[Device]] = {}
+    for d in devices:
+        by_type.setdefault(d.type, []).append(d)
+    for day in range(PAST_DAYS, 0, -1):
+        for _ in range(rng.randint(*PER_DAY)):
+            kind, rule, level, (low, high) = rng.choice(PAST)
+            if not by_type.get(kind):
+                continue
+            device = rng.choice(by_type[kind])
+            raised = now - timedelta(days=day, minutes=rng.randrange(24 * 60))
+            cleared = raised + timedelta(minutes=rng.randint(low, high))
+            alarm = Alarm(device_id=device.id, rule_code=rule, level=level, state="cleared", is_open=None,
+                          raised_at=raised, updated_at=cleared, cleared_at=cleared)
+            session.add(alarm)
+            session.flush()
+            session.add_all([AlarmEvent(alarm_id=alarm.id, at=raised, kind="raise", level=level, actor="system"),
+                             AlarmEvent(alarm_id=alarm.id, at=cleared, kind="clear", level=level, actor="system")])
+
+
+def _live_alarms(session, settings: Settings, devices: list[Device], now: datetime) -> None:
+    """Two live alarms through the real pipeline (cases, public warning): water in an underpass, a cover open."""
+    from sqlalchemy.orm import sessionmaker
+
+    from cityloop.sensors.pipeline import Ingestor
+
+    class Clock:
+        def now(self) -> datetime:
+            return now
+
+    water = next((d for d in devices if d.type == "waterlogging" and d.context == "underpass"), None)
+    cover = next((d for d in devices if d.type == "manhole"), None)
+    ingestor = Ingestor(sessionmaker(bind=session.get_bind(), expire_on_commit=False), settings, Clock())
+    items = []
+    for i in range(3):  # just after the calm history's last reading (an older one would not be evaluated)
+        ts = (now + timedelta(seconds=20 * (i + 1))).isoformat()
+        if water is not None:
+            items.append({"device_id": water.code, "ts": ts, "values": {"depth_cm": 42 + 3 * i, "battery_pct": 88}})
+        if cover is not None:
+            items.append({"device_id": cover.code, "ts": ts, "values": {"open": 1, "tilt_deg": 30, "battery_pct": 76}})
+    ingestor.ingest_items(items)
+    ingestor.flush_state()
 
 
 def _history(session, devices: list[Device], now: datetime, rng: random.Random) -> None:

@@ -253,7 +253,7 @@ WARNINGS = {"yellow": ("积水，谨慎通行", "Water on the road: pass with ca
 # Alarm category -> GB/T 47678.5-2026 matter and filing condition. The standard has no 路面积水 matter: a
 # waterlogging alarm is filed as 01004 雨水箅子异常, condition 02 "箅子…堵塞造成路面积水" (see docs/sensors.md).
 CATEGORIES: dict[str, tuple[str, str | None]] = {
-    "waterlogging": ("01004", "02"), "manhole": ("01023", "01"), "dust": ("08004", "01"),
+    "waterlogging": ("01004", "02"), "waterlogging_underpass": ("01072", None), "manhole": ("01023", "01"), "dust": ("08004", "01"),
     "noise": ("06028", None), "noise_construction": ("08001", None),
 }
 COVER_TYPES = frozenset(f"010{n:02d}" for n in range(1, 24)) - {"01004", "01013", "01016"}
@@ -264,11 +264,14 @@ def category_for(key: str, context: str | None, cover_type: str | None,
     """The (matter code, condition code) of a case from an alarm of this category at this device.
 
     A cover alarm files under the cover's own matter (01003 雨水井盖异常 …); noise at a construction site is
-    08001 施工扰民, elsewhere 06028 噪声扰民."""
+    08001 施工扰民, elsewhere 06028 噪声扰民; water in an underpass is 01072 排水泵站异常 (its pumps drain it), on a
+    road or square 01004/02 (the grate's condition "造成路面积水")."""
     if key == "manhole" and cover_type in COVER_TYPES:
         return cover_type, table["manhole"][1]
     if key == "noise" and context == "construction":
         key = "noise_construction"
+    if key == "waterlogging" and context == "underpass":
+        key = "waterlogging_underpass"
     return table[key]
 
 

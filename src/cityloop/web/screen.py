@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,7 +14,11 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.domain import SOURCE_NAMES, TERMINAL
+from cityloop.assessment import engine, service, store
+from cityloop.assessment.figures import RATES, rate
+from cityloop.assessment.periods import parse_period
+from cityloop.assessment.views import fresh
+from cityloop.cases.domain import ACTION_NAMES, ROLE_CN, SOURCE_NAMES, STAGES, TERMINAL
 from cityloop.cases.models import Case, CaseEvent, CaseNode
 from cityloop.cases.queries import timing
 from cityloop.catalog.models import Category
@@ -55,13 +60,29 @@ def _count_events(session: Session, actions: tuple[str, ...], since: datetime) -
                                                                   CaseEvent.at >= since)) or 0
 
 
-def summary(session: Session, now: datetime, tz) -> dict:
+MONTH_RATES = {"closure_rate": "close_rate", "on_time_rate": "handle_on_time_rate"}
+
+
+def month_rates(session: Session, settings, now: datetime) -> dict[str, float | None]:
+    """This month's 结案率 and 按期处置率, the assessment's own definition over its projection (standards.md §6)."""
+    period = parse_period(now.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m"))
+    cols = store.fetch(session, *service.bounds_ts(settings, period), ("flags", "counts", "pending_ts"))
+    needed = tuple({c for name in MONTH_RATES.values() for c in (RATES[name].numerator, *RATES[name].denominators)})
+    data = engine.decode(cols, int(now.timestamp()), needed)
+    totals = {name: int(data.counters[name].sum()) for name in needed}
+    out = {}
+    for key, name in MONTH_RATES.items():
+        value = rate(RATES[name], totals)
+        out[key] = None if value is None else round(value, 4)
+    return out
+
+
+def summary(session: Session, now: datetime, tz, settings) -> dict:
     """Today's figures, this month's rates, a 30-day trend, top categories, sources and the department ranking."""
     today = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     month = _month_start(now, tz)
     month_cases = session.execute(select(Case.stage, Case.category_code, Case.source).where(Case.created_at >= month)).all()
     valid = [c for c in month_cases if c.stage not in ("rejected", "merged", "void")]
-    closed = sum(1 for c in valid if c.stage == "closed")
     handled = session.execute(select(CaseNode.department_id, CaseNode.on_time).where(
         CaseNode.node == "handle", CaseNode.ended_at >= month)).all()
     figures = {
@@ -69,8 +90,7 @@ def summary(session: Session, now: datetime, tz) -> dict:
         "filed": _count_events(session, ("file",), today),
         "dispatched": _count_events(session, ("dispatch",), today),
         "closed": _count_events(session, ("close", "self_close"), today),
-        "closure_rate": round(closed / len(valid), 4) if valid else None,
-        "on_time_rate": round(sum(1 for _, ok in handled if ok) / len(handled), 4) if handled else None,
+        **month_rates(session, settings, now),
         "overdue": session.scalar(select(func.count(Case.id)).where(
             Case.node_due_at < now, Case.stage.notin_(TERMINAL | {"suspended"}))) or 0,
         "open": session.scalar(select(func.count(Case.id)).where(Case.stage.notin_(TERMINAL))) or 0,
@@ -108,12 +128,16 @@ def _ranking(session: Session, handled: list, minimum: int = 3) -> list[dict]:
 
 def markers(session: Session, now: datetime, cal) -> list[dict]:
     """Open cases for the map with their traffic light."""
-    rows = session.scalars(select(Case).where(Case.stage.notin_(TERMINAL)).order_by(Case.id.desc()).limit(MAX_MARKERS))
+    rows = session.scalars(select(Case).where(Case.stage.notin_(TERMINAL)).order_by(Case.id.desc())
+                           .limit(MAX_MARKERS)).all()
+    names = dict(session.execute(select(Category.code, Category.name).where(
+        Category.kind == "matter", Category.code.in_({c.category_code for c in rows}))).all()) if rows else {}
     out = []
     for c in rows:
         _, lamp = timing(c, now, cal)
         out.append({"id": c.id, "number": c.number, "lon": c.lon, "lat": c.lat, "stage": c.stage,
-                    "category_code": c.category_code, "light": lamp or "grey", "urgent": c.urgent})
+                    "stage_name": STAGES[c.stage][0], "category_code": c.category_code,
+                    "category_name": names.get(c.category_code, ""), "light": lamp or "grey", "urgent": c.urgent})
     return out
 
 
@@ -122,13 +146,28 @@ def version(session: Session) -> int:
     return session.scalar(select(func.max(CaseEvent.id))) or 0
 
 
+def feed_text(actor: str, role: str, action: str, category: str, department: str | None) -> str:
+    """One line of the live feed in Chinese: "张三（派遣员） 派遣 井盖缺失 → 市政处"."""
+    who = f"{actor}（{ROLE_CN[role]}）" if role in ROLE_CN and actor != ROLE_CN[role] else actor
+    text = f"{who} {ACTION_NAMES.get(action, ('更新', 'update'))[0]} {category}"
+    return f"{text} → {department}" if action == "dispatch" and department else text
+
+
 def latest_events(session: Session, after: int, limit: int = 20) -> list[dict]:
-    """The newest events (after an event id), for the live feed."""
-    rows = session.execute(select(CaseEvent.id, CaseEvent.action, CaseEvent.at, CaseEvent.actor_name, Case.id,
-                                  Case.number, Case.category_code).join(Case, Case.id == CaseEvent.case_id)
-                           .where(CaseEvent.id > after).order_by(CaseEvent.id.desc()).limit(limit))
-    return [{"event_id": e, "action": a, "at": at.isoformat(), "actor": who, "case_id": cid, "number": num,
-             "category_code": cat} for e, a, at, who, cid, num, cat in rows]
+    """The newest events (after an event id), for the live feed, each with its line of Chinese text."""
+    rows = session.execute(select(CaseEvent.id, CaseEvent.action, CaseEvent.at, CaseEvent.actor_name,
+                                  CaseEvent.actor_role, Case.id, Case.number, Case.category_code, Case.department_id)
+                           .join(Case, Case.id == CaseEvent.case_id)
+                           .where(CaseEvent.id > after).order_by(CaseEvent.id.desc()).limit(limit)).all()
+    cats = dict(session.execute(select(Category.code, Category.name).where(
+        Category.kind == "matter", Category.code.in_({r[7] for r in rows}))).all()) if rows else {}
+    deps = dict(session.execute(select(Department.id, Department.name).where(
+        Department.id.in_({r[8] for r in rows if r[8]}))).all()) if rows else {}
+    return [{"event_id": e, "action": a, "action_name": ACTION_NAMES.get(a, ("更新", "update"))[0],
+             "at": at.isoformat(), "actor": who, "actor_role": ROLE_CN.get(role, ""), "case_id": cid, "number": num,
+             "category_code": cat, "category_name": cats.get(cat, ""),
+             "text": feed_text(who, role, a, cats.get(cat, "案件"), deps.get(dep))}
+            for e, a, at, who, role, cid, num, cat, dep in rows]
 
 
 staff = Depends(require_roles(*SCREEN_ROLES))
@@ -137,8 +176,9 @@ staff = Depends(require_roles(*SCREEN_ROLES))
 @api.get("/summary")
 def screen_summary(request: Request, session: Session = Depends(get_session), _: Actor = staff):
     """大屏指标 / Figures, trend, categories, sources and ranking for the big screen."""
-    cal = calendar(session, request.app.state.settings)
-    return summary(session, request.app.state.clock.now(), cal.tz)
+    settings = request.app.state.settings
+    fresh(request)  # the same projection the assessment reads, brought up to the event log first
+    return summary(session, request.app.state.clock.now(), calendar(session, settings).tz, settings)
 
 
 @api.get("/markers")

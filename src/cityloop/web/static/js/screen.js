@@ -3,10 +3,6 @@
 (function () {
   const t = window.cityloop.t, api = window.cityloop.api, esc = window.cityloop.esc, body = document.body;
   const LIGHT = { green: "#1ec96b", yellow: "#ffc53d", red: "#ff4d4f", grey: "#8c9bab" };
-  const ACTIONS = { report: t("上报", "reported"), accept: t("受理", "accepted"), file: t("立案", "filed"),
-    dispatch: t("派遣", "dispatched"), handle: t("处置", "handled"), check_ok: t("核查通过", "checked"),
-    check_fail: t("返工", "rework"), close: t("结案", "closed"), auto_supervise: t("超时督办", "overdue"),
-    supervise: t("督办", "supervised"), verify_ok: t("核实", "verified"), void: t("作废", "voided") };
   const charts = {};
   let lastEvent = 0;
 
@@ -81,12 +77,20 @@
     for (const m of rows) {
       L.circleMarker([m.lat, m.lon], { radius: m.urgent ? 7 : 5, color: LIGHT[m.light] || "#fff", weight: 1,
         fillColor: LIGHT[m.light] || "#fff", fillOpacity: 0.85 })
-        .bindTooltip(esc(`${m.number} · ${m.category_code}`))
+        .bindTooltip(esc(`${m.number} · ${m.category_name || ""}`))
         .on("click", () => window.open(`/console/cases/${m.id}`, "_blank"))
         .addTo(caseLayer);
     }
     if (!fitted && rows.length) { map.fitBounds(caseLayer.getLayers().map((l) => l.getLatLng())); fitted = true; }
   }
+
+  // Devices give lat/lon; vehicles their newest fix as last_lat/last_lon.
+  function position(r) { return [r.lat ?? r.last_lat ?? null, r.lon ?? r.last_lon ?? null]; }
+  const ONLINE_MS = 15 * 60 * 1000;  // a truck that reported within this time counts as online
+  const LEVELS = { red: t("红色", "red"), orange: t("橙色", "orange"), yellow: t("黄色", "yellow"),
+    blue: t("蓝色", "blue") };
+  const STATUS = { normal: t("正常", "normal"), alarm: t("告警", "alarm"), offline: t("离线", "offline"),
+    silent: t("未上报", "silent"), off: t("停用", "off") };
 
   async function renderOptional(url, layer, color, label, figure, count) {
     // Sensors and trucks belong to their own areas; the screen shows them when those APIs answer.
@@ -97,8 +101,8 @@
     if (fig) { fig.classList.remove("hidden"); fig.querySelector("b").textContent = rows.filter(count).length; }
     layer.clearLayers();
     for (const r of rows) {
-      const lat = r.lat ?? (r.position && r.position.lat), lon = r.lon ?? (r.position && r.position.lon);
-      if (lat === undefined || lon === undefined || lat === null) continue;
+      const [lat, lon] = position(r);
+      if (lat === null || lon === null) continue;
       const alarm = r.status === "alarm" || r.alarm === true;
       const quiet = r.status === "offline" || r.status === "silent" || r.online === false;
       L.circleMarker([lat, lon], { radius: alarm ? 7 : 4, weight: alarm ? 2 : 1,
@@ -111,7 +115,7 @@
     const events = await api("GET", `/api/v1/screen/events?after=0`);
     lastEvent = events.length ? events[0].event_id : lastEvent;
     document.getElementById("feed").innerHTML = events.map((e) =>
-      `<li>${new Date(e.at).toLocaleTimeString(t("zh-CN", "en-GB"), TZ)} <a href="/console/cases/${esc(e.case_id)}" target="_blank">${esc(e.number)}</a> ${esc(ACTIONS[e.action] || e.action)} · ${esc(e.actor)}</li>`).join("");
+      `<li>${new Date(e.at).toLocaleTimeString(t("zh-CN", "en-GB"), TZ)} <a href="/console/cases/${esc(e.case_id)}" target="_blank">${esc(e.number)}</a> ${esc(e.text)}</li>`).join("");
   }
 
   async function refresh() {
@@ -123,10 +127,11 @@
 
   function renderLive() {
     renderOptional("/api/v1/sensors/devices", sensorLayer, "#36cfc9",
-      (r) => `${r.name || r.code} · ${r.type_name || ""}${r.level ? " · " + r.level : ""}`,
+      (r) => `${r.name || r.code} · ${r.type_name || ""} · ${STATUS[r.status] || ""}${r.level ? " · " + (LEVELS[r.level] || "") : ""}`,
       "fig-alarms", (r) => r.status === "alarm");
-    renderOptional("/api/v1/fleet/vehicles", truckLayer, "#b37feb", (r) => r.plate || r.id || "",
-      "fig-trucks", (r) => r.online !== false && (r.lat ?? (r.position && r.position.lat)) !== undefined);
+    renderOptional("/api/v1/fleet/vehicles", truckLayer, "#b37feb",
+      (r) => `${r.plate}${r.last_speed !== null && r.last_speed !== undefined ? " · " + Math.round(r.last_speed) + " km/h" : ""}`,
+      "fig-trucks", (r) => position(r)[0] !== null && r.last_at && Date.now() - Date.parse(r.last_at) < ONLINE_MS);
   }
   setInterval(renderLive, 15000);  // devices and trucks move without case events
 
