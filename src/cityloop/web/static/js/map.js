@@ -48,7 +48,7 @@
     const line = (o) => new P.LineSymbolizer(o), fill = (c) => new P.PolygonSymbolizer({ fill: c });
     const road = (z, base) => (z < 12 ? base * 0.5 : z < 14 ? base : base * (1 + (z - 14) * 0.6));
     return P.leafletLayer({
-      url: cfg.tiles, maxDataZoom: cfg.maxDataZoom || 16, backgroundColor: "#f4f1ea",
+      url: cfg.tiles, maxDataZoom: cfg.maxDataZoom || 16, maxZoom: 20, backgroundColor: "#f4f1ea",
       attribution: cfg.attribution || "CityLoop",
       paintRules: [
         { dataLayer: "builtup", symbolizer: fill("#e2ddd5") },
@@ -86,7 +86,7 @@
   const district = () => (cfg.bounds ? [[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]] : null);
 
   function cityloopMap(el, options) {
-    const opts = Object.assign({ attributionControl: cfg.source !== "none" }, options || {});
+    const opts = Object.assign({ attributionControl: cfg.source !== "none", maxZoom: 19 }, options || {});
     if (cfg.crs === "gcj02") opts.crs = gcjCrs;
     const map = L.map(el, opts);
     const base = baseLayer();
