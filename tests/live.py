@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 
 from cityloop.app import create_app
+from cityloop.basemap import source
 from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
 from cityloop.migrate import upgrade
@@ -58,8 +59,9 @@ def live(tmp_path):
     clock = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI))
     with make_session_factory(make_engine(url))() as session:
         world = seed_world(session, clock.now())
+        source.build(session, tmp_path / "basemap.mbtiles")  # every page shows the local base map, as the demo does
     settings = Settings(database_url=url, demo=True, media_dir=tmp_path / "media", scheduler_in_server=False,
-                        screen_poll_seconds=0.2,
+                        screen_poll_seconds=0.2, map_tiles_path=tmp_path / "basemap.mbtiles",
                         secret_key="test-secret-of-thirty-two-bytes-or-more")
     app = create_app(settings, engine=make_engine(url), clock=clock)
     port = free_port()

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     # Map base layer: none by default (GeoJSON layers only); e.g. a 天地图 tile URL with your key.
     map_tile_url: str | None = None
     map_tile_attribution: str = ""
+    # The base map, in this order of preference: a local MBTiles file served at /map/tiles (the demo builds one;
+    # `cityloop map import FILE` installs one), else map_tile_url, else none. map_tile_crs says what the tiles are
+    # drawn in: wgs84/cgcs2000 (天地图, most city servers) or gcj02 (then overlays are shifted to match).
+    map_tiles_path: Path = Path("var/basemap.mbtiles")
+    map_tile_crs: Literal["wgs84", "cgcs2000", "gcj02"] = "wgs84"
     screen_poll_seconds: float = 2.0  # how often the big screen's stream looks for changes
     # On SIGTERM `cityloop serve` lets open requests finish this long, then cancels them (streams end at once).
     shutdown_grace_seconds: float = 10.0

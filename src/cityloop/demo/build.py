@@ -47,6 +47,7 @@ def build_demo(settings: Settings, console: Console, rebuild: bool = False, days
     target = _sqlite_path(settings.database_url)
     if not rebuild and (target is None or target.exists()) and _is_built(settings.database_url):
         console.print("演示数据库已存在 / demo database already built (use --rebuild to start over)")
+        _basemap(settings, console, rebuild=False)
         return
     url = settings.database_url
     if target is not None:
@@ -61,6 +62,23 @@ def build_demo(settings: Settings, console: Console, rebuild: bool = False, days
             if Path(f"{building}{suffix}").exists():
                 Path(f"{building}{suffix}").replace(f"{target}{suffix}")
     console.print(f"[green]演示数据已生成 / demo built:[/green] {made} 件案件 cases")
+    _basemap(settings, console, rebuild=True)
+
+
+def _basemap(settings: Settings, console: Console, rebuild: bool) -> None:
+    """The demo's vector base map (offline, from the county data just built), unless one is installed already."""
+    from cityloop.basemap import source
+
+    path = Path(settings.map_tiles_path)
+    if path.exists() and (not rebuild or not source.is_demo_map(path)):  # an imported map is never replaced
+        return
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            count = source.build(session, path)
+    finally:
+        engine.dispose()
+    console.print(f"[green]底图已生成 / base map built:[/green] {path} ({count} tiles)")
 
 
 def _remove(db: Path) -> None:

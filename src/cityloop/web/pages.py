@@ -109,6 +109,7 @@ VENDOR = {
     "htmx-sse.js": "htmx-ext-sse/dist/sse.min.js",
     "leaflet.js": "leaflet/dist/leaflet.js",
     "leaflet.css": "leaflet/dist/leaflet.css",
+    "protomaps-leaflet.js": "protomaps-leaflet/dist/protomaps-leaflet.js",
     "echarts.min.js": "echarts/dist/echarts.min.js",
     "swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
     "swagger-ui.css": "swagger-ui-dist/swagger-ui.css",

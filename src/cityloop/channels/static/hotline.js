@@ -7,10 +7,7 @@
   const cands = document.getElementById("cands");
   const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   let key = newKey();
-  const map = L.map("map", { attributionControl: !!document.getElementById("map").dataset.tiles }).setView([32.45, 118.43], 14);
-  if (document.getElementById("map").dataset.tiles) {  // a configured tile server (settings.map_tile_url)
-    L.tileLayer(document.getElementById("map").dataset.tiles, { attribution: document.getElementById("map").dataset.attribution, maxZoom: 19 }).addTo(map);
-  }
+  const map = window.cityloopMap("map", { zoom: 14 });  // the deployment's urban centre
   let pin = null;
 
   function place(lon, lat) {

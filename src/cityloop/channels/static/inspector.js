@@ -135,10 +135,7 @@
       if (b.dataset.go === "queue") renderOutbox();
     });
   }
-  const map = L.map("map", { attributionControl: !!document.getElementById("map").dataset.tiles }).setView([32.45, 118.43], 15);
-  if (document.getElementById("map").dataset.tiles) {  // a configured tile server (settings.map_tile_url)
-    L.tileLayer(document.getElementById("map").dataset.tiles, { attribution: document.getElementById("map").dataset.attribution, maxZoom: 19 }).addTo(map);
-  }
+  const map = window.cityloopMap("map", { zoom: 15 });  // the deployment's urban centre
   let pin = null;
   const form = $("report");
   function pick(lat, lon, how) {

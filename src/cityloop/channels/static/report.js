@@ -11,10 +11,7 @@
     if (code) location.href = "/m/report/status/" + encodeURIComponent(code.trim());
   });
   let marker = null;
-  const map = L.map("map", { attributionControl: !!document.getElementById("map").dataset.tiles }).setView([32.45, 118.43], 14);
-  if (document.getElementById("map").dataset.tiles) {  // a configured tile server (settings.map_tile_url)
-    L.tileLayer(document.getElementById("map").dataset.tiles, { attribution: document.getElementById("map").dataset.attribution, maxZoom: 19 }).addTo(map);
-  }
+  const map = window.cityloopMap("map", { zoom: 14 });  // the deployment's urban centre
 
   function place(lat, lon, how) {
     form.lat.value = lat.toFixed(6);

@@ -19,8 +19,7 @@
     return d.toLocaleString(cityloop.lang === "en" ? "en-GB" : "zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
   }
   function map(id) {
-    const m = L.map(id, { zoomSnap: 0.25 });
-    m.setView([32.45, 118.43], 12);
+    const m = window.cityloopMap(id, { zoomSnap: 0.25, zoom: 12 });
     return m;
   }
   async function layers(m) {

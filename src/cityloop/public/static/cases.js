@@ -1,7 +1,7 @@
 // Closed cases on a map: rounded positions, category and date only (the API gives nothing more).
 (function () {
   const t = cityloop.t;
-  const map = window.publicMap("cases-map", 32.45, 118.43, 13);
+  const map = window.publicMap("cases-map", null, null, 13);
   fetch("/api/v1/public/closed-cases", { headers: { "Accept-Language": cityloop.lang } }).then((r) => r.json()).then((fc) => {
     const counts = {};
     const bounds = [];

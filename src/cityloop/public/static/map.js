@@ -1,9 +1,7 @@
-// Shared map setup of the public pages: a Leaflet map with the configured tile server (if any), never a CDN.
+// Shared map setup of the public pages: the shared helper (static/js/map.js) with the configured base map, never
+// a CDN; without a point of view it opens on the deployment's urban centre at `zoom`.
 window.publicMap = function (id, lat, lon, zoom) {
-  const el = document.getElementById(id);
-  const map = L.map(id, { attributionControl: !!el.dataset.tiles }).setView([lat, lon], zoom);
-  if (el.dataset.tiles) L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 19 }).addTo(map);
-  return map;
+  return lat == null ? window.cityloopMap(id, { zoom }) : window.cityloopMap(id, { center: [lat, lon], zoom });
 };
 window.publicColors = { toilet: "#0b5cad", water: "#0891b2", red_station: "#c62828", convenience: "#d9480f",
   medical: "#2e7d32", transit: "#6b21a8", food: "#b45309", lodging: "#475569", shopping: "#be185d" };

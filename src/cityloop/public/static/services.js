@@ -3,7 +3,7 @@
   const t = cityloop.t;
   const list = document.getElementById("service-list");
   const msg = document.getElementById("msg");
-  const map = window.publicMap("services-map", 32.45, 118.43, 14);
+  const map = window.publicMap("services-map", null, null, 14);
   const layer = L.layerGroup().addTo(map);
   let kind = "";
 

@@ -9,7 +9,7 @@
     if (!el || !window.L) return;
     if (map) { map.remove(); map = null; }
     const lat = parseFloat(el.dataset.lat), lon = parseFloat(el.dataset.lon);
-    map = L.map(el, { attributionControl: false }).setView([lat, lon], 17);
+    map = window.cityloopMap(el, { center: [lat, lon], zoom: 17 });
     try {
       const grids = await window.cityloop.api("GET", "/api/v1/geo/grids?bbox=" + [lon, lat, lon, lat].join(","));
       const layer = L.geoJSON(grids, { style: { color: "#0b5cad", weight: 1, fillOpacity: 0.08 } }).addTo(map);

@@ -50,8 +50,7 @@
   }
 
   // ---- map
-  const map = L.map("map", { attributionControl: !!body.dataset.tiles, zoomControl: false });
-  if (body.dataset.tiles) L.tileLayer(body.dataset.tiles, { attribution: body.dataset.attribution }).addTo(map);
+  const map = window.cityloopMap("map", { zoomControl: false });
   const caseLayer = L.layerGroup().addTo(map), sensorLayer = L.layerGroup().addTo(map), truckLayer = L.layerGroup().addTo(map);
   let fitted = false;
 

@@ -2,9 +2,9 @@
 (function () {
   const colors = { alarm: "#c62828", offline: "#777", silent: "#999", off: "#bbb", normal: "#2e7d32" };
   const rows = [...document.querySelectorAll("#device-table tbody tr")];
-  const map = L.map("sensor-map");
+  const map = window.cityloopMap("sensor-map");
   const pts = rows.map((r) => [parseFloat(r.dataset.lat), parseFloat(r.dataset.lon)]);
-  if (pts.length) map.fitBounds(pts, { padding: [20, 20] }); else map.setView([32.45, 118.43], 14);
+  if (pts.length) map.fitBounds(pts, { padding: [20, 20] });
   rows.forEach((r, i) => L.circleMarker(pts[i], { radius: 5, color: colors[r.dataset.status] || "#2e7d32" })
     .addTo(map).bindPopup(cityloop.esc(r.cells[1].textContent + " · " + r.cells[3].textContent)));
   document.querySelectorAll("button.ack").forEach((b) => b.addEventListener("click", async () => {
