@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
     async def lifespan(app: FastAPI):
         if serving:
             watch_signals()  # uvicorn's handlers are installed by now: streams end when it is told to stop
+            from cityloop.assessment.method import load
+
+            load(settings.assessment_method_file)  # a bad 考核办法 file stops the server with its fault
         if not hasattr(app.state, "session_factory"):
             configure_state(app, settings)
             if serving and not settings.demo:

@@ -178,8 +178,10 @@ class Settings(BaseSettings):
     open311_position_decimals: int = Field(3, ge=0, le=6)
     public_base_url: str | None = None
     # --- assessment (综合评价) ---
+    # The 考核办法 file (TOML/JSON) or a shipped preset name: "reference" (standards.md §6.2) or "deployed".
+    assessment_method_file: str = "reference"
     # Composite weights per formula (department, region, inspector, operator, shift_lead, dispatcher), count bands
-    # and grade thresholds; empty = standards.md §6.2 (regional 按期结案率 read as 40 %). See docs/assessment.md.
+    # and grade thresholds over the method file's; empty = the method file's. See docs/assessment.md.
     assessment_weights: dict[str, dict[str, float]] = Field(default_factory=dict)
     assessment_bands: dict[str, list[list[float | None]]] = Field(default_factory=dict)
     assessment_grades: list[tuple[str, float]] = Field(default_factory=list)  # [["A", 90], ["B", 75], …]

@@ -23,7 +23,7 @@ CFG = make_config()
     ("rework_rate", {"reworked": 1, "close_due": 4}, 0.25),
     ("accurate_file_rate", {"accurate_filed": 19, "filed": 20}, 0.95),
     ("accurate_dispatch_rate", {"accurate_dispatched": 3, "dispatch_due": 4}, 0.75),
-    ("missed_rate", {"public_verified": 2, "valid_reported": 6}, 0.25),
+    ("missed_rate", {"public_verified": 2, "filed": 8, "valid_reported": 6}, 0.25),  # 漏报数 ÷ 立案数
     ("public_report_rate", {"public_verified": 5, "filed": 4}, 1.0),  # capped at 100 %
     ("satisfaction_rate", {"satisfied": 3}, None),  # nothing rated
     ("verify_on_time_rate", {"verified_on_time": 1, "verify_due": 3}, 1 / 3),
@@ -50,7 +50,7 @@ def test_grades(value, letter):
 
 
 def test_department_score_by_hand():
-    counters = {"handle_due": 60, "handled": 58, "handled_on_time": 54, "close_due": 60, "closed": 57,
+    counters = {"filed": 60, "handle_due": 60, "handled": 58, "handled_on_time": 54, "close_due": 60, "closed": 57,
                 "reworked": 6}
     rates = engine.rates_of("department", counters)
     value, parts = score("department", counters, rates, CFG)
@@ -60,7 +60,8 @@ def test_department_score_by_hand():
 
 
 def test_missing_indicators_are_left_out_and_the_rest_rescaled():
-    counters = {"reported": 10, "valid_reported": 9, "verify_due": 0, "check_due": 4, "checked_on_time": 2}
+    counters = {"reported": 10, "valid_reported": 9, "filed": 8, "verify_due": 0, "check_due": 4,
+                "checked_on_time": 2}
     rates = engine.rates_of("inspector", counters)
     value, parts = score("inspector", counters, rates, CFG)
     assert set(parts) == {"valid_report_rate", "missed_rate", "check_on_time_rate"}

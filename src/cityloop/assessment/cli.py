@@ -139,3 +139,56 @@ def simulate_history(months: int = typer.Option(3, min=1, max=24, help="how many
         made = history(session, settings, now, months, per_day, seed,
                        progress=lambda done, total: bar.update(task, completed=done, total=total))
     console.print(f"[green]已生成 / generated[/green] {made} 件案件 cases over {months} months")
+
+
+method_app = typer.Typer(help="考核办法 / the assessment method file: show or check", no_args_is_help=True)
+app.add_typer(method_app, name="method")
+
+
+def _method(file: Optional[str]):
+    from cityloop.assessment import method
+    from cityloop.cli import _settings
+
+    try:
+        return method.load(file or _settings().assessment_method_file)
+    except method.MethodError as exc:
+        _fail("考核办法文件无效", str(exc))
+
+
+@method_app.command("check")
+def method_check(file: str = typer.Argument(..., help="a .toml/.json file, or a preset: reference | deployed")) -> None:
+    """检查 / Validate a 考核办法 file (exit 1 with the fault when it is bad)."""
+    from cityloop.cli import console
+
+    m = _method(file)
+    console.print(f"考核办法 {m.name!r} OK / valid")
+
+
+@method_app.command("show")
+def method_show(file: Optional[str] = typer.Argument(None, help="default: CITYLOOP_ASSESSMENT_METHOD_FILE")) -> None:
+    """显示 / Print the effective weights, bands, grades, options and 奖惩 rules."""
+    import json
+
+    from cityloop.cli import console
+
+    m = _method(file)
+    cfg = m.config()
+    console.print_json(json.dumps({"name": m.name, "options": cfg.options, "weights": cfg.weights, "bands": cfg.bands,
+                                   "grades": cfg.grades, "rewards": [r.model_dump(exclude_none=True)
+                                                                     for r in m.rewards]}, ensure_ascii=False))
+
+
+@app.command("annual")
+def annual_cmd(year: int = typer.Option(..., min=2000, max=2100, help="考核年度"),
+               unit_type: str = typer.Option("department", help="department, street, inspector, …"),
+               out: Optional[Path] = typer.Option(None, "--out", help="default assessment-annual-<year>.xlsx")) -> None:
+    """年度考核结果 / Write the year's result per unit (scores, grade, 奖惩) as Excel."""
+    from cityloop.assessment import annual, projection, service
+    from cityloop.cli import console
+
+    with _use_case() as (settings, session, now):
+        projection.refresh(session, settings, now)
+        data = annual.annual(session, settings, year, service.kind_of(unit_type), now)
+    target = out or Path(f"assessment-annual-{year}-{unit_type}.xlsx")
+    target.write_bytes(annual.xlsx(data))
+    console.print(f"{target} ({len(data['units'])} units)")

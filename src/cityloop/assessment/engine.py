@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cityloop.assessment.figures import (COUNT_FIELD, DERIVED, FLAG_BIT, KINDS, PENDING, RATES, REGION_DIGITS,
-                                         rate)
+from cityloop.assessment.figures import (COUNT_FIELD, DERIVED, FLAG_BIT, KINDS, PENDING, RATE_VARIANTS, RATES,
+                                         REGION_DIGITS, rate)
 
 FETCH = ("case_id", "assess_ts", "pending_ts", "flags", "counts") + (
     "grid", "department_id", "return_department_id", "reporter_id", "operator_id", "verifier_id", "filer_id",
@@ -108,11 +108,11 @@ def _region_totals(data: Decoded, level: str, counters: tuple[str, ...]) -> tupl
     return uniq, out
 
 
-def rates_of(kind: str, counters: dict[str, int]) -> dict[str, float | None]:
-    """The kind's rates from an object's counters (rounded to 4 places)."""
+def rates_of(kind: str, counters: dict[str, int], missed_rate: str = "filed") -> dict[str, float | None]:
+    """The kind's rates from an object's counters (rounded to 4 places); missed_rate picks the 漏报率 variant."""
     out = {}
     for name in KINDS[kind].rates:
-        value = rate(RATES[name], counters)
+        value = rate(RATE_VARIANTS.get((name, missed_rate), RATES[name]), counters)
         out[name] = None if value is None else round(value, 4)
     return out
 

@@ -124,12 +124,13 @@ OBJECT_COLUMNS = ("grid", "department_id", "return_department_id", "reporter_id"
 DEPARTMENT_COUNTERS = ("handle_due", "handled", "handled_on_time", "handled_overtime", "overdue_open",
                        "overtime_multiple", "reworked", "reworks", "extensions", "suspended", "suspensions",
                        "close_due", "closed", "closed_on_time", "closed_overtime", "rated", "satisfied",
-                       "dissatisfied", "supervised")
+                       "dissatisfied", "supervised", "filed")
 REGION_COUNTERS = ("reported", "valid_reported", "public_verified", "filed", "handle_due", "handled",
                    "handled_on_time", "overdue_open", "close_due", "closed", "closed_on_time", "closed_overtime",
-                   "reworked", "suspended", "rated", "satisfied")
+                   "reworked", "suspended", "rated", "satisfied", "extensions")
 REGION_RATES = ("handle_rate", "handle_on_time_rate", "close_rate", "close_on_time_rate", "rework_rate",
-                "public_report_rate", "valid_report_rate", "satisfaction_rate")
+                "public_report_rate", "valid_report_rate", "satisfaction_rate", "filed_rate", "open_rate",
+                "overtime_close_rate", "extension_rate")
 # Unit-grid code digits of each region level (6 admin + 3 street + 3 community + 3 sequence).
 REGION_DIGITS = {"district": 6, "street": 9, "community": 12, "grid": 15}
 
@@ -160,13 +161,13 @@ KINDS: dict[str, Kind] = {
     "department": Kind("专业部门", "Departments", {"department_id": DEPARTMENT_COUNTERS,
                                                   "return_department_id": ("returns",)},
                        ("handle_rate", "handle_on_time_rate", "close_rate", "close_on_time_rate", "rework_rate",
-                        "overdue_open_rate", "satisfaction_rate")),
+                        "overdue_open_rate", "satisfaction_rate", "overtime_close_rate", "extension_rate")),
     "district": _region("区县", "Districts"),
     "street": _region("街道/乡镇", "Streets and towns"),
     "community": _region("社区/村", "Communities"),
     "grid": _region("单元网格", "Unit grids"),
     "inspector": Kind("监督员", "Inspectors", {
-        "reporter_id": ("reported", "valid_reported", "self_closed"),
+        "reporter_id": ("reported", "valid_reported", "self_closed", "filed"),
         "verifier_id": ("verify_due", "verified", "verified_on_time", "verified_false", "public_verified"),
         "checker_id": ("check_due", "checked", "checked_on_time")},
         ("valid_report_rate", "missed_rate", "verify_on_time_rate", "check_on_time_rate")),
@@ -193,6 +194,7 @@ class Rate:
     en: str
     numerator: str
     denominators: tuple[str, ...]
+    minus: str | None = None  # subtracted from the numerator (未结案数 = 应结案数 − 结案数)
 
 
 RATES: dict[str, Rate] = {
@@ -205,7 +207,7 @@ RATES: dict[str, Rate] = {
     "satisfaction_rate": Rate("满意率", "satisfaction rate", "satisfied", ("rated",)),
     "public_report_rate": Rate("监督举报率", "public report rate", "public_verified", ("filed",)),
     "valid_report_rate": Rate("有效上报率", "valid report rate", "valid_reported", ("reported",)),
-    "missed_rate": Rate("漏报率", "missed rate", "public_verified", ("valid_reported", "public_verified")),
+    "missed_rate": Rate("漏报率", "missed rate", "public_verified", ("filed",)),
     "verify_on_time_rate": Rate("按期核实率", "on-time verification rate", "verified_on_time", ("verify_due",)),
     "check_on_time_rate": Rate("按期核查率", "on-time check rate", "checked_on_time", ("check_due",)),
     "accept_on_time_rate": Rate("按时受理率", "on-time acceptance rate", "accepted_on_time", ("accept_due",)),
@@ -217,6 +219,15 @@ RATES: dict[str, Rate] = {
                                     ("lead_closed",)),
     "dispatch_on_time_rate": Rate("按时派遣率", "on-time dispatch rate", "dispatched_on_time", ("dispatch_due",)),
     "accurate_dispatch_rate": Rate("准确派遣率", "accurate dispatch rate", "accurate_dispatched", ("dispatch_due",)),
+    "filed_rate": Rate("立案率", "filing rate", "filed", ("reported",)),
+    "open_rate": Rate("未结案率", "open case rate", "close_due", ("reported",), minus="closed"),
+    "overtime_close_rate": Rate("超期结案率", "overdue closing rate", "closed_overtime", ("close_due",)),
+    "extension_rate": Rate("延期率", "extension rate", "extensions", ("handle_due",)),
+}
+# A 考核办法 option may swap a rate's definition: (rate, option value) -> the rate it uses instead.
+RATE_VARIANTS: dict[tuple[str, str], Rate] = {
+    ("missed_rate", "valid_reports_plus_missed"): Rate("漏报率", "missed rate", "public_verified",
+                                                      ("valid_reported", "public_verified")),
 }
 
 
@@ -225,4 +236,5 @@ def rate(rule: Rate, counters: dict[str, int | float]) -> float | None:
     den = sum(counters.get(d, 0) for d in rule.denominators)
     if not den:
         return None
-    return min(1.0, max(0.0, counters.get(rule.numerator, 0) / den))
+    num = counters.get(rule.numerator, 0) - (counters.get(rule.minus, 0) if rule.minus else 0)
+    return min(1.0, max(0.0, num / den))

@@ -3,15 +3,15 @@ the monthly report files. Public and console pages are in views.py."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.assessment import access, analysis, report, service
+from cityloop.assessment import access, analysis, annual, report, service
 from cityloop.assessment.models import Publication
 from cityloop.assessment.views import console, fresh, period_or_last, public
-from cityloop.assessment.schemas import (AssessmentOut, DrillOut, PeriodStatusOut, PublicationOut, PublishIn)
+from cityloop.assessment.schemas import (AnnualOut, AssessmentOut, DrillOut, PeriodStatusOut, PublicationOut, PublishIn)
 from cityloop.deps import Actor, current_actor, get_session, require_roles
 from cityloop.shared.errors import AppError, NotFound
 
@@ -74,6 +74,33 @@ def monthly_report(name: str, request: Request, session: Session = Depends(get_s
     body = report.xlsx(data) if fmt == "xlsx" else _pdf(data, settings)
     return Response(body, media_type=MEDIA[fmt],
                     headers={"Content-Disposition": f'attachment; filename="assessment-{wanted.key}.{fmt}"'})
+
+
+YEAR = Query(..., ge=2000, le=2100, description="考核年度, e.g. 2026")
+UNIT_TYPE = Query("department", max_length=40, description="department, street, inspector, …")
+
+
+def _annual(request: Request, session: Session, actor: Actor, year: int, unit_type: str) -> dict:
+    access.require_citywide(actor)
+    kind = service.kind_of(unit_type)
+    fresh(request)
+    return annual.annual(session, request.app.state.settings, year, kind, request.app.state.clock.now())
+
+
+@router.get("/annual", response_model=AnnualOut)
+def annual_result(request: Request, year: int = YEAR, unit_type: str = UNIT_TYPE,
+                  session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """年度考核结果 / Per unit: the year's monthly scores, annual score, grade and 考核奖惩."""
+    return _annual(request, session, actor, year, unit_type)
+
+
+@router.get("/reports/annual/{year}.xlsx", response_class=Response, responses={200: {"content": {MEDIA["xlsx"]: {}}}})
+def annual_report(request: Request, year: int = Path(..., ge=2000, le=2100), unit_type: str = UNIT_TYPE,
+                  session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """年度考核结果 (Excel) for the 文明单位/目标责任 assessment."""
+    body = annual.xlsx(_annual(request, session, actor, year, unit_type))
+    return Response(body, media_type=MEDIA["xlsx"],
+                    headers={"Content-Disposition": f'attachment; filename="assessment-annual-{year}-{unit_type}.xlsx"'})
 
 
 def _pdf(data: dict, settings) -> bytes:

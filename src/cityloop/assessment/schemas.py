@@ -91,3 +91,23 @@ class PublicationOut(LocalTimes):
 
 class PublishIn(BaseModel):
     note: str | None = Field(None, max_length=500)
+
+
+class AnnualUnitOut(BaseModel):
+    object_id: int | str
+    name: str
+    group_name: str | None
+    months: list[float | None] = Field(..., description="综合得分 of months 1–12 (null: no score)")
+    score: float | None = Field(..., description="年度得分: mean of the scored months")
+    grade: str | None
+    last_place_months: int
+    rewards: list[str] = Field(..., description="考核奖惩 from the 考核办法's rules")
+
+
+class AnnualOut(BaseModel):
+    year: int
+    unit_type: str
+    kind_name: str
+    method: str
+    annual_score_rule: str
+    units: list[AnnualUnitOut]

@@ -14,7 +14,7 @@ from cityloop.assessment.figures import KINDS
 
 # indicator -> (mode, source): mode rate | inverse (100 − rate) | band (a counter through bands) | grid_band
 INDICATORS: dict[str, dict[str, tuple[str, str]]] = {
-    "department": {"filed_score": ("band", "handle_due"), "close_rate": ("rate", "close_rate"),
+    "department": {"filed_score": ("band", "filed"), "close_rate": ("rate", "close_rate"),
                    "handle_on_time_rate": ("rate", "handle_on_time_rate"), "rework_rate": ("inverse", "rework_rate")},
     "region": {"public_report_rate": ("inverse", "public_report_rate"), "filed_score": ("grid_band", "filed"),
                "close_rate": ("rate", "close_rate"), "close_on_time_rate": ("rate", "close_on_time_rate")},
@@ -23,6 +23,7 @@ INDICATORS: dict[str, dict[str, tuple[str, str]]] = {
                   "check_on_time_rate": ("rate", "check_on_time_rate")},
     "operator": {"accepted_score": ("band", "accepted"),
                  "verify_send_on_time_rate": ("rate", "verify_send_on_time_rate"),
+                 "check_send_on_time_rate": ("platform", "accepted"),
                  "accept_on_time_rate": ("rate", "accept_on_time_rate")},
     "shift_lead": {"file_on_time_rate": ("rate", "file_on_time_rate"),
                    "accurate_file_rate": ("rate", "accurate_file_rate"),
@@ -32,14 +33,23 @@ INDICATORS: dict[str, dict[str, tuple[str, str]]] = {
                    "accurate_dispatch_rate": ("rate", "accurate_dispatch_rate")},
 }
 INDICATOR_NAMES = {"filed_score": ("立案数分值", "cases filed score"), "accepted_score": ("受理数分值", "accepted score"),
-                   "dispatched_score": ("派遣数分值", "dispatched score")}
+                   "dispatched_score": ("派遣数分值", "dispatched score"),
+                   "check_send_on_time_rate": ("核查按时派发率", "check tasks sent on time")}
+# 考核办法 formula options: name -> (the reference's choice, the alternatives). See docs/assessment.md.
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "missed_rate_denominator": ("filed", "valid_reports_plus_missed"),
+    "department_filed_score_base": ("filed", "due"),
+    "operator_formula": ("reference", "deployed"),
+}
+DEFAULT_OPTIONS = {name: values[0] for name, values in OPTIONS.items()}
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "department": {"filed_score": 10, "close_rate": 30, "handle_on_time_rate": 30, "rework_rate": 30},
     "region": {"public_report_rate": 10, "filed_score": 20, "close_rate": 30, "close_on_time_rate": 40},
     "inspector": {"valid_report_rate": 40, "missed_rate": 20, "verify_on_time_rate": 20, "check_on_time_rate": 20},
-    # 核查 tasks are sent by the platform itself the moment a department reports back, so the operator's
-    # 核查按时派发率 would always be 100 %; 按时受理率 takes its 35 %.
-    "operator": {"accepted_score": 25, "verify_send_on_time_rate": 40, "accept_on_time_rate": 35},
+    # operator_formula picks one of the last two: the reference's 核查按时派发率 (the platform sends 核查 tasks
+    # itself the moment a department reports back, so they are all on time) or the deployed system's 按时受理率.
+    "operator": {"accepted_score": 25, "verify_send_on_time_rate": 40, "check_send_on_time_rate": 35,
+                 "accept_on_time_rate": 35},
     "shift_lead": {"file_on_time_rate": 25, "accurate_file_rate": 40, "lead_close_on_time_rate": 35},
     "dispatcher": {"dispatched_score": 20, "dispatch_on_time_rate": 40, "accurate_dispatch_rate": 40},
 }
@@ -62,6 +72,7 @@ class ScoreConfig:
     weights: dict[str, dict[str, float]] = field(default_factory=lambda: DEFAULT_WEIGHTS)
     bands: dict[str, list[list]] = field(default_factory=lambda: DEFAULT_BANDS)
     grades: list[list] = field(default_factory=lambda: DEFAULT_GRADES)
+    options: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
 
 
 def family(kind: str) -> str:
@@ -69,8 +80,9 @@ def family(kind: str) -> str:
     return "region" if KINDS[kind].sources.keys() == {"grid"} else kind
 
 
-def make_config(weights: dict | None = None, bands: dict | None = None, grades: list | None = None) -> ScoreConfig:
-    """Defaults overridden per family/band; unknown names or negative weights are a ValueError."""
+def make_config(weights: dict | None = None, bands: dict | None = None, grades: list | None = None,
+                options: dict | None = None) -> ScoreConfig:
+    """Defaults overridden per family/band/option; unknown names or negative weights are a ValueError."""
     merged = {f: dict(w) for f, w in DEFAULT_WEIGHTS.items()}
     for fam, ws in (weights or {}).items():
         if fam not in INDICATORS:
@@ -86,7 +98,20 @@ def make_config(weights: dict | None = None, bands: dict | None = None, grades: 
     grades = grades or DEFAULT_GRADES
     if [g[1] for g in grades] != sorted((g[1] for g in grades), reverse=True):
         raise ValueError("grades must be listed from the highest threshold down")
-    return ScoreConfig(merged, all_bands, [list(g) for g in grades])
+    opts = dict(DEFAULT_OPTIONS)
+    for name, value in (options or {}).items():
+        if name not in OPTIONS or value not in OPTIONS[name]:
+            raise ValueError(f"bad option {name}={value!r}; have "
+                             + "; ".join(f"{n}: {' | '.join(v)}" for n, v in OPTIONS.items()))
+        opts[name] = value
+    return ScoreConfig(merged, all_bands, [list(g) for g in grades], opts)
+
+
+def _skipped(fam: str, options: dict[str, str]) -> str:
+    """The indicator a formula option turns off."""
+    if fam == "operator":
+        return "accept_on_time_rate" if options["operator_formula"] == "reference" else "check_send_on_time_rate"
+    return ""
 
 
 def band(value: float, table: list[list]) -> float:
@@ -112,8 +137,16 @@ def score(kind: str, counters: dict[str, float], rates: dict[str, float | None],
     """(composite score 0–100 or None, each indicator's 分值) for one object."""
     fam = family(kind)
     parts: dict[str, float] = {}
+    off = _skipped(fam, cfg.options)
     for name, (mode, source) in INDICATORS[fam].items():
-        if mode == "band":
+        if name == off:
+            continue
+        if mode == "band" and fam == "department" and cfg.options["department_filed_score_base"] == "due":
+            source = "handle_due"
+        if mode == "platform":
+            if counters.get(source):
+                parts[name] = 100.0  # sent by the platform at once: on time by construction
+        elif mode == "band":
             if not counters.get(source):
                 continue  # nothing done: the count score is no measure of this object
             parts[name] = band(counters[source], cfg.bands[kind])

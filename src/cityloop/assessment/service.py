@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.assessment import engine, queries, scoring, store
+from cityloop.assessment import engine, method, queries, scoring, store
 from cityloop.assessment.figures import KINDS, LABELS, REGION_DIGITS
 from cityloop.assessment.models import Publication
 from cityloop.assessment.periods import Period, PeriodError, parse_period, previous
@@ -38,18 +38,23 @@ def kind_of(kind: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def _config(weights: str, bands: str, grades: str) -> scoring.ScoreConfig:
+def _config(source: str, weights: str, bands: str, grades: str) -> scoring.ScoreConfig:
     import json
 
-    return scoring.make_config(json.loads(weights), json.loads(bands), json.loads(grades))
+    base = method.load(source).config()
+    overrides = json.loads(weights)
+    merged = {f: w | overrides.get(f, {}) for f, w in base.weights.items()} | {
+        f: w for f, w in overrides.items() if f not in base.weights}
+    return scoring.make_config(merged, base.bands | json.loads(bands), json.loads(grades) or base.grades,
+                               base.options)
 
 
 def score_config(settings: Settings) -> scoring.ScoreConfig:
-    """Weights, bands and grades: standards.md §6.2 with the deployment's overrides."""
+    """Weights, bands, grades and options: the 考核办法 file with the deployment's setting overrides."""
     import json
 
     try:
-        return _config(*(json.dumps(v, sort_keys=True) for v in (
+        return _config(settings.assessment_method_file, *(json.dumps(v, sort_keys=True) for v in (
             settings.assessment_weights, settings.assessment_bands, settings.assessment_grades)))
     except ValueError as exc:
         raise AppError("assessment-config", f"考核权重配置错误：{exc}", f"Bad assessment configuration: {exc}",
@@ -95,7 +100,7 @@ def _rows(session: Session, data: engine.Decoded, kind: str, cfg: scoring.ScoreC
     rows = []
     for key in objs.listed | set(totals):
         counters = totals.get(key, zero)
-        rates = engine.rates_of(kind, counters)
+        rates = engine.rates_of(kind, counters, cfg.options["missed_rate_denominator"])
         value, parts = scoring.score(kind, counters, rates, cfg, bands.get(key))
         group = objs.groups.get(key, "other")
         rows.append({"object_id": _object_id(kind, key), "name": objs.names.get(key, str(key)), "group": group,
