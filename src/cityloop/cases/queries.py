@@ -145,7 +145,8 @@ def to_out(session: Session, case: Case, actor: Actor, now: datetime, cal: WorkC
         pending_request=case.pending_request, self_handled=case.self_handled, rework_count=case.rework_count,
         return_count=case.return_count, extension_count=case.extension_count,
         suspension_count=case.suspension_count, wrong_dispatch_count=case.wrong_dispatch_count,
-        supervise_count=case.supervise_count, reporter_phone=phone, created_at=case.created_at,
+        supervise_count=case.supervise_count, reporter_phone=phone,
+        reporter_name=case.reporter_name if with_actions and actor.has(*CITYWIDE_ROLES) else None, created_at=case.created_at,
         updated_at=case.updated_at, closed_at=case.closed_at, actions=actions, photos=photos,
         **{**labels, "category_name": labels["category_name"] or ""},
     )

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.cases import actions, intake, queries, service
-from cityloop.cases.domain import scoped_key
+from cityloop.cases.domain import available_actions, scoped_key
 from cityloop.cases.models import Case, CasePhoto, SavedFilter
 from cityloop.cases.photos import photo_path, save, screen_all
 from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, CheckOut, EventOut, NodeOut, ReportIn, TaskOut
@@ -94,8 +94,11 @@ def _out_after_write(request: Request, case, actor: Actor) -> CaseOut:
 
 @router.post("/cases", response_model=CaseOut, status_code=201, openapi_extra=_body_doc(ReportIn, True),
              responses={200: {"description": "同一 Idempotency-Key 的重复提交 / replay of the same key"}})
-async def report(request: Request, actor: Actor = Depends(current_actor)):
-    """上报案件 / Report a problem (JSON, or multipart with photos). Honours Idempotency-Key."""
+async def report(request: Request, accept: bool = Query(False, description="保存并受理: 受理 in the same commit "
+                                                                           "when the caller may (else saved only)"),
+                 actor: Actor = Depends(current_actor)):
+    """上报案件 / Report a problem (JSON, or multipart with photos). Honours Idempotency-Key. With ?accept=true a
+    caller allowed to 受理 (the operator) saves and accepts in one transaction."""
     body, raw_photos = await _parse(request, ReportIn, True)
     photos = screen_all(request.app.state.settings, raw_photos)  # size and format only; decoded in prepare
     key = request.headers.get("idempotency-key")
@@ -113,6 +116,20 @@ async def report(request: Request, actor: Actor = Depends(current_actor)):
     inline = not photos and not intake.needs_reads(body, key)
     prepared = prepare() if inline else await run_in_threadpool(prepare)
     case, created = (prepared, False) if isinstance(prepared, Case) else (None, True)
+    if created and accept:
+        try:
+            case_id = await run_in_threadpool(_save_and_accept, request, actor, prepared)
+        except IntegrityError:  # the same Idempotency-Key raced in from another request
+            case_id, created = (await run_in_threadpool(_replayed, state, key, prepared)).id, False
+        if created and photos:
+            await run_in_threadpool(save, state.settings, photos)
+
+        def full() -> CaseOut:
+            with state.read_session_factory() as reads:
+                return _out(request, reads, reads.get(Case, case_id), actor)
+
+        result = await run_in_threadpool(full)
+        return Response(result.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
     if created:
         try:
             case = await state.intake.submit(prepared)  # group commit with other reports arriving now
@@ -147,6 +164,18 @@ async def check(request: Request, actor: Actor = Depends(current_actor)):
                     lon=c["lon"], lat=c["lat"], grid_code=c["grid_code"], duty_grid_code=c["duty_grid_code"],
                     community_code=c["community_code"], street_code=c["street_code"],
                     district_code=c["district_code"], needs_verification=c["needs_verification"])
+
+
+def _save_and_accept(request: Request, actor: Actor, prepared: intake.Prepared) -> int:
+    """保存并受理: write the report and, when the caller may 受理 it, accept it — one transaction, one commit."""
+    state = request.app.state
+    with state.session_factory() as writes:
+        case_id = intake.write(writes, [prepared], state.settings)[0].id
+        case = writes.get(Case, case_id)
+        if "accept" in available_actions(*actions.states(writes, case, actor)):
+            actions.apply_in_transaction(_ctx(request, writes, actor, []), case_id, "accept", ActionIn())
+        writes.commit()
+    return case_id
 
 
 def _replayed(state, key: str | None, prepared: intake.Prepared) -> Case:

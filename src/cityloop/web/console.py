@@ -34,7 +34,7 @@ ACTION_FIELDS = {
     "refuse": ["note"], "dispatch": ["department_code", "save_rule_level", "note"], "handle": ["result", "photos"],
     "request_return": ["note"], "request_extension": ["extension", "note"], "request_suspension": ["note"],
     "approve": ["note"], "deny": ["note"], "check_ok": ["note", "photos"], "check_fail": ["note", "photos"],
-    "void": ["note"], "supervise": ["note"], "annotate": ["note"],
+    "void": ["note"], "supervise": ["note"], "annotate": ["note"], "close": ["callback", "rating", "note"],
 }
 
 
