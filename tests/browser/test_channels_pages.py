@@ -5,6 +5,7 @@ resent without a second case), and the hotline form with geocoding and nearby ca
 from __future__ import annotations
 
 import io
+import json
 
 import httpx
 from PIL import Image
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from cityloop.cases.models import Case
 from cityloop.channels.models import GazetteerEntry
 from cityloop.org.security import issue_token
-from tests.live import PHONE, browser, live, offline_guard, screenshot  # noqa: F401
+from tests.live import LAPTOP, PHONE, browser, live, offline_guard, screenshot  # noqa: F401
 
 
 def _photo(tmp_path, name="photo.jpg", colour=(120, 60, 30)):
@@ -192,10 +193,65 @@ def test_hotline_form_geocodes_and_shows_nearby_cases(live, browser):  # noqa: F
         saved = session.scalars(select(Case).order_by(Case.id.desc())).first()
     assert (saved.source, saved.reporter_name, saved.reporter_phone) == ("hotline", "王女士", "13900001111")
     page.goto(f"{live.url}/console/intake")
-    row = page.locator(f"tr[data-number='{saved.number}']")
+    row = page.locator(f"article[data-number='{saved.number}']")
     row.locator("button.merge").click()
+    page.click("#merge-dialog button[value=ok]")  # merging is confirmed in a dialog
     expect(page.locator("#msg")).to_contain_text("重复")
     with live.app.state.session_factory() as session:
         assert session.get(Case, saved.id).merged_into_id == old["id"]
+    assert outside == []
+    context.close()
+
+
+def _jpeg_bytes(colour) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 300), colour).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_intake_review_shows_photos_map_duplicates_and_rejects_through_a_dialog(live, browser):  # noqa: F811
+    lon, lat = live.world.point("341122100001003")
+    ops = _api(live, "operator1")
+
+    def report(text, colour):
+        body = {"category_code": "06010", "lon": lon, "lat": lat, "description": text, "source": "hotline",
+                "reporter_name": "李先生", "address": "北门路口"}
+        r = ops.post("/api/v1/cases", data={"data": json.dumps(body)},
+                     files=[("photos", ("p.jpg", _jpeg_bytes(colour), "image/jpeg"))])
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    old = report("早先的垃圾上报", (200, 30, 30))
+    new = report("路口垃圾又堆起来了", (30, 30, 200))
+    context = browser.new_context(viewport=LAPTOP, locale="zh-CN")
+    page = context.new_page()
+    outside = offline_guard(page)
+    live.login(page, "operator1")
+    page.goto(f"{live.url}/console/intake")
+    card = page.locator(f"article[data-number='{new['number']}']")
+    expect(card).to_contain_text("热线")  # the channel's name, not its code
+    expect(card).to_contain_text("李先生")
+    thumb = card.locator(".review-body > div:first-child .thumbs img").first
+    expect(thumb).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    expect(card.locator(".review-map path.leaflet-interactive")).to_have_count(1)  # the pin
+    dup = card.locator(".dup")
+    expect(dup).to_contain_text(old["number"])  # the candidate beside it, with its own photo
+    expect(dup.locator(".thumbs img")).to_have_count(1)
+    thumb.click()
+    expect(page.locator("#photo-dialog img")).to_be_visible()
+    screenshot(page, "channels-intake-photo")
+    page.click("#photo-dialog button")
+    card.locator("button.reject").click()
+    expect(page.locator("#reject-dialog")).to_be_visible()
+    page.fill("#reject-dialog textarea[name=note]", "非城管职责，已告知来电人转交物业")
+    page.click("#reject-dialog button[value=ok]")
+    expect(page.locator("#msg")).to_contain_text(new["number"])
+    expect(page.locator(f"article[data-number='{new['number']}']")).to_have_count(0)
+    screenshot(page, "channels-intake")
+    with live.app.state.session_factory() as session:
+        assert session.get(Case, new["id"]).stage == "rejected"
+    events = ops.get(f"/api/v1/cases/{new['id']}/events").json()
+    assert events[-1]["action"] == "reject" and events[-1]["payload"]["note"].startswith("非城管职责")
     assert outside == []
     context.close()

@@ -137,6 +137,10 @@ ROWS: list[Row] = [
     r("GET", "/api/v1/photos/{photo_id}", SEES_DISPATCHED, url="/api/v1/photos/{photo}", deny=(404,)),
     r("GET", "/api/v1/photos/{photo_id}/thumb", SEES_DISPATCHED, url="/api/v1/photos/{photo}/thumb", deny=(404,)),
     r("GET", "/api/v1/tasks", LOGGED_IN),
+    # saved case searches: every user has their own (another user's id is 404, like a missing one)
+    r("GET", "/api/v1/saved-filters", LOGGED_IN),
+    r("POST", "/api/v1/saved-filters", LOGGED_IN, json={"name": "矩阵", "query": "stage=filed"}),
+    r("DELETE", "/api/v1/saved-filters/{filter_id}", LOGGED_IN, url="/api/v1/saved-filters/999999"),
     # --- the workflow: each action belongs to one role (admin acts for people); scope: own department / grid ---
     act("accept", "reported", only("operator", "admin")),
     act("reject", "reported", only("operator", "admin"), note="不属于城管范围"),
@@ -422,6 +426,7 @@ ROWS: list[Row] = [
     page("/console", LOGGED_IN),
     page("/console/inbox", LOGGED_IN),
     page("/console/cases", LOGGED_IN),
+    page("/console/cases/export", LOGGED_IN),
     page("/console/ownership", LOGGED_IN),
     page("/console/cases/{ident}", SEES_DISPATCHED, url="/console/cases/{dispatched}", deny=(404,)),
     page("/console/cases/{ident}/panel", SEES_DISPATCHED, url="/console/cases/{dispatched}/panel", deny=(404,)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -78,7 +80,25 @@ def apply_in_transaction(ctx: svc.Ctx, ident: int | str, action: str, body: Acti
     if body.note:
         payload["note"] = body.note
     svc.record(ctx, case, action, from_stage, {**payload, **(extra or {})})
+    if action == "close" and body.rating and not _rated(ctx, case):
+        # 回访: the caller's satisfaction, as the same "rate" event a public rating makes (满意率 counts it).
+        svc.record(replace(ctx, photos=[]), case, "rate", case.stage, {"rating": body.rating, "via": "callback"})
     return case
+
+
+def _rated(ctx, case: Case) -> bool:
+    return ctx.session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case.id,
+                                                         CaseEvent.action == "rate")) is not None
+
+
+def _close(ctx, case, body, target) -> dict:
+    """结案, with the 回访 (return call) to the reporter when one was made: its outcome and satisfaction."""
+    payload = _plain(ctx, case, body, target)
+    if body.callback or body.rating:
+        if body.rating and _rated(ctx, case):
+            raise Conflict("already-rated", "该案件已评价过", "This case has already been rated")
+        payload["callback"] = {"result": (body.callback or "").strip(), "rating": body.rating}
+    return payload
 
 
 def _plain(ctx, case, body, target) -> dict:
@@ -260,7 +280,7 @@ def _resume(ctx, case, body, target) -> dict:
 def _rate(ctx, case, body, target) -> dict:
     if body.rating is None:
         raise Invalid("rating-required", "请选择满意度：满意、基本满意或不满意", "rate needs a rating")
-    if ctx.session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.action == "rate")):
+    if _rated(ctx, case):
         raise Conflict("already-rated", "该案件已评价过", "This case has already been rated")
     return {"rating": body.rating}
 
@@ -277,4 +297,5 @@ HANDLERS: dict[str, Callable] = {
     "request_return": _request("return"), "request_extension": _request("extension"),
     "request_suspension": _request("suspension"), "approve": _decide_request(True),
     "deny": _decide_request(False), "resume": _resume, "supervise": _supervise, "rate": _rate,
+    "close": _close,
 }

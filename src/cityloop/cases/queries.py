@@ -53,10 +53,16 @@ def get_visible(session: Session, actor: Actor, ident: int | str) -> Case:
     return case
 
 
-def list_cases(session: Session, actor: Actor, filters: dict, now: datetime, page: int, size: int,
-               cal: WorkCalendar) -> tuple[list[CaseOut], int]:
-    """Filtered, paginated cases, newest first."""
-    stmt = visible(select(Case), session, actor)
+def search(session: Session, actor: Actor, filters: dict, now: datetime, stmt: Select | None = None) -> Select:
+    """The visible cases matching the filters (number, address, keyword, category, department, stage, source,
+    grid, date range, overdue); unsorted."""
+    stmt = visible(stmt if stmt is not None else select(Case), session, actor)
+    if filters.get("number"):
+        stmt = stmt.where(Case.number.startswith(filters["number"].strip(), autoescape=True))
+    if filters.get("address"):
+        stmt = stmt.where(Case.address.icontains(filters["address"].strip(), autoescape=True))
+    if filters.get("q"):
+        stmt = stmt.where(Case.description.icontains(filters["q"].strip(), autoescape=True))
     eq = {"stage": Case.stage, "category": Case.category_code, "grid": Case.grid_code,
           "duty_grid": Case.duty_grid_code, "district": Case.district_code, "street": Case.street_code,
           "source": Case.source}
@@ -73,6 +79,13 @@ def list_cases(session: Session, actor: Actor, filters: dict, now: datetime, pag
         stmt = stmt.where(Case.created_at >= filters["created_from"])
     if filters.get("created_to"):
         stmt = stmt.where(Case.created_at < filters["created_to"])
+    return stmt
+
+
+def list_cases(session: Session, actor: Actor, filters: dict, now: datetime, page: int, size: int,
+               cal: WorkCalendar) -> tuple[list[CaseOut], int]:
+    """Filtered, paginated cases, newest first."""
+    stmt = search(session, actor, filters, now)
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.scalars(stmt.order_by(Case.id.desc()).offset((page - 1) * size).limit(size))
     return [to_out(session, c, actor, now, cal, with_actions=False) for c in rows], total
@@ -132,7 +145,8 @@ def to_out(session: Session, case: Case, actor: Actor, now: datetime, cal: WorkC
         pending_request=case.pending_request, self_handled=case.self_handled, rework_count=case.rework_count,
         return_count=case.return_count, extension_count=case.extension_count,
         suspension_count=case.suspension_count, wrong_dispatch_count=case.wrong_dispatch_count,
-        supervise_count=case.supervise_count, reporter_phone=phone, created_at=case.created_at,
+        supervise_count=case.supervise_count, reporter_phone=phone,
+        reporter_name=case.reporter_name if with_actions and actor.has(*CITYWIDE_ROLES) else None, created_at=case.created_at,
         updated_at=case.updated_at, closed_at=case.closed_at, actions=actions, photos=photos,
         **{**labels, "category_name": labels["category_name"] or ""},
     )

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.cases import actions, intake, queries, service
-from cityloop.cases.domain import scoped_key
-from cityloop.cases.models import Case, CasePhoto
+from cityloop.cases.domain import available_actions, scoped_key
+from cityloop.cases.models import Case, CasePhoto, SavedFilter
 from cityloop.cases.photos import photo_path, save, screen_all
 from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, CheckOut, EventOut, NodeOut, ReportIn, TaskOut
 from cityloop.deps import Actor, current_actor, get_grid_index, get_session
@@ -27,6 +28,9 @@ from cityloop.sla.service import calendar
 from cityloop.shared.fields import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["cases 案件"])
+# Query-string keys a saved search may hold (those of /console/cases).
+SEARCH_KEYS = frozenset({"number", "address", "q", "stage", "category", "department", "source", "grid", "overdue",
+                         "date_from", "date_to", "page"})
 
 
 def _body_doc(model: type[BaseModel], required: bool) -> dict:
@@ -90,8 +94,11 @@ def _out_after_write(request: Request, case, actor: Actor) -> CaseOut:
 
 @router.post("/cases", response_model=CaseOut, status_code=201, openapi_extra=_body_doc(ReportIn, True),
              responses={200: {"description": "同一 Idempotency-Key 的重复提交 / replay of the same key"}})
-async def report(request: Request, actor: Actor = Depends(current_actor)):
-    """上报案件 / Report a problem (JSON, or multipart with photos). Honours Idempotency-Key."""
+async def report(request: Request, accept: bool = Query(False, description="保存并受理: 受理 in the same commit "
+                                                                           "when the caller may (else saved only)"),
+                 actor: Actor = Depends(current_actor)):
+    """上报案件 / Report a problem (JSON, or multipart with photos). Honours Idempotency-Key. With ?accept=true a
+    caller allowed to 受理 (the operator) saves and accepts in one transaction."""
     body, raw_photos = await _parse(request, ReportIn, True)
     photos = screen_all(request.app.state.settings, raw_photos)  # size and format only; decoded in prepare
     key = request.headers.get("idempotency-key")
@@ -109,6 +116,20 @@ async def report(request: Request, actor: Actor = Depends(current_actor)):
     inline = not photos and not intake.needs_reads(body, key)
     prepared = prepare() if inline else await run_in_threadpool(prepare)
     case, created = (prepared, False) if isinstance(prepared, Case) else (None, True)
+    if created and accept:
+        try:
+            case_id = await run_in_threadpool(_save_and_accept, request, actor, prepared)
+        except IntegrityError:  # the same Idempotency-Key raced in from another request
+            case_id, created = (await run_in_threadpool(_replayed, state, key, prepared)).id, False
+        if created and photos:
+            await run_in_threadpool(save, state.settings, photos)
+
+        def full() -> CaseOut:
+            with state.read_session_factory() as reads:
+                return _out(request, reads, reads.get(Case, case_id), actor)
+
+        result = await run_in_threadpool(full)
+        return Response(result.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
     if created:
         try:
             case = await state.intake.submit(prepared)  # group commit with other reports arriving now
@@ -145,6 +166,18 @@ async def check(request: Request, actor: Actor = Depends(current_actor)):
                     district_code=c["district_code"], needs_verification=c["needs_verification"])
 
 
+def _save_and_accept(request: Request, actor: Actor, prepared: intake.Prepared) -> int:
+    """保存并受理: write the report and, when the caller may 受理 it, accept it — one transaction, one commit."""
+    state = request.app.state
+    with state.session_factory() as writes:
+        case_id = intake.write(writes, [prepared], state.settings)[0].id
+        case = writes.get(Case, case_id)
+        if "accept" in available_actions(*actions.states(writes, case, actor)):
+            actions.apply_in_transaction(_ctx(request, writes, actor, []), case_id, "accept", ActionIn())
+        writes.commit()
+    return case_id
+
+
 def _replayed(state, key: str | None, prepared: intake.Prepared) -> Case:
     with state.read_session_factory() as reads:
         existing = intake.find_by_key(reads, key, prepared.case["request_hash"]) if key else None
@@ -158,12 +191,14 @@ def list_cases(request: Request, stage: str | None = None, category: str | None 
                department: str | None = None, grid: str | None = None, duty_grid: str | None = None,
                district: str | None = None, street: str | None = None, source: str | None = None,
                overdue: bool | None = None, created_from: Instant | None = None,
-               created_to: Instant | None = None, pg: PageParams = Depends(page_params),
+               created_to: Instant | None = None, number: str | None = Query(None, max_length=24),
+               address: str | None = Query(None, max_length=100), q: str | None = Query(None, max_length=100),
+               pg: PageParams = Depends(page_params),
                session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
-    """案件列表 / Cases the caller may see, filtered and paginated."""
+    """案件列表 / Cases the caller may see, filtered (number prefix, address or description keyword, …), paginated."""
     filters = dict(stage=stage, category=category, department=department, grid=grid, duty_grid=duty_grid,
                    district=district, street=street, source=source, overdue=overdue,
-                   created_from=created_from, created_to=created_to)
+                   created_from=created_from, created_to=created_to, number=number, address=address, q=q)
     items, total = queries.list_cases(session, actor, filters, request.app.state.clock.now(), pg.page, pg.size,
                                       _calendar(request))
     return CasePage(items=items, total=total, page=pg.page, size=pg.size)
@@ -245,3 +280,59 @@ def tasks(request: Request, session: Session = Depends(get_session), actor: Acto
     """我的待办 / What waits for the caller now, with due times and traffic lights."""
     now: datetime = request.app.state.clock.now()
     return queries.inbox(session, actor, now, _calendar(request))
+
+
+class SavedFilterIn(BaseModel):
+    name: str = Field(min_length=1, max_length=50)
+    query: str = Field(max_length=1000)  # the query string of /console/cases, without "?"
+
+
+class SavedFilterOut(BaseModel):
+    id: int
+    name: str
+    query: str
+
+
+MAX_SAVED_FILTERS = 50
+
+
+@router.get("/saved-filters", response_model=list[SavedFilterOut], tags=["cases 案件"])
+def saved_filters(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """我的常用查询 / The caller's saved case searches."""
+    return [SavedFilterOut(id=f.id, name=f.name, query=f.query) for f in session.scalars(
+        select(SavedFilter).where(SavedFilter.user_id == actor.id).order_by(SavedFilter.name))]
+
+
+@router.post("/saved-filters", response_model=SavedFilterOut, status_code=201)
+def save_filter(body: SavedFilterIn, request: Request, session: Session = Depends(get_session),
+                actor: Actor = Depends(current_actor)):
+    """保存查询条件 / Save (or overwrite by name) a case search for the caller."""
+    name, query = body.name.strip(), body.query.lstrip("?")
+    if not name:
+        raise Invalid("bad-filter-name", "名称不能为空", "Name must not be blank")
+    pairs = parse_qsl(query, keep_blank_values=False)
+    if any(k not in SEARCH_KEYS for k, _ in pairs):
+        raise Invalid("bad-filter-query", "查询条件含未知字段", "The query has unknown fields")
+    query = urlencode([(k, v) for k, v in pairs if k != "page"])
+    row = session.scalar(select(SavedFilter).where(SavedFilter.user_id == actor.id, SavedFilter.name == name))
+    if row is None:
+        count = session.scalar(select(func.count(SavedFilter.id)).where(SavedFilter.user_id == actor.id))
+        if count >= MAX_SAVED_FILTERS:
+            raise Conflict("too-many-filters", f"最多保存 {MAX_SAVED_FILTERS} 个查询",
+                           f"At most {MAX_SAVED_FILTERS} saved searches")
+        row = SavedFilter(user_id=actor.id, name=name, query=query, created_at=request.app.state.clock.now())
+        session.add(row)
+    row.query = query
+    session.commit()
+    return SavedFilterOut(id=row.id, name=row.name, query=row.query)
+
+
+@router.delete("/saved-filters/{filter_id}", status_code=204)
+def delete_filter(filter_id: int, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """删除常用查询 / Delete one of the caller's saved searches (another user's is 404)."""
+    row = session.get(SavedFilter, filter_id) if as_id(filter_id) else None
+    if row is None or row.user_id != actor.id:
+        raise NotFound("filter-not-found", "常用查询不存在", "Saved search not found")
+    session.delete(row)
+    session.commit()
+    return Response(status_code=204)

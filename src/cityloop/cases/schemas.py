@@ -59,7 +59,8 @@ class ActionIn(BaseModel):
     extension: str | None = Field(None, max_length=8, description="request_extension: 延期时长, e.g. 4h, 2d")
     result: str | None = Field(None, max_length=2000, description="handle: 处置结果")
     urgent: Flag | None = Field(None, description="file: 按紧急处理 (连续计时)，覆盖立案条件的设定")
-    rating: Literal["满意", "基本满意", "不满意"] | None = Field(None, description="rate: 满意度")
+    rating: Literal["满意", "基本满意", "不满意"] | None = Field(None, description="rate, close (回访): 满意度")
+    callback: str | None = Field(None, max_length=500, description="close: 回访情况 (the return call's outcome)")
 
 
 class CaseOut(LocalTimes):
@@ -102,6 +103,7 @@ class CaseOut(LocalTimes):
     suspension_count: int
     wrong_dispatch_count: int
     supervise_count: int
+    reporter_name: str | None = None  # the caller's name: in a case's detail, for citywide staff only
     reporter_phone: str | None = None
     created_at: datetime
     updated_at: datetime

@@ -89,7 +89,8 @@ def status_page(code: str, request: Request, session: Session = Depends(get_sess
 @router.get("/console/hotline")
 def hotline_page(request: Request, actor: Actor | None = Depends(optional_actor)):
     """热线受理: the operator's form for 12319/12345 calls."""
-    return _staff_page(request, actor, "channels/hotline.html", "operator", "shift_lead")
+    return _staff_page(request, actor, "channels/hotline.html", "operator", "shift_lead",
+                       can_accept=actor is not None and actor.has("operator", "admin"))
 
 
 @router.get("/console/intake")

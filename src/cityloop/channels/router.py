@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.cases.actions import duty_grids_of
-from cityloop.cases.domain import scoped_key
-from cityloop.cases.models import Case
+from cityloop.cases.domain import SOURCE_NAMES, scoped_key
+from cityloop.cases.models import Case, CasePhoto
 from cityloop.cases.queries import get_visible, mask_phone
 from cityloop.catalog.models import Category
 from cityloop.channels import evidence, http, patrol, public, queries, video
@@ -216,10 +216,21 @@ def review(request: Request, session: Session = Depends(get_session),
                                  .where(ChannelReport.case_id.in_(ids))).all())
     names = dict(session.execute(select(Category.id, Category.name)
                                  .where(Category.id.in_({c.category_id for c in cases}))).all())
-    return [{"id": c.id, "number": c.number, "source": c.source, "category_code": c.category_code,
+    dups = {c.id: [d.model_dump(mode="json") for d in queries.duplicates(
+        session, c, s.duplicate_radius_m, s.duplicate_window_hours)] for c in cases}
+    photos: dict[int, list[int]] = {}
+    shown = set(ids) | {d["id"] for ds in dups.values() for d in ds}
+    for photo_id, case_id in session.execute(select(CasePhoto.id, CasePhoto.case_id)
+                                             .where(CasePhoto.case_id.in_(shown)).order_by(CasePhoto.id)):
+        photos.setdefault(case_id, []).append(photo_id)
+    for ds in dups.values():
+        for d in ds:
+            d["photos"] = photos.get(d["id"], [])[:3]
+    return [{"id": c.id, "number": c.number, "source": c.source,
+             "source_name": SOURCE_NAMES.get(c.source, (c.source,))[0], "category_code": c.category_code,
              "category_name": names.get(c.category_id, ""), "description": c.description, "address": c.address,
+             "lon": c.lon, "lat": c.lat, "photos": photos.get(c.id, []), "reporter_name": c.reporter_name,
              "reporter_phone": mask_phone(c.reporter_phone) if c.reporter_phone else None,
              "tracking_code": codes.get(c.id), "node_due_at": c.node_due_at.isoformat() if c.node_due_at else None,
-             "flags": flags.get(c.id, []),
-             "duplicates": [d.model_dump(mode="json") for d in queries.duplicates(
-                 session, c, s.duplicate_radius_m, s.duplicate_window_hours)]} for c in cases]
+             "created_at": c.created_at.astimezone(ZoneInfo(s.timezone)).isoformat(), "flags": flags.get(c.id, []), "duplicates": dups[c.id]}
+            for c in cases]

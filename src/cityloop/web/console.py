@@ -4,21 +4,22 @@ and the 确权 queue. Pages read through the case queries; every change goes thr
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases import queries
-from cityloop.cases.domain import NODES, RULES, STAGES, TERMINAL
-from cityloop.cases.models import Case, CasePhoto, CaseRequest
-from cityloop.catalog.models import FilingCondition
+from cityloop.cases import export, queries
+from cityloop.cases.domain import NODES, RULES, SOURCE_NAMES, STAGES, TERMINAL
+from cityloop.cases.models import Case, CasePhoto, CaseRequest, SavedFilter
+from cityloop.catalog.models import Category, FilingCondition
 from cityloop.deps import Actor, get_session, optional_actor
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org.models import Department, User, UserRole
-from cityloop.shared.errors import AppError
+from cityloop.shared.errors import AppError, Invalid
 from cityloop.sla.domain import limit_minutes
 from cityloop.sla.service import calendar
 from cityloop.web import pages
@@ -33,7 +34,7 @@ ACTION_FIELDS = {
     "refuse": ["note"], "dispatch": ["department_code", "save_rule_level", "note"], "handle": ["result", "photos"],
     "request_return": ["note"], "request_extension": ["extension", "note"], "request_suspension": ["note"],
     "approve": ["note"], "deny": ["note"], "check_ok": ["note", "photos"], "check_fail": ["note", "photos"],
-    "void": ["note"], "supervise": ["note"], "annotate": ["note"],
+    "void": ["note"], "supervise": ["note"], "annotate": ["note"], "close": ["callback", "rating", "note"],
 }
 
 
@@ -56,20 +57,70 @@ def inbox(request: Request, session: Session = Depends(get_session), actor: Acto
     return _page(request, actor, "console/inbox.html", items=queries.inbox(session, actor, now, cal))
 
 
+SEARCH_TEXT = ("number", "address", "q", "stage", "category", "department", "source", "grid")
+
+
+def search_filters(request: Request, tz) -> dict:
+    """The case search's filters from the query string; dates are local days (date_to inclusive)."""
+    params = request.query_params
+    filters: dict = {k: (params.get(k) or "").strip()[:100] or None for k in SEARCH_TEXT}
+    filters["overdue"] = True if params.get("overdue") == "true" else None
+    for key, bound, shift in (("date_from", "created_from", 0), ("date_to", "created_to", 1)):
+        raw = (params.get(key) or "").strip()
+        filters[key] = raw or None
+        if raw:
+            try:
+                day = date.fromisoformat(raw)
+            except ValueError:
+                raise Invalid("bad-date", f"日期格式应为 YYYY-MM-DD：{raw[:20]}", "Dates must be YYYY-MM-DD") from None
+            filters[bound] = datetime.combine(day + timedelta(days=shift), time(0), tz)
+    return filters
+
+
 @router.get("/cases")
-def cases(request: Request, stage: str | None = None, category: str | None = None, department: str | None = None,
-          grid: str | None = None, overdue: bool | None = None, page: int = 1,
-          session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
-    """案件查询: the cases this user may see, filtered."""
+def cases(request: Request, page: int = 1, session: Session = Depends(get_session),
+          actor: Actor | None = Depends(optional_actor)):
+    """案件查询: the cases this user may see, by number, address, keyword, category, department, stage, source,
+    date range and overdue; saved searches; export to Excel."""
     if actor is None:
         return pages.login_redirect(request)
     now, cal = _now_cal(request, session)
-    filters = {"stage": stage, "category": category, "department": department, "grid": grid, "overdue": overdue}
+    try:
+        filters = search_filters(request, cal.tz)
+    except AppError as exc:
+        return pages.render(request, "console/error.html", status=exc.status, menu=menu_for(actor), error=exc)
     page = max(1, min(page, 10_000))
     items, total = queries.list_cases(session, actor, filters, now, page, PAGE_SIZE, cal)
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
     return _page(request, actor, "console/cases.html", items=items, total=total, page=page, size=PAGE_SIZE,
-                 filters=filters, stages=STAGES, departments=_departments(session), query=query)
+                 filters=filters, stages=STAGES, sources=SOURCE_NAMES, departments=_departments(session),
+                 categories=_categories(session), query=query, saved=_saved(session, actor))
+
+
+@router.get("/cases/export")
+def cases_export(request: Request, session: Session = Depends(get_session),
+                 actor: Actor | None = Depends(optional_actor)):
+    """导出 Excel: the case search's result as an .xlsx file (names, not codes)."""
+    if actor is None:
+        return pages.login_redirect(request)
+    now, cal = _now_cal(request, session)
+    data, _ = export.workbook(session, actor, search_filters(request, cal.tz), now, cal.tz)
+    name = f"cases-{now.astimezone(cal.tz):%Y%m%d-%H%M}.xlsx"
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+def _saved(session: Session, actor: Actor) -> list[SavedFilter]:
+    return list(session.scalars(select(SavedFilter).where(SavedFilter.user_id == actor.id).order_by(SavedFilter.name)))
+
+
+def _categories(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of every category in use, for the search's picker."""
+    rows = session.execute(select(Category.code, Category.name).order_by(Category.code)).all()
+    seen: dict[str, str] = {}
+    for code, name in rows:
+        seen.setdefault(code, name)
+    return list(seen.items())
 
 
 @router.get("/ownership")

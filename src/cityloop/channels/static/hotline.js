@@ -58,6 +58,9 @@
     }
   }
 
+  // 保存并受理: the operator's second button saves and accepts in one request (?accept=true).
+  function reportUrl(button) { return button && button.dataset.accept ? "/api/v1/cases?accept=true" : "/api/v1/cases"; }
+
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const body = { source: "hotline", category_code: form.category_code.value, description: form.description.value.trim(),
@@ -67,7 +70,7 @@
       msg.className = "error"; msg.textContent = t("请填写地址（定位）、类别和描述", "Place, category and description are needed"); return;
     }
     try {
-      const res = await fetch("/api/v1/cases", { method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+      const res = await fetch(reportUrl(e.submitter), { method: "POST", credentials: "same-origin", body: JSON.stringify(body),
         headers: { "Content-Type": "application/json", "X-CSRF-Token": cityloop.csrf(), "Idempotency-Key": key } });
       const data = await res.json();
       if (!res.ok) throw new Error(data.detail || res.statusText);
