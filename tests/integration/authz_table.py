@@ -230,6 +230,8 @@ ROWS: list[Row] = [
       url="/api/v1/channels/public/reports/{code}/rating", json={"rating": "满意"}),
     r("GET", "/api/v1/channels/public/categories", EVERYONE),
     r("GET", "/api/v1/channels/public/area", EVERYONE),
+    r("GET", "/api/v1/catalog/suggest", EVERYONE, url="/api/v1/catalog/suggest?text=路灯不亮"),
+    r("GET", "/api/v1/catalog/picker", EVERYONE),
     r("GET", "/api/v1/geo/geocode", EVERYONE, url="/api/v1/geo/geocode?q=北门"),
     r("GET", "/api/v1/geo/reverse", EVERYONE, url="/api/v1/geo/reverse?lon={lon}&lat={lat}"),
     r("GET", "/api/v1/channels/nearby", CHANNEL_STAFF, url="/api/v1/channels/nearby?lon={lon}&lat={lat}"),

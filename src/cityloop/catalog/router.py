@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from cityloop.audit import service as audit
-from cityloop.catalog import service
+from cityloop.catalog import service, suggest
 from cityloop.catalog.schemas import CategoryOut, ComponentOut, ConditionPatch
 from cityloop.deps import Actor, current_actor, get_session, require_roles
 from cityloop.shared.errors import Invalid
@@ -33,6 +33,25 @@ def list_categories(request: Request, kind: Literal["component", "matter"] | Non
                     session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
     """部件与事项目录 / Component types and matters; matters with their filing conditions and limits."""
     return service.list_categories(session, _standard(request, standard), kind, major, q)
+
+
+@router.get("/suggest")
+def suggest_categories(request: Request,
+                       text: str = Query(..., description="群众或坐席的口语描述 / a free-text description"),
+                       limit: int = Query(5, ge=1, le=20), session: Session = Depends(get_session)):
+    """按描述推荐事项 / Matters ranked for a free-text description, each with a score (0–1) and a reason.
+    Public like the report page that calls it: it reveals only the catalog."""
+    text = text.strip()
+    if not text or len(text) > 500 or "\x00" in text:
+        raise Invalid("suggest-text", "描述需为 1–500 个字符", "The text must be 1–500 characters")
+    return {"items": suggest.suggest(session, _standard(request, None), text, limit)}
+
+
+@router.get("/picker")
+def picker_list(request: Request, response: Response, session: Session = Depends(get_session)):
+    """类别选择器数据 / Every active matter with pinyin initials and colloquial words, for the offline picker."""
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return {"items": suggest.picker(session, _standard(request, None))}
 
 
 @router.get("/categories/{code}", response_model=CategoryOut)

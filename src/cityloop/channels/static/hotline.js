@@ -43,6 +43,7 @@
     }, 250);
   });
   form.category_code.addEventListener("change", nearby);
+  cityloop.catPicker(form.category_code, { description: form.description });
 
   async function nearby() {
     const lon = parseFloat(form.lon.value), lat = parseFloat(form.lat.value);

@@ -192,6 +192,7 @@
     if (chosen) select.value = chosen;
   }
   loadCategories();
+  cityloop.catPicker(form.category_code, { description: form.description });
 
   // --- report ----------------------------------------------------------------------------------------------------
   form.self_handled.addEventListener("change", () => { $("after-box").hidden = !form.self_handled.checked; });

@@ -42,6 +42,7 @@
       form.category_code.appendChild(g);
     }
   });
+  cityloop.catPicker(form.category_code, { description: form.description });
   document.getElementById("gps").addEventListener("click", () => {
     if (!navigator.geolocation) { msg.textContent = t("此设备不支持定位", "No location on this device"); return; }
     navigator.geolocation.getCurrentPosition(
