@@ -142,7 +142,8 @@ def places(session: Session) -> list[Place]:
     for grid in session.scalars(select(UnitGrid).order_by(UnitGrid.code)):
         p = shapely.from_geojson(grid.geometry).representative_point()
         out.append(Place(round(p.x, 6), round(p.y, 6), first.get(grid.duty_grid_code, "inspector01"),
-                         rural=grid.community_code not in urban))
+                         rural=grid.community_code not in urban,
+                         town=grid.street_code if grid.community_code not in urban else None))
     rural = sum(p.rural for p in out)
     if rural and rural < len(out):
         weight = RURAL_SHARE / (1 - RURAL_SHARE) * (len(out) - rural) / rural

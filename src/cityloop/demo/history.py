@@ -42,6 +42,7 @@ class Place:
     lat: float
     inspector: str = "inspector01"
     rural: bool = False
+    town: str | None = None  # the town of a village place
     weight: float = 1.0
 
 
@@ -195,6 +196,8 @@ def generate(session: Session, settings: Settings, places: list[Place], now: dat
     walker = Walker(session, settings, rng, now, components or {})
     codes, weights = [c for c, _ in COMMON], [w for _, w in COMMON]
     where = list(itertools.accumulate(p.weight for p in places))
+    # The first reports visit every town once, so even a short history has a case in each (一网管全县).
+    first = list({p.town: p for p in places if p.town}.values())
     tz = walker.cal.tz
     start_day = (now.astimezone(tz) - timedelta(days=days)).date()
     made = 0
@@ -209,7 +212,7 @@ def generate(session: Session, settings: Settings, places: list[Place], now: dat
             share = next((p for limit, p in STOP_SHARE if age < limit), 0.0)
             walker.stop_at = rng.choice(STOPS) if rng.random() < share else None
             try:
-                walker.run(at, rng.choices(codes, weights)[0], rng.choices(places, cum_weights=where)[0], locate, to_wgs84)
+                walker.run(at, rng.choices(codes, weights)[0], first.pop() if first else rng.choices(places, cum_weights=where)[0], locate, to_wgs84)
             except Exception:
                 session.rollback()
                 raise
