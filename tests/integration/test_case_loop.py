@@ -204,7 +204,7 @@ def test_idempotency_key(api, login, world):
 
 
 @pytest.mark.parametrize("body, status, code", [
-    ({"category_code": "06010", "lon": 100.0, "lat": 30.0, "description": "x"}, 422, "outside-grids"),
+    ({"category_code": "06010", "lon": 100.0, "lat": 30.0, "description": "x"}, 422, "outside-district"),
     ({"category_code": "99999", "lon": 118.4305, "lat": 32.4495, "description": "x"}, 422, "unknown-category"),
     ({"category_code": "06010", "lon": 118.4305, "lat": 32.4495}, 422, "invalid-input"),
     ({"category_code": "06010", "lon": 918.4, "lat": 32.4495, "description": "x"}, 422, "invalid-input"),

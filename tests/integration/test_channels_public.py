@@ -83,7 +83,7 @@ def test_free_text_gets_a_guessed_category(api, world, session):
 
 
 @pytest.mark.parametrize("fields, files, status, code", [
-    ({"lon": "120.0", "lat": "30.0"}, None, 422, "outside-grids"),
+    ({"lon": "120.0", "lat": "30.0"}, None, 422, "outside-district"),
     ({"category_code": "99999"}, None, 422, "unknown-category"),
     ({"description": "x" * 10_000}, None, 422, "invalid-input"),
     ({"description": "看这里 http://spam.example"}, None, 422, "spam-suspected"),

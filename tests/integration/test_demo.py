@@ -33,13 +33,14 @@ def test_demo_county(tmp_path):
         assert count(select(Region).where(Region.level == "community")) == 149
         assert s.get(Region, "341122100001").name == "北门社区"
         grids = count(select(UnitGrid))
-        assert 1500 < grids < 4000 and count(select(UnitGrid).where(UnitGrid.duty_grid_code.is_(None))) == 0
-        assert count(select(DutyGrid)) == 12 and count(select(DutyGridInspector)) == 15
+        assert 1500 < grids < 6000 and count(select(UnitGrid).where(UnitGrid.duty_grid_code.is_(None))) == 0
+        assert count(select(DutyGrid)) == 12 + 12 and count(select(DutyGridInspector)) == 15 + 12  # + a town each
         groups = dict(s.execute(select(Department.group, func.count()).group_by(Department.group)).all())
         assert groups == {"class1": 30, "class2": 12}
         staff = select(func.count(func.distinct(UserRole.user_id))).where(UserRole.role != "company")
-        assert s.scalar(staff) == 6 + 42 + 15  # areas may add their own users (e.g. transport companies)
+        assert s.scalar(staff) == 6 + 42 + 15 + 12  # areas may add their own users (e.g. transport companies)
         assert s.scalar(select(func.count(Case.id))) > 20
+        assert set(s.scalars(select(Case.street_code).distinct())) == set(towns)  # 一网管全县: cases in every town
         # every case's history starts with its report, and stages agree with the last event
         last = select(CaseEvent.case_id, func.max(CaseEvent.seq).label("seq")).group_by(CaseEvent.case_id).subquery()
         mismatched = s.scalar(select(func.count()).select_from(Case).join(last, last.c.case_id == Case.id)

@@ -38,7 +38,7 @@ def test_locate_converts_vendor_coordinates(api, login, world):
 def test_locate_outside_and_bad_input(api, login, world):
     h = login("lead1")
     r = api.get("/api/v1/geo/locate", params={"lon": 100, "lat": 30}, headers=h)
-    assert r.status_code == 422 and r.json()["code"] == "outside-grids" and "不在任何单元网格内" in r.json()["detail"]
+    assert r.status_code == 422 and r.json()["code"] == "outside-district" and "不在来安县范围内" in r.json()["detail"]
     assert api.get("/api/v1/geo/locate", params={"lon": 500, "lat": 30}, headers=h).status_code == 422
     assert api.get("/api/v1/geo/locate", params={"lon": 118.4, "lat": 32.4, "coord_sys": "x"}, headers=h).status_code == 422
     assert api.get("/api/v1/geo/locate", params={"lon": 118.4, "lat": 32.4}).status_code == 401

@@ -136,7 +136,7 @@ def test_post_by_address_and_with_a_photo(api, world, session, login):
     ({"api_key": "wrong"}, None, 403, 403),
     ({"service_code": "99999"}, None, 404, 404),
     ({"service_code": ""}, None, 400, 400),
-    ({"lat": "30.0", "long": "120.0"}, None, 400, "outside-grids"),
+    ({"lat": "30.0", "long": "120.0"}, None, 400, "outside-district"),
     ({"lat": "", "long": ""}, None, 400, 400),
     ({"description": "长" * 10_000}, None, 400, "description-too-long"),
     ({"attribute[condition]": "77"}, None, 400, 400),

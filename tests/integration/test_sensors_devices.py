@@ -16,7 +16,7 @@ def test_register_and_list(api, sensors, world, login):
     assert (got["grid_code"], got["department"], got["status"], got["type_name"]) == (
         "341122100001004", "d01", "silent", "噪声监测")
     assert api.post("/api/v1/sensors/devices", json=body, headers=login("admin")).status_code == 409
-    for change, code in [({"type": "laser"}, "unknown-device-type"), ({"lon": 100.0, "lat": 30.0}, "outside-grids"),
+    for change, code in [({"type": "laser"}, "unknown-device-type"), ({"lon": 100.0, "lat": 30.0}, "outside-district"),
                          ({"department": "nope"}, "unknown-department"), ({"context": "moon"}, "unknown-context")]:
         res = api.post("/api/v1/sensors/devices", json={**body, "code": "NO-10", **change}, headers=login("admin"))
         assert res.status_code == 422 and res.json()["code"] == code, change

@@ -27,6 +27,7 @@ from cityloop.catalog.cache import Matter, load_matters
 from cityloop.catalog.models import Component
 from cityloop.config import Settings
 from cityloop.deps import Actor
+from cityloop.geo.queries import outside_error
 from cityloop.shared.errors import Forbidden, Invalid
 from cityloop.sla.domain import due_at
 
@@ -124,8 +125,7 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key:
     lon, lat = to_wgs84(body.lon, body.lat, body.coord_sys)
     place = locate(lon, lat)
     if place is None:
-        raise Invalid("outside-grids", f"位置 ({lon:.6f}, {lat:.6f}) 不在任何单元网格内",
-                      f"The point ({lon:.6f}, {lat:.6f}) is outside every unit grid")
+        raise outside_error(locate)
     if body.component_id and ctx.reads.scalar(select(Component.id).where(Component.id == body.component_id)) is None:
         raise Invalid("unknown-component", f"未知部件标识码：{body.component_id}", f"Unknown component {body.component_id}")
     minutes = node_limit(ctx, "accept")

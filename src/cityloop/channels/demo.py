@@ -17,6 +17,7 @@ from cityloop.channels import gazetteer
 from cityloop.channels.domain import new_tracking_code
 from cityloop.channels.models import Camera, ChannelReport, GazetteerEntry, PositionPing
 from cityloop.config import Settings
+from cityloop.demo.regions import urban_communities
 from cityloop.geo.models import DutyGridInspector, Region, UnitGrid
 from cityloop.places.demo import build_roads
 
@@ -113,7 +114,8 @@ def build_tracks(session: Session, settings: Settings, grids: list[UnitGrid], rn
 def build(session: Session, settings: Settings, now: datetime) -> None:
     """Called by `cityloop demo` once the county and its history exist."""
     rng = random.Random(311)
-    grids = list(session.scalars(select(UnitGrid).order_by(UnitGrid.code)))
+    grids = list(session.scalars(select(UnitGrid).where(UnitGrid.community_code.in_(urban_communities()))
+                                 .order_by(UnitGrid.code)))  # the county seat, not the village cells
     build_gazetteer(session, grids, rng)
     if grids:
         build_cameras(session, grids, rng, now)

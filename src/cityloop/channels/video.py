@@ -21,6 +21,7 @@ from cityloop.channels.domain import CLOSED_STAGES, is_repeat, video_needs_verif
 from cityloop.channels.models import Camera, CameraEvent
 from cityloop.channels.schemas import CameraIn, VideoEventIn, VideoEventOut
 from cityloop.geo.coords import to_wgs84
+from cityloop.geo.queries import outside_error
 from cityloop.shared.errors import Invalid
 
 
@@ -91,8 +92,7 @@ def register_camera(session: Session, locate: Callable, code: str, body: CameraI
     lon, lat = to_wgs84(body.lon, body.lat, body.coord_sys)
     place = locate(lon, lat)
     if place is None:
-        raise Invalid("outside-grids", f"摄像头位置 ({lon:.6f}, {lat:.6f}) 不在任何单元网格内",
-                      f"The camera at ({lon:.6f}, {lat:.6f}) is outside every unit grid")
+        raise outside_error(locate)
     camera = session.get(Camera, code) or Camera(code=code, created_at=now)
     camera.name, camera.site, camera.lon, camera.lat, camera.active = body.name, body.site, lon, lat, body.active
     camera.grid_code, camera.duty_grid_code = place.grid_code, place.duty_grid_code

@@ -1,5 +1,5 @@
 """`cityloop demo`: the Lai'an county (来安县) demo database — real towns and communities, generated grids,
-12 duty grids with 15 inspectors, 30 + 12 departments, every role, and three months of history."""
+12 urban duty grids with 15 inspectors, village cells and an inspector in every town, 30 + 12 departments, every role, and three months of history."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def demo_logins() -> str:
     """The text printed after the demo is built."""
     return ("\n[bold]演示账号 / demo logins[/bold] (密码 password: [bold]demo[/bold])\n"
             "  admin 管理员 · operator1 受理员 · lead1 值班长 · dispatcher1 派遣员 · leader1 领导\n"
-            "  inspector01 … inspector15 监督员\n"
+            "  inspector01 … inspector15 城区监督员 · inspector16 … inspector27 乡镇监督员 (每镇一名)\n"
             "  部门账号 = 部门代码 / department logins = department code: cgj, zjj, hwc, szc, zls, … t100 (新安镇) …\n"
             "  运输企业 / transport companies: ztc01 … ztc04 (渣土车企业平台 /portal)\n")
 

@@ -7,7 +7,7 @@ import random
 from datetime import datetime
 
 import shapely
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from cityloop.catalog.models import Category, Component
@@ -16,13 +16,15 @@ from cityloop.demo import regions
 from cityloop.demo.departments import CLASS1, owner_of
 from cityloop.demo.history import Place
 from cityloop.geo.models import DutyGridInspector, Region, UnitGrid
+from cityloop.geo.queries import town_duty_grid_code
 from cityloop.org.models import Department, User, UserRole
 from cityloop.org.security import hash_password
 from cityloop.routing.models import RoutingRule
 
 COUNTY = regions.COUNTY
 DUTY_GRIDS = 12
-INSPECTORS = 15
+INSPECTORS = 15  # on the urban duty grids; each town's village cells have one more (inspector16 …)
+RURAL_SHARE = 0.2  # share of the history's reports made in the villages of the 12 towns
 STAFF = [("admin", "系统管理员", ["admin"]), ("operator1", "受理员一", ["operator"]), ("operator2", "受理员二", ["operator"]),
          ("lead1", "值班长一", ["shift_lead"]), ("dispatcher1", "派遣员一", ["dispatcher"]),
          ("leader1", "指挥中心主任", ["leader"])]
@@ -54,8 +56,14 @@ def build_base(session: Session, settings: Settings, now: datetime) -> None:
     # 15 inspectors on 12 duty grids: the first three grids get a second inspector.
     geo.assign_duty_grids(session, COUNTY, DUTY_GRIDS, [[inspectors[i].id] + ([inspectors[12 + i].id] if i < 3 else [])
                                                         for i in range(DUTY_GRIDS)])
-    _routing_rules(session, depts, now)
-    _components(session, depts)
+    geo.generate_rural(session, COUNTY)  # 一网管全县: village-level cells in every town, on the town's duty grid
+    towns = list(session.scalars(select(Region).where(Region.level == "street").order_by(Region.code)))
+    for i, town in enumerate(towns, INSPECTORS + 1):
+        user = _user(session, f"inspector{i:02d}", f"{town.name}监督员", ["inspector"], pw, now)
+        session.flush()
+        session.add(DutyGridInspector(duty_grid_code=town_duty_grid_code(town.code), user_id=user.id))
+    _routing_rules(session, depts, towns, now)
+    _components(session, depts, urban)
     session.commit()
 
 
@@ -77,12 +85,16 @@ def _user(session: Session, username: str, display: str, roles: list[str], pw: s
     return user
 
 
-def _routing_rules(session: Session, depts: dict[str, Department], now: datetime) -> None:
-    matters = session.scalars(select(Category).where(Category.kind == "matter"))
-    session.add_all(RoutingRule(category_id=m.id, area_level="district", area_code=COUNTY,
-                                department_id=depts[owner_of(m.major_code, m.name)].id, created_at=now,
-                                note="演示：按类别默认责任单位")
-                    for m in matters if m.major_code != "10")  # 其他事项: left to 确权 (属地兜底)
+def _routing_rules(session: Session, depts: dict[str, Department], towns: list[Region], now: datetime) -> None:
+    """In the urban communities each category goes to its county department; elsewhere the town handles
+    everything in its territory (属地管理)."""
+    matters = list(session.scalars(select(Category).where(Category.kind == "matter", Category.major_code != "10")))
+    rows = [dict(category_id=m.id, area_level="community", area_code=c, department_id=depts[owner_of(m.major_code,
+                 m.name)].id, created_at=now, active=True, note="演示：城区按类别默认责任单位")
+            for c in regions.urban_communities() for m in matters]  # 其他事项: left to 确权 (属地兜底)
+    rows += [dict(category_id=None, area_level="street", area_code=t.code, department_id=depts[f"t{t.code[-3:]}"].id,
+                  created_at=now, active=True, note="演示：城区以外由乡镇属地处置") for t in towns]
+    session.execute(insert(RoutingRule), rows)
 
 
 def _random_point_in(geom: shapely.Geometry, rng: random.Random) -> tuple[float, float]:
@@ -95,10 +107,10 @@ def _random_point_in(geom: shapely.Geometry, rng: random.Random) -> tuple[float,
     return p.x, p.y
 
 
-def _components(session: Session, depts: dict[str, Department]) -> None:
+def _components(session: Session, depts: dict[str, Department], urban: list[str]) -> None:
     """Components on the urban grids, each owned and maintained by the department that owns its type."""
     rng = random.Random(7)
-    grids = list(session.scalars(select(UnitGrid).order_by(UnitGrid.code)))
+    grids = list(session.scalars(select(UnitGrid).where(UnitGrid.community_code.in_(urban)).order_by(UnitGrid.code)))
     types = {c.code: c for c in session.scalars(select(Category).where(Category.kind == "component",
                                                                         Category.code.in_(SURVEYED)))}
     for code, per_hundred in SURVEYED.items():
@@ -120,13 +132,21 @@ def components_by_type(session: Session) -> dict[str, list[tuple[str, float, flo
 
 
 def places(session: Session) -> list[Place]:
-    """A point in every unit grid with the inspector of its duty grid."""
+    """A point in every unit grid with the inspector of its duty grid; the villages together weigh RURAL_SHARE."""
     first: dict[str, str] = {}
     for code, username in session.execute(select(DutyGridInspector.duty_grid_code, User.username)
                                           .join(User, User.id == DutyGridInspector.user_id).order_by(User.username)):
         first.setdefault(code, username)
+    urban = set(regions.urban_communities())
     out = []
     for grid in session.scalars(select(UnitGrid).order_by(UnitGrid.code)):
         p = shapely.from_geojson(grid.geometry).representative_point()
-        out.append(Place(round(p.x, 6), round(p.y, 6), first.get(grid.duty_grid_code, "inspector01")))
+        out.append(Place(round(p.x, 6), round(p.y, 6), first.get(grid.duty_grid_code, "inspector01"),
+                         rural=grid.community_code not in urban,
+                         town=grid.street_code if grid.community_code not in urban else None))
+    rural = sum(p.rural for p in out)
+    if rural and rural < len(out):
+        weight = RURAL_SHARE / (1 - RURAL_SHARE) * (len(out) - rural) / rural
+        for p in out:
+            p.weight = weight if p.rural else 1.0
     return out

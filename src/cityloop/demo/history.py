@@ -3,6 +3,7 @@ counter later derived from events is consistent. Recent cases stop at every stag
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ class Place:
     lon: float
     lat: float
     inspector: str = "inspector01"
+    rural: bool = False
+    town: str | None = None  # the town of a village place
+    weight: float = 1.0
 
 
 class Stop(Exception):
@@ -95,7 +99,7 @@ class Walker:
         rng = self.rng
         source = rng.choices([s for s, _ in SOURCES], [w for _, w in SOURCES])[0]
         lon, lat, component = place.lon, place.lat, None
-        if self.components.get(code) and rng.random() < 0.8:
+        if not place.rural and self.components.get(code) and rng.random() < 0.8:
             component, lon, lat = rng.choice(self.components[code])
         self_handled = source == "inspector" and rng.random() < 0.05
         body = ReportIn(category_code=code, lon=lon, lat=lat, source=source, component_id=component,
@@ -191,6 +195,9 @@ def generate(session: Session, settings: Settings, places: list[Place], now: dat
     rng = random.Random(seed)
     walker = Walker(session, settings, rng, now, components or {})
     codes, weights = [c for c, _ in COMMON], [w for _, w in COMMON]
+    where = list(itertools.accumulate(p.weight for p in places))
+    # The first reports visit every town once, so even a short history has a case in each (一网管全县).
+    first = list({p.town: p for p in places if p.town}.values())
     tz = walker.cal.tz
     start_day = (now.astimezone(tz) - timedelta(days=days)).date()
     made = 0
@@ -205,7 +212,7 @@ def generate(session: Session, settings: Settings, places: list[Place], now: dat
             share = next((p for limit, p in STOP_SHARE if age < limit), 0.0)
             walker.stop_at = rng.choice(STOPS) if rng.random() < share else None
             try:
-                walker.run(at, rng.choices(codes, weights)[0], rng.choice(places), locate, to_wgs84)
+                walker.run(at, rng.choices(codes, weights)[0], first.pop() if first else rng.choices(places, cum_weights=where)[0], locate, to_wgs84)
             except Exception:
                 session.rollback()
                 raise

@@ -60,7 +60,7 @@ def _describe(vehicle: Vehicle, e: Event) -> str:
 
 
 def _place(locate: Callable, e: Event, ev: dict) -> tuple[float, float] | None:
-    """Where to file the case: the violation point, else the nearest-in-time point of its track inside the grids."""
+    """Where to file the case: the violation point, else the nearest-in-time point of its track inside the district."""
     for lon, lat in [(e.lon, e.lat)] + [(p[1], p[2]) for p in reversed(ev["track"])]:
         if np.isfinite(lon) and np.isfinite(lat) and locate(lon, lat) is not None:
             return lon, lat
@@ -87,7 +87,7 @@ def open_violation(session: Session, settings: Settings, e: Event, now: datetime
         return v
     place = _place(locate, e, ev)
     if place is None:
-        v.case_error = "位置不在数字城管单元网格内，未立案 / outside every unit grid: no case"
+        v.case_error = "位置不在本县范围内，未立案 / outside the district: no case"
         return v
     summary = {k: ev[k] for k in ("plate", "kind", "kind_name", "started_at", "detected_at", "duration_s", "points",
                                   "distance_m", "max_speed_kmh", "details")}

@@ -63,14 +63,27 @@ def import_file(path: Path = typer.Argument(..., exists=True, dir_okay=False, re
 def generate(community: list[str] = typer.Option([], "--community", help="社区代码 (12 位)，可重复"),
              street: Optional[str] = typer.Option(None, help="该街道/乡镇的全部社区 (9 位)"),
              district: Optional[str] = typer.Option(None, help="该区县的全部社区 (6 位)"),
-             cell: float = typer.Option(100.0, min=20.0, max=1000.0, help="网格边长 (米) / cell side in metres")) -> None:
-    """Cut communities into ≈10,000 m² unit grids numbered west→east, north→south."""
+             cell: Optional[float] = typer.Option(None, min=20.0, max=5000.0,
+                                                  help="网格边长 (米)，默认 100，--rural 时 1000 / cell side in metres"),
+             rural: bool = typer.Option(False, "--rural", help="乡村粗网格：只为尚无单元网格的村/社区按村级粗网格划分，"
+                                        "并归入乡镇责任网格 / coarse village-level cells where no unit grid exists")) -> None:
+    """Cut communities into ≈10,000 m² unit grids numbered west→east, north→south (--rural: coarse village cells)."""
     from sqlalchemy import select
 
     from cityloop.geo.models import Region
-    from cityloop.geo.service import generate_grids
+    from cityloop.geo.service import RURAL_CELL_M, generate_grids, generate_rural
+
+    if rural:
+        if community or not (street or district):
+            console.print("[red]--rural 需要 --street 或 --district[/red]\n--rural takes --street or --district")
+            raise typer.Exit(2)
+        cell = cell or RURAL_CELL_M
+    elif cell is None:
+        cell = 100.0
 
     def work(session):
+        if rural:
+            return generate_rural(session, street or district, cell)
         codes = list(community)
         prefix = street or district
         if prefix:

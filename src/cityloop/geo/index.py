@@ -23,8 +23,11 @@ MAX_RASTER_CELLS = 4_000_000  # 16 MB of int32 labels
 class GridIndex:
     """Locate points (WGS84 lon/lat) in unit grids; batched with numpy arrays in and out."""
 
-    def __init__(self, codes, geometries, duty, community, street, district, version: int = 0):
+    def __init__(self, codes, geometries, duty, community, street, district, version: int = 0,
+                 fallback: GridIndex | None = None, area_name: str | None = None):
         self.codes = np.asarray(codes, dtype=object)
+        # Where no unit grid holds a point, the regions' own boundaries place it by village, town or district.
+        self.fallback, self.area_name = fallback, area_name
         self.duty, self.community = np.asarray(duty, dtype=object), np.asarray(community, dtype=object)
         self.street, self.district = np.asarray(street, dtype=object), np.asarray(district, dtype=object)
         self.geoms = np.asarray(geometries, dtype=object)
@@ -116,8 +119,10 @@ class GridIndex:
         return Place(self.codes[i], self.duty[i], self.community[i], self.street[i], self.district[i])
 
     def locate(self, lon: float, lat: float) -> Place | None:
-        """Where one point is, or None outside every unit grid."""
+        """Where one point is: its unit grid, else (with a fallback) its village/town; None outside the district."""
         if not (math.isfinite(lon) and math.isfinite(lat)):
             return None
         i = self.locate_index(lon, lat)
-        return None if i < 0 else self.place(i)
+        if i >= 0:
+            return self.place(i)
+        return self.fallback.locate(lon, lat) if self.fallback is not None else None

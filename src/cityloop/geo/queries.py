@@ -31,7 +31,33 @@ def build_index(session: Session) -> GridIndex:
                                   UnitGrid.street_code, UnitGrid.district_code).order_by(UnitGrid.code)).all()
     cols = list(zip(*rows)) if rows else [[]] * 6
     geoms = shapely.from_geojson(np.array(cols[1], dtype=object)) if rows else np.array([], dtype=object)
-    return GridIndex(cols[0], geoms, cols[2], cols[3], cols[4], cols[5], version=version)
+    fallback, area_name = _region_index(session, version)
+    return GridIndex(cols[0], geoms, cols[2], cols[3], cols[4], cols[5], version=version, fallback=fallback,
+                     area_name=area_name)
+
+
+def town_duty_grid_code(street_code: str) -> str:
+    """The duty grid of a town's inspectors, who verify cases placed in its villages (属地)."""
+    return f"{street_code}ZR"
+
+
+def _region_index(session: Session, version: int) -> tuple[GridIndex | None, str | None]:
+    """An index over village, town and district boundaries (most specific first) and the districts' name."""
+    rows = session.execute(select(Region.code, Region.level, Region.name, Region.geometry)
+                           .where(Region.level.in_(("community", "street", "district")))).all()
+    area_name = "、".join(sorted(n for _, level, n, _ in rows if level == "district")) or None
+    shaped = sorted(((c, g) for c, level, _, g in rows if g), key=lambda r: (-len(r[0]), r[0]))
+    if not shaped:
+        return None, area_name
+    towns = {c[:9] for c, _ in shaped if len(c) >= 9}
+    staffed = set(session.scalars(select(DutyGrid.code).where(DutyGrid.code.in_([town_duty_grid_code(t)
+                                                                                 for t in towns]))))
+    codes = [c for c, _ in shaped]
+    duty = [town_duty_grid_code(c[:9]) if len(c) >= 9 and town_duty_grid_code(c[:9]) in staffed else None
+            for c in codes]
+    geoms = shapely.from_geojson(np.array([g for _, g in shaped], dtype=object))
+    return GridIndex(codes, geoms, duty, codes, [c[:9] for c in codes], [c[:6] for c in codes],
+                     version=version), area_name
 
 
 def get_index(state) -> GridIndex:
@@ -160,3 +186,19 @@ def regions_geojson(session: Session, level: str, parent: str | None) -> dict:
         {"type": "Feature", "id": r.code, "geometry": json.loads(r.geometry),
          "properties": {"code": r.code, "name": r.name, "level": r.level, "region_class": r.region_class}}
         for r in session.scalars(stmt)]}
+
+
+def outside_text(locate) -> tuple[str, str]:
+    """The refusal for a point outside the district, in words a citizen understands (no coordinates, no codes)."""
+    name = getattr(getattr(locate, "__self__", locate), "area_name", None)
+    if name:
+        return (f"该位置不在{name}范围内，请在地图上重新选择位置",
+                f"This place is outside {name}; choose the place again on the map")
+    return ("该位置不在本辖区范围内，请在地图上重新选择位置", "This place is outside our area; choose the place again on the map")
+
+
+def outside_error(locate):
+    """A 422 problem for a point outside the district (see outside_text)."""
+    from cityloop.shared.errors import Invalid
+
+    return Invalid("outside-district", *outside_text(locate))

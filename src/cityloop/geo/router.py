@@ -64,8 +64,7 @@ def locate(request: Request, lon: float = Query(..., ge=-180, le=180), lat: floa
     x, y = to_wgs84(lon, lat, coord_sys)
     detail = queries.place_detail(session, get_grid_index(request), x, y)
     if detail is None:
-        raise Invalid("outside-grids", f"位置 ({x:.6f}, {y:.6f}) 不在任何单元网格内",
-                      f"The point ({x:.6f}, {y:.6f}) is outside every unit grid")
+        raise queries.outside_error(get_grid_index(request))
     return detail
 
 

@@ -19,6 +19,7 @@ from cityloop.catalog.models import Component
 from cityloop.geo.coords import gauss_kruger
 from cityloop.geo.domain import CELL_M, GridError, cell_size_for, cut_community, grid_code, level_of, parent_code, split_balanced
 from cityloop.geo.models import DutyGrid, DutyGridInspector, GeoState, Region, UnitGrid
+from cityloop.geo.queries import town_duty_grid_code
 from cityloop.org.models import User
 from cityloop.shared.errors import Conflict, Invalid
 
@@ -174,6 +175,33 @@ def generate_grids(session: Session, community_codes: list[str], cell_m: float =
     return report
 
 
+RURAL_CELL_M = 1000.0  # village-level cells for the countryside
+
+
+def generate_rural(session: Session, prefix: str, cell_m: float = RURAL_CELL_M) -> GenerateReport:
+    """Grid the villages under a town or district coarsely (≈cell_m cells) where no unit grid exists yet; each
+    town's new cells join the town's duty grid (属地), created when missing."""
+    gridded = select(UnitGrid.community_code).distinct()
+    codes = list(session.scalars(select(Region.code).where(
+        Region.level == "community", Region.code.startswith(prefix), Region.geometry.is_not(None),
+        Region.code.notin_(gridded)).order_by(Region.code)))
+    if not codes:
+        return GenerateReport()
+    report = generate_grids(session, codes, cell_m)
+    towns = {r.code: r.name for r in session.scalars(select(Region).where(Region.code.in_({c[:9] for c in codes})))}
+    for town in sorted({c[:9] for c in codes}):
+        duty = town_duty_grid_code(town)
+        if session.get(DutyGrid, duty) is None:
+            session.add(DutyGrid(code=duty, name=f"{towns.get(town, town)}责任网格", district_code=town[:6]))
+    session.flush()
+    for code in codes:
+        session.execute(update(UnitGrid).where(UnitGrid.community_code == code)
+                        .values(duty_grid_code=town_duty_grid_code(code[:9])))
+    bump_version(session)
+    session.commit()
+    return report
+
+
 def _old_duty(session: Session, community: str, points: list) -> list[str | None]:
     old = session.execute(select(UnitGrid.geometry, UnitGrid.duty_grid_code)
                           .where(UnitGrid.community_code == community)).all()
@@ -190,7 +218,9 @@ def _old_duty(session: Session, community: str, points: list) -> list[str | None
 def assign_duty_grids(session: Session, district_code: str, count: int,
                       inspectors: list[list[int]] | None = None) -> list[DutyGrid]:
     """Split a district's unit grids into `count` compact duty grids of similar size, optionally staffed."""
-    rows = session.execute(select(UnitGrid.code, UnitGrid.geometry).where(UnitGrid.district_code == district_code)
+    town = f"{district_code}___ZR"  # a town's duty grid (town_duty_grid_code) keeps its village cells
+    ours = UnitGrid.duty_grid_code.is_(None) | UnitGrid.duty_grid_code.not_like(town)
+    rows = session.execute(select(UnitGrid.code, UnitGrid.geometry).where(UnitGrid.district_code == district_code, ours)
                            .order_by(UnitGrid.code)).all()
     if inspectors is not None and len(inspectors) != count:
         raise Invalid("inspector-groups", "监督员分组数应等于责任网格数", "Give one inspector group per duty grid")
@@ -200,8 +230,9 @@ def assign_duty_grids(session: Session, district_code: str, count: int,
     except GridError as exc:
         raise Invalid("duty-grid-split", str(exc), str(exc)) from exc
     codes = [f"{district_code}ZR{i:02d}" for i in range(1, count + 1)]
-    session.execute(update(UnitGrid).where(UnitGrid.district_code == district_code).values(duty_grid_code=None))
-    stale = select(DutyGrid.code).where(DutyGrid.district_code == district_code, DutyGrid.code.notin_(codes))
+    session.execute(update(UnitGrid).where(UnitGrid.district_code == district_code, ours).values(duty_grid_code=None))
+    stale = select(DutyGrid.code).where(DutyGrid.district_code == district_code, DutyGrid.code.notin_(codes),
+                                        DutyGrid.code.not_like(town))
     session.execute(delete(DutyGridInspector).where(DutyGridInspector.duty_grid_code.in_(stale)))
     session.execute(delete(DutyGrid).where(DutyGrid.code.in_(stale)))
     duty = []

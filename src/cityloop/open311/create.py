@@ -13,6 +13,7 @@ from cityloop.catalog.models import Category
 from cityloop.channels import gazetteer, service
 from cityloop.channels.domain import text_problems
 from cityloop.channels.models import GazetteerEntry
+from cityloop.geo.queries import outside_text
 from cityloop.open311.formats import Open311Error
 
 MAX_DESCRIPTION = 4000  # the specification's limit
@@ -78,8 +79,7 @@ def create(ctx: Ctx, args: dict, cat: Category, locate: Callable, key: str | Non
     lon, lat, address = location(ctx, args)
     place = locate(lon, lat)
     if place is None:
-        raise Open311Error(400, f"The location ({lon:.6f}, {lat:.6f}) is outside the service area",
-                           code="outside-grids")
+        raise Open311Error(400, " / ".join(outside_text(locate)), code="outside-district")
     if district and place.district_code != district:
         raise Open311Error(400, "The location is outside this jurisdiction", code="outside-jurisdiction")
     media_url = args.get("media_url")

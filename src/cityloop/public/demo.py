@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.catalog.models import Category, Component
 from cityloop.config import Settings
+from cityloop.demo.regions import urban_communities
 from cityloop.geo.models import DutyGridInspector, UnitGrid
 from cityloop.org.models import User
 from cityloop.public import domain, placements
@@ -168,7 +169,8 @@ def _campaign(session: Session, settings: Settings, grids: list[UnitGrid], rng: 
 def build(session: Session, settings: Settings, now: datetime) -> None:
     """Add the public services demo data (urban unit grids only)."""
     rng = random.Random(20261125)
-    grids = list(session.scalars(select(UnitGrid).order_by(UnitGrid.code)))
+    grids = list(session.scalars(select(UnitGrid).where(UnitGrid.community_code.in_(urban_communities()))
+                                 .order_by(UnitGrid.code)))  # the county seat, not the village cells
     if not grids:
         return
     points = _points(session, grids, rng, now)

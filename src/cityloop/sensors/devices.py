@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
+from cityloop.geo.queries import outside_error
 from cityloop.org.models import Department
 from cityloop.sensors import domain
 from cityloop.sensors.models import Device
@@ -103,8 +104,7 @@ def apply_fields(session: Session, settings: Settings, device: Device, data: dic
     _check_station(session, device)
     place = locate(device.lon, device.lat)
     if place is None:
-        raise Invalid("outside-grids", f"位置 ({device.lon}, {device.lat}) 不在任何单元网格内",
-                      f"The point ({device.lon}, {device.lat}) is outside every unit grid")
+        raise outside_error(locate)
     device.grid_code = place.grid_code
     device.updated_at = now
     return device
