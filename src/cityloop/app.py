@@ -59,6 +59,10 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
 
                 with app.state.read_session_factory() as session:
                     refuse_demo_passwords(session)
+        if serving:  # build the places index off the request path (see places/store.py)
+            from cityloop.places.store import warm
+
+            warm(app.state.read_session_factory)
         tasks = [asyncio.create_task(run(app.state)) for run in _server_tasks(settings.disabled_areas)
                  ] if settings.scheduler_in_server else []
         yield

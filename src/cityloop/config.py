@@ -196,6 +196,7 @@ class Settings(BaseSettings):
     public_case_days: int = 90  # /public/cases shows cases closed in this many days
     # --- places (地理编码) ---
     geocode_max_query: int = Field(100, ge=10, le=1000)  # characters of a geocoding query; longer is a 422
+    places_recheck_seconds: float = Field(30, ge=0, le=3600)  # case intake checks the places index this often
     # 追呼: an HTTP voice gateway (POST {"to", "caller_id", "recording", "ref"} → {"result", "duration", "id"});
     # none: calls are simulated in demo mode and not made otherwise.
     public_voice_gateway_url: str | None = None

@@ -28,6 +28,7 @@ from cityloop.catalog.models import Component
 from cityloop.config import Settings
 from cityloop.deps import Actor
 from cityloop.geo.queries import outside_error
+from cityloop.places.store import cached as places_index
 from cityloop.shared.errors import Forbidden, Invalid
 from cityloop.sla.domain import due_at
 
@@ -107,6 +108,12 @@ def needs_reads(body: ReportIn, key: str | None) -> bool:
     return bool(key or body.component_id)
 
 
+def place_label(ctx: Ctx, lon: float, lat: float) -> str | None:
+    """The reverse-geocoded place of a pin ("永阳路 88号附近"), from the in-memory places index, or None."""
+    found = places_index(ctx.reads, ctx.settings.places_recheck_seconds).reverse(lon, lat)
+    return found["name"][:200] if found else None
+
+
 def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key: str | None,
             matters: Callable[[str], Matter | None] | None = None, verify: bool | None = None,
             required_due_at: datetime | None = None) -> Prepared | Case:
@@ -128,10 +135,11 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key:
         raise outside_error(locate)
     if body.component_id and ctx.reads.scalar(select(Component.id).where(Component.id == body.component_id)) is None:
         raise Invalid("unknown-component", f"未知部件标识码：{body.component_id}", f"Unknown component {body.component_id}")
+    address = body.address or place_label(ctx, lon, lat)
     minutes = node_limit(ctx, "accept")
     due = due_at(ctx.cal, ctx.now, minutes, False)
     case = dict(FRESH, source=source, category_id=matter.id, category_code=matter.code, description=body.description,
-                address=body.address, lon=lon, lat=lat, component_id=body.component_id, grid_code=place.grid_code,
+                address=address, lon=lon, lat=lat, component_id=body.component_id, grid_code=place.grid_code,
                 duty_grid_code=place.duty_grid_code, community_code=place.community_code,
                 street_code=place.street_code, district_code=place.district_code, reporter_id=ctx.actor.id,
                 reporter_name=body.reporter_name or (ctx.actor.display_name if source == "inspector" else None),

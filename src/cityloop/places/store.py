@@ -1,10 +1,15 @@
 """Loading the stored places into a PlaceIndex, and keeping one index per database up to date: a cheap
 fingerprint (counts, largest ids, sums of coordinates) of the place tables is compared on every look-up, so rows
-added by an import, the demo, the old gazetteer loader or another worker are seen at once."""
+added by an import, the demo, the old gazetteer loader or another worker are seen. A small index is rebuilt in the
+request that notices the change; a large one (100,000 places take ~16 s) in a background thread, and requests keep
+using the previous index until the new one is swapped in."""
 
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 import shapely
 from sqlalchemy import func, select
@@ -15,8 +20,23 @@ from cityloop.geo.models import Region
 from cityloop.places.index import Entry, PlaceIndex, Plate, Road
 from cityloop.places.models import PlaceAddress, PlaceRoad
 
+# Up to this many stored places a rebuild is quick (well under a second) and done in the request, so it is exact
+# at once; above it the rebuild runs in the background.
+SYNC_BUILD_MAX = 20_000
+
+
+@dataclass(eq=False)
+class _Slot:
+    """The index of one database (engine or connection) and its rebuild state."""
+
+    index: PlaceIndex | None = None
+    checked: float = 0.0  # time.monotonic() of the last fingerprint check
+    building: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)  # held while building
+
+
 _lock = threading.Lock()
-_cache: dict[int, PlaceIndex] = {}
+_slots: WeakKeyDictionary = WeakKeyDictionary()  # bind → _Slot; a closed test connection takes its index along
 
 
 def fingerprint(session: Session) -> tuple:
@@ -49,16 +69,65 @@ def build(session: Session, fp: tuple = ()) -> PlaceIndex:
     return PlaceIndex(entries, roads, plates, regions, fingerprint=fp)
 
 
-def index_for(session: Session) -> PlaceIndex:
-    """The index of this session's database, rebuilt when the stored places changed."""
-    fp = fingerprint(session)
-    key = id(session.get_bind())
-    index = _cache.get(key)
-    if index is not None and index.fingerprint == fp:
-        return index
+def _slot(bind) -> _Slot:
     with _lock:
-        index = _cache.get(key)
-        if index is None or index.fingerprint != fp:
+        slot = _slots.get(bind)
+        if slot is None:
+            slot = _slots[bind] = _Slot()
+        return slot
+
+
+def _size(fp: tuple) -> int:
+    """How many places a fingerprint counts (its first column of each table)."""
+    return int(sum(fp[i] or 0 for i in range(0, len(fp), 4)))
+
+
+def _rebuild(slot: _Slot, bind, fp: tuple) -> None:
+    """Build in this (background) thread and swap the new index in; lookups meanwhile use the old one."""
+    try:
+        with slot.lock, Session(bind=bind) as session:
             index = build(session, fp)
-            _cache[key] = index
-    return index
+            slot.index, slot.checked = index, time.monotonic()  # one reference assignment: atomic
+    finally:
+        slot.building = False
+
+
+def index_for(session: Session) -> PlaceIndex:
+    """The index of this session's database; a change of the stored places is rebuilt (see the module doc)."""
+    fp = fingerprint(session)
+    bind = session.get_bind()
+    slot = _slot(bind)
+    index = slot.index
+    if index is not None and index.fingerprint == fp:
+        slot.checked = time.monotonic()
+        return index
+    if index is not None and _size(fp) > SYNC_BUILD_MAX:
+        with _lock:
+            start, slot.building = not slot.building, True
+        if start:
+            threading.Thread(target=_rebuild, args=(slot, bind, fp), name="places-index", daemon=True).start()
+        return index
+    with slot.lock:  # none yet, or small: build here (waiting for a background build already under way)
+        if slot.index is None or slot.index.fingerprint != fp:
+            slot.index = build(session, fp)
+        slot.checked = time.monotonic()
+        return slot.index
+
+
+def cached(session: Session, max_age: float) -> PlaceIndex:
+    """The index, checked against the database at most every `max_age` seconds: the cheap path for case intake."""
+    slot = _slots.get(session.get_bind())
+    if slot is not None and slot.index is not None and time.monotonic() - slot.checked < max_age:
+        return slot.index
+    return index_for(session)
+
+
+def warm(session_factory) -> threading.Thread:
+    """Build the index at startup in a background thread."""
+    def run() -> None:
+        with session_factory() as session:
+            index_for(session)
+
+    thread = threading.Thread(target=run, name="places-warm", daemon=True)
+    thread.start()
+    return thread

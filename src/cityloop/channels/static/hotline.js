@@ -15,6 +15,7 @@
     form.lat.value = lat.toFixed(6);
     if (pin) pin.setLatLng([lat, lon]); else pin = L.marker([lat, lon]).addTo(map);
     map.setView([lat, lon], 16);
+    cityloop.showPlace(document.getElementById("place-label"), lon, lat);
     nearby();
   }
   map.on("click", (e) => place(e.latlng.lng, e.latlng.lat));

@@ -19,6 +19,7 @@
     if (marker) marker.setLatLng([lat, lon]);
     else marker = L.marker([lat, lon]).addTo(map);
     document.getElementById("where").textContent = `${how} ${lon.toFixed(5)}, ${lat.toFixed(5)}`;
+    cityloop.showPlace(document.getElementById("place-label"), lon, lat);
   }
   map.on("click", (e) => place(e.latlng.lat, e.latlng.lng, t("已标注", "Marked")));
   // A scanned QR code (/public/q/…) sends the citizen here with the furniture's place: pin it at once.
