@@ -32,6 +32,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("token_version")
+    op.drop_column("users", "token_version")  # plain ALTER TABLE … DROP COLUMN: a rebuild would trip the foreign keys
     op.drop_table("login_throttle")

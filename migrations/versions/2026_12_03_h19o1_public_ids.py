@@ -29,9 +29,8 @@ def upgrade() -> None:
     update = sa.update(cases).where(cases.c.id == sa.bindparam("case_id")).values(public_id=sa.bindparam("pid"))
     for start in range(0, len(ids), 5000):
         bind.execute(update, [{"case_id": i, "pid": _public_id()} for i in ids[start:start + 5000]])
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.alter_column("public_id", existing_type=sa.String(24), nullable=False)
-        batch_op.create_unique_constraint("uq_cases_public_id", ["public_id"])
+    # A unique index, not a rebuilt table: on SQLite a rebuild of `cases` fails on the rows that reference it.
+    op.create_index("ix_cases_public_id", "cases", ["public_id"], unique=True)
     op.add_column("case_photos", sa.Column("public", sa.Boolean(), nullable=False, server_default=sa.false()))
     op.add_column("channel_reports", sa.Column("media_public", sa.Boolean(), nullable=False,
                                                server_default=sa.false()))
@@ -40,6 +39,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_column("channel_reports", "media_public")
     op.drop_column("case_photos", "public")
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_cases_public_id", type_="unique")
-        batch_op.drop_column("public_id")
+    op.drop_index("ix_cases_public_id", table_name="cases")
+    op.drop_column("cases", "public_id")  # plain ALTER TABLE … DROP COLUMN: a rebuild would trip the foreign keys

@@ -71,8 +71,10 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
-    # The id the public sees (Open311 service_request_id): random, so reports cannot be listed by counting.
-    public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
+    # The id the public sees (Open311 service_request_id): random, so reports cannot be listed by counting. Always
+    # filled (default and migration); nullable in the schema only because SQLite cannot add NOT NULL to a table
+    # that other tables reference without rebuilding it.
+    public_id: Mapped[str | None] = mapped_column(String(24), index=True, unique=True, default=new_public_id)
 
 
 class CaseEvent(Base):
