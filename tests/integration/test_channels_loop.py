@@ -32,9 +32,9 @@ def _public(api, login, lon, lat, settings):
 
 
 def _open311(api, login, lon, lat, settings):
-    number = api.post("/open311/v2/requests.json", data={"api_key": "demo", "service_code": "06010", "lat": lat,
-                                                         "long": lon}).json()[0]["service_request_id"]
-    return api.get(f"/api/v1/cases/{number}", headers=login("lead1")).json()["id"]
+    r = api.post("/open311/v2/requests.json", data={"api_key": "demo", "service_code": "06010", "lat": lat, "long": lon})
+    assert r.status_code == 200 and r.json()[0]["service_request_id"]  # a random public id, not the case number
+    return api.get("/api/v1/cases?source=open311", headers=login("lead1")).json()["items"][0]["id"]
 
 
 def _video(api, login, lon, lat, settings):
