@@ -51,6 +51,7 @@ def _literal(locator, text: str) -> None:
 def _shown(page, shapes: str, event: str, box: str) -> set[str]:
     """Send `event` to every shape in turn (a click opens a popup, a mouseover a tooltip): what the boxes showed."""
     shown = set()
+    page.locator(shapes).first.wait_for(state="attached")  # the layers come after the map and its data have loaded
     for i in range(page.locator(shapes).count()):
         page.locator(shapes).nth(i).dispatch_event(event)
         page.wait_for_timeout(250)  # popups fade in; shapes without one show nothing
