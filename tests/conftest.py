@@ -101,8 +101,10 @@ def clock() -> FixedClock:
 @pytest.fixture
 def settings(tmp_path, db_url) -> Settings:
     # No background jobs: they would share the test's connection (tests that need them start their own server).
+    # The base map lives in the test's own folder: a var/basemap.mbtiles another test left in the work tree must not
+    # become this test's map.
     return Settings(database_url=db_url, demo=True, media_dir=tmp_path / "media", scheduler_in_server=False,
-                    secret_key="test-secret-of-thirty-two-bytes-or-more")
+                    secret_key="test-secret-of-thirty-two-bytes-or-more", map_tiles_path=tmp_path / "basemap.mbtiles")
 
 
 @pytest.fixture
