@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import form_login
+
 
 def _login(api, username="dispatcher1", password="demo"):
-    """Log in as a browser does: open the form (it sets the CSRF cookie), then post it with the hidden token."""
-    api.get("/login")
-    return api.post("/login", data={"username": username, "password": password, "next": "/console",
-                                    "csrf": api.cookies.get("cl_csrf")}, follow_redirects=False)
+    return form_login(api, username, password)
 
 
 def test_login_sets_a_session_and_the_console_follows_the_role(api, world):
