@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.audit.keys import audit_key
+from cityloop.cases import hooks
 from cityloop.cases.domain import SOURCES, TRUSTED_SOURCES, event_mac, new_public_id, state_digest
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto
 from cityloop.cases.photos import decode
@@ -193,7 +194,9 @@ def write(session: Session, batch: list[Prepared], settings: Settings) -> list[C
     photos = [dict(ph, case_id=i) for p, i in zip(batch, ids) for ph in p.photos]
     if photos:
         session.execute(insert(CasePhoto), photos)
-    return [Case(id=i, **row) for i, row in zip(ids, rows)]
+    cases = [Case(id=i, **row) for i, row in zip(ids, rows)]
+    hooks.emit(session, [(c, p.event) for c, p in zip(cases, batch)])
+    return cases
 
 
 def report(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key: str | None) -> tuple[Case, bool]:

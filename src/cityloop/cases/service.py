@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityloop.audit.keys import audit_key
+from cityloop.cases import hooks
 from cityloop.cases.domain import NODE_OF_STAGE, RULES, STATE_FIELDS, event_mac, state_digest
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto, CaseTask
 from cityloop.cases.photos import Photo, decode
@@ -49,6 +50,7 @@ def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: d
     event = CaseEvent(case_id=case.id, prev_hash=case.event_hash, hash=digest, state_hash=state, **fields)
     case.event_hash = digest
     ctx.session.add(event)
+    hooks.emit(ctx.session, [(case, fields)])
     decode(ctx.settings, ctx.photos)  # only now, when the action was allowed: the costly part of an upload
     for photo in ctx.photos:
         ctx.session.add(CasePhoto(case_id=case.id, event_seq=event.seq, sha256=photo.sha256,

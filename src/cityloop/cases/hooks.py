@@ -1,0 +1,26 @@
+"""Other areas follow case events inside the same transaction (a transactional outbox needs exactly that).
+
+An area that wants them defines `cityloop.<area>.case_hooks.on_case_events(session, items)`, where `items` is a
+list of `(case, event)`: the `Case` row and a dict of the event's fields (seq, action, actor_id, actor_name,
+actor_role, at, from_stage, to_stage, payload). Hooks add rows to the session; they never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from cityloop import areas
+
+
+@cache
+def listeners() -> tuple[Callable, ...]:
+    """Every area's `on_case_events`, found once."""
+    return tuple(m.on_case_events for m in areas.modules("case_hooks") if hasattr(m, "on_case_events"))
+
+
+def emit(session, items: list[tuple]) -> None:
+    """Hand a transaction's new case events to every listening area."""
+    if not items:
+        return
+    for listener in listeners():
+        listener(session, items)
