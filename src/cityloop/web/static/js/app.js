@@ -22,6 +22,27 @@
       return data;
     },
   };
+  // A question in a <dialog> (never window.prompt): resolves with the typed text, or null when cancelled.
+  window.cityloop.ask = function (question, opts = {}) {
+    const t = window.cityloop.t;
+    const dialog = document.createElement("dialog");
+    dialog.className = "ask-dialog";
+    dialog.innerHTML = `<form method="dialog"><label>${esc(question)}<textarea name="answer" rows="3"></textarea></label>
+      <menu><button value="ok">${esc(t("确定", "OK"))}</button>
+      <button value="cancel" formnovalidate class="secondary">${esc(t("取消", "Cancel"))}</button></menu></form>`;
+    const field = dialog.querySelector("textarea");
+    field.required = !!opts.required;
+    field.value = opts.value || "";
+    document.body.appendChild(dialog);
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => {
+        resolve(dialog.returnValue === "ok" ? field.value.trim() : null);
+        dialog.remove();
+      });
+      dialog.showModal();
+      field.focus();
+    });
+  };
   document.addEventListener("htmx:configRequest", (e) => { e.detail.headers["X-CSRF-Token"] = cookie("cl_csrf"); });
 
   // <form data-api="POST /api/v1/users"> sends its fields as JSON (checkboxes as booleans, multi-selects as lists,
