@@ -6,8 +6,17 @@
   }
   // Text for innerHTML and Leaflet popups/tooltips (which take HTML): names typed by users must never become markup.
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  // One date format on every page: 2026-12-03 13:25, in the deployment's time zone (Swedish writes dates as ISO).
+  const STAMP = new Intl.DateTimeFormat("sv-SE", { timeZone: document.body.dataset.tz || "Asia/Shanghai",
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
+  const when = (v) => {
+    if (v === null || v === undefined || v === "") return "";
+    const d = typeof v === "number" ? new Date(v * 1000) : new Date(v);
+    return isNaN(d) ? "" : STAMP.format(d).slice(0, 16);
+  };
   window.cityloop = {
     esc,
+    when,
     csrf: () => cookie("cl_csrf"),
     lang: document.body.dataset.lang || "zh",
     t: (zh, en) => (document.body.dataset.lang === "en" ? en : zh),
