@@ -19,6 +19,19 @@ MON_9 = datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture
+def settings(settings, tmp_path):
+    """The reference 考核办法 without its minimum volume: these worlds hold a handful of cases, yet rank them (the
+    minimum has its own test below)."""
+    from cityloop.assessment.method import preset_path
+
+    method = tmp_path / "method.toml"
+    method.write_text(preset_path("reference").read_text(encoding="utf-8").replace("min_volume = 5", "min_volume = 0"),
+                      encoding="utf-8")
+    settings.assessment_method_file = str(method)
+    return settings
+
+
+@pytest.fixture
 def loop(api, login, world, clock):
     """Helpers to report and act as named users at the clock's time."""
 
@@ -193,6 +206,19 @@ def test_analysis(api, login, world, month):
     assert body["sources"] == [{"source": "inspector", "name": "监督员上报", "cases": 4, "share": 1.0}]
     assert body["overdue_departments"][0]["name"] == "县城管执法局"
     assert [t["period"] for t in body["trend"]][-2:] == ["2026-10", "2026-11"] and body["trend"][-1]["reported"] == 4
+
+
+def test_a_unit_under_the_minimum_volume_is_scored_but_not_ranked(api, login, world, month, settings):
+    """最低考核量: with the shipped reference method (5 due cases), a department with 3 gets its score, no rank."""
+    from cityloop.assessment.method import preset_path
+
+    settings.assessment_method_file = str(preset_path("reference"))
+    rows = api.get("/api/v1/assessment/department?period=2026-11", headers=login("leader1")).json()["rows"]
+    d01 = next(r for r in rows if r["name"] == "县城管执法局")
+    assert d01["counters"]["handle_due"] == 3 and d01["score"] == pytest.approx(60.0, abs=0.01)
+    assert d01["too_few"] is True and d01["rank"] is None
+    page = api.get("/console/assessment?period=2026-11", headers=login("leader1"))
+    assert "样本不足" in page.text
 
 
 def test_monthly_report_files(api, login, world, month, tmp_path):

@@ -11,6 +11,7 @@ import pytest
 from cityloop.assessment import engine
 from cityloop.assessment.figures import KINDS, NEVER, NODE_CODES, RATES, pack, rate
 from cityloop.assessment.periods import PeriodError, last_month, months_back, parse_period, previous
+from cityloop.assessment import scoring
 from cityloop.assessment.scoring import DEFAULT_BANDS, band, compare, grade, make_config, rank, score
 
 CFG = make_config()
@@ -153,3 +154,23 @@ def test_sums_hold_back_what_is_not_yet_due():
     assert communities[341122100001]["handle_due"] == 1 and communities[341122100002]["overdue_open"] == 1
     assert list(engine.matching(data, "community", 341122100002, "overdue_open")) == [2]
     assert set(KINDS["department"].counters) <= set(dept[1])
+
+
+@pytest.mark.parametrize("kind, counters, minimum, expected", [
+    ("department", {"handle_due": 4}, 5, True),
+    ("department", {"handle_due": 5}, 5, False),
+    ("department", {}, 5, True),
+    ("department", {"handle_due": 1}, 0, False),
+    ("inspector", {"reported": 2}, 5, True),
+    ("dispatcher", {"dispatch_due": 9}, 5, False),
+    ("street", {"filed": 0}, 5, False),  # regions are ranked whatever their volume
+])
+def test_minimum_volume(kind, counters, minimum, expected):
+    assert scoring.too_few(kind, counters, scoring.make_config(min_volume=minimum)) is expected
+
+
+def test_units_under_the_minimum_keep_their_score_but_get_no_rank():
+    rows = [{"group": "g", "score": 100.0, "too_few": True}, {"group": "g", "score": 80.0, "too_few": False},
+            {"group": "g", "score": 70.0}]
+    scoring.rank(rows)
+    assert [r["rank"] for r in rows] == [None, 1, 2]

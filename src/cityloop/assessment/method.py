@@ -44,6 +44,7 @@ class Method(BaseModel):
     bands: dict[str, list[tuple[Bound, float]]] = Field(default_factory=dict)
     grades: list[tuple[str, float]] = Field(default_factory=list)
     rewards: list[Reward] = Field(default_factory=list)
+    min_volume: int | None = Field(default=None, ge=0, le=100_000)  # 最低考核量; None: scoring.DEFAULT_MIN_VOLUME
 
     @field_validator("bands")
     @classmethod
@@ -63,7 +64,8 @@ class Method(BaseModel):
             raise ValueError(f"unknown band table(s) {', '.join(sorted(unknown))}; have "
                              + ", ".join(scoring.DEFAULT_BANDS))
         bands = {k: [[None if b == "above" else b, s] for b, s in t] for k, t in self.bands.items()}
-        return scoring.make_config(self.weights, bands, [list(g) for g in self.grades] or None, self.options)
+        return scoring.make_config(self.weights, bands, [list(g) for g in self.grades] or None, self.options,
+                                   self.min_volume)
 
 
 class MethodError(ValueError):

@@ -21,6 +21,7 @@ class RowOut(BaseModel):
     score: float | None = Field(None, description="综合得分 0–100")
     grade: str | None = Field(None, description="评价等级 A–E")
     rank: int | None = None
+    too_few: bool = Field(False, description="样本不足: under the 考核办法's minimum volume, so scored but not ranked")
     previous_rank: int | None = None
     rank_change: int | None = Field(None, description="名次变化: positive = moved up")
     indicators: dict[str, float] = Field(default_factory=dict, description="各指标分值")

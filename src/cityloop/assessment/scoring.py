@@ -63,6 +63,11 @@ DEFAULT_BANDS: dict[str, list[list]] = {
     "region_class2": [[0, 100], [3, 90], [5, 75], [7, 60], [9, 40], [None, 0]],
 }
 DEFAULT_GRADES: list[list] = [["A", 90], ["B", 75], ["C", 60], ["D", 40], ["E", 0]]
+# 最低考核量: a unit with fewer due items than this in the period is scored but not ranked (样本不足), so a department
+# with one case handled on time cannot top the table. Not in the reference (it sets no minimum): a deployment option.
+VOLUME = {"department": "handle_due", "inspector": "reported", "operator": "accept_due", "shift_lead": "file_due",
+          "dispatcher": "dispatch_due"}  # regions are ranked whatever their volume: few cases there is good news
+DEFAULT_MIN_VOLUME = 5
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class ScoreConfig:
     bands: dict[str, list[list]] = field(default_factory=lambda: DEFAULT_BANDS)
     grades: list[list] = field(default_factory=lambda: DEFAULT_GRADES)
     options: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
+    min_volume: int = DEFAULT_MIN_VOLUME
 
 
 def family(kind: str) -> str:
@@ -81,7 +87,7 @@ def family(kind: str) -> str:
 
 
 def make_config(weights: dict | None = None, bands: dict | None = None, grades: list | None = None,
-                options: dict | None = None) -> ScoreConfig:
+                options: dict | None = None, min_volume: int | None = None) -> ScoreConfig:
     """Defaults overridden per family/band/option; unknown names or negative weights are a ValueError."""
     merged = {f: dict(w) for f, w in DEFAULT_WEIGHTS.items()}
     for fam, ws in (weights or {}).items():
@@ -104,7 +110,16 @@ def make_config(weights: dict | None = None, bands: dict | None = None, grades: 
             raise ValueError(f"bad option {name}={value!r}; have "
                              + "; ".join(f"{n}: {' | '.join(v)}" for n, v in OPTIONS.items()))
         opts[name] = value
-    return ScoreConfig(merged, all_bands, [list(g) for g in grades], opts)
+    if min_volume is not None and min_volume < 0:
+        raise ValueError(f"min_volume must be 0 or more, not {min_volume}")
+    return ScoreConfig(merged, all_bands, [list(g) for g in grades], opts,
+                       DEFAULT_MIN_VOLUME if min_volume is None else min_volume)
+
+
+def too_few(kind: str, counters: dict[str, float], cfg: ScoreConfig) -> bool:
+    """True when a unit's volume is under the minimum for a ranking (样本不足)."""
+    counter = VOLUME.get(family(kind))
+    return counter is not None and counters.get(counter, 0) < cfg.min_volume
 
 
 def _skipped(fam: str, options: dict[str, str]) -> str:
@@ -164,12 +179,13 @@ def score(kind: str, counters: dict[str, float], rates: dict[str, float | None],
 
 
 def rank(rows: list[dict]) -> None:
-    """Set `rank` within each `group` (1 = best score; equal scores share a rank; no score, no rank)."""
+    """Set `rank` within each `group` (1 = best score; equal scores share a rank; no score or `too_few`, no rank)."""
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(row["group"], []).append(row)
     for members in groups.values():
-        scored = sorted((r for r in members if r["score"] is not None), key=lambda r: -r["score"])
+        scored = sorted((r for r in members if r["score"] is not None and not r.get("too_few")),
+                        key=lambda r: -r["score"])
         for i, row in enumerate(scored):
             row["rank"] = scored[i - 1]["rank"] if i and scored[i - 1]["score"] == row["score"] else i + 1
         for row in members:

@@ -46,7 +46,7 @@ def _config(source: str, weights: str, bands: str, grades: str) -> scoring.Score
     merged = {f: w | overrides.get(f, {}) for f, w in base.weights.items()} | {
         f: w for f, w in overrides.items() if f not in base.weights}
     return scoring.make_config(merged, base.bands | json.loads(bands), json.loads(grades) or base.grades,
-                               base.options)
+                               base.options, base.min_volume)
 
 
 def score_config(settings: Settings) -> scoring.ScoreConfig:
@@ -105,7 +105,8 @@ def _rows(session: Session, data: engine.Decoded, kind: str, cfg: scoring.ScoreC
         group = objs.groups.get(key, "other")
         rows.append({"object_id": _object_id(kind, key), "name": objs.names.get(key, str(key)), "group": group,
                      "group_name": queries.group_name(kind, group)[0], "counters": dict(counters), "rates": rates,
-                     "score": value, "grade": scoring.grade(value, cfg.grades), "indicators": parts})
+                     "score": value, "grade": scoring.grade(value, cfg.grades), "indicators": parts,
+                     "too_few": scoring.too_few(kind, counters, cfg)})
     scoring.rank(rows)
     rows.sort(key=lambda r: (r["group"], r["rank"] is None, r["rank"] or 0, r["name"]))
     return rows
