@@ -161,6 +161,21 @@ def test_a_speeding_truck_opens_a_case_and_its_company_appeals(api, login, fleet
 
 
 # Tokens carry their issue time and PyJWT refuses one issued in the future, so the clock moves by a day only.
+def test_a_trucks_repeats_on_one_day_are_one_case(api, login, fleet, clock):
+    """同车同类当日合并: each episode is a violation; the day's open case takes the repeats; the next day opens anew."""
+    first = speeding(api, clock, minutes_ago=60)["violations"]
+    again = speeding(api, clock, minutes_ago=10)["violations"]
+    other = speeding(api, clock, plate="皖MB0002", minutes_ago=10)["violations"]
+    got = {i: api.get(f"/api/v1/fleet/violations/{i}", headers=login("admin")).json() for i in first + again + other}
+    got = {i: v for i, v in got.items() if v["kind"] == "speeding"}  # (the hour between is also a silent terminal)
+    mine = {v["case_id"] for v in got.values() if v["plate"] == "皖MA0001"}
+    theirs = {v["case_id"] for v in got.values() if v["plate"] == "皖MB0002"}
+    assert len(got) == 3 and len(mine) == 1 and len(theirs) == 1 and mine != theirs
+    clock.advance(days=1)
+    tomorrow = api.get(f"/api/v1/fleet/violations/{speeding(api, clock)['violations'][0]}", headers=login("admin"))
+    assert tomorrow.json()["case_id"] not in {v["case_id"] for v in got.values()}
+
+
 def test_unappealed_violations_count_against_the_company(api, login, fleet, clock, settings):
     settings.fleet_appeal_days = 1
     speeding(api, clock)

@@ -1,18 +1,23 @@
 """Violation episodes become violations, and violations become cases: each opened episode is stored with its
 track segment as evidence and opens a case (source fleet) filed under the configured matter and dispatched to the
-enforcement department; an ended episode completes its violation."""
+enforcement department; an ended episode completes its violation.
+
+One truck's repeats of one kind on one day are one matter for the enforcement department: while that day's case is
+still open, a new violation is recorded and linked to it instead of opening another case (同车同类当日合并)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.cases import automation
+from cityloop.cases.models import Case
 from cityloop.config import Settings
 from cityloop.fleet import positions, track
 from cityloop.fleet.domain import KINDS, Event
@@ -85,6 +90,9 @@ def open_violation(session: Session, settings: Settings, e: Event, now: datetime
     if not code:
         v.case_error = "该类违规不属数字城管立案事项，未立案 / not a city-management matter: no case"
         return v
+    if (open_case := _open_case_of_the_day(session, settings, v)) is not None:
+        v.case_id = open_case
+        return v
     place = _place(locate, e, ev)
     if place is None:
         v.case_error = "位置不在本县范围内，未立案 / outside the district: no case"
@@ -103,6 +111,17 @@ def open_violation(session: Session, settings: Settings, e: Event, now: datetime
         v.case_error = f"{exc.zh} / {exc.en}"[:200]
         log.warning("violation %s opened no case: %s", v.key, exc.en)
     return v
+
+
+def _open_case_of_the_day(session: Session, settings: Settings, v: Violation) -> int | None:
+    """The still-open case of an earlier violation of this truck and kind on the same local day, if any."""
+    zone = ZoneInfo(settings.timezone)
+    local = v.started_at.astimezone(zone)
+    day = datetime(local.year, local.month, local.day, tzinfo=zone).astimezone(timezone.utc)
+    return session.scalar(select(Violation.case_id).join(Case, Case.id == Violation.case_id).where(
+        Violation.vehicle_id == v.vehicle_id, Violation.kind == v.kind, Violation.id != v.id,
+        Violation.started_at >= day, Violation.started_at < day + timedelta(days=1), Case.closed_at.is_(None))
+        .order_by(Violation.id.desc()).limit(1))
 
 
 def close_violation(session: Session, e: Event) -> None:
