@@ -38,11 +38,13 @@ ROLES = [
 ]
 SKIP = re.compile(r"^/(api|static|map/tiles|docs|openapi|logout|healthz|readyz|metrics)|\.(xlsx|pdf|docx|csv|json)$|/export")
 PER_ROLE = 40
+PUBLIC = ("/public", "/m/report")  # the public's pages are taken once, without a login
 
 
 def shape(path: str) -> str:
-    """One address per page kind: ids and case numbers become placeholders."""
-    return re.sub(r"/[A-Z]{0,4}\d{3,}[\w-]*|/\d+", "/{id}", path)
+    """One address per page kind: a path segment with a digit in it (an id, a case number, a QR code) is a
+    placeholder."""
+    return "/".join("{id}" if re.search(r"\d", part) else part for part in path.split("/"))
 
 
 def free_port() -> int:
@@ -82,7 +84,7 @@ def crawl(context, base: str, login: str | None, starts: list[str], out: Path, r
     queue, shots, shapes = list(starts), [], set()
     while queue and len(shapes) < PER_ROLE:
         path = queue.pop(0)
-        if shape(path) in shapes or SKIP.search(path):
+        if shape(path) in shapes or SKIP.search(path) or (login and path.startswith(PUBLIC)):
             continue
         shapes.add(shape(path))
         problems.clear()
@@ -91,13 +93,16 @@ def crawl(context, base: str, login: str | None, starts: list[str], out: Path, r
         except Exception as exc:  # noqa: BLE001 - a page that never settles is reported, not fatal
             problems.append(f"load: {exc}")
         page.wait_for_timeout(600)  # maps draw their tiles after the network settles
-        name = f"{login or 'public'}{shape(path).replace('/', '_').replace('{id}', 'id') or '_home'}"
+        name = f"{login or 'public'}{shape(path).replace('/', '_').replace('{id}', 'id') if path != '/' else '_home'}"
         files = {}
         for label, size in VIEWPORTS.items():
             page.set_viewport_size(size)
             page.wait_for_timeout(200)
             files[label] = f"{name}-{label}.png"
-            page.screenshot(path=str(out / files[label]), full_page=label == "desktop")
+            try:
+                page.screenshot(path=str(out / files[label]), full_page=label == "desktop", timeout=60_000)
+            except Exception as exc:  # noqa: BLE001 - one stuck page must not cost the whole set
+                problems.append(f"screenshot ({label}): {str(exc).splitlines()[0]}")
         shots.append({"role": role, "path": path, "files": files, "problems": list(problems)})
         for href in page.eval_on_selector_all("a[href^='/']", "els => els.map(e => e.getAttribute('href'))"):
             link = urlsplit(href).path

@@ -102,3 +102,17 @@ def test_bad_periods(bad):
 def test_naive_times_are_refused():
     with pytest.raises(LimitError):
         CAL.add(datetime(2026, 11, 23, 9), 10)
+
+
+@pytest.mark.parametrize("minutes, zh, en", [
+    (130, "剩余 2 小时 10 分", "2 h 10 min left"),
+    (45, "剩余 45 分钟", "45 min left"),
+    (0, "剩余 0 分钟", "0 min left"),
+    (-1, "超时 1 分钟", "overdue by 1 min"),
+    (-(3 * 1440 + 5 * 60 + 59), "超时 3 天 5 小时", "overdue by 3 d 5 h"),
+    (1440, "剩余 1 天 0 小时", "1 d 0 h left"),
+])
+def test_time_left_in_words(minutes, zh, en):
+    from cityloop.sla.domain import time_left_words
+
+    assert time_left_words(minutes) == (zh, en)

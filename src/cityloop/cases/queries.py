@@ -100,14 +100,14 @@ def timing(case: Case, now: datetime, cal: WorkCalendar) -> tuple[float | None, 
 
 
 LABELS = ("category_name", "condition_code", "department_code", "department_name", "suggested_department_code",
-          "merged_into")
+          "suggested_department_name", "merged_into")
 
 
 @cache
 def _labels_stmt() -> Select:
     # Built once, on first use: aliasing is costly and this runs for every case shown.
     dept, sugg, merged = aliased(Department), aliased(Department), aliased(Case)
-    return (select(Category.name, FilingCondition.code, dept.code, dept.name, sugg.code, merged.number)
+    return (select(Category.name, FilingCondition.code, dept.code, dept.name, sugg.code, sugg.name, merged.number)
             .select_from(Case).join(Category, Category.id == Case.category_id)
             .outerjoin(FilingCondition, FilingCondition.id == Case.filing_condition_id)
             .outerjoin(dept, dept.id == Case.department_id).outerjoin(sugg, sugg.id == Case.suggested_department_id)
@@ -141,7 +141,7 @@ def to_out(session: Session, case: Case, actor: Actor, now: datetime, cal: WorkC
         duty_grid_code=case.duty_grid_code, community_code=case.community_code, street_code=case.street_code,
         district_code=case.district_code, routing_reason=case.routing_reason, needs_ownership=case.needs_ownership,
         node=case.node, node_started_at=case.node_started_at, node_due_at=case.node_due_at, elapsed=elapsed,
-        light=lamp, overdue=bool(case.node_due_at and now > case.node_due_at and case.stage != "suspended"),
+        light=lamp, minutes_left=_minutes_left(case, now), overdue=bool(case.node_due_at and now > case.node_due_at and case.stage != "suspended"),
         pending_request=case.pending_request, self_handled=case.self_handled, rework_count=case.rework_count,
         return_count=case.return_count, extension_count=case.extension_count,
         suspension_count=case.suspension_count, wrong_dispatch_count=case.wrong_dispatch_count,
@@ -150,6 +150,12 @@ def to_out(session: Session, case: Case, actor: Actor, now: datetime, cal: WorkC
         updated_at=case.updated_at, closed_at=case.closed_at, actions=actions, photos=photos,
         **{**labels, "category_name": labels["category_name"] or ""},
     )
+
+
+def _minutes_left(case: Case, now: datetime) -> int | None:
+    if not case.node_due_at or case.stage == "suspended" or not case.node_started_at:
+        return None
+    return int((case.node_due_at - now).total_seconds() // 60)
 
 
 def mask_phone(phone: str) -> str:

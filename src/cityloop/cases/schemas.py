@@ -86,6 +86,7 @@ class CaseOut(LocalTimes):
     department_code: str | None = None
     department_name: str | None = None
     suggested_department_code: str | None = None
+    suggested_department_name: str | None = None
     routing_reason: str | None = None
     needs_ownership: bool
     node: str | None = None
@@ -93,6 +94,8 @@ class CaseOut(LocalTimes):
     node_due_at: datetime | None = None
     elapsed: float | None = Field(None, description="已用时限比例 / share of the node limit used")
     light: Literal["green", "yellow", "red"] | None = None
+    minutes_left: int | None = Field(None, description="距截止分钟数，超时为负 / minutes to the node's deadline, "
+                                                       "negative once overdue")
     overdue: bool
     pending_request: str | None = None
     self_handled: bool

@@ -156,6 +156,20 @@ def elapsed_fraction(cal: WorkCalendar, start: datetime, due: datetime, now: dat
     return max(used, 0.0) / total
 
 
+def time_left_words(minutes: int) -> tuple[str, str]:
+    """How a deadline stands, as people say it: 剩余 2 小时 10 分 / 超时 3 天 5 小时 (wall-clock minutes to the due
+    time; negative once past it). Days and hours, or hours and minutes under a day."""
+    late, m = minutes < 0, abs(int(minutes))
+    days, hours, mins = m // 1440, m % 1440 // 60, m % 60
+    if days:
+        zh, en = f"{days} 天 {hours} 小时", f"{days} d {hours} h"
+    elif hours:
+        zh, en = f"{hours} 小时 {mins} 分", f"{hours} h {mins} min"
+    else:
+        zh, en = f"{mins} 分钟", f"{mins} min"
+    return (f"超时 {zh}", f"overdue by {en}") if late else (f"剩余 {zh}", f"{en} left")
+
+
 def light(fraction: float) -> str:
     """Traffic light: green < 80 %, yellow 80–100 %, red beyond 100 %."""
     if fraction < 0.8:

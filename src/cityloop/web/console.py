@@ -168,7 +168,7 @@ def case_context(request: Request, session: Session, actor: Actor, ident: str) -
                "fields": ACTION_FIELDS, "node_names": NODES,
                "names": {action: rule.name for action, rule in RULES.items()}}
     if case.pending_request:
-        context["request"] = session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id,
+        context["pending"] = session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id,
                                                                       CaseRequest.status == "pending"))
     if "file" in out.actions:
         context["now_iso"] = now.isoformat()

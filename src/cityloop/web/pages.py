@@ -16,8 +16,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from cityloop.cases.domain import SOURCE_NAMES
+from cityloop.cases.domain import SOURCE_NAMES, STAGES
 from cityloop.org.domain import ROLE_NAMES
+from cityloop.sla.domain import time_left_words
 
 TOKEN_COOKIE, CSRF_COOKIE, LANG_COOKIE = "cl_token", "cl_csrf", "cl_lang"
 CSRF_HEADER = "x-csrf-token"
@@ -35,7 +36,9 @@ def templates() -> Jinja2Templates:
     env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]))
     env.globals["ROLE_NAMES"] = ROLE_NAMES
     env.globals["SOURCE_NAMES"] = SOURCE_NAMES
+    env.globals["STAGE_NAMES"] = STAGES
     env.filters["local"] = local_time
+    env.filters["time_left"] = lambda minutes, language="zh": time_left_words(minutes)[language == "en"]
     return Jinja2Templates(env=env)
 
 
