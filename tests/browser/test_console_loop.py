@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import httpx
 from playwright.sync_api import expect
@@ -46,9 +47,25 @@ def _jpeg() -> dict:
     return {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": buf.getvalue()}
 
 
+# Internal words that must never reach a Chinese page: stage, role, source and light codes, and empty values.
+CODES = re.compile(r"\b(reported|accepted|verifying|filing|dispatched|handled|checking|closing|closed|suspended|"
+                   r"rejected|void|merged|operator|dispatcher|inspector|shift_lead|leader|department|hotline|public|"
+                   r"sensor|fleet|video|green|yellow|red|extension|suspension|None|null|undefined|NaN|true|false)\b")
+
+
+def _plain_chinese(page) -> None:
+    """No internal code in the page's text, and no script error in the browser console."""
+    text = page.inner_text("main")
+    assert not CODES.findall(text), f"codes on the page: {sorted(set(CODES.findall(text)))}"
+    assert page.errors == [], page.errors
+
+
 def _as(browser, live, username: str, case_id: int):  # noqa: F811
     page = browser.new_page(viewport=LAPTOP)
     page.outside = offline_guard(page)
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
     live.login(page, username)
     page.goto(f"{live.url}/console/cases/{case_id}")
     return page
@@ -63,7 +80,7 @@ def test_the_closed_loop_through_the_pages(live, browser):  # noqa: F811
         ("dispatcher1", "dispatch", {"department_code": "d01"}, None, "处置中"),
         ("d01", "handle", {"result": "已清运完毕"}, {"photos": _jpeg()}, "待核查"),
         ("inspector01", "check_ok", {"note": "已整改"}, None, "待结案"),
-        ("lead1", "close", None, None, "已结案"),
+        ("lead1", "close", {"callback": "已电话回访，市民确认已清运", "rating": "满意"}, None, "已结案"),
     ]
     for username, action, fill, files, stage_after in steps:
         page = _as(browser, live, username, case["id"])
@@ -71,15 +88,18 @@ def test_the_closed_loop_through_the_pages(live, browser):  # noqa: F811
             f"details:has(form[data-action={action}])"), f"{username} cannot {action}"
         if action == "file":  # the shift lead sees when handling will be due before filing
             expect(page.locator(".deadline-preview b")).to_have_text("2026-11-23 15:00")
+        _plain_chinese(page)
         _act(page, action, fill, files)
         assert stage_after in page.inner_text(".case-head")
+        _plain_chinese(page)
         assert page.outside == []  # nothing was fetched from outside the server
         screenshot(page, f"case-{action}")
         page.close()
     page = _as(browser, live, "lead1", case["id"])
     history = page.inner_text("ol.timeline")
-    for name in ("上报", "受理", "核实属实", "立案", "派遣", "处置反馈", "核查通过", "结案"):
+    for name in ("上报", "受理", "核实属实", "立案", "派遣", "处置反馈", "核查通过", "结案", "满意"):
         assert name in history
+    _plain_chinese(page)
     assert page.locator(".photos img").count() == 1 and "处置反馈" in page.inner_text(".photos")  # the after photo
     page.close()
 
