@@ -161,7 +161,7 @@ def test_unconfigured_secret_and_malformed_bodies(api, app, county, session, clo
         assert r.status_code == 422 and r.json()["code"] == code, (raw, r.text)
     app.state.settings.workorder_secret = None
     r = post(api, order(), now)
-    assert r.status_code == 503 and r.json()["code"] == "workorder-not-configured"
+    assert r.status_code == 403 and r.json()["code"] == "workorder-not-configured"
     assert _count(session, WorkOrder) == 0
 
 
@@ -270,3 +270,21 @@ def test_console_page_lists_the_queue(api, login, county, clock):
     assert api.get("/console/workorders", headers=login("d01")).status_code == 403
     assert api.get("/api/v1/workorders", headers=login("d01")).status_code == 403
     assert "/console/workorders" in api.get("/console", headers=login("operator1")).text
+
+
+def test_field_mapping_file_reads_another_platforms_names(api, app, county, session, clock, tmp_path):
+    mapping = tmp_path / "12345.toml"
+    mapping.write_text('[fields]\nGDBH = "number"\nSQNR = "description"\nSQDZ = "address"\nBLSX = "deadline"\n'
+                       'SQFL = "category"\n\n[categories]\n"0301" = "09006"\n', encoding="utf-8")
+    app.state.settings.workorder_mapping_file = mapping
+    doc = {"GDBH": "ZW-0001", "SQNR": "北门小区门口占道经营", "SQDZ": "北门小区", "BLSX": "2026-11-24T12:00:00+08:00",
+           "SQFL": "0301"}
+    r = post(api, doc, clock.now().timestamp())
+    assert r.status_code == 201 and r.json()["status"] == "case", r.text
+    case = session.scalar(select(Case).where(Case.number == r.json()["case_number"]))
+    assert (case.category_code, case.description) == ("09006", "北门小区门口占道经营")
+    assert case.required_due_at == datetime(2026, 11, 24, 12, 0, tzinfo=SHANGHAI)
+    mapping.write_text('[fields]\nGDBH = "nonsense"\n', encoding="utf-8")
+    broken = post(api, {**doc, "GDBH": "ZW-0002"}, clock.now().timestamp() + 1)
+    assert broken.status_code == 503 and broken.json()["code"] == "workorder-mapping-broken"
+    assert _count(session, WorkOrder) == 1

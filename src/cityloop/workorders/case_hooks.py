@@ -24,7 +24,7 @@ def _extra(session, case, event: dict, kind: str) -> dict:
            "stage_name": STAGES.get(event["to_stage"] or "", ("", ""))[0], "actor": event["actor_name"],
            "note": payload.get("note")}
     if kind == "result":
-        out["result"] = payload.get("note") or _last_payload(session, case.id, "handle").get("result")
+        out["result"] = _last_payload(session, case.id, "handle").get("result")  # 处置结果; the closing note is "note"
     elif kind == "callback":
         close = _last_payload(session, case.id, "close").get("callback") or {}
         out.update(satisfaction=payload.get("rating"), via=payload.get("via"),

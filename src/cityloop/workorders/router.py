@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from cityloop.cases.models import Case
 from cityloop.cases.service import Ctx
 from cityloop.deps import Actor, get_grid_index, get_session, require_roles
-from cityloop.shared.errors import AppError, Invalid, Unauthorized
+from cityloop.shared.errors import Forbidden, Invalid, Unauthorized
+from cityloop.shared.ids import MAX_ID
 from cityloop.sla.service import calendar
 from cityloop.workorders import domain, service
 from cityloop.workorders.models import WorkOrder, WorkOrderMessage
@@ -27,6 +28,7 @@ SIGNED_DOC = {"parameters": [
     {"name": h, "in": "header", "required": False, "schema": {"type": "string", "maxLength": 128}}
     for h in ("X-12345-Timestamp", "X-12345-Signature", "X-12345-Delivery")]}
 MAX_BODY = 256 * 1024
+Ident = Path(..., ge=1, le=MAX_ID, description="工单 id")
 
 
 def _ctx(request: Request, session: Session, actor: Actor) -> Ctx:
@@ -48,8 +50,9 @@ def _out(session: Session, order: WorkOrder) -> WorkOrderOut:
 def _verify(request: Request, body: bytes) -> None:
     settings = request.app.state.settings
     if settings.workorder_secret is None:
-        raise AppError("workorder-not-configured", "未配置 12345 对接密钥", "The 12345 shared secret is not set",
-                       status=503)
+        # No secret, no way to tell the platform from anyone else: refused (a 5xx would read as our failure).
+        raise Forbidden("workorder-not-configured", "12345 对接未启用（未配置对接密钥）",
+                        "The 12345 exchange is not enabled (no shared secret is set)")
     try:
         domain.check_signature(settings.workorder_secret.get_secret_value(), request.headers.get("x-12345-timestamp"),
                                request.headers.get("x-12345-signature"), body, request.app.state.clock.now(),
@@ -58,7 +61,8 @@ def _verify(request: Request, body: bytes) -> None:
         raise Unauthorized(exc.code, exc.zh, exc.en) from exc
 
 
-@router.post("/12345", response_model=WebhookOut, status_code=201, openapi_extra=SIGNED_DOC)
+@router.post("/12345", response_model=WebhookOut, status_code=201, openapi_extra=SIGNED_DOC,
+             responses={200: {"model": WebhookOut, "description": "重复推送 / a replay: nothing added"}})
 async def webhook(request: Request, session: Session = Depends(get_session)):
     """12345 工单推送 / A 工单 from the 12345 platform (signed JSON). 201: new (a case, or parked for an operator);
     200: a replay of one already received (nothing added)."""
@@ -95,13 +99,15 @@ def list_orders(status: str | None = Query(None, pattern="^(parked|case|returned
 
 
 @router.get("/{ident}", response_model=WorkOrderOut)
-def one(ident: int, session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*VIEWERS))):
+def one(ident: int = Ident, session: Session = Depends(get_session),
+        actor: Actor = Depends(require_roles(*VIEWERS))):
     """12345 工单 / One work order."""
     return _out(session, service.get(session, ident))
 
 
 @router.get("/{ident}/messages", response_model=list[MessageOut])
-def messages(ident: int, session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*VIEWERS))):
+def messages(ident: int = Ident, session: Session = Depends(get_session),
+             actor: Actor = Depends(require_roles(*VIEWERS))):
     """回传记录 / The messages back to the platform and whether they went out."""
     service.get(session, ident)
     rows = session.scalars(select(WorkOrderMessage).where(WorkOrderMessage.workorder_id == ident)
@@ -110,7 +116,7 @@ def messages(ident: int, session: Session = Depends(get_session), actor: Actor =
 
 
 @router.post("/{ident}/accept", response_model=WorkOrderOut)
-def accept(ident: int, body: AcceptIn, request: Request, session: Session = Depends(get_session),
+def accept(body: AcceptIn, request: Request, ident: int = Ident, session: Session = Depends(get_session),
            actor: Actor = Depends(require_roles("operator"))):
     """修正并受理 / Fix a parked 工单 (category, address or point) and accept it as a case (签收 goes back)."""
     if (body.lon is None) != (body.lat is None):
@@ -122,14 +128,14 @@ def accept(ident: int, body: AcceptIn, request: Request, session: Session = Depe
 
 
 @router.post("/{ident}/return", response_model=WorkOrderOut)
-def return_order(ident: int, body: ReturnIn, request: Request, session: Session = Depends(get_session),
+def return_order(body: ReturnIn, request: Request, ident: int = Ident, session: Session = Depends(get_session),
                  actor: Actor = Depends(require_roles("operator"))):
     """退单 / Return a 工单 outside 城管 scope with the reason (parked, or its case still at 受理)."""
     return _out(session, service.return_order(_ctx(request, session, actor), ident, body.reason))
 
 
 @router.post("/{ident}/callback", response_model=WorkOrderOut)
-def callback(ident: int, body: CallbackIn, request: Request, session: Session = Depends(get_session),
+def callback(body: CallbackIn, request: Request, ident: int = Ident, session: Session = Depends(get_session),
              actor: Actor = Depends(require_roles(*OPERATORS))):
     """回访 / Record the return call after 办结: its outcome and the caller's satisfaction (满意率 counts it)."""
     return _out(session, service.record_callback(_ctx(request, session, actor), ident, body.result, body.rating))
