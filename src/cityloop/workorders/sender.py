@@ -21,9 +21,11 @@ from cityloop.workorders.models import WorkOrderMessage
 BATCH = 200
 
 
-def http_post(settings: Settings) -> Callable[[WorkOrderMessage], str | None]:
-    """A poster for the configured platform: None when acknowledged (2xx, or 409 = already had it), else why not."""
+def http_post(settings: Settings, client: httpx.Client | None = None) -> Callable[[WorkOrderMessage], str | None]:
+    """A poster for the configured platform (through `client` when given, keeping the connection): None when
+    acknowledged (2xx, or 409 = already had it), else why not."""
     secret = settings.workorder_secret.get_secret_value() if settings.workorder_secret else ""
+    send = client.post if client is not None else httpx.post
 
     def post(msg: WorkOrderMessage) -> str | None:
         body = json.dumps(msg.body, ensure_ascii=False, sort_keys=True).encode()
@@ -31,8 +33,8 @@ def http_post(settings: Settings) -> Callable[[WorkOrderMessage], str | None]:
         headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": msg.dedupe_key,
                    "X-CityLoop-Timestamp": stamp, "X-CityLoop-Signature": domain.sign(secret, stamp, body)}
         try:
-            r = httpx.post(settings.workorder_platform_url, content=body, headers=headers,
-                           timeout=settings.workorder_timeout_seconds)
+            r = send(settings.workorder_platform_url, content=body, headers=headers,
+                     timeout=settings.workorder_timeout_seconds)
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__}: {exc}"[:500]
         if r.is_success or r.status_code == 409:

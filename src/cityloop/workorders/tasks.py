@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import httpx
+
 from fastapi.concurrency import run_in_threadpool
 
 from cityloop.shared.singleton import only_one
@@ -18,8 +20,8 @@ def _send_once(state) -> int:
     with only_one(state.engine, "workorder-sender") as mine:
         if not mine:
             return 0
-        with state.session_factory() as session:
-            return send_due(session, settings, state.clock.now(), http_post(settings))
+        with state.session_factory() as session, httpx.Client() as client:
+            return send_due(session, settings, state.clock.now(), http_post(settings, client))
 
 
 async def workorder_sender(state) -> None:
