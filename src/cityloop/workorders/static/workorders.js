@@ -26,7 +26,7 @@
       <h3>${esc(o.external_no)} <small class="error">${esc(o.reason_text || o.reason || "")}</small></h3>
       <p>${esc(f.description || "")}</p>
       <p class="note">${esc(t("分类", "Category"))}：${esc(f.category || "—")} · ${esc(t("地址", "Address"))}：${esc(f.address || "—")}
-        · ${esc(t("办理时限", "Deadline"))}：${esc(when(o.deadline))} · ${esc(f.contact || "")} ${esc(f.phone || "")}</p>
+        · ${esc(t("办理时限", "Deadline"))}：${esc(when(o.deadline) || "—")}${f.contact || f.phone ? ` · ${esc(f.contact || "")} ${esc(f.phone || "")}` : ""}</p>
       ${forms}</article>`;
   }
 
