@@ -288,3 +288,23 @@ def test_field_mapping_file_reads_another_platforms_names(api, app, county, sess
     broken = post(api, {**doc, "GDBH": "ZW-0002"}, clock.now().timestamp() + 1)
     assert broken.status_code == 503 and broken.json()["code"] == "workorder-mapping-broken"
     assert _count(session, WorkOrder) == 1
+
+
+def test_one_failing_order_holds_back_no_other(api, login, county, session, clock, platform, settings):
+    now = clock.now().timestamp()
+    for number in ("GD-H-1", "GD-H-2"):
+        case_no = post(api, order(number), now).json()["case_number"]
+        case_id = session.scalar(select(Case.id).where(Case.number == case_no))
+        _act(api, login, case_id, "accept", "operator1")
+        _act(api, login, case_id, "file", "lead1")
+    platform.refuse = {"GD-H-1"}
+    assert _send(session, settings, clock.now()) == 2
+    assert [(m["workorder_no"], m["kind"]) for m in platform.received] == [("GD-H-2", "accept"), ("GD-H-2", "progress")]
+    waiting = session.scalars(select(WorkOrderMessage).where(WorkOrderMessage.sent_at.is_(None))
+                              .order_by(WorkOrderMessage.id)).all()
+    assert [(m.kind, m.attempts) for m in waiting] == [("accept", 1), ("progress", 0)]
+    assert "500" in waiting[0].last_error
+    platform.refuse = set()
+    assert _send(session, settings, clock.now() + timedelta(minutes=5)) == 2
+    assert [m["workorder_no"] for m in platform.received[2:]] == ["GD-H-1", "GD-H-1"]
+    assert platform.kinds()[2:] == ["accept", "progress"]

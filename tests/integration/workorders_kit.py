@@ -23,6 +23,7 @@ class FakePlatform:
         self.resends = 0
         self.bad_signatures = 0
         self.down = False
+        self.refuse: set[str] = set()  # 工单 numbers whose messages are answered 500
         self.lock = threading.Lock()
         self.port = free_port()
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
@@ -57,6 +58,8 @@ class FakePlatform:
                         return self._reply(409, {"error": "duplicate"})
                     message = json.loads(body)
                     assert message["message_id"] == key
+                    if message["workorder_no"] in platform.refuse:
+                        return self._reply(500, {"error": "cannot take it now"})
                     platform.received.append(message)
                 return self._reply(200, {"ok": True})
 

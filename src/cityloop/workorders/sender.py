@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
@@ -44,28 +44,35 @@ def http_post(settings: Settings, client: httpx.Client | None = None) -> Callabl
     return post
 
 
-def send_due(session: Session, settings: Settings, now: datetime, post: Callable[[WorkOrderMessage], str | None]) -> int:
-    """Post the messages that are due, oldest first; a 工单 whose message failed waits with its later ones.
-    Returns how many were acknowledged. Commits after each message."""
-    rows = session.scalars(select(WorkOrderMessage).where(WorkOrderMessage.sent_at.is_(None))
+def _due_heads(session: Session, now: datetime) -> list[WorkOrderMessage]:
+    """Each 工单's oldest unsent message, where that one is due: only a head may go, so order holds per 工单, and
+    one 工单 waiting out a backoff holds back nobody else."""
+    heads = (select(func.min(WorkOrderMessage.id)).where(WorkOrderMessage.sent_at.is_(None))
+             .group_by(WorkOrderMessage.workorder_id))
+    return session.scalars(select(WorkOrderMessage).where(WorkOrderMessage.id.in_(heads),
+                                                          WorkOrderMessage.next_attempt_at <= now)
                            .order_by(WorkOrderMessage.id).limit(BATCH)).all()
-    held: set[int] = set()
+
+
+def send_due(session: Session, settings: Settings, now: datetime, post: Callable[[WorkOrderMessage], str | None],
+             max_rounds: int = 100) -> int:
+    """Post the messages that are due, oldest first per 工单; a failed one waits (backoff) with its 工单's later ones.
+    Returns how many were acknowledged. Commits after each message."""
     sent = 0
-    for msg in rows:
-        if msg.workorder_id in held:
-            continue
-        if msg.next_attempt_at > now:
-            held.add(msg.workorder_id)
-            continue
-        error = post(msg)
-        if error is None:
-            msg.sent_at, msg.last_error = now, None
-            sent += 1
-        else:
-            msg.attempts += 1
-            msg.last_error = error
-            msg.next_attempt_at = now + domain.backoff(msg.attempts, settings.workorder_retry_base_seconds,
-                                                       settings.workorder_retry_max_seconds)
-            held.add(msg.workorder_id)
-        session.commit()
+    for _ in range(max_rounds):
+        progressed = False
+        for msg in _due_heads(session, now):
+            error = post(msg)
+            if error is None:
+                msg.sent_at, msg.last_error = now, None
+                sent += 1
+                progressed = True
+            else:
+                msg.attempts += 1
+                msg.last_error = error
+                msg.next_attempt_at = now + domain.backoff(msg.attempts, settings.workorder_retry_base_seconds,
+                                                           settings.workorder_retry_max_seconds)
+            session.commit()
+        if not progressed:
+            break
     return sent
