@@ -265,7 +265,8 @@ class Settings(BaseSettings):
             )
         tokens = {"CITYLOOP_FLEET_INGEST_TOKEN": [self.fleet_ingest_token],
                   "CITYLOOP_SENSOR_GATEWAY_KEYS": self.sensor_gateway_keys,
-                  "CITYLOOP_PUBLIC_VOICE_GATEWAY_TOKEN": [self.public_voice_gateway_token]}
+                  "CITYLOOP_PUBLIC_VOICE_GATEWAY_TOKEN": [self.public_voice_gateway_token],
+                  "CITYLOOP_WORKORDER_SECRET": [self.workorder_secret and self.workorder_secret.get_secret_value()]}
         for name, values in tokens.items():
             if not self.demo and any(v is not None and is_example_secret(v) for v in values):
                 raise ValueError(f"{name} 是示例值或占位符 / {name} holds an example or placeholder value")

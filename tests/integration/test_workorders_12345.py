@@ -154,7 +154,8 @@ def test_bad_signatures_and_stale_timestamps_are_refused(api, county, session, c
 
 def test_unconfigured_secret_and_malformed_bodies(api, app, county, session, clock):
     now = clock.now().timestamp()
-    for raw, code in [(b"not json", "bad-json"), (b"[1, 2]", "bad-json"),
+    for raw, code in [(b"not json", "bad-json"), (b"[1, 2]", "bad-json"), (b"[" * 100_000, "bad-json"),
+                      (b"x" * 300_000, "body-too-large"),
                       ('{"诉求内容": "没有编号"}'.encode(), "workorder-number-required"),
                       ('{"工单编号": "GD-X", "办理时限": "下周一"}'.encode(), "workorder-bad-deadline")]:
         r = post(api, {}, now, raw=raw)

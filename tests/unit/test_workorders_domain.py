@@ -102,3 +102,12 @@ def test_which_case_events_go_back_as_what(action, from_stage, to_stage, kind):
 @pytest.mark.parametrize("attempts, seconds", [(1, 10), (2, 20), (3, 40), (8, 1280), (9, 2000), (50, 2000)])
 def test_backoff_doubles_up_to_the_cap(attempts, seconds):
     assert domain.backoff(attempts, 10, 2000) == timedelta(seconds=seconds)
+
+
+def test_a_placeholder_shared_secret_is_refused_outside_demo_mode():
+    from cityloop.config import Settings
+
+    key = "k" * 40 + "-real-signing-key"
+    with pytest.raises(ValueError, match="CITYLOOP_WORKORDER_SECRET"):
+        Settings(secret_key=key, workorder_secret="change-me")
+    assert Settings(secret_key=key, workorder_secret="q8Zr-12345-shared").workorder_secret.get_secret_value()

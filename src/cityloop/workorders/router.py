@@ -72,7 +72,7 @@ async def webhook(request: Request, session: Session = Depends(get_session)):
     _verify(request, body)
     try:
         raw = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise Invalid("bad-json", "请求体不是有效的 JSON", "The body is not valid JSON") from None
     if not isinstance(raw, dict):
         raise Invalid("bad-json", "请求体必须是 JSON 对象", "The body must be a JSON object")

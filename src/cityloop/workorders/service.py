@@ -89,7 +89,7 @@ def receive(ctx: Ctx, raw: dict, delivery_id: str | None, locate) -> tuple[WorkO
         ctx.session.flush()
         try:
             order.reason = _open_case(ctx, order, locate, None, None)
-        except AppError:  # prepare() refuses before writing anything: the 工单 waits for an operator
+        except (AppError, ValueError):  # refused before anything was written: the 工单 waits for an operator
             order.reason = "intake-refused"
         ctx.session.commit()
     except IntegrityError:  # the same 工单 arrived twice at once: the other request created it
