@@ -58,7 +58,7 @@ class FakePlatform:
                         return self._reply(409, {"error": "duplicate"})
                     message = json.loads(body)
                     assert message["message_id"] == key
-                    if message["workorder_no"] in platform.refuse:
+                    if message.get("workorder_no") in platform.refuse:
                         return self._reply(500, {"error": "cannot take it now"})
                     platform.received.append(message)
                 return self._reply(200, {"ok": True})
