@@ -225,6 +225,19 @@ class Settings(BaseSettings):
     # Background jobs (overdue sweep, areas' jobs and demo simulators) run inside each server worker, one worker at a
     # time where it matters; turn off when a separate `cityloop scheduler` process runs them.
     scheduler_in_server: bool = True
+    # --- workorders (12345 工单) ---
+    # The 12345 platform: outbound messages (签收, progress, 办结, 回访, 退单) are POSTed to workorder_platform_url;
+    # both directions are signed with workorder_secret (HMAC-SHA256, docs/workorders-12345.md). Unset secret: the
+    # webhook answers 503. The mapping file (TOML/JSON) maps the platform's field names and categories to ours.
+    workorder_platform_url: str | None = None
+    workorder_secret: SecretStr | None = None
+    workorder_mapping_file: Path | None = None
+    workorder_max_skew_seconds: float = Field(300, gt=0)  # older (or later) webhook timestamps are refused
+    workorder_verify: bool = False  # whether a 工单 case goes to 核实 after 受理
+    workorder_send_interval_seconds: float = Field(5, gt=0)
+    workorder_retry_base_seconds: float = Field(10, gt=0)  # a failed message waits this long, doubling, up to max
+    workorder_retry_max_seconds: float = Field(3600, gt=0)
+    workorder_timeout_seconds: float = Field(10, gt=0)
     # --- audit (审计) ---
     # The key of the audit MACs (case events, the global chain, anchors); never stored in the database. Give it
     # as CITYLOOP_AUDIT_KEY or in a file (CITYLOOP_AUDIT_KEY_FILE, at least 32 bytes); neither: derived from
@@ -252,7 +265,8 @@ class Settings(BaseSettings):
             )
         tokens = {"CITYLOOP_FLEET_INGEST_TOKEN": [self.fleet_ingest_token],
                   "CITYLOOP_SENSOR_GATEWAY_KEYS": self.sensor_gateway_keys,
-                  "CITYLOOP_PUBLIC_VOICE_GATEWAY_TOKEN": [self.public_voice_gateway_token]}
+                  "CITYLOOP_PUBLIC_VOICE_GATEWAY_TOKEN": [self.public_voice_gateway_token],
+                  "CITYLOOP_WORKORDER_SECRET": [self.workorder_secret and self.workorder_secret.get_secret_value()]}
         for name, values in tokens.items():
             if not self.demo and any(v is not None and is_example_secret(v) for v in values):
                 raise ValueError(f"{name} 是示例值或占位符 / {name} holds an example or placeholder value")

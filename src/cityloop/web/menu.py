@@ -30,6 +30,7 @@ MENU: list[Entry] = [
     entry("/m/inspector", "城管通", "Inspector app", "inspector"),
     entry("/console/hotline", "热线受理", "Hotline intake", "operator", "shift_lead"),
     entry("/console/intake", "上报审核", "Intake review", "operator", "shift_lead"),
+    entry("/console/workorders", "12345工单", "12345 orders", "operator", "shift_lead", "dispatcher", "leader"),
     entry("/console/sensors", "运行监测", "IoT monitoring", "operator", "shift_lead", "dispatcher", "leader", "department"),
     entry("/console/fleet", "渣土车监管", "Muck trucks", "operator", "shift_lead", "dispatcher", "leader", "department"),
     entry("/portal", "企业门户", "Company portal", "company"),

@@ -1,0 +1,37 @@
+"""The operators' 12345 page: parked 工单 (fix and accept, or 退单) and recent ones with their messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse
+
+from cityloop.deps import Actor, optional_actor
+from cityloop.shared.errors import NotFound
+from cityloop.web import pages
+from cityloop.web.menu import menu_for
+
+router = APIRouter(include_in_schema=False)
+STATIC = Path(__file__).resolve().parent / "static"
+TYPES = {".js": "text/javascript", ".css": "text/css"}
+
+
+@router.get("/workorders/static/{name}")
+def workorder_static(name: str):
+    """The page's script and style."""
+    path = (STATIC / name).resolve()
+    if not path.is_relative_to(STATIC) or not path.is_file():
+        raise NotFound("not-found", "文件不存在", "No such file")
+    return FileResponse(path, media_type=TYPES.get(path.suffix))
+
+
+@router.get("/console/workorders")
+def workorders_page(request: Request, actor: Actor | None = Depends(optional_actor)):
+    """12345 工单: the parked queue and the recent ones."""
+    if actor is None:
+        return pages.login_redirect(request)
+    if not actor.has("operator", "shift_lead", "dispatcher", "leader", "admin"):
+        return pages.render(request, "channels/forbidden.html", status=403, menu=menu_for(actor))
+    return pages.render(request, "workorders/workorders.html", menu=menu_for(actor),
+                        can_act=actor.has("operator", "admin"))
