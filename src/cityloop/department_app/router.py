@@ -63,11 +63,13 @@ async def act(ident: str, action: str, request: Request, session: Session = Depe
     header = request.headers.get("idempotency-key")
     if header is not None and not (0 < len(header) <= 128):
         raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
+    key = scoped_key(f"department:{actor.id}", header) if header else None
+    with request.app.state.read_session_factory() as reads:
+        service.may_act(reads, actor, ident, key)
     max_photos = request.app.state.settings.max_photos
     raw, before = await http.read_body(request, "before", max_photos * 2)
     _, after = await http.read_body(request, "after", max_photos * 2)  # the same parsed form, its other files
     body = http.validate(ActionIn, raw)
-    key = scoped_key(f"department:{actor.id}", header) if header else None
 
     def run() -> tuple[CaseOut, bool]:
         ctx = http.make_ctx(request, session, actor, [*before, *after])

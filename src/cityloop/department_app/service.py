@@ -66,6 +66,12 @@ def requests(session: Session, actor: Actor, case_id: int | None, english: bool)
             for r, number in session.execute(stmt)]
 
 
+def may_act(session: Session, actor: Actor, ident: str, key: str | None) -> None:
+    """404 for another department's case, before the body is read (a replayed key always gets its answer)."""
+    if key is None or session.get(DepartmentActionKey, key) is None:
+        get_visible(session, actor, ident)
+
+
 def act(ctx: Ctx, ident: str, action: str, body: ActionIn, key: str | None, fingerprint: str,
         before: int) -> tuple[Case, bool]:
     """Take a department action once per Idempotency-Key; (case, replayed). `before` = how many of the photos are
