@@ -173,3 +173,15 @@ def test_bad_keys_bodies_and_photos_are_clear_4xx(dept, api, login):
     assert api.get("/api/v1/department/cases").status_code == 401
     assert api.get("/api/v1/department/requests?case_id=0", headers=login("d01")).status_code == 422
     assert api.get(f"/api/v1/cases/{case['id']}", headers=login("d01")).json()["stage"] == "dispatched"
+
+
+def test_a_replay_is_answered_after_the_case_left_the_department(dept, api, login):
+    case = dept.dispatched()
+    assert dept.act(case, "request_return", key="ret-1", note="不属本部门职责").status_code == 200
+    api.post(f"/api/v1/cases/{case['id']}/actions/approve", json={"note": "同意回退"}, headers=login("dispatcher1"))
+    assert dept.mine() == []  # back to 待派遣: no longer the department's
+    again = dept.act(case, "request_return", key="ret-1", note="不属本部门职责")
+    assert again.status_code == 200 and again.headers["Idempotency-Replayed"] == "true"
+    assert again.json()["stage"] == "filed"
+    assert [e["action"] for e in dept.events(case)].count("request_return") == 1
+    assert dept.act(case, "request_return", key="ret-2", note="再次").status_code == 404

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from cityloop.cases.domain import scoped_key
+from cityloop.cases.models import Case
 from cityloop.cases.queries import to_out
 from cityloop.cases.schemas import ActionIn, CaseOut
 from cityloop.channels import http
@@ -74,10 +75,11 @@ async def act(ident: str, action: str, request: Request, session: Session = Depe
     def run() -> tuple[CaseOut, bool]:
         ctx = http.make_ctx(request, session, actor, [*before, *after])
         fingerprint = request_fingerprint(action, body.model_dump(), [p.sha256 for p in ctx.photos], len(before))
-        case, replayed = service.act(ctx, ident, action, body, key, fingerprint, len(before))
+        case_id, replayed = service.act(ctx, ident, action, body, key, fingerprint, len(before))
         if not replayed:
             http.save_photos(ctx)  # committed: now the files may be written
-        return to_out(session, case, actor, ctx.now, ctx.cal), replayed
+        with request.app.state.read_session_factory() as reads:  # not the write session: it would lock again
+            return to_out(reads, reads.get(Case, case_id), actor, ctx.now, ctx.cal), replayed
 
     out, replayed = await run_in_threadpool(run)
     return Response(out.model_dump_json(), media_type="application/json",

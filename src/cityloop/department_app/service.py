@@ -73,8 +73,8 @@ def may_act(session: Session, actor: Actor, ident: str, key: str | None) -> None
 
 
 def act(ctx: Ctx, ident: str, action: str, body: ActionIn, key: str | None, fingerprint: str,
-        before: int) -> tuple[Case, bool]:
-    """Take a department action once per Idempotency-Key; (case, replayed). `before` = how many of the photos are
+        before: int) -> tuple[int, bool]:
+    """Take a department action once per Idempotency-Key; (case id, replayed). `before` = how many of the photos are
     处置前 (the rest are 处置后)."""
     if action not in ACTIONS:
         raise NotFound("unknown-action", f"部门处置端没有操作：{action}", f"The department app has no action {action}")
@@ -95,11 +95,13 @@ def act(ctx: Ctx, ident: str, action: str, body: ActionIn, key: str | None, fing
         if found is None:
             raise
         return _replay(session, found, fingerprint), True
-    return case, False
+    return case.id, False
 
 
-def _replay(session: Session, found: DepartmentActionKey, fingerprint: str) -> Case:
-    if found.request_hash != fingerprint:
+def _replay(session: Session, found: DepartmentActionKey, fingerprint: str) -> int:
+    case_id, same = found.case_id, found.request_hash == fingerprint
+    session.rollback()  # nothing to write: end the transaction (and the write lock) now
+    if not same:
         raise Invalid("idempotency-key-reused", "该 Idempotency-Key 已用于另一项不同的操作",
                       "This Idempotency-Key was already used with a different request")
-    return session.get(Case, found.case_id)
+    return case_id
