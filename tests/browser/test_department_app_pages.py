@@ -9,11 +9,14 @@ import json
 import re
 
 import httpx
+import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
 from cityloop.org.security import issue_token
 from tests.live import PHONE, browser, live, offline_guard, screenshot  # noqa: F401
+
+pytestmark = pytest.mark.slow  # a live server and Chromium: 7–15 s each
 
 
 def _jpeg(colour=(120, 60, 30)) -> bytes:
