@@ -179,7 +179,7 @@
     $("c-light").className = `light ${c.light || ""}`;
     $("c-number").textContent = c.number;
     $("c-category").textContent = c.category_name;
-    $("c-stage").textContent = c.stage_name;
+    $("c-stage").textContent = listed.stage_name || c.stage_name;
     $("c-time").textContent = listed.time_text || "";
     $("c-badges").innerHTML = badges(c);
     $("c-description").textContent = c.description;
