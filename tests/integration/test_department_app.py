@@ -185,3 +185,19 @@ def test_a_replay_is_answered_after_the_case_left_the_department(dept, api, logi
     assert again.json()["stage"] == "filed"
     assert [e["action"] for e in dept.events(case)].count("request_return") == 1
     assert dept.act(case, "request_return", key="ret-2", note="再次").status_code == 404
+
+
+def test_the_page_its_worker_manifest_and_files(api, world):
+    from tests.factories import form_login
+
+    assert api.get("/m/department", follow_redirects=False).headers["location"] == "/login?next=/m/department"
+    assert api.get("/m/department/sw.js").headers["service-worker-allowed"] == "/m/"
+    assert api.get("/m/department/manifest.webmanifest").json()["start_url"] == "/m/department"
+    assert api.get("/department-app/static/department.js").headers["content-type"].startswith("text/javascript")
+    for bad in ("..%2Fmodels.py", "nothing.js", "%2E%2E%2Fservice.py"):
+        assert api.get(f"/department-app/static/{bad}").status_code == 404
+    form_login(api, "t100", next_url="/m/department")
+    page = api.get("/m/department")
+    assert page.status_code == 200 and "本部门待办" in page.text and "<script>" not in page.text
+    form_login(api, "inspector01")
+    assert api.get("/m/department").status_code == 403
