@@ -28,6 +28,7 @@ MENU: list[Entry] = [
     entry("/screen", "一屏观全域", "Big screen", "leader", "shift_lead", "dispatcher", "operator"),
     entry("/console/admin", "系统管理", "Administration", "admin", "dispatcher"),
     entry("/m/inspector", "城管通", "Inspector app", "inspector"),
+    entry("/m/department", "部门处置通", "Department app", "department"),
     entry("/console/hotline", "热线受理", "Hotline intake", "operator", "shift_lead"),
     entry("/console/intake", "上报审核", "Intake review", "operator", "shift_lead"),
     entry("/console/workorders", "12345工单", "12345 orders", "operator", "shift_lead", "dispatcher", "leader"),

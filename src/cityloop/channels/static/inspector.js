@@ -1,33 +1,22 @@
-// 城管通: the inspector's app. Reports and task answers go into an IndexedDB outbox first and are sent from there
-// (now if online, else when the phone is back online), each with its own Idempotency-Key, so a resend after a lost
-// answer never makes a second case. Position pings queue the same way.
+// 城管通: the inspector's app. Reports and task answers go through the shared offline outbox (outbox.js), each with
+// its own Idempotency-Key, so a resend after a lost answer never makes a second case. Position pings queue too.
 (function () {
   const t = cityloop.t;
   const $ = (id) => document.getElementById(id);
-  const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
-
-  // --- IndexedDB outbox -------------------------------------------------------------------------------------------
-  const dbReady = new Promise((resolve, reject) => {
-    const open = indexedDB.open("cityloop-inspector", 1);
-    open.onupgradeneeded = () => {
-      open.result.createObjectStore("outbox", { keyPath: "id", autoIncrement: true });
-      open.result.createObjectStore("pings", { keyPath: "id", autoIncrement: true });
-    };
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
+  // --- outbox (channels/static/outbox.js): reports and task answers; position pings wait in their own store ---
+  const box = cityloop.outbox("cityloop-inspector", {
+    stores: ["pings"],
+    accepted: (item, res) => res.ok || (item.kind === "action" && res.status === 409),  // 409: already answered
+    onSent: (item, data) => flash(item.kind === "report"
+      ? t(`已上报：${data.number || ""}`, `Reported: ${data.number || ""}`)
+      : t("任务已回复", "Task answered")),
+    onFailed: (item, message) => flash(message, true),
+    onAuth: () => flash(t("登录已失效，请重新登录后自动发送", "Log in again to send the outbox"), true),
+    onChange: () => renderOutbox(),
   });
-  async function store(name, mode, fn) {
-    const db = await dbReady;
-    return new Promise((resolve, reject) => {
-      const tx = db.transaction(name, mode);
-      const req = fn(tx.objectStore(name));
-      tx.oncomplete = () => resolve(req && req.result);
-      tx.onerror = () => reject(tx.error);
-    });
-  }
-  const all = (name) => store(name, "readonly", (s) => s.getAll());
-  const put = (name, item) => store(name, "readwrite", (s) => s.put(item));
-  const remove = (name, id) => store(name, "readwrite", (s) => s.delete(id));
+  const all = box.all;
+  const put = box.put;
+  const remove = box.remove;
 
   function flash(text, error) {
     const el = $("flash");
@@ -37,57 +26,21 @@
   }
 
   async function enqueue(item) {
-    await put("outbox", { ...item, key: newKey(), created: new Date().toISOString(), failed: false, error: null });
-    await renderOutbox();
-    const sent = await flush();
+    const sent = await flush(box.enqueue(item));
     if (!sent) flash(t("已保存在手机上，联网后自动发送", "Saved on the phone; it will be sent when online"));
   }
 
-  let flushing = false;
-  // Sends everything queued; true when the outbox is empty afterwards.
-  async function flush() {
-    if (flushing) return false;
-    flushing = true;
-    try {
-      for (const item of await all("outbox")) {
-        if (item.failed) continue;
-        const body = new FormData();
-        body.append("data", item.data);
-        for (const f of item.files) body.append("photos", f.blob, f.name);
-        let res;
-        try {
-          res = await fetch(item.url, { method: "POST", body, credentials: "same-origin",
-            headers: { "X-CSRF-Token": cityloop.csrf(), "Idempotency-Key": item.key } });
-        } catch (e) {
-          return false; // offline: try again later
-        }
-        if (res.ok || (item.kind === "action" && res.status === 409)) {
-          const data = await res.json().catch(() => ({}));
-          await remove("outbox", item.id);
-          flash(item.kind === "report"
-            ? t(`已上报：${data.number || ""}`, `Reported: ${data.number || ""}`)
-            : t("任务已回复", "Task answered"));
-        } else if (res.status === 401 || res.status >= 500) {
-          if (res.status === 401) flash(t("登录已失效，请重新登录后自动发送", "Log in again to send the outbox"), true);
-          return false;
-        } else {
-          const data = await res.json().catch(() => ({}));
-          await put("outbox", { ...item, failed: true, error: data.detail || res.statusText });
-          flash(data.detail || res.statusText, true);
-        }
-      }
-      const pings = await all("pings");
-      if (pings.length) {
-        const res = await fetch("/api/v1/channels/pings", { method: "POST", credentials: "same-origin",
-          headers: { "X-CSRF-Token": cityloop.csrf(), "Content-Type": "application/json" },
-          body: JSON.stringify({ pings: pings.slice(0, 500).map(({ lon, lat, accuracy_m, at }) => ({ lon, lat, accuracy_m, at })) }) }).catch(() => null);
-        if (res && (res.ok || res.status === 422)) for (const p of pings.slice(0, 500)) await remove("pings", p.id);
-      }
-      return (await all("outbox")).filter((i) => !i.failed).length === 0;
-    } finally {
-      flushing = false;
-      renderOutbox();
+  // Sends the outbox (or waits for the given send), then the queued position pings; true when the outbox is empty.
+  async function flush(sending) {
+    const sent = await (sending || box.flush());
+    const pings = await all("pings");
+    if (pings.length) {
+      const res = await fetch("/api/v1/channels/pings", { method: "POST", credentials: "same-origin",
+        headers: { "X-CSRF-Token": cityloop.csrf(), "Content-Type": "application/json" },
+        body: JSON.stringify({ pings: pings.slice(0, 500).map(({ lon, lat, accuracy_m, at }) => ({ lon, lat, accuracy_m, at })) }) }).catch(() => null);
+      if (res && (res.ok || res.status === 422)) for (const p of pings.slice(0, 500)) await remove("pings", p.id);
     }
+    return sent;
   }
 
   async function renderOutbox() {
@@ -107,7 +60,7 @@
         const drop = document.createElement("button");
         drop.className = "link";
         drop.textContent = t(" 删除", " delete");
-        drop.onclick = async () => { await remove("outbox", item.id); renderOutbox(); };
+        drop.onclick = () => box.drop(item.id);
         li.append(err, drop);
       } else {
         li.append(t("等待发送", "waiting"));
@@ -122,9 +75,8 @@
     $("net").textContent = on ? t("在线", "Online") : t("离线", "Offline");
     $("net").className = on ? "net" : "net off";
   }
-  window.addEventListener("online", () => { showNet(); flush(); loadTasks(); });
+  window.addEventListener("online", () => { showNet(); flush(); loadTasks(); });  // the outbox resends itself too
   window.addEventListener("offline", showNet);
-  setInterval(() => { if (navigator.onLine) flush(); }, 15000);
 
   // --- tabs, map, position ---------------------------------------------------------------------------------------
   for (const b of document.querySelectorAll("#tabs button")) {
