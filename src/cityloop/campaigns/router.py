@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.audit import service as audit
 from cityloop.campaigns import export, service
+from cityloop.campaigns.pages import extra_routers  # noqa: F401 - mounted by the app with this module
 from cityloop.campaigns.schemas import CampaignIn, CampaignOut, CheckIn, ProgressOut, TagIn, TaskOut
 from cityloop.deps import Actor, get_session, require_roles
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.deps import Actor, current_actor, get_session, require_roles
 from cityloop.muck import domain, service
+from cityloop.muck.pages import extra_routers  # noqa: F401 - mounted by the app with this module
 from cityloop.muck.schemas import SpillIn, SpillOut, SpotCheckIn, SpotCheckOut
 
 router = APIRouter(prefix="/api/v1/muck", tags=["muck 渣土车抛撒与抽查"])
