@@ -127,3 +127,17 @@ def test_console_pages(api, world, campaign):
     detail = api.get(f"/console/campaigns/{campaign['id']}")
     assert detail.status_code == 200 and "路灯亮灯率" in detail.text and "DG02" in detail.text
     assert api.get("/console/campaigns/424242").status_code == 404
+
+
+def test_demo_campaigns(api, login, session, settings, world, clock):
+    from cityloop.campaigns import demo
+
+    report(api, login, world, "341122100001001", code="06010")
+    demo.build(session, settings, clock.now())
+    demo.build(session, settings, clock.now())  # once only
+    listed = api.get("/api/v1/campaigns", headers=login("leader1")).json()
+    assert sorted(c["status"] for c in listed) == ["ended", "running", "running"]
+    for c in listed:
+        p = api.get(f"/api/v1/campaigns/{c['id']}/progress", headers=login("leader1")).json()
+        assert p["grids"] and p["overall"]["items_total"] == len(c["checklist"]) * len(c["grids"])
+        assert 0 < p["overall"]["items_done"] < p["overall"]["items_total"]

@@ -146,3 +146,12 @@ def test_console_page(api, login, fleet, clock):
     assert form_login(api, "dispatcher1").status_code == 303
     page = api.get("/console/muck")
     assert page.status_code == 200 and "皖MA0001" in page.text and "密闭" in page.text
+
+
+def test_demo_checks(api, login, session, settings, fleet, clock):
+    from cityloop.muck import demo
+
+    demo.build(session, settings, clock.now())
+    demo.build(session, settings, clock.now())  # once only
+    checks = api.get("/api/v1/muck/spot-checks", headers=login("leader1")).json()
+    assert len(checks) == 3 and all(c["result"] == "合格" for c in checks)
