@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,7 +11,10 @@ from cityloop.campaigns.domain import THEMES
 from cityloop.shared.fields import Instant
 
 Theme = Literal[tuple(THEMES)]  # type: ignore[valid-type]
-Code = Field(pattern=r"^[0-9A-Za-z]{1,8}$")
+MatterCode = Annotated[str, Field(min_length=1, max_length=8)]  # checked by the service (422 naming the bad ones)
+GridCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\x00]*$")]
+Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
+ItemText = Annotated[str, Field(max_length=200, pattern=r"^[^\x00]*$")]
 
 
 class CampaignIn(BaseModel):
@@ -21,12 +24,12 @@ class CampaignIn(BaseModel):
 
     name: str = Field(..., min_length=1, max_length=100, pattern=r"^[^\x00]*$")
     theme: Theme
-    categories: list[str] = Field(..., min_length=1, max_length=50, description="事项代码（5 位）/ matter codes")
+    categories: list[MatterCode] = Field(..., min_length=1, max_length=50, description="事项代码（5 位）/ matter codes")
     starts_at: Instant
     ends_at: Instant
-    grids: list[str] = Field(..., min_length=1, max_length=200, description="责任网格代码 / duty grid codes")
-    inspectors: list[str] = Field(default_factory=list, max_length=200, description="监督员用户名 / usernames")
-    checklist: list[str] = Field(default_factory=list, max_length=50, description="每个网格需核查的项目")
+    grids: list[GridCode] = Field(..., min_length=1, max_length=200, description="责任网格代码 / duty grid codes")
+    inspectors: list[Username] = Field(default_factory=list, max_length=200, description="监督员用户名 / usernames")
+    checklist: list[ItemText] = Field(default_factory=list, max_length=50, description="每个网格需核查的项目")
     note: str | None = Field(None, max_length=1000, pattern=r"^[^\x00]*$")
 
 
