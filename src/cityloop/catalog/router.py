@@ -97,4 +97,4 @@ def patch_condition(body: ConditionPatch, request: Request, code: str = Path(...
     audit.record(session, actor, "catalog.condition", f"{code}/{condition_code}", body.model_dump(exclude_unset=True),
                  request.app.state.clock.now())
     return service.update_condition(session, _standard(request, None), code, condition_code,
-                                    body.model_dump(exclude_unset=True))
+                                    body.model_dump(exclude_unset=True), request.app.state.settings.admin_code)

@@ -261,7 +261,8 @@ def get_component(session: Session, component_id: str) -> ComponentOut:
     return _components_out(session, [(comp, None)])[0]
 
 
-def update_condition(session: Session, standard: str, code: str, condition_code: str, changes: dict) -> CategoryOut:
+def update_condition(session: Session, standard: str, code: str, condition_code: str, changes: dict,
+                     admin_code: str = "") -> CategoryOut:
     """Change one filing condition's limit, urgency or texts (a local edit; `catalog load` restores the table)."""
     cat = session.scalar(select(Category).where(Category.standard == standard, Category.kind == "matter",
                                                 Category.code == code, Category.active.is_(True)))
@@ -281,4 +282,4 @@ def update_condition(session: Session, standard: str, code: str, condition_code:
         for other in cat.conditions:
             other.is_default = other is cond
     session.commit()
-    return _category_out(cat)
+    return _category_out(cat, admin_code)
