@@ -122,7 +122,8 @@ class Settings(BaseSettings):
     # An empty value: the violation is recorded (company, appeal, score) but opens no case.
     fleet_matters: dict[str, str] = Field(default_factory=lambda: {
         "speeding": "09018", "restricted": "09018", "off_route": "08005", "out_of_hours": "08005",
-        "unpermitted": "08005", "dumping": "06011/02", "unsealed": "08011/01", "offline": ""})
+        "unpermitted": "08005", "dumping": "06011/02", "unsealed": "08011/01", "offline": "",
+        "spilling": "06014", "spot_check": ""})
     fleet_default_speed_kmh: float = 50  # where no road or zone sets a limit
     fleet_speed_tolerance: float = 0.05  # speeding = above limit × (1 + tolerance)
     fleet_speeding_seconds: float = 15
@@ -139,7 +140,7 @@ class Settings(BaseSettings):
     fleet_appeal_days: int = 7
     fleet_score_points: dict[str, int] = Field(default_factory=lambda: {
         "speeding": 2, "off_route": 3, "out_of_hours": 3, "unpermitted": 6, "dumping": 10, "restricted": 3,
-        "offline": 2, "unsealed": 3})
+        "offline": 2, "unsealed": 3, "spilling": 5, "spot_check": 3})
     fleet_blacklist_score: int = 60  # a company below this score is blacklisted: no new permits
     fleet_ingest_token: str | None = None  # forwarding platforms post positions with X-Fleet-Token
     fleet_mqtt_url: str | None = None  # e.g. mqtt://127.0.0.1:1883 — subscribe to forwarded positions
@@ -160,7 +161,13 @@ class Settings(BaseSettings):
     video_event_categories: dict[str, str] = Field(default_factory=lambda: {
         "waste_pile": "08005", "material_pile": "08006", "garbage": "06010", "overflowing_bin": "06042",
         "street_vending": "09006", "illegal_parking": "09009", "site_dust": "08004", "wheel_mud": "08012",
-        "uncovered_truck": "08011", "overtime_hauling": "08011"})
+        "uncovered_truck": "08011", "overtime_hauling": "08005", "road_spill": "06014"})
+    # 沿街抛撒: a report of one of these matters is matched to the muck truck that passed nearest within the radius
+    # (m) during the minutes before it (and a few after: a camera may see the spill as the truck passes).
+    spill_categories: list[str] = Field(default_factory=lambda: ["06014"])
+    spill_radius_m: float = 50.0
+    spill_before_minutes: float = 30.0
+    spill_after_minutes: float = 2.0
     # Photo evidence: EXIF position/time this far (m) or this old (h) against the report is flagged; two photos
     # whose perceptual hashes differ in at most this many bits count as the same picture.
     evidence_max_distance_m: float = 500.0

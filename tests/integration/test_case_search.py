@@ -101,7 +101,8 @@ def test_excel_export_has_chinese_headers_and_names(api, login, cases, clock):
     assert a[1] == "暴露垃圾" and a[3] == "热线" and a[4] == "县城管执法局" and a[7] == "张三" and a[10] == "是"
     assert a[2] and a[2] != cases["A"]["stage"]  # the stage's name, not its code
     assert len(a[8]) == 16 and a[8][4] == "-" and a[8][13] == ":"  # 2026-12-03 13:25
-    flat = " ".join(str(v) for row in rows for v in row if v)
+    assert rows[0][-1] == "事项代码" and a[-1] == "34112206010"  # GB/T 47678.5 Table 3: district + type code
+    flat = " ".join(str(v) for row in rows for v in row[:-1] if v)
     assert "06010" not in flat and "hotline" not in flat and "d01" not in flat
 
 

@@ -207,6 +207,48 @@ def legacy_catalog(components: list[CategorySpec], events: list[CategorySpec]) -
     return out
 
 
+def is_legacy(specs: list[CategorySpec]) -> bool:
+    """A legacy 2+2 table (CJ/T 214 style, e.g. 来安's 5大类97小类部件 + 6大类92小类事件): every code has 4 digits,
+    and components and events number themselves independently in that one code space."""
+    return bool(specs) and all(len(s.code) == 4 for s in specs)
+
+
+def local_catalog(specs: list[CategorySpec]) -> list[CategorySpec]:
+    """A local table as loaded: a legacy 2+2 table keeps kinds apart like CJ/T 214 (BJ… components each with a
+    "…问题" matter, SJ… events never linked to the component that shares their number); in a GB/T-shaped table
+    every component type without a matter of its code gets one ("…异常")."""
+    if is_legacy(specs):
+        return legacy_catalog([s for s in specs if s.kind == "component"], [s for s in specs if s.kind == "matter"])
+    matters = {s.code for s in specs if s.kind == "matter"}
+    extra = [CategorySpec("matter", s.major_code, s.major_name, s.code, f"{s.name}异常"[:100], component_code=s.code)
+             for s in specs if s.kind == "component" and s.code not in matters]
+    return specs + extra
+
+
+# 事项代码 (SXDM, GB/T 47678.5 Table 3): 6-digit admin code + 5-digit type code (2 major + 3 minor). A legacy 2+2
+# code is widened to 2+3; legacy events get majors 51–56 (event major + 50), outside GB/T's 01–10, so a partner
+# system never reads one as a different GB/T matter.
+LEGACY_EVENT_MAJOR_OFFSET = 50
+
+
+def type_code5(code: str) -> str | None:
+    """The 5-digit type code of a category code (GB/T as is; BJmmnn → mm0nn; SJmmnn → (mm+50)0nn), or None."""
+    if len(code) == 5 and code.isdigit():
+        return code
+    prefix, digits = code[:2], code[2:]
+    if prefix in ("BJ", "SJ") and len(digits) == 4 and digits.isdigit():
+        major = int(digits[:2]) + (LEGACY_EVENT_MAJOR_OFFSET if prefix == "SJ" else 0)
+        return f"{major:02d}0{digits[2:]}"
+    return None
+
+
+def matter_code(admin_code: str, code: str) -> str | None:
+    """The 11-digit 事项代码 of a matter in an area (admin code, 6 digits), or None if the code has no 5-digit form."""
+    five = type_code5(code)
+    admin = (admin_code or "")[:6]
+    return admin + five if five and len(admin) == 6 and admin.isdigit() else None
+
+
 def default_conditions(spec: CategorySpec) -> list[ConditionSpec]:
     """Conditions for a matter whose table names none: by its component type, else by major class."""
     if spec.component_code:

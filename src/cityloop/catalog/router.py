@@ -32,7 +32,8 @@ def list_categories(request: Request, kind: Literal["component", "matter"] | Non
                                                  description="目录标准，默认为部署配置 / default: the deployment's"),
                     session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
     """部件与事项目录 / Component types and matters; matters with their filing conditions and limits."""
-    return service.list_categories(session, _standard(request, standard), kind, major, q)
+    return service.list_categories(session, _standard(request, standard), kind, major, q,
+                                   request.app.state.settings.admin_code)
 
 
 @router.get("/suggest")
@@ -60,7 +61,8 @@ def get_category(request: Request, code: str = Path(..., pattern=CODE),
                  standard: str | None = Query(None, max_length=32, pattern=NO_NUL),
                  session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
     """单个事项 / One matter (or component type) with its filing conditions."""
-    return service.get_category(session, _standard(request, standard), code, kind)
+    return service.get_category(session, _standard(request, standard), code, kind,
+                                request.app.state.settings.admin_code)
 
 
 @router.get("/components", response_model=Page[ComponentOut])
@@ -95,4 +97,4 @@ def patch_condition(body: ConditionPatch, request: Request, code: str = Path(...
     audit.record(session, actor, "catalog.condition", f"{code}/{condition_code}", body.model_dump(exclude_unset=True),
                  request.app.state.clock.now())
     return service.update_condition(session, _standard(request, None), code, condition_code,
-                                    body.model_dump(exclude_unset=True))
+                                    body.model_dump(exclude_unset=True), request.app.state.settings.admin_code)

@@ -32,6 +32,8 @@ class CategoryOut(BaseModel):
     is_local: bool = False
     closing_condition: str | None = None
     conditions: list[ConditionOut] = []
+    sxdm: str | None = Field(None, description="事项代码（11 位 = 6 位行政区划代码 + 5 位类型代码），用于数据交换 / "
+                                              "the 11-digit matter code of exchange records")
 
 
 class ComponentOut(BaseModel):

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from cityloop.catalog.domain import (
     CATEGORY_COLUMNS, CJT, COMPONENT_COLUMNS, CONDITION_COLUMNS, GBT, CatalogError, CategorySpec, ConditionSpec,
-    attach_conditions, bbox, complete, default_position, distance_m, legacy_catalog, parse_categories,
+    attach_conditions, bbox, complete, default_position, distance_m, legacy_catalog, local_catalog, matter_code,
+    parse_categories,
     parse_components, read_csv,
 )
 from cityloop.catalog.models import Category, Component, FilingCondition
@@ -60,7 +61,7 @@ def _table(path: Path, columns: tuple[str, ...], parse: Callable, *args):
 def catalog_specs(standard: str, path: Path | None = None) -> list[CategorySpec]:
     """The whole validated table of a standard (or of a local file), before anything is written."""
     if path is not None:
-        return complete(_table(Path(path), CATEGORY_COLUMNS, parse_categories))
+        return complete(local_catalog(_table(Path(path), CATEGORY_COLUMNS, parse_categories)))
     if standard == GBT:
         specs = _table(DATA / "gbt47678_5_2026_components_matters.csv", CATEGORY_COLUMNS, parse_categories)
         return complete(_table(DATA / "conditions_gbt47678.csv", CONDITION_COLUMNS, attach_conditions, specs))
@@ -184,17 +185,18 @@ def import_components(session: Session, path: Path, admin_code: str, standard: s
     return len(specs)
 
 
-def _category_out(cat: Category) -> CategoryOut:
+def _category_out(cat: Category, admin_code: str = "") -> CategoryOut:
     conditions = [ConditionOut(code=c.code, description=c.description, limit=f"{c.limit_value}{c.limit_unit}",
                                urgent=c.urgent, is_default=c.is_default, closing_condition=c.closing_condition)
                   for c in cat.conditions] if cat.kind == "matter" else []
     return CategoryOut(code=cat.code, kind=cat.kind, major_code=cat.major_code, major_name=cat.major_name,
                        name=cat.name, name_en=cat.name_en, component_code=cat.component_code, is_local=cat.is_local,
-                       closing_condition=cat.closing_condition, conditions=conditions)
+                       closing_condition=cat.closing_condition, conditions=conditions,
+                       sxdm=matter_code(admin_code, cat.code) if cat.kind == "matter" else None)
 
 
 def list_categories(session: Session, standard: str, kind: str | None = None, major: str | None = None,
-                    q: str | None = None) -> list[CategoryOut]:
+                    q: str | None = None, admin_code: str = "") -> list[CategoryOut]:
     """Active categories of a standard, filtered by kind, major class and a name substring."""
     stmt = select(Category).where(Category.standard == standard, Category.active.is_(True))
     if kind:
@@ -203,17 +205,17 @@ def list_categories(session: Session, standard: str, kind: str | None = None, ma
         stmt = stmt.where(Category.major_code == major)
     if q:
         stmt = stmt.where(Category.name.contains(q, autoescape=True))
-    return [_category_out(c) for c in session.scalars(stmt.order_by(Category.kind, Category.code))]
+    return [_category_out(c, admin_code) for c in session.scalars(stmt.order_by(Category.kind, Category.code))]
 
 
-def get_category(session: Session, standard: str, code: str, kind: str = "matter") -> CategoryOut:
+def get_category(session: Session, standard: str, code: str, kind: str = "matter", admin_code: str = "") -> CategoryOut:
     """One active category with its conditions, or 404."""
     cat = session.scalar(select(Category).where(Category.standard == standard, Category.kind == kind,
                                                 Category.code == code, Category.active.is_(True)))
     if cat is None:
         raise NotFound("category-not-found", f"{standard} 中没有代码为 {code} 的{'事项' if kind == 'matter' else '部件'}",
                        f"No {kind} {code} in {standard}")
-    return _category_out(cat)
+    return _category_out(cat, admin_code)
 
 
 def _components_out(session: Session, rows: list[tuple[Component, float | None]]) -> list[ComponentOut]:
@@ -259,7 +261,8 @@ def get_component(session: Session, component_id: str) -> ComponentOut:
     return _components_out(session, [(comp, None)])[0]
 
 
-def update_condition(session: Session, standard: str, code: str, condition_code: str, changes: dict) -> CategoryOut:
+def update_condition(session: Session, standard: str, code: str, condition_code: str, changes: dict,
+                     admin_code: str = "") -> CategoryOut:
     """Change one filing condition's limit, urgency or texts (a local edit; `catalog load` restores the table)."""
     cat = session.scalar(select(Category).where(Category.standard == standard, Category.kind == "matter",
                                                 Category.code == code, Category.active.is_(True)))
@@ -279,4 +282,4 @@ def update_condition(session: Session, standard: str, code: str, condition_code:
         for other in cat.conditions:
             other.is_default = other is cond
     session.commit()
-    return _category_out(cat)
+    return _category_out(cat, admin_code)

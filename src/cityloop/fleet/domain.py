@@ -23,6 +23,9 @@ KINDS: dict[str, tuple[str, str]] = {
     "restricted": ("驶入禁行区", "Entering a restricted zone"),
     "offline": ("行驶中终端离线", "Terminal offline while moving"),
     "unsealed": ("未密闭运输", "Hauling without a sealed body"),
+    # Not found by the rule engine: a street report matched to the truck that passed, a failed roadside check.
+    "spilling": ("沿街抛撒", "Spilling along the street"),
+    "spot_check": ("上路抽查不合格", "Failed roadside check"),
 }
 FLAG_BACKFILL, FLAG_BAD_CHECKSUM, FLAG_WGS84 = 1, 2, 4  # FLAG_WGS84: converted by whoever forwarded it
 _DAY = 86400

@@ -26,7 +26,8 @@ from cityloop.shared.fields import Instant
 
 router = APIRouter(prefix="/api/v1/fleet", tags=["fleet 渣土车监管"])
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-KindQ = Literal["speeding", "off_route", "out_of_hours", "unpermitted", "dumping", "restricted", "offline", "unsealed"]
+KindQ = Literal["speeding", "off_route", "out_of_hours", "unpermitted", "dumping", "restricted", "offline", "unsealed",
+                "spilling", "spot_check"]
 
 
 def _now(request: Request) -> datetime:

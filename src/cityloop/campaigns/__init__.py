@@ -1,0 +1,1 @@
+"""专项普查: special collection campaigns with grids, inspectors, a checklist, tagged cases and progress."""
