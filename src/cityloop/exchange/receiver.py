@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cityloop.exchange.domain import RESULT_ACTIONS, event_id, place
@@ -98,31 +98,42 @@ def apply_batch(session: Session, platform: str, batch: BatchIn, now: datetime) 
     return answer
 
 
+MIRRORED = ("number", "category_code", "source", "stage", "address", "lon", "lat", "district_code", "closed_at",
+            "required_due_at")
+
+
 def _apply_events(session: Session, platform: str, events: list[EventIn], now: datetime) -> dict:
+    # Mirrors are folded in memory (one row of state per case) and written once per batch: a batch of 500 events
+    # touches ~70 cases, and per-event ORM updates were most of the receiver's time.
     ids = [e.event_id for e in events]
     known = set(session.scalars(select(MirrorEvent.event_id).where(MirrorEvent.platform == platform,
                                                                    MirrorEvent.event_id.in_(ids))))
     known |= set(session.scalars(select(Parked.event_id).where(Parked.platform == platform, Parked.event_id.in_(ids))))
     case_ids = {e.case.id for e in events if e.case is not None}
-    mirrors = {m.remote_id: m for m in session.scalars(select(MirrorCase).where(
-        MirrorCase.platform == platform, MirrorCase.remote_id.in_(case_ids)))} if case_ids else {}
+    table = MirrorCase.__table__
+    state: dict[int, dict] = {}
+    if case_ids:
+        for row in session.execute(select(table.c.id, table.c.remote_id, table.c.last_seq, table.c.assignment_ref)
+                                   .where(table.c.platform == platform, table.c.remote_id.in_(case_ids))):
+            state[row.remote_id] = {"id": row.id, "last_seq": row.last_seq, "assignment_ref": row.assignment_ref}
     parked: dict[int, list[Parked]] = {}
     if case_ids:
         for row in session.scalars(select(Parked).where(Parked.platform == platform,
                                                         Parked.remote_case_id.in_(case_ids))):
             parked.setdefault(row.remote_case_id, []).append(row)
-    rows: list[tuple[MirrorCase | None, EventIn]] = []
+    rows: list[tuple[int | None, EventIn]] = []
     out = {"applied": 0, "duplicates": 0, "parked": []}
 
     def take(e: EventIn) -> None:
-        mirror = mirrors.get(e.case.id)
-        mirror = _advance(session, platform, mirror, e)
-        mirrors[e.case.id] = mirror
-        rows.append((mirror, e))
+        current = state.setdefault(e.case.id, {"id": None, "last_seq": None, "assignment_ref": None,
+                                               "reported_at": e.case.created_at,
+                                               "description": e.case.description or ""})
+        _advance(session, platform, current, e)
+        rows.append((e.case.id, e))
         known.add(e.event_id)
         out["applied"] += 1
         for row in sorted(parked.get(e.case.id, []), key=lambda r: r.seq):  # a filled gap frees what waited
-            if row.body.get("prev_seq") == mirror.last_seq:
+            if row.body.get("prev_seq") == current["last_seq"]:
                 parked[e.case.id].remove(row)
                 session.delete(row)
                 take(EventIn.model_validate(row.body))
@@ -138,8 +149,8 @@ def _apply_events(session: Session, platform: str, events: list[EventIn], now: d
             if e.kind == "assessment.monthly":
                 _monthly(session, platform, e, now)
             continue
-        mirror = mirrors.get(e.case.id)
-        verdict = place(mirror.last_seq if mirror else None, e.seq, e.prev_seq, e.event_id in known)
+        current = state.get(e.case.id)
+        verdict = place(current["last_seq"] if current else None, e.seq, e.prev_seq, e.event_id in known)
         if verdict.verdict == "duplicate":
             out["duplicates"] += 1
         elif verdict.verdict == "apply":
@@ -151,38 +162,54 @@ def _apply_events(session: Session, platform: str, events: list[EventIn], now: d
             parked.setdefault(e.case.id, []).append(row)
             known.add(e.event_id)
             out["parked"].append({"event_id": e.event_id, "reason": verdict.reason})
-    session.flush()  # new mirrors get their ids
+    _write_mirrors(session, platform, state)
     if rows:
-        session.execute(insert(MirrorEvent), [
-            {"platform": platform, "event_id": e.event_id, "kind": e.kind, "mirror_case_id": m.id if m else None,
-             "seq": e.seq, "action": e.action, "actor_role": e.actor_role, "at": e.at, "from_stage": e.from_stage,
-             "to_stage": e.to_stage, "body": e.model_dump(mode="json", exclude_none=True), "received_at": now}
-            for m, e in rows])
+        session.execute(MirrorEvent.__table__.insert(), [
+            {"platform": platform, "event_id": e.event_id, "kind": e.kind,
+             "mirror_case_id": state[c]["id"] if c is not None else None, "seq": e.seq, "action": e.action,
+             "actor_role": e.actor_role, "at": e.at, "from_stage": e.from_stage, "to_stage": e.to_stage,
+             "body": e.model_dump(mode="json", exclude_none=True), "received_at": now} for c, e in rows])
     return out
 
 
-def _advance(session: Session, platform: str, mirror: MirrorCase | None, e: EventIn) -> MirrorCase:
+def _write_mirrors(session: Session, platform: str, state: dict[int, dict]) -> None:
+    table = MirrorCase.__table__
+    changed = [(remote_id, s) for remote_id, s in state.items() if "values" in s]
+    new = [(remote_id, s) for remote_id, s in changed if s["id"] is None]
+    if new:
+        inserted = session.execute(table.insert().returning(table.c.id, table.c.remote_id), [
+            {"platform": platform, "remote_id": remote_id, "reported_at": s["reported_at"],
+             "description": s["description"], "assignment_ref": None, "result": None, **s["values"]}
+            for remote_id, s in new]).all()
+        for row in inserted:
+            state[row.remote_id]["id"] = row.id
+    groups: dict[tuple[str, ...], list[dict]] = {}  # executemany needs one set of columns per statement
+    for _, s in changed:
+        if s.get("inserted") or any(s is n for _, n in new):
+            continue
+        groups.setdefault(tuple(sorted(s["values"])), []).append({"_id": s["id"], **s["values"]})
+    for params in groups.values():
+        session.execute(table.update().where(table.c.id == bindparam("_id")), params)
+
+
+def _advance(session: Session, platform: str, current: dict, e: EventIn) -> None:
     snap = e.case
-    if mirror is None:
-        mirror = MirrorCase(platform=platform, remote_id=snap.id, reported_at=snap.created_at,
-                            description=snap.description or "")
-        session.add(mirror)
-    for field in ("number", "category_code", "source", "stage", "address", "lon", "lat", "district_code",
-                  "closed_at", "required_due_at"):
-        setattr(mirror, field, getattr(snap, field))
-    mirror.overdue = bool(snap.overdue)
-    mirror.rework_count = snap.rework_count or 0
-    mirror.last_seq, mirror.last_at = e.seq, e.at
+    values = current.setdefault("values", {})
+    for field in MIRRORED:
+        values[field] = getattr(snap, field)
+    values["overdue"] = bool(snap.overdue)
+    values["rework_count"] = snap.rework_count or 0
+    values["last_seq"] = current["last_seq"] = e.seq
+    values["last_at"] = e.at
     ref = e.payload.get("exchange_ref")
-    if ref and isinstance(ref, str) and mirror.assignment_ref is None:
-        mirror.assignment_ref = ref
+    if ref and isinstance(ref, str) and current["assignment_ref"] is None:
+        current["assignment_ref"] = values["assignment_ref"] = ref
         assignment = session.scalar(select(Assignment).where(Assignment.ref == ref, Assignment.platform == platform))
         if assignment is not None and assignment.accepted_at is None:
             assignment.accepted_at = e.at
     if e.action in RESULT_ACTIONS:
-        mirror.result = {"action": e.action, "at": e.at.isoformat(), "actor_role": e.actor_role,
-                         "note": e.payload.get("note"), "photos": [p.sha256 for p in e.photos]}
-    return mirror
+        values["result"] = {"action": e.action, "at": e.at.isoformat(), "actor_role": e.actor_role,
+                            "note": e.payload.get("note"), "photos": [p.sha256 for p in e.photos]}
 
 
 def _monthly(session: Session, platform: str, e: EventIn, now: datetime) -> None:
