@@ -31,7 +31,7 @@ def uplink(session: Session) -> Uplink:
     return row
 
 
-def build_batch(session: Session, platform: str, rows: list[OutboxRow], now: datetime) -> dict:
+def build_batch(session: Session, platform: str, rows: list, now: datetime) -> dict:
     """The batch body: rows in outbox order, result events with their photos' hashes."""
     photos: dict[tuple[int, int], list[dict]] = {}
     cases = {r.case_id for r in rows if r.case_id is not None}
@@ -65,13 +65,20 @@ def send_once(session: Session, settings, now: datetime, client: httpx.Client, l
     if state.next_try_at is not None and now < state.next_try_at:
         session.commit()
         return -1
-    rows = list(session.scalars(select(OutboxRow).where(OutboxRow.acked_at.is_(None)).order_by(OutboxRow.id)
-                                .limit(settings.exchange_batch_size)))
+    rows = session.execute(select(OutboxRow.id, OutboxRow.case_id, OutboxRow.case_seq, OutboxRow.body,
+                                  OutboxRow.created_at).where(OutboxRow.acked_at.is_(None)).order_by(OutboxRow.id)
+                           .limit(settings.exchange_batch_size)).all()
     batch = build_batch(session, platform_code(settings), rows, now)
     body = json.dumps(batch, ensure_ascii=False, separators=(",", ":")).encode()
     try:
-        response = client.post(settings.exchange_upstream_url, content=body,
-                               headers=signed_headers(settings, body, now), timeout=settings.exchange_timeout_seconds)
+        try:
+            response = client.post(settings.exchange_upstream_url, content=body,
+                                   headers=signed_headers(settings, body, now),
+                                   timeout=settings.exchange_timeout_seconds)
+        except httpx.RemoteProtocolError:  # a kept-alive connection the server had closed: once more, at once
+            response = client.post(settings.exchange_upstream_url, content=body,
+                                   headers=signed_headers(settings, body, now),
+                                   timeout=settings.exchange_timeout_seconds)
     except httpx.HTTPError as exc:
         return _failed(session, settings, state, now, f"{type(exc).__name__}: {exc}")
     answer = _json(response)
@@ -103,7 +110,7 @@ def _json(response: httpx.Response) -> dict:
 
 def _ack(session: Session, through: int, batch_id: str, now: datetime) -> int:
     result = session.execute(update(OutboxRow).where(OutboxRow.acked_at.is_(None), OutboxRow.id <= through)
-                             .values(acked_at=now, batch_id=batch_id))
+                             .values(acked_at=now, batch_id=batch_id).execution_options(synchronize_session=False))
     return result.rowcount or 0
 
 
