@@ -3,7 +3,8 @@
 county produces 500 events/s.
 
 Baseline, same run, same city server: the same 500-event batch body POSTed with a wrong signature — read, hashed
-and refused before any database work — i.e. what the local HTTP round trip of the payload alone allows."""
+and refused before any database work — i.e. what the local HTTP round trip of the payload alone allows.
+BENCH_EVENTS, BENCH_LAG_SECONDS and BENCH_BATCH (the county's batch size) change the run."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from cityloop.migrate import upgrade  # noqa: E402
 EVENTS = int(os.environ.get("BENCH_EVENTS", "30000"))
 RATE = 500  # events/s for the lag phase
 LAG_SECONDS = int(os.environ.get("BENCH_LAG_SECONDS", "20"))
+BATCH = int(os.environ.get("BENCH_BATCH", "500"))  # CITYLOOP_EXCHANGE_BATCH_SIZE of the county
 KEY = "bench-exchange-key-0123456789abcdef"
 SECRET = "bench-secret-key-of-at-least-32-bytes!!"
 PLATFORM = "341122"
@@ -118,7 +120,7 @@ def main() -> None:
         procs.append(start(city_url, city_port, tmp, CITYLOOP_EXCHANGE_DOWNSTREAM=json.dumps({PLATFORM: KEY})))
         procs.append(start(county_url, county_port, tmp, CITYLOOP_EXCHANGE_KEY=KEY,
                            CITYLOOP_EXCHANGE_UPSTREAM_URL=f"http://127.0.0.1:{city_port}/api/v1/exchange/batches",
-                           CITYLOOP_EXCHANGE_INTERVAL_SECONDS="0.1"))
+                           CITYLOOP_EXCHANGE_INTERVAL_SECONDS="0.1", CITYLOOP_EXCHANGE_BATCH_SIZE=str(BATCH)))
         county = make_session_factory(make_engine(county_url))
         city = make_session_factory(make_engine(city_url))
         now = datetime.now(timezone.utc)
@@ -152,7 +154,7 @@ def main() -> None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     write_result("exchange_sync", "events/s", throughput, True, "refused_batch_round_trip_events_per_s", base,
-                 {"events": EVENTS, "batch_size": 500, "seconds": round(t1 - t0, 2),
+                 {"events": EVENTS, "batch_size": BATCH, "seconds": round(t1 - t0, 2),
                   "lag_rate_events_per_s": RATE, "lag_events": len(lags), "lag_p50_s": round(p50, 3),
                   "lag_p99_s": round(p99, 3), "lag_max_s": round(lags[-1], 3),
                   "servers": "county + city, 1 uvicorn worker each, same machine"}, "sqlite")
