@@ -256,6 +256,19 @@ class Settings(BaseSettings):
     # unset: no anchors, and deleting the newest sealed entries together with the head goes unnoticed.
     audit_anchor_file: Path | None = None
     audit_anchor_interval_seconds: float = 300
+    # --- exchange (数据交换/数据汇聚) ---
+    # County side: the upper platform's receiver (e.g. https://city.example/api/v1/exchange/batches) and the key
+    # shared with it; this platform's code is exchange_platform_code (default: admin_code). Unset URL: no outbox.
+    exchange_upstream_url: str | None = None
+    exchange_key: SecretStr | None = None
+    exchange_platform_code: str | None = None
+    # City side: platform code -> key of every county allowed to report here.
+    exchange_downstream: dict[str, str] = Field(default_factory=dict)
+    exchange_batch_size: int = Field(500, ge=1, le=5000)  # events per signed batch
+    exchange_interval_seconds: float = Field(0.5, gt=0)  # idle sender polls (and heartbeats) this often
+    exchange_timeout_seconds: float = Field(10.0, gt=0)
+    exchange_backoff_max_seconds: float = Field(300.0, gt=0)
+    exchange_max_skew_seconds: float = Field(300.0, gt=0)  # signed timestamps further off are refused
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

@@ -467,6 +467,20 @@ ROWS: list[Row] = [
     r("GET", "/api/v1/public/warnings", EVERYONE),
     page("/public/warnings", EVERYONE),
     page("/console/sensors", SENSOR_STAFF),
+    # --- exchange (数据交换): counties' HMAC-signed batches (no principal here holds a key); city staff views ---
+    r("POST", "/api/v1/exchange/batches", NOBODY, deny=(401,),
+      json={"platform": "341122", "batch_id": "0-0", "first_id": 0, "last_id": 0,
+            "sent_at": "2026-11-23T09:00:00+08:00", "events": []}),
+    r("GET", "/api/v1/exchange/links", CITYWIDE),
+    r("GET", "/api/v1/exchange/cases", CITYWIDE),
+    r("GET", "/api/v1/exchange/cases/{platform}/{number}", CITYWIDE, url="/api/v1/exchange/cases/341122/LA1"),
+    r("POST", "/api/v1/exchange/assignments", roles("leader", "shift_lead"),
+      json={"platform": "341122", "category_code": "06010", "lon": 118.43, "lat": 32.45, "description": "交办",
+            "required_due_at": "2099-01-01T00:00:00+08:00"}),
+    r("GET", "/api/v1/exchange/assignments", CITYWIDE),
+    r("GET", "/api/v1/exchange/ranking", CITYWIDE, url="/api/v1/exchange/ranking?month=2026-11"),
+    r("GET", "/api/v1/exchange/uplink", CITYWIDE),
+    page("/console/exchange", CITYWIDE),
 
     # --- the web shell: the API docs, health, static files, login, the console and admin pages, the big screen ---
     *(r(m, path, EVERYONE) for path in ("/openapi.json", "/docs", "/docs/oauth2-redirect")

@@ -73,6 +73,10 @@ def apply_in_transaction(ctx: svc.Ctx, ident: int | str, action: str, body: Acti
         target = decide(cs, action, actor_state)
     except WorkflowError as exc:
         raise AppError(exc.code, exc.zh, exc.en, status=exc.status, stage=case.stage) from exc
+    if action == "close":  # exchange hook: an assigned case's result must have gone up first
+        from cityloop.exchange.guard import check_close
+
+        check_close(ctx.session, case)
     if action in NOTE_REQUIRED and not (body.note or "").strip():
         raise Invalid("note-required", "此操作需要填写意见/原因（note）", f"Action {action} needs a note (reason)")
     from_stage = case.stage

@@ -41,6 +41,7 @@ MENU: list[Entry] = [
     entry("/console/assessment", "综合评价", "Assessment", "leader", "shift_lead", "dispatcher", "operator",
           "department", "inspector"),
     entry("/console/public", "公众服务", "Public services", "operator", "shift_lead", "dispatcher", "leader", "inspector"),
+    entry("/console/exchange", "数据交换", "Data exchange", "operator", "shift_lead", "dispatcher", "leader"),
 ]
 
 

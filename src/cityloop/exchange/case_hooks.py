@@ -1,0 +1,63 @@
+"""The transactional outbox: every case event becomes an outbox row in the same transaction (when an upper
+platform is configured), carrying the case's shape after it and the previous event this outbox holds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+
+from cityloop.config import get_settings
+from cityloop.exchange.domain import PROTOCOL_VERSION, event_id
+from cityloop.exchange.models import OutboxRow
+
+# Personal data stays in the county: reporters' names and phones are not sent up.
+PRIVATE_KEYS = frozenset({"reporter_phone", "reporter_name", "phone", "contact", "callback_phone"})
+CASE_FIELDS = ("number", "category_code", "source", "stage", "district_code", "street_code", "grid_code",
+               "lon", "lat", "address", "urgent", "node", "node_due_at", "required_due_at", "overdue",
+               "rework_count", "created_at", "closed_at")
+
+
+def iso(value):
+    """Datetimes as ISO 8601 text; other values unchanged."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def platform_code(settings) -> str:
+    """This platform's code in the exchange (its key id)."""
+    return settings.exchange_platform_code or settings.admin_code
+
+
+def case_message(platform: str, case, event: dict, prev_seq: int | None) -> dict:
+    """The case.event message body for one event."""
+    snapshot = {f: iso(getattr(case, f, None)) for f in CASE_FIELDS}
+    snapshot["id"] = case.id
+    if event["seq"] == 1 or event["action"] == "report":
+        snapshot["description"] = case.description
+    payload = {k: iso(v) for k, v in (event.get("payload") or {}).items() if k not in PRIVATE_KEYS}
+    return {"v": PROTOCOL_VERSION, "kind": "case.event", "event_id": event_id(platform, case.id, event["seq"]),
+            "case": snapshot, "seq": event["seq"], "prev_seq": prev_seq, "action": event["action"],
+            "actor_role": event["actor_role"], "at": iso(event["at"]), "from_stage": event.get("from_stage"),
+            "to_stage": event["to_stage"], "payload": payload}
+
+
+def on_case_events(session, items) -> None:
+    """Append one outbox row per case event (never commits)."""
+    try:
+        settings = get_settings()  # the process's settings: the server's own (tests may build theirs instead)
+    except ValueError:
+        return  # the environment alone is no valid configuration, so it configures no upstream either
+    if not settings.exchange_upstream_url:
+        return
+    platform = platform_code(settings)
+    last: dict[int, int | None] = {}
+    rows = []
+    for case, event in items:
+        if case.id not in last:
+            last[case.id] = None if event["seq"] == 1 else session.scalar(
+                select(func.max(OutboxRow.case_seq)).where(OutboxRow.case_id == case.id))
+        body = case_message(platform, case, event, last[case.id])
+        last[case.id] = event["seq"]
+        rows.append({"event_id": body["event_id"], "kind": "case.event", "case_id": case.id,
+                     "case_seq": event["seq"], "body": body, "created_at": event["at"]})
+    session.execute(insert(OutboxRow), rows)
