@@ -166,7 +166,7 @@ ROWS: list[Row] = [
     act("void", "dispatched", only("shift_lead", "admin"), note="误报"),
     act("supervise", "dispatched", only("leader", "shift_lead", "admin")),
     act("annotate", "dispatched", only("operator", "shift_lead", "dispatcher", "leader", "admin"), note="已电话联系"),
-    # city mode: 下派 is the city center's (no district center here: 422 past authorization); 上报 a district's
+    # city mode: 下派 is the city center's (no district center here: 409 past authorization); 上报 a district's
     act("hand_down", "filed", only("shift_lead", "dispatcher", "admin")),
     act("escalate", "filed", only("admin"), note="需市级协调"),
     act("rate", "closed", NOBODY, rating="满意"),  # the platform records the citizen's rating; no person may

@@ -118,7 +118,7 @@ def test_hand_down_needs_a_district_center(api, city, login, session):
         user.active = False
     session.commit()
     r = _act(api, login("lead1"), case, "hand_down")
-    assert r.status_code == 422 and r.json()["code"] == "no-district-center"
+    assert r.status_code == 409 and r.json()["code"] == "no-district-center"
 
 
 def test_the_city_supervises_a_district_case(api, city, login):

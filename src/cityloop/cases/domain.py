@@ -129,6 +129,7 @@ class CaseState:
     pending_request: str | None = None
     task_assignee_id: int | None = None
     handling_district: str | None = None  # city mode: the district center handling it; None = the city center
+    district_center: bool = False  # city mode: its district has a center it could be handed down to (下派)
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,8 @@ def _target(case: CaseState, action: str, rule: Rule) -> str | None:
         raise WorkflowError(409, "request-pending", "已有待审批的申请", "A request is already pending")
     if action in ("approve", "deny") and not case.pending_request:
         raise WorkflowError(409, "no-request", "没有待审批的申请", "There is no pending request")
+    if action == "hand_down" and not case.district_center:
+        raise WorkflowError(409, "no-district-center", "该区县没有分中心，无法下派", "The case's district has no center")
     if action == "escalate" and case.handling_district is None:
         raise WorkflowError(409, "not-district-case", "该案件已由市级中心办理", "The city center already handles the case")
     if action == "approve":
