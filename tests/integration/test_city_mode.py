@@ -84,8 +84,10 @@ def test_district_scope_holds_on_the_pages(api, city, login):
     assert mine["number"] not in api.get("/console/cases").text
     assert api.get(f"/console/cases/{mine['id']}").status_code == 404
     assert form_login(api, "qd_disp").status_code == 303
-    assert mine["number"] in api.get("/console/cases").text
+    listing = api.get("/console/cases").text
+    assert mine["number"] in listing and "区县办理 341122" in listing
     assert api.get(f"/console/cases/{mine['id']}").status_code == 200
+    assert "区县办理" in api.get(f"/console/cases/{mine['id']}/panel").text
 
 
 def test_hand_down_then_escalate_through_the_api(api, city, login):
@@ -155,3 +157,12 @@ def test_admin_sets_a_users_district_center(api, city, login):
     assert api.patch(f"/api/v1/users/{uid}", json={"district_code": "12ab"}, headers=admin).status_code == 422
     assert api.get("/api/v1/me", headers=login("operator1")).json()["district_code"] == OTHER
     assert api.get("/api/v1/cases", headers=login("operator1")).json()["total"] == 0
+
+
+def test_the_big_screen_shows_a_district_center_its_own_cases(api, city, login):
+    mine, theirs = _report(api, city, login), _report(api, city, login, category="09006")
+    for user, expected in [("qd_lead", {mine["number"]}), ("wc_lead", set()),
+                           ("lead1", {mine["number"], theirs["number"]})]:
+        headers = login(user)
+        assert {m["number"] for m in api.get("/api/v1/screen/markers", headers=headers).json()} == expected
+        assert {e["number"] for e in api.get("/api/v1/screen/events", headers=headers).json()} == expected
