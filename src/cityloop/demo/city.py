@@ -28,7 +28,8 @@ def city_logins() -> str:
     """The text printed after the city demo is built."""
     return ("\n[bold]咸阳市两级指挥演示账号 / city demo logins[/bold] (密码 password: [bold]demo[/bold])\n"
             "  市级中心 city center: admin · operator1 · lead1 值班长 · dispatcher1 派遣员 · leader1 主任\n"
-            "  区县分中心 district centers: <区县>_op 受理员 · <区县>_lead 值班长 · <区县>_disp 派遣员, 区县 = "
+            "  区县分中心 district centers: <区县>_op 受理员 · <区县>_lead 值班长 · <区县>_disp 派遣员 "
+            "(如 e.g. qd_op, qd_lead, qd_disp = 秦都区), 区县 = "
             + " ".join(f"{abbr}({name})" for _, name, abbr, _, _ in data.DISTRICTS) + "\n"
             "  市级部门 = 部门代码 / departments: cgj, zjj, hwc, szc, swjt … · 区县属地单位 = 区县代码: qd, wc, sy …\n"
             "  监督员 inspectors: inspector01 … inspector14 (每区县一名)\n")
