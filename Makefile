@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 ONLY ?=
 
-.PHONY: demo demo-city test bench install system-deps serve clean
+.PHONY: demo demo-city test test-fast screenshots bench install system-deps serve clean
 
 # Python packages into .venv, front-end libraries from npm into node_modules (served from /static/vendor). No npm
 # install scripts run: the libraries are plain files (swagger-ui-dist would otherwise run @scarf/scarf telemetry).
@@ -35,6 +35,15 @@ test: install system-deps
 	@if [ -n "$$CITYLOOP_TEST_DATABASE_URL" ]; then \
 		echo "== PostgreSQL: $$CITYLOOP_TEST_DATABASE_URL"; $(BIN)/pytest; \
 	else echo "(PostgreSQL run skipped: CITYLOOP_TEST_DATABASE_URL not set)"; fi
+
+# The quick loop while working: no browser, subprocess or whole-demo tests, SQLite only.
+test-fast: install
+	$(BIN)/ruff check src tests bench
+	env -u CITYLOOP_TEST_DATABASE_URL $(BIN)/pytest -m "not slow"
+
+# Every page of the demo as each role sees it, at 1920×1080 and 390×844, into screenshots/ (open index.html there).
+screenshots: install system-deps
+	$(BIN)/python scripts/screenshots.py --out screenshots
 
 bench: install
 	$(BIN)/python bench/run.py $(ONLY)

@@ -22,6 +22,18 @@ from cityloop.shared.clock import FixedClock
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+# Whole files that start servers or subprocesses, or drive a browser: `make test-fast` leaves them out.
+SLOW_FILES = frozenset({"test_durability.py", "test_concurrent_writes.py", "test_open311_schemathesis.py",
+                        "test_shutdown.py", "test_gateway_shutdown.py", "test_fleet_mqtt.py", "test_api_fuzz.py"})
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark browser tests and the SLOW_FILES as slow."""
+    for item in items:
+        if "browser" in item.path.parts or item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on (for servers, gateways and brokers a test starts)."""
     with socket.socket() as s:

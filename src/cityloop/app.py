@@ -17,6 +17,7 @@ from cityloop.db import make_engine, make_session_factory
 from cityloop.shared.clock import Clock, SystemClock
 from cityloop.shared.openapi import document_problems
 from cityloop.shared.errors import install_error_handlers
+from cityloop.web.pages import error_page
 from cityloop.shared.middleware import BodyLimit, SecurityHeaders
 from cityloop.shared.shutdown import watch_signals
 
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
     app.add_middleware(SecurityHeaders, tile_url=settings.map_tile_url, hsts=settings.secure_cookies)
     if state:
         configure_state(app, settings, **state)
-    install_error_handlers(app)
+    install_error_handlers(app, html_page=error_page)
     _mount_routers(app, settings.disabled_areas)
     document_problems(app)
     return app

@@ -63,6 +63,12 @@ def test_public_report_status_and_rating(live, browser, tmp_path):  # noqa: F811
     assert len(code) == 8 and _cases(live) == 1
     page.click("#status-link")
     assert "已收到" in page.inner_text("#stage")
+    page.goto(f"{live.url}/m/report")  # following a report by its code is asked in a dialog, not window.prompt
+    page.click("#follow")
+    page.fill(".ask-dialog textarea", code)
+    page.click(".ask-dialog button[value=ok]")
+    page.wait_for_url(f"**/m/report/status/{code}")
+    assert "已收到" in page.inner_text("#stage")
     with live.app.state.session_factory() as session:
         case_id = session.scalar(select(Case.id))
     _act(live, case_id, [("operator1", "accept", {}), ("inspector01", "verify_ok", {}), ("lead1", "file", {}),

@@ -50,7 +50,6 @@ def test_portal_appeal_and_console_review(live, browser, tmp_path):  # noqa: F81
     page.close()
 
     page = browser.new_page(viewport=LAPTOP)
-    page.on("dialog", lambda d: d.accept("调度单属实，撤销"))
     live.login(page, "cgj")
     page.goto(f"{live.url}/console/fleet")
     page.wait_for_selector("#pending-appeals tbody tr[data-id]")
@@ -59,6 +58,8 @@ def test_portal_appeal_and_console_review(live, browser, tmp_path):  # noqa: F81
     page.click("#pending-permits button.approve")
     page.wait_for_selector("#pending-permits:has-text('没有待审核的核准')")
     page.click("#pending-appeals button.cancel")
+    page.fill(".ask-dialog textarea", "调度单属实，撤销")  # the reason is asked in a dialog (never window.prompt)
+    page.click(".ask-dialog button[value=ok]")
     page.wait_for_selector("#pending-appeals:has-text('没有待复核的申诉')")
     page.wait_for_selector("#latest:has-text('已撤销')")
     page.click("#track-load")

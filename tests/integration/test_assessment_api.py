@@ -211,6 +211,28 @@ def test_monthly_report_files(api, login, world, month, tmp_path):
     assert_pdf_pages_not_blank(r.content, tmp_path)
 
 
+def test_monthly_bulletin_as_word(api, login, world, month):
+    """The 通报 as .docx: a title, the totals, one ranking table per peer group and a score chart for each."""
+    from docx import Document
+    from PIL import Image
+
+    r = api.get("/api/v1/assessment/reports/monthly/2026-11.docx", headers=login("leader1"))
+    assert r.status_code == 200 and "wordprocessingml" in r.headers["content-type"]
+    assert 'filename="assessment-2026-11.docx"' in r.headers["content-disposition"]
+    doc = Document(io.BytesIO(r.content))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "关于2026年11月数字城管综合评价情况的通报" in text and "共受理上报问题 4 件" in text
+    assert "一、总体情况" in text and "一级部门（县直部门）综合评价排名" in text
+    rankings = [t for t in doc.tables if t.rows[0].cells[1].text == "单位"]
+    d01 = next(row for t in rankings for row in t.rows if row.cells[1].text == "县城管执法局")
+    assert [c.text for c in d01.cells[:4]] == ["1", "县城管执法局", "60.0", "C"]
+    charts = [rel.target_part.blob for rel in doc.part.rels.values() if "image" in rel.reltype]
+    assert 1 <= len(charts) <= len(rankings)  # a chart under each ranking that has scores
+    chart = Image.open(io.BytesIO(charts[0]))
+    assert chart.width > 1000 and len(chart.getcolors(1 << 16)) > 2  # bars and labels, not a blank picture
+    assert api.get("/api/v1/assessment/reports/monthly/2026-11.doc", headers=login("leader1")).status_code == 404
+
+
 def assert_pdf_pages_not_blank(pdf: bytes, folder) -> int:
     """Render every page with pdftoppm and check each has real ink; returns the page count."""
     assert shutil.which("pdftoppm"), "pdftoppm is missing: apt-get install poppler-utils"

@@ -92,3 +92,24 @@ def test_tile_host_is_allowed_by_the_policy():
 
     assert "https://*.tianditu.gov.cn" in csp("https://t{s}.tianditu.gov.cn/vec_w/wmts?tk=KEY")
     assert "img-src 'self' data: blob:;" in csp(None)
+
+
+HTML = {"accept": "text/html,application/xhtml+xml"}
+
+
+def test_a_browser_gets_a_page_for_a_missing_address_and_an_api_caller_gets_problem_json(api, world):
+    page = api.get("/console/no-such-page", headers=HTML)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "页面不存在" in page.text and 'href="/static/css/app.css"' in page.text
+    english = api.get("/no-such-page?lang=en", headers=HTML)
+    assert english.status_code == 404 and "Page not found" in english.text
+    machine = api.get("/api/v1/no-such-thing", headers=HTML)
+    assert machine.status_code == 404 and machine.headers["content-type"] == "application/problem+json"
+    assert api.get("/console/no-such-page").headers["content-type"] == "application/problem+json"
+    assert api.post("/console/no-such-page", headers=HTML).headers["content-type"] == "application/problem+json"
+
+
+def test_favicon(api):
+    icon = api.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml" and b"<svg" in icon.content
+    assert '<link rel="icon" href="/static/favicon.svg"' in api.get("/login").text

@@ -32,6 +32,7 @@ def _use_case(migrate: bool = False) -> Iterator[tuple]:
 
     from cityloop.assessment.periods import PeriodError
     from cityloop.assessment.pdf import FontMissing
+    from cityloop.assessment.word import ChartFontMissing
     from cityloop.cli import _session_factory, _settings
     from cityloop.shared.clock import SystemClock
     from cityloop.shared.errors import AppError
@@ -50,7 +51,7 @@ def _use_case(migrate: bool = False) -> Iterator[tuple]:
             yield settings, session, SystemClock().now()
     except AppError as exc:
         _fail(exc.zh, exc.en)
-    except (PeriodError, FontMissing) as exc:
+    except (PeriodError, FontMissing, ChartFontMissing) as exc:
         _fail(getattr(exc, "zh", str(exc)), str(exc))
     except SQLAlchemyError as exc:
         _fail(f"数据库错误：{type(exc).__name__}", f"database error: {str(exc).splitlines()[0][:200]}")
@@ -58,23 +59,23 @@ def _use_case(migrate: bool = False) -> Iterator[tuple]:
 
 @app.command("monthly")
 def monthly(period: str = typer.Argument(..., help="2026-10 (also 2026-Q4, 2026, 2026-10-01..2026-10-15)"),
-            fmt: str = typer.Option("xlsx", "--format", help="xlsx | pdf"),
+            fmt: str = typer.Option("xlsx", "--format", help="xlsx | pdf | docx (the 通报 as a Word document)"),
             out: Optional[Path] = typer.Option(None, "--out", help="file to write (default assessment-<period>.<fmt>)")
             ) -> None:
-    """月报 / Write the monthly report as Excel or PDF."""
+    """月报 / Write the monthly report as Excel, PDF or Word (通报)."""
     from cityloop.assessment import projection, report, service
     from cityloop.cli import console
 
-    if fmt not in ("xlsx", "pdf"):
-        _fail("格式应为 xlsx 或 pdf", "--format is xlsx or pdf")
+    if fmt not in ("xlsx", "pdf", "docx"):
+        _fail("格式应为 xlsx、pdf 或 docx", "--format is xlsx, pdf or docx")
     with _use_case() as (settings, session, now):
         wanted = service.period_of(period)
         projection.refresh(session, settings, now)
         data = report.monthly(session, settings, wanted, now)
-        if fmt == "pdf":
-            from cityloop.assessment.pdf import render
+        if fmt in ("pdf", "docx"):
+            from cityloop.assessment import pdf, word
 
-            body = render(data, settings.assessment_font)
+            body = (pdf if fmt == "pdf" else word).render(data, settings.assessment_font)
         else:
             body = report.xlsx(data)
     target = out or Path(f"assessment-{wanted.key}.{fmt}")

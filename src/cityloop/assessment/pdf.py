@@ -6,7 +6,6 @@ reportlab embeds TrueType outlines only: Noto CJK (CFF outlines) cannot be used,
 from __future__ import annotations
 
 import io
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,15 +19,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from cityloop.assessment.report import cell
+from cityloop.assessment.report import PRINT_COLUMNS as COLUMNS, cell, font_candidates, shown
 
-FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/local/share/fonts"))
-PREFERRED = ("wqy-microhei.ttc", "wqy-zenhei.ttc", "DroidSansFallbackFull.ttf", "uming.ttc", "ukai.ttc")
-CJK_NAME = re.compile(r"wqy|cjk|hei|song|ming|kai|fallback|simsun|yahei", re.IGNORECASE)
-COLUMNS = [("rank", "排名"), ("name", "单位"), ("score", "得分"), ("grade", "等级"), ("handle_due", "应处置"),
-           ("handled_on_time", "按期处置"), ("closed", "结案"), ("overdue_open", "超期未处置"),
-           ("handle_on_time_rate", "按期处置率"), ("close_rate", "结案率"), ("rework_rate", "返工率"),
-           ("rank_change", "名次变化")]
 
 
 class FontMissing(RuntimeError):
@@ -39,18 +31,10 @@ class FontMissing(RuntimeError):
           "(apt-get install fonts-wqy-microhei) or set CITYLOOP_ASSESSMENT_FONT")
 
 
-def _candidates(configured: Path | None) -> list[Path]:
-    if configured is not None:
-        return [Path(configured)]
-    found = [p for d in FONT_DIRS if d.is_dir() for p in d.rglob("*.tt[cf]") if CJK_NAME.search(p.name)]
-    return sorted(found, key=lambda p: (p.name not in PREFERRED, PREFERRED.index(p.name) if p.name in PREFERRED
-                                        else 0, str(p)))
-
-
 @lru_cache(maxsize=4)
 def cjk_font(configured: Path | None = None) -> str:
     """Register and return the name of a CJK TrueType font, or raise FontMissing."""
-    for path in _candidates(configured):
+    for path in font_candidates(configured):
         try:
             font = TTFont("CityLoopCJK", str(path), subfontIndex=0)
         except Exception:  # noqa: BLE001 - CFF outlines, broken files: try the next one
@@ -59,16 +43,6 @@ def cjk_font(configured: Path | None = None) -> str:
             pdfmetrics.registerFont(font)
             return "CityLoopCJK"
     raise FontMissing(FontMissing.en)
-
-
-def _fmt(key: str, value) -> str:
-    if value is None:
-        return "—"
-    if key.endswith("_rate"):
-        return f"{value * 100:.1f}%"
-    if key == "rank_change":
-        return f"↑{value}" if value > 0 else (f"↓{-value}" if value < 0 else "—")
-    return str(value)
 
 
 def _table(rows: list[list[str]], font: str, widths: list[float]) -> Table:
@@ -109,7 +83,7 @@ def render(data: dict, font_path: Path | None = None) -> bytes:
     source = f"已发布（{data['published_at'][:10]}）" if data["source"] == "published" else "实时计算，尚未正式发布"
     story = [Paragraph(f"{data['label']}数字城管综合评价月报", title),
              Paragraph(f"数据：{source}　生成时间：{data['generated_at']:%Y-%m-%d %H:%M}", body), Spacer(1, 6)]
-    pairs = data["summary"] + [(n, _fmt("x_rate", v)) for n, v in data["summary_rates"]]
+    pairs = data["summary"] + [(n, shown("x_rate", v)) for n, v in data["summary_rates"]]
     half = (len(pairs) + 1) // 2
     grid = [[a[0], str(a[1]), *(b if b else ("", ""))] for a, b in zip(pairs[:half], pairs[half:] + [None])]
     story += [_table([["指标", "数值", "指标", "数值"]] + grid, font, [120, 70, 120, 70]), Spacer(1, 8)]
@@ -117,12 +91,12 @@ def render(data: dict, font_path: Path | None = None) -> bytes:
     story += [Paragraph("高发问题与案件来源", h2),
               _table([["高发问题", "案件数"]] + [[c["category_name"], str(c["cases"])] for c in a["top_categories"]],
                      font, [200, 60]), Spacer(1, 4),
-              _table([["来源", "案件数", "占比"]] + [[s["name"], str(s["cases"]), _fmt("x_rate", s["share"])]
+              _table([["来源", "案件数", "占比"]] + [[s["name"], str(s["cases"]), shown("x_rate", s["share"])]
                                                  for s in a["sources"]], font, [120, 60, 60])]
     widths = [34, 150, 40, 32, 48, 52, 40, 56, 60, 50, 50, 50]
     for name, rows in data["groups"] + [("街道/乡镇", data["streets"])]:
         story += [PageBreak(), Paragraph(f"{data['label']} {name}综合评价排名", h2),
-                  _table([[h for _, h in COLUMNS]] + [[_fmt(k, cell(r, k)) for k, _ in COLUMNS] for r in rows],
+                  _table([[h for _, h in COLUMNS]] + [[shown(k, cell(r, k)) for k, _ in COLUMNS] for r in rows],
                          font, widths), Spacer(1, 8)]
         if any(r["score"] is not None for r in rows):
             story.append(_chart(rows, font, doc.width))

@@ -4,7 +4,9 @@ The PDF form is in pdf.py; both render the same data."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -28,6 +30,34 @@ SUMMARY = ("reported", "valid_reported", "filed", "handle_due", "handled", "hand
            "close_due", "closed", "closed_on_time", "reworked")
 SUMMARY_RATES = ("valid_report_rate", "handle_rate", "handle_on_time_rate", "close_rate", "close_on_time_rate",
                  "rework_rate")
+FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts/opentype"), Path("/usr/local/share/fonts"))
+PREFERRED = ("wqy-microhei.ttc", "wqy-zenhei.ttc", "DroidSansFallbackFull.ttf", "uming.ttc", "ukai.ttc")
+CJK_NAME = re.compile(r"wqy|cjk|hei|song|ming|kai|fallback|simsun|yahei", re.IGNORECASE)
+# The ranking tables' columns in the PDF and Word reports (fewer than the Excel sheets': a page is narrower).
+PRINT_COLUMNS = [("rank", "排名"), ("name", "单位"), ("score", "得分"), ("grade", "等级"), ("handle_due", "应处置"),
+                 ("handled_on_time", "按期处置"), ("closed", "结案"), ("overdue_open", "超期未处置"),
+                 ("handle_on_time_rate", "按期处置率"), ("close_rate", "结案率"), ("rework_rate", "返工率"),
+                 ("rank_change", "名次变化")]
+
+
+def font_candidates(configured: Path | None) -> list[Path]:
+    """Chinese font files to try for the PDF and Word reports' text and charts, the preferred first."""
+    if configured is not None:
+        return [Path(configured)]
+    found = [p for d in FONT_DIRS if d.is_dir() for p in d.rglob("*.tt[cf]") if CJK_NAME.search(p.name)]
+    return sorted(found, key=lambda p: (p.name not in PREFERRED, PREFERRED.index(p.name) if p.name in PREFERRED
+                                        else 0, str(p)))
+
+
+def shown(key: str, value) -> str:
+    """A figure as the printed reports show it: rates in per cent, rank changes as arrows, none as a dash."""
+    if value is None:
+        return "—"
+    if key.endswith("_rate"):
+        return f"{value * 100:.1f}%"
+    if key == "rank_change":
+        return f"↑{value}" if value > 0 else (f"↓{-value}" if value < 0 else "—")
+    return str(value)
 
 
 def cell(row: dict, key: str):

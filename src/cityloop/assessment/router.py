@@ -18,7 +18,8 @@ from cityloop.shared.errors import AppError, NotFound
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment 综合评价"])
 extra_routers = [public, console]
 PERIOD = Query(None, max_length=40, description="2026-10 | 2026-Q4 | 2026 | 2026-10-01..2026-10-15 (默认上月)")
-MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf"}
+MEDIA = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "pdf": "application/pdf",
+         "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
 
 @router.get("/analysis")
@@ -59,19 +60,19 @@ def publish(period: str, request: Request, body: PublishIn | None = None, sessio
 
 
 @router.get("/reports/monthly/{name}", response_class=Response,
-            responses={200: {"content": {MEDIA["xlsx"]: {}, MEDIA["pdf"]: {}}}})
+            responses={200: {"content": {media: {} for media in MEDIA.values()}}})
 def monthly_report(name: str, request: Request, session: Session = Depends(get_session),
                    actor: Actor = Depends(current_actor)):
-    """月报 / The monthly report, e.g. 2026-10.xlsx or 2026-10.pdf."""
+    """月报 / The monthly report, e.g. 2026-10.xlsx, 2026-10.pdf or the 通报 2026-10.docx."""
     access.require_citywide(actor)
     stem, _, fmt = name.rpartition(".")
     if fmt not in MEDIA:
-        raise NotFound("unknown-format", "报告格式应为 .xlsx 或 .pdf", "The report is .xlsx or .pdf")
+        raise NotFound("unknown-format", "报告格式应为 .xlsx、.pdf 或 .docx", "The report is .xlsx, .pdf or .docx")
     wanted = service.period_of(stem)
     fresh(request)
     settings = request.app.state.settings
     data = report.monthly(session, settings, wanted, request.app.state.clock.now())
-    body = report.xlsx(data) if fmt == "xlsx" else _pdf(data, settings)
+    body = report.xlsx(data) if fmt == "xlsx" else _printed(fmt, data, settings)
     return Response(body, media_type=MEDIA[fmt],
                     headers={"Content-Disposition": f'attachment; filename="assessment-{wanted.key}.{fmt}"'})
 
@@ -103,13 +104,14 @@ def annual_report(request: Request, year: int = Path(..., ge=2000, le=2100), uni
                     headers={"Content-Disposition": f'attachment; filename="assessment-annual-{year}-{unit_type}.xlsx"'})
 
 
-def _pdf(data: dict, settings) -> bytes:
-    from cityloop.assessment.pdf import FontMissing, render
+def _printed(fmt: str, data: dict, settings) -> bytes:
+    """The PDF or Word form; a 503 that says which package to install when no Chinese font is there."""
+    from cityloop.assessment import pdf, word
 
     try:
-        return render(data, settings.assessment_font)
-    except FontMissing as exc:
-        raise AppError("no-cjk-font", FontMissing.zh, FontMissing.en, status=503) from exc
+        return (pdf if fmt == "pdf" else word).render(data, settings.assessment_font)
+    except (pdf.FontMissing, word.ChartFontMissing) as exc:
+        raise AppError("no-cjk-font", pdf.FontMissing.zh, pdf.FontMissing.en, status=503) from exc
 
 
 @router.get("/{object_kind}", response_model=AssessmentOut)

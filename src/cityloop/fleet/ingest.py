@@ -29,6 +29,7 @@ from cityloop.fleet.world import PermitSpec, SiteSpec, VehicleSpec, World, World
 from cityloop.geo.coords import to_wgs84_np
 from cityloop.geo.models import UnitGrid
 from cityloop.geo.queries import get_index, grid_version
+from cityloop.shared.lookup_gate import LookupGate
 
 log = logging.getLogger("cityloop.fleet")
 FUTURE_SECONDS = 600  # positions further ahead than this are clock errors
@@ -76,8 +77,7 @@ class Pipeline:
         self._coord_codes = np.zeros(1, np.int8)
         self.stats: Counter = Counter()
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self.looked_up: dict[str, float] = {}  # terminal key -> when it was last looked up after a miss
-        self._lookups = (0, 0)  # the current second and how many lookups it has had
+        self.gate = LookupGate(LOOKUP_AGAIN_SECONDS, LOOKUPS_PER_SECOND)
         self._thread: threading.Thread | None = None
 
     def refresh(self, session: Session) -> None:
@@ -97,7 +97,7 @@ class Pipeline:
         rows = session.execute(select(Vehicle.id, Vehicle.plate, Vehicle.terminal_phone, Vehicle.coord_sys)
                                .where(Vehicle.active.is_(True))).all()
         self.terminals = {phone: Terminal(vid, plate, issue_auth_code(secret, phone)) for vid, plate, phone, _ in rows}
-        self.looked_up = {}
+        self.gate.clear()
         self.coord_sys = {vid: cs for vid, _, _, cs in rows}
         self._coord_codes = np.zeros(max(self.coord_sys, default=0) + 2, np.int8)
         for vid, cs in self.coord_sys.items():
@@ -115,17 +115,11 @@ class Pipeline:
         found = self.terminals.get(terminal_key)
         if found is not None:
             return found
-        now = time.monotonic()
-        if now - self.looked_up.get(terminal_key, -LOOKUP_AGAIN_SECONDS) < LOOKUP_AGAIN_SECONDS:
+        verdict = self.gate.ask(terminal_key)
+        if verdict != "look":
+            if verdict == "limited":
+                self.stats["lookups_skipped"] += 1
             return None
-        second, count = self._lookups
-        if int(now) == second and count >= LOOKUPS_PER_SECOND:
-            self.stats["lookups_skipped"] += 1
-            return None
-        self._lookups = (int(now), count + 1 if int(now) == second else 1)
-        if len(self.looked_up) > 10_000:
-            self.looked_up.clear()
-        self.looked_up[terminal_key] = now
         self.stats["lookups"] += 1
         try:
             with self.state.read_session_factory() as session:

@@ -23,6 +23,7 @@ from cityloop.sensors import hj212
 from cityloop.sensors.models import Device, StationEvent
 from cityloop.sensors.pipeline import Ingestor, Result
 from cityloop.sensors.readings import Interval, Reading, from_packet
+from cityloop.shared.lookup_gate import LookupGate
 
 log = logging.getLogger("cityloop.sensors.hj212")
 MAX_PER_FLUSH = 2_000  # frames per batch: bounds a batch's time, hence the answers' delay
@@ -87,8 +88,7 @@ class Listener:
         self.tz = ZoneInfo(settings.timezone)
         self.stations: dict[str, Station] = {}
         self.loaded_at = 0.0
-        self.looked_up: dict[str, float] = {}  # MN -> when it was last looked up after a miss
-        self._lookups = (0, 0)  # the current second and how many lookups it has had
+        self.gate = LookupGate(LOOKUP_AGAIN_SECONDS, LOOKUPS_PER_SECOND)
         self.queue: list[Work] = []
         self.pending: Counter = Counter()  # counter deltas written with the next batch
         self.stats: Counter = Counter()  # this process: connections, frames, answers, junk bytes, errors
@@ -127,22 +127,16 @@ class Listener:
                 return  # another connection just did
             self.stations = await asyncio.to_thread(self._read, load_stations)
             self.loaded_at = time.monotonic()
-            self.looked_up.clear()
+            self.gate.clear()
 
     async def lookup(self, mn: str) -> Station | None:
         """An MN the directory does not know (or whose password did not match), read from the database now: a
         station registered through the API — in this process or another — is accepted at once."""
-        now = time.monotonic()
-        if now - self.looked_up.get(mn, -LOOKUP_AGAIN_SECONDS) < LOOKUP_AGAIN_SECONDS:
+        verdict = self.gate.ask(mn)
+        if verdict != "look":
+            if verdict == "limited":
+                self.stats["lookups_skipped"] += 1
             return self.stations.get(mn)
-        second, count = self._lookups
-        if int(now) == second and count >= LOOKUPS_PER_SECOND:
-            self.stats["lookups_skipped"] += 1
-            return self.stations.get(mn)
-        self._lookups = (int(now), count + 1 if int(now) == second else 1)
-        if len(self.looked_up) > 10_000:
-            self.looked_up.clear()
-        self.looked_up[mn] = now
         self.stats["lookups"] += 1
         station = await asyncio.to_thread(self._read, find_station, mn)
         if station is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy.exc
@@ -100,11 +101,14 @@ def _jsonable_errors(errors: list[dict]) -> list[dict]:
     return out
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Map every error kind to problem details so no input produces an HTML page or a bare 500."""
+def install_error_handlers(app: FastAPI, html_page: Callable[..., Response | None] | None = None) -> None:
+    """Map every error kind to problem details so no input produces a bare 500; `html_page` may answer a
+    browser's page navigation (a 404 for a mistyped address) with a page in the app's look instead."""
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError):
+        if html_page is not None and (page := html_page(request, exc.status, exc.zh, exc.en)) is not None:
+            return page
         return problem(request, exc.status, exc.code, exc.zh, exc.en, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
@@ -117,6 +121,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         zh, en = _TITLES.get(exc.status_code, (str(exc.detail), str(exc.detail)))
+        if html_page is not None and (page := html_page(request, exc.status_code, zh, en)) is not None:
+            return page
         response = problem(request, exc.status_code, f"http-{exc.status_code}", zh, str(exc.detail) or en)
         response.headers.update(exc.headers or {})  # e.g. Allow on a 405
         return response

@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -64,6 +65,24 @@ def render(request: Request, name: str, status: int = 200, **context) -> HTMLRes
 def login_redirect(request: Request) -> RedirectResponse:
     """Send a visitor without a session to the login page, coming back here afterwards."""
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+# Addresses that answer machines (problem details), never pages.
+MACHINE_PATHS = ("/api/", "/open311", "/map/tiles", "/static/", "/healthz", "/readyz", "/metrics")
+PAGE_ERRORS = {403, 404}
+
+
+def error_page(request: Request, status: int, zh: str, en: str) -> HTMLResponse | None:
+    """A 403/404 in the app's look for a browser opening a page; None for API callers (they get JSON)."""
+    if (status not in PAGE_ERRORS or request.method not in ("GET", "HEAD")
+            or "text/html" not in request.headers.get("accept", "") or request.url.path.startswith(MACHINE_PATHS)):
+        return None
+    from cityloop.web.menu import menu_for
+
+    actor = getattr(request.state, "actor", None)
+    title = ("页面不存在", "Page not found") if status == 404 else ("无权访问", "Not allowed")
+    return render(request, "console/error.html", status=status, menu=menu_for(actor) if actor else None,
+                  error=SimpleNamespace(zh=zh, en=en), title=title)
 
 
 def refuse(request: Request, actor, error) -> HTMLResponse:

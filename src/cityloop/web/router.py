@@ -67,6 +67,12 @@ def vendor(name: str, request: Request):
     return FileResponse(path, headers=CACHE)
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon():
+    """The icon browsers ask for by themselves (pages name /static/favicon.svg; this answers the rest)."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml", headers=CACHE)
+
+
 @router.get("/static/{name:path}", include_in_schema=False)
 def static(name: str):
     """Our own CSS, scripts and icons."""

@@ -98,7 +98,7 @@
     for (const item of items) {
       const li = document.createElement("li");
       li.dataset.key = item.key;
-      const when = new Date(item.created).toLocaleString(cityloop.lang === "en" ? "en-GB" : "zh-CN", { hour12: false });
+      const when = cityloop.when(item.created);
       li.textContent = `${item.label} · ${when} · ${item.files.length} ${t("张照片", "photos")} `;
       if (item.failed) {
         const err = document.createElement("span");
@@ -230,7 +230,7 @@
     for (const task of tasks) {
       const li = document.createElement("li");
       li.dataset.case = task.case_number;
-      const due = task.due_at ? task.due_at.slice(5, 16).replace("T", " ") : "";
+      const due = cityloop.when(task.due_at).slice(5);  // this year's: 12-03 13:25
       li.innerHTML = `<div><span class="light ${cityloop.esc(task.light)}"></span> <strong></strong> <span class="tag"></span></div>
         <div class="meta"></div>
         <form class="m-form"><input type="file" name="photos" accept="image/jpeg,image/png,image/webp" capture="environment" multiple>

@@ -5,9 +5,9 @@
   const msg = document.getElementById("msg");
   const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   let key = newKey();
-  document.getElementById("follow").addEventListener("click", (e) => {  // follow an earlier report by its code
+  document.getElementById("follow").addEventListener("click", async (e) => {  // follow an earlier report by its code
     e.preventDefault();
-    const code = prompt(e.currentTarget.dataset.prompt);
+    const code = await cityloop.ask(e.currentTarget.dataset.prompt, { required: true });
     if (code) location.href = "/m/report/status/" + encodeURIComponent(code.trim());
   });
   let marker = null;

@@ -91,10 +91,19 @@
     const id = e.target.dataset.id, cls = e.target.classList;
     try {
       if (cls.contains("approve")) await api("POST", `/api/v1/fleet/permits/${id}/approve`, {});
-      else if (cls.contains("reject")) await api("POST", `/api/v1/fleet/permits/${id}/reject`, { reason: prompt(t("驳回理由", "Reason")) || "" });
-      else if (cls.contains("uphold")) await api("POST", `/api/v1/fleet/violations/${id}/decision`, { decision: "upheld", note: prompt(t("复核意见", "Note")) || null });
-      else if (cls.contains("cancel")) await api("POST", `/api/v1/fleet/violations/${id}/decision`, { decision: "cancelled", note: prompt(t("撤销理由", "Reason")) || "" });
-      else return;
+      else if (cls.contains("reject")) {
+        const reason = await cityloop.ask(t("驳回理由", "Reason for rejecting"), { required: true });
+        if (reason === null) return;
+        await api("POST", `/api/v1/fleet/permits/${id}/reject`, { reason });
+      } else if (cls.contains("uphold")) {
+        const note = await cityloop.ask(t("复核意见（可不填）", "Review note (optional)"));
+        if (note === null) return;
+        await api("POST", `/api/v1/fleet/violations/${id}/decision`, { decision: "upheld", note: note || null });
+      } else if (cls.contains("cancel")) {
+        const note = await cityloop.ask(t("撤销理由", "Reason for cancelling"), { required: true });
+        if (note === null) return;
+        await api("POST", `/api/v1/fleet/violations/${id}/decision`, { decision: "cancelled", note });
+      } else return;
       await Promise.all([permits(), appeals(), latest()]);
     } catch (err) { alert(err.message); }
   });

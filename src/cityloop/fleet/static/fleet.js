@@ -13,11 +13,7 @@
     speed: "#7c3aed", road: "#2563eb" };
   const esc = cityloop.esc;
   const label = (table, key) => (table[key] ? t(table[key][0], table[key][1]) : key);
-  function fmt(value) {
-    if (value === null || value === undefined) return "";
-    const d = typeof value === "number" ? new Date(value * 1000) : new Date(value);
-    return d.toLocaleString(cityloop.lang === "en" ? "en-GB" : "zh-CN", { timeZone: "Asia/Shanghai", hour12: false });
-  }
+  const fmt = cityloop.when;
   function map(id) {
     const m = window.cityloopMap(id, { zoomSnap: 0.25, zoom: 12 });
     return m;

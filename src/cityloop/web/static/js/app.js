@@ -6,8 +6,17 @@
   }
   // Text for innerHTML and Leaflet popups/tooltips (which take HTML): names typed by users must never become markup.
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  // One date format on every page: 2026-12-03 13:25, in the deployment's time zone (Swedish writes dates as ISO).
+  const STAMP = new Intl.DateTimeFormat("sv-SE", { timeZone: document.body.dataset.tz || "Asia/Shanghai",
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
+  const when = (v) => {
+    if (v === null || v === undefined || v === "") return "";
+    const d = typeof v === "number" ? new Date(v * 1000) : new Date(v);
+    return isNaN(d) ? "" : STAMP.format(d).slice(0, 16);
+  };
   window.cityloop = {
     esc,
+    when,
     csrf: () => cookie("cl_csrf"),
     lang: document.body.dataset.lang || "zh",
     t: (zh, en) => (document.body.dataset.lang === "en" ? en : zh),
@@ -21,6 +30,27 @@
       if (!res.ok) throw Object.assign(new Error((data && data.detail) || res.statusText), { status: res.status, data });
       return data;
     },
+  };
+  // A question in a <dialog> (never window.prompt): resolves with the typed text, or null when cancelled.
+  window.cityloop.ask = function (question, opts = {}) {
+    const t = window.cityloop.t;
+    const dialog = document.createElement("dialog");
+    dialog.className = "ask-dialog";
+    dialog.innerHTML = `<form method="dialog"><label>${esc(question)}<textarea name="answer" rows="3"></textarea></label>
+      <menu><button value="ok">${esc(t("确定", "OK"))}</button>
+      <button value="cancel" formnovalidate class="secondary">${esc(t("取消", "Cancel"))}</button></menu></form>`;
+    const field = dialog.querySelector("textarea");
+    field.required = !!opts.required;
+    field.value = opts.value || "";
+    document.body.appendChild(dialog);
+    return new Promise((resolve) => {
+      dialog.addEventListener("close", () => {
+        resolve(dialog.returnValue === "ok" ? field.value.trim() : null);
+        dialog.remove();
+      });
+      dialog.showModal();
+      field.focus();
+    });
   };
   document.addEventListener("htmx:configRequest", (e) => { e.detail.headers["X-CSRF-Token"] = cookie("cl_csrf"); });
 

@@ -54,7 +54,7 @@
       urgent: option.dataset.urgent === "true" || (urgent && urgent.checked) });
     try {
       const r = await window.cityloop.api("GET", "/api/v1/sla/preview?" + params);
-      out.querySelector("b").textContent = r.due_at.replace("T", " ").slice(0, 16);
+      out.querySelector("b").textContent = window.cityloop.when(r.due_at);
     } catch (e) { out.querySelector("b").textContent = "—"; }
   }
 
