@@ -17,7 +17,10 @@ from cityloop.demo.history import COMMON, STOP_SHARE, STOPS, Place, Stop, Walker
 
 # The city center's login → the district center's login suffix for the same work.
 CENTER_OF = {"operator1": "op", "lead1": "lead", "dispatcher1": "disp"}
-HAND_DOWN_SHARE, ESCALATE_SHARE, SPREAD_SHARE = 0.08, 0.04, 0.35
+HAND_DOWN_SHARE, ESCALATE_SHARE, SPREAD_SHARE = 0.08, 0.04, 0.6
+# Departments routing already feeds plenty; the dispatchers' own picks go to the others, so that each of the 21
+# handles enough cases a month to be ranked (最低考核量).
+ROUTED = frozenset({"cgj", "hwc", "szc", "jjzd", "swjt", "ylj"})
 assert set(CENTER_OF.values()) == {suffix for suffix, _, _ in CENTER_STAFF}
 
 
@@ -27,7 +30,7 @@ class CityWalker(Walker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.abbr = {code: abbr for code, _, abbr, _, _ in DISTRICTS}
-        self.spread = itertools.cycle(code for code, _, _ in DEPARTMENTS)
+        self.spread = itertools.cycle(code for code, _, _ in DEPARTMENTS if code not in ROUTED)
 
     def who(self, case, username: str) -> str:
         if case.handling_district and username in CENTER_OF:
