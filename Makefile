@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 ONLY ?=
 
-.PHONY: demo test test-fast screenshots bench install system-deps serve clean
+.PHONY: demo demo-city test test-fast screenshots bench install system-deps serve clean
 
 # Python packages into .venv, front-end libraries from npm into node_modules (served from /static/vendor). No npm
 # install scripts run: the libraries are plain files (swagger-ui-dist would otherwise run @scarf/scarf telemetry).
@@ -23,6 +23,10 @@ system-deps:
 
 demo: install
 	$(BIN)/cityloop demo --port $(PORT)
+
+# The 咸阳市 two-level (city + district centers) demo, in var/demo-city.db.
+demo-city: install
+	$(BIN)/cityloop demo --city --port $(PORT)
 
 # SQLite always; PostgreSQL too when CITYLOOP_TEST_DATABASE_URL is set (.ci/run sets it).
 test: install system-deps

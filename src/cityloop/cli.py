@@ -211,9 +211,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 @app.command()
 def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
          rebuild: bool = typer.Option(False, help="throw away the demo database and build it again"),
-         no_serve: bool = typer.Option(False, "--no-serve", help="build only")) -> None:
-    """Build the Lai'an county demo (SQLite) if needed, print the logins and serve it."""
+         no_serve: bool = typer.Option(False, "--no-serve", help="build only"),
+         city: bool = typer.Option(False, "--city", help="咸阳市两级指挥演示 / the Xianyang city demo (city and "
+                                                         "district centers)")) -> None:
+    """Build the Lai'an county demo (SQLite) if needed, print the logins and serve it; --city: the 咸阳市 demo."""
     os.environ.setdefault("CITYLOOP_DEMO", "1")
+    if city:  # its own database and base map beside the county demo's
+        os.environ.setdefault("CITYLOOP_DATABASE_URL", "sqlite:///var/demo-city.db")
+        os.environ.setdefault("CITYLOOP_MAP_TILES_PATH", "var/basemap-city.mbtiles")
     os.environ.setdefault("CITYLOOP_DATABASE_URL", "sqlite:///var/demo.db")
     from cityloop.shared.ports import listener_ports
 
@@ -222,8 +227,14 @@ def demo(port: int = typer.Option(8000, envvar="PORT"), host: str = "127.0.0.1",
     settings = _settings()
     from cityloop.demo.build import build_demo, demo_logins
 
-    build_demo(settings, console, rebuild=rebuild)
-    console.print(demo_logins())
+    if city:
+        from cityloop.demo.city import build_city_demo, city_logins
+
+        build_city_demo(settings, console, rebuild=rebuild)
+        console.print(city_logins())
+    else:
+        build_demo(settings, console, rebuild=rebuild)
+        console.print(demo_logins())
     if no_serve:
         return
     console.print(f"[bold green]CityLoop 演示已启动 / demo running:[/bold green] http://{host}:{port}/  (API: /docs)")

@@ -61,6 +61,7 @@ class Actor:
     roles: frozenset[str]
     department_id: int | None = None
     extra: dict = field(default_factory=dict)
+    district_code: str | None = None  # city mode: a district center's staff (None = the city center)
 
     def has(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))
@@ -71,7 +72,8 @@ SYSTEM_ACTOR = Actor(id=None, username="system", display_name="系统", roles=fr
 
 def actor_from_user(user: User) -> Actor:
     """Snapshot of a user as an actor."""
-    return Actor(user.id, user.username, user.display_name, frozenset(user.role_names), user.department_id)
+    return Actor(user.id, user.username, user.display_name, frozenset(user.role_names), user.department_id,
+                 district_code=user.district_code)
 
 
 ACTOR_TTL_SECONDS = 30.0  # changed roles take effect within this time; revocation and deactivation at once

@@ -166,6 +166,9 @@ ROWS: list[Row] = [
     act("void", "dispatched", only("shift_lead", "admin"), note="误报"),
     act("supervise", "dispatched", only("leader", "shift_lead", "admin")),
     act("annotate", "dispatched", only("operator", "shift_lead", "dispatcher", "leader", "admin"), note="已电话联系"),
+    # city mode: 下派 is the city center's (no district center here: 409 past authorization); 上报 a district's
+    act("hand_down", "filed", only("shift_lead", "dispatcher", "admin")),
+    act("escalate", "filed", only("admin"), note="需市级协调"),
     act("rate", "closed", NOBODY, rating="满意"),  # the platform records the citizen's rating; no person may
 
     # --- catalog, geography, routing, calendar ---
@@ -189,6 +192,10 @@ ROWS: list[Row] = [
     r("POST", "/api/v1/routing/rules", roles("dispatcher"),
       json={"area_level": "grid", "area_code": "341122100001001", "department_code": "d02"}),
     r("DELETE", "/api/v1/routing/rules/{rule_id}", roles("dispatcher"), url="/api/v1/routing/rules/{rule}"),
+    r("GET", "/api/v1/city/level-rules", roles("operator", "dispatcher", "shift_lead", "leader")),
+    r("POST", "/api/v1/city/level-rules", ADMIN, json={"category_code": "06", "level": "district"}),
+    r("DELETE", "/api/v1/city/level-rules/{rule_id}", ADMIN, url="/api/v1/city/level-rules/999999"),
+    r("GET", "/api/v1/city/districts", roles("operator", "dispatcher", "shift_lead", "leader")),
     r("GET", "/api/v1/sla/preview", LOGGED_IN, url="/api/v1/sla/preview?start=2026-11-23T09:00:00%2B08:00&limit=4h"),
     r("PUT", "/api/v1/sla/calendar/{day}", ADMIN, url="/api/v1/sla/calendar/2026-12-06",
       json={"day": "2026-12-06", "is_workday": True}),

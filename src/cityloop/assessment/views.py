@@ -55,14 +55,18 @@ def rankings(request: Request, period: str | None = None, session: Session = Dep
     chosen = next((p for p in published if p.period == period), None) if period else (published or [None])[0]
     if period and chosen is None:
         return pages.render(request, "assessment/rankings.html", status=404, groups=[], periods=published,
-                            label=period, source="missing", published_at=None)
+                            label=period, source="missing", published_at=None, districts=[])
     if chosen is not None:
         wanted, rows, source = parse_period(chosen.period), chosen.results["kinds"]["department"], "published"
+        districts = chosen.results["kinds"].get("district", [])
     else:
         wanted = last_month(now.astimezone(ZoneInfo(settings.timezone)).date())
         fresh(request)
-        rows, source = service.compute(session, settings, wanted, ["department"], now)[0]["department"], "live"
+        computed = service.compute(session, settings, wanted, ["department", "district"], now)[0]
+        rows, districts, source = computed["department"], computed["district"], "live"
+    # A city (several districts/counties) ranks its 区县 too; a county deployment has one and shows none.
     return pages.render(request, "assessment/rankings.html", groups=_groups(rows), periods=published,
+                        districts=districts if len(districts) > 1 else [],
                         label=wanted.label[0], period=wanted.key, source=source,
                         published_at=chosen.published_at if chosen else None)
 

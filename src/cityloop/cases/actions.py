@@ -9,10 +9,11 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from cityloop.cases import service as svc
-from cityloop.cases.domain import ActorState, CaseState, WorkflowError, decide
+from cityloop.cases.domain import RULES, ActorState, CaseState, WorkflowError, decide
 from cityloop.cases.intake import find_matter
 from cityloop.cases.models import Case, CaseEvent, CaseRequest, CaseTask
 from cityloop.cases.schemas import ActionIn
+from cityloop.city import levels
 from cityloop.catalog.models import FilingCondition
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org.models import Department, User
@@ -22,7 +23,8 @@ from cityloop.shared.ids import as_id
 from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
 
 TASK_STAGES = frozenset({"verifying", "handled"})
-NOTE_REQUIRED = {"annotate", "reject", "refuse", "void", "verify_fail", "check_fail", "request_return",
+HAND_DOWN_STAGES = RULES["hand_down"].stages
+NOTE_REQUIRED = {"annotate", "escalate", "reject", "refuse", "void", "verify_fail", "check_fail", "request_return",
                  "request_extension", "request_suspension", "deny"}
 
 
@@ -51,9 +53,18 @@ def states(session, case: Case, actor) -> tuple[CaseState, ActorState]:
     tasked = case.stage in TASK_STAGES  # only 核实/核查 rules look at the task and the inspector's grids
     task = svc.current_task(session, case) if tasked else None
     cs = CaseState(case.stage, case.source, case.self_handled, case.needs_verification, case.department_id,
-                   case.duty_grid_code, case.pending_request, task.assignee_id if task else None)
+                   case.duty_grid_code, case.pending_request, task.assignee_id if task else None,
+                   case.handling_district, _can_hand_down(session, case, actor))
     grids = duty_grids_of(session, actor.id) if tasked and "inspector" in actor.roles else frozenset()
-    return cs, ActorState(actor.id, actor.roles, actor.department_id, grids)
+    return cs, ActorState(actor.id, actor.roles, actor.department_id, grids, getattr(actor, "district_code", None))
+
+
+def _can_hand_down(session, case: Case, actor) -> bool:
+    """下派 is offered only where the case's district has a center (city mode); one lookup, for city staff only."""
+    if case.stage not in HAND_DOWN_STAGES or case.handling_district is not None \
+            or getattr(actor, "district_code", None) is not None or not actor.has("shift_lead", "dispatcher", "admin"):
+        return False
+    return levels.has_center(session, case.district_code)
 
 
 def apply(ctx: svc.Ctx, ident: int | str, action: str, body: ActionIn) -> Case:
@@ -301,5 +312,5 @@ HANDLERS: dict[str, Callable] = {
     "request_return": _request("return"), "request_extension": _request("extension"),
     "request_suspension": _request("suspension"), "approve": _decide_request(True),
     "deny": _decide_request(False), "resume": _resume, "supervise": _supervise, "rate": _rate,
-    "close": _close,
+    "close": _close, "hand_down": levels.hand_down, "escalate": levels.escalate,
 }

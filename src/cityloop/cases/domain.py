@@ -97,6 +97,12 @@ RULES: dict[str, Rule] = {
     "close": _r({"checked"}, ["shift_lead"], "closed", name=("结案", "close")),
     "void": _r(OPEN_STAGES, ["shift_lead", "system"], "void", name=("作废", "void")),
     "supervise": _r(OPEN_STAGES, ["leader", "shift_lead", "system"], None, name=("督办", "supervise")),
+    # City mode (两级指挥): the city center hands a case down to its district center (下派); a district center
+    # hands one of its cases up to the city (上报/申请上级协调). Neither moves the stage.
+    "hand_down": _r({"reported", "accepted", "filed"}, ["shift_lead", "dispatcher"], None, "city",
+                    ("下派区县", "hand down to district")),
+    "escalate": _r({"reported", "accepted", "filed", "dispatched"}, ["operator", "shift_lead", "dispatcher"], None,
+                   "district", ("上报市级协调", "escalate to city")),
     # A note on the record (an alarm cleared, a call made, evidence added); never moves the case.
     "annotate": _r(STAGES, ["operator", "shift_lead", "dispatcher", "leader", "system"], None,
                    name=("备注", "annotate")),
@@ -122,6 +128,8 @@ class CaseState:
     duty_grid_code: str | None = None
     pending_request: str | None = None
     task_assignee_id: int | None = None
+    handling_district: str | None = None  # city mode: the district center handling it; None = the city center
+    district_center: bool = False  # city mode: its district has a center it could be handed down to (下派)
 
 
 @dataclass(frozen=True)
@@ -132,6 +140,7 @@ class ActorState:
     roles: frozenset[str]
     department_id: int | None = None
     duty_grids: frozenset[str] = field(default_factory=frozenset)
+    district_code: str | None = None  # city mode: a district center's staff; None = the city center
 
 
 class WorkflowError(Exception):
@@ -168,6 +177,7 @@ def decide(case: CaseState, action: str, actor: ActorState) -> str | None:
 
 
 def _check_scope(rule: Rule, case: CaseState, actor: ActorState, action: str) -> None:
+    _check_level(rule, case, actor, action)
     if rule.scope == "department" and (actor.department_id is None or actor.department_id != case.department_id):
         raise WorkflowError(403, "not-your-case", "该案件未派遣给您的部门", f"{action}: the case is not dispatched to your department")
     if rule.scope == "inspector":
@@ -175,6 +185,21 @@ def _check_scope(rule: Rule, case: CaseState, actor: ActorState, action: str) ->
             case.task_assignee_id is None and case.duty_grid_code in actor.duty_grids)
         if not mine:
             raise WorkflowError(403, "not-your-task", "该任务不属于您的责任网格", f"{action}: the task is not yours")
+
+
+def _check_level(rule: Rule, case: CaseState, actor: ActorState, action: str) -> None:
+    """两级指挥: district center staff act only on their district's cases; 下派 is the city center's alone."""
+    if rule.scope == "city" and actor.district_code is not None:
+        raise WorkflowError(403, "city-center-only", "只有市级中心可以下派", f"{action}: only the city center may do this")
+    if rule.scope == "city" and case.handling_district is not None:
+        raise WorkflowError(409, "already-district", "该案件已由区县分中心办理", f"{action}: a district center handles the case")
+    if rule.scope == "district" and actor.district_code is None:
+        raise WorkflowError(403, "district-center-only", "只有区县分中心可以上报市级协调",
+                            f"{action}: only a district center may do this")
+    if rule.scope in ("any", "district") and actor.district_code is not None \
+            and case.handling_district != actor.district_code:
+        raise WorkflowError(403, "not-your-district", "该案件不属于您所在的区县分中心",
+                            f"{action}: the case is not your district center's")
 
 
 def _target(case: CaseState, action: str, rule: Rule) -> str | None:
@@ -188,6 +213,10 @@ def _target(case: CaseState, action: str, rule: Rule) -> str | None:
         raise WorkflowError(409, "request-pending", "已有待审批的申请", "A request is already pending")
     if action in ("approve", "deny") and not case.pending_request:
         raise WorkflowError(409, "no-request", "没有待审批的申请", "There is no pending request")
+    if action == "hand_down" and not case.district_center:
+        raise WorkflowError(409, "no-district-center", "该区县没有分中心，无法下派", "The case's district has no center")
+    if action == "escalate" and case.handling_district is None:
+        raise WorkflowError(409, "not-district-case", "该案件已由市级中心办理", "The city center already handles the case")
     if action == "approve":
         return {"return": "filed", "suspension": "suspended"}.get(case.pending_request or "")
     return rule.to

@@ -75,6 +75,8 @@ class Case(Base):
     # filled (default and migration); nullable in the schema only because SQLite cannot add NOT NULL to a table
     # that other tables reference without rebuilding it.
     public_id: Mapped[str | None] = mapped_column(String(24), index=True, unique=True, default=new_public_id)
+    # City mode (两级指挥): the district center handling the case (6-digit code); null = the city center's case.
+    handling_district: Mapped[str | None] = mapped_column(String(12), index=True)
 
 
 class CaseEvent(Base):

@@ -23,6 +23,8 @@ from cityloop.sla.domain import WorkCalendar, elapsed_fraction, light
 
 def visible(stmt: Select, session: Session, actor: Actor) -> Select:
     """Restrict a case query to what the actor may see."""
+    if district_scoped(actor):  # 两级指挥: a district center's staff see their district center's cases only
+        return stmt.where(Case.handling_district == actor.district_code)
     if actor.has(*CITYWIDE_ROLES):
         return stmt
     conditions = []
@@ -35,10 +37,15 @@ def visible(stmt: Select, session: Session, actor: Actor) -> Select:
     return stmt.where(or_(*conditions)) if conditions else stmt.where(False)
 
 
+def district_scoped(actor: Actor) -> bool:
+    """A district center's staff (city mode); admins are never scoped."""
+    return getattr(actor, "district_code", None) is not None and "admin" not in actor.roles
+
+
 def openable(session: Session, actor: Actor, case_ids) -> set[int]:
     """Those of `case_ids` the actor may open; other areas' lists show no number or link for the rest."""
     ids = {i for i in case_ids if i is not None}
-    if not ids or actor.has(*CITYWIDE_ROLES):
+    if not ids or (actor.has(*CITYWIDE_ROLES) and not district_scoped(actor)):
         return ids
     return set(session.scalars(visible(select(Case.id).where(Case.id.in_(ids)), session, actor)))
 
@@ -139,7 +146,8 @@ def to_out(session: Session, case: Case, actor: Actor, now: datetime, cal: WorkC
         category_code=case.category_code, urgent=case.urgent, component_id=case.component_id,
         description=case.description, address=case.address, lon=case.lon, lat=case.lat, grid_code=case.grid_code,
         duty_grid_code=case.duty_grid_code, community_code=case.community_code, street_code=case.street_code,
-        district_code=case.district_code, routing_reason=case.routing_reason, needs_ownership=case.needs_ownership,
+        district_code=case.district_code, handling_district=case.handling_district,
+        routing_reason=case.routing_reason, needs_ownership=case.needs_ownership,
         node=case.node, node_started_at=case.node_started_at, node_due_at=case.node_due_at, elapsed=elapsed,
         light=lamp, minutes_left=_minutes_left(case, now), overdue=bool(case.node_due_at and now > case.node_due_at and case.stage != "suspended"),
         pending_request=case.pending_request, self_handled=case.self_handled, rework_count=case.rework_count,
@@ -197,8 +205,10 @@ def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> l
     if "leader" in actor.roles:
         conds.append((Case.supervise_count > 0) | (Case.node_due_at < now))
     if conds:
-        for case in session.scalars(select(Case).where(or_(*conds), Case.stage.notin_(("closed", "rejected", "merged", "void")))
-                                    .order_by(Case.node_due_at).limit(500)):
+        stmt = select(Case).where(or_(*conds), Case.stage.notin_(("closed", "rejected", "merged", "void")))
+        if district_scoped(actor):
+            stmt = stmt.where(Case.handling_district == actor.district_code)
+        for case in session.scalars(stmt.order_by(Case.node_due_at).limit(500)):
             items.append(_item(session, case, now, cal, "case"))
     if actor.has("inspector", "operator"):
         task_stmt = select(CaseTask).where(CaseTask.status == "open")
@@ -208,6 +218,9 @@ def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> l
                                             CaseTask.assignee_id.is_(None) & CaseTask.duty_grid_code.in_(grids)))
         else:
             task_stmt = task_stmt.where(CaseTask.assignee_id.is_(None))
+            if district_scoped(actor):
+                task_stmt = task_stmt.where(CaseTask.case_id.in_(
+                    select(Case.id).where(Case.handling_district == actor.district_code)))
         for task in session.scalars(task_stmt.order_by(CaseTask.due_at).limit(500)):
             items.append(_item(session, session.get(Case, task.case_id), now, cal, task.kind, task.id))
     items.sort(key=lambda t: (t.due_at is None, t.due_at))

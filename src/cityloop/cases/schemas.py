@@ -83,6 +83,8 @@ class CaseOut(LocalTimes):
     community_code: str
     street_code: str
     district_code: str
+    handling_district: str | None = Field(None, description="办理层级：区县分中心代码；空 = 市级中心 / the district "
+                                                           "center handling it (city mode); null = the city center")
     department_code: str | None = None
     department_name: str | None = None
     suggested_department_code: str | None = None

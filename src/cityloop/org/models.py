@@ -37,6 +37,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    # City mode: the district center (区县分中心, 6-digit code) whose cases this user works on; null = city center.
+    district_code: Mapped[str | None] = mapped_column(String(12), index=True)
     phone: Mapped[str | None] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Unused since the login_throttle table (h19a1); kept rather than rebuilding the users table on SQLite.

@@ -56,7 +56,7 @@ def me(actor: Actor = Depends(current_actor), session: Session = Depends(get_ses
     grids = session.scalars(select(DutyGridInspector.duty_grid_code).where(DutyGridInspector.user_id == actor.id))
     return MeOut(id=actor.id, username=actor.username, display_name=actor.display_name, roles=sorted(actor.roles),
                  department_code=dept.code if dept else None, department_name=dept.name if dept else None,
-                 duty_grids=list(grids))
+                 duty_grids=list(grids), district_code=actor.district_code)
 
 
 admin_only = Depends(require_roles("admin"))
@@ -76,7 +76,7 @@ def add_user(body: UserIn, request: Request, session: Session = Depends(get_sess
     now = request.app.state.clock.now()
     audit.record(session, actor, "user.add", body.username, body.model_dump(exclude={"password"}), now)
     user = service.add_user(session, body.username, body.password, list(body.roles), now, body.display_name,
-                            body.department_code, body.phone)
+                            body.department_code, body.phone, body.district_code)
     session.commit()
     return service.user_out(user, set())
 

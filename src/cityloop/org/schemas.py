@@ -33,6 +33,7 @@ class MeOut(BaseModel):
     department_code: str | None = None
     department_name: str | None = None
     duty_grids: list[str] = []
+    district_code: str | None = None
 
 
 Role = Literal["inspector", "operator", "shift_lead", "dispatcher", "department", "leader", "admin", "company"]
@@ -44,6 +45,7 @@ class UserOut(BaseModel):
     display_name: str
     roles: list[str]
     department_code: str | None = None
+    district_code: str | None = None
     phone: str | None = None
     active: bool
     locked: bool = False
@@ -57,6 +59,8 @@ class UserIn(BaseModel):
     password: str = Field(..., min_length=8, max_length=256)
     roles: list[Role] = Field(..., min_length=1, max_length=8)
     department_code: str | None = Field(None, max_length=32)
+    district_code: str | None = Field(None, pattern=r"^[0-9]{6}$", description="区县分中心代码；空 = 市级中心 / "
+                                                                            "district center (city mode); null = city")
     phone: str | None = Field(None, max_length=32)
 
 
@@ -66,6 +70,8 @@ class UserPatch(BaseModel):
     display_name: str | None = Field(None, min_length=1, max_length=100)
     roles: list[Role] | None = Field(None, min_length=1, max_length=8)
     department_code: str | None = Field(None, max_length=32)
+    district_code: str | None = Field(None, pattern=r"^[0-9]{6}$", description="区县分中心代码；空 = 市级中心 / "
+                                                                            "district center (city mode); null = city")
     phone: str | None = Field(None, max_length=32)
     active: Flag | None = None
     password: str | None = Field(None, min_length=8, max_length=256)

@@ -43,7 +43,7 @@ _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$00000000000
 
 def add_user(session: Session, username: str, password: str, roles: list[str], now: datetime,
              display_name: str | None = None, department_code: str | None = None,
-             phone: str | None = None) -> User:
+             phone: str | None = None, district_code: str | None = None) -> User:
     """Create a user with roles (and a department for department staff)."""
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
@@ -60,6 +60,7 @@ def add_user(session: Session, username: str, password: str, roles: list[str], n
         raise Invalid("department-required", "专业部门用户必须指定部门", "Department staff need a department")
     user = User(username=username, display_name=display_name or username, password_hash=hash_password(password),
                 department_id=department.id if department else None, phone=phone, created_at=now,
+                district_code=district_code,
                 roles=[UserRole(role=r) for r in dict.fromkeys(roles)])
     session.add(user)
     return user
@@ -77,7 +78,7 @@ def user_out(user: User, locked: set[str]) -> dict:
     """A user as the admin pages show it (never the password hash); `locked` is throttle.locked_names."""
     return {"id": user.id, "username": user.username, "display_name": user.display_name,
             "roles": sorted(user.role_names), "department_code": user.department.code if user.department else None,
-            "phone": user.phone, "active": user.active, "locked": user.username in locked}
+            "district_code": user.district_code, "phone": user.phone, "active": user.active, "locked": user.username in locked}
 
 
 def list_users(session: Session, role: str | None = None, q: str | None = None) -> list[User]:
@@ -113,6 +114,8 @@ def update_user(session: Session, user_id: int, changes: dict) -> User:
         user.token_version += 1  # a new password ends every session made with the old one
     if changes.pop("unlock", False):
         throttle.unlock(session, user.username)
+    if "district_code" in changes:  # null moves the user to the city center
+        user.district_code = changes.pop("district_code")
     for field in ("display_name", "phone", "active"):
         if field in changes and changes[field] is not None:
             setattr(user, field, changes[field])

@@ -35,6 +35,7 @@ ACTION_FIELDS = {
     "request_return": ["note"], "request_extension": ["extension", "note"], "request_suspension": ["note"],
     "approve": ["note"], "deny": ["note"], "check_ok": ["note", "photos"], "check_fail": ["note", "photos"],
     "void": ["note"], "supervise": ["note"], "annotate": ["note"], "close": ["callback", "rating", "note"],
+    "hand_down": ["note"], "escalate": ["note"],
 }
 
 

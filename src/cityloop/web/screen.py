@@ -20,7 +20,7 @@ from cityloop.assessment.periods import parse_period
 from cityloop.assessment.views import fresh
 from cityloop.cases.domain import ACTION_NAMES, ROLE_CN, SOURCE_NAMES, STAGES, TERMINAL
 from cityloop.cases.models import Case, CaseEvent, CaseNode
-from cityloop.cases.queries import timing
+from cityloop.cases.queries import district_scoped, timing
 from cityloop.catalog.models import Category
 from cityloop.deps import Actor, get_session, optional_actor, require_roles
 from cityloop.org.models import Department
@@ -126,10 +126,12 @@ def _ranking(session: Session, handled: list, minimum: int = 3) -> list[dict]:
     return sorted(rows, key=lambda r: (-r["on_time_rate"], -r["handled"]))[:15]
 
 
-def markers(session: Session, now: datetime, cal) -> list[dict]:
-    """Open cases for the map with their traffic light."""
-    rows = session.scalars(select(Case).where(Case.stage.notin_(TERMINAL)).order_by(Case.id.desc())
-                           .limit(MAX_MARKERS)).all()
+def markers(session: Session, now: datetime, cal, district: str | None = None) -> list[dict]:
+    """Open cases for the map with their traffic light (a district center's only, for its staff)."""
+    stmt = select(Case).where(Case.stage.notin_(TERMINAL))
+    if district is not None:
+        stmt = stmt.where(Case.handling_district == district)
+    rows = session.scalars(stmt.order_by(Case.id.desc()).limit(MAX_MARKERS)).all()
     names = dict(session.execute(select(Category.code, Category.name).where(
         Category.kind == "matter", Category.code.in_({c.category_code for c in rows}))).all()) if rows else {}
     out = []
@@ -153,12 +155,14 @@ def feed_text(actor: str, role: str, action: str, category: str, department: str
     return f"{text} → {department}" if action == "dispatch" and department else text
 
 
-def latest_events(session: Session, after: int, limit: int = 20) -> list[dict]:
+def latest_events(session: Session, after: int, limit: int = 20, district: str | None = None) -> list[dict]:
     """The newest events (after an event id), for the live feed, each with its line of Chinese text."""
-    rows = session.execute(select(CaseEvent.id, CaseEvent.action, CaseEvent.at, CaseEvent.actor_name,
-                                  CaseEvent.actor_role, Case.id, Case.number, Case.category_code, Case.department_id)
-                           .join(Case, Case.id == CaseEvent.case_id)
-                           .where(CaseEvent.id > after).order_by(CaseEvent.id.desc()).limit(limit)).all()
+    stmt = (select(CaseEvent.id, CaseEvent.action, CaseEvent.at, CaseEvent.actor_name, CaseEvent.actor_role, Case.id,
+                   Case.number, Case.category_code, Case.department_id)
+            .join(Case, Case.id == CaseEvent.case_id).where(CaseEvent.id > after))
+    if district is not None:
+        stmt = stmt.where(Case.handling_district == district)
+    rows = session.execute(stmt.order_by(CaseEvent.id.desc()).limit(limit)).all()
     cats = dict(session.execute(select(Category.code, Category.name).where(
         Category.kind == "matter", Category.code.in_({r[7] for r in rows}))).all()) if rows else {}
     deps = dict(session.execute(select(Department.id, Department.name).where(
@@ -182,15 +186,22 @@ def screen_summary(request: Request, session: Session = Depends(get_session), _:
 
 
 @api.get("/markers")
-def screen_markers(request: Request, session: Session = Depends(get_session), _: Actor = staff):
+def screen_markers(request: Request, session: Session = Depends(get_session), actor: Actor = staff):
     """在办案件点位 / Open cases with their traffic lights."""
-    return markers(session, request.app.state.clock.now(), calendar(session, request.app.state.settings))
+    return markers(session, request.app.state.clock.now(), calendar(session, request.app.state.settings),
+                   _district(actor))
 
 
 @api.get("/events")
-def screen_events(after: int = Query(0, ge=0, le=MAX_ID), session: Session = Depends(get_session), _: Actor = staff):
+def screen_events(after: int = Query(0, ge=0, le=MAX_ID), session: Session = Depends(get_session),
+                  actor: Actor = staff):
     """最新流转 / The newest events of the case loop."""
-    return latest_events(session, after)
+    return latest_events(session, after, district=_district(actor))
+
+
+def _district(actor: Actor) -> str | None:
+    """A district center's staff see their own cases on the map and in the feed (两级指挥)."""
+    return actor.district_code if district_scoped(actor) else None
 
 
 @api.get("/stream", response_class=StreamingResponse, responses=file_of("text/event-stream"))
