@@ -73,8 +73,11 @@ def crawl(context, base: str, login: str | None, starts: list[str], out: Path, r
     """Visit the role's pages breadth-first and photograph each page kind once per role."""
     page = context.new_page()
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+    page.on("console", lambda m: problems.append(f"console: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
     page.on("pageerror", lambda e: problems.append(f"script: {e}"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {urlsplit(r.url).path}")
+            if r.status >= 400 and urlsplit(r.url).hostname == "127.0.0.1" else None)
     if login:
         page.goto(f"{base}/login")
         page.fill("input[name=username]", login)
@@ -139,6 +142,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="screenshots", help="folder for the pictures (not committed)")
     parser.add_argument("--port", type=int, default=0, help="port for the demo server (default: a free one)")
+    parser.add_argument("--logins", default="", help="only these logins, comma-separated (public: the public)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -151,7 +155,10 @@ def main() -> None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
                                         args=CHROMIUM_ARGS)
+            wanted = set(filter(None, args.logins.split(",")))
             for login, role, starts in ROLES:
+                if wanted and (login or "public") not in wanted:
+                    continue
                 context = browser.new_context(viewport=VIEWPORTS["desktop"], locale="zh-CN")
                 shots += crawl(context, f"http://127.0.0.1:{port}", login, starts, out, role, set())
                 context.close()

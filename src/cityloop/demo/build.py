@@ -47,6 +47,7 @@ def build_demo(settings: Settings, console: Console, rebuild: bool = False, days
     target = _sqlite_path(settings.database_url)
     if not rebuild and (target is None or target.exists()) and _is_built(settings.database_url):
         console.print("演示数据库已存在 / demo database already built (use --rebuild to start over)")
+        upgrade(settings.database_url)  # built by an older version: bring its schema up to this one
         _basemap(settings, console, rebuild=False)
         return
     url = settings.database_url
