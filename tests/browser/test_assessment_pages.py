@@ -8,6 +8,7 @@ import httpx
 
 from cityloop.org.security import issue_token
 from tests.conftest import SHANGHAI
+from cityloop.assessment.method import preset_path
 from tests.live import LAPTOP, PHONE, browser, live, screenshot  # noqa: F401
 
 
@@ -59,7 +60,19 @@ def test_public_rankings_and_the_console_drill_down(live, browser):  # noqa: F81
     page.goto(f"{live.url}/console/assessment?period=2026-10&kind=department")
     row = page.locator("tr", has_text="县城管执法局")
     assert row.locator("td").nth(3).inner_text().strip() in "ABCDE"
+    assert page.locator("#period-choices option[value='2026-10']").count() == 1  # the period picker's months
+    assert page.locator(".score-chart").count() == 0  # this small world's units are under the minimum volume
+    method = live.settings.media_dir.parent / "method.toml"  # … which a deployment may turn off
+    method.write_text(preset_path("reference").read_text(encoding="utf-8").replace("min_volume = 5", "min_volume = 0"),
+                      encoding="utf-8")
+    live.settings.assessment_method_file = str(method)
+    page.click("text=上一期")
+    page.wait_for_load_state("networkidle")
+    assert "2026年9月" in page.inner_text("h1")
+    page.goto(f"{live.url}/console/assessment?period=2026-10-01..2026-10-31&kind=department")  # computed live
+    page.wait_for_selector(".score-chart canvas")  # a score chart above the ranking
     screenshot(page, "assessment-console")
+    page.goto(f"{live.url}/console/assessment?period=2026-10&kind=department")
     row.locator("a.figure-link[href*='figure=handle_due']").click()
     page.wait_for_load_state("networkidle")
     listed = page.inner_text("table")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cityloop.assessment import access, analysis, queries, service, tasks
 from cityloop.assessment.figures import KINDS, LABELS, RATES
 from cityloop.assessment.models import Publication
-from cityloop.assessment.periods import Period, last_month, parse_period
+from cityloop.assessment.periods import Period, last_month, months_back, parse_period, previous
 from cityloop.deps import Actor, get_session, optional_actor
 from cityloop.shared.errors import AppError, Forbidden
 from cityloop.web import pages
@@ -91,8 +91,10 @@ def assessment_page(request: Request, period: str | None = None, kind: str | Non
     state = request.app.state
     kinds = _allowed_kinds(actor)
     kind = kind or (kinds or ["department"])[0]
+    today = state.clock.now().astimezone(ZoneInfo(state.settings.timezone)).date()
     context = {"menu": menu_for(actor), "kinds": kinds, "KINDS": KINDS, "LABELS": LABELS,
-               "RATES": RATES, "kind": kind, "period": period or "", "error": None}
+               "RATES": RATES, "kind": kind, "period": period or "", "error": None,
+               "choices": [p for p in reversed(months_back(today, 13))]}
     try:
         service.kind_of(kind)
         own = access.own_key(actor, kind)
@@ -101,6 +103,7 @@ def assessment_page(request: Request, period: str | None = None, kind: str | Non
         out = service.assessment(session, state.settings, wanted, kind, state.clock.now())
         published_at = datetime.fromisoformat(out["published_at"]) if out["published_at"] else None
         context |= {"out": out, "groups": _groups(access.only_own(out["rows"], own)), "period": wanted.key,
+                    "previous": previous(wanted).key if wanted.kind in ("month", "quarter", "year") else None,
                     "published_at": published_at,
                     "citywide": actor.has(*access.CITYWIDE), "publisher": actor.has(*access.PUBLISHERS)}
         if context["citywide"] and kind == "department":
