@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 import pytest
 
@@ -134,6 +133,9 @@ def test_lead_and_helper_departments(flow, api, login):
     assert [(a["task"], a["lead_department_code"], a["due_at"][:16]) for a in mine] == \
         [("拆除违建部分", "d01", "2026-11-23T07:00")]  # 4 working hours: 15:00 local
     flow.act(case, "handle", "d02", result="x", expect=403)  # a helper does not handle the case
+    shown = flow.get("/api/v1/assists", "d01", case=case["id"])  # the lead sees its helpers' open tasks
+    assert [(a["department_code"], a["status"]) for a in shown] == [("d02", "open"), ("d03", "open")]
+    assert flow.get("/api/v1/assists", "d02", case=case["id"])[0]["department_code"] == "d02"
     flow.act(case, "assist_report", "d02", expect=422)
     case = flow.act(case, "assist_report", "d02", result="违建部分已拆除")
     flow.act(case, "assist_report", "d02", result="again", expect=403)

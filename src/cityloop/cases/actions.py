@@ -317,5 +317,5 @@ HANDLERS: dict[str, Callable] = {
     "request_suspension": _request("suspension"), "approve": _decide_request(True),
     "deny": _decide_request(False), "resume": _resume, "rate": _rate,
     "close": _close, "request_void": _request("void"), "deny_void": _decide_request(False),
-    "void": lambda ctx, case, body, target: _void(ctx, case, body, target), **practice.HANDLERS,
+    "void": _void, **practice.HANDLERS,
 }

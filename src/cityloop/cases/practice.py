@@ -10,7 +10,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 
 from cityloop.cases import service as svc
-from cityloop.cases.domain import SEND_BACK, close_type
+from cityloop.cases.domain import close_type
 from cityloop.cases.models import Case, CaseAssist, CaseNode, CaseSupervision
 from cityloop.org.models import Department
 from cityloop.shared.errors import Invalid, NotFound

@@ -190,7 +190,7 @@ def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> l
     stages = {s for role, ss in INBOX_STAGES.items() if role in actor.roles for s in ss}
     conds = [Case.stage.in_(stages)] if stages else []
     if "dispatcher" in actor.roles:
-        conds.append(Case.pending_request.is_not(None))
+        conds.append(Case.pending_request.in_(("return", "extension", "suspension")))  # 作废: the shift lead
     if "department" in actor.roles and actor.department_id is not None:
         conds.append((Case.stage == "dispatched") & (Case.department_id == actor.department_id))
         conds.append(exists().where(CaseAssist.case_id == Case.id, CaseAssist.status == "open",

@@ -27,9 +27,10 @@ def supervisions(request: Request, department: str | None = Query(None, max_leng
 @router.get("/assists")
 def assists(request: Request, department: str | None = Query(None, max_length=32),
             status: Literal["open", "done", "lapsed", "cancelled"] | None = None,
+            case_id: int | None = Query(None, ge=1, le=2**31 - 1, alias="case"),
             session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> list[dict]:
-    """协办任务 / Helper tasks (a department sees those given to it)."""
-    return service.assists(session, actor, request.app.state.clock.now(), department, status)
+    """协办任务 / Helper tasks (a department sees those given to it; the lead department its case's helpers)."""
+    return service.assists(session, actor, request.app.state.clock.now(), department, status, case_id)
 
 
 @router.get("/assists/figures")

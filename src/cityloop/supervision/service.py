@@ -59,10 +59,17 @@ def supervisions(session: Session, actor: Actor, now: datetime, department: str 
     return out
 
 
-def assists(session: Session, actor: Actor, now: datetime, department: str | None, status: str | None) -> list[dict]:
-    """协办任务 (a helper department's part of a case), oldest deadline first."""
+def assists(session: Session, actor: Actor, now: datetime, department: str | None, status: str | None,
+            case_id: int | None = None) -> list[dict]:
+    """协办任务 (a helper department's part of a case), oldest deadline first; one case's with case_id."""
     dept_id = scope(session, actor, department)
     stmt = select(CaseAssist, Case.number, Case.department_id).join(Case, Case.id == CaseAssist.case_id)
+    if case_id is not None:
+        stmt = stmt.where(CaseAssist.case_id == case_id)
+        if "department" in actor.roles and not actor.has(*CITYWIDE_ROLES):
+            # the lead department (主办) sees its helpers' tasks on its own case
+            lead = session.scalar(select(Case.department_id).where(Case.id == case_id))
+            dept_id = None if lead == actor.department_id else dept_id
     if dept_id is not None:
         stmt = stmt.where(CaseAssist.department_id == dept_id)
     if status:
