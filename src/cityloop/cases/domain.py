@@ -46,8 +46,6 @@ SOURCE_NAMES = {"inspector": ("监督员上报", "Inspector"), "public": ("公�
 # Reports from these sources are trusted and skip 核实 unless intake decides otherwise (see needs_verification).
 TRUSTED_SOURCES = frozenset({"inspector", "assigned", "sensor", "fleet"})
 REQUEST_KINDS = ("return", "extension", "suspension", "void")
-# 回退 to the previous node (not a department's 回退, which the dispatcher approves): from stage -> stage.
-SEND_BACK = {"send_back_to_lead": ("filed", "accepted"), "send_back_to_operator": ("accepted", "reported")}
 # 结案类型 (standards.md §5.3, eGova sysConst; 差错结案 is not used: a wrong case is 作废 here).
 CLOSE_TYPES = {"normal": ("正常结案", "normal"), "overtime": ("超时结案", "overtime"), "void": ("作废", "void"),
                "special": ("特殊结案", "special")}
@@ -103,6 +101,7 @@ RULES: dict[str, Rule] = {
     "void": _r(OPEN_STAGES, ["shift_lead", "system"], "void", name=("作废", "void")),
     "request_void": _r(OPEN_STAGES, ["operator", "dispatcher"], None, name=("申请作废", "request void")),
     "deny_void": _r(OPEN_STAGES, ["shift_lead"], None, name=("驳回作废申请", "deny void request")),
+    # 回退 to the previous node (not a department's 回退 above): 派遣 → 立案, 立案 → 受理, with a reason.
     "send_back_to_lead": _r({"filed"}, ["dispatcher"], "accepted", name=("回退至值班长", "send back to shift lead")),
     "send_back_to_operator": _r({"accepted"}, ["shift_lead"], "reported",
                                 name=("回退至受理员", "send back to operator")),

@@ -46,13 +46,10 @@ def _department(ctx, code: str | None) -> Department:
 
 # --- 回退 to the previous node ---------------------------------------------------------------------------------
 
-def _send_back(action: str) -> Callable:
-    def handler(ctx, case, body, target) -> dict:
-        case.send_back_count += 1
-        svc.enter_stage(ctx, case, target)  # the previous node starts again with its full limit
-        return {"send_back_count": case.send_back_count, "to_node": case.node}
-
-    return handler
+def _send_back(ctx, case, body, target) -> dict:
+    case.send_back_count += 1
+    svc.enter_stage(ctx, case, target)  # the previous node starts again with its full limit
+    return {"send_back_count": case.send_back_count, "to_node": case.node}
 
 
 # --- 发核查 (CITYLOOP_CHECK_DISPATCH=operator) ---------------------------------------------------------------------
@@ -196,7 +193,7 @@ def close_type_of(ctx, case: Case, body) -> str:
 
 
 HANDLERS: dict[str, Callable] = {
-    "send_back_to_lead": _send_back("send_back_to_lead"), "send_back_to_operator": _send_back("send_back_to_operator"),
+    "send_back_to_lead": _send_back, "send_back_to_operator": _send_back,
     "send_check": _send_check, "assist_report": _assist_report, "supervise": _supervise,
     "supervise_reply": _reply, "supervise_close": _check(True), "supervise_return": _check(False),
 }
