@@ -96,7 +96,7 @@ def test_supervision_order_reply_and_check(flow, clock, session, settings):
     case = flow.act(case, "supervise", "leader1", note="请今天内处理并回复", reply_within="2h")
     assert case["supervise_count"] == 1
     open_ = flow.get("/api/v1/supervisions", "d01", status="open")
-    assert [(s["case_id"], s["repeat"], s["due_at"][:16]) for s in open_] == [(case["id"], 1, "2026-11-23T03:00")]
+    assert [(s["case_id"], s["repeat"], s["due_at"][:16]) for s in open_] == [(case["id"], 1, "2026-11-23T11:00")]
     assert flow.get("/api/v1/supervisions", "d02") == []
     flow.get("/api/v1/supervisions", "inspector01", expect=403)
     flow.act(case, "supervise_reply", "d02", note="x", expect=404)  # d02 does not even see the case
@@ -131,7 +131,7 @@ def test_lead_and_helper_departments(flow, api, login):
     assert case["id"] in {t["case_id"] for t in flow.get("/api/v1/tasks", "d02")}
     mine = flow.get("/api/v1/assists", "d02", status="open")
     assert [(a["task"], a["lead_department_code"], a["due_at"][:16]) for a in mine] == \
-        [("拆除违建部分", "d01", "2026-11-23T07:00")]  # 4 working hours: 15:00 local
+        [("拆除违建部分", "d01", "2026-11-23T15:00")]  # 4 working hours: 15:00 local
     flow.act(case, "handle", "d02", result="x", expect=403)  # a helper does not handle the case
     shown = flow.get("/api/v1/assists", "d01", case=case["id"])  # the lead sees its helpers' open tasks
     assert [(a["department_code"], a["status"]) for a in shown] == [("d02", "open"), ("d03", "open")]
@@ -188,3 +188,25 @@ def test_close_type_recorded_and_counted(flow, clock, api, login):
     rows = api.get("/api/v1/assessment/department?period=2026-11", headers=login("leader1")).json()["rows"]
     d01 = next(r for r in rows if r["name"] == "县城管执法局")["counters"]
     assert (d01["closed"], d01["closed_overtime"], d01["closed_special"], d01.get("closed_on_time", 0)) == (2, 1, 1, 0)
+
+
+@pytest.mark.parametrize("path, params, status", [
+    ("/api/v1/assists/figures", {"start": "2026-12-01T00:00:00Z", "end": "2026-11-01T00:00:00Z"}, 422),
+    ("/api/v1/assists/figures", {"start": "yesterday", "end": "2026-11-01T00:00:00Z"}, 422),
+    ("/api/v1/supervisions", {"department": "nope"}, 422),
+    ("/api/v1/supervisions", {"status": "lost"}, 422),
+    ("/api/v1/assists", {"case": "0"}, 422),
+])
+def test_list_bad_input(flow, path, params, status):
+    flow.get(path, "leader1", expect=status, **params)
+
+
+def test_bad_practice_input_changes_nothing(flow):
+    case = flow.dispatched()
+    flow.act(case, "supervise", "leader1", department_code="nope", expect=422)
+    flow.act(case, "supervise", "leader1", reply_within="99999d", expect=422)
+    flow.act(case, "supervise_reply", "d01", note="x", supervision_id=99, expect=403)
+    case = flow.act(case, "supervise", "leader1", note="请处理")
+    flow.act(case, "supervise_reply", "d01", note="x", supervision_id=99, expect=404)
+    again = flow.get(f"/api/v1/cases/{case['id']}", "leader1")
+    assert again["supervise_count"] == 1 and flow.get("/api/v1/supervisions", "leader1")[0]["status"] == "open"
