@@ -56,9 +56,15 @@ class Settings(BaseSettings):
     # Node limits (受理, 核实, 立案, 派遣, 核查, 结案) in working minutes; 处置 comes from the filing condition.
     node_limits: dict[str, int] = Field(
         default_factory=lambda: {
-            "accept": 30, "verify": 60, "file": 30, "dispatch": 30, "check": 60, "close": 30,
+            "accept": 30, "verify": 60, "file": 30, "dispatch": 30, "check": 60, "close": 30, "send_check": 30,
         }
     )
+    # Workflow options (docs/workflow.md): who sends the 核查 task (auto: the platform, when the department reports
+    # back; operator: the 受理员, within node_limits["send_check"]), whether the shift lead may 作废 without a
+    # request (the reference: 申请 → 值班长审批), and a 督办单's default reply time (30m, 4h, 2d).
+    check_dispatch: Literal["auto", "operator"] = "auto"
+    void_direct: bool = False
+    supervision_reply_limit: str = "1d"
 
     # Front-end libraries installed from npm (`make install`); served under /static/vendor.
     vendor_dir: Path = Path(__file__).resolve().parents[2] / "node_modules"

@@ -165,6 +165,13 @@ ROWS: list[Row] = [
     act("close", "checked", only("shift_lead", "admin")),
     act("void", "dispatched", only("shift_lead", "admin"), note="误报"),
     act("supervise", "dispatched", only("leader", "shift_lead", "admin")),
+    act("request_void", "dispatched", only("operator", "dispatcher", "admin"), note="误报"),
+    act("send_back_to_lead", "filed", only("dispatcher", "admin"), note="立案条件不对"),
+    act("send_back_to_operator", "accepted", only("shift_lead", "admin"), note="信息不全"),
+    r("GET", "/api/v1/supervisions", roles("operator", "shift_lead", "dispatcher", "leader", "department")),
+    r("GET", "/api/v1/assists", roles("operator", "shift_lead", "dispatcher", "leader", "department")),
+    r("GET", "/api/v1/assists/figures", roles("operator", "shift_lead", "dispatcher", "leader", "department"),
+      url="/api/v1/assists/figures?start=2026-11-01T00:00:00Z&end=2026-12-01T00:00:00Z"),
     act("annotate", "dispatched", only("operator", "shift_lead", "dispatcher", "leader", "admin"), note="已电话联系"),
     # city mode: 下派 is the city center's (no district center here: 409 past authorization); 上报 a district's
     act("hand_down", "filed", only("shift_lead", "dispatcher", "admin")),

@@ -62,7 +62,7 @@ def walk(api, login, world, clock=None) -> dict[str, dict]:
     paused = act(paused, "resume", "dispatcher1")
     paused = act(paused, "supervise", "leader1", note="请加快")
     merged = act(report(), "merge", "operator1", target_case=public["number"])
-    void = act(report(), "void", "lead1", note="重复录入")
+    void = act(act(report(), "request_void", "operator1", note="重复录入"), "void", "lead1", note="同意")
     admin = login("admin")
     user = {"username": "auditor", "display_name": "审计员", "password": "long-enough-pw", "roles": ["leader"]}
     assert api.post("/api/v1/users", json=user, headers=admin).status_code == 201

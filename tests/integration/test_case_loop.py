@@ -143,8 +143,10 @@ def test_void_and_supervise(flow, api, login):
     case = flow.act(case, "supervise", "leader1", note="请加快办理")
     assert case["supervise_count"] == 1 and case["stage"] == "accepted"
     flow.act(case, "void", "operator1", note="x", expect=403)
-    case = flow.act(case, "void", "lead1", note="重复录入")
-    assert case["stage"] == "void"
+    flow.act(case, "void", "lead1", note="重复录入", expect=409)  # 作废 is 申请 → 审批 (docs/workflow.md)
+    case = flow.act(case, "request_void", "operator1", note="重复录入")
+    case = flow.act(case, "void", "lead1", note="同意作废")
+    assert case["stage"] == "void" and case["close_type"] == "void"
     flow.act(case, "file", "lead1", expect=409)
 
 

@@ -47,7 +47,7 @@ def case(stage, source="inspector", **kw):
     (case("handled"), "check_ok", INSP, "checked"),
     (case("handled"), "check_fail", INSP, "dispatched"),
     (case("checked"), "close", LEAD, "closed"),
-    (case("dispatched"), "void", LEAD, "void"),
+    (case("dispatched", pending_request="void"), "void", LEAD, "void"),  # 作废审批 of a request_void
     (case("filed"), "supervise", LEADER, None),
     (case("filed"), "supervise", LEAD, None),
     (case("filed"), "dispatch", ADMIN, "dispatched"),
@@ -100,5 +100,5 @@ def test_refusal_names_the_stage_and_role_needed():
 def test_available_actions():
     assert set(available_actions(case("dispatched"), DEPT)) == {
         "handle", "request_return", "request_extension", "request_suspension"}
-    assert set(available_actions(case("filed"), DISP)) == {"dispatch", "annotate"}
+    assert set(available_actions(case("filed"), DISP)) == {"dispatch", "annotate", "send_back_to_lead", "request_void"}
     assert available_actions(case("closed"), ADMIN) == ["annotate"]

@@ -16,7 +16,9 @@ from cityloop.sla.domain import WorkCalendar
 
 # Actions that end the running node (approve does so only for an approved return).
 MOVES = frozenset({"accept", "reject", "merge", "self_close", "verify_ok", "verify_fail", "file", "refuse",
-                   "dispatch", "handle", "check_ok", "check_fail", "close", "void"})
+                   "dispatch", "handle", "check_ok", "check_fail", "close", "void", "send_back_to_lead",
+                   "send_back_to_operator", "send_check"})
+SENT_BACK = frozenset({"send_back_to_lead", "send_back_to_operator"})
 SATISFIED = frozenset({"满意", "基本满意"})
 
 
@@ -109,8 +111,9 @@ def derive(facts: Facts, events: list[Ev], runs: list[Run], cal: WorkCalendar) -
     if facts.source == "inspector" and events:
         who["reporter_id"] = events[0].actor_id
 
-    def first(node: str) -> int | None:
-        return next((i for i, r in enumerate(runs) if r.node == node), None)
+    def first(node: str) -> int | None:  # a run sent back to the node before it is redone, and not judged
+        return next((i for i, r in enumerate(runs) if r.node == node
+                     and (ender.get(i) is None or ender[i].action not in SENT_BACK)), None)
 
     def done(i: int | None, *names: str) -> Ev | None:
         e = ender.get(i) if i is not None else None
@@ -162,6 +165,7 @@ def derive(facts: Facts, events: list[Ev], runs: list[Run], cal: WorkCalendar) -
     if phase and not voided:
         _handling(c, who, phase, events, runs, ender, stage, cal)
     # 核查 (inspector) and 结案 (shift lead)
+    _sending(c, runs, ender, due)
     checks = [i for i, r in enumerate(runs) if r.node == "check" and due(i)]
     check_enders = [(i, ender[i]) for i in checks if i in ender]
     c |= {"check_due": len(checks), "checked": len(check_enders),
@@ -179,6 +183,8 @@ def derive(facts: Facts, events: list[Ev], runs: list[Run], cal: WorkCalendar) -
     if rating:
         c |= {"rated": 1, "satisfied": rating in SATISFIED, "dissatisfied": rating not in SATISFIED}
     c["supervised"] = any(a in ("supervise", "auto_supervise") for a in actions)
+    _supervision(c, events)
+    c |= {"sent_back_to_lead": "send_back_to_lead" in actions, "sent_back_to_operator": "send_back_to_operator" in actions}
     open_node, pending_at = _running(runs, ended, phase, dis)
     assess_at = runs[phase[0]].due_at if phase and not voided else (runs[-1].due_at if runs else events[0].at)
     return CaseStats(facts.case_id, facts.last_seq, assess_at, pending_at, stage == "suspended", open_node,
@@ -204,6 +210,8 @@ def _handling(c, who, phase, events, runs, ender, stage, cal) -> None:
     handled = phase[-1] in handled_runs
     on_time = handled and not late
     closed = stage == "closed"
+    closing = next((e for e in reversed(events) if e.action == "close"), None)
+    kind = closing.payload.get("close_type") if closing is not None else None  # 结案类型, when recorded
     who["department_id"] = runs[phase[0]].department_id
     c |= {"handle_due": 1, "close_due": 1, "handled": handled, "handled_on_time": on_time,
           "handled_overtime": handled and bool(late), "overtime_multiple": sum(_multiple(runs[r], cal) for r in late),
@@ -212,7 +220,27 @@ def _handling(c, who, phase, events, runs, ender, stage, cal) -> None:
           "suspensions": sum(e.action == "approve" and e.payload.get("request") == "suspension" for e in later),
           "suspended": stage == "suspended", "closed": closed, "closed_on_time": closed and on_time,
           "closed_overtime": closed and not on_time}
+    if closed and kind:
+        c |= {"closed_on_time": kind == "normal", "closed_overtime": kind == "overtime",
+              "closed_special": kind == "special"}
     c["reworked"] = c["reworks"] > 0
+
+
+def _sending(c, runs, ender, due) -> None:
+    """发核查 by the 受理员 (operator mode): due when a send_check run was due; on time when every sending was."""
+    sends = [i for i, r in enumerate(runs) if r.node == "send_check" and due(i)]
+    sent = [i for i in sends if ender.get(i) is not None and ender[i].action == "send_check"]
+    c |= {"check_send_due": bool(sends), "check_sent": bool(sent),
+          "check_sent_on_time": bool(sent) and all(runs[i].on_time for i in sent)}
+
+
+def _supervision(c, events) -> None:
+    """督办单: issued, answered late or not at all (the sweep's supervise_overdue or a late reply), repeated."""
+    orders = [e for e in events if e.action == "supervise" and e.payload.get("supervision_id")]
+    c |= {"supervision_ordered": bool(orders),
+          "supervise_unanswered": any(e.action == "supervise_overdue" or (
+              e.action == "supervise_reply" and e.payload.get("on_time") is False) for e in events),
+          "supervise_repeated": any(e.payload.get("repeat", 1) > 1 for e in orders)}
 
 
 def _returns(c, who, events, runs, ender) -> None:

@@ -53,6 +53,17 @@ FLAGS: tuple[tuple[str, str, str], ...] = (
     ("satisfied", "满意数", "satisfied"),
     ("dissatisfied", "不满意数", "dissatisfied"),
     ("supervised", "督办案件数", "supervised"),
+    # docs/workflow.md: 发核查 by the 受理员 (CITYLOOP_CHECK_DISPATCH=operator), 回退 to the previous node,
+    # 特殊结案, 督办单.
+    ("check_send_due", "应发核查数", "check tasks to send"),
+    ("check_sent", "发核查数", "check tasks sent"),
+    ("check_sent_on_time", "按时发核查数", "check tasks sent on time"),
+    ("sent_back_to_lead", "回退至值班长数", "sent back to the shift lead"),
+    ("sent_back_to_operator", "回退至受理员数", "sent back to the operator"),
+    ("closed_special", "特殊结案数", "closed as special"),
+    ("supervision_ordered", "督办单案件数", "cases with a supervision order"),
+    ("supervise_unanswered", "督办超期未回复数", "supervision orders answered late or not at all"),
+    ("supervise_repeated", "重复督办数", "cases supervised again (same unit)"),
 )
 # Multi-valued counters: (name, bits, zh, en); the values saturate at 2**bits - 1. The usual ones come first so
 # the packed number stays short (it is read as text on SQLite).
@@ -65,7 +76,9 @@ COUNTS: tuple[tuple[str, int, str, str], ...] = (
     ("extensions", 6, "延期次数", "extensions"),
     ("suspensions", 6, "历史挂账数", "suspensions (history)"),
     ("overtime_multiple", 10, "超时倍数", "overtime multiples"),
-    ("open_node", 3, "", ""),  # internal: the running node whose deadline may still be ahead (see PENDING)
+    # internal: the running node whose deadline may still be ahead (see PENDING). The last field, so widening it
+    # from 3 to 4 bits (for send_check) left every stored row readable.
+    ("open_node", 4, "", ""),
 )
 # Figures computed when a period is assessed, from the counters and the time of assessment.
 DERIVED = {"overdue_open": ("超期未处置数", "overdue, not handled")}
@@ -84,11 +97,12 @@ LABELS |= DERIVED
 COUNTERS = tuple(LABELS)  # every public counter name
 
 # Workflow nodes as stored in the open_node field.
-NODE_CODES = {"accept": 1, "verify": 2, "file": 3, "dispatch": 4, "handle": 5, "check": 6, "close": 7}
+NODE_CODES = {"accept": 1, "verify": 2, "file": 3, "dispatch": 4, "handle": 5, "check": 6, "close": 7,
+              "send_check": 8}
 # While a counted node is running and its deadline is still ahead (or the case is 挂账), it is not yet due:
 # these counters do not count it yet (an open *overdue* node does count, against the on-time rates).
 PENDING = {1: ("accept_due",), 2: ("verify_due",), 3: ("file_due",), 4: ("dispatch_due",),
-           5: ("handle_due", "close_due"), 6: ("check_due",), 7: ("lead_close_due",)}
+           5: ("handle_due", "close_due"), 6: ("check_due",), 7: ("lead_close_due",), 8: ("check_send_due",)}
 NEVER = 2**62  # pending_ts of a suspended case: never due while 挂账
 
 
@@ -124,7 +138,8 @@ OBJECT_COLUMNS = ("grid", "department_id", "return_department_id", "reporter_id"
 DEPARTMENT_COUNTERS = ("handle_due", "handled", "handled_on_time", "handled_overtime", "overdue_open",
                        "overtime_multiple", "reworked", "reworks", "extensions", "suspended", "suspensions",
                        "close_due", "closed", "closed_on_time", "closed_overtime", "rated", "satisfied",
-                       "dissatisfied", "supervised", "filed")
+                       "dissatisfied", "supervised", "filed", "closed_special", "supervision_ordered",
+                       "supervise_unanswered", "supervise_repeated")
 REGION_COUNTERS = ("reported", "valid_reported", "public_verified", "filed", "handle_due", "handled",
                    "handled_on_time", "overdue_open", "close_due", "closed", "closed_on_time", "closed_overtime",
                    "reworked", "suspended", "rated", "satisfied", "extensions")
@@ -161,7 +176,8 @@ KINDS: dict[str, Kind] = {
     "department": Kind("专业部门", "Departments", {"department_id": DEPARTMENT_COUNTERS,
                                                   "return_department_id": ("returns",)},
                        ("handle_rate", "handle_on_time_rate", "close_rate", "close_on_time_rate", "rework_rate",
-                        "overdue_open_rate", "satisfaction_rate", "overtime_close_rate", "extension_rate")),
+                        "overdue_open_rate", "satisfaction_rate", "overtime_close_rate", "extension_rate",
+                        "supervise_unanswered_rate", "supervise_repeat_rate")),
     "district": _region("区县", "Districts"),
     "street": _region("街道/乡镇", "Streets and towns"),
     "community": _region("社区/村", "Communities"),
@@ -173,9 +189,10 @@ KINDS: dict[str, Kind] = {
         ("valid_report_rate", "missed_rate", "verify_on_time_rate", "check_on_time_rate")),
     "operator": Kind("受理员", "Operators", {"operator_id": (
         "accept_due", "accepted", "accepted_on_time", "not_accepted", "merged", "verify_sent",
-        "verify_sent_on_time")}, ("accept_on_time_rate", "verify_send_on_time_rate")),
+        "verify_sent_on_time", "check_send_due", "check_sent", "check_sent_on_time", "sent_back_to_operator")},
+        ("accept_on_time_rate", "verify_send_on_time_rate", "check_send_on_time_rate")),
     "shift_lead": Kind("值班长", "Shift leads", {
-        "filer_id": ("file_due", "filed", "filed_on_time", "refused", "voided", "accurate_filed"),
+        "filer_id": ("file_due", "filed", "filed_on_time", "refused", "voided", "accurate_filed", "sent_back_to_lead"),
         "closer_id": ("lead_close_due", "lead_closed", "lead_closed_on_time")},
         ("file_on_time_rate", "accurate_file_rate", "lead_close_on_time_rate")),
     "dispatcher": Kind("派遣员", "Dispatchers", {"dispatcher_id": (
@@ -223,6 +240,11 @@ RATES: dict[str, Rate] = {
     "open_rate": Rate("未结案率", "open case rate", "close_due", ("reported",), minus="closed"),
     "overtime_close_rate": Rate("超期结案率", "overdue closing rate", "closed_overtime", ("close_due",)),
     "extension_rate": Rate("延期率", "extension rate", "extensions", ("handle_due",)),
+    "check_send_on_time_rate": Rate("核查按时派发率", "check tasks sent on time", "check_sent_on_time",
+                                    ("check_send_due",)),
+    "supervise_unanswered_rate": Rate("督办超期未回复率", "supervision unanswered rate", "supervise_unanswered",
+                                      ("supervision_ordered",)),
+    "supervise_repeat_rate": Rate("重复督办率", "repeated supervision rate", "supervise_repeated", ("handle_due",)),
 }
 # A 考核办法 option may swap a rate's definition: (rate, option value) -> the rate it uses instead.
 RATE_VARIANTS: dict[tuple[str, str], Rate] = {

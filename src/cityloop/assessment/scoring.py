@@ -15,7 +15,10 @@ from cityloop.assessment.figures import KINDS
 # indicator -> (mode, source): mode rate | inverse (100 − rate) | band (a counter through bands) | grid_band
 INDICATORS: dict[str, dict[str, tuple[str, str]]] = {
     "department": {"filed_score": ("band", "filed"), "close_rate": ("rate", "close_rate"),
-                   "handle_on_time_rate": ("rate", "handle_on_time_rate"), "rework_rate": ("inverse", "rework_rate")},
+                   "handle_on_time_rate": ("rate", "handle_on_time_rate"), "rework_rate": ("inverse", "rework_rate"),
+                   # 督办单 figures (docs/workflow.md): deployment options, weight 0 unless a 考核办法 sets one
+                   "supervise_unanswered_rate": ("inverse", "supervise_unanswered_rate"),
+                   "supervise_repeat_rate": ("inverse", "supervise_repeat_rate")},
     "region": {"public_report_rate": ("inverse", "public_report_rate"), "filed_score": ("grid_band", "filed"),
                "close_rate": ("rate", "close_rate"), "close_on_time_rate": ("rate", "close_on_time_rate")},
     "inspector": {"valid_report_rate": ("rate", "valid_report_rate"), "missed_rate": ("inverse", "missed_rate"),
@@ -43,7 +46,8 @@ OPTIONS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_OPTIONS = {name: values[0] for name, values in OPTIONS.items()}
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "department": {"filed_score": 10, "close_rate": 30, "handle_on_time_rate": 30, "rework_rate": 30},
+    "department": {"filed_score": 10, "close_rate": 30, "handle_on_time_rate": 30, "rework_rate": 30,
+                   "supervise_unanswered_rate": 0, "supervise_repeat_rate": 0},
     "region": {"public_report_rate": 10, "filed_score": 20, "close_rate": 30, "close_on_time_rate": 40},
     "inspector": {"valid_report_rate": 40, "missed_rate": 20, "verify_on_time_rate": 20, "check_on_time_rate": 20},
     # operator_formula picks one of the last two: the reference's 核查按时派发率 (the platform sends 核查 tasks
@@ -154,12 +158,14 @@ def score(kind: str, counters: dict[str, float], rates: dict[str, float | None],
     parts: dict[str, float] = {}
     off = _skipped(fam, cfg.options)
     for name, (mode, source) in INDICATORS[fam].items():
-        if name == off:
-            continue
+        if name == off or not cfg.weights[fam].get(name):
+            continue  # switched off by an option, or weighted 0 (an unused deployment option)
         if mode == "band" and fam == "department" and cfg.options["department_filed_score_base"] == "due":
             source = "handle_due"
         if mode == "platform":
-            if counters.get(source):
+            if rates.get(name) is not None:  # CITYLOOP_CHECK_DISPATCH=operator: the 受理员 sent them
+                parts[name] = 100.0 * rates[name]
+            elif counters.get(source):
                 parts[name] = 100.0  # sent by the platform at once: on time by construction
         elif mode == "band":
             if not counters.get(source):

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.audit.domain import Anchor, anchor_line, chain_mac, parse_anchors
 from cityloop.audit.models import AuditChainHead, AuditEntry, AuditHead
-from cityloop.cases.domain import STATE_FIELDS, event_mac, state_digest
+from cityloop.cases.domain import LATE_STATE_FIELDS, STATE_FIELDS, event_mac, state_digest
 from cityloop.cases.models import Case, CaseEvent
 from cityloop.deps import Actor
 
@@ -76,7 +76,7 @@ def verify_case_events(session: Session, key: bytes, batch: int = 5000) -> tuple
     (events checked, problems)."""
     problems: list[Problem] = []
     checked, forged, last_case = 0, 0, 0
-    columns = [Case.id, Case.number, Case.event_hash, *(getattr(Case, f) for f in STATE_FIELDS)]
+    columns = [Case.id, Case.number, Case.event_hash, *(getattr(Case, f) for f in STATE_FIELDS + LATE_STATE_FIELDS)]
     while True:
         cases = list(session.execute(select(*columns).where(Case.id > last_case).order_by(Case.id).limit(batch)))
         if not cases:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
+from cityloop.cases import practice
 from cityloop.cases import service as svc
 from cityloop.cases.domain import RULES, ActorState, CaseState, WorkflowError, decide
 from cityloop.cases.intake import find_matter
@@ -25,7 +26,8 @@ from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
 TASK_STAGES = frozenset({"verifying", "handled"})
 HAND_DOWN_STAGES = RULES["hand_down"].stages
 NOTE_REQUIRED = {"annotate", "escalate", "reject", "refuse", "void", "verify_fail", "check_fail", "request_return",
-                 "request_extension", "request_suspension", "deny"}
+                 "request_extension", "request_suspension", "deny", "request_void", "deny_void", "send_back_to_lead",
+                 "send_back_to_operator", "supervise_return"}
 
 
 def load_case(session, ident: int | str, lock: bool = False) -> Case:
@@ -48,13 +50,16 @@ def duty_grids_of(session, user_id: int | None) -> frozenset[str]:
     return frozenset(rows)
 
 
-def states(session, case: Case, actor) -> tuple[CaseState, ActorState]:
+def states(session, case: Case, actor, settings=None) -> tuple[CaseState, ActorState]:
     """The domain's view of the case and the actor."""
     tasked = case.stage in TASK_STAGES  # only 核实/核查 rules look at the task and the inspector's grids
     task = svc.current_task(session, case) if tasked else None
     cs = CaseState(case.stage, case.source, case.self_handled, case.needs_verification, case.department_id,
                    case.duty_grid_code, case.pending_request, task.assignee_id if task else None,
-                   case.handling_district, _can_hand_down(session, case, actor))
+                   case.handling_district, _can_hand_down(session, case, actor),
+                   void_direct=bool(settings and settings.void_direct),
+                   check_sent=not (case.stage == "handled" and case.node == "send_check"),
+                   **practice.case_facts(session, case))
     grids = duty_grids_of(session, actor.id) if tasked and "inspector" in actor.roles else frozenset()
     return cs, ActorState(actor.id, actor.roles, actor.department_id, grids, getattr(actor, "district_code", None))
 
@@ -79,7 +84,7 @@ def apply_in_transaction(ctx: svc.Ctx, ident: int | str, action: str, body: Acti
     """Run one action without committing (automation chains several steps in one transaction); `extra` is
     added to the event's payload."""
     case = load_case(ctx.session, ident, lock=True)
-    cs, actor_state = states(ctx.session, case, ctx.actor)
+    cs, actor_state = states(ctx.session, case, ctx.actor, ctx.settings)
     try:
         target = decide(cs, action, actor_state)
     except WorkflowError as exc:
@@ -109,6 +114,7 @@ def _rated(ctx, case: Case) -> bool:
 def _close(ctx, case, body, target) -> dict:
     """结案, with the 回访 (return call) to the reporter when one was made: its outcome and satisfaction."""
     payload = _plain(ctx, case, body, target)
+    payload["close_type"] = case.close_type = practice.close_type_of(ctx, case, body)
     if body.callback or body.rating:
         if body.rating and _rated(ctx, case):
             raise Conflict("already-rated", "该案件已评价过", "This case has already been rated")
@@ -127,6 +133,9 @@ def _plain(ctx, case, body, target) -> dict:
 
 def _terminal(ctx, case: Case) -> None:
     case.closed_at = ctx.now
+    if case.stage == "void":
+        case.close_type = "void"
+    practice.cancel_assists(ctx, case)
     for task in ctx.session.scalars(select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.status == "open")):
         task.status, task.done_at = "cancelled", ctx.now
     for req in ctx.session.scalars(select(CaseRequest).where(CaseRequest.case_id == case.id,
@@ -222,6 +231,8 @@ def _dispatch(ctx, case, body, target) -> dict:
         case.needs_ownership = False
     case.department_id, case.last_department_id = dept_id, None
     svc.enter_stage(ctx, case, target)
+    if body.helpers:
+        payload["helpers"] = practice.open_assists(ctx, case, body.helpers)
     return payload
 
 
@@ -229,8 +240,9 @@ def _handle(ctx, case, body, target) -> dict:
     result = (body.result or body.note or "").strip()
     if not result:
         raise Invalid("result-required", "处置反馈需要填写处置结果（result）", "handle needs a result text")
+    lapsed = practice.lapse_assists(ctx, case)  # the lead (主办) reports for the case
     svc.enter_stage(ctx, case, target)
-    return {"result": result, "photos": len(ctx.photos)}
+    return {"result": result, "photos": len(ctx.photos), **({"assists_unfinished": lapsed} if lapsed else {})}
 
 
 def _request(kind: str) -> Callable:
@@ -292,6 +304,18 @@ def _resume(ctx, case, body, target) -> dict:
     return {"paused_minutes": round(paused, 1)}
 
 
+def _void(ctx, case, body, target) -> dict:
+    """作废: the shift lead's approval of a pending request_void (or, as a deployment option, a direct void)."""
+    payload: dict = {}
+    req = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id, CaseRequest.status == "pending",
+                                                       CaseRequest.kind == "void"))
+    if req is not None:
+        req.status, req.decided_by, req.decided_at, req.decision_note = "approved", ctx.actor.id, ctx.now, body.note
+        payload = {"request": "void", "approved": True, "reason": req.reason}
+    case.pending_request = None
+    return {**payload, **_plain(ctx, case, body, target), "close_type": "void"}
+
+
 def _rate(ctx, case, body, target) -> dict:
     if body.rating is None:
         raise Invalid("rating-required", "请选择满意度：满意、基本满意或不满意", "rate needs a rating")
@@ -300,17 +324,13 @@ def _rate(ctx, case, body, target) -> dict:
     return {"rating": body.rating}
 
 
-def _supervise(ctx, case, body, target) -> dict:
-    case.supervise_count += 1
-    return {"supervise_count": case.supervise_count}
-
-
 HANDLERS: dict[str, Callable] = {
     "merge": _merge, "reassign": _reassign, "file": _file, "dispatch": _dispatch, "handle": _handle,
     "verify_ok": _inspection("ok"), "verify_fail": _inspection("fail"),
     "check_ok": _inspection("ok"), "check_fail": _inspection("fail"),
     "request_return": _request("return"), "request_extension": _request("extension"),
     "request_suspension": _request("suspension"), "approve": _decide_request(True),
-    "deny": _decide_request(False), "resume": _resume, "supervise": _supervise, "rate": _rate,
-    "close": _close, "hand_down": levels.hand_down, "escalate": levels.escalate,
+    "deny": _decide_request(False), "resume": _resume, "rate": _rate,
+    "close": _close, "request_void": _request("void"), "deny_void": _decide_request(False),
+    "void": _void, "hand_down": levels.hand_down, "escalate": levels.escalate, **practice.HANDLERS,
 }

@@ -37,7 +37,7 @@ NODE_OF_STAGE = {
 NODES: dict[str, tuple[str, str]] = {
     "accept": ("受理", "Accept"), "verify": ("核实", "Verify"), "file": ("立案", "File"),
     "dispatch": ("派遣", "Dispatch"), "handle": ("处置", "Handle"), "check": ("核查", "Check"),
-    "close": ("结案", "Close"),
+    "close": ("结案", "Close"), "send_check": ("发核查", "Send check"),
 }
 SOURCES = ("inspector", "public", "hotline", "video", "sensor", "fleet", "assigned", "open311")
 SOURCE_NAMES = {"inspector": ("监督员上报", "Inspector"), "public": ("公众举报", "Public"), "hotline": ("热线", "Hotline"),
@@ -45,7 +45,10 @@ SOURCE_NAMES = {"inspector": ("监督员上报", "Inspector"), "public": ("公�
                 "assigned": ("上级交办", "Assigned"), "open311": ("Open311", "Open311")}
 # Reports from these sources are trusted and skip 核实 unless intake decides otherwise (see needs_verification).
 TRUSTED_SOURCES = frozenset({"inspector", "assigned", "sensor", "fleet"})
-REQUEST_KINDS = ("return", "extension", "suspension")
+REQUEST_KINDS = ("return", "extension", "suspension", "void")
+# 结案类型 (standards.md §5.3, eGova sysConst; 差错结案 is not used: a wrong case is 作废 here).
+CLOSE_TYPES = {"normal": ("正常结案", "normal"), "overtime": ("超时结案", "overtime"), "void": ("作废", "void"),
+               "special": ("特殊结案", "special")}
 
 
 def new_public_id() -> str:
@@ -96,6 +99,14 @@ RULES: dict[str, Rule] = {
     "check_fail": _r({"handled"}, ["inspector"], "dispatched", "inspector", ("核查不通过(返工)", "check: rework")),
     "close": _r({"checked"}, ["shift_lead"], "closed", name=("结案", "close")),
     "void": _r(OPEN_STAGES, ["shift_lead", "system"], "void", name=("作废", "void")),
+    "request_void": _r(OPEN_STAGES, ["operator", "dispatcher"], None, name=("申请作废", "request void")),
+    "deny_void": _r(OPEN_STAGES, ["shift_lead"], None, name=("驳回作废申请", "deny void request")),
+    # 回退 to the previous node (not a department's 回退 above): 派遣 → 立案, 立案 → 受理, with a reason.
+    "send_back_to_lead": _r({"filed"}, ["dispatcher"], "accepted", name=("回退至值班长", "send back to shift lead")),
+    "send_back_to_operator": _r({"accepted"}, ["shift_lead"], "reported",
+                                name=("回退至受理员", "send back to operator")),
+    "send_check": _r({"handled"}, ["operator"], None, name=("派发核查", "send check task")),
+    "assist_report": _r({"dispatched"}, ["department"], None, "assist", ("协办反馈", "helper report")),
     "supervise": _r(OPEN_STAGES, ["leader", "shift_lead", "system"], None, name=("督办", "supervise")),
     # City mode (两级指挥): the city center hands a case down to its district center (下派); a district center
     # hands one of its cases up to the city (上报/申请上级协调). Neither moves the stage.
@@ -103,6 +114,9 @@ RULES: dict[str, Rule] = {
                     ("下派区县", "hand down to district")),
     "escalate": _r({"reported", "accepted", "filed", "dispatched"}, ["operator", "shift_lead", "dispatcher"], None,
                    "district", ("上报市级协调", "escalate to city")),
+    "supervise_reply": _r(STAGES, ["department"], None, "supervised", ("督办回复", "reply to supervision")),
+    "supervise_close": _r(STAGES, ["leader", "shift_lead"], None, name=("督查通过", "supervision checked")),
+    "supervise_return": _r(STAGES, ["leader", "shift_lead"], None, name=("督查退回", "supervision returned")),
     # A note on the record (an alarm cleared, a call made, evidence added); never moves the case.
     "annotate": _r(STAGES, ["operator", "shift_lead", "dispatcher", "leader", "system"], None,
                    name=("备注", "annotate")),
@@ -111,6 +125,7 @@ RULES: dict[str, Rule] = {
 }
 # Every action of the event log by name (the screen's feed, histories): the rules' own names and the system's.
 ACTION_NAMES: dict[str, tuple[str, str]] = {"report": ("上报", "report"), "auto_supervise": ("超时督办", "overdue"),
+                                            "supervise_overdue": ("督办单超期未回复", "supervision unanswered"),
                                             **{key: rule.name for key, rule in RULES.items()}}
 ROLE_CN = {"operator": "受理员", "inspector": "监督员", "shift_lead": "值班长", "dispatcher": "派遣员",
            "department": "专业部门", "leader": "领导", "admin": "管理员", "system": "系统"}
@@ -130,6 +145,11 @@ class CaseState:
     task_assignee_id: int | None = None
     handling_district: str | None = None  # city mode: the district center handling it; None = the city center
     district_center: bool = False  # city mode: its district has a center it could be handed down to (下派)
+    void_direct: bool = False  # deployment option CITYLOOP_VOID_DIRECT: the shift lead voids without a request
+    check_sent: bool = True  # 核查 task sent (CITYLOOP_CHECK_DISPATCH=operator: only after send_check)
+    assist_departments: frozenset[int] = frozenset()  # 协办 departments with an open task
+    supervised_departments: frozenset[int] = frozenset()  # departments with an unanswered 督办单
+    supervision_replied: bool = False  # a 督办单 reply waits for 督查
 
 
 @dataclass(frozen=True)
@@ -173,6 +193,9 @@ def decide(case: CaseState, action: str, actor: ActorState) -> str | None:
         raise WorkflowError(403, "wrong-role", f"操作「{rule.name[0]}」{need_zh}", f"Action {action} {need_en}")
     if not is_admin:
         _check_scope(rule, case, actor, action)
+    if action == "void" and "system" not in actor.roles and not case.void_direct and case.pending_request != "void":
+        raise WorkflowError(409, "void-not-requested", "作废需先由受理员或派遣员申请（request_void），值班长审批",
+                            "Voiding needs a request_void first; the shift lead then approves it")
     return _target(case, action, rule)
 
 
@@ -185,6 +208,10 @@ def _check_scope(rule: Rule, case: CaseState, actor: ActorState, action: str) ->
             case.task_assignee_id is None and case.duty_grid_code in actor.duty_grids)
         if not mine:
             raise WorkflowError(403, "not-your-task", "该任务不属于您的责任网格", f"{action}: the task is not yours")
+    if rule.scope == "assist" and actor.department_id not in case.assist_departments:
+        raise WorkflowError(403, "not-your-assist", "您的部门没有该案件待完成的协办任务", f"{action}: no open helper task of yours")
+    if rule.scope == "supervised" and actor.department_id not in case.supervised_departments:
+        raise WorkflowError(403, "not-supervised", "您的部门没有该案件待回复的督办单", f"{action}: no open supervision of yours")
 
 
 def _check_level(rule: Rule, case: CaseState, actor: ActorState, action: str) -> None:
@@ -217,6 +244,20 @@ def _target(case: CaseState, action: str, rule: Rule) -> str | None:
         raise WorkflowError(409, "no-district-center", "该区县没有分中心，无法下派", "The case's district has no center")
     if action == "escalate" and case.handling_district is None:
         raise WorkflowError(409, "not-district-case", "该案件已由市级中心办理", "The city center already handles the case")
+    if action in ("approve", "deny") and case.pending_request == "void":
+        raise WorkflowError(409, "void-request", "作废申请由值班长审批（void / deny_void）", "A void request is decided by the shift lead")
+    if action == "deny_void" and case.pending_request != "void":
+        raise WorkflowError(409, "no-void-request", "没有待审批的作废申请", "There is no pending void request")
+    if action in ("check_ok", "check_fail", "reassign") and not case.check_sent:
+        raise WorkflowError(409, "check-not-sent", "核查任务尚未派发（send_check）", "The check task has not been sent yet")
+    if action == "send_check" and case.check_sent:
+        raise WorkflowError(409, "check-already-sent", "核查任务已派发", "The check task was already sent")
+    if action == "supervise_reply" and not case.supervised_departments:
+        raise WorkflowError(409, "no-supervision", "没有待回复的督办单", "No supervision order waits for a reply")
+    if action == "assist_report" and not case.assist_departments:
+        raise WorkflowError(409, "no-assist", "没有待完成的协办任务", "No helper task is open")
+    if action in ("supervise_close", "supervise_return") and not case.supervision_replied:
+        raise WorkflowError(409, "no-reply", "没有待督查的督办回复", "No supervision reply waits for checking")
     if action == "approve":
         return {"return": "filed", "suspension": "suspended"}.get(case.pending_request or "")
     return rule.to
@@ -264,6 +305,15 @@ STATE_FIELDS = (
     "node_urgent", "overdue", "paused_at", "rework_count", "return_count", "extension_count", "suspension_count",
     "wrong_dispatch_count", "supervise_count", "event_count", "created_at", "closed_at",
 )
+# Columns added later (send_back_count, close_type): in the digest only once set, so older events still verify.
+LATE_STATE_FIELDS = ("send_back_count", "close_type")
+
+
+def close_type(handled_late: bool, special: bool) -> str:
+    """结案类型 of a closing: 特殊结案 when the shift lead says so, 超时结案 when handling ran late, else 正常结案."""
+    if special:
+        return "special"
+    return "overtime" if handled_late else "normal"
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -273,6 +323,7 @@ _MICRO = timedelta(microseconds=1)
 def state_digest(values: Mapping[str, Any]) -> str:
     """SHA-256 of a case row's covered columns (STATE_FIELDS, in that order; on the write path of every event)."""
     plain = [(values[f] - _EPOCH) // _MICRO if isinstance(values[f], datetime) else values[f] for f in STATE_FIELDS]
+    plain += [[f, values[f]] for f in LATE_STATE_FIELDS if values.get(f)]
     # Floats are encoded by float.__repr__ (the exact double), numpy's and the drivers' float types alike.
     return hashlib.sha256(json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 

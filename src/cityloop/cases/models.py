@@ -77,6 +77,9 @@ class Case(Base):
     public_id: Mapped[str | None] = mapped_column(String(24), index=True, unique=True, default=new_public_id)
     # City mode (两级指挥): the district center handling the case (6-digit code); null = the city center's case.
     handling_district: Mapped[str | None] = mapped_column(String(12), index=True)
+    # 回退 to the previous node (派遣员 → 值班长, 值班长 → 受理员); a department's approved 回退 is return_count.
+    send_back_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    close_type: Mapped[str | None] = mapped_column(String(16))  # 结案类型: normal | overtime | void | special
 
 
 class CaseEvent(Base):
@@ -199,3 +202,44 @@ class SavedFilter(Base):
     name: Mapped[str] = mapped_column(String(50))
     query: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseSupervision(Base):
+    """督办单: a unit told to act on a case, which replies by a deadline; the leader's 督查 closes or returns it."""
+
+    __tablename__ = "case_supervisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    issued_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    repeat: Mapped[int] = mapped_column(Integer, default=1)  # the n-th 督办单 of this case to this unit
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | replied | closed
+    reply: Mapped[str | None] = mapped_column(Text)
+    replied_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # unanswered by the deadline
+    checked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    check_note: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseAssist(Base):
+    """协办任务: a helper department's part of a case led (主办) by the case's department."""
+
+    __tablename__ = "case_assists"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    task: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | done | lapsed | cancelled
+    result: Mapped[str | None] = mapped_column(Text)
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)

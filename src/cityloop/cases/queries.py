@@ -9,8 +9,8 @@ from sqlalchemy import Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from cityloop.cases.actions import duty_grids_of, states
-from cityloop.cases.domain import NODES, RULES, STAGES, available_actions
-from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto, CaseTask
+from cityloop.cases.domain import CLOSE_TYPES, NODES, RULES, STAGES, available_actions
+from cityloop.cases.models import Case, CaseAssist, CaseEvent, CaseNode, CasePhoto, CaseSupervision, CaseTask
 from cityloop.cases.schemas import CaseOut, EventOut, TaskOut
 from cityloop.catalog.models import Category, FilingCondition
 from cityloop.deps import Actor
@@ -29,7 +29,10 @@ def visible(stmt: Select, session: Session, actor: Actor) -> Select:
         return stmt
     conditions = []
     if "department" in actor.roles and actor.department_id is not None:
-        conditions.append(Case.department_id == actor.department_id)
+        conditions += [Case.department_id == actor.department_id,  # 主办, and 协办 or 督办 of this department
+                       exists().where(CaseAssist.case_id == Case.id, CaseAssist.department_id == actor.department_id),
+                       exists().where(CaseSupervision.case_id == Case.id,
+                                      CaseSupervision.department_id == actor.department_id)]
     if "inspector" in actor.roles:
         grids = duty_grids_of(session, actor.id)
         conditions += [Case.duty_grid_code.in_(grids), Case.reporter_id == actor.id,
@@ -153,7 +156,8 @@ def to_out(session: Session, case: Case, actor: Actor, now: datetime, cal: WorkC
         pending_request=case.pending_request, self_handled=case.self_handled, rework_count=case.rework_count,
         return_count=case.return_count, extension_count=case.extension_count,
         suspension_count=case.suspension_count, wrong_dispatch_count=case.wrong_dispatch_count,
-        supervise_count=case.supervise_count, reporter_phone=phone,
+        supervise_count=case.supervise_count, reporter_phone=phone, send_back_count=case.send_back_count or 0,
+        close_type=case.close_type, close_type_name=CLOSE_TYPES[case.close_type][0] if case.close_type else None,
         reporter_name=case.reporter_name if with_actions and actor.has(*CITYWIDE_ROLES) else None, created_at=case.created_at,
         updated_at=case.updated_at, closed_at=case.closed_at, actions=actions, photos=photos,
         **{**labels, "category_name": labels["category_name"] or ""},
@@ -174,7 +178,8 @@ def mask_phone(phone: str) -> str:
 def events(session: Session, case: Case) -> list[EventOut]:
     """The case's history in order."""
     rows = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq))
-    names = {a: r.name[0] for a, r in RULES.items()} | {"report": "上报", "auto_supervise": "超时自动督办"}
+    names = {a: r.name[0] for a, r in RULES.items()} | {"report": "上报", "auto_supervise": "超时自动督办",
+                                                         "supervise_overdue": "督办单超期未回复"}
     return [EventOut(seq=e.seq, action=e.action, action_name=names.get(e.action, e.action), actor=e.actor_name,
                      actor_role=e.actor_role, at=e.at, from_stage=e.from_stage, to_stage=e.to_stage,
                      payload=e.payload or {}) for e in rows]
@@ -199,9 +204,17 @@ def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> l
     stages = {s for role, ss in INBOX_STAGES.items() if role in actor.roles for s in ss}
     conds = [Case.stage.in_(stages)] if stages else []
     if "dispatcher" in actor.roles:
-        conds.append(Case.pending_request.is_not(None))
+        conds.append(Case.pending_request.in_(("return", "extension", "suspension")))  # 作废: the shift lead
     if "department" in actor.roles and actor.department_id is not None:
         conds.append((Case.stage == "dispatched") & (Case.department_id == actor.department_id))
+        conds.append(exists().where(CaseAssist.case_id == Case.id, CaseAssist.status == "open",
+                                    CaseAssist.department_id == actor.department_id))
+        conds.append(exists().where(CaseSupervision.case_id == Case.id, CaseSupervision.status == "open",
+                                    CaseSupervision.department_id == actor.department_id))
+    if "shift_lead" in actor.roles:
+        conds.append(Case.pending_request == "void")  # 作废审批
+    if "operator" in actor.roles:
+        conds.append((Case.stage == "handled") & (Case.node == "send_check"))  # 发核查 (operator mode)
     if "leader" in actor.roles:
         conds.append((Case.supervise_count > 0) | (Case.node_due_at < now))
     if conds:

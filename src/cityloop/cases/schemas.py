@@ -43,6 +43,16 @@ class ReportIn(BaseModel):
     reporter_phone: str | None = Field(None, max_length=32)
 
 
+class HelperIn(BaseModel):
+    """协办: a helper department's part of a dispatched case."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    department_code: str = Field(..., min_length=1, max_length=32)
+    task: str = Field(..., min_length=1, max_length=2000, description="协办任务")
+    limit: str | None = Field(None, max_length=8, description="时限, e.g. 4h, 2d (默认 1d)")
+
+
 class ActionIn(BaseModel):
     """Optional body of an action; which fields matter depends on the action."""
 
@@ -61,6 +71,10 @@ class ActionIn(BaseModel):
     urgent: Flag | None = Field(None, description="file: 按紧急处理 (连续计时)，覆盖立案条件的设定")
     rating: Literal["满意", "基本满意", "不满意"] | None = Field(None, description="rate, close (回访): 满意度")
     callback: str | None = Field(None, max_length=500, description="close: 回访情况 (the return call's outcome)")
+    close_type: Literal["special"] | None = Field(None, description="close: 特殊结案 (原因写在 note)")
+    helpers: list[HelperIn] | None = Field(None, max_length=10, description="dispatch: 协办部门及其任务")
+    reply_within: str | None = Field(None, max_length=8, description="supervise: 督办单回复时限, e.g. 4h, 1d")
+    supervision_id: int | None = Field(None, ge=1, le=2**31 - 1, description="supervise_reply/close/return: 督办单")
 
 
 class CaseOut(LocalTimes):
@@ -108,6 +122,9 @@ class CaseOut(LocalTimes):
     suspension_count: int
     wrong_dispatch_count: int
     supervise_count: int
+    send_back_count: int = 0
+    close_type: str | None = None
+    close_type_name: str | None = None
     reporter_name: str | None = None  # the caller's name: in a case's detail, for citywide staff only
     reporter_phone: str | None = None
     created_at: datetime

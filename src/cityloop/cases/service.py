@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.audit.keys import audit_key
 from cityloop.cases import hooks
-from cityloop.cases.domain import NODE_OF_STAGE, RULES, STATE_FIELDS, event_mac, state_digest
+from cityloop.cases.domain import LATE_STATE_FIELDS, NODE_OF_STAGE, RULES, STATE_FIELDS, event_mac, state_digest
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto, CaseTask
 from cityloop.cases.photos import Photo, decode
 from cityloop.config import Settings
@@ -61,7 +61,7 @@ def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: d
 
 def case_state(case: Case) -> dict:
     """The case row's columns its events vouch for."""
-    return {f: getattr(case, f) for f in STATE_FIELDS}
+    return {f: getattr(case, f) for f in STATE_FIELDS + LATE_STATE_FIELDS}
 
 
 def acting_role(actor: Actor, action: str) -> str:
@@ -125,9 +125,12 @@ def enter_stage(ctx: Ctx, case: Case, stage: str) -> None:
     end_node(ctx, case)
     case.stage = stage
     node = NODE_OF_STAGE.get(stage)
+    operator_sends = stage == "handled" and ctx.settings.check_dispatch == "operator"
+    if operator_sends:
+        node = "send_check"  # the 受理员 sends the 核查 task (action send_check); that node runs first
     if node:
         start_node(ctx, case, node)
-    if stage in ("verifying", "handled"):
+    if stage == "verifying" or (stage == "handled" and not operator_sends):
         open_task(ctx, case, "verify" if stage == "verifying" else "check")
 
 

@@ -20,6 +20,10 @@ BATCH = 500
 def sweep(session: Session, settings: Settings, now: datetime) -> int:
     """Mark every newly overdue running node; each gets one automatic supervision event. Returns the count."""
     marked = 0
+    from cityloop.cases.practice import mark_overdue_supervisions
+
+    while mark_overdue_supervisions(svc.Ctx(session, settings, calendar(session, settings), now, SYSTEM_ACTOR)):
+        session.commit()  # each unanswered 督办单 once: a 督办单超期未回复 event on its case
     while True:
         cases = list(session.scalars(
             select(Case).where(Case.node_due_at < now, Case.overdue.is_(False), Case.stage != "suspended",

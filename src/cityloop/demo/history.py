@@ -145,7 +145,8 @@ class Walker:
             return
         at = self.step(case, at, "file", "lead1", condition_code=self.condition(case))
         if rng.random() < 0.01:
-            self.step(case, self.later(at, 5, 60), "void", "lead1", note="录入错误，作废")
+            at = self.step(case, self.later(at, 5, 60), "request_void", "dispatcher1", note="录入错误，申请作废")
+            self.step(case, self.later(at, 3, 30), "void", "lead1", note="同意作废")
             return
         at = self.step(case, self.later(at, 3, 40), "dispatch", "dispatcher1")
         self.handle_phase(case, at)

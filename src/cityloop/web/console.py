@@ -34,7 +34,10 @@ ACTION_FIELDS = {
     "refuse": ["note"], "dispatch": ["department_code", "save_rule_level", "note"], "handle": ["result", "photos"],
     "request_return": ["note"], "request_extension": ["extension", "note"], "request_suspension": ["note"],
     "approve": ["note"], "deny": ["note"], "check_ok": ["note", "photos"], "check_fail": ["note", "photos"],
-    "void": ["note"], "supervise": ["note"], "annotate": ["note"], "close": ["callback", "rating", "note"],
+    "void": ["note"], "supervise": ["department_code", "reply_within", "note"], "annotate": ["note"],
+    "close": ["close_type", "callback", "rating", "note"], "request_void": ["note"], "deny_void": ["note"],
+    "send_back_to_lead": ["note"], "send_back_to_operator": ["note"], "assist_report": ["result"],
+    "supervise_reply": ["note"], "supervise_close": ["note"], "supervise_return": ["note"],
     "hand_down": ["note"], "escalate": ["note"],
 }
 
