@@ -12,8 +12,11 @@ from urllib.parse import parse_qs, urlparse
 class FakeGateway:
     """Records every request; deduplicates SMS on message_id as providers' out-id does; can fail or be slow."""
 
-    def __init__(self, fail_first: int = 0, delay: float = 0.0):
+    def __init__(self, fail_first: int = 0, delay: float = 0.0, hold_after: int | None = None):
         self.fail_first, self.delay = fail_first, delay
+        # After this many requests, accept (deliver) but do not answer until `release` is set: the moment a
+        # worker killed now has sent messages without recording it.
+        self.hold_after, self.release = hold_after, threading.Event()
         self.requests: list[tuple[str, dict, dict]] = []  # (path, query, body)
         self.delivered: list[dict] = []  # SMS handed to phones: once per message_id
         self.repeats = 0  # SMS requests for a message_id already delivered
@@ -45,6 +48,12 @@ class FakeGateway:
     def handle(self, path: str, query: dict, body: dict) -> tuple[int, dict]:
         if self.delay:
             time.sleep(self.delay)
+        answer = self._accept(path, query, body)
+        if self.hold_after is not None and len(self.requests) > self.hold_after:
+            self.release.wait(30)
+        return answer
+
+    def _accept(self, path: str, query: dict, body: dict) -> tuple[int, dict]:
         with self.lock:
             self.requests.append((path, query, body))
             if self.fail_first > 0:
@@ -70,5 +79,6 @@ class FakeGateway:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()

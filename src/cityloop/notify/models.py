@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.db import Base, JSONType, UTCDateTime
+from cityloop.org import models as _org  # noqa: F401 - the tables our foreign keys name (a lone worker process)
 
 
 class Subscription(Base):
