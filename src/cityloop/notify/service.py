@@ -58,7 +58,15 @@ def templates_for(session: Session, kind: str) -> dict[str, tuple[str, str, str 
     return out
 
 
-def _users(session: Session, r: Recipients) -> list[User]:
+@dataclass
+class _User:
+    id: int
+    phone: str | None
+    department_id: int | None
+    roles: set[str]
+
+
+def _users(session: Session, r: Recipients) -> list[_User]:
     conds = []
     if r.users:
         conds.append(User.id.in_(r.users))
@@ -69,7 +77,13 @@ def _users(session: Session, r: Recipients) -> list[User]:
         conds.append(dept)
     if not conds:
         return []
-    return list(session.scalars(select(User).where(User.active.is_(True), or_(*conds)).order_by(User.id)))
+    users = {row.id: _User(row.id, row.phone, row.department_id, set()) for row in session.execute(
+        select(User.id, User.phone, User.department_id).where(User.active.is_(True), or_(*conds)).order_by(User.id))}
+    if users:
+        for user_id, role in session.execute(select(UserRole.user_id, UserRole.role)
+                                             .where(UserRole.user_id.in_(list(users)))):
+            users[user_id].roles.add(role)
+    return list(users.values())
 
 
 def _subscriptions(session: Session, kind: str) -> list[Subscription]:
@@ -86,10 +100,12 @@ def publish(session: Session, event_kind: str, payload: dict, recipients: Recipi
     now = now or datetime.now(timezone.utc)
     params = {k: payload.get(k) for k in domain.KINDS[event_kind][2]}
     urgent = domain.KINDS[event_kind][3] or bool(payload.get("urgent"))
-    tpls = templates_for(session, event_kind)
+    rendered = {ch: (domain.render(t, params)[:200], domain.render(b, params), code)
+                for ch, (t, b, code) in templates_for(session, event_kind).items()}
     users = _users(session, recipients)
     subs = _subscriptions(session, event_kind)
     inbox, rows, seen = [], [], set()
+    texts = {k: "" if v is None else str(v) for k, v in params.items()}
 
     def add(channel: str, recipient: str, address: str | None, user_id: int | None = None,
             sub: Subscription | None = None) -> None:
@@ -97,22 +113,20 @@ def publish(session: Session, event_kind: str, payload: dict, recipients: Recipi
         if key in seen:
             return
         seen.add(key)
-        title, body, code = tpls.get(channel) or tpls["*"]
+        title, body, code = rendered.get(channel) or rendered["*"]
         wait = None if urgent or sub is None else domain.quiet_until(now, sub.quiet_start, sub.quiet_end, tz)
         rows.append(dict(dedupe_key=key, event_kind=event_kind, channel=channel, user_id=user_id,
                          address=address or "", secret=sub.secret if sub is not None else None,
-                         title=domain.render(title, params)[:200], body=domain.render(body, params),
-                         params={k: "" if v is None else str(v) for k, v in params.items()}, provider_code=code,
+                         title=title, body=body, params=texts, provider_code=code,
                          urgent=urgent, status="pending" if address else "parked", attempts=0,
                          not_before=wait or now, created_at=now,
                          last_error=None if address else "收件人没有该渠道的地址 / recipient has no address"))
 
     for user in users:
-        title, body, _ = tpls.get("inbox") or tpls["*"]
+        title, body, _ = rendered.get("inbox") or rendered["*"]
         inbox.append(dict(dedupe_key=domain.dedupe_key(event_key, "inbox", f"u{user.id}"), user_id=user.id,
-                          event_kind=event_kind, title=domain.render(title, params)[:200],
-                          body=domain.render(body, params), link=link, created_at=now, read_at=None))
-        roles = user.role_names
+                          event_kind=event_kind, title=title, body=body, link=link, created_at=now, read_at=None))
+        roles = user.roles
         for sub in subs:
             mine = sub.user_id == user.id or (
                 sub.user_id is None and sub.role is not None and sub.role in roles
