@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import httpx
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityloop.config import Settings
@@ -33,18 +33,21 @@ def _now() -> datetime:
 
 def claim(session: Session, settings: Settings, now: datetime) -> list[dict]:
     """Take up to notify_batch due rows (pending, or 'sending' with an expired lease) and commit the claim."""
-    stmt = (select(OutboxMessage)
-            .where(OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.not_before <= now,
-                   or_(OutboxMessage.status == "pending", OutboxMessage.lease_until < now))
-            .order_by(OutboxMessage.not_before, OutboxMessage.id).limit(settings.notify_batch))
+    t = OutboxMessage.__table__
+    stmt = (select(*[t.c[f] for f in FIELDS])
+            .where(t.c.status.in_(("pending", "sending")), t.c.not_before <= now,
+                   or_(t.c.status == "pending", t.c.lease_until < now))
+            .order_by(t.c.not_before, t.c.id).limit(settings.notify_batch))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
-    rows = list(session.scalars(stmt))
-    lease = now + timedelta(seconds=settings.notify_lease_seconds)
-    for row in rows:
-        row.status, row.attempts, row.lease_until = "sending", row.attempts + 1, lease
-    out = [{f: getattr(row, f) for f in FIELDS} for row in rows]
+    out = [dict(row._mapping) for row in session.execute(stmt)]
+    if out:
+        session.execute(update(t).where(t.c.id.in_([m["id"] for m in out]))
+                        .values(status="sending", attempts=t.c.attempts + 1,
+                                lease_until=now + timedelta(seconds=settings.notify_lease_seconds)))
     session.commit()
+    for m in out:
+        m["attempts"] += 1
     return out
 
 
@@ -127,12 +130,15 @@ class Worker:
                             "not_before": now + timedelta(seconds=60 / max(self.s.notify_rate_per_minute, 1))})
             log_rows.append(dict(message_id=m["id"], attempt=m["attempts"], at=now, status="deferred",
                                  error="超过每分钟发送上限 / recipient rate limit"))
+        t = OutboxMessage.__table__
         with self.factory() as session:
             for keys in {tuple(sorted(u)) for u in updates}:  # one executemany per shape of update
-                same = [u for u in updates if tuple(sorted(u)) == keys]
-                session.execute(update(OutboxMessage), same)
+                same = [{f"b_{k}": v for k, v in u.items()} for u in updates if tuple(sorted(u)) == keys]
+                session.execute(update(t).where(t.c.id == bindparam("b_id"))
+                                .values({k: bindparam(f"b_{k}") for k in keys if k != "id"}), same)
             if log_rows:
-                session.execute(insert(Delivery), log_rows)
+                keys = ("message_id", "attempt", "at", "status", "error", "response", "duration_ms")
+                session.execute(insert(Delivery.__table__), [{k: r.get(k) for k in keys} for r in log_rows])
             session.commit()
 
 
