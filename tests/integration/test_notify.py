@@ -267,3 +267,16 @@ def test_bad_subscriptions_are_refused(api, login, world, session):
         r = api.post("/api/v1/notify/subscriptions", json=body, headers=login("admin"))
         assert r.status_code == 422, (body, r.text)
     assert session.scalars(select(Subscription)).all() == []
+
+
+def test_cli_refuses_an_unknown_template_variable(settings, engine, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cityloop.cli import _mount_optional, app
+
+    monkeypatch.setenv("CITYLOOP_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("CITYLOOP_DEMO", "1")
+    _mount_optional()
+    result = CliRunner().invoke(app, ["notify", "template", "dispatched", "sms", "--title", "派遣",
+                                      "--body", "案件${case_no}"])
+    assert result.exit_code == 2 and "case_no" in result.output and "case_number" in result.output
