@@ -35,7 +35,7 @@ class UnreadOut(BaseModel):
 class MarkReadIn(BaseModel):
     """标记已读 / Mark read: the given ids, or everything when `all` is true."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(default_factory=list, max_length=500)
     all: bool = False
 
@@ -43,7 +43,7 @@ class MarkReadIn(BaseModel):
 class TemplateIn(BaseModel):
     """消息模板 / A template: ${var} placeholders must be variables of the event kind."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     event_kind: str = Field(pattern=KIND)
     channel: str = Field(pattern=CHANNEL)
     title: str = Field(min_length=1, max_length=200)
@@ -60,7 +60,7 @@ class TemplateOut(TemplateIn):
 class SubscriptionIn(BaseModel):
     """订阅 / A subscription: a user, a role (optionally of one department), or a department's group robot."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     user_id: int | None = Field(None, ge=1, le=2**31 - 1)
     role: str | None = Field(None, min_length=1, max_length=16)
     department_code: str | None = Field(None, min_length=1, max_length=32)
