@@ -61,27 +61,32 @@ async def near_due_forever(state) -> None:
             log.exception("near-due sweep failed")
 
 
-def _deliver(state, stop) -> None:
-    if state.engine.dialect.name == "postgresql":  # SKIP LOCKED: every worker process takes a share
-        delivery.run(state.session_factory, state.settings, stop=stop)
-        return
-    import time
-
-    while not stop():
-        with only_one(state.engine, "notify-delivery") as mine:  # SQLite: a single writer sends
-            if mine:
-                delivery.run(state.session_factory, state.settings, stop=stop)
-                return
-        time.sleep(5)  # another process sends; take over if it stops
+async def _deliver_rounds(state) -> None:
+    worker = delivery.Worker(state.session_factory, state.settings)
+    try:
+        while True:  # one round at a time in a thread: a cancelled task stops between rounds
+            try:
+                handled = await run_in_threadpool(worker.run_once)
+            except Exception:  # noqa: BLE001 - a database hiccup: try again next round
+                log.exception("notification delivery round failed")
+                handled = 0
+            if not handled:
+                await asyncio.sleep(state.settings.notify_interval_seconds)
+    finally:
+        worker.close()
 
 
 async def deliver_forever(state) -> None:
-    """The outbox delivery worker for the life of the server."""
-    stopped = False
-    try:
-        await run_in_threadpool(_deliver, state, lambda: stopped)
-    finally:
-        stopped = True
+    """The outbox delivery worker for the life of the server: every worker process on PostgreSQL (SKIP LOCKED),
+    one process at a time on SQLite (the others wait to take over)."""
+    if state.engine.dialect.name == "postgresql":
+        await _deliver_rounds(state)
+        return
+    while True:
+        with only_one(state.engine, "notify-delivery") as mine:
+            if mine:
+                await _deliver_rounds(state)
+        await asyncio.sleep(5)
 
 
 # Started by the server for the life of each worker (see app.lifespan).
