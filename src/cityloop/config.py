@@ -275,6 +275,22 @@ class Settings(BaseSettings):
     exchange_timeout_seconds: float = Field(10.0, gt=0)
     exchange_backoff_max_seconds: float = Field(300.0, gt=0)
     exchange_max_skew_seconds: float = Field(300.0, gt=0)  # signed timestamps further off are refused
+    # --- notifications (docs/notifications.md) ---
+    notify_sms_url: str | None = None  # HTTP SMS gateway: POST {"message_id","phone","sign_name","template_code","params"}
+    notify_sms_sign: str = "数字城管"  # 短信签名
+    notify_sms_token: str | None = None  # sent as "Authorization: Bearer <token>"
+    notify_sms_templates: dict[str, str] = Field(default_factory=dict)  # event kind → provider template code
+    notify_sms_batch: int = 1  # >1: up to this many messages per request ({"messages": [...]}) where the gateway can
+    notify_smtp_host: str | None = None
+    notify_smtp_port: int = 25
+    notify_smtp_from: str = "cityloop@localhost"
+    notify_interval_seconds: float = 1.0  # the delivery worker polls the outbox this often when idle
+    notify_batch: int = 200  # outbox rows claimed at once
+    notify_lease_seconds: float = 60  # a row claimed by a worker that died is retried after this
+    notify_max_attempts: int = 5  # then the row is parked with its last error
+    notify_backoff_seconds: float = 5  # retry n waits backoff × 2^(n-1), at most an hour
+    notify_rate_per_minute: int = 20  # per recipient address and channel; more waits, never dropped
+    notify_timeout_seconds: float = 5
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> "Settings":

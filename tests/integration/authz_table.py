@@ -531,6 +531,21 @@ ROWS: list[Row] = [
     r("GET", "/api/v1/screen/markers", SCREEN),
     r("GET", "/api/v1/screen/events", SCREEN),
     r("GET", "/api/v1/screen/stream", SCREEN, stream=True),
+    # --- notify: everyone's own inbox; templates, subscriptions, outbox and delivery log for admins ---
+    r("GET", "/api/v1/notifications", LOGGED_IN),
+    r("GET", "/api/v1/notifications/unread", LOGGED_IN),
+    r("POST", "/api/v1/notifications/read", LOGGED_IN, json={"all": True}),
+    r("GET", "/api/v1/notify/templates", ADMIN),
+    r("PUT", "/api/v1/notify/templates", ADMIN,
+      json={"event_kind": "dispatched", "channel": "sms", "title": "派遣", "body": "案件${case_number}已派遣"}),
+    r("GET", "/api/v1/notify/subscriptions", ADMIN),
+    r("POST", "/api/v1/notify/subscriptions", ADMIN, json={"role": "department", "channel": "sms"}),
+    r("DELETE", "/api/v1/notify/subscriptions/{sub_id}", ADMIN, url="/api/v1/notify/subscriptions/999999"),
+    r("GET", "/api/v1/notify/deliveries", ADMIN),
+    r("GET", "/api/v1/notify/outbox", ADMIN),
+    r("POST", "/api/v1/notify/outbox/{message_id}/retry", ADMIN, url="/api/v1/notify/outbox/999999/retry"),
+    page("/console/notifications", LOGGED_IN),
+    page("/console/notify", ADMIN),
 ]
 
 

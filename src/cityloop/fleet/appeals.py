@@ -23,6 +23,7 @@ from cityloop.fleet import access, domain
 from cityloop.fleet.models import Appeal, Violation
 from cityloop.shared.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMedia
 from cityloop.sla.domain import WorkCalendar
+from cityloop.notify import hooks as notify_hooks
 
 MAX_FILES = 6
 
@@ -109,5 +110,6 @@ def decide(session: Session, settings: Settings, cal: WorkCalendar, actor: Actor
         verdict = "维持违规认定" if decision == "upheld" else "申诉成立，撤销违规认定"
         record(session, settings, cal, now, v.case_id, f"申诉复核：{verdict}。{(note or '').strip()[:500]}",
                {"fleet_appeal_decision": decision}, commit=False)
+    notify_hooks.appeal_decided(session, v, appeal, now)
     session.commit()
     return appeal

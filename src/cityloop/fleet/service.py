@@ -18,6 +18,7 @@ from cityloop.fleet.models import Company, CompanyUser, Driver, Permit, PermitVe
 from cityloop.fleet.queries import company_score
 from cityloop.org.service import add_user
 from cityloop.shared.errors import Conflict, Forbidden, Invalid, NotFound
+from cityloop.notify import hooks as notify_hooks
 
 
 def _geojson(geometry: dict, kinds: tuple[str, ...]) -> str:
@@ -172,5 +173,6 @@ def decide_permit(session: Session, settings: Settings, actor: Actor, permit_id:
         local = now.astimezone(ZoneInfo(settings.timezone)).strftime("%Y%m%d")
         permit.number = f"ZT{local}{permit.id:06d}"
     access.bump_version(session)
+    notify_hooks.permit_decided(session, permit, now)
     session.commit()
     return permit

@@ -127,6 +127,10 @@ class Linker:
         if spec.case_level is None:
             notices.append(Notice(dev.department_code, f"{dev.name} {spec.zh}",
                                   f"{dev.name}（{dev.code}）{spec.zh}：{_fmt(spec, tr.value)}"))
+        from cityloop.notify.hooks import alarm_raised  # the department's subscribers, in this transaction
+
+        alarm_raised(session, alarm.id, dev.department_code, dev.code, tr.level, f"{dev.name} {spec.zh}",
+                     f"{dev.name}（{dev.code}）{spec.zh}：{_fmt(spec, tr.value)}", now)
         return alarm
 
     def _sibling_case(self, session, dev, spec, alarm) -> int | None:

@@ -1,7 +1,11 @@
-"""The notifier port: tell people of warnings and alarms by SMS, webhook or e-mail, off the ingestion path.
+"""The notifier port: tell the configured targets of warnings and alarms by SMS, webhook or e-mail, off the
+ingestion path.
 
-Targets are "sms:<phone>", "webhook:<url>", "email:<address>". Sending happens on a background thread with
-retries; a failure is logged and retried, never raised into ingestion."""
+Targets are "sms:<phone>", "webhook:<url>", "email:<address>" (settings.sensor_notify and
+sensor_department_contacts). With a session factory (the server's ingestor) the notices go to the shared
+notification service's outbox (cityloop.notify: retries, delivery log, no duplicates after a restart); without
+one (tools, tests with fake channels) they are sent on a background thread with retries. A failure is never raised
+into ingestion. Alarms raised also reach the department's subscribers through cityloop.notify (alarms.py)."""
 
 from __future__ import annotations
 
@@ -87,8 +91,9 @@ def channels_for(settings: Settings) -> dict[str, Channel]:
 class Outbox:
     """Queues notices and sends them on one thread with backoff; call it with a list of alarms.Notice."""
 
-    def __init__(self, settings: Settings, channels: dict[str, Channel] | None = None, backoff: float = 2.0):
-        self.settings, self.backoff = settings, backoff
+    def __init__(self, settings: Settings, channels: dict[str, Channel] | None = None, backoff: float = 2.0,
+                 factory=None):
+        self.settings, self.backoff, self.factory = settings, backoff, factory
         self.channels = channels if channels is not None else channels_for(settings)
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -100,12 +105,32 @@ class Outbox:
         return list(dict.fromkeys([*s.sensor_notify, *s.sensor_department_contacts.get(department or "", [])]))
 
     def __call__(self, notices: Iterable) -> None:
+        if self.factory is not None:
+            self._publish(list(notices))
+            return
         for notice in notices:
             for target in self.targets(notice.department):
                 self._queue.put((target, notice.subject, notice.text, 1, 0.0))
         if not self._queue.empty() and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="cityloop-notify", daemon=True)
             self._thread.start()
+
+    def _publish(self, notices: list) -> None:
+        import uuid
+
+        from cityloop.notify.service import Recipients, publish
+
+        try:
+            with self.factory() as session:
+                for notice in notices:
+                    targets = self.targets(notice.department)
+                    if targets:
+                        publish(session, "alarm_raised", {"subject": notice.subject, "text": notice.text,
+                                                          "department": notice.department or "", "urgent": True},
+                                Recipients(addresses=targets), event_key=f"sensor-notice:{uuid.uuid4().hex}")
+                session.commit()
+        except Exception:  # noqa: BLE001 - never raised into ingestion
+            log.exception("sensor notices not queued")
 
     def drain(self, timeout: float = 5.0) -> None:
         """Wait until everything queued was sent or given up (tests)."""

@@ -28,7 +28,7 @@ def get_ingestor(state) -> Ingestor:
             ingestor = getattr(state, "sensor_ingestor", None)
             if ingestor is None:
                 if getattr(state, "sensor_notifier", None) is None:
-                    state.sensor_notifier = Outbox(state.settings)
+                    state.sensor_notifier = Outbox(state.settings, factory=state.session_factory)
                 ingestor = Ingestor(state.session_factory, state.settings, state.clock, state.sensor_notifier)
                 state.sensor_ingestor = ingestor
     return ingestor

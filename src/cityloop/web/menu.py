@@ -27,6 +27,7 @@ MENU: list[Entry] = [
     entry("/console/overview", "督查督办", "Oversight", "leader", "shift_lead"),
     entry("/screen", "一屏观全域", "Big screen", "leader", "shift_lead", "dispatcher", "operator"),
     entry("/console/admin", "系统管理", "Administration", "admin", "dispatcher"),
+    entry("/console/notify", "消息通知", "Notifications", "admin"),
     entry("/m/inspector", "城管通", "Inspector app", "inspector"),
     entry("/m/department", "部门处置通", "Department app", "department"),
     entry("/console/hotline", "热线受理", "Hotline intake", "operator", "shift_lead"),
