@@ -7,6 +7,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -96,30 +97,13 @@ def validate(path: Path, sample: int = 8) -> dict[str, str]:
     return meta
 
 
-def install(source: Path, target: Path) -> dict[str, str]:
-    """Validate `source`, then copy it over `target` atomically (temp file + rename): all or nothing."""
-    meta = validate(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".importing", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            while chunk := src.read(1 << 20):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        validate(Path(tmp), sample=1)  # the copy is what will be served
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return meta
-
-
 class TileStore:
     """Tiles of one MBTiles file: a read-only connection kept open and an LRU of recent tiles; reopened when the
     file is replaced (an import while the server runs)."""
 
-    def __init__(self, path: Path, cache_size: int = 4096):
+    def __init__(self, path: Path, cache_size: int = 4096, recheck: float = 0.0):
         self.path, self.cache_size = Path(path), cache_size
+        self.recheck, self._next_check = recheck, 0.0  # seconds between looks at the file for a replacement
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._stamp: tuple | None = None
@@ -149,6 +133,10 @@ class TileStore:
             return self._db is not None
 
     def _refresh(self) -> None:
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + self.recheck
         stamp = self._stat()
         if stamp != self._stamp:
             self._open(stamp)

@@ -85,7 +85,8 @@ def detail_bounds(session: Session) -> tuple[float, float, float, float] | None:
 
 def is_demo_map(path: Path) -> bool:
     """Whether the tile file at `path` is one this module built."""
-    from cityloop.basemap.mbtiles import TileFileError, validate
+    from cityloop.basemap.files import validate
+    from cityloop.basemap.mbtiles import TileFileError
 
     try:
         return validate(path, sample=0).get("name") == DEMO_NAME
