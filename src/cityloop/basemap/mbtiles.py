@@ -98,10 +98,10 @@ def validate(path: Path, sample: int = 8) -> dict[str, str]:
 
 
 class TileStore:
-    """Tiles of one MBTiles file: a read-only connection kept open and an LRU of recent tiles; reopened when the
-    file is replaced (an import while the server runs)."""
+    """Tiles of one MBTiles file: a read-only connection kept open and an LRU of recent tiles (64 Ki tiles: a county
+    map whole, a city's busy part); reopened when the file is replaced (an import while the server runs)."""
 
-    def __init__(self, path: Path, cache_size: int = 4096, recheck: float = 0.0):
+    def __init__(self, path: Path, cache_size: int = 65536, recheck: float = 0.0):
         self.path, self.cache_size = Path(path), cache_size
         self.recheck, self._next_check = recheck, 0.0  # seconds between looks at the file for a replacement
         self._lock = threading.Lock()
