@@ -122,3 +122,22 @@ def test_a_first_pmtiles_import_that_fails_installs_nothing(cli, tmp_path):
     result = run("map", "import", str(bad))
     assert result.exit_code == 1 and "PMTiles" in result.output
     assert not target.exists()
+
+
+def test_a_map_replaced_while_serving_is_picked_up(cli, mbtiles_file, pmtiles_file, settings, engine,
+                                                   session_factory, read_session_factory, clock):
+    import time
+
+    run, target = cli
+    assert run("map", "import", str(mbtiles_file)).exit_code == 0
+    app = create_app(settings.model_copy(update={"map_tiles_path": target}), engine=engine,
+                     session_factory=session_factory, read_session_factory=read_session_factory, clock=clock)
+    api = TestClient(app)
+    z, x, y, _ = _stored(mbtiles_file)[-1]
+    before = api.get(f"/map/tiles/{z}/{x}/{y}.pbf")
+    assert before.status_code == 200
+    assert run("map", "import", str(pmtiles_file)).exit_code == 0
+    time.sleep(0.6)  # the server looks at the file at most twice a second
+    after = api.get(f"/map/tiles/{z}/{x}/{y}.pbf", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200 and after.headers["etag"] != before.headers["etag"]
+    assert after.content == before.content
