@@ -18,6 +18,9 @@ ZLIB = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
 MAGIC = {"png": (b"\x89PNG\r\n\x1a\n",), "jpg": (b"\xff\xd8\xff",), "jpeg": (b"\xff\xd8\xff",), "webp": (b"RIFF",)}
 
 
+WHOLE_FILE_BYTES = 32 << 20  # a tile file up to this size is read into memory whole when opened
+
+
 class TileFileError(ValueError):
     """A tile file that cannot be used, with the reason in Chinese and English."""
 
@@ -108,6 +111,7 @@ class TileStore:
         self._db: sqlite3.Connection | None = None
         self._stamp: tuple | None = None
         self._cache: OrderedDict = OrderedDict()
+        self._all: dict | None = None
         self.metadata: dict[str, str] = {}
 
     def _stat(self) -> tuple | None:
@@ -120,11 +124,14 @@ class TileStore:
     def _open(self, stamp: tuple | None) -> None:
         if self._db is not None:
             self._db.close()
-        self._db, self._cache, self.metadata = None, OrderedDict(), {}
+        self._db, self._cache, self.metadata, self._all = None, OrderedDict(), {}, None
         self._stamp = stamp
         if stamp is not None:
             self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             self.metadata = dict(self._db.execute("SELECT name, value FROM metadata").fetchall())
+            if stamp[2] <= WHOLE_FILE_BYTES:  # a county's map: every tile in memory, no query per tile
+                self._all = {(z, x, (1 << z) - 1 - r): bytes(d) for z, x, r, d in self._db.execute(
+                    "SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles")}
 
     def available(self) -> bool:
         """Whether the file is there and readable."""
@@ -148,6 +155,8 @@ class TileStore:
             self._refresh()
             if self._db is None:
                 return None
+            if self._all is not None:
+                return self._all.get(key)
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
