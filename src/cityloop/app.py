@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from cityloop.cases import intake
 from cityloop.cases.batcher import GroupCommitter
 from cityloop.catalog.cache import MatterCache
+from cityloop.basemap.serve import TileFastPath
 from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
 from cityloop.shared.clock import Clock, SystemClock
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
         lifespan=lifespan,
         docs_url=None, redoc_url=None,  # /docs is served by cityloop.web.docs from npm files, not from a CDN
     )
+    app.add_middleware(TileFastPath)  # innermost: tiles skip route matching but get the security headers
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     app.add_middleware(SecurityHeaders, tile_url=settings.map_tile_url, hsts=settings.secure_cookies)
     if state:

@@ -14,14 +14,16 @@ console = Console()
 
 
 @app.command("import")
-def import_(file: Path = typer.Argument(..., help=".mbtiles (vector pbf or raster png/jpg/webp tiles)")) -> None:
+def import_(file: Path = typer.Argument(..., help=".mbtiles or .pmtiles (vector pbf or raster png/jpg/webp tiles)")
+            ) -> None:
     """Check the file completely, then install it as the base map (all or nothing)."""
-    from cityloop.basemap.mbtiles import TileFileError, install
+    from cityloop.basemap.files import SUFFIXES, install
+    from cityloop.basemap.mbtiles import TileFileError
     from cityloop.cli import _settings
 
     target = _settings().map_tiles_path
-    if file.suffix.lower() != ".mbtiles":
-        console.print("[red]只支持 .mbtiles 文件 / only .mbtiles files are supported[/red]")
+    if file.suffix.lower() not in SUFFIXES:
+        console.print("[red]只支持 .mbtiles 或 .pmtiles 文件 / only .mbtiles or .pmtiles files are supported[/red]")
         raise typer.Exit(2)
     try:
         meta = install(file, target)

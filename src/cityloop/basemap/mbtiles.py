@@ -7,6 +7,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -15,6 +16,9 @@ FORMATS = {"pbf": "application/vnd.mapbox-vector-tile", "png": "image/png", "jpg
 GZIP = b"\x1f\x8b"
 ZLIB = (b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
 MAGIC = {"png": (b"\x89PNG\r\n\x1a\n",), "jpg": (b"\xff\xd8\xff",), "jpeg": (b"\xff\xd8\xff",), "webp": (b"RIFF",)}
+
+
+WHOLE_FILE_BYTES = 32 << 20  # a tile file up to this size is read into memory whole when opened
 
 
 class TileFileError(ValueError):
@@ -96,34 +100,18 @@ def validate(path: Path, sample: int = 8) -> dict[str, str]:
     return meta
 
 
-def install(source: Path, target: Path) -> dict[str, str]:
-    """Validate `source`, then copy it over `target` atomically (temp file + rename): all or nothing."""
-    meta = validate(source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".importing", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
-            while chunk := src.read(1 << 20):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        validate(Path(tmp), sample=1)  # the copy is what will be served
-        os.replace(tmp, target)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return meta
-
-
 class TileStore:
-    """Tiles of one MBTiles file: a read-only connection kept open and an LRU of recent tiles; reopened when the
-    file is replaced (an import while the server runs)."""
+    """Tiles of one MBTiles file: a read-only connection kept open and an LRU of recent tiles (64 Ki tiles: a county
+    map whole, a city's busy part); reopened when the file is replaced (an import while the server runs)."""
 
-    def __init__(self, path: Path, cache_size: int = 4096):
+    def __init__(self, path: Path, cache_size: int = 65536, recheck: float = 0.0):
         self.path, self.cache_size = Path(path), cache_size
+        self.recheck, self._next_check = recheck, 0.0  # seconds between looks at the file for a replacement
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         self._stamp: tuple | None = None
         self._cache: OrderedDict = OrderedDict()
+        self._all: dict | None = None
         self.metadata: dict[str, str] = {}
 
     def _stat(self) -> tuple | None:
@@ -136,11 +124,14 @@ class TileStore:
     def _open(self, stamp: tuple | None) -> None:
         if self._db is not None:
             self._db.close()
-        self._db, self._cache, self.metadata = None, OrderedDict(), {}
+        self._db, self._cache, self.metadata, self._all = None, OrderedDict(), {}, None
         self._stamp = stamp
         if stamp is not None:
             self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
             self.metadata = dict(self._db.execute("SELECT name, value FROM metadata").fetchall())
+            if stamp[2] <= WHOLE_FILE_BYTES:  # a county's map: every tile in memory, no query per tile
+                self._all = {(z, x, (1 << z) - 1 - r): bytes(d) for z, x, r, d in self._db.execute(
+                    "SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles")}
 
     def available(self) -> bool:
         """Whether the file is there and readable."""
@@ -149,6 +140,10 @@ class TileStore:
             return self._db is not None
 
     def _refresh(self) -> None:
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + self.recheck
         stamp = self._stat()
         if stamp != self._stamp:
             self._open(stamp)
@@ -160,6 +155,8 @@ class TileStore:
             self._refresh()
             if self._db is None:
                 return None
+            if self._all is not None:
+                return self._all.get(key)
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]

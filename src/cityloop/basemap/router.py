@@ -10,47 +10,38 @@ import shapely
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
-from cityloop.basemap import domain
-from cityloop.basemap.mbtiles import FORMATS, GZIP, TileStore
-from cityloop.shared.errors import NotFound
+from cityloop.basemap import domain, serve
+from cityloop.basemap.files import TileFile
+from cityloop.shared.errors import Invalid, NotFound
 
 router = APIRouter(tags=["base map"])
-TILE_CACHE = "public, max-age=3600"
 BOUNDS_TTL = 300.0
 
 
-def store(request: Request) -> TileStore:
+def store(request: Request) -> TileFile:
     """The app's open handle on the local tile file."""
-    state = request.app.state
-    current = getattr(state, "basemap_store", None)
-    path = state.settings.map_tiles_path
-    if current is None or current.path != path:
-        current = state.basemap_store = TileStore(path)
-    return current
+    return serve.store(request.app)
 
 
-def _missing() -> NotFound:
-    return NotFound("tile_not_found", "没有这个瓦片", "no such tile")
+class _TileEndpoint:
+    """GET /map/tiles/{z}/{x}/{y}.{ext} when serve.TileFastPath did not answer it (or the app runs without it):
+    the tile, or the error that says why there is none. A raw ASGI endpoint: no request object, no session."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        params = scope["path_params"]
+        z, x, name = params["z"], params["x"], params["name"]
+        if await serve.answer(scope, send, z, x, name):
+            return
+        if not (z.isascii() and z.isdigit() and x.isascii() and x.isdigit()):
+            raise Invalid("tile_invalid", "瓦片坐标必须是整数", "tile coordinates must be whole numbers")
+        raise NotFound("tile_not_found", "没有这个瓦片", "no such tile")
 
 
-@router.get("/map/tiles/{z}/{x}/{name}", include_in_schema=False)
-async def tile(z: int, x: int, name: str, request: Request) -> Response:
-    """One tile of the local base map: 204 where the map has nothing, 404 for a tile that cannot exist."""
-    parsed = domain.parse_tile(z, x, name)
-    tiles = store(request)
-    if parsed is None:
-        raise _missing()
-    data = tiles.tile(parsed[0], parsed[1], parsed[2])
-    fmt = tiles.metadata.get("format", "pbf")
-    if not tiles.metadata or parsed[3] != fmt and not (fmt == "jpeg" and parsed[3] == "jpg"):
-        raise _missing()
-    if data is None:
-        return Response(status_code=204, headers={"Cache-Control": TILE_CACHE})
-    headers = {"Cache-Control": TILE_CACHE}
-    if fmt == "pbf" and data[:2] == GZIP:
-        headers["Content-Encoding"] = "gzip"
-    return Response(data, media_type=FORMATS[fmt], headers=headers)
+router.routes.append(Route("/map/tiles/{z}/{x}/{name}", _TileEndpoint(), methods=["GET", "HEAD"],
+                           include_in_schema=False))
 
 
 def _place(request: Request) -> tuple[list[float] | None, list[float] | None]:
@@ -69,7 +60,7 @@ def _place(request: Request) -> tuple[list[float] | None, list[float] | None]:
         grids = [shapely.from_geojson(g) for g in session.scalars(select(UnitGrid.geometry))]
     if shapes:
         bounds = [round(float(v), 6) for v in shapely.total_bounds(shapes)]
-    meta = store(request).metadata if store(request).available() else {}
+    meta = store(request).metadata
     if bounds is None and "bounds" in meta:
         bounds = [float(v) for v in meta["bounds"].split(",")]
     if grids or bounds:

@@ -5,7 +5,11 @@ county; see demo/data/SOURCES.md)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
+import sqlite3
 from pathlib import Path
 
 import shapely
@@ -85,7 +89,8 @@ def detail_bounds(session: Session) -> tuple[float, float, float, float] | None:
 
 def is_demo_map(path: Path) -> bool:
     """Whether the tile file at `path` is one this module built."""
-    from cityloop.basemap.mbtiles import TileFileError, validate
+    from cityloop.basemap.files import validate
+    from cityloop.basemap.mbtiles import TileFileError
 
     try:
         return validate(path, sample=0).get("name") == DEMO_NAME
@@ -94,6 +99,33 @@ def is_demo_map(path: Path) -> bool:
 
 
 def build(session: Session, path: Path, maxzoom: int = 16) -> int:
-    """Write the deployment's base map to `path` (MBTiles); returns the number of tiles."""
-    return write(path, features(session), name=DEMO_NAME, maxzoom=maxzoom,
-                 detail=detail_bounds(session), attribution="CityLoop 演示底图（示意）")
+    """Write the deployment's base map to `path` (MBTiles); returns the number of tiles. The same features, options
+    and code give the same tiles: a copy kept in `path`'s folder under cache/ is reused (a demo rebuild)."""
+    feats, detail = features(session), detail_bounds(session)
+    key = _key(feats, maxzoom, detail)
+    cached = path.parent / "cache" / f"basemap-{key}.mbtiles"
+    if cached.is_file():
+        shutil.copyfile(cached, path.with_name(path.name + ".cached"))
+        os.replace(path.with_name(path.name + ".cached"), path)
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            return db.execute("SELECT count(*) FROM tiles").fetchone()[0]
+    count = write(path, feats, name=DEMO_NAME, maxzoom=maxzoom, detail=detail,
+                  attribution="CityLoop 演示底图（示意）")
+    cached.parent.mkdir(exist_ok=True)
+    for old in cached.parent.glob("basemap-*.mbtiles"):  # keep one: the latest
+        old.unlink(missing_ok=True)
+    shutil.copyfile(path, cached.with_suffix(".part"))
+    os.replace(cached.with_suffix(".part"), cached)
+    return count
+
+
+def _key(feats: list[Feature], maxzoom: int, detail) -> str:
+    """A digest of everything the tiles depend on: the features, the options and the code that cuts them."""
+    from cityloop.basemap import tiles
+
+    h = hashlib.sha256(f"{maxzoom}|{detail}|{DEMO_NAME}".encode())
+    h.update(Path(tiles.__file__).read_bytes())
+    for f in feats:
+        h.update(f"{f.layer}|{f.minzoom}|{json.dumps(f.properties, sort_keys=True, ensure_ascii=False)}|".encode())
+        h.update(shapely.to_wkb(f.geometry))
+    return h.hexdigest()[:24]

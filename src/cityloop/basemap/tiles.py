@@ -50,33 +50,40 @@ def build_tiles(features: list[Feature], minzoom: int, maxzoom: int,
     merc = [_mercator(f.geometry) for f in features]
     tree = shapely.STRtree(merc)
     everything = shapely.total_bounds([f.geometry for f in features])
+    shapes = np.array(merc, dtype=object)
+    points = shapely.get_type_id(shapes) == 0
+    minzooms = np.array([f.minzoom for f in features])
     out: dict = {}
     for z in range(minzoom, maxzoom + 1):
+        # simplified once per zoom (vectorised), not once per tile: the same shapes, clipped per tile below
+        size = 2 * np.pi * R / (1 << z)
+        todo = ~points & (minzooms <= z)
+        simple = shapes.copy()
+        simple[todo] = shapely.simplify(shapes[todo], size / EXTENT, preserve_topology=True)
         area = detail if (detail is not None and z >= detail_from) else tuple(everything)
         for tile in _covering(area, z):
-            data = _tile(features, merc, tree, tile)
+            data = _tile(features, simple, tree, tile)
             if data is not None:
                 out[(z, tile.x, tile.y)] = data
     return out
 
 
-def _tile(features: list[Feature], merc: list, tree: shapely.STRtree, tile: mercantile.Tile) -> bytes | None:
+def _tile(features: list[Feature], simple, tree: shapely.STRtree, tile: mercantile.Tile) -> bytes | None:
     b = mercantile.xy_bounds(tile)
     size = b.right - b.left
     pad = size * BUFFER
     box = (b.left - pad, b.bottom - pad, b.right + pad, b.top + pad)
-    tolerance = size / EXTENT  # one tile unit
     layers: dict[str, list[dict]] = {}
     for i in sorted(tree.query(shapely.box(*box))):
         f = features[i]
         if tile.z < f.minzoom:
             continue
-        geom = merc[i]
+        geom = simple[i]
         if geom.geom_type != "Point":
-            geom = shapely.clip_by_rect(shapely.simplify(geom, tolerance, preserve_topology=True), *box)
+            geom = shapely.clip_by_rect(geom, *box)
             if geom.is_empty:
                 continue
-        elif not shapely.contains_xy(shapely.box(b.left, b.bottom, b.right, b.top), geom.x, geom.y):
+        elif not (b.left <= geom.x <= b.right and b.bottom <= geom.y <= b.top):
             continue  # a label belongs to exactly one tile
         layers.setdefault(f.layer, []).append({"geometry": geom, "properties": f.properties})
     if not layers:

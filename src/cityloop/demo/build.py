@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import Progress
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
@@ -97,6 +97,8 @@ def _build(settings: Settings, console: Console, days: int, per_day: int) -> int
 
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":  # a .building file, thrown away if the build stops: no need to sync it
+        event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
     now = SystemClock().now()
     try:
         with make_session_factory(engine)() as session, Progress(console=console) as progress:
