@@ -3,6 +3,7 @@
   for (const el of document.querySelectorAll(".score-chart")) {
     const names = JSON.parse(el.dataset.rows), scores = JSON.parse(el.dataset.scores);
     echarts.init(el, null, { renderer: "canvas" }).setOption({
+      animation: false,
       grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
       xAxis: { type: "value", min: 0, max: 100 },
       yAxis: { type: "category", inverse: true, data: names, axisLabel: { width: 160, overflow: "truncate" } },
