@@ -77,7 +77,8 @@ def test_refused(state, action, actor, status, code):
 
 def test_a_district_center_is_offered_only_its_own_cases():
     assert available_actions(case("accepted"), QD_LEAD) == []
-    assert set(available_actions(case("accepted", "610402"), QD_LEAD)) == {"file", "refuse", "void", "supervise",
-                                                                          "escalate", "annotate"}
+    # (作废 needs a request first; 回退 goes back to the operator's 受理)
+    assert set(available_actions(case("accepted", "610402"), QD_LEAD)) == {
+        "file", "refuse", "send_back_to_operator", "supervise", "escalate", "annotate"}
     assert "hand_down" in available_actions(case("accepted"), CITY_LEAD)
     assert "hand_down" not in available_actions(case("accepted", center=False), CITY_LEAD)
