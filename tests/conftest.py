@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 from cityloop.app import create_app
 from cityloop.config import Settings
 from cityloop.db import make_engine
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.shared.clock import FixedClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -21,7 +21,7 @@ from cityloop.app import create_app
 from cityloop.basemap import source
 from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.shared.clock import FixedClock
 from tests.conftest import SHANGHAI, free_port
 from tests.factories import World, seed_world

@@ -12,14 +12,14 @@ from sqlalchemy import Engine
 from cityloop.cases import intake
 from cityloop.cases.batcher import GroupCommitter
 from cityloop.catalog.cache import MatterCache
-from cityloop.basemap.serve import TileFastPath
+from cityloop.basemap.http import TileFastPath
 from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
 from cityloop.shared.clock import Clock, SystemClock
-from cityloop.shared.openapi import document_problems
-from cityloop.shared.errors import install_error_handlers
+from cityloop.http.openapi import document_problems
+from cityloop.http.problems import install_error_handlers
 from cityloop.web.pages import error_page
-from cityloop.shared.middleware import BodyLimit, SecurityHeaders
+from cityloop.http.middleware import BodyLimit, SecurityHeaders
 from cityloop.shared.shutdown import watch_signals
 
 

@@ -39,7 +39,7 @@ def _session_factory(settings: Settings):
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "heads") -> None:
     """Apply migrations (the only way the schema is created)."""
-    from cityloop.migrate import upgrade
+    from cityloop.db.migrate import upgrade
 
     settings = _settings()
     upgrade(settings.database_url, revision)
@@ -147,7 +147,7 @@ def sla_sweep(loop: bool = typer.Option(False, help="keep running every sweep_in
 @app.command()
 def backup(archive: Path = typer.Argument(..., help="备份文件 / archive to write, e.g. backup-2026-11-25.tar.gz")) -> None:
     """Back up the database and the media files into one .tar.gz (safe while the server runs)."""
-    from cityloop.shared.backup import BackupError, backup as run_backup
+    from cityloop.db.backup import BackupError, backup as run_backup
 
     try:
         manifest = run_backup(_settings(), archive)
@@ -161,7 +161,7 @@ def backup(archive: Path = typer.Argument(..., help="备份文件 / archive to w
 def restore(archive: Path = typer.Argument(..., exists=True, dir_okay=False),
             force: bool = typer.Option(False, help="overwrite a database that already holds data")) -> None:
     """Restore a backup into the configured database and media folder (stop the server first)."""
-    from cityloop.shared.backup import BackupError, restore as run_restore
+    from cityloop.db.backup import BackupError, restore as run_restore
 
     try:
         manifest = run_restore(_settings(), archive, force)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,10 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
+from cityloop.org.actor import Actor, actor_from_user
 from cityloop.org.models import User
 from cityloop.org.security import read_token
 from cityloop.shared.clock import Clock
 from cityloop.shared.errors import Forbidden, Unauthorized
+
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -49,31 +50,6 @@ def get_grid_index(request: Request):
     from cityloop.geo.queries import get_index
 
     return get_index(request.app.state)
-
-
-@dataclass
-class Actor:
-    """Who is acting: the user and their roles."""
-
-    id: int | None
-    username: str
-    display_name: str
-    roles: frozenset[str]
-    department_id: int | None = None
-    extra: dict = field(default_factory=dict)
-    district_code: str | None = None  # city mode: a district center's staff (None = the city center)
-
-    def has(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
-
-
-SYSTEM_ACTOR = Actor(id=None, username="system", display_name="系统", roles=frozenset({"system"}))
-
-
-def actor_from_user(user: User) -> Actor:
-    """Snapshot of a user as an actor."""
-    return Actor(user.id, user.username, user.display_name, frozenset(user.role_names), user.department_id,
-                 district_code=user.district_code)
 
 
 ACTOR_TTL_SECONDS = 30.0  # changed roles take effect within this time; revocation and deactivation at once

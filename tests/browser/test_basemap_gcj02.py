@@ -21,7 +21,7 @@ from cityloop.app import create_app
 from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
 from cityloop.geo.coords import from_wgs84
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.org.security import issue_token
 from cityloop.shared.clock import FixedClock
 from tests.conftest import free_port

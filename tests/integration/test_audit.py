@@ -72,7 +72,7 @@ def test_audit_verify_command(tmp_path, monkeypatch):
     from cityloop.geo.queries import build_index
     from cityloop.sla.service import calendar
     from cityloop.db import make_engine, make_session_factory
-    from cityloop.migrate import upgrade
+    from cityloop.db.migrate import upgrade
     from tests.conftest import SHANGHAI
     from tests.factories import seed_world
 

@@ -196,7 +196,7 @@ def template(tmp_path_factory):
     from cityloop.app import create_app
     from cityloop.config import Settings
     from cityloop.db import make_engine, make_session_factory
-    from cityloop.migrate import upgrade
+    from cityloop.db.migrate import upgrade
     from cityloop.org.security import issue_token
     from cityloop.shared.clock import FixedClock
     from tests.conftest import SHANGHAI
@@ -375,7 +375,7 @@ def test_upgrading_a_database_chained_by_0007_re_macs_its_history(tmp_path, monk
     from cityloop.config import Settings, get_settings
     from cityloop.db import make_engine, make_session_factory
     from cityloop.geo.queries import build_index
-    from cityloop.migrate import alembic_config, upgrade
+    from cityloop.db.migrate import alembic_config, upgrade
     from cityloop.sla.service import calendar
     from tests.conftest import SHANGHAI
     from tests.factories import seed_world

@@ -7,7 +7,7 @@ import pytest
 from cityloop.cases import actions, automation
 from cityloop.cases.schemas import ActionIn
 from cityloop.cases.service import Ctx
-from cityloop.deps import SYSTEM_ACTOR
+from cityloop.org.actor import SYSTEM_ACTOR
 from cityloop.geo.queries import build_index
 from cityloop.shared.errors import AppError
 from cityloop.sla.service import calendar

@@ -23,7 +23,7 @@ from cityloop.cases.models import Case, CaseEvent, CasePhoto
 from cityloop.cases.photos import store_photo
 from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from tests.conftest import SHANGHAI
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=SHANGHAI)
@@ -119,7 +119,7 @@ def test_a_backup_is_not_restored_across_database_kinds(tmp_path, monkeypatch):
     _fill(source, tmp_path / "m")
     archive = tmp_path / "b.tar.gz"
     assert _cli(["backup", str(archive)], source, tmp_path / "m", monkeypatch).exit_code == 0
-    from cityloop.shared.backup import BackupError, restore
+    from cityloop.db.backup import BackupError, restore
 
     with pytest.raises(BackupError, match="across|target is postgresql"):
         restore(Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none", demo=True), archive)
@@ -137,7 +137,7 @@ def test_a_backup_is_readable_by_its_owner_only(tmp_path, monkeypatch):
 
 
 def test_pg_dump_gets_the_password_from_a_private_file_not_its_command_line(tmp_path):
-    from cityloop.shared.backup import pg_command
+    from cityloop.db.backup import pg_command
 
     url = "postgresql+psycopg://city:s3cr:et\\pw@db.example:5433/cityloop?sslmode=require"
     argv, env = pg_command("pg_dump", url, ["--format=custom"], tmp_path)
@@ -151,7 +151,7 @@ def test_pg_dump_gets_the_password_from_a_private_file_not_its_command_line(tmp_
 
 def test_pg_dump_receives_no_password_argument(tmp_path, monkeypatch):
     """The command actually run (pg_dump replaced by a recorder) carries no password."""
-    from cityloop.shared import backup as backup_module
+    from cityloop.db import backup as backup_module
 
     seen = {}
 

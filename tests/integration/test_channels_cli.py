@@ -14,7 +14,7 @@ from cityloop.channels.models import Camera, ChannelKey, GazetteerEntry
 from cityloop.channels.service import key_ok
 from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from tests.conftest import SHANGHAI
 from tests.factories import seed_world
 

@@ -10,7 +10,7 @@ from cityloop.cases.service import Ctx
 from cityloop.channels import demo
 from cityloop.channels.models import Camera, ChannelReport, GazetteerEntry, PositionPing
 from cityloop.places.models import PlaceAddress, PlaceRoad
-from cityloop.deps import SYSTEM_ACTOR
+from cityloop.org.actor import SYSTEM_ACTOR
 from cityloop.geo.coords import to_wgs84
 from cityloop.geo.queries import build_index
 from cityloop.sla.service import calendar

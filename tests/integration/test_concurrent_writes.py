@@ -16,7 +16,7 @@ from cityloop.app import create_app
 from cityloop.cases.batcher import GroupCommitter
 from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.org.security import issue_token
 from cityloop.shared.clock import FixedClock
 

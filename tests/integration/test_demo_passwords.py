@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from cityloop.app import create_app
 from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.org import demo_passwords
 from cityloop.org.demo_passwords import DemoPasswordsLeft
 from cityloop.org.models import User

@@ -94,7 +94,7 @@ def _under_kills(server: Server, new_key, send) -> tuple[set, set]:
 
 
 def _seeded(url: str):
-    from cityloop.migrate import upgrade
+    from cityloop.db.migrate import upgrade
 
     from sqlalchemy import update
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cityloop.db import make_engine, make_session_factory
 from cityloop.exchange.models import OutboxRow
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from tests.integration.test_backup import two_databases  # noqa: F401
 
 

@@ -17,7 +17,7 @@ from cityloop.config import get_settings
 from cityloop.db import make_engine, make_session_factory
 from cityloop.fleet import cli
 from cityloop.fleet.models import Position, Vehicle
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from tests.conftest import SHANGHAI, free_port
 from tests.factories import seed_world
 

@@ -16,7 +16,7 @@ from cityloop.db import make_engine, make_session_factory
 from cityloop.fleet import jt808 as j
 from cityloop.fleet.models import Position
 from cityloop.fleet.terminal import Terminal
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from tests.conftest import SHANGHAI, free_port
 from tests.factories import seed_world
 from tests.fleet_world import LAT, lon_at, seed_fleet

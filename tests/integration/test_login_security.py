@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from cityloop.app import create_app
 from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.org import service as org_service
 from cityloop.org.security import verify_password
 from cityloop.shared.clock import FixedClock

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.notify.models import OutboxMessage
 from cityloop.notify.service import Recipients, publish
 from tests.integration.notify_kit import FakeGateway

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cityloop.channels.models import GazetteerEntry
 from cityloop.config import get_settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.places import importer
 from cityloop.places.cli import app
 from cityloop.places.models import PlaceAddress, PlaceRoad

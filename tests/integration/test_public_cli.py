@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cityloop.config import get_settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.public.cli import app
 from cityloop.public.models import CallAttempt, CallCampaign, QrPlacement, ServicePoint
 from tests.conftest import SHANGHAI

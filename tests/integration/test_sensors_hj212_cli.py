@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.sensors import cli
 from cityloop.sensors.models import Device, Reading, Rollup
 from tests.conftest import SHANGHAI, free_port

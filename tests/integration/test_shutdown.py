@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import update
 
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.org.models import User
 from cityloop.org.security import issue_token
 from tests.conftest import SHANGHAI, free_port

@@ -88,7 +88,7 @@ def test_security_headers_and_request_size(api, world, login, settings, engine, 
 
 
 def test_tile_host_is_allowed_by_the_policy():
-    from cityloop.shared.middleware import csp
+    from cityloop.http.middleware import csp
 
     assert "https://*.tianditu.gov.cn" in csp("https://t{s}.tianditu.gov.cn/vec_w/wmts?tk=KEY")
     assert "img-src 'self' data: blob:;" in csp(None)

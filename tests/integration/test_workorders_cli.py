@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from cityloop.config import get_settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.workorders import domain
 from cityloop.workorders.cli import app
 from cityloop.workorders.models import WorkOrder, WorkOrderMessage

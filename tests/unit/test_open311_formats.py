@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cityloop.open311.formats import Open311Error, check_format, error, parse_w3c, render, to_xml, w3c
+from cityloop.open311.formats import Open311Error, check_format, parse_w3c, to_xml, w3c
+from cityloop.open311.router import error, render
 
 
 def test_xml_lists_are_named_after_their_container():

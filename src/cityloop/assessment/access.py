@@ -3,7 +3,7 @@ inspector only his own."""
 
 from __future__ import annotations
 
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import Forbidden
 
 CITYWIDE = frozenset({"leader", "shift_lead", "dispatcher", "operator", "admin"})

@@ -40,7 +40,7 @@ def _use_case(migrate: bool = False) -> Iterator[tuple]:
     settings = _settings()
     try:
         if migrate:
-            from cityloop.migrate import upgrade
+            from cityloop.db.migrate import upgrade
 
             upgrade(settings.database_url)
         factory = _session_factory(settings)

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from cityloop.assessment import access, analysis, annual, report, service
 from cityloop.assessment.models import Publication
-from cityloop.assessment.views import console, fresh, period_or_last, public
+from cityloop.assessment.pages import console, fresh, period_or_last, public
 from cityloop.assessment.schemas import (AnnualOut, AssessmentOut, DrillOut, PeriodStatusOut, PublicationOut, PublishIn)
-from cityloop.deps import Actor, current_actor, get_session, require_roles
+from cityloop.deps import current_actor, get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import AppError, NotFound
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment 综合评价"])

@@ -25,12 +25,12 @@ async def refresh_forever(state) -> None:
     import asyncio
     import logging
 
-    from fastapi.concurrency import run_in_threadpool
+    from asyncio import to_thread
 
     while True:
         await asyncio.sleep(state.settings.assessment_refresh_seconds)
         try:
-            await run_in_threadpool(refresh_once, state.engine, state.session_factory, state.settings,
+            await to_thread(refresh_once, state.engine, state.session_factory, state.settings,
                                     state.clock.now())
         except Exception:  # noqa: BLE001 - retried next interval, never kills the server
             logging.getLogger("cityloop.assessment").exception("assessment refresh failed")

@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.audit.models import AuditEntry
-from cityloop.deps import Actor, get_session, require_roles
+from cityloop.deps import get_session, require_roles
+from cityloop.org.actor import Actor
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit 审计"])
 

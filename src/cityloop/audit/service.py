@@ -21,7 +21,7 @@ from cityloop.audit.domain import Anchor, anchor_line, chain_mac, parse_anchors
 from cityloop.audit.models import AuditChainHead, AuditEntry, AuditHead
 from cityloop.cases.domain import LATE_STATE_FIELDS, STATE_FIELDS, event_mac, state_digest
 from cityloop.cases.models import Case, CaseEvent
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 
 
 def entry_hash(prev: str, at: datetime, actor_id: int | None, actor_name: str, action: str, target: str,

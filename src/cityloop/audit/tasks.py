@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 
-from fastapi.concurrency import run_in_threadpool
+from asyncio import to_thread
 
 from cityloop.audit.keys import audit_key
 from cityloop.audit.service import chain_head, seal_all, write_anchor
@@ -38,7 +38,7 @@ async def seal_forever(state) -> None:
         await asyncio.sleep(settings.audit_seal_interval_seconds)
         due = time.monotonic() - last_anchor >= settings.audit_anchor_interval_seconds
         try:
-            done = await run_in_threadpool(seal_once, state, due, anchored_seq)
+            done = await to_thread(seal_once, state, due, anchored_seq)
         except Exception:  # noqa: BLE001 - retried next interval, never kills the server
             log.exception("audit sealing failed")
             continue

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from cityloop.basemap import domain, serve
+from cityloop.basemap import domain, http
 from cityloop.basemap.files import TileFile
 from cityloop.shared.errors import Invalid, NotFound
 
@@ -23,17 +23,17 @@ BOUNDS_TTL = 300.0
 
 def store(request: Request) -> TileFile:
     """The app's open handle on the local tile file."""
-    return serve.store(request.app)
+    return http.store(request.app)
 
 
 class _TileEndpoint:
-    """GET /map/tiles/{z}/{x}/{y}.{ext} when serve.TileFastPath did not answer it (or the app runs without it):
+    """GET /map/tiles/{z}/{x}/{y}.{ext} when http.TileFastPath did not answer it (or the app runs without it):
     the tile, or the error that says why there is none. A raw ASGI endpoint: no request object, no session."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         params = scope["path_params"]
         z, x, name = params["z"], params["x"], params["name"]
-        if await serve.answer(scope, send, z, x, name):
+        if await http.answer(scope, send, z, x, name):
             return
         if not (z.isascii() and z.isdigit() and x.isascii() and x.isdigit()):
             raise Invalid("tile_invalid", "瓦片坐标必须是整数", "tile coordinates must be whole numbers")

@@ -11,7 +11,8 @@ from cityloop.audit import service as audit
 from cityloop.campaigns import export, service
 from cityloop.campaigns.pages import extra_routers  # noqa: F401 - mounted by the app with this module
 from cityloop.campaigns.schemas import CampaignIn, CampaignOut, CheckIn, ProgressOut, TagIn, TaskOut
-from cityloop.deps import Actor, get_session, require_roles
+from cityloop.deps import get_session, require_roles
+from cityloop.org.actor import Actor
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns 专项普查"])
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]

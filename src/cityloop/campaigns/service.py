@@ -14,7 +14,7 @@ from cityloop.campaigns.models import (
 from cityloop.campaigns.schemas import CampaignIn, CampaignOut, GridProgressOut, ItemOut, ProgressOut, TaskOut
 from cityloop.cases.models import Case
 from cityloop.catalog.models import Category
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.geo.models import DutyGrid, DutyGridInspector
 from cityloop.org.models import User
 from cityloop.shared.errors import Conflict, Forbidden, Invalid, NotFound

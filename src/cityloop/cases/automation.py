@@ -17,7 +17,7 @@ from cityloop.cases.models import Case
 from cityloop.cases.schemas import ActionIn, ReportIn
 from cityloop.cases.service import Ctx
 from cityloop.config import Settings
-from cityloop.deps import SYSTEM_ACTOR
+from cityloop.org.actor import SYSTEM_ACTOR
 from cityloop.geo.coords import to_wgs84
 from cityloop.sla.domain import WorkCalendar
 

@@ -18,7 +18,7 @@ from cityloop.cases.models import Case
 from cityloop.cases.queries import search
 from cityloop.catalog.domain import matter_code
 from cityloop.catalog.models import Category
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.org.models import Department
 
 HEADERS = ("案件编号", "问题类别", "阶段", "来源", "处置部门", "地址", "问题描述", "上报人", "上报时间",

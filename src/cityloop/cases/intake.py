@@ -27,7 +27,7 @@ from cityloop.cases.service import Ctx, acting_role, node_limit
 from cityloop.catalog.cache import Matter, load_matters
 from cityloop.catalog.models import Component
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.geo.queries import outside_error
 from cityloop.places.store import cached as places_index
 from cityloop.shared.errors import Forbidden, Invalid

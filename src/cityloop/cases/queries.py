@@ -13,7 +13,7 @@ from cityloop.cases.domain import CLOSE_TYPES, NODES, RULES, STAGES, available_a
 from cityloop.cases.models import Case, CaseAssist, CaseEvent, CaseNode, CasePhoto, CaseSupervision, CaseTask
 from cityloop.cases.schemas import CaseOut, EventOut, TaskOut
 from cityloop.catalog.models import Category, FilingCondition
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.org.domain import CITYWIDE_ROLES
 from cityloop.org.models import Department
 from cityloop.shared.errors import NotFound

@@ -19,11 +19,12 @@ from cityloop.cases.domain import available_actions, scoped_key
 from cityloop.cases.models import Case, CasePhoto, SavedFilter
 from cityloop.cases.photos import photo_path, save, screen_all
 from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, CheckOut, EventOut, NodeOut, ReportIn, TaskOut
-from cityloop.deps import Actor, current_actor, get_grid_index, get_session
+from cityloop.deps import current_actor, get_grid_index, get_session
+from cityloop.org.actor import Actor
 from cityloop.geo.coords import to_wgs84
 from cityloop.shared.errors import Conflict, Invalid, NotFound
 from cityloop.shared.ids import as_id
-from cityloop.shared.pagination import PageParams, page_params
+from cityloop.http.pagination import PageParams, page_params
 from cityloop.sla.service import calendar
 from cityloop.shared.fields import Instant
 

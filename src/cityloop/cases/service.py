@@ -14,7 +14,7 @@ from cityloop.cases.domain import LATE_STATE_FIELDS, NODE_OF_STAGE, RULES, STATE
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto, CaseTask
 from cityloop.cases.photos import Photo, decode
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org.models import UserRole
 from cityloop.sla.domain import WorkCalendar, due_at, limit_minutes

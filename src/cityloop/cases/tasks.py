@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from cityloop.cases import service as svc
 from cityloop.cases.models import Case, CaseNode
 from cityloop.config import Settings
-from cityloop.deps import SYSTEM_ACTOR
+from cityloop.org.actor import SYSTEM_ACTOR
 from cityloop.shared.singleton import only_one
 from cityloop.sla.service import calendar
 
@@ -63,12 +63,12 @@ async def sweep_forever(state) -> None:
     import asyncio
     import logging
 
-    from fastapi.concurrency import run_in_threadpool
+    from asyncio import to_thread
 
     while True:
         await asyncio.sleep(state.settings.sweep_interval_seconds)
         try:
-            await run_in_threadpool(sweep_once, state.engine, state.session_factory, state.settings,
+            await to_thread(sweep_once, state.engine, state.session_factory, state.settings,
                                     state.clock.now())
         except Exception:  # noqa: BLE001 - a failed sweep is retried next interval, never kills the server
             logging.getLogger("cityloop.sweep").exception("overdue sweep failed")

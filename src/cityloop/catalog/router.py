@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from cityloop.audit import service as audit
 from cityloop.catalog import service, suggest
 from cityloop.catalog.schemas import CategoryOut, ComponentOut, ConditionPatch
-from cityloop.deps import Actor, current_actor, get_session, require_roles
+from cityloop.deps import current_actor, get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import Invalid
-from cityloop.shared.pagination import Page, PageParams, page_params
+from cityloop.http.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog 部件事项"])
 

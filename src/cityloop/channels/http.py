@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.cases.photos import save, screen_all
 from cityloop.cases.service import Ctx
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import Invalid, TooLarge
 from cityloop.sla.service import calendar
 

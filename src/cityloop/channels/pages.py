@@ -11,7 +11,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
 from cityloop.channels import public
-from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import AppError, NotFound
 from cityloop.web import pages
 from cityloop.web.menu import menu_for

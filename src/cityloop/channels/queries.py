@@ -15,7 +15,7 @@ from cityloop.catalog.models import Category
 from cityloop.channels.domain import FLAG_NAMES, degrees_around, haversine_m
 from cityloop.channels.models import PhotoEvidence
 from cityloop.channels.schemas import CategorySuggestion, EvidenceOut, NearbyCase
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 
 
 def nearby_open(session: Session, lon: float, lat: float, radius_m: float, since: datetime,

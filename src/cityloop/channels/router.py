@@ -23,15 +23,17 @@ from cityloop.cases.queries import get_visible, mask_phone
 from cityloop.catalog.models import Category
 from cityloop.channels import evidence, http, patrol, public, queries, video
 from cityloop.channels.domain import PUBLIC_STAGES
-from cityloop.channels.integrations import router as integrations_router
+from cityloop.channels.router_integrations import router as integrations_router
 from cityloop.channels.models import Camera, ChannelReport, PhotoEvidence
 from cityloop.channels.pages import router as pages_router
 from cityloop.channels.schemas import (CameraIn, CameraOut, CategorySuggestion, EvidenceOut, NearbyCase,
                                        PatrolOut, PingsIn, PublicReportIn, PublicReportOut, PublicStatusOut, RatingIn)
 from cityloop.channels.service import channel_actor
-from cityloop.deps import Actor, current_actor, get_grid_index, get_session, require_roles
+from cityloop.deps import current_actor, get_grid_index, get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.geo.models import UnitGrid
-from cityloop.shared.errors import Forbidden, Invalid, wants_english
+from cityloop.shared.errors import Forbidden, Invalid
+from cityloop.http.problems import wants_english
 from cityloop.shared.fields import Day
 
 router = APIRouter(tags=["channels 上报渠道"])

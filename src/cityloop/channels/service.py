@@ -18,7 +18,7 @@ from cityloop.cases.service import Ctx
 from cityloop.channels.domain import CHANNEL_NAMES, new_tracking_code
 from cityloop.channels.models import ChannelKey, ChannelReport, RateLimit
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.geo.coords import to_wgs84
 
 DEMO_KEY = "demo"

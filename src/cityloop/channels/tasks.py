@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi.concurrency import run_in_threadpool
+from asyncio import to_thread
 
 from cityloop.channels import evidence, service
 from cityloop.shared.singleton import only_one
@@ -33,7 +33,7 @@ async def check_photos_forever(state) -> None:
     while True:
         await asyncio.sleep(state.settings.evidence_interval_seconds)
         try:
-            await run_in_threadpool(check_once, state)
+            await to_thread(check_once, state)
         except Exception:  # noqa: BLE001 - never let a bad photo stop the server
             log.exception("photo evidence check failed")
 

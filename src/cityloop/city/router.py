@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 
 from cityloop.city import service
 from cityloop.city.schemas import DistrictCenterOut, LevelRuleIn, LevelRuleOut
-from cityloop.deps import Actor, get_clock, get_session, require_roles
+from cityloop.deps import get_clock, get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.shared.ids import MAX_ID
 
 router = APIRouter(prefix="/api/v1/city", tags=["city 两级指挥"])

@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 
 from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.shared.clock import SystemClock
 
 

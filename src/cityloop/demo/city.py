@@ -177,7 +177,7 @@ def build(settings: Settings, console: Console, days: int, per_day: int) -> tupl
     from cityloop.demo.city_history import generate
     from cityloop.geo.coords import to_wgs84
     from cityloop.geo.queries import build_index
-    from cityloop.migrate import upgrade
+    from cityloop.db.migrate import upgrade
     from cityloop.shared.clock import SystemClock
 
     upgrade(settings.database_url)

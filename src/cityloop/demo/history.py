@@ -17,7 +17,7 @@ from cityloop.cases.domain import OPEN_STAGES
 from cityloop.cases.schemas import ActionIn, ReportIn
 from cityloop.catalog.models import FilingCondition
 from cityloop.config import Settings
-from cityloop.deps import Actor, actor_from_user
+from cityloop.org.actor import Actor, actor_from_user
 from cityloop.org.models import Department, User
 from cityloop.sla.service import calendar
 

@@ -12,12 +12,14 @@ from cityloop.cases.models import Case
 from cityloop.cases.queries import to_out
 from cityloop.cases.schemas import ActionIn, CaseOut
 from cityloop.channels import http
-from cityloop.deps import Actor, get_session, require_roles
+from cityloop.deps import get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.department_app import service
 from cityloop.department_app.domain import request_fingerprint
 from cityloop.department_app.pages import router as pages_router
 from cityloop.department_app.schemas import MyCaseOut, RequestOut
-from cityloop.shared.errors import Invalid, wants_english
+from cityloop.shared.errors import Invalid
+from cityloop.http.problems import wants_english
 from cityloop.web import pages
 
 router = APIRouter(prefix="/api/v1/department", tags=["department 部门处置端"])

@@ -16,7 +16,7 @@ from cityloop.cases.queries import get_visible, timing
 from cityloop.cases.schemas import ActionIn
 from cityloop.cases.service import Ctx
 from cityloop.catalog.models import Category
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.department_app.domain import ACTIONS, MY_STAGES, REQUEST_NAMES, REQUEST_STATUS, time_words
 from cityloop.department_app.models import DepartmentActionKey
 from cityloop.department_app.schemas import MyCaseOut, RequestOut

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from cityloop.cases.domain import STAGES
-from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
 from cityloop.exchange import queries
 from cityloop.shared.errors import Forbidden
 from cityloop.web import pages

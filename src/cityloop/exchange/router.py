@@ -8,7 +8,8 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, get_session, require_roles
+from cityloop.deps import get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.exchange import downlink, queries, ranking, service
 from cityloop.exchange.models import Assignment
 from cityloop.exchange.pages import router as pages_router

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import httpx
-from fastapi.concurrency import run_in_threadpool
+from asyncio import to_thread
 
 from cityloop.exchange import sender
 from cityloop.shared.singleton import only_one
@@ -41,7 +41,7 @@ async def send_forever(state) -> None:
     with httpx.Client() as client:
         while True:
             try:
-                await run_in_threadpool(send_round, state, client)
+                await to_thread(send_round, state, client)
             except Exception:  # noqa: BLE001 - the sender must outlive any one failure
                 log.exception("exchange sender round failed")
             await asyncio.sleep(state.settings.exchange_interval_seconds)

@@ -7,7 +7,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.fleet.models import CompanyUser, FleetState
 from cityloop.org.models import Department
 from cityloop.shared.errors import Forbidden

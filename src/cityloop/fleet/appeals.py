@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from cityloop.cases import automation
 from cityloop.cases.photos import decode, photo_path, save, screen, write_once
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.fleet import access, domain
 from cityloop.fleet.models import Appeal, Violation
 from cityloop.shared.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge, UnsupportedMedia

@@ -163,7 +163,7 @@ def drive_history(session: Session, settings: Settings, now: datetime, hours: fl
 
 def appeal_examples(session: Session, settings: Settings, now: datetime) -> None:
     """The first company appeals two of its violations; a reviewer has decided one of them."""
-    from cityloop.deps import actor_from_user
+    from cityloop.org.actor import actor_from_user
     from cityloop.fleet import appeals
     from cityloop.sla.service import calendar
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
 from cityloop.fleet import access, queries
 from cityloop.fleet.service import today
 from cityloop.fleet.models import Company

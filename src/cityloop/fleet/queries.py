@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from cityloop.cases.models import Case
 from cityloop.cases.queries import openable
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.fleet import domain, positions, schemas, track
 from cityloop.fleet.models import Appeal, Company, Permit, PermitVehicle, Site, Vehicle, Violation, Zone
 from cityloop.shared.errors import NotFound

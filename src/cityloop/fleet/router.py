@@ -15,12 +15,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, current_actor, get_session, oauth2
+from cityloop.deps import current_actor, get_session, oauth2
+from cityloop.org.actor import Actor
 from cityloop.fleet import access, appeals, ingest, queries, schemas, service
 from cityloop.fleet.models import Appeal, Company, Driver, Permit, Site, Vehicle, Zone
 from cityloop.fleet.pages import extra_routers  # noqa: F401 - mounted by the app with this module
 from cityloop.shared.errors import Forbidden, Invalid, NotFound, Unauthorized
-from cityloop.shared.pagination import Page, PageParams, page_params
+from cityloop.http.pagination import Page, PageParams, page_params
 from cityloop.sla.service import calendar
 from cityloop.shared.fields import Instant
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.fleet import access, schemas
 from cityloop.fleet.models import Company, CompanyUser, Driver, Permit, PermitVehicle, Site, Vehicle, Zone
 from cityloop.fleet.queries import company_score

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from cityloop.audit import service as audit
-from cityloop.deps import Actor, current_actor, get_grid_index, get_session, require_roles
+from cityloop.deps import current_actor, get_grid_index, get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.geo import queries, service
 from cityloop.geo.coords import COORD_SYSTEMS, CoordSys, to_wgs84, to_wgs84_np
 from cityloop.shared.errors import Invalid

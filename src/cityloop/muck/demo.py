@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.fleet.models import Vehicle
 from cityloop.muck.models import SpotCheck
 from cityloop.muck.schemas import SpotCheckIn

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
 from cityloop.fleet import access
 from cityloop.muck import domain, service
 from cityloop.web import pages

@@ -7,7 +7,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, current_actor, get_session, require_roles
+from cityloop.deps import current_actor, get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.muck import domain, service
 from cityloop.muck.pages import extra_routers  # noqa: F401 - mounted by the app with this module
 from cityloop.muck.schemas import SpillIn, SpillOut, SpotCheckIn, SpotCheckOut

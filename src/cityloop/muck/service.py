@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cityloop.cases.models import Case
 from cityloop.catalog.domain import bbox
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.fleet import access
 from cityloop.fleet.domain import KINDS
 from cityloop.fleet.models import Company, Position, Vehicle, Violation

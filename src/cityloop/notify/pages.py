@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
 from cityloop.notify import admin, domain
 from cityloop.notify.models import Subscription
 from cityloop.org.models import Department, User

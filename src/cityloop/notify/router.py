@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, current_actor, get_session, require_roles
+from cityloop.deps import current_actor, get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.notify import admin
 from cityloop.notify.pages import pages_router
 from cityloop.notify.schemas import (CHANNEL, DeliveryOut, InboxOut, InboxPage, MarkReadIn, OutboxOut,

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from datetime import datetime
 
-from fastapi.concurrency import run_in_threadpool
+from asyncio import to_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -56,7 +56,7 @@ async def near_due_forever(state) -> None:
     while True:
         await asyncio.sleep(state.settings.sweep_interval_seconds)
         try:
-            await run_in_threadpool(_sweep_once, state)
+            await to_thread(_sweep_once, state)
         except Exception:  # noqa: BLE001 - retried next interval
             log.exception("near-due sweep failed")
 
@@ -66,7 +66,7 @@ async def _deliver_rounds(state) -> None:
     try:
         while True:  # one round at a time in a thread: a cancelled task stops between rounds
             try:
-                handled = await run_in_threadpool(worker.run_once)
+                handled = await to_thread(worker.run_once)
             except Exception:  # noqa: BLE001 - a database hiccup: try again next round
                 log.exception("notification delivery round failed")
                 handled = 0

@@ -3,12 +3,10 @@ mapping: the root container disappears, lists become arrays), the error document
 
 from __future__ import annotations
 
-import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 
-from fastapi.responses import Response
 
 MEDIA_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 # The element each list's items are called in XML (<services><service>…).
@@ -32,12 +30,12 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def _prune(value):
+def prune(value):
     """Drop absent values: the spec's optional fields are left out rather than sent as null."""
     if isinstance(value, dict):
-        return {k: _prune(v) for k, v in value.items() if v is not None}
+        return {k: prune(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_prune(v) for v in value if v is not None]
+        return [prune(v) for v in value if v is not None]
     return value
 
 
@@ -66,22 +64,8 @@ def _fill(element: ET.Element, name: str, value) -> None:
 def to_xml(root: str, payload) -> bytes:
     """The XML document: declaration, then <root> holding the payload (a list's items named after the root)."""
     element = ET.Element(root)
-    _fill(element, root, _prune(payload))
+    _fill(element, root, prune(payload))
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(element, encoding="utf-8", xml_declaration=False)
-
-
-def render(fmt: str, root: str, payload, status: int = 200) -> Response:
-    """Answer in the requested format."""
-    if fmt == "xml":
-        return Response(to_xml(root, payload), status_code=status, media_type=MEDIA_TYPES["xml"])
-    body = json.dumps(_prune(payload), ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status_code=status, media_type=MEDIA_TYPES["json"])
-
-
-def error(fmt: str, err: Open311Error) -> Response:
-    """<errors><error><code/><description/></error></errors>, or its JSON array."""
-    return render(fmt if fmt in MEDIA_TYPES else "json", "errors", [{"code": err.code, "description": err.description}],
-                  status=err.status)
 
 
 def w3c(value: datetime | None) -> str | None:

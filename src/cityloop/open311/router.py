@@ -3,6 +3,7 @@ request, tokens — each in .json and .xml, errors in the specification's format
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
@@ -19,13 +20,14 @@ from cityloop.cases.photos import photo_path
 from cityloop.channels import http, service
 from cityloop.channels.models import ChannelReport
 from cityloop.deps import get_grid_index, get_session
-from cityloop.open311 import catalog, create, requests, review
+from cityloop.open311 import catalog, create, requests, router_review
 from cityloop.open311.domain import published_stages
-from cityloop.open311.formats import Open311Error, check_format, error, parse_w3c, render
-from cityloop.shared.errors import AppError, wants_english
+from cityloop.open311.formats import MEDIA_TYPES, Open311Error, prune, check_format, parse_w3c, to_xml
+from cityloop.shared.errors import AppError
+from cityloop.http.problems import wants_english
 
 router = APIRouter(prefix="/open311/v2", tags=["open311 GeoReport v2"])
-extra_routers = [review.router]  # staff: which photos the feed may show
+extra_routers = [router_review.router]  # staff: which photos the feed may show
 FILE_FIELDS = ("media", "media[]")
 
 
@@ -59,6 +61,20 @@ def _district(request: Request, args: dict) -> str | None:
         raise Open311Error(404, f"jurisdiction_id '{wanted[:40]}' was not found")
     return jurisdictions[wanted]
 
+
+
+def render(fmt: str, root: str, payload, status: int = 200) -> Response:
+    """Answer in the requested format."""
+    if fmt == "xml":
+        return Response(to_xml(root, payload), status_code=status, media_type=MEDIA_TYPES["xml"])
+    body = json.dumps(prune(payload), ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status_code=status, media_type=MEDIA_TYPES["json"])
+
+
+def error(fmt: str, err: Open311Error) -> Response:
+    """<errors><error><code/><description/></error></errors>, or its JSON array."""
+    return render(fmt if fmt in MEDIA_TYPES else "json", "errors", [{"code": err.code, "description": err.description}],
+                  status=err.status)
 
 @router.get("/discovery.{fmt}")
 async def discovery(fmt: str, request: Request):

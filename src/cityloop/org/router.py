@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.audit import service as audit
-from cityloop.deps import Actor, current_actor, get_clock, get_session, get_settings_dep, require_roles
+from cityloop.deps import current_actor, get_clock, get_session, get_settings_dep, require_roles
+from cityloop.org.actor import Actor
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org import service, throttle
 from cityloop.org.models import Department

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi.concurrency import run_in_threadpool
+from asyncio import to_thread
 
 from cityloop.org import throttle
 from cityloop.shared.singleton import only_one
@@ -30,7 +30,7 @@ async def purge_forever(state) -> None:
     while True:
         await asyncio.sleep(PURGE_EVERY_SECONDS)
         try:
-            await run_in_threadpool(purge_once, state)
+            await to_thread(purge_once, state)
         except Exception:  # noqa: BLE001 - never let housekeeping stop the server
             log.exception("login throttle purge failed")
 

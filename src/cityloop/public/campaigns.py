@@ -13,7 +13,7 @@ from cityloop.audit import service as audit
 from cityloop.cases import automation
 from cityloop.cases.models import Case
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.public import domain
 from cityloop.public.models import CallAttempt, CallCampaign, CallStop
 from cityloop.public.schemas import CampaignIn, ClearIn, StopListIn

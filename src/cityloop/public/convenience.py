@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.public.models import ConvenienceRecord, ServicePoint
 from cityloop.public.schemas import SERVICE_KINDS, ClaimIn, ConvenienceIn
 from cityloop.shared.errors import Conflict, Invalid, NotFound

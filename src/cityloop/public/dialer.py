@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityloop.config import Settings
-from cityloop.deps import SYSTEM_ACTOR
+from cityloop.org.actor import SYSTEM_ACTOR
 from cityloop.public import campaigns, domain
 from cityloop.public.models import CallAttempt, CallCampaign, CallStop
 from cityloop.public.telephony import CallOutcome, Telephony

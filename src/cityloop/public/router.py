@@ -8,15 +8,18 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, get_grid_index, get_session, require_roles
-from cityloop.public.schemas import NO_NUL, Id
-from cityloop.public import console, pages, placements, points, qr, queries, router_work, schemas
+from cityloop.deps import get_grid_index, get_session, require_roles
+from cityloop.org.actor import Actor
+from cityloop.http.params import PathId as Id
+from cityloop.public.schemas import NO_NUL
+from cityloop.public import pages, pages_console, placements, points, qr, queries, router_work, schemas
 from cityloop.public.domain import CODE_RE, GUIDE_KINDS
-from cityloop.shared.errors import Invalid, NotFound, TooLarge, wants_english
-from cityloop.shared.openapi import file_of
+from cityloop.shared.errors import Invalid, NotFound, TooLarge
+from cityloop.http.problems import wants_english
+from cityloop.http.openapi import file_of
 
 router = APIRouter(prefix="/api/v1/public", tags=["public 公众服务"])
-extra_routers = [router_work.router, pages.router, console.router]
+extra_routers = [router_work.router, pages.router, pages_console.router]
 EDIT = ("operator", "shift_lead", "dispatcher")
 READ = (*EDIT, "leader", "inspector")
 

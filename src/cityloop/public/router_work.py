@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, get_grid_index, get_session, require_roles
-from cityloop.public.schemas import MAX_ID, NO_NUL, Id
+from cityloop.deps import get_grid_index, get_session, require_roles
+from cityloop.org.actor import Actor
+from cityloop.http.params import PathId as Id
+from cityloop.shared.fields import MAX_ID
+from cityloop.public.schemas import NO_NUL
 from cityloop.public import campaigns, convenience, queries, schemas
 from cityloop.sla.service import calendar
 

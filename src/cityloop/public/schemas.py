@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cityloop.public import domain
-from cityloop.shared.fields import Flag, Int, Num
+from cityloop.shared.fields import MAX_ID, Flag, Int, Num
 
 Kind = Literal[tuple(domain.KINDS)]  # type: ignore[valid-type]
 State = Literal[tuple(domain.STATES)]  # type: ignore[valid-type]
@@ -19,8 +18,6 @@ SERVICE_KINDS = {"directions": ("指路", "Directions"), "lost_found": ("失物�
                  "escort_hospital": ("护送就医", "Escort to hospital"), "thanks": ("感谢信、锦旗", "Thanks received"),
                  "other": ("其他便民服务", "Other help")}
 NO_NUL = r"^[^\x00]*$"  # for query strings
-MAX_ID = 2_147_483_647  # ids are 32-bit on PostgreSQL: larger ones are not found, not an overflow
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class In(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from fastapi.concurrency import run_in_threadpool
+from asyncio import to_thread
 
 from cityloop.public.dialer import dial_due
 from cityloop.public.telephony import telephony_for
@@ -40,7 +40,7 @@ async def dialer(state) -> None:
     while True:
         await asyncio.sleep(state.settings.public_dialer_interval_seconds)
         try:
-            await run_in_threadpool(dial_once, state)
+            await to_thread(dial_once, state)
         except Exception:  # noqa: BLE001 - retried next round, never kills the server
             log.exception("public dialer failed")
 

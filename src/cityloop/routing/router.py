@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 
 from cityloop.audit import service as audit
 from cityloop.catalog.models import Category
-from cityloop.deps import Actor, get_clock, get_session, require_roles
+from cityloop.deps import get_clock, get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.org.models import Department
 from cityloop.routing.models import RoutingRule
 from cityloop.routing.schemas import RuleIn, RuleOut

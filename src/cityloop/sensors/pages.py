@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import Forbidden
 from cityloop.sensors import domain, queries
 from cityloop.sensors.service import live_values

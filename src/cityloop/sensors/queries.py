@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case
 from cityloop.cases.queries import openable
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.org.models import Department
 from cityloop.sensors import domain
 from cityloop.sensors.models import Alarm, AlarmEvent, Counter, Device, PublicWarning

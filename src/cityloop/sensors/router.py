@@ -9,7 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, current_actor, get_grid_index, get_session, oauth2, require_roles
+from cityloop.deps import current_actor, get_grid_index, get_session, oauth2, require_roles
+from cityloop.org.actor import Actor
 from cityloop.sensors import alarms as alarm_service
 from cityloop.sensors import devices as registry
 from cityloop.sensors import queries, store
@@ -20,9 +21,10 @@ from cityloop.sensors.schemas import (
 )
 from cityloop.sensors.domain import ACK_ROLES, STAFF
 from cityloop.sensors.service import get_ingestor, live_values, reply
-from cityloop.shared.errors import Invalid, NotFound, TooLarge, Unauthorized, wants_english
+from cityloop.shared.errors import Invalid, NotFound, TooLarge, Unauthorized
+from cityloop.http.problems import wants_english
 from cityloop.shared.ids import MAX_ID
-from cityloop.shared.openapi import file_of
+from cityloop.http.openapi import file_of
 
 router = APIRouter(prefix="/api/v1", tags=["sensors 运行监测"])
 public_router = APIRouter(prefix="/api/v1/public", tags=["public 公众"])

@@ -9,7 +9,7 @@ import logging
 import random
 import time
 
-from fastapi.concurrency import run_in_threadpool
+from asyncio import to_thread
 from sqlalchemy import select
 
 from cityloop.sensors import simulate
@@ -36,10 +36,10 @@ async def sensor_jobs(state) -> None:
         try:
             ingestor = getattr(state, "sensor_ingestor", None)
             if ingestor is not None:
-                await run_in_threadpool(ingestor.flush_state)
+                await to_thread(ingestor.flush_state)
             if time.monotonic() - last >= settings.sensor_jobs_interval_seconds:
                 last = time.monotonic()
-                await run_in_threadpool(_jobs_once, state, clock)
+                await to_thread(_jobs_once, state, clock)
         except Exception:  # noqa: BLE001 - retried next round, never kills the server
             log.exception("sensor jobs failed")
 
@@ -63,10 +63,10 @@ async def demo_feed(state) -> None:
         while True:
             await asyncio.sleep(state.settings.sensor_demo_interval_seconds)
             try:
-                devices = await run_in_threadpool(_devices, state)
+                devices = await to_thread(_devices, state)
                 if devices:
                     readings = simulate.gentle(devices, state.clock.now().timestamp(), rng, incident)
-                    await run_in_threadpool(get_ingestor(state).ingest_items, readings)
+                    await to_thread(get_ingestor(state).ingest_items, readings)
             except Exception:  # noqa: BLE001 - the demo feed keeps going
                 log.exception("demo sensor feed failed")
 

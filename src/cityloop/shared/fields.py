@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BeforeValidator, Strict, StrictBool
 
+MAX_ID = 2_147_483_647  # ids are 32-bit on PostgreSQL: larger ones are not found, not an overflow
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from cityloop.audit import service as audit
-from cityloop.deps import Actor, current_actor, get_clock, get_session, get_settings_dep, require_roles
+from cityloop.deps import current_actor, get_clock, get_session, get_settings_dep, require_roles
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import Invalid, NotFound
 from cityloop.sla import service
 from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit

@@ -8,7 +8,8 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, current_actor, get_session
+from cityloop.deps import current_actor, get_session
+from cityloop.org.actor import Actor
 from cityloop.shared.fields import Instant
 from cityloop.supervision import service
 from cityloop.supervision.schemas import AssistOut, FiguresOut, SupervisionOut

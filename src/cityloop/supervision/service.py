@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case, CaseAssist, CaseSupervision
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.org.domain import CITYWIDE_ROLES
 from cityloop.org.models import Department
 from cityloop.shared.errors import Forbidden, Invalid

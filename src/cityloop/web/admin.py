@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.catalog import service as catalog
-from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
 from cityloop.geo import queries as geo
 from cityloop.org import service as org
 from cityloop.org import throttle

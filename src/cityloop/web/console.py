@@ -16,7 +16,8 @@ from cityloop.cases import export, queries
 from cityloop.cases.domain import NODES, RULES, SOURCE_NAMES, STAGES, TERMINAL
 from cityloop.cases.models import Case, CasePhoto, CaseRequest, SavedFilter
 from cityloop.catalog.models import Category, FilingCondition
-from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org.models import Department, User, UserRole
 from cityloop.shared.errors import AppError, Invalid

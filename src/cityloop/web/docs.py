@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 
-from cityloop.shared.middleware import csp
+from cityloop.http.middleware import csp
 
 router = APIRouter(include_in_schema=False)
 OAUTH2_REDIRECT = "/docs/oauth2-redirect"

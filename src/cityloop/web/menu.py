@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,10 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from cityloop.deps import Actor, get_session, optional_actor
-from cityloop.shared.errors import AppError, Forbidden, NotFound, problem
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
+from cityloop.shared.errors import AppError, Forbidden, NotFound
+from cityloop.http.problems import problem
 from cityloop.web import console as console_pages
 from cityloop.web import admin, docs, pages, screen
 from cityloop.web.menu import menu_for

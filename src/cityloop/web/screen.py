@@ -17,16 +17,17 @@ from sqlalchemy.orm import Session
 from cityloop.assessment import engine, service, store
 from cityloop.assessment.figures import RATES, rate
 from cityloop.assessment.periods import parse_period
-from cityloop.assessment.views import fresh
+from cityloop.assessment.pages import fresh
 from cityloop.cases.domain import ACTION_NAMES, ROLE_CN, SOURCE_NAMES, STAGES, TERMINAL
 from cityloop.cases.models import Case, CaseEvent, CaseNode
 from cityloop.cases.queries import district_scoped, timing
 from cityloop.catalog.models import Category
-from cityloop.deps import Actor, get_session, optional_actor, require_roles
+from cityloop.deps import get_session, optional_actor, require_roles
+from cityloop.org.actor import Actor
 from cityloop.org.models import Department
 from cityloop.shared.errors import Forbidden
 from cityloop.shared.ids import MAX_ID
-from cityloop.shared.openapi import file_of
+from cityloop.http.openapi import file_of
 from cityloop.shared.shutdown import pause, stopping
 from cityloop.sla.service import calendar
 from cityloop.web import pages

@@ -7,7 +7,8 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
-from cityloop.deps import Actor, optional_actor
+from cityloop.deps import optional_actor
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import NotFound
 from cityloop.web import pages
 from cityloop.web.menu import menu_for

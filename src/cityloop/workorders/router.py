@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case
 from cityloop.cases.service import Ctx
-from cityloop.deps import Actor, get_grid_index, get_session, require_roles
+from cityloop.deps import get_grid_index, get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import Forbidden, Invalid, Unauthorized
 from cityloop.shared.ids import MAX_ID
 from cityloop.sla.service import calendar

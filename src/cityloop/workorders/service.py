@@ -21,7 +21,7 @@ from cityloop.cases.schemas import ActionIn, ReportIn
 from cityloop.cases.service import Ctx
 from cityloop.catalog.cache import load_matters
 from cityloop.config import Settings
-from cityloop.deps import Actor
+from cityloop.org.actor import Actor
 from cityloop.geo.coords import to_wgs84
 from cityloop.places.service import best_point
 from cityloop.shared.errors import AppError, Conflict, Invalid, NotFound

@@ -7,7 +7,7 @@ import logging
 
 import httpx
 
-from fastapi.concurrency import run_in_threadpool
+from asyncio import to_thread
 
 from cityloop.shared.singleton import only_one
 from cityloop.workorders.sender import http_post, send_due
@@ -31,7 +31,7 @@ async def workorder_sender(state) -> None:
         if not state.settings.workorder_platform_url:
             continue
         try:
-            await run_in_threadpool(_send_once, state)
+            await to_thread(_send_once, state)
         except Exception:  # noqa: BLE001 - retried next round, never kills the server
             log.exception("12345 outbox sender failed")
 

@@ -12,7 +12,8 @@ from cityloop.audit import service as audit
 from cityloop.cases.models import Case, CasePhoto
 from cityloop.cases.queries import get_visible
 from cityloop.channels.models import ChannelReport
-from cityloop.deps import Actor, get_session, require_roles
+from cityloop.deps import get_session, require_roles
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import Invalid
 
 router = APIRouter(prefix="/api/v1/cases", tags=["open311 GeoReport v2"])

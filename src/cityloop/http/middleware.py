@@ -98,7 +98,7 @@ class BodyLimit:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         from starlette.requests import Request
 
-        from cityloop.shared.errors import problem
+        from cityloop.http.problems import problem
 
         mb = self.limit // (1024 * 1024)
         response = problem(Request(scope, receive), 413, "request-too-large", f"请求内容超过 {mb} MB",

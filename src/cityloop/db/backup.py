@@ -102,7 +102,7 @@ def backup(settings: Settings, archive: Path) -> dict:
 
 def restore(settings: Settings, archive: Path, force: bool = False) -> dict:
     """Restore `archive` into the configured (empty, unless force) database and media folder."""
-    from cityloop.migrate import upgrade
+    from cityloop.db.migrate import upgrade
 
     with tempfile.TemporaryDirectory(prefix="cityloop-restore-") as tmp:
         work = Path(tmp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from cityloop.shared.errors import PROBLEM_JSON
+from cityloop.http.problems import PROBLEM_JSON
 
 PROBLEM = {
     "title": "Problem",

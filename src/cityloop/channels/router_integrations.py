@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from cityloop.channels import assign, http, service, video
 from cityloop.channels.schemas import AssignIn, AssignOut, VideoEventIn, VideoEventOut
-from cityloop.deps import Actor, current_actor, get_grid_index, get_session, oauth2
+from cityloop.deps import current_actor, get_grid_index, get_session, oauth2
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import Forbidden, Unauthorized
 
 router = APIRouter(prefix="/api/v1/intake", tags=["channels 上报渠道"])

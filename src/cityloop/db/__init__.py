@@ -93,7 +93,7 @@ def make_engine(url: str, readonly: bool = False, busy_timeout: float = 30.0, **
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         if not readonly:
-            from cityloop.sqlite_lock import writer_factory
+            from cityloop.db.sqlite_lock import writer_factory
 
             connect_args["factory"] = writer_factory(str(Path(path).resolve()), timeout=busy_timeout)
     if path:

@@ -15,7 +15,8 @@ from cityloop.assessment import access, analysis, queries, service, tasks
 from cityloop.assessment.figures import KINDS, LABELS, RATES
 from cityloop.assessment.models import Publication
 from cityloop.assessment.periods import Period, last_month, months_back, parse_period, previous
-from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
 from cityloop.shared.errors import AppError, Forbidden
 from cityloop.web import pages
 from cityloop.web.menu import menu_for

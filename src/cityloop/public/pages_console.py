@@ -9,10 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case
-from cityloop.deps import Actor, get_session, optional_actor
+from cityloop.deps import get_session, optional_actor
+from cityloop.org.actor import Actor
 from cityloop.public import campaigns as campaign_service
 from cityloop.public import convenience, domain, placements, queries
-from cityloop.public.schemas import NO_NUL, Id, SERVICE_KINDS
+from cityloop.http.params import PathId as Id
+from cityloop.public.schemas import NO_NUL, SERVICE_KINDS
 from cityloop.shared.errors import AppError
 from cityloop.web import pages
 from cityloop.web.menu import menu_for
