@@ -54,7 +54,7 @@ def build_county(db_url: str, env: dict) -> list[tuple[float, float]]:
     code = (
         "import json\n"
         "from cityloop.config import Settings\n"
-        "from cityloop.migrate import upgrade\n"
+        "from cityloop.db.migrate import upgrade\n"
         "from cityloop.db import make_engine, make_session_factory\n"
         "from cityloop.demo.county import build_base, places\n"
         "from cityloop.shared.clock import SystemClock\n"

@@ -19,7 +19,7 @@ from common import write_result  # noqa: E402
 
 from cityloop.config import Settings  # noqa: E402
 from cityloop.db import make_engine, make_session_factory  # noqa: E402
-from cityloop.migrate import upgrade  # noqa: E402
+from cityloop.db.migrate import upgrade  # noqa: E402
 
 URL = os.environ.get("CITYLOOP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/h_assess_bench")
 

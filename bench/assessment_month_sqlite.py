@@ -16,7 +16,7 @@ from common import write_result  # noqa: E402
 
 from cityloop.config import Settings  # noqa: E402
 from cityloop.db import make_engine, make_session_factory  # noqa: E402
-from cityloop.migrate import upgrade  # noqa: E402
+from cityloop.db.migrate import upgrade  # noqa: E402
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from cityloop.config import Settings  # noqa: E402
 from cityloop.db import make_engine, make_session_factory  # noqa: E402
 from cityloop.demo.city_data import DISTRICTS  # noqa: E402
 from cityloop.deps import Actor  # noqa: E402
-from cityloop.migrate import upgrade  # noqa: E402
+from cityloop.db.migrate import upgrade  # noqa: E402
 from cityloop.sla.service import calendar  # noqa: E402
 
 CASES, REPEAT = 140_000, 30

@@ -27,7 +27,7 @@ from common import write_result  # noqa: E402
 
 from cityloop.db import make_engine, make_session_factory  # noqa: E402
 from cityloop.exchange.models import MirrorEvent, OutboxRow  # noqa: E402
-from cityloop.migrate import upgrade  # noqa: E402
+from cityloop.db.migrate import upgrade  # noqa: E402
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "30000"))
 RATE = 500  # events/s for the lag phase

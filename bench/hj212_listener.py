@@ -42,7 +42,7 @@ def setup(url: str, settings: Settings) -> list[tuple[str, str, str, str]]:
 
     from cityloop.demo import county
     from cityloop.geo.models import UnitGrid
-    from cityloop.migrate import upgrade
+    from cityloop.db.migrate import upgrade
     from cityloop.sensors.models import Device
     from cityloop.sensors.simfeed import ensure_sim_devices
 

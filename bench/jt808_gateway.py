@@ -43,7 +43,7 @@ def setup(url: str, start: float) -> list[tuple[bytes, list[bytes]]]:
     from cityloop.fleet.ingest import load_world
     from cityloop.fleet.simulate import Fleet, plans_from_db
     from cityloop.fleet.world import World
-    from cityloop.migrate import upgrade
+    from cityloop.db.migrate import upgrade
 
     upgrade(url)
     settings = Settings(database_url=url, secret_key=SECRET)

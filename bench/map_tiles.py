@@ -2,7 +2,7 @@
 worker, wrk cycling over every stored tile of z12–16 of the demo county). Target: ≥ 2,000 tiles/s.
 
 Baseline (same run, same server): GET /healthz, the cheapest route through the app's routing. Tiles are answered
-ahead of routing (basemap/serve.py), so they may beat it. The same tiles from a PMTiles copy of the map (a second
+ahead of routing (basemap/http.py), so they may beat it. The same tiles from a PMTiles copy of the map (a second
 server on that file) are reported in params."""
 
 from __future__ import annotations

@@ -114,7 +114,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run_mode(url: str, port: int, batch: int) -> dict:
-    from cityloop.migrate import upgrade
+    from cityloop.db.migrate import upgrade
     from cityloop.notify.worker import Worker
 
     upgrade(url)

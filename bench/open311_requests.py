@@ -26,7 +26,7 @@ from cityloop.db import make_engine, make_session_factory  # noqa: E402
 from cityloop.deps import SYSTEM_ACTOR  # noqa: E402
 from cityloop.geo.coords import to_wgs84  # noqa: E402
 from cityloop.geo.queries import build_index  # noqa: E402
-from cityloop.migrate import upgrade  # noqa: E402
+from cityloop.db.migrate import upgrade  # noqa: E402
 from cityloop.open311 import requests  # noqa: E402
 from cityloop.open311.domain import published_stages  # noqa: E402
 from cityloop.open311.formats import render  # noqa: E402

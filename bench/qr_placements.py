@@ -22,7 +22,7 @@ from reportlab.lib.utils import ImageReader  # noqa: E402
 from sqlalchemy import delete  # noqa: E402
 
 from cityloop.db import make_engine, make_session_factory  # noqa: E402
-from cityloop.migrate import upgrade  # noqa: E402
+from cityloop.db.migrate import upgrade  # noqa: E402
 from cityloop.public import placements, qr  # noqa: E402
 from cityloop.public.domain import placement_url  # noqa: E402
 from cityloop.public.models import QrPlacement  # noqa: E402

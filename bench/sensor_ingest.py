@@ -39,7 +39,7 @@ TENANT = "341122"
 
 def setup(url: str, settings: Settings) -> list[tuple[str, str]]:
     from cityloop.demo import county
-    from cityloop.migrate import upgrade
+    from cityloop.db.migrate import upgrade
     from cityloop.sensors.simfeed import ensure_sim_devices
 
     upgrade(url)
