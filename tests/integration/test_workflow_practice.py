@@ -41,6 +41,11 @@ def flow(api, login, world):
         def events(self, case):
             return api.get(f"/api/v1/cases/{case['id']}/events", headers=login("lead1")).json()
 
+        def page(self, case, user):
+            r = api.get(f"/console/cases/{case['id']}", headers=login(user))
+            assert r.status_code == 200, r.text
+            return r.text
+
         def get(self, path, user, expect=200, **params):
             r = api.get(path, params=params, headers=login(user))
             assert r.status_code == expect, r.text
@@ -56,6 +61,7 @@ def test_send_back_to_the_previous_node_restarts_its_clock(flow, api, login, clo
     clock.advance(minutes=20)
     case = flow.act(case, "send_back_to_lead", "dispatcher1", note="立案条件选错，应为紧急")
     assert case["stage"] == "accepted" and case["node"] == "file" and case["send_back_count"] == 1
+    assert "退回 1" in flow.page(case, "lead1")
     assert case["node_due_at"] == "2026-11-23T09:50:00+08:00"  # the 立案 node again, its full 30 minutes
     assert case["return_count"] == 0 and case["rework_count"] == 0  # not a department's 回退, not 返工
     case = flow.act(case, "send_back_to_operator", "lead1", note="地址不全，请补充")
@@ -115,6 +121,8 @@ def test_supervision_order_reply_and_check(flow, clock, session, settings):
     overdue = flow.get("/api/v1/supervisions", "d01", overdue="true")
     assert [(s["repeat"], s["overdue"]) for s in overdue] == [(2, True)]
     assert [e["action"] for e in flow.events(case)].count("supervise_overdue") == 1
+    page = flow.page(case, "lead1")  # the case page lists its 督办单 by unit name, the unanswered one as overdue
+    assert "督办单" in page and "已安排人员，15:00 前完成" in page and "超期未回复" in page and "县城管执法局" in page
     figures = flow.get("/api/v1/assists/figures", "leader1", start="2026-11-01T00:00:00Z", end="2026-12-01T00:00:00Z")
     assert [(f["department_code"], f["supervisions"], f["supervisions_unanswered"], f["supervisions_repeated"])
             for f in figures] == [("d01", 2, 1, 1)]
@@ -138,6 +146,8 @@ def test_lead_and_helper_departments(flow, api, login):
     assert flow.get("/api/v1/assists", "d02", case=case["id"])[0]["department_code"] == "d02"
     flow.act(case, "assist_report", "d02", expect=422)
     case = flow.act(case, "assist_report", "d02", result="违建部分已拆除")
+    page = flow.page(case, "d01")
+    assert "协办任务" in page and "拆除违建部分" in page and "违建部分已拆除" in page and "停水配合" in page
     flow.act(case, "assist_report", "d02", result="again", expect=403)
     case = flow.act(case, "handle", "d01", result="已处理完毕")  # the lead reports: the case is handled
     assert case["stage"] == "handled"
@@ -180,6 +190,7 @@ def test_close_type_recorded_and_counted(flow, clock, api, login):
     late = flow.act(flow.act(flow.act(late, "handle", "d01", result="已处理"), "check_ok", "inspector01"),
                     "close", "lead1")
     assert (late["close_type"], late["close_type_name"]) == ("overtime", "超时结案")
+    assert "结案类型" in flow.page(late, "lead1") and "超时结案" in flow.page(late, "lead1")
     special = flow.act(flow.act(flow.dispatched(), "handle", "d01", result="已处理"), "check_ok", "inspector01")
     flow.act(special, "close", "lead1", close_type="special", expect=422)  # needs the reason
     special = flow.act(special, "close", "lead1", close_type="special", note="领导批示，按特殊结案")

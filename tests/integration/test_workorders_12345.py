@@ -100,6 +100,8 @@ def test_return_call_after_closing_goes_back_and_counts(api, login, county, sess
     out = post(api, order("GD-CB-1"), clock.now().timestamp()).json()
     case_id = session.scalar(select(Case.id).where(Case.number == out["case_number"]))
     wo_id = session.scalar(select(WorkOrder.id).where(WorkOrder.external_no == "GD-CB-1"))
+    page = api.get(f"/console/cases/{case_id}", headers=login("operator1")).text
+    assert "12345 工单编号" in page and "GD-CB-1" in page
     early = api.post(f"/api/v1/workorders/{wo_id}/callback", json={"rating": "满意"}, headers=login("operator1"))
     assert early.status_code == 409 and early.json()["code"] == "workorder-not-closed"
     _to_checked(api, login, case_id)

@@ -16,6 +16,7 @@ class SupervisionOut(LocalTimes):
     case_id: int
     case_number: str
     department_code: str | None
+    department_name: str | None = None
     text: str
     issued_at: datetime
     due_at: datetime
@@ -36,6 +37,7 @@ class AssistOut(LocalTimes):
     case_id: int
     case_number: str
     department_code: str | None
+    department_name: str | None = None
     lead_department_code: str | None
     task: str
     created_at: datetime

@@ -36,22 +36,29 @@ def _codes(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Department.id, Department.code)).all())
 
 
+def _names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Department.id, Department.name)).all())
+
+
 def supervisions(session: Session, actor: Actor, now: datetime, department: str | None, status: str | None,
-                 overdue: bool) -> list[dict]:
-    """督办单, newest deadline last; `overdue` keeps those unanswered past their deadline."""
+                 overdue: bool, case_id: int | None = None) -> list[dict]:
+    """督办单, newest deadline last; `overdue` keeps those unanswered past their deadline; one case's with case_id."""
     dept_id = scope(session, actor, department)
     stmt = select(CaseSupervision, Case.number).join(Case, Case.id == CaseSupervision.case_id)
+    if case_id is not None:
+        stmt = stmt.where(CaseSupervision.case_id == case_id)
     if dept_id is not None:
         stmt = stmt.where(CaseSupervision.department_id == dept_id)
     if status:
         stmt = stmt.where(CaseSupervision.status == status)
     if overdue:
         stmt = stmt.where(CaseSupervision.status == "open", CaseSupervision.due_at < now)
-    codes = _codes(session)
+    codes, names = _codes(session), _names(session)
     out = []
     for row, number in session.execute(stmt.order_by(CaseSupervision.due_at, CaseSupervision.id).limit(LIMIT)):
         out.append({"id": row.id, "case_id": row.case_id, "case_number": number,
-                    "department_code": codes.get(row.department_id), "text": row.text, "issued_at": row.issued_at,
+                    "department_code": codes.get(row.department_id),
+                    "department_name": names.get(row.department_id), "text": row.text, "issued_at": row.issued_at,
                     "due_at": row.due_at, "repeat": row.repeat, "status": row.status,
                     "status_name": domain.SUPERVISION_STATUSES[row.status][0], "reply": row.reply,
                     "replied_at": row.replied_at, "checked_at": row.checked_at, "check_note": row.check_note,
@@ -74,8 +81,9 @@ def assists(session: Session, actor: Actor, now: datetime, department: str | Non
         stmt = stmt.where(CaseAssist.department_id == dept_id)
     if status:
         stmt = stmt.where(CaseAssist.status == status)
-    codes = _codes(session)
+    codes, names = _codes(session), _names(session)
     return [{"id": a.id, "case_id": a.case_id, "case_number": number, "department_code": codes.get(a.department_id),
+             "department_name": names.get(a.department_id),
              "lead_department_code": codes.get(lead), "task": a.task, "created_at": a.created_at, "due_at": a.due_at,
              "status": a.status, "status_name": domain.ASSIST_STATUSES[a.status][0], "result": a.result,
              "done_at": a.done_at, "on_time": a.on_time, "overdue": a.status == "open" and now > a.due_at}

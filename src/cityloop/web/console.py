@@ -16,6 +16,8 @@ from cityloop.cases import export, queries
 from cityloop.cases.domain import NODES, RULES, SOURCE_NAMES, STAGES, TERMINAL
 from cityloop.cases.models import Case, CasePhoto, CaseRequest, SavedFilter
 from cityloop.catalog.models import Category, FilingCondition
+from cityloop.supervision import service as supervision
+from cityloop.workorders.models import WorkOrder
 from cityloop.deps import get_session, optional_actor
 from cityloop.org.actor import Actor
 from cityloop.geo.models import DutyGridInspector
@@ -185,6 +187,9 @@ def case_context(request: Request, session: Session, actor: Actor, ident: str) -
                "photos": photos, "can_publish": actor.has("operator", "shift_lead", "admin"),
                "fields": ACTION_FIELDS, "node_names": NODES,
                "names": {action: rule.name for action, rule in RULES.items()}}
+    context["supervisions"] = supervision.supervisions(session, actor, now, None, None, False, case_id=case.id)
+    context["assists"] = supervision.assists(session, actor, now, None, None, case_id=case.id)
+    context["workorder_no"] = session.scalar(select(WorkOrder.external_no).where(WorkOrder.case_id == case.id))
     if case.pending_request:
         context["pending"] = session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id,
                                                                       CaseRequest.status == "pending"))
