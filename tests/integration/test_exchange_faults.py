@@ -54,7 +54,6 @@ def link(two_databases, tmp_path, monkeypatch):  # noqa: F811
     county_url, city_url = two_databases
     county_users, city_users = seeded(county_url), seeded(city_url)
     clock = FixedClock(datetime.now(timezone.utc).replace(microsecond=0))
-    monkeypatch.setenv("CITYLOOP_EXCHANGE_UPSTREAM_URL", UP)  # the outbox hook reads the process settings
     monkeypatch.setenv("CITYLOOP_SECRET_KEY", SECRET)
     get_settings.cache_clear()
     common = dict(secret_key=SECRET, scheduler_in_server=False, exchange_backoff_max_seconds=300)

@@ -9,7 +9,7 @@ from cityloop.campaigns import domain
 from cityloop.campaigns.models import Campaign, CampaignCase, CampaignGrid
 
 
-def on_case_events(session, items) -> None:
+def on_case_events(session, settings, items) -> None:
     """For each reported case, add a campaign_cases row per claiming campaign."""
     reports = [(case, event) for case, event in items if event.get("action") == "report"]
     if not reports:

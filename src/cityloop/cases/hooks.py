@@ -1,6 +1,7 @@
 """Other areas follow case events inside the same transaction (a transactional outbox needs exactly that).
 
-An area that wants them defines `cityloop.<area>.case_hooks.on_case_events(session, items)`, where `items` is a
+An area that wants them defines `cityloop.<area>.case_hooks.on_case_events(session, settings, items)`, where
+`settings` are the app's and `items` is a
 list of `(case, event)`: the `Case` row and a dict of the event's fields (seq, action, actor_id, actor_name,
 actor_role, at, from_stage, to_stage, payload). Hooks add rows to the session; they never commit."""
 
@@ -9,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
+from sqlalchemy.orm import Session
+
 from cityloop import areas
+from cityloop.config import Settings
 
 
 @cache
@@ -18,9 +22,9 @@ def listeners() -> tuple[Callable, ...]:
     return tuple(m.on_case_events for m in areas.modules("case_hooks") if hasattr(m, "on_case_events"))
 
 
-def emit(session, items: list[tuple]) -> None:
+def emit(session: Session, settings: Settings, items: list[tuple]) -> None:
     """Hand a transaction's new case events to every listening area."""
     if not items:
         return
     for listener in listeners():
-        listener(session, items)
+        listener(session, settings, items)

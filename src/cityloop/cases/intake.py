@@ -195,7 +195,7 @@ def write(session: Session, batch: list[Prepared], settings: Settings) -> list[C
     if photos:
         session.execute(insert(CasePhoto), photos)
     cases = [Case(id=i, **row) for i, row in zip(ids, rows)]
-    hooks.emit(session, [(c, p.event) for c, p in zip(cases, batch)])
+    hooks.emit(session, settings, [(c, p.event) for c, p in zip(cases, batch)])
     return cases
 
 

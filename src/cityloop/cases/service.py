@@ -50,7 +50,7 @@ def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: d
     event = CaseEvent(case_id=case.id, prev_hash=case.event_hash, hash=digest, state_hash=state, **fields)
     case.event_hash = digest
     ctx.session.add(event)
-    hooks.emit(ctx.session, [(case, fields)])
+    hooks.emit(ctx.session, ctx.settings, [(case, fields)])
     decode(ctx.settings, ctx.photos)  # only now, when the action was allowed: the costly part of an upload
     for photo in ctx.photos:
         ctx.session.add(CasePhoto(case_id=case.id, event_seq=event.seq, sha256=photo.sha256,

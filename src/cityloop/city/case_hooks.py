@@ -15,7 +15,7 @@ def rules(session) -> list[LevelRuleView]:
             for r in session.scalars(select(LevelRule).order_by(LevelRule.id))]
 
 
-def on_case_events(session, items) -> None:
+def on_case_events(session, settings, items) -> None:
     """Set handling_district on cases just reported (intake writes them in bulk, so an UPDATE, not the ORM)."""
     reported = [case for case, event in items if event["action"] == "report" and case.handling_district is None]
     if not reported:

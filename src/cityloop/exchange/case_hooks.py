@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select
 
-from cityloop.config import get_settings
 from cityloop.exchange.domain import PROTOCOL_VERSION, event_id
 from cityloop.exchange.models import OutboxRow
 
@@ -41,12 +40,8 @@ def case_message(platform: str, case, event: dict, prev_seq: int | None) -> dict
             "to_stage": event["to_stage"], "payload": payload}
 
 
-def on_case_events(session, items) -> None:
+def on_case_events(session, settings, items) -> None:
     """Append one outbox row per case event (never commits)."""
-    try:
-        settings = get_settings()  # the process's settings: the server's own (tests may build theirs instead)
-    except ValueError:
-        return  # the environment alone is no valid configuration, so it configures no upstream either
     if not settings.exchange_upstream_url:
         return
     platform = platform_code(settings)

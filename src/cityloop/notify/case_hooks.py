@@ -35,7 +35,7 @@ def case_params(session, case, note: str | None = None, actor: str | None = None
             "node": NODES.get(case.node or "", ("", ""))[0], "due_at": due, "note": note or "", "actor": actor or ""}
 
 
-def on_case_events(session, items) -> None:
+def on_case_events(session, settings, items) -> None:
     """Add the notifications of these case events to the session (no commit)."""
     for case, event in items:
         payload = event.get("payload") or {}

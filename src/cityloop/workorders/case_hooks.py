@@ -34,7 +34,7 @@ def _extra(session, case, event: dict, kind: str) -> dict:
     return out
 
 
-def on_case_events(session, items) -> None:
+def on_case_events(session, settings, items) -> None:
     """Queue a message for each event of a 工单's case that the 12345 platform hears of (see domain.message_kind)."""
     wanted = [(c, e, k) for c, e in items if (k := message_kind(e["action"], e["from_stage"], e["to_stage"]))]
     if not wanted:
