@@ -24,9 +24,11 @@ def open_case(session, settings, clock, world, code: str = "07001", grid: str = 
     from cityloop.sla.service import calendar
 
     lon, lat = world.point(grid)
-    return automation.open_case(session, settings, calendar(session, settings), clock.now(),
+    case = automation.open_case(session, settings, calendar(session, settings), clock.now(),
                                 build_index(session).locate, source="inspector", category_code=code, lon=lon,
                                 lat=lat, description="电线杆上的办证小广告 13800001111", department_code="d01")
+    session.commit()  # the use case a test stands in for commits once
+    return case
 
 
 def point_body(kind: str, lon: float, lat: float, **extra) -> dict:

@@ -85,6 +85,7 @@ def test_audit_verify_command(tmp_path, monkeypatch):
         lon, lat = world.point("341122100001001")
         case = automation.open_case(s, settings, calendar(s, settings), now, build_index(s).locate, source="sensor",
                                     category_code="06010", lon=lon, lat=lat, description="积水", department_code="d01")
+        s.commit()
     monkeypatch.setenv("CITYLOOP_DATABASE_URL", url)
     monkeypatch.setenv("CITYLOOP_DEMO", "1")
     monkeypatch.setenv("CITYLOOP_SECRET_KEY", "x" * 32)  # the audit key derives from it: the same as the writer's

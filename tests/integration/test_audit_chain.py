@@ -348,6 +348,7 @@ def test_untampered_after_the_sealer_ran_concurrently_with_writers(cli):
             with factory() as s:
                 automation.open_case(s, settings, cal, SystemClock().now() - timedelta(minutes=1), locate,
                                      source="sensor", category_code="06010", lon=lon, lat=lat, description="积水")
+                s.commit()
 
     threads = [threading.Thread(target=writer) for _ in range(3)] + [threading.Thread(target=sealer)]
     for t in threads:
@@ -391,6 +392,7 @@ def test_upgrading_a_database_chained_by_0007_re_macs_its_history(tmp_path, monk
         for _ in range(3):
             automation.open_case(s, settings, calendar(s, settings), now, build_index(s).locate, source="sensor",
                                  category_code="06010", lon=lon, lat=lat, description="积水", department_code="d01")
+            s.commit()
     command.downgrade(alembic_config(url), "h19e1-1")
     with engine.begin() as conn:  # the history as revision 0007 left it: SHA-256 chains
         for number, case_id in conn.execute(text("SELECT number, id FROM cases")).all():

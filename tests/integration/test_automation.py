@@ -21,7 +21,9 @@ def auto(session, settings, clock, world):
     def open_(**kw):
         lon, lat = world.point("341122100001002")
         kw = {"source": "sensor", "category_code": "01001", "lon": lon, "lat": lat, "description": "井盖位移报警", **kw}
-        return automation.open_case(session, settings, cal, clock.now(), index.locate, **kw)
+        case = automation.open_case(session, settings, cal, clock.now(), index.locate, **kw)
+        session.commit()
+        return case
 
     return open_
 
@@ -48,6 +50,7 @@ def test_notes_and_the_public_rating(auto, session, settings, clock, api, login)
     case = auto(department_code="d03")
     automation.note(session, settings, calendar(session, settings), clock.now(), case.id, "报警已解除",
                     {"alarm": "cleared"})
+    session.commit()
     events = api.get(f"/api/v1/cases/{case.id}/events", headers=login("lead1")).json()
     assert events[-1]["action"] == "annotate" and events[-1]["payload"] == {"note": "报警已解除", "alarm": "cleared"}
     ctx = Ctx(session, settings, calendar(session, settings), clock.now(), SYSTEM_ACTOR)
@@ -77,9 +80,11 @@ def test_withdrawing_voids_an_open_case_and_only_notes_a_finished_one(auto, sess
     cal = calendar(session, settings)
     case = auto(department_code="d03", key="violation-1")
     automation.withdraw(session, settings, cal, clock.now(), case.id, "申诉成立，撤销违规认定", {"appeal": "cancelled"})
+    session.commit()
     got = api.get(f"/api/v1/cases/{case.id}", headers=login("lead1")).json()
     events = api.get(f"/api/v1/cases/{case.id}/events", headers=login("lead1")).json()
     assert got["stage"] == "void" and (events[-1]["action"], events[-1]["actor_role"]) == ("void", "system")
     automation.withdraw(session, settings, cal, clock.now(), case.id, "再次撤销")
+    session.commit()
     events = api.get(f"/api/v1/cases/{case.id}/events", headers=login("lead1")).json()
     assert events[-1]["action"] == "annotate" and events[-1]["payload"]["note"] == "再次撤销"

@@ -166,6 +166,7 @@ def test_a_separate_scheduler_process_sweeps_and_stops_on_sigterm(sqlite_url, tm
         lon, lat = world.point("341122100001001")
         case = automation.open_case(s, settings, calendar(s, settings), past, build_index(s).locate, source="sensor",
                                     category_code="06010", lon=lon, lat=lat, description="x", department_code="d01")
+        s.commit()
     env = {**os.environ, "CITYLOOP_DATABASE_URL": sqlite_url, "CITYLOOP_SECRET_KEY": "s" * 32,
            "CITYLOOP_SWEEP_INTERVAL_SECONDS": "0.1", "CITYLOOP_MEDIA_DIR": str(tmp_path / "media")}
     env.pop("CITYLOOP_DEMO", None)  # no demo simulators in this process

@@ -26,11 +26,11 @@ def open_case(session: Session, settings: Settings, cal: WorkCalendar, now: date
               source: str, category_code: str, lon: float, lat: float, description: str,
               address: str | None = None, component_id: str | None = None, department_code: str | None = None,
               condition_code: str | None = None, urgent: bool | None = None, evidence: dict | None = None,
-              key: str | None = None, required_due_at: datetime | None = None, commit: bool = True) -> Case:
+              key: str | None = None, required_due_at: datetime | None = None) -> Case:
     """Report, accept, file and (with a known department, or a routing suggestion) dispatch a case as the system.
 
     `evidence` goes into the report event's payload; `key` makes the call idempotent (a replay returns the case).
-    With commit=False the caller's transaction stays open (the caller commits once)."""
+    Never commits: the caller's use case commits once."""
     ctx = Ctx(session, settings, cal, now, SYSTEM_ACTOR)
     body = ReportIn(category_code=category_code, lon=lon, lat=lat, description=description, address=address,
                     component_id=component_id, source=source)
@@ -45,30 +45,24 @@ def open_case(session: Session, settings: Settings, cal: WorkCalendar, now: date
     case = apply(ctx, case_id, "file", ActionIn(condition_code=condition_code, urgent=urgent))
     if department_code or case.suggested_department_id:
         case = apply(ctx, case_id, "dispatch", ActionIn(department_code=department_code))
-    if commit:
-        session.commit()
     return case
 
 
 def note(session: Session, settings: Settings, cal: WorkCalendar, now: datetime, case_id: int, text: str,
-         payload: dict | None = None, commit: bool = True) -> Case:
+         payload: dict | None = None) -> Case:
     """Add a system note (备注) to a case's history, e.g. 'the alarm cleared at 14:05'."""
     ctx = Ctx(session, settings, cal, now, SYSTEM_ACTOR)
     case = actions.apply_in_transaction(ctx, case_id, "annotate", ActionIn(note=text), extra=payload)
-    if commit:
-        session.commit()
     return case
 
 
 def withdraw(session: Session, settings: Settings, cal: WorkCalendar, now: datetime, case_id: int, reason: str,
-             payload: dict | None = None, commit: bool = True) -> Case:
+             payload: dict | None = None) -> Case:
     """Void (作废) a case the platform opened whose cause fell away, e.g. a violation cancelled on appeal; a case
     already finished only gets the reason as a note."""
     case = session.get(Case, case_id)
     if case is None or case.stage in TERMINAL:
-        return note(session, settings, cal, now, case_id, reason, payload, commit)
+        return note(session, settings, cal, now, case_id, reason, payload)
     ctx = Ctx(session, settings, cal, now, SYSTEM_ACTOR)
     case = actions.apply_in_transaction(ctx, case_id, "void", ActionIn(note=reason), extra=payload)
-    if commit:
-        session.commit()
     return case

@@ -84,7 +84,7 @@ def submit(session: Session, settings: Settings, cal: WorkCalendar, actor: Actor
     v.status = "appealed"
     if v.case_id is not None:
         automation.note(session, settings, cal, now, v.case_id, f"运输企业提出申诉：{text.strip()[:500]}",
-                        {"fleet_appeal": {"violation_id": v.id, "files": len(records)}}, commit=False)
+                        {"fleet_appeal": {"violation_id": v.id, "files": len(records)}})
     session.commit()
     for _, write in checked:
         write()
@@ -109,7 +109,7 @@ def decide(session: Session, settings: Settings, cal: WorkCalendar, actor: Actor
         record = automation.note if decision == "upheld" else automation.withdraw  # cancelled: the case is void
         verdict = "维持违规认定" if decision == "upheld" else "申诉成立，撤销违规认定"
         record(session, settings, cal, now, v.case_id, f"申诉复核：{verdict}。{(note or '').strip()[:500]}",
-               {"fleet_appeal_decision": decision}, commit=False)
+               {"fleet_appeal_decision": decision})
     notify_hooks.appeal_decided(session, v, appeal, now)
     session.commit()
     return appeal

@@ -105,7 +105,7 @@ def open_violation(session: Session, settings: Settings, e: Event, now: datetime
                 session, settings, cal, now, locate, source="fleet", category_code=code,
                 condition_code=condition or None, lon=place[0], lat=place[1], description=_describe(vehicle, e),
                 department_code=settings.fleet_department_code, key=f"fleet:{e.key}",
-                evidence={**summary, "violation_id": v.id, "track": ev["track"][-50:]}, commit=False)
+                evidence={**summary, "violation_id": v.id, "track": ev["track"][-50:]})
         v.case_id = case.id
     except AppError as exc:
         v.case_error = f"{exc.zh} / {exc.en}"[:200]

@@ -111,7 +111,7 @@ def start(session: Session, settings: Settings, cal: WorkCalendar, now: datetime
     audit.record(session, actor, "public.campaign.start", f"case:{case.id}", {"campaigns": ids, "phones": phones}, now)
     automation.note(session, settings, cal, now, case.id,
                     f"追呼开始（{actor.display_name}）：{'、'.join(masked(p) for p in phones)}",
-                    {"call_campaigns": ids}, commit=False)
+                    {"call_campaigns": ids})
     session.commit()
     return made
 
@@ -127,7 +127,7 @@ def finish(session: Session, settings: Settings, cal: WorkCalendar, now: datetim
                  {"reason": reason, "note": note, "calls": campaign.calls}, now)
     text = f"追呼结束（{zh}）：{masked(campaign.phone)}，共呼叫 {campaign.calls} 次" + (f"。{note}" if note else "")
     automation.note(session, settings, cal, now, campaign.case_id, text,
-                    {"call_campaign": campaign.id, "reason": reason}, commit=False)
+                    {"call_campaign": campaign.id, "reason": reason})
 
 
 def _running(session: Session, campaign_id: int) -> CallCampaign:

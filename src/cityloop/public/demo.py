@@ -98,7 +98,7 @@ def _placements(session: Session, grids: list[UnitGrid], points: list[ServicePoi
             for g in grids[::8] for x, y in [_point(g.geometry, rng)]]
     rows += [{"label": p.name, "lon": p.lon, "lat": p.lat, "grid_code": p.grid_code, "batch": "驿站与公厕",
               "service_point_id": p.id} for p in points if p.kind in ("red_station", "toilet")]
-    codes = placements.create_many(session, rows, now, commit=False)
+    codes = placements.create_many(session, rows, now)
     for placement in session.scalars(select(QrPlacement).where(QrPlacement.code.in_(codes[:900]))):
         placement.scans = rng.choice([0, 0, 1, 3, 8, 15, 40])
         placement.last_scan_at = now - timedelta(hours=rng.randint(1, 400)) if placement.scans else None
@@ -138,7 +138,7 @@ def _campaign(session: Session, settings: Settings, grids: list[UnitGrid], rng: 
     started = now - timedelta(days=3)
     lon, lat = _point(rng.choice(grids).geometry, rng)
     case = automation.open_case(session, settings, cal, started, build_index(session).locate, source="inspector",
-                                category_code="07001", lon=lon, lat=lat, key="demo-public-ads-1", commit=False,
+                                category_code="07001", lon=lon, lat=lat, key="demo-public-ads-1",
                                 description="电线杆上张贴“办证”小广告，留有电话号码（演示）")
     plan = plan_of(settings)
     campaign = CallCampaign(case_id=case.id, phone="13900001234", status="running", started_by=None,
@@ -148,7 +148,7 @@ def _campaign(session: Session, settings: Settings, grids: list[UnitGrid], rng: 
     session.add(campaign)
     session.flush()
     automation.note(session, settings, cal, started, case.id, "追呼开始（演示）：139****1234",
-                    {"call_campaigns": [campaign.id]}, commit=False)
+                    {"call_campaigns": [campaign.id]})
     times: list[datetime] = []
     while True:  # replay the dialer: call at each due time until now
         state = domain.CampaignState(started_at=started, calls=len(times), last_call_at=times[-1] if times else None,

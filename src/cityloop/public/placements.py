@@ -44,8 +44,8 @@ def fresh_codes(session: Session, n: int) -> list[str]:
         codes += domain.new_codes(n - len(codes), taken=avoid.__contains__)
 
 
-def create_many(session: Session, rows: list[dict], now: datetime, commit: bool = True) -> list[str]:
-    """Insert placements (label, lon, lat, grid_code, batch, address, service_point_id) with fresh codes."""
+def create_many(session: Session, rows: list[dict], now: datetime) -> list[str]:
+    """Insert placements (label, lon, lat, grid_code, batch, address, service_point_id) with fresh codes (no commit)."""
     codes = fresh_codes(session, len(rows))
     values = [{"code": code, "label": r["label"], "batch": r.get("batch"), "lon": r["lon"], "lat": r["lat"],
                "grid_code": r.get("grid_code"), "address": r.get("address"),
@@ -53,8 +53,6 @@ def create_many(session: Session, rows: list[dict], now: datetime, commit: bool 
               for code, r in zip(codes, rows)]
     for i in range(0, len(values), 5000):
         session.execute(insert(QrPlacement), values[i:i + 5000])
-    if commit:
-        session.commit()
     return codes
 
 
@@ -64,6 +62,7 @@ def create(session: Session, body: PlacementIn, locate: Callable, now: datetime)
         raise Invalid("no-such-point", "服务点位不存在", "No such service point")
     found = locate(body.lon, body.lat)
     code = create_many(session, [{**body.model_dump(), "grid_code": getattr(found, "grid_code", None)}], now)[0]
+    session.commit()
     return get(session, code)
 
 
@@ -98,6 +97,7 @@ def spread_over_grids(session: Session, batch: str, per_grid: int, area_code: st
     rows = [{"label": f"{label} {code[-6:]}-{i + 1}", "lon": x, "lat": y, "grid_code": code, "batch": batch}
             for code, geometry in grids for i, (x, y) in enumerate(_spread(geometry, per_grid))]
     create_many(session, rows, now)
+    session.commit()
     return len(rows)
 
 

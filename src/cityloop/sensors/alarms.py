@@ -96,7 +96,7 @@ class Linker:
             if alarm.case_id:
                 automation.note(session, self.settings, self.cal, now, alarm.case_id,
                                 f"报警升级为{domain.LEVELS[tr.level][0]}：{spec.zh} {_fmt(spec, tr.value)}",
-                                {"sensor_alarm": alarm.id, "level": tr.level}, commit=False)
+                                {"sensor_alarm": alarm.id, "level": tr.level})
             kind = "escalate"
         else:
             return Outcome(dev.code, spec.code, "noop", alarm.level, alarm.id, alarm.case_id)
@@ -123,7 +123,7 @@ class Linker:
                 _event(session, alarm, "retrigger", now, tr.value, case_id=previous.case_id)
                 automation.note(session, self.settings, self.cal, now, alarm.case_id,
                                 f"报警再次触发：{spec.zh} {_fmt(spec, tr.value)}",
-                                {"sensor_alarm": alarm.id, "level": tr.level}, commit=False)
+                                {"sensor_alarm": alarm.id, "level": tr.level})
         if spec.case_level is None:
             notices.append(Notice(dev.department_code, f"{dev.name} {spec.zh}",
                                   f"{dev.name}（{dev.code}）{spec.zh}：{_fmt(spec, tr.value)}"))
@@ -150,7 +150,7 @@ class Linker:
             _event(session, alarm, "case", now, tr.value, case_id=sibling, joined=True)
             automation.note(session, self.settings, self.cal, now, sibling,
                             f"同一设备另一报警：{spec.zh}（{domain.LEVELS[alarm.level][0]}）{_fmt(spec, tr.value)}",
-                            {"sensor_alarm": alarm.id, "level": alarm.level}, commit=False)
+                            {"sensor_alarm": alarm.id, "level": alarm.level})
             return False
         code, condition = domain.category_for(spec.category, dev.context, dev.cover_type, self.categories)
         level_zh = domain.LEVELS[alarm.level][0]
@@ -168,7 +168,7 @@ class Linker:
                     lon=dev.lon, lat=dev.lat, description=f"{dev.name}：{spec.zh}（{level_zh}），{_fmt(spec, tr.value)}",
                     address=dev.address or dev.name, component_id=dev.component_id,
                     department_code=dev.department_code, condition_code=condition, urgent=True, evidence=evidence,
-                    key=f"sensor:{dev.code}:{spec.code}:{alarm.episode_id}", commit=False)
+                    key=f"sensor:{dev.code}:{spec.code}:{alarm.episode_id}")
         except AppError as exc:  # e.g. the category is missing from a local catalog: the alarm stands alone
             _event(session, alarm, "case_failed", now, tr.value, code=exc.code, detail=exc.zh)
             return False
@@ -205,7 +205,7 @@ class Linker:
         if alarm.case_id is not None:
             automation.note(session, self.settings, self.cal, now, alarm.case_id,
                             f"报警已解除：{spec.zh}，当前 {_fmt(spec, tr.value)}",
-                            {"sensor_alarm": alarm.id, "alarm": "cleared"}, commit=False)
+                            {"sensor_alarm": alarm.id, "alarm": "cleared"})
             number = session.scalar(select(Case.number).where(Case.id == alarm.case_id))
             notices.append(Notice(dev.department_code, f"{number} 报警解除",
                                   f"案件 {number}：{dev.name} {spec.zh}已解除（{_fmt(spec, tr.value)}）"))
