@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.cases import actions, intake, queries, service
+from cityloop.cases import saved_filters as saved
 from cityloop.cases.domain import available_actions, scoped_key
-from cityloop.cases.models import Case, CasePhoto, SavedFilter
+from cityloop.cases.models import Case, CasePhoto
 from cityloop.cases.photos import photo_path, save, screen_all
 from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, CheckOut, EventOut, NodeOut, ReportIn, TaskOut
 from cityloop.deps import current_actor, get_grid_index, get_session
@@ -29,9 +29,6 @@ from cityloop.sla.service import calendar
 from cityloop.shared.fields import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["cases 案件"])
-# Query-string keys a saved search may hold (those of /console/cases).
-SEARCH_KEYS = frozenset({"number", "address", "q", "stage", "category", "department", "source", "grid", "overdue",
-                         "date_from", "date_to", "page"})
 
 
 def _body_doc(model: type[BaseModel], required: bool) -> dict:
@@ -294,46 +291,23 @@ class SavedFilterOut(BaseModel):
     query: str
 
 
-MAX_SAVED_FILTERS = 50
-
 
 @router.get("/saved-filters", response_model=list[SavedFilterOut], tags=["cases 案件"])
 def saved_filters(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     """我的常用查询 / The caller's saved case searches."""
-    return [SavedFilterOut(id=f.id, name=f.name, query=f.query) for f in session.scalars(
-        select(SavedFilter).where(SavedFilter.user_id == actor.id).order_by(SavedFilter.name))]
+    return [SavedFilterOut(id=f.id, name=f.name, query=f.query) for f in saved.mine(session, actor.id)]
 
 
 @router.post("/saved-filters", response_model=SavedFilterOut, status_code=201)
 def save_filter(body: SavedFilterIn, request: Request, session: Session = Depends(get_session),
                 actor: Actor = Depends(current_actor)):
     """保存查询条件 / Save (or overwrite by name) a case search for the caller."""
-    name, query = body.name.strip(), body.query.lstrip("?")
-    if not name:
-        raise Invalid("bad-filter-name", "名称不能为空", "Name must not be blank")
-    pairs = parse_qsl(query, keep_blank_values=False)
-    if any(k not in SEARCH_KEYS for k, _ in pairs):
-        raise Invalid("bad-filter-query", "查询条件含未知字段", "The query has unknown fields")
-    query = urlencode([(k, v) for k, v in pairs if k != "page"])
-    row = session.scalar(select(SavedFilter).where(SavedFilter.user_id == actor.id, SavedFilter.name == name))
-    if row is None:
-        count = session.scalar(select(func.count(SavedFilter.id)).where(SavedFilter.user_id == actor.id))
-        if count >= MAX_SAVED_FILTERS:
-            raise Conflict("too-many-filters", f"最多保存 {MAX_SAVED_FILTERS} 个查询",
-                           f"At most {MAX_SAVED_FILTERS} saved searches")
-        row = SavedFilter(user_id=actor.id, name=name, query=query, created_at=request.app.state.clock.now())
-        session.add(row)
-    row.query = query
-    session.commit()
+    row = saved.save(session, actor.id, body.name, body.query, request.app.state.clock.now())
     return SavedFilterOut(id=row.id, name=row.name, query=row.query)
 
 
 @router.delete("/saved-filters/{filter_id}", status_code=204)
 def delete_filter(filter_id: int, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     """删除常用查询 / Delete one of the caller's saved searches (another user's is 404)."""
-    row = session.get(SavedFilter, filter_id) if as_id(filter_id) else None
-    if row is None or row.user_id != actor.id:
-        raise NotFound("filter-not-found", "常用查询不存在", "Saved search not found")
-    session.delete(row)
-    session.commit()
+    saved.delete(session, actor.id, filter_id)
     return Response(status_code=204)

@@ -86,23 +86,23 @@ def gazetteer_regions() -> None:
 def cameras_import(file: Path) -> None:
     """Register cameras from a CSV (code,name,lon,lat[,site,coord_sys]); each is placed in its unit grid."""
     from cityloop.channels.schemas import CameraIn
-    from cityloop.channels.video import register_camera
+    from cityloop.channels.video import register_cameras
     from cityloop.geo.queries import build_index
     from cityloop.shared.errors import AppError
 
+    at = [1]  # the CSV line being read, for the error message
+
+    def rows(fh):
+        for at[0], rec in enumerate(csv.DictReader(fh), start=2):
+            yield rec["code"], CameraIn(name=rec["name"], site=rec.get("site") or None, lon=float(rec["lon"]),
+                                        lat=float(rec["lat"]), coord_sys=rec.get("coord_sys") or "wgs84")
+
     with _session() as session, file.open(encoding="utf-8-sig") as fh:
-        locate = build_index(session).locate
-        count = 0
-        for line, rec in enumerate(csv.DictReader(fh), start=2):
-            try:
-                body = CameraIn(name=rec["name"], site=rec.get("site") or None, lon=float(rec["lon"]),
-                                lat=float(rec["lat"]), coord_sys=rec.get("coord_sys") or "wgs84")
-                register_camera(session, locate, rec["code"], body, _now())
-            except (AppError, ValueError, KeyError) as exc:
-                console.print(f"[red]第 {line} 行无效 / line {line} is invalid:[/red] {exc}")
-                raise typer.Exit(1) from exc
-            count += 1
-        session.commit()
+        try:
+            count = register_cameras(session, build_index(session).locate, rows(fh), _now())
+        except (AppError, ValueError, KeyError) as exc:
+            console.print(f"[red]第 {at[0]} 行无效 / line {at[0]} is invalid:[/red] {exc}")
+            raise typer.Exit(1) from exc
     console.print(f"[green]已登记 / registered[/green] {count}")
 
 

@@ -183,9 +183,7 @@ def put_camera(code: str, body: CameraIn, request: Request, session: Session = D
     """登记摄像头 / Register or update a camera (its place must be in a unit grid)."""
     if not (0 < len(code) <= 32) or not code.replace("-", "").replace("_", "").isalnum():
         raise Invalid("bad-camera-code", "摄像头编号只能含字母、数字、- 和 _", "Camera codes are letters, digits, - and _")
-    camera = video.register_camera(session, get_grid_index(request).locate, code, body, request.app.state.clock.now())
-    session.commit()
-    return camera
+    return video.register_camera(session, get_grid_index(request).locate, code, body, request.app.state.clock.now())
 
 
 @router.get("/api/v1/channels/duty-grids/mine")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -87,8 +87,25 @@ def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Calla
                          needs_verification=case.needs_verification)
 
 
+def register_cameras(session: Session, locate: Callable, items: Iterable[tuple[str, CameraIn]], now: datetime) -> int:
+    """Add or update cameras (code, fields), all or none: one commit. Returns how many."""
+    count = 0
+    for code, body in items:
+        _register(session, locate, code, body, now)
+        count += 1
+    session.commit()
+    return count
+
+
 def register_camera(session: Session, locate: Callable, code: str, body: CameraIn, now: datetime) -> Camera:
-    """Add or update a camera; its place must lie in a unit grid. Not committed."""
+    """Add or update one camera (committed)."""
+    camera = _register(session, locate, code, body, now)
+    session.commit()
+    return camera
+
+
+def _register(session: Session, locate: Callable, code: str, body: CameraIn, now: datetime) -> Camera:
+    """Add or update a camera; its place must lie in a unit grid."""
     lon, lat = to_wgs84(body.lon, body.lat, body.coord_sys)
     place = locate(lon, lat)
     if place is None:

@@ -7,11 +7,14 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from cityloop.catalog.models import Component
+from cityloop.audit import service as audit
+from cityloop.catalog.models import Category, Component
 from cityloop.org.models import Department
 from cityloop.routing.domain import AREA_LEVELS, RuleView, Suggestion, suggest
+from cityloop.org.actor import Actor
 from cityloop.routing.models import RoutingRule
-from cityloop.shared.errors import Invalid
+from cityloop.routing.schemas import RuleIn
+from cityloop.shared.errors import Invalid, NotFound
 
 
 def case_area(case) -> dict[str, str]:
@@ -53,3 +56,32 @@ def save_rule(session: Session, case, department_id: int, level: str, now: datet
                        note=f"由案件 {case.number} 确权生成")
     session.add(rule)
     return rule
+
+
+def add_rule(session: Session, actor: Actor, body: RuleIn, standard: str, now: datetime) -> RoutingRule:
+    """Add a rule: cases of this category (any when none) in this area go to this department."""
+    dept = session.scalar(select(Department).where(Department.code == body.department_code))
+    if dept is None:
+        raise Invalid("unknown-department", f"未知部门：{body.department_code}", f"Unknown department {body.department_code}")
+    cat_id = None
+    if body.category_code:
+        cat_id = session.scalar(select(Category.id).where(Category.code == body.category_code,
+                                                          Category.kind == "matter", Category.standard == standard))
+        if cat_id is None:
+            raise Invalid("unknown-category", f"未知事项代码：{body.category_code}", f"Unknown category {body.category_code}")
+    rule = RoutingRule(category_id=cat_id, area_level=body.area_level, area_code=body.area_code,
+                       department_id=dept.id, note=body.note, created_at=now)
+    session.add(rule)
+    audit.record(session, actor, "routing.add", f"{body.area_level}:{body.area_code}", body.model_dump(), now)
+    session.commit()
+    return rule
+
+
+def retire_rule(session: Session, actor: Actor, rule_id: int, now: datetime) -> None:
+    """Retire a rule (kept for the cases it routed)."""
+    rule = session.get(RoutingRule, rule_id)
+    if rule is None or not rule.active:
+        raise NotFound("rule-not-found", "路由规则不存在", "No such routing rule")
+    rule.active = False
+    audit.record(session, actor, "routing.retire", str(rule_id), {"area": f"{rule.area_level}:{rule.area_code}"}, now)
+    session.commit()
