@@ -39,8 +39,17 @@ def _take(engine: Engine) -> Connection | None:
         raise
     if got:
         return conn
-    conn.close()
+    _unname(conn)
     return None
+
+
+def _unname(conn: Connection) -> None:
+    """Give the connection back to the pool without the scheduler's name on it."""
+    try:
+        conn.execute(text("SELECT set_config('application_name', 'cityloop', false)"))
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def _check(conn: Connection) -> None:
@@ -53,9 +62,9 @@ def _release(conn: Connection) -> None:
     try:
         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
         conn.commit()
+        _unname(conn)
     except Exception:  # noqa: BLE001 - a broken connection has lost the lock already
         conn.invalidate()
-    finally:
         conn.close()
 
 
