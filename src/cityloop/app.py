@@ -40,7 +40,7 @@ def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = No
     app.state.actor_cache = {}
     app.state.matters = MatterCache(app.state.read_session_factory, settings.catalog_standard)
     app.state.intake = GroupCommitter(app.state.session_factory, partial(intake.write, settings=settings))
-    app.state.changes = ChangeBus(app.state.engine)
+    app.state.changes = ChangeBus(app.state.engine, settings.database_session_url)
     _watch_changes(app.state)
 
 

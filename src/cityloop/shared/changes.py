@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 log = logging.getLogger("cityloop.changes")
 CHANNEL = "cityloop_changes"
@@ -33,8 +33,8 @@ def notify(engine: Engine, topic: str, arg: str = EVERYTHING) -> None:
 class ChangeBus:
     """Handlers by topic for one process (app); `announce` runs them here and notifies the other processes."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, engine: Engine, session_url: str = ""):
+        self.engine, self.session_url = engine, session_url
         self.handlers: dict[str, list[Callable[[str], None]]] = defaultdict(list)
         self.received = 0  # notices taken from the database (tests and diagnostics)
         self.listening = threading.Event()
@@ -83,7 +83,8 @@ class ChangeBus:
             self._thread = None
 
     def _dsn(self) -> str:
-        return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        url = make_url(self.session_url) if self.session_url else self.engine.url
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     def _listen(self) -> None:
         import psycopg

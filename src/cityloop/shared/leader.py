@@ -68,9 +68,19 @@ def _release(conn: Connection) -> None:
         conn.close()
 
 
+def _lock_engine(state) -> Engine:
+    """The engine the lock is taken on: the app's, or one on database_session_url (behind PgBouncer)."""
+    url = getattr(state.settings, "database_session_url", "")
+    if not url:
+        return state.engine
+    from cityloop.db import make_engine
+
+    return make_engine(url, pool_size=1)
+
+
 async def lead(state, runs: list[Callable]) -> None:
     """Run `runs` (the server tasks) for as long as this process is the scheduler; stand by otherwise."""
-    engine: Engine = state.engine
+    engine: Engine = _lock_engine(state)
     standby_logged = False
     state.scheduler_leader = False
     while True:
