@@ -13,7 +13,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Connection, Engine, make_url, text
 
 log = logging.getLogger("cityloop.changes")
 CHANNEL = "cityloop_changes"
@@ -21,12 +21,17 @@ EVERYTHING = ""  # the argument a handler gets when it must forget all it holds 
 RETRY_SECONDS = 1.0
 
 
-def notify(engine: Engine, topic: str, arg: str = EVERYTHING) -> None:
-    """Tell every listening process (PostgreSQL) that `topic` changed; a no-op elsewhere. Call after the commit."""
-    if engine.dialect.name != "postgresql":
+def notify(bind: Engine | Connection, topic: str, arg: str = EVERYTHING) -> None:
+    """Tell every listening process (PostgreSQL) that `topic` changed; a no-op elsewhere. Call after the commit
+    (given a connection rather than an engine, the notice goes out when that connection's transaction commits)."""
+    if bind.dialect.name != "postgresql":
         return
-    with engine.connect() as conn:
-        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": f"{topic}:{arg}"[:7900]})
+    stmt, params = text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": f"{topic}:{arg}"[:7900]}
+    if isinstance(bind, Connection):
+        bind.execute(stmt, params)
+        return
+    with bind.connect() as conn:
+        conn.execute(stmt, params)
         conn.commit()
 
 
