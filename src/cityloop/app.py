@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from functools import partial
 
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
         yield
         for task in tasks:
             task.cancel()
+        if tasks and app.state.engine.dialect.name == "postgresql":  # let the leader hand its lock back now
+            await asyncio.wait(tasks, timeout=3)
         app.state.changes.stop()
         app.state.intake.stop()
         if own_engine:
