@@ -15,6 +15,8 @@ from cityloop.catalog.cache import MatterCache
 from cityloop.basemap.http import TileFastPath
 from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
+from cityloop.shared import leader
+from cityloop.shared.changes import ChangeBus
 from cityloop.shared.clock import Clock, SystemClock
 from cityloop.http.openapi import document_problems
 from cityloop.http.problems import install_error_handlers
@@ -39,6 +41,35 @@ def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = No
     app.state.actor_cache = {}
     app.state.matters = MatterCache(app.state.read_session_factory, settings.catalog_standard)
     app.state.intake = GroupCommitter(app.state.session_factory, partial(intake.write, settings=settings))
+    app.state.changes = ChangeBus(app.state.engine, settings.database_session_url)
+    _watch_changes(app.state)
+
+
+def _watch_changes(state) -> None:
+    """What each process drops when a change is announced (by itself or, on PostgreSQL, by another host)."""
+    from cityloop.catalog import suggest
+    from cityloop.sla import service as sla
+
+    bus: ChangeBus = state.changes
+
+    def actor(arg: str) -> None:
+        if arg.isdigit():
+            state.actor_cache.pop(int(arg), None)
+        else:
+            state.actor_cache.clear()
+
+    def devices(_: str) -> None:
+        ingestor = getattr(state, "sensor_ingestor", None)
+        if ingestor is not None:
+            ingestor.invalidate()
+        listener = getattr(state, "sensor_hj212", None)
+        if listener is not None:
+            listener.invalidate()
+
+    bus.on("actor", actor)
+    bus.on("catalog", lambda _: (state.matters.invalidate(), suggest.invalidate()))
+    bus.on("calendar", lambda _: sla.invalidate())
+    bus.on("devices", devices)
 
 
 def create_app(settings: Settings | None = None, *, serving: bool = True, **state) -> FastAPI:
@@ -65,13 +96,18 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
             from cityloop.places.store import warm
 
             warm(app.state.read_session_factory)
-        tasks = [asyncio.create_task(run(app.state)) for run in _server_tasks(settings.disabled_areas)
-                 ] if settings.scheduler_in_server else []
+        own_engine = state.get("engine") is None
+        if own_engine:  # a real server or scheduler: hear the other hosts' changes (PostgreSQL)
+            app.state.changes.start()
+        tasks = leader.start(app.state, _server_tasks(settings.disabled_areas)) if settings.scheduler_in_server else []
         yield
         for task in tasks:
             task.cancel()
+        if tasks and app.state.engine.dialect.name == "postgresql":  # let the leader hand its lock back now
+            await asyncio.wait(tasks, timeout=3)
+        app.state.changes.stop()
         app.state.intake.stop()
-        if state.get("engine") is None:
+        if own_engine:
             app.state.engine.dispose()
             if getattr(app.state, "read_engine", None) is not None:
                 app.state.read_engine.dispose()

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYLOOP_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///var/cityloop.db"
+    # PostgreSQL behind PgBouncer in transaction mode: a URL with session semantics (PostgreSQL itself, or a
+    # session-mode pool) for the two connections that need them — the change listener (LISTEN) and the scheduler's
+    # lock. Empty: database_url.
+    database_session_url: str = ""
     db_busy_timeout_seconds: float = 30.0  # SQLite: how long a write waits for the lock before a 503
     ready_timeout_seconds: float = 3.0  # /readyz answers 503 when its test write takes longer
     demo: bool = False

@@ -55,11 +55,13 @@ def load(standard: str = typer.Option(GBT, "--standard", help='"GB/T 47678.5-202
     """Load a catalog standard (or a local CSV table under --name); running it again changes nothing."""
     from cityloop.catalog.service import load_catalog
     from cityloop.cli import console
+    from cityloop.shared.changes import notify
 
     if name and file is None:
         _fail("--name 只能与 --file 一起使用", "--name needs --file")
     with _use_case() as (settings, session):
         report = load_catalog(session, (name or "local") if file else standard, file)
+        notify(session.get_bind(), "catalog")  # running servers (every host) reload their catalog caches
     table = Table(title=f"目录已载入 / catalog loaded: {report.standard}")
     table.add_column("项目 / item")
     table.add_column("数量 / count", justify="right")

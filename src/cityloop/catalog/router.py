@@ -97,5 +97,7 @@ def patch_condition(body: ConditionPatch, request: Request, code: str = Path(...
     """修改立案条件 / Change a filing condition's handling limit, urgency or texts (admin)."""
     audit.record(session, actor, "catalog.condition", f"{code}/{condition_code}", body.model_dump(exclude_unset=True),
                  request.app.state.clock.now())
-    return service.update_condition(session, _standard(request, None), code, condition_code,
-                                    body.model_dump(exclude_unset=True), request.app.state.settings.admin_code)
+    out = service.update_condition(session, _standard(request, None), code, condition_code,
+                                   body.model_dump(exclude_unset=True), request.app.state.settings.admin_code)
+    request.app.state.changes.announce("catalog")  # suggestions and intake's matters, on every host
+    return out

@@ -57,5 +57,5 @@ def picker(session: Session, standard: str) -> list[dict]:
 
 
 def invalidate() -> None:
-    """Drop the built indexes (after `cityloop catalog load` in the same process, and between tests)."""
+    """Drop the built indexes (the catalog changed: `cityloop catalog load`, an API edit, another host; tests)."""
     _built.clear()

@@ -40,7 +40,7 @@ def logout(request: Request, session: Session = Depends(get_session), actor: Act
     """退出登录 / Log out: every token issued to this user so far stops working, on every worker at once."""
     service.revoke_tokens(session, actor.id)
     session.commit()
-    request.app.state.actor_cache.pop(actor.id, None)
+    request.app.state.changes.announce("actor", actor.id)
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
@@ -94,5 +94,5 @@ def patch_user(body: UserPatch, request: Request, user_id: int = Path(..., ge=1,
                  {k: v for k, v in changes.items() if k != "password"} | ({"password": "***"} if body.password else {}),
                  request.app.state.clock.now())
     user = service.update_user(session, user_id, changes)
-    request.app.state.actor_cache.pop(user_id, None)  # roles or active changed: no stale cached actor here
+    request.app.state.changes.announce("actor", user_id)  # roles or active changed: no stale actor on any host
     return service.user_out(user, throttle.locked_names(session, request.app.state.clock.now()))

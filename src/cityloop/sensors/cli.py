@@ -35,6 +35,17 @@ def _factory(settings):
     return make_session_factory(make_engine(settings.database_url))
 
 
+def _hear_registry(ingestor, settings, *more):
+    """Reload the device registry when a host announces a change (PostgreSQL), not only every RELOAD_SECONDS."""
+    from cityloop.shared.changes import ChangeBus
+
+    bus = ChangeBus(ingestor.factory.kw["bind"], settings.database_session_url)
+    for target in (ingestor, *more):
+        bus.on("devices", lambda _, t=target: t.invalidate())
+    bus.start()
+    return bus
+
+
 @ingest_app.command("mqtt")
 def ingest_mqtt(url: Optional[str] = typer.Option(None, help="broker URL (default settings.sensor_mqtt_url)"),
                 no_share: bool = typer.Option(False, "--no-share", help="plain subscription instead of $share"),
@@ -48,6 +59,7 @@ def ingest_mqtt(url: Optional[str] = typer.Option(None, help="broker URL (defaul
     settings = _settings()
     ingestor = Ingestor(_factory(settings), settings, SystemClock(), Outbox(settings))
     sub = Subscriber(ingestor, settings, url, shared=not no_share).start()
+    bus = _hear_registry(ingestor, settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -59,6 +71,7 @@ def ingest_mqtt(url: Optional[str] = typer.Option(None, help="broker URL (defaul
         if seconds and time.monotonic() - started >= seconds:
             break
     sub.stop()
+    bus.stop()
     ingestor.flush_state()
 
 
@@ -91,6 +104,7 @@ async def _listen(ingestor, settings, host: str, port: int, seconds: float) -> N
     except OSError as exc:
         console.print(f"[red]无法监听 / cannot listen on {host}:{port}[/red]: {exc}")
         raise typer.Exit(1) from exc
+    bus = _hear_registry(ingestor, settings, listener)
     console.print(f"HJ 212 监听 / listening on {host}:{bound} · {len(listener.stations)} stations registered")
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds if seconds else float("inf")
@@ -101,6 +115,7 @@ async def _listen(ingestor, settings, host: str, port: int, seconds: float) -> N
             console.print(f"connections {len(listener.peers)} · frames {st['frames']} · readings {st['readings']} · "
                           f"intervals {st['intervals']} · refused {sum(v for k, v in st.items() if k[:9] == 'rejected:')}")
     finally:
+        bus.stop()
         await listener.close()
 
 

@@ -118,6 +118,10 @@ class Listener:
         if self.queue or self.pending:
             await self._flush_once()
 
+    def invalidate(self) -> None:
+        """Reload the stations on the next frame (the registry changed here or on another host)."""
+        self.loaded_at = 0.0
+
     async def refresh(self, force: bool = False) -> None:
         """Reload the stations when stale (force: now)."""
         if not force and time.monotonic() - self.loaded_at < RELOAD_SECONDS:

@@ -91,7 +91,7 @@ def add_device(body: DeviceIn, request: Request, session: Session = Depends(get_
     device = registry.register(session, state.settings, body.model_dump(), get_grid_index(request).locate,
                                state.clock.now())
     session.commit()
-    get_ingestor(state).invalidate()
+    state.changes.announce("devices")  # this host's ingestor and every other host's reload the registry
     return _device_out(request, session, device.code)
 
 
@@ -103,7 +103,7 @@ def change_device(code: str, body: DevicePatch, request: Request, session: Sessi
     registry.apply_fields(session, state.settings, registry.get(session, code), body.model_dump(exclude_unset=True),
                           get_grid_index(request).locate, state.clock.now())
     session.commit()
-    get_ingestor(state).invalidate()
+    state.changes.announce("devices")  # this host's ingestor and every other host's reload the registry
     return _device_out(request, session, code)
 
 
@@ -141,7 +141,7 @@ async def import_devices(request: Request, session: Session = Depends(get_sessio
         return counts
 
     counts = await run_in_threadpool(run)
-    get_ingestor(state).invalidate()
+    await run_in_threadpool(state.changes.announce, "devices")
     return counts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -54,13 +54,14 @@ def preview(start: Instant = Query(..., description="ISO 8601 with offset, e.g. 
 
 
 @router.put("/calendar/{day}", response_model=OverrideIn)
-def put_override(day: date, body: OverrideIn, session: Session = Depends(get_session), clock=Depends(get_clock),
+def put_override(day: date, body: OverrideIn, request: Request, session: Session = Depends(get_session), clock=Depends(get_clock),
                  actor: Actor = Depends(require_roles("admin"))):
     """设置工作日/休息日 / Override the statutory calendar for one date."""
     if body.day != day:
         raise Invalid("day-mismatch", "路径与请求体中的日期不一致", "The date in the path and the body differ")
     audit.record(session, actor, "calendar.set", day.isoformat(), body.model_dump(mode="json"), clock.now())
     row = service.set_override(session, day, body.is_workday, body.note)
+    request.app.state.changes.announce("calendar")  # every host's deadlines use it at once
     return OverrideIn(day=row.day, is_workday=row.is_workday, note=row.note)
 
 
@@ -72,9 +73,10 @@ def list_overrides(year: int | None = Query(None, ge=2000, le=2100), session: Se
 
 
 @router.delete("/calendar/{day}", status_code=204)
-def delete_override(day: date, session: Session = Depends(get_session), clock=Depends(get_clock),
+def delete_override(day: date, request: Request, session: Session = Depends(get_session), clock=Depends(get_clock),
                     actor: Actor = Depends(require_roles("admin"))):
     """取消本地调整 / Fall back to the statutory calendar for one date."""
     audit.record(session, actor, "calendar.remove", day.isoformat(), {}, clock.now())
     if not service.remove_override(session, day):
         raise NotFound("no-override", "该日期没有本地调整", "No local override for this date")
+    request.app.state.changes.announce("calendar")

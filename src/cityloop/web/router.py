@@ -135,7 +135,7 @@ def logout(request: Request, csrf: str = Form("", max_length=64), session: Sessi
         if claims is not None:
             service.revoke_tokens(session, claims[0])
             session.commit()
-            state.actor_cache.pop(claims[0], None)
+            state.changes.announce("actor", claims[0])
     response = RedirectResponse("/login", status_code=303)
     pages.clear_session(response)
     return response

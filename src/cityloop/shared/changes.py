@@ -1,0 +1,112 @@
+"""Cross-process cache invalidation: a change one process makes is announced to every process on the same database.
+
+On PostgreSQL a process announces with `pg_notify` after its commit and every process LISTENs on one channel (a
+background thread with its own connection), so several API hosts drop their cached catalog, calendar, actors and
+device directories at once. After the listening connection is (re)opened every cache is dropped, since notices sent
+while it was away are lost. On SQLite (one host) the announcement only reaches this process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, make_url, text
+
+log = logging.getLogger("cityloop.changes")
+CHANNEL = "cityloop_changes"
+EVERYTHING = ""  # the argument a handler gets when it must forget all it holds (reconnect, or a whole-topic change)
+RETRY_SECONDS = 1.0
+
+
+def notify(bind: Engine | Connection, topic: str, arg: str = EVERYTHING) -> None:
+    """Tell every listening process (PostgreSQL) that `topic` changed; a no-op elsewhere. Call after the commit
+    (given a connection rather than an engine, the notice goes out when that connection's transaction commits)."""
+    if bind.dialect.name != "postgresql":
+        return
+    stmt, params = text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": f"{topic}:{arg}"[:7900]}
+    if isinstance(bind, Connection):
+        bind.execute(stmt, params)
+        return
+    with bind.connect() as conn:
+        conn.execute(stmt, params)
+        conn.commit()
+
+
+class ChangeBus:
+    """Handlers by topic for one process (app); `announce` runs them here and notifies the other processes."""
+
+    def __init__(self, engine: Engine, session_url: str = ""):
+        self.engine, self.session_url = engine, session_url
+        self.handlers: dict[str, list[Callable[[str], None]]] = defaultdict(list)
+        self.received = 0  # notices taken from the database (tests and diagnostics)
+        self.listening = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.name = f"cityloop-changes-{uuid.uuid4().hex[:8]}"
+
+    def on(self, topic: str, handler: Callable[[str], None]) -> None:
+        """Call `handler(arg)` whenever `topic` changes (arg is EVERYTHING when all of it may have)."""
+        self.handlers[topic].append(handler)
+
+    def dispatch(self, topic: str, arg: str = EVERYTHING) -> None:
+        """Run this process's handlers of `topic`; a failing handler is logged, never raised."""
+        for handler in list(self.handlers.get(topic, ())):
+            try:
+                handler(arg)
+            except Exception:  # noqa: BLE001 - one bad handler must not keep the others from running
+                log.exception("change handler for %s failed", topic)
+
+    def forget_everything(self) -> None:
+        """Drop every cache (notices may have been missed)."""
+        for topic in list(self.handlers):
+            self.dispatch(topic)
+
+    def announce(self, topic: str, arg: str = EVERYTHING) -> None:
+        """This process changed `topic` (committed): drop it here now and tell the other processes."""
+        self.dispatch(topic, str(arg))
+        try:
+            notify(self.engine, topic, str(arg))
+        except Exception:  # noqa: BLE001 - the change is committed; the others fall back to their cache ages
+            log.exception("could not announce change of %s", topic)
+
+    # --- listening (PostgreSQL) ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Listen for other processes' notices in a daemon thread (PostgreSQL only)."""
+        if self.engine.dialect.name != "postgresql" or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._listen, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop listening (the thread notices within a second)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+
+    def _dsn(self) -> str:
+        url = make_url(self.session_url) if self.session_url else self.engine.url
+        return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    def _listen(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._dsn(), autocommit=True, application_name="cityloop-changes") as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.forget_everything()  # whatever changed while nobody listened
+                    self.listening.set()
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            self.received += 1
+                            topic, _, arg = note.payload.partition(":")
+                            self.dispatch(topic, arg)
+            except Exception:  # noqa: BLE001 - the database went away: caches age out until it is back
+                self.listening.clear()
+                log.warning("change listener lost its connection; retrying", exc_info=True)
+                self._stop.wait(RETRY_SECONDS)
+        self.listening.clear()

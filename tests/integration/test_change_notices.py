@@ -1,0 +1,38 @@
+"""Change notices: an announcement drops the cache in this process at once and, on PostgreSQL, in every other
+process listening on the same database (two buses here stand for two hosts)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cityloop.shared.changes import EVERYTHING, ChangeBus
+
+
+def test_an_announcement_runs_this_process_handlers_at_once(engine):
+    bus, seen = ChangeBus(engine), []
+    bus.on("actor", seen.append)
+    bus.on("actor", lambda _: 1 / 0)  # a broken handler is logged; the others still run
+    bus.announce("actor", 7)
+    bus.announce("calendar")
+    assert seen == ["7"]
+
+
+def test_another_process_hears_it_through_postgresql(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("LISTEN/NOTIFY needs PostgreSQL; SQLite is one host")
+    here, there, heard = ChangeBus(engine), ChangeBus(engine), []
+    there.on("catalog", heard.append)
+    there.start()
+    try:
+        assert there.listening.wait(10)
+        assert heard == [EVERYTHING]  # (re)connecting drops everything: notices may have been missed
+        here.announce("catalog", "GB/T 47678.5-2026")
+        deadline = time.monotonic() + 5
+        while len(heard) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert heard == [EVERYTHING, "GB/T 47678.5-2026"]
+    finally:
+        there.stop()
+    assert not there.listening.is_set()
