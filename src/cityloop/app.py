@@ -15,8 +15,8 @@ from cityloop.catalog.cache import MatterCache
 from cityloop.basemap.http import TileFastPath
 from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.shared import leader
-from cityloop.shared.changes import ChangeBus
+from cityloop.db import leader
+from cityloop.db.changes import ChangeBus
 from cityloop.shared.clock import Clock, SystemClock
 from cityloop.http.openapi import document_problems
 from cityloop.http.problems import install_error_handlers

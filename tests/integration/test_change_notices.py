@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from cityloop.shared.changes import EVERYTHING, ChangeBus
+from cityloop.db.changes import EVERYTHING, ChangeBus
 
 
 def test_an_announcement_runs_this_process_handlers_at_once(engine):

@@ -18,10 +18,10 @@ from PIL import Image
 from sqlalchemy import create_engine, make_url, text, update
 
 from cityloop.db import make_engine, make_session_factory
-from cityloop.migrate import upgrade
+from cityloop.db.migrate import upgrade
 from cityloop.org.models import User
 from cityloop.org.security import hash_password, issue_token
-from cityloop.shared.leader import LOCK_KEY
+from cityloop.db.leader import LOCK_KEY
 from tests.conftest import SHANGHAI, free_port
 from tests.factories import seed_world
 

@@ -55,7 +55,7 @@ def load(standard: str = typer.Option(GBT, "--standard", help='"GB/T 47678.5-202
     """Load a catalog standard (or a local CSV table under --name); running it again changes nothing."""
     from cityloop.catalog.service import load_catalog
     from cityloop.cli import console
-    from cityloop.shared.changes import notify
+    from cityloop.db.changes import notify
 
     if name and file is None:
         _fail("--name 只能与 --file 一起使用", "--name needs --file")

@@ -37,7 +37,7 @@ def _factory(settings):
 
 def _hear_registry(ingestor, settings, *more):
     """Reload the device registry when a host announces a change (PostgreSQL), not only every RELOAD_SECONDS."""
-    from cityloop.shared.changes import ChangeBus
+    from cityloop.db.changes import ChangeBus
 
     bus = ChangeBus(ingestor.factory.kw["bind"], settings.database_session_url)
     for target in (ingestor, *more):

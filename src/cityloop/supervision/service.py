@@ -41,29 +41,17 @@ def _names(session: Session) -> dict[int, str]:
 
 
 def supervisions(session: Session, actor: Actor, now: datetime, department: str | None, status: str | None,
-                 overdue: bool, case_id: int | None = None) -> list[dict]:
-    """督办单, newest deadline last; `overdue` keeps those unanswered past their deadline; one case's with case_id."""
+                 overdue: bool) -> list[dict]:
+    """督办单, newest deadline last; `overdue` keeps those unanswered past their deadline."""
     dept_id = scope(session, actor, department)
     stmt = select(CaseSupervision, Case.number).join(Case, Case.id == CaseSupervision.case_id)
-    if case_id is not None:
-        stmt = stmt.where(CaseSupervision.case_id == case_id)
     if dept_id is not None:
         stmt = stmt.where(CaseSupervision.department_id == dept_id)
     if status:
         stmt = stmt.where(CaseSupervision.status == status)
     if overdue:
         stmt = stmt.where(CaseSupervision.status == "open", CaseSupervision.due_at < now)
-    codes, names = _codes(session), _names(session)
-    out = []
-    for row, number in session.execute(stmt.order_by(CaseSupervision.due_at, CaseSupervision.id).limit(LIMIT)):
-        out.append({"id": row.id, "case_id": row.case_id, "case_number": number,
-                    "department_code": codes.get(row.department_id),
-                    "department_name": names.get(row.department_id), "text": row.text, "issued_at": row.issued_at,
-                    "due_at": row.due_at, "repeat": row.repeat, "status": row.status,
-                    "status_name": domain.SUPERVISION_STATUSES[row.status][0], "reply": row.reply,
-                    "replied_at": row.replied_at, "checked_at": row.checked_at, "check_note": row.check_note,
-                    "overdue": domain.supervision_overdue(row.status, row.due_at, row.replied_at, now)})
-    return out
+    return _supervisions_out(session, stmt, now)
 
 
 def assists(session: Session, actor: Actor, now: datetime, department: str | None, status: str | None,
@@ -81,6 +69,33 @@ def assists(session: Session, actor: Actor, now: datetime, department: str | Non
         stmt = stmt.where(CaseAssist.department_id == dept_id)
     if status:
         stmt = stmt.where(CaseAssist.status == status)
+    return _assists_out(session, stmt, now)
+
+
+def for_case(session: Session, now: datetime, case_id: int) -> tuple[list[dict], list[dict]]:
+    """A case's 督办单 and 协办任务, for whoever may see the case itself (its page)."""
+    sup = select(CaseSupervision, Case.number).join(Case, Case.id == CaseSupervision.case_id).where(
+        CaseSupervision.case_id == case_id)
+    ass = select(CaseAssist, Case.number, Case.department_id).join(Case, Case.id == CaseAssist.case_id).where(
+        CaseAssist.case_id == case_id)
+    return _supervisions_out(session, sup, now), _assists_out(session, ass, now)
+
+
+def _supervisions_out(session: Session, stmt, now: datetime) -> list[dict]:
+    codes, names = _codes(session), _names(session)
+    out = []
+    for row, number in session.execute(stmt.order_by(CaseSupervision.due_at, CaseSupervision.id).limit(LIMIT)):
+        out.append({"id": row.id, "case_id": row.case_id, "case_number": number,
+                    "department_code": codes.get(row.department_id),
+                    "department_name": names.get(row.department_id), "text": row.text, "issued_at": row.issued_at,
+                    "due_at": row.due_at, "repeat": row.repeat, "status": row.status,
+                    "status_name": domain.SUPERVISION_STATUSES[row.status][0], "reply": row.reply,
+                    "replied_at": row.replied_at, "checked_at": row.checked_at, "check_note": row.check_note,
+                    "overdue": domain.supervision_overdue(row.status, row.due_at, row.replied_at, now)})
+    return out
+
+
+def _assists_out(session: Session, stmt, now: datetime) -> list[dict]:
     codes, names = _codes(session), _names(session)
     return [{"id": a.id, "case_id": a.case_id, "case_number": number, "department_code": codes.get(a.department_id),
              "department_name": names.get(a.department_id),

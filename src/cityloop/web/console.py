@@ -187,8 +187,7 @@ def case_context(request: Request, session: Session, actor: Actor, ident: str) -
                "photos": photos, "can_publish": actor.has("operator", "shift_lead", "admin"),
                "fields": ACTION_FIELDS, "node_names": NODES,
                "names": {action: rule.name for action, rule in RULES.items()}}
-    context["supervisions"] = supervision.supervisions(session, actor, now, None, None, False, case_id=case.id)
-    context["assists"] = supervision.assists(session, actor, now, None, None, case_id=case.id)
+    context["supervisions"], context["assists"] = supervision.for_case(session, now, case.id)
     context["workorder_no"] = session.scalar(select(WorkOrder.external_no).where(WorkOrder.case_id == case.id))
     if case.pending_request:
         context["pending"] = session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id,
