@@ -7,10 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from pydantic import ValidationError
 
 from cityloop.exchange.domain import RESULT_ACTIONS, event_id, place
-from cityloop.exchange.models import Assignment, Batch, Link, MirrorCase, MirrorEvent, Monthly, Parked
-from cityloop.exchange.schemas import BatchIn, EventIn
+from cityloop.exchange.models import Assignment, Batch, Link, MirrorCase, MirrorEvent, Monthly, Parked, Record
+from cityloop.exchange.schemas import RECORD_DATA, BatchIn, EventIn
 from cityloop.shared.errors import Conflict, Invalid
 
 
@@ -47,10 +48,24 @@ def check_events(platform: str, events: list[EventIn]) -> None:
             problem = f"{e.kind} needs key"
         elif e.kind == "assessment.monthly" and not _is_month(e.key):
             problem = "assessment.monthly key must be YYYY-MM"
+        elif e.kind in RECORD_DATA:
+            problem = _data_problem(e)
         if problem:
             raise Invalid("malformed-event", f"第 {i} 条消息格式错误：{problem}",
                           f"Event {i} ({e.event_id}) is malformed: {problem}", index=i, event_id=e.event_id)
         seen.add(e.event_id)
+
+
+def _data_problem(e: EventIn) -> str | None:
+    """What is wrong with a record's data (None: fine); a component's key must be its id."""
+    try:
+        data = RECORD_DATA[e.kind].model_validate(e.data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return f"data.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    if e.kind == "component.change" and data.id != e.key:
+        return "component.change key must be the component id"
+    return None
 
 
 def _is_month(key: str) -> bool:
@@ -148,6 +163,8 @@ def _apply_events(session: Session, platform: str, events: list[EventIn], now: d
             out["applied"] += 1
             if e.kind == "assessment.monthly":
                 _monthly(session, platform, e, now)
+            else:
+                _record(session, platform, e, now)
             continue
         current = state.get(e.case.id)
         verdict = place(current["last_seq"] if current else None, e.seq, e.prev_seq, e.event_id in known)
@@ -218,3 +235,16 @@ def _monthly(session: Session, platform: str, e: EventIn, now: datetime) -> None
         session.add(Monthly(platform=platform, month=e.key, figures=e.data, received_at=now))
     else:
         row.figures, row.received_at = e.data, now
+
+
+def _record(session: Session, platform: str, e: EventIn, now: datetime) -> None:
+    """Keep the newest state per (platform, kind, key): a component's census row, an alarm's summary."""
+    row = session.scalar(select(Record).where(Record.platform == platform, Record.kind == e.kind, Record.key == e.key))
+    if row is None:
+        session.add(Record(platform=platform, kind=e.kind, key=e.key, event_id=e.event_id, at=e.at, data=e.data,
+                           changes=1, received_at=now))
+        session.flush()
+        return
+    row.changes += 1
+    if e.at >= row.at:
+        row.event_id, row.at, row.data, row.received_at = e.event_id, e.at, e.data, now

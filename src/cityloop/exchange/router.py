@@ -3,6 +3,8 @@ of linked platforms, and the county's own uplink state."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
@@ -53,6 +55,15 @@ def cases(platform: str | None = Query(None, max_length=32), stage: str | None =
           actor: Actor = Depends(require_roles(*VIEWERS))) -> list[dict]:
     """下级平台案件（镜像）/ Mirrored county cases, newest first."""
     return queries.cases(session, platform, stage, limit)
+
+
+@router.get("/records")
+def records(kind: Literal["component.change", "alarm.summary"] = Query(..., description="部件普查变更 / 告警摘要"),
+            platform: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=1000),
+            session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*VIEWERS))) -> list[dict]:
+    """下级平台部件普查变更（基础数据）与监测告警摘要（运行数据）/ Linked platforms' newest component census rows
+    or sensor alarm summaries, one per component / alarm."""
+    return queries.records(session, kind, platform, limit)
 
 
 @router.get("/cases/{platform}/{number}")
