@@ -120,22 +120,26 @@ MIRRORED = ("number", "category_code", "source", "stage", "address", "lon", "lat
 def _apply_events(session: Session, platform: str, events: list[EventIn], now: datetime) -> dict:
     # Mirrors are folded in memory (one row of state per case) and written once per batch: a batch of 500 events
     # touches ~70 cases, and per-event ORM updates were most of the receiver's time.
-    ids = [e.event_id for e in events]
-    known = set(session.scalars(select(MirrorEvent.event_id).where(MirrorEvent.platform == platform,
-                                                                   MirrorEvent.event_id.in_(ids))))
-    known |= set(session.scalars(select(Parked.event_id).where(Parked.platform == platform, Parked.event_id.in_(ids))))
+    # No per-event re-reads: an applied case event has seq <= its mirror's last_seq and a parked one is among its
+    # case's parked rows, so only events at or below a mirror's last seq (and records) are looked up by id.
     case_ids = {e.case.id for e in events if e.case is not None}
     table = MirrorCase.__table__
     state: dict[int, dict] = {}
+    parked: dict[int, list[Parked]] = {}
+    known: set[str] = set()
     if case_ids:
         for row in session.execute(select(table.c.id, table.c.remote_id, table.c.last_seq, table.c.assignment_ref)
                                    .where(table.c.platform == platform, table.c.remote_id.in_(case_ids))):
             state[row.remote_id] = {"id": row.id, "last_seq": row.last_seq, "assignment_ref": row.assignment_ref}
-    parked: dict[int, list[Parked]] = {}
-    if case_ids:
         for row in session.scalars(select(Parked).where(Parked.platform == platform,
                                                         Parked.remote_case_id.in_(case_ids))):
             parked.setdefault(row.remote_case_id, []).append(row)
+            known.add(row.event_id)
+    maybe = [e.event_id for e in events if e.case is None
+             or (e.case.id in state and e.seq is not None and e.seq <= state[e.case.id]["last_seq"])]
+    if maybe:
+        known |= set(session.scalars(select(MirrorEvent.event_id).where(MirrorEvent.platform == platform,
+                                                                        MirrorEvent.event_id.in_(maybe))))
     rows: list[tuple[int | None, EventIn]] = []
     out = {"applied": 0, "duplicates": 0, "parked": []}
 
