@@ -75,7 +75,7 @@ def send_once(session: Session, settings, now: datetime, client: httpx.Client, l
             response = client.post(settings.exchange_upstream_url, content=body,
                                    headers=signed_headers(settings, body, now),
                                    timeout=settings.exchange_timeout_seconds)
-        except httpx.RemoteProtocolError:  # a kept-alive connection the server had closed: once more, at once
+        except (httpx.RemoteProtocolError, httpx.ReadError):  # a kept-alive connection the server had closed: again
             response = client.post(settings.exchange_upstream_url, content=body,
                                    headers=signed_headers(settings, body, now),
                                    timeout=settings.exchange_timeout_seconds)
