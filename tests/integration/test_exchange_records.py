@@ -93,6 +93,7 @@ def test_component_changes_and_alarm_summaries_reach_the_city(two_databases, tmp
         page = httpx.get(f"{city.base}/console/exchange", headers=lead, timeout=10)
         assert page.status_code == 200
         assert "34112201001000001" in page.text and "破损" in page.text and "WL-9" in page.text
+        assert page.text.count('id="component-table"') == 1 and page.text.count('id="alarm-table"') == 1
         assert "已解除" in page.text or "cleared" in page.text
         # Nothing parked, nothing refused on the link.
         link = httpx.get(f"{city.base}/api/v1/exchange/links", headers=lead, timeout=5).json()[0]
