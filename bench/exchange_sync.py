@@ -1,6 +1,7 @@
 """exchange_sync: case events per second from a county server's outbox into a city server's mirror, end to end
 (two uvicorn servers, two SQLite databases, real HTTP, signed batches of 500), and the lag p50/p99 when the
-county produces 500 events/s.
+county produces 500 events/s. The servers' CPU seconds during the backlog are recorded too (events per CPU
+second do not depend on how loaded the shared machine is).
 
 Baseline, same run, same city server: the same 500-event batch body POSTed with a wrong signature — read, hashed
 and refused before any database work — i.e. what the local HTTP round trip of the payload alone allows.
@@ -96,6 +97,12 @@ def wait_count(city, n: int, limit: float = 600) -> float:
     raise RuntimeError(f"city holds {city_count(city)} of {n}")
 
 
+def cpu_seconds(proc: subprocess.Popen) -> float:
+    """User + system CPU time a server process has used (Linux /proc), so a loaded machine can be told apart."""
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def baseline(port: int, body: bytes, seconds: float = 5.0) -> float:
     """Events/s that round trips of the same body allow when refused at once (bad signature)."""
     headers = {"content-type": "application/json", "x-exchange-platform": PLATFORM,
@@ -132,9 +139,11 @@ def main() -> None:
         with county() as s:
             s.execute(insert(OutboxRow), rows(1, EVENTS, now))
             s.commit()
+        cpu0 = [cpu_seconds(p) for p in procs]
         t0 = time.monotonic()
         t1 = wait_count(city, EVENTS)
         throughput = EVENTS / (t1 - t0)
+        city_cpu, county_cpu = (cpu_seconds(p) - c for p, c in zip(procs, cpu0))
 
         # Lag: 500 events/s written the way case transactions write them (50 every 0.1 s).
         first_case, done = EVENTS // len(ACTIONS) + 10, EVENTS
@@ -157,6 +166,10 @@ def main() -> None:
                  {"events": EVENTS, "batch_size": BATCH, "seconds": round(t1 - t0, 2),
                   "lag_rate_events_per_s": RATE, "lag_events": len(lags), "lag_p50_s": round(p50, 3),
                   "lag_p99_s": round(p99, 3), "lag_max_s": round(lags[-1], 3),
+                  "city_cpu_s": round(city_cpu, 2), "county_cpu_s": round(county_cpu, 2),
+                  "events_per_city_cpu_s": round(EVENTS / max(city_cpu, 1e-9)),
+                  "events_per_cpu_s_both": round(EVENTS / max(city_cpu + county_cpu, 1e-9)),
+                  "load_average_1m": round(os.getloadavg()[0], 1),
                   "servers": "county + city, 1 uvicorn worker each, same machine"}, "sqlite")
     shutil.rmtree(tmp, ignore_errors=True)
 

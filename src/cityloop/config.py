@@ -272,6 +272,9 @@ class Settings(BaseSettings):
     exchange_upstream_url: str | None = None
     exchange_key: SecretStr | None = None
     exchange_platform_code: str | None = None
+    # How batches are shaped for the upstream: another CityLoop (protocol v1), or the generic JSON field layout an
+    # adapter to a provincial/national platform starts from (docs/exchange.md, "Adapters").
+    exchange_adapter: Literal["cityloop", "national-json"] = "cityloop"
     # City side: platform code -> key of every county allowed to report here.
     exchange_downstream: dict[str, str] = Field(default_factory=dict)
     exchange_batch_size: int = Field(500, ge=1, le=5000)  # events per signed batch

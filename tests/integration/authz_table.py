@@ -492,6 +492,7 @@ ROWS: list[Row] = [
       json={"platform": "341122", "category_code": "06010", "lon": 118.43, "lat": 32.45, "description": "交办",
             "required_due_at": "2099-01-01T00:00:00+08:00"}),
     r("GET", "/api/v1/exchange/assignments", CITYWIDE),
+    r("GET", "/api/v1/exchange/records", CITYWIDE, url="/api/v1/exchange/records?kind=alarm.summary"),
     r("GET", "/api/v1/exchange/ranking", CITYWIDE, url="/api/v1/exchange/ranking?month=2026-11"),
     r("GET", "/api/v1/exchange/uplink", CITYWIDE),
     page("/console/exchange", CITYWIDE),

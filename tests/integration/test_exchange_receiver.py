@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from cityloop.config import Settings
 from cityloop.exchange.domain import sign
-from cityloop.exchange.models import Link, MirrorCase, MirrorEvent, Monthly, Parked
+from cityloop.exchange.models import Link, MirrorCase, MirrorEvent, Monthly, Parked, Record
 
 KEY = "receiver-test-key-0123456789abcdef"
 P = "341122"
@@ -131,3 +131,49 @@ def test_malformed_json_and_a_platform_mismatch_are_refused(post, session):
     mismatch = post(batch(1, 1, [event(1, 1, None)], platform="341100"))
     assert mismatch.status_code == 422 and mismatch.json()["code"] == "platform-mismatch"
     assert count(session, MirrorEvent) == 0
+
+
+COMPONENT = {"op": "create", "id": "34112201001000001", "type_code": "01001", "name": "北门井盖", "state": "完好",
+             "grid_code": "341122100001001", "lon": 118.43, "lat": 32.45}
+ALARM = {"change": "raise", "device": "WL-1", "device_type": "waterlogging", "rule": "water_depth", "level": "yellow",
+         "state": "active", "value": 30.0, "peak_value": 30.0, "raised_at": "2026-11-23T08:00:00+08:00"}
+
+
+def record(kind: str, n: int, key: str, data: dict, at: str = "2026-11-23T08:00:00+08:00") -> dict:
+    return {"kind": kind, "event_id": f"{P}:{kind[0]}:{n}:{key}", "key": key, "at": at, "data": data}
+
+
+@pytest.mark.parametrize("kind,key,data", [
+    ("component.change", "34112201001000001", {**COMPONENT, "op": "delete"}),
+    ("component.change", "34112201001000001", {k: v for k, v in COMPONENT.items() if k != "type_code"}),
+    ("component.change", "34112201001000009", COMPONENT),  # key is not the component id
+    ("alarm.summary", "WL-1:1", {**ALARM, "state": "gone"}),
+    ("alarm.summary", "WL-1:1", {**ALARM, "raised_at": 1700000000}),
+])
+def test_a_malformed_record_refuses_the_batch(post, session, kind, key, data):
+    r = post(batch(1, 2, [event(1, 1, None), record(kind, 1, key, data)]))
+    assert r.status_code == 422 and r.json()["code"] == "malformed-event", r.text
+    assert "data." in r.json()["detail"] or "key" in r.json()["detail"]
+    assert count(session, MirrorEvent) == 0 and count(session, Record) == 0
+
+
+def test_records_keep_the_newest_per_key_and_the_receiver_is_described(post, session, api):
+    later = "2026-11-23T09:00:00+08:00"
+    r = post(batch(1, 3, [record("component.change", 1, COMPONENT["id"], COMPONENT),
+                          record("alarm.summary", 2, "WL-1:1", ALARM),
+                          record("alarm.summary", 3, "WL-1:1", {**ALARM, "change": "clear", "state": "cleared",
+                                                                  "cleared_at": later}, at=later)]))
+    assert r.status_code == 200 and r.json()["applied"] == 3, r.text
+    # An older message arriving late does not overwrite the newer state, but counts as a change.
+    r = post(batch(4, 4, [record("alarm.summary", 4, "WL-1:1", {**ALARM, "change": "escalate", "level": "red"})]))
+    assert r.status_code == 200 and r.json()["applied"] == 1
+    alarm = session.scalar(select(Record).where(Record.kind == "alarm.summary"))
+    assert alarm.data["state"] == "cleared" and alarm.changes == 3 and count(session, Record) == 2
+    doc = api.get("/openapi.json").json()
+    body = doc["paths"]["/api/v1/exchange/batches"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/BatchIn"}
+    schemas = doc["components"]["schemas"]
+    assert {"BatchIn", "EventIn", "CaseSnapshot", "PhotoRef"} <= set(schemas)
+    titles = {s.get("title") for s in schemas["EventIn"]["properties"]["data"]["anyOf"]}
+    assert {"ComponentData", "AlarmData"} <= titles
+    assert "component.change" in schemas["EventIn"]["properties"]["kind"]["enum"]

@@ -1,10 +1,13 @@
 """Who sees which assessment rows: the command center sees everything; a department only its own row, an
-inspector only his own."""
+inspector only his own; in city mode a district center's staff only their district's units, areas and staff."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from cityloop.org.actor import Actor
-from cityloop.shared.errors import Forbidden
+from cityloop.org.models import Department, User
+from cityloop.shared.errors import Forbidden, NotFound
 
 CITYWIDE = frozenset({"leader", "shift_lead", "dispatcher", "operator", "admin"})
 PUBLISHERS = ("leader", "admin")
@@ -23,9 +26,55 @@ def own_key(actor: Actor, kind: str) -> int | None:
 
 
 def require_citywide(actor: Actor) -> None:
-    """Analysis, reports and period status are for the command center."""
+    """Analysis, reports, period status and publishing are for the (city) command center."""
     if not actor.has(*CITYWIDE):
         raise Forbidden("assessment-citywide", "仅指挥中心人员可查看", "Only command center staff may see this")
+    if district_of(actor):
+        raise Forbidden("assessment-city-center", "区县分中心只能查看本区县的考核排名，分析、报告与发布由市级中心负责",
+                        "A district center sees its district's rankings; analysis, reports and publishing are the "
+                        "city center's")
+
+
+def district_of(actor: Actor) -> str | None:
+    """City mode: the district a district center's staff are scoped to (None: the city center, admins, others)."""
+    if actor.has("admin") or not actor.has(*CITYWIDE):
+        return None
+    return actor.district_code or None
+
+
+REGION_KINDS = frozenset({"district", "street", "community", "grid"})
+STAFF_KINDS = frozenset({"inspector", "operator", "shift_lead", "dispatcher"})
+
+
+def district_keys(session, kind: str, district: str | None) -> set | None:
+    """The object keys of a kind inside a district (None: no district scope). Areas by code prefix, departments by
+    their territory (the district's 属地 units), staff by their district center."""
+    if district is None or kind in REGION_KINDS:
+        return None
+    if kind == "department":
+        return set(session.scalars(select(Department.id).where(Department.territory_code.startswith(district))))
+    if kind in STAFF_KINDS:
+        return set(session.scalars(select(User.id).where(User.district_code == district)))
+    return set()
+
+
+def in_district(session, kind: str, rows: list[dict], district: str | None) -> list[dict]:
+    """The rows of a district (all rows for the city center)."""
+    if district is None:
+        return rows
+    if kind in REGION_KINDS:
+        return [r for r in rows if str(r["object_id"]).startswith(district)]
+    keys = district_keys(session, kind, district)
+    return [r for r in rows if r["object_id"] in keys]
+
+
+def check_in_district(session, kind: str, key, district: str | None) -> None:
+    """404 for an object outside the actor's district (no hint that it exists)."""
+    if district is None:
+        return
+    inside = str(key).startswith(district) if kind in REGION_KINDS else key in district_keys(session, kind, district)
+    if not inside:
+        raise NotFound("unknown-object", f"评价对象 {key} 不存在", f"No {kind} {key}")
 
 
 def only_own(rows: list[dict], key: int | None) -> list[dict]:

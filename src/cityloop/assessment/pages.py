@@ -103,10 +103,13 @@ def assessment_page(request: Request, period: str | None = None, kind: str | Non
         fresh(request)
         out = service.assessment(session, state.settings, wanted, kind, state.clock.now())
         published_at = datetime.fromisoformat(out["published_at"]) if out["published_at"] else None
-        context |= {"out": out, "groups": _groups(access.only_own(out["rows"], own)), "period": wanted.key,
+        district = access.district_of(actor)
+        rows = access.in_district(session, kind, access.only_own(out["rows"], own), district)
+        context |= {"out": out, "groups": _groups(rows), "period": wanted.key, "district": district,
                     "previous": previous(wanted).key if wanted.kind in ("month", "quarter", "year") else None,
                     "published_at": published_at,
-                    "citywide": actor.has(*access.CITYWIDE), "publisher": actor.has(*access.PUBLISHERS)}
+                    "citywide": actor.has(*access.CITYWIDE) and not district,
+                    "publisher": actor.has(*access.PUBLISHERS) and not district}
         if context["citywide"] and kind == "department":
             context["analysis"] = analysis.analysis(session, state.settings, wanted, state.clock.now(), top=5)
     except AppError as exc:
@@ -129,6 +132,7 @@ def drill_page(kind: str, object_id: str, request: Request, figure: str, period:
         key = service.object_key(kind, object_id)
         if own is not None and key != own:
             raise Forbidden("assessment-scope", "只能查看本人/本部门的明细", "Only your own figures")
+        access.check_in_district(session, kind, key, access.district_of(actor))
         wanted = period_or_last(request, period)
         fresh(request)
         page = max(1, min(page, 10_000))

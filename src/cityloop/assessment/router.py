@@ -54,6 +54,7 @@ def period_status(period: str, request: Request, session: Session = Depends(get_
 def publish(period: str, request: Request, body: PublishIn | None = None, session: Session = Depends(get_session),
             actor: Actor = Depends(require_roles(*access.PUBLISHERS))):
     """发布 / Freeze a finished period: every kind's figures as of now, with the checksum of their inputs."""
+    access.require_citywide(actor)
     wanted = service.period_of(period)
     fresh(request)
     return service.publish(session, request.app.state.settings, wanted, request.app.state.clock.now(),
@@ -126,7 +127,8 @@ def assessment(object_kind: str, request: Request, period: str | None = PERIOD,
     wanted = period_or_last(request, period)
     fresh(request)
     out = service.assessment(session, request.app.state.settings, wanted, kind, request.app.state.clock.now())
-    return out | {"rows": access.only_own(out["rows"], own)}
+    rows = access.in_district(session, kind, access.only_own(out["rows"], own), access.district_of(actor))
+    return out | {"rows": rows}
 
 
 @router.get("/{object_kind}/{object_id}/cases", response_model=DrillOut)
@@ -140,6 +142,7 @@ def cases_behind(object_kind: str, object_id: str, request: Request, period: str
     key = service.object_key(kind, object_id)
     if own is not None and key != own:
         raise NotFound("unknown-object", f"评价对象 {object_id} 不存在", f"No {kind} {object_id}")
+    access.check_in_district(session, kind, key, access.district_of(actor))
     wanted = period_or_last(request, period)
     fresh(request)
     return service.cases_behind(session, request.app.state.settings, wanted, kind, key, figure,

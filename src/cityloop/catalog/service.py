@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -169,6 +170,7 @@ def import_components(session: Session, path: Path, admin_code: str, standard: s
             raise Invalid("bad-component-file", f"{name} 第 {s.line} 行：{problems[0][0]}",
                           f"{name} line {s.line}: {problems[0][1]}", file=name, line=s.line)
     existing = {c.id: c for c in _fetch(session, select(Component), Component.id, [s.id for s in specs])}
+    changes: list[tuple[str, Component]] = []
     for s in specs:
         cat = types[s.type_code]
         values = dict(category_id=cat.id, name=s.cells.get("name") or cat.name[:30], lon=s.lon, lat=s.lat,
@@ -178,9 +180,15 @@ def import_components(session: Session, path: Path, admin_code: str, standard: s
                       competent_department_id=depts.get(s.cells.get("competent")), initial_date=s.initial_date,
                       data_source=s.cells.get("data_source") or None, note=s.cells.get("note") or None)
         if s.id in existing:
-            _assign(existing[s.id], values)
+            if _assign(existing[s.id], values):
+                changes.append(("update", existing[s.id]))
         else:
-            session.add(Component(id=s.id, **values))
+            changes.append(("create", Component(id=s.id, **values)))
+            session.add(changes[-1][1])
+    if changes:  # 部件普查 changes go up to the upper platform with this commit (exchange outbox)
+        from cityloop.exchange.records import on_component_changes
+
+        on_component_changes(session, changes, {v: k for k, v in depts.items()}, datetime.now(timezone.utc))
     session.commit()
     return len(specs)
 

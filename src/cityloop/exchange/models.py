@@ -179,3 +179,20 @@ class Assignment(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the county's case event with this ref came up
+
+
+class Record(Base):
+    """City side: a county's newest component census change (部件普查) or alarm summary (运行监测) per key."""
+
+    __tablename__ = "exchange_records"
+    __table_args__ = (UniqueConstraint("platform", "kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict] = mapped_column(JSONType)
+    changes: Mapped[int] = mapped_column(Integer, default=1)  # how many messages this key has had
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -35,6 +35,8 @@ def console(request: Request, platform: str | None = None, session: Session = De
     return pages.render(request, "exchange/console.html", menu=menu_for(actor),
                         links=queries.links(session, state.settings, now),
                         cases=queries.cases(session, platform, None, 200), platform=platform or "",
+                        components=queries.records(session, "component.change", platform, 100),
+                        alarms=queries.records(session, "alarm.summary", platform, 100),
                         uplink=queries.uplink(session, state.settings, now) if state.settings.exchange_upstream_url
                         else None, stages=STAGES, default_due=due.isoformat(),
                         can_assign=actor.has("leader", "shift_lead", "admin"))

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityloop.exchange.case_hooks import platform_code
-from cityloop.exchange.models import Link, MirrorCase, MirrorEvent, OutboxRow, Parked, Uplink
+from cityloop.exchange.models import Link, MirrorCase, MirrorEvent, OutboxRow, Parked, Record, Uplink
 from cityloop.shared.errors import NotFound
 
 
@@ -90,3 +90,12 @@ def uplink(session: Session, settings, now: datetime) -> dict:
             "last_error_at": _iso(state.last_error_at) if state else None,
             "next_try_at": _iso(state.next_try_at) if state else None,
             "attempts": state.attempts if state else 0, "sent_events": state.sent_events if state else 0}
+
+
+def records(session: Session, kind: str, platform: str | None, limit: int) -> list[dict]:
+    """The newest component census rows or alarm summaries of linked platforms, latest first."""
+    stmt = select(Record).where(Record.kind == kind).order_by(Record.at.desc(), Record.id.desc()).limit(limit)
+    if platform:
+        stmt = stmt.where(Record.platform == platform)
+    return [{"platform": r.platform, "kind": r.kind, "key": r.key, "event_id": r.event_id, "at": _iso(r.at),
+             "changes": r.changes, "received_at": _iso(r.received_at), "data": r.data} for r in session.scalars(stmt)]

@@ -7,10 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from pydantic import ValidationError
 
 from cityloop.exchange.domain import RESULT_ACTIONS, event_id, place
-from cityloop.exchange.models import Assignment, Batch, Link, MirrorCase, MirrorEvent, Monthly, Parked
-from cityloop.exchange.schemas import BatchIn, EventIn
+from cityloop.exchange.models import Assignment, Batch, Link, MirrorCase, MirrorEvent, Monthly, Parked, Record
+from cityloop.exchange.schemas import RECORD_DATA, BatchIn, EventIn
 from cityloop.shared.errors import Conflict, Invalid
 
 
@@ -47,10 +48,24 @@ def check_events(platform: str, events: list[EventIn]) -> None:
             problem = f"{e.kind} needs key"
         elif e.kind == "assessment.monthly" and not _is_month(e.key):
             problem = "assessment.monthly key must be YYYY-MM"
+        elif e.kind in RECORD_DATA:
+            problem = _data_problem(e)
         if problem:
             raise Invalid("malformed-event", f"第 {i} 条消息格式错误：{problem}",
                           f"Event {i} ({e.event_id}) is malformed: {problem}", index=i, event_id=e.event_id)
         seen.add(e.event_id)
+
+
+def _data_problem(e: EventIn) -> str | None:
+    """What is wrong with a record's data (None: fine); a component's key must be its id."""
+    try:
+        data = RECORD_DATA[e.kind].model_validate(e.data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return f"data.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    if e.kind == "component.change" and data.id != e.key:
+        return "component.change key must be the component id"
+    return None
 
 
 def _is_month(key: str) -> bool:
@@ -105,22 +120,26 @@ MIRRORED = ("number", "category_code", "source", "stage", "address", "lon", "lat
 def _apply_events(session: Session, platform: str, events: list[EventIn], now: datetime) -> dict:
     # Mirrors are folded in memory (one row of state per case) and written once per batch: a batch of 500 events
     # touches ~70 cases, and per-event ORM updates were most of the receiver's time.
-    ids = [e.event_id for e in events]
-    known = set(session.scalars(select(MirrorEvent.event_id).where(MirrorEvent.platform == platform,
-                                                                   MirrorEvent.event_id.in_(ids))))
-    known |= set(session.scalars(select(Parked.event_id).where(Parked.platform == platform, Parked.event_id.in_(ids))))
+    # No per-event re-reads: an applied case event has seq <= its mirror's last_seq and a parked one is among its
+    # case's parked rows, so only events at or below a mirror's last seq (and records) are looked up by id.
     case_ids = {e.case.id for e in events if e.case is not None}
     table = MirrorCase.__table__
     state: dict[int, dict] = {}
+    parked: dict[int, list[Parked]] = {}
+    known: set[str] = set()
     if case_ids:
         for row in session.execute(select(table.c.id, table.c.remote_id, table.c.last_seq, table.c.assignment_ref)
                                    .where(table.c.platform == platform, table.c.remote_id.in_(case_ids))):
             state[row.remote_id] = {"id": row.id, "last_seq": row.last_seq, "assignment_ref": row.assignment_ref}
-    parked: dict[int, list[Parked]] = {}
-    if case_ids:
         for row in session.scalars(select(Parked).where(Parked.platform == platform,
                                                         Parked.remote_case_id.in_(case_ids))):
             parked.setdefault(row.remote_case_id, []).append(row)
+            known.add(row.event_id)
+    maybe = [e.event_id for e in events if e.case is None
+             or (e.case.id in state and e.seq is not None and e.seq <= state[e.case.id]["last_seq"])]
+    if maybe:
+        known |= set(session.scalars(select(MirrorEvent.event_id).where(MirrorEvent.platform == platform,
+                                                                        MirrorEvent.event_id.in_(maybe))))
     rows: list[tuple[int | None, EventIn]] = []
     out = {"applied": 0, "duplicates": 0, "parked": []}
 
@@ -148,6 +167,8 @@ def _apply_events(session: Session, platform: str, events: list[EventIn], now: d
             out["applied"] += 1
             if e.kind == "assessment.monthly":
                 _monthly(session, platform, e, now)
+            else:
+                _record(session, platform, e, now)
             continue
         current = state.get(e.case.id)
         verdict = place(current["last_seq"] if current else None, e.seq, e.prev_seq, e.event_id in known)
@@ -218,3 +239,16 @@ def _monthly(session: Session, platform: str, e: EventIn, now: datetime) -> None
         session.add(Monthly(platform=platform, month=e.key, figures=e.data, received_at=now))
     else:
         row.figures, row.received_at = e.data, now
+
+
+def _record(session: Session, platform: str, e: EventIn, now: datetime) -> None:
+    """Keep the newest state per (platform, kind, key): a component's census row, an alarm's summary."""
+    row = session.scalar(select(Record).where(Record.platform == platform, Record.kind == e.kind, Record.key == e.key))
+    if row is None:
+        session.add(Record(platform=platform, kind=e.kind, key=e.key, event_id=e.event_id, at=e.at, data=e.data,
+                           changes=1, received_at=now))
+        session.flush()
+        return
+    row.changes += 1
+    if e.at >= row.at:
+        row.event_id, row.at, row.data, row.received_at = e.event_id, e.at, e.data, now

@@ -3,8 +3,12 @@ of linked platforms, and the county's own uplink state."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -33,12 +37,31 @@ async def signed_platform(request: Request) -> str:
                           h.get("x-exchange-signature"), body, request.app.state.clock.now())
 
 
-@router.post("/batches", response_model=BatchOut, openapi_extra=SIGNATURE_DOC)
-async def receive_batch(batch: BatchIn, request: Request, platform: str = Depends(signed_platform)):
-    """接收下级平台的数据批次 / Receive a county's signed batch: applied in one transaction, in per-case order;
-    a replay of the same batch_id gets the same answer; a batch older than the last taken is refused (409)."""
-    state = request.app.state
-    return await run_in_threadpool(service.receive, state.session_factory, platform, batch, state.clock.now())
+BATCH_DOC = {**SIGNATURE_DOC, "requestBody": {"required": True, "content": {"application/json": {
+    "schema": BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+
+
+def parse_batch(body: bytes) -> BatchIn:
+    """The batch straight from the signed bytes (pydantic's JSON parser: no second decode); 422 when invalid."""
+    try:
+        return BatchIn.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]) from None
+
+
+def receive(state, platform: str, body: bytes) -> dict:
+    """Parse and apply in the worker thread; answer shaped as BatchOut."""
+    batch = parse_batch(body)
+    return service.receive(state.session_factory, platform, batch, state.clock.now())
+
+
+@router.post("/batches", response_model=BatchOut, openapi_extra=BATCH_DOC)
+async def receive_batch(request: Request, platform: str = Depends(signed_platform)):
+    """接收下级平台的数据批次 / Receive a county's signed batch (a `BatchIn`): applied in one transaction, in
+    per-case order; a replay of the same batch_id gets the same answer; a batch older than the last taken is refused
+    (409). Events of kind case.event, assessment.monthly, component.change (data: ComponentData) and alarm.summary
+    (data: AlarmData)."""
+    return await run_in_threadpool(receive, request.app.state, platform, await request.body())
 
 
 @router.get("/links")
@@ -54,6 +77,15 @@ def cases(platform: str | None = Query(None, max_length=32), stage: str | None =
           actor: Actor = Depends(require_roles(*VIEWERS))) -> list[dict]:
     """下级平台案件（镜像）/ Mirrored county cases, newest first."""
     return queries.cases(session, platform, stage, limit)
+
+
+@router.get("/records")
+def records(kind: Literal["component.change", "alarm.summary"] = Query(..., description="部件普查变更 / 告警摘要"),
+            platform: str | None = Query(None, max_length=32), limit: int = Query(100, ge=1, le=1000),
+            session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*VIEWERS))) -> list[dict]:
+    """下级平台部件普查变更（基础数据）与监测告警摘要（运行数据）/ Linked platforms' newest component census rows
+    or sensor alarm summaries, one per component / alarm."""
+    return queries.records(session, kind, platform, limit)
 
 
 @router.get("/cases/{platform}/{number}")

@@ -3,19 +3,19 @@ assignments the answer carries. State lives in the database, so a restart resume
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, select, update
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import CasePhoto
 from cityloop.exchange import downlink
+from cityloop.exchange.adapters import CityLoop, adapter_for
 from cityloop.exchange.case_hooks import platform_code
-from cityloop.exchange.domain import PROTOCOL_VERSION, backoff_seconds, sign
+from cityloop.exchange.domain import backoff_seconds, sign
 from cityloop.exchange.models import OutboxRow, Uplink
 
 log = logging.getLogger("cityloop.exchange")
@@ -31,23 +31,21 @@ def uplink(session: Session) -> Uplink:
     return row
 
 
-def build_batch(session: Session, platform: str, rows: list, now: datetime) -> dict:
-    """The batch body: rows in outbox order, result events with their photos' hashes."""
+def photos_of(session: Session, rows: list) -> dict[tuple[int, int], list[dict]]:
+    """Photos' hashes by (case id, event seq) for the case events among rows."""
     photos: dict[tuple[int, int], list[dict]] = {}
     cases = {r.case_id for r in rows if r.case_id is not None}
     if cases:
-        for p in session.scalars(select(CasePhoto).where(CasePhoto.case_id.in_(cases))):
+        for p in session.execute(select(CasePhoto.case_id, CasePhoto.event_seq, CasePhoto.sha256,
+                                        CasePhoto.content_type).where(CasePhoto.case_id.in_(cases))):
             photos.setdefault((p.case_id, p.event_seq), []).append({"sha256": p.sha256,
                                                                    "content_type": p.content_type})
-    events = []
-    for r in rows:
-        body = {**r.body, "created_at": r.created_at.isoformat()}
-        if r.case_id is not None:
-            body["photos"] = photos.get((r.case_id, r.case_seq), [])
-        events.append(body)
-    first, last = (rows[0].id, rows[-1].id) if rows else (0, 0)
-    return {"v": PROTOCOL_VERSION, "platform": platform, "batch_id": f"{first}-{last}", "first_id": first,
-            "last_id": last, "sent_at": now.isoformat(), "events": events}
+    return photos
+
+
+def build_batch(session: Session, platform: str, rows: list, now: datetime, adapter=None) -> bytes:
+    """The batch body for the upstream: rows in outbox order, result events with their photos' hashes."""
+    return (adapter or CityLoop()).encode(platform, rows, photos_of(session, rows), now)
 
 
 def signed_headers(settings, body: bytes, now: datetime) -> dict[str, str]:
@@ -65,47 +63,40 @@ def send_once(session: Session, settings, now: datetime, client: httpx.Client, l
     if state.next_try_at is not None and now < state.next_try_at:
         session.commit()
         return -1
-    rows = session.execute(select(OutboxRow.id, OutboxRow.case_id, OutboxRow.case_seq, OutboxRow.body,
-                                  OutboxRow.created_at).where(OutboxRow.acked_at.is_(None)).order_by(OutboxRow.id)
+    rows = session.execute(select(OutboxRow.id, OutboxRow.case_id, OutboxRow.case_seq,
+                                  cast(OutboxRow.body, Text).label("raw"), OutboxRow.created_at)
+                           .where(OutboxRow.acked_at.is_(None)).order_by(OutboxRow.id)
                            .limit(settings.exchange_batch_size)).all()
-    batch = build_batch(session, platform_code(settings), rows, now)
-    body = json.dumps(batch, ensure_ascii=False, separators=(",", ":")).encode()
+    adapter = adapter_for(settings)
+    body = build_batch(session, platform_code(settings), rows, now, adapter)
+    first, last = (rows[0].id, rows[-1].id) if rows else (0, 0)
     try:
         try:
             response = client.post(settings.exchange_upstream_url, content=body,
                                    headers=signed_headers(settings, body, now),
                                    timeout=settings.exchange_timeout_seconds)
-        except httpx.RemoteProtocolError:  # a kept-alive connection the server had closed: once more, at once
+        except (httpx.RemoteProtocolError, httpx.ReadError):  # a kept-alive connection the server had closed: again
             response = client.post(settings.exchange_upstream_url, content=body,
                                    headers=signed_headers(settings, body, now),
                                    timeout=settings.exchange_timeout_seconds)
     except httpx.HTTPError as exc:
         return _failed(session, settings, state, now, f"{type(exc).__name__}: {exc}")
-    answer = _json(response)
-    if response.status_code == 409 and answer.get("code") == "stale-batch":
+    answer = adapter.interpret(response)
+    if answer.stale_through is not None:
         # The upper platform already holds everything through acked_through (our ack was lost).
-        _ack(session, int(answer.get("acked_through") or 0), "stale", now)
+        _ack(session, answer.stale_through, "stale", now)
         state.attempts, state.next_try_at = 0, None
         session.commit()
         return 0
-    if response.status_code != 200:
-        return _failed(session, settings, state, now, f"HTTP {response.status_code}: {answer.get('code', '')} "
-                                                       f"{answer.get('detail', response.text[:200])}")
-    acked = _ack(session, batch["last_id"], batch["batch_id"], now) if rows else 0
+    if not answer.ok:
+        return _failed(session, settings, state, now, answer.error)
+    acked = _ack(session, last, f"{first}-{last}", now) if rows else 0
     state.attempts, state.next_try_at, state.last_ok_at = 0, None, now
     state.sent_events += acked
     session.commit()
-    if answer.get("assignments") and locate is not None:
-        downlink.take_all(session, settings, now, answer["assignments"], locate, cal)
+    if answer.assignments and locate is not None:
+        downlink.take_all(session, settings, now, answer.assignments, locate, cal)
     return acked
-
-
-def _json(response: httpx.Response) -> dict:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _ack(session: Session, through: int, batch_id: str, now: datetime) -> int:

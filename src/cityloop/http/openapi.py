@@ -37,6 +37,22 @@ def _describe_problems(schema: dict) -> None:
                 responses.setdefault(code, {"description": text, "content": {PROBLEM_JSON: {"schema": ref}}})
 
 
+def _hoist_defs(schema: dict) -> None:
+    """A request body given as `Model.model_json_schema(ref_template="#/components/schemas/{model}")` carries its
+    nested models in `$defs`: move them to the components its references point at."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            content = operation.get("requestBody", {}).get("content", {}) if isinstance(operation, dict) else {}
+            for media in content.values():
+                body = media.get("schema", {})
+                for name, definition in body.pop("$defs", {}).items():
+                    components.setdefault(name, definition)
+                if body.get("title") and body.get("properties"):  # the model itself, by reference
+                    components.setdefault(body["title"], dict(body))
+                    media["schema"] = {"$ref": f"#/components/schemas/{body['title']}"}
+
+
 def document_problems(app: FastAPI) -> None:
     """Make /openapi.json declare problem+json for the errors each operation can answer."""
     build = app.openapi
@@ -44,6 +60,7 @@ def document_problems(app: FastAPI) -> None:
     def openapi() -> dict:
         if app.openapi_schema is None:
             _describe_problems(build())  # build() caches the schema on the app; we amend it once
+            _hoist_defs(app.openapi_schema)
         return app.openapi_schema
 
     app.openapi = openapi

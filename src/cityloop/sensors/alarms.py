@@ -48,8 +48,11 @@ def _utc(ts: float) -> datetime:
 
 
 def _event(session: Session, alarm: Alarm, kind: str, at: datetime, value=None, actor="system", **payload) -> None:
+    from cityloop.exchange.records import on_alarm_event  # the alarm's summary goes up (exchange outbox)
+
     session.add(AlarmEvent(alarm_id=alarm.id, at=at, kind=kind, level=alarm.level, value=value, actor=actor,
                            payload=payload or None))
+    on_alarm_event(session, alarm, kind, at)
 
 
 def _fmt(spec: domain.RuleSpec, value: float) -> str:
