@@ -113,8 +113,10 @@ async def run_listener(url: str, settings: Settings, frames: list[list[bytes]]) 
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     proc = ctx.Process(target=stations_process, args=(port, frames, WINDOW, out))
+    cpu0 = time.process_time()
     proc.start()
     answered, seconds, lat = await asyncio.to_thread(out.get)
+    cpu = time.process_time() - cpu0  # the listener and ingestor (the stations run in the child)
     await asyncio.to_thread(proc.join)
     await listener.close()
     ingestor.flush_state()
@@ -127,7 +129,8 @@ async def run_listener(url: str, settings: Settings, frames: list[list[bytes]]) 
     return {"answered": answered, "seconds": round(seconds, 3), "frames_per_s": round(answered / seconds, 1),
             "readings_stored": ingestor.counts["stored"], "refused": sum(v for k, v in st.items()
                                                                          if k.startswith("rejected:")),
-            "answer_p50_s": pct(0.5), "answer_p99_s": pct(0.99)}
+            "answer_p50_s": pct(0.5), "answer_p99_s": pct(0.99),
+            "listener_cpu_us_per_frame": round(cpu / max(1, answered) * 1e6, 2)}
 
 
 def codec_alone(frames: list[list[bytes]]) -> float:
@@ -153,6 +156,7 @@ def main() -> None:
     base = codec_alone(frames)
     params = {"stations": len(stations), "frames": sum(len(f) for f in frames), "window": WINDOW,
               "flush_ms": settings.sensor_flush_ms, **result, "loop": "uvloop", "load_before": load,
+              "load_after": os.getloadavg(),
               "note": "provisional: 2 shared cores; stations, listener and ingestor on one machine"}
     write_result("hj212_listener", "frames/s", result["frames_per_s"], True,
                  "codec alone: split + decode of the same frames, one core (frames/s)", base, params,
