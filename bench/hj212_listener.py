@@ -5,7 +5,8 @@ flight; plus the p50/p99 time from a frame's send to its answer.
 Setup: the demo county's grids, units and catalog on a fresh SQLite file (or CITYLOOP_BENCH_DATABASE_URL), DEVICES
 simulated devices of which the dust and noise monitors are HJ 212 stations; the stations run in a child process
 (asyncio, one connection each), the listener and ingestor in this one. Baseline in the same run: the codec alone —
-the splitter and decode() over the same frames on one core, no I/O."""
+the splitter and decode() over the same frames on one core, no I/O. Both sides run on uvloop, as
+`cityloop gateway hj212` does."""
 
 from __future__ import annotations
 
@@ -98,7 +99,9 @@ def stations_process(port: int, frames: list[list[bytes]], window: int, out) -> 
         got = await asyncio.gather(*(_station(port, f, window, lat) for f in frames))
         return sum(got), time.perf_counter() - t0, sorted(lat)
 
-    out.put(asyncio.run(main()))
+    import uvloop
+
+    out.put(uvloop.run(main()))
 
 
 async def run_listener(url: str, settings: Settings, frames: list[list[bytes]]) -> dict:
@@ -110,8 +113,10 @@ async def run_listener(url: str, settings: Settings, frames: list[list[bytes]]) 
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     proc = ctx.Process(target=stations_process, args=(port, frames, WINDOW, out))
+    cpu0 = time.process_time()
     proc.start()
     answered, seconds, lat = await asyncio.to_thread(out.get)
+    cpu = time.process_time() - cpu0  # the listener and ingestor (the stations run in the child)
     await asyncio.to_thread(proc.join)
     await listener.close()
     ingestor.flush_state()
@@ -124,7 +129,8 @@ async def run_listener(url: str, settings: Settings, frames: list[list[bytes]]) 
     return {"answered": answered, "seconds": round(seconds, 3), "frames_per_s": round(answered / seconds, 1),
             "readings_stored": ingestor.counts["stored"], "refused": sum(v for k, v in st.items()
                                                                          if k.startswith("rejected:")),
-            "answer_p50_s": pct(0.5), "answer_p99_s": pct(0.99)}
+            "answer_p50_s": pct(0.5), "answer_p99_s": pct(0.99),
+            "listener_cpu_us_per_frame": round(cpu / max(1, answered) * 1e6, 2)}
 
 
 def codec_alone(frames: list[list[bytes]]) -> float:
@@ -143,10 +149,14 @@ def main() -> None:
     settings = Settings(database_url=db_url, demo=True, sensor_flush_ms=20)
     stations = setup(db_url, settings)
     frames = build_frames(stations, max(WINDOW, FRAMES // len(stations)))
-    result = asyncio.run(run_listener(db_url, settings, frames))
+    import uvloop
+
+    load = os.getloadavg()
+    result = uvloop.run(run_listener(db_url, settings, frames))
     base = codec_alone(frames)
     params = {"stations": len(stations), "frames": sum(len(f) for f in frames), "window": WINDOW,
-              "flush_ms": settings.sensor_flush_ms, **result,
+              "flush_ms": settings.sensor_flush_ms, **result, "loop": "uvloop", "load_before": load,
+              "load_after": os.getloadavg(),
               "note": "provisional: 2 shared cores; stations, listener and ingestor on one machine"}
     write_result("hj212_listener", "frames/s", result["frames_per_s"], True,
                  "codec alone: split + decode of the same frames, one core (frames/s)", base, params,

@@ -1,7 +1,7 @@
-"""jt808_gateway: location messages/s through the JT/T 808 gateway with 5,000 concurrent terminal connections.
+"""jt808_gateway: location messages/s through the JT/T 808 gateway with 10,000 concurrent terminal connections.
 
 The gateway runs as `cityloop gateway jt808` does (uvloop, the real pipeline: positions stored in batches and run
-through every violation rule) in its own process; 5,000 terminals register, authenticate, then each sends 0x0200
+through every violation rule) in its own process; 10,000 terminals register, authenticate, then each sends 0x0200
 and waits for its 0x8001 before the next (as terminals do). Positions are counted as stored once the pipeline has
 written them. Baseline (same run, same clients): the same gateway storing each position with its own INSERT and
 COMMIT before answering — a per-message database round trip.
@@ -32,12 +32,13 @@ from cityloop.db import make_engine, make_session_factory  # noqa: E402
 from cityloop.fleet import jt808 as j  # noqa: E402
 from cityloop.fleet.gateway import Gateway, issue_auth_code  # noqa: E402
 
-CONNECTIONS, SECONDS, BASELINE_SECONDS, FRAMES = 5000, 10.0, 6.0, 120
+CONNECTIONS = int(os.environ.get("JT808_BENCH_CONNECTIONS", 10_000))
+SECONDS, BASELINE_SECONDS, FRAMES = 10.0, 6.0, 120
 SECRET = "bench-secret-of-thirty-two-bytes-or-more"
 
 
 def setup(url: str, start: float) -> list[tuple[bytes, list[bytes]]]:
-    """A migrated database with the demo geography and 5,000 trucks with permits; returns each truck's
+    """A migrated database with the demo geography and CONNECTIONS trucks with permits; returns each truck's
     authentication frame and its location frames, one a second from `start` as the simulator drives it."""
     from cityloop.fleet.demo import ensure_fleet
     from cityloop.fleet.ingest import load_world
@@ -74,6 +75,12 @@ def _state(url: str) -> SimpleNamespace:
                            read_session_factory=make_session_factory(reads), clock=SystemClock())
 
 
+def _write_stats(path: str, stats: dict) -> None:
+    """Replace the stats file at once (the driver reads it meanwhile)."""
+    Path(path + ".tmp").write_text(json.dumps(stats))
+    os.replace(path + ".tmp", path)
+
+
 def serve_pipeline(url: str, ports: mp.Queue, stats_file: str) -> None:
     """The gateway with its real pipeline (what `cityloop gateway jt808` runs)."""
     import uvloop
@@ -87,7 +94,8 @@ def serve_pipeline(url: str, ports: mp.Queue, stats_file: str) -> None:
             await asyncio.sleep(0.5)
             gw, pipe = getattr(state, "fleet_gateway", None), getattr(state, "fleet_pipeline", None)
             if gw is not None:
-                Path(stats_file).write_text(json.dumps({**gw.stats, **{f"p_{k}": v for k, v in pipe.stats.items()}}))
+                _write_stats(stats_file, {**gw.stats, **{f"p_{k}": v for k, v in pipe.stats.items()},
+                                          "cpu_s": time.process_time()})
 
     async def main():
         await asyncio.gather(run_gateway(state, "127.0.0.1", 0, started=ports.put), report())
@@ -121,7 +129,7 @@ def serve_commit_each(url: str, ports: mp.Queue, stats_file: str) -> None:
         ports.put(await gw.start("127.0.0.1", 0))
         while True:
             await asyncio.sleep(0.5)
-            Path(stats_file).write_text(json.dumps(dict(gw.stats)))
+            _write_stats(stats_file, {**gw.stats, "cpu_s": time.process_time()})
 
     uvloop.run(main())
 
@@ -152,8 +160,17 @@ class Client(asyncio.Protocol):
             self.k += 1
 
 
-async def drive(port: int, terminals: list[tuple[bytes, list[bytes]]], seconds: float) -> tuple[float, int]:
-    """Messages/s answered during `seconds`, after every terminal is connected."""
+def _read_stats(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+async def drive(port: int, terminals: list[tuple[bytes, list[bytes]]], seconds: float,
+                stats_file: str) -> tuple[float, int, float | None]:
+    """Messages/s answered during `seconds`, after every terminal is connected, and the server's CPU µs per
+    message over that time (from its stats file: a measure the other load on the machine hardly moves)."""
     loop, counter = asyncio.get_running_loop(), [0, True]
     clients = []
     for auth, frames in terminals:
@@ -169,13 +186,16 @@ async def drive(port: int, terminals: list[tuple[bytes, list[bytes]]], seconds: 
     for client in clients:
         client.go()
     await asyncio.sleep(1.0)
-    start, t0 = counter[0], time.perf_counter()
+    start, t0, before = counter[0], time.perf_counter(), _read_stats(stats_file)
     await asyncio.sleep(seconds)
     rate = (counter[0] - start) / (time.perf_counter() - t0)
+    after = _read_stats(stats_file)
+    frames = after.get("frames", 0) - before.get("frames", 0)
+    cpu_us = round((after["cpu_s"] - before["cpu_s"]) / frames * 1e6, 2) if frames > 0 and "cpu_s" in before else None
     counter[1] = False
     for client in clients:
         client.transport.close()
-    return rate, counter[0]
+    return rate, counter[0], cpu_us
 
 
 def run(target, url: str, terminals, seconds: float) -> tuple[float, int, dict, float]:
@@ -187,28 +207,30 @@ def run(target, url: str, terminals, seconds: float) -> tuple[float, int, dict, 
     server = ctx.Process(target=target, args=(url, ports, stats_file), daemon=True)
     server.start()
     port = ports.get(timeout=120)
-    rate, answered = uvloop.run(drive(port, terminals, seconds))
+    rate, answered, cpu_us = uvloop.run(drive(port, terminals, seconds, stats_file))
     t0, stats = time.monotonic(), {}
     while time.monotonic() - t0 < 60:  # let the pipeline write what it has queued
         time.sleep(0.5)
-        stats = json.loads(Path(stats_file).read_text()) if Path(stats_file).exists() else {}
+        stats = _read_stats(stats_file)
         if stats.get("p_stored", stats.get("positions", 0)) >= stats.get("positions", 0):
             break
     drained = time.monotonic() - t0
     server.terminate()
     server.join()
+    stats["server_cpu_us_per_message"] = cpu_us
     return rate, answered, stats, drained
 
 
 def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    if hard < 2 * CONNECTIONS + 100:
-        print(f"RLIMIT_NOFILE hard limit {hard} is below {2 * CONNECTIONS + 100}: fewer connections possible")
+    if hard < CONNECTIONS + 100:  # client and server are separate processes
+        print(f"RLIMIT_NOFILE hard limit {hard} is below {CONNECTIONS + 100}: fewer connections possible")
     url = os.environ.get("BENCH_DATABASE_URL")
     tmp = tempfile.mkdtemp()
     url = url or f"sqlite:///{tmp}/bench.db"
     terminals = setup(url, time.time() + 60)
+    load = os.getloadavg()
     rate, answered, stats, drained = run(serve_pipeline, url, terminals, SECONDS)
     base_rate, _, base_stats, _ = run(serve_commit_each, url, terminals, BASELINE_SECONDS)
     write_result("jt808_gateway", "messages/s", rate, True, "commit_per_message_messages_per_s", base_rate, {
@@ -218,6 +240,9 @@ def main() -> None:
         "server": stats, "bad_frames": stats.get("bad_frames", 0), "rlimit_nofile": [soft, hard],
         "client": "same machine, uvloop",
         "mode": "each terminal waits for 0x8001 before its next 0x0200", "baseline_seconds": BASELINE_SECONDS,
+        "server_cpu_us_per_message": stats.get("server_cpu_us_per_message"),
+        "baseline_server_cpu_us_per_message": base_stats.get("server_cpu_us_per_message"),
+        "load_before": load, "load_after": os.getloadavg(),
     }, "postgresql" if url.startswith("postgresql") else "sqlite")
 
 

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Debian packages the test suite and the demo need: a browser for page tests, a CJK font for PDF reports,
-# pdftoppm to look at rendered PDFs, Mosquitto for MQTT telemetry. Installs what is missing when run as root.
+# pdftoppm to look at rendered PDFs, Mosquitto for MQTT telemetry, PostGIS for the spatial baseline of
+# bench/geo_locate_batch.py. Installs what is missing when run as root.
 set -euo pipefail
 # fonts-wqy-microhei: a TrueType CJK font reportlab can embed (Noto CJK has CFF outlines it cannot use).
 PACKAGES=(chromium fonts-noto-cjk fonts-wqy-microhei poppler-utils mosquitto)
+# PostGIS for each installed PostgreSQL server version (Debian: postgresql-<ver>-postgis-3).
+if [ -d /etc/postgresql ]; then
+  for ver in $(ls /etc/postgresql); do
+    PACKAGES+=("postgresql-${ver}-postgis-3")
+  done
+fi
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -329,6 +329,19 @@ class Settings(BaseSettings):
 
 
 @lru_cache
+def _read_settings() -> Settings | ValueError:
+    try:
+        return Settings()
+    except ValueError as exc:  # remembered too: case hooks ask on every event, and validation is slow
+        return exc
+
+
 def get_settings() -> Settings:
-    """Settings read once from the environment."""
-    return Settings()
+    """Settings read once from the environment (an invalid environment raises its error, also read once)."""
+    got = _read_settings()
+    if isinstance(got, ValueError):
+        raise got
+    return got
+
+
+get_settings.cache_clear = _read_settings.cache_clear  # type: ignore[attr-defined]

@@ -177,6 +177,15 @@ class FrameBuffer:
         self.max_frame, self.overflows = max_frame, 0
         self._partial = b""  # starts with a flag when inside a frame
 
+    def whole(self, data: bytes) -> bytes | None:
+        """The escaped contents when `data` is exactly one whole frame and no partial one is pending (what a
+        terminal waiting for each answer sends); None otherwise (use feed). Leaves the buffer as feed would."""
+        if (len(data) > 2 and data[0] == FLAG and data[-1] == FLAG and self._partial in (b"", b"\x7e")
+                and data.count(b"\x7e") == 2):
+            self._partial = b"\x7e"
+            return data[1:-1]
+        return None
+
     def feed(self, data: bytes) -> list[bytes]:
         """The escaped contents of every frame completed by `data`."""
         buf = self._partial + data

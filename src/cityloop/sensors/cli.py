@@ -89,8 +89,14 @@ def gateway_hj212(port: Optional[int] = typer.Option(None, help="TCP port (defau
     settings = _settings()
     ingestor = Ingestor(_factory(settings), settings, SystemClock(), Outbox(settings))
     try:
-        asyncio.run(until_signalled(_listen(ingestor, settings, host or settings.sensor_hj212_host,
-                                            settings.sensor_hj212_port if port is None else port, seconds)))
+        import uvloop  # the event loop the JT/T 808 gateway runs on too: far less CPU per connection
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        run = asyncio.run
+    else:
+        run = uvloop.run
+    try:
+        run(until_signalled(_listen(ingestor, settings, host or settings.sensor_hj212_host,
+                                    settings.sensor_hj212_port if port is None else port, seconds)))
     finally:
         ingestor.flush_state()
 

@@ -59,7 +59,7 @@ def station_counter(device_id: int, reason: str) -> str:
     return f"hj212:{device_id}:{reason}"
 
 
-@dataclass
+@dataclass(slots=True)
 class Work:
     """A data frame waiting for its batch."""
 
@@ -169,13 +169,17 @@ class Listener:
                 if not data:
                     break
                 junk = splitter.junk
+                if time.monotonic() - self.loaded_at >= RELOAD_SECONDS:
+                    await self.refresh()
                 replies = [await self._frame(item, peer) for item in splitter.feed(data)]
                 self.stats["junk_bytes"] += splitter.junk - junk
-                works = [r for r in replies if isinstance(r, Work)]
+                works = [r for r in replies if type(r) is Work]
                 if works:
                     self._wake.set()
-                    await asyncio.wait([w.future for w in works])
-                out = b"".join(filter(None, (self._answer(r) if isinstance(r, Work) else r for r in replies)))
+                    # Batches are written in queue order and all of a batch's futures are set together: once
+                    # this read's last frame is answered, so are the others.
+                    await works[-1].future
+                out = b"".join(filter(None, (self._answer(r) if type(r) is Work else r for r in replies)))
                 if out:
                     writer.write(out)
                     await writer.drain()
@@ -199,15 +203,13 @@ class Listener:
             packet = hj212.decode(item)
         except hj212.FrameError as exc:
             return self._refuse(f"hj212-{exc.code}", hj212.peek(item), peer, rtn=hj212.error_rtn(exc.code))
-        await self.refresh()
         station = self.stations.get(packet.mn)
         if station is None or not self._password_ok(packet, station):
             station = await self.lookup(packet.mn)  # registered or changed a moment ago?
-        fields = hj212.header_fields(packet)
-        if station is None:
-            return self._refuse("unknown-device", fields, peer, rtn=4)
-        if not self._password_ok(packet, station):
-            return self._refuse("hj212-password", fields, peer, rtn=3)
+            if station is None:
+                return self._refuse("unknown-device", hj212.header_fields(packet), peer, rtn=4)
+            if not self._password_ok(packet, station):
+                return self._refuse("hj212-password", hj212.header_fields(packet), peer, rtn=3)
         peer.mn = packet.mn
         if packet.cn not in hj212.INTERVALS and packet.cn not in hj212.UPLOADS:  # an answer to a command
             self.stats["ignored"] += 1

@@ -25,7 +25,7 @@ from cityloop.sensors import devices as registry
 from cityloop.sensors import domain, store
 from cityloop.sensors.alarms import Linker, Notice, Outcome
 from cityloop.sensors.models import Alarm, Device, RuleState
-from cityloop.sensors.readings import DeviceRef, Interval, Reading, Reject, check, parse_message
+from cityloop.sensors.readings import DeviceRef, Interval, Reading, Reject, check, check_of, parse_message
 
 log = logging.getLogger("cityloop.sensors")
 EMPTY = domain.State()
@@ -109,36 +109,45 @@ class Ingestor:
     # --- entry points -------------------------------------------------------------------------------------
     def ingest_items(self, items: list, topic_device: str | None = None) -> Result:
         """Raw readings {"device_id", "ts", "values"} (HTTP): validate each, then accept the good ones."""
-        return self._ingest([(i, item, topic_device) for i, item in enumerate(items)], [])
+        return self._ingest([(0, items, topic_device)], [])
 
     def ingest_messages(self, messages: list[tuple[str, bytes]]) -> Result:
         """MQTT messages (topic, payload): parse, validate, accept; a bad message is counted, never raised."""
-        work, early = [], []
+        groups, early, n = [], [], 0
         s = self.settings
         for topic, payload in messages:
             code, items, reject = parse_message(topic, payload, s.sensor_tenant, s.sensor_max_batch)
             if reject is not None:
-                early.append((len(work), reject))
+                early.append((n, reject))
                 continue
-            work.extend((len(work), item, code) for item in items)
-        return self._ingest(work, early)
+            groups.append((n, items, code))
+            n += len(items)
+        return self._ingest(groups, early)
 
-    def _ingest(self, work: list, rejected: list) -> Result:
+    def _ingest(self, groups: list, rejected: list) -> Result:
+        """Validate groups (index of the first item, raw items, the device their topic names) and accept."""
         s = self.settings
         now = self.clock.now().timestamp()
+        max_future, max_age = s.sensor_max_future_s, s.sensor_retention_days * 86400.0
         with self.lock:
             with self.factory() as session:
                 self._ensure_loaded(session)
             good, unknown = [], []
-            for index, item, topic_device in work:
-                got = check(item, self.refs, now, s.sensor_max_future_s, s.sensor_retention_days * 86400.0,
-                            topic_device)
-                if isinstance(got, Reading):
-                    good.append(got)
-                elif got.reason == "unknown-device" and time.monotonic() - self.loaded_at > 5:
-                    unknown.append((index, item, topic_device))
-                else:
-                    rejected.append((index, got))
+            refs = self.refs
+            for start, items, topic_device in groups:
+                device = refs.get(topic_device) if topic_device is not None else None
+                known = device is not None and device.active  # the topic's device: looked up once per message
+                for index, item in enumerate(items, start):
+                    if known and type(item) is dict and "device_id" not in item:
+                        got = check_of(item, device, now, max_future, max_age)
+                    else:
+                        got = check(item, refs, now, max_future, max_age, topic_device)
+                    if type(got) is Reading:
+                        good.append(got)
+                    elif got.reason == "unknown-device" and time.monotonic() - self.loaded_at > 5:
+                        unknown.append((index, item, topic_device))
+                    else:
+                        rejected.append((index, got))
             if unknown:  # maybe registered since the last load
                 with self.factory() as session:
                     self._ensure_loaded(session, force=True)

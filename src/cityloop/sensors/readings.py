@@ -111,6 +111,12 @@ def check(item, devices: Mapping[str, DeviceRef], now: float, max_future_s: floa
         return Reject("unknown-device", code[:64])
     if not device.active:
         return Reject("device-inactive", code)
+    return check_of(item, device, now, max_future_s, max_age_s)
+
+
+def check_of(item: dict, device: DeviceRef, now: float, max_future_s: float, max_age_s: float) -> Reading | Reject:
+    """The rest of check() once the reading's device is known and active: its time and values."""
+    code = device.code
     ts = parse_ts(item.get("ts"))
     if ts is None:
         return Reject("bad-ts", code, str(item.get("ts"))[:40])
@@ -138,6 +144,9 @@ def check_values(device: DeviceRef, raw: dict) -> dict | Reject:
             if not isinstance(value, bool) and value not in (0, 1):
                 return Reject("wrong-type", code, key)
             values[key] = 1.0 if value else 0.0
+            continue
+        if type(value) is float and low <= value <= high:  # the common case (NaN and ±inf fail the range)
+            values[key] = value
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return Reject("wrong-type", code, key)
@@ -195,11 +204,17 @@ def from_packet(packet: hj212.Packet, device: DeviceRef | None, now: float, tz: 
     return Reading(device.id, code, ts, {k: n[0] for k, n in normal.items()}, flags or None)
 
 
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)
+
+
 def loads(data: bytes | str):
     """JSON without NaN/Infinity literals (they are not JSON; a value that is NaN is refused, not stored)."""
-    def _no_constants(name: str):
-        raise ValueError(f"{name} is not valid JSON")
-
+    if isinstance(data, (bytes, bytearray)):  # as json.loads reads bytes, with one decoder made once
+        return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
     return json.loads(data, parse_constant=_no_constants)
 
 
