@@ -69,12 +69,15 @@ def cal(request: Request):
         return calendar(reads, request.app.state.settings)
 
 
-def make_ctx(request: Request, session: Session, actor: Actor, raw_photos: list[tuple[str, bytes]] = ()) -> Ctx:
+def make_ctx(request: Request, session: Session, actor: Actor, raw_photos: list[tuple[str, bytes]] = (),
+             reads: Session | None = None) -> Ctx:
     """A use-case context; photos are screened (count, size, format) here, decoded only when the use case records
-    them, and written by save_photos() after it was accepted."""
+    them, and written by save_photos() after it was accepted. With `reads` (a read session) lookups use it and a
+    new report is written by the process's group committer (cases/batcher.py)."""
     settings = request.app.state.settings
     photos = screen_all(settings, list(raw_photos))
-    return Ctx(session, settings, cal(request), request.app.state.clock.now(), actor, photos)
+    return Ctx(session, settings, cal(request), request.app.state.clock.now(), actor, photos, read_session=reads,
+               committer=request.app.state.intake if reads is not None else None)
 
 
 def save_photos(ctx: Ctx) -> None:
