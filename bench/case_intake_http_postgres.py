@@ -3,8 +3,9 @@ rates — achieved throughput, p50/p99 and errors per step — beside the same e
 (POST /api/v1/cases/check) at the same rates. The headline value is the highest achieved create rate among the
 steps that had no errors.
 
-Baseline, same run: the SQLite server of case_intake_http (2 workers) driven the same way, at the same rates and
-as fast as it goes; the headline baseline is its highest clean create rate."""
+Baseline, same run: the SQLite server of case_intake_http (2 workers), up at the same time and driven the same
+way in alternating steps, at the same rates and as fast as it goes; the headline baseline is its highest clean
+create rate."""
 
 from __future__ import annotations
 
@@ -22,26 +23,20 @@ DATABASE = os.environ.get("BENCH_PG_DATABASE", "cityloop_bench_intake")
 PORT = int(os.environ.get("BENCH_PORT", "8766"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 SQLITE_WORKERS = int(os.environ.get("BENCH_SQLITE_WORKERS", "2"))
-RATES = [int(r) for r in os.environ.get("BENCH_RATES", "250,500,1000,1500,2000,3000").split(",")]
+RATES = [int(r) for r in os.environ.get("BENCH_RATES", "250,500,1000,1500,2000").split(",")]
 STEP = os.environ.get("BENCH_STEP", "10s")
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
 
 
-def steps_on(wrk: str, url: str, media: Path, workers: int, check: bool) -> list[dict]:
-    """Rising offered rates, then one closed-loop step (offered None), on a fresh server over `url`."""
-    env = {**os.environ, "CITYLOOP_DATABASE_URL": url, "CITYLOOP_DEMO": "1", "CITYLOOP_MEDIA_DIR": str(media)}
-    points = build_county(url, env)
-    steps = []
-    with server(env, PORT, workers) as token:
-        for path in ("/api/v1/cases/check", "/api/v1/cases"):  # warm every worker's caches and pools first
-            run_wrk(wrk, PORT, path, token, points, CONNECTIONS, "3s")
-        for rate in [*RATES, None]:
-            probe = run_wrk(wrk, PORT, "/api/v1/cases/check", token, points, CONNECTIONS, STEP, rate) if check else None
-            create = run_wrk(wrk, PORT, "/api/v1/cases", token, points, CONNECTIONS, STEP, rate)
-            steps.append({"offered": rate, "create": create, "check": probe})
-            print(f"{url.split(':')[0]} offered {rate or 'max'}/s: create {create['per_second']}/s "
-                  f"p99 {create['p99_ms']} ms errors {create['errors'] + create['status']}", flush=True)
-    return steps
+def step(wrk: str, port: int, token: str, points, rate: int | None, check: bool) -> dict:
+    """One offered rate (None: as fast as it goes) on one server: creates, and the no-database check."""
+    probe = run_wrk(wrk, port, "/api/v1/cases/check", token, points, CONNECTIONS, STEP, rate) if check else None
+    create = run_wrk(wrk, port, "/api/v1/cases", token, points, CONNECTIONS, STEP, rate)
+    return {"offered": rate, "create": create, "check": probe}
+
+
+def env_for(url: str, media: Path) -> dict:
+    return {**os.environ, "CITYLOOP_DATABASE_URL": url, "CITYLOOP_DEMO": "1", "CITYLOOP_MEDIA_DIR": str(media)}
 
 
 def best(steps: list[dict]) -> dict:
@@ -65,9 +60,22 @@ def table(steps: list[dict]) -> list[dict]:
 def main() -> None:
     wrk = ensure_wrk()
     tmp = Path(tempfile.mkdtemp(prefix="cityloop-bench-"))
-    try:
-        pg = steps_on(wrk, fresh_postgres(DATABASE), tmp / "media-pg", WORKERS, True)
-        lite = steps_on(wrk, f"sqlite:///{tmp / 'bench.db'}", tmp / "media-lite", SQLITE_WORKERS, False)
+    pg_env, lite_env = env_for(fresh_postgres(DATABASE), tmp / "media-pg"), env_for(f"sqlite:///{tmp / 'b.db'}",
+                                                                                   tmp / "media-lite")
+    points = build_county(pg_env["CITYLOOP_DATABASE_URL"], pg_env)
+    build_county(lite_env["CITYLOOP_DATABASE_URL"], lite_env)
+    pg, lite = [], []
+    try:  # both servers up at once, steps alternating, so a shared machine's load falls on both alike
+        with server(pg_env, PORT, WORKERS) as pg_token, server(lite_env, PORT + 1, SQLITE_WORKERS) as lite_token:
+            for port, token in ((PORT, pg_token), (PORT + 1, lite_token)):  # warm every worker's caches and pools
+                for path in ("/api/v1/cases/check", "/api/v1/cases"):
+                    run_wrk(wrk, port, path, token, points, CONNECTIONS, "3s")
+            for rate in [*RATES, None]:
+                pg.append(step(wrk, PORT, pg_token, points, rate, True))
+                lite.append(step(wrk, PORT + 1, lite_token, points, rate, False))
+                print(f"offered {rate or 'max'}/s: postgresql {pg[-1]['create']['per_second']}/s p99 "
+                      f"{pg[-1]['create']['p99_ms']} ms; sqlite {lite[-1]['create']['per_second']}/s p99 "
+                      f"{lite[-1]['create']['p99_ms']} ms", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     top, base = best(pg), best(lite)
