@@ -131,6 +131,7 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key:
     if body.self_handled and source != "inspector":
         raise Invalid("self-handled-inspector-only", "只有监督员可以上报自行处置案件", "Only inspectors report self-handled cases")
     standard = ctx.settings.catalog_standard
+    matters = matters or ctx.matters
     matter = (matter_or_422(matters(body.category_code), standard, body.category_code) if matters
               else find_matter(ctx.reads, standard, body.category_code))
     lon, lat = to_wgs84(body.lon, body.lat, body.coord_sys)

@@ -36,6 +36,7 @@ class Ctx:
     # The process's group committer (cases/batcher.py): when given, a new report is written in a batch with
     # others arriving at the same time, by its writer thread, instead of on `session`.
     committer: Any = None
+    matters: Any = None  # the process's matter cache (code -> Matter | None), as the core API uses
 
     @property
     def reads(self) -> Session:

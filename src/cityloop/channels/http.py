@@ -76,8 +76,9 @@ def make_ctx(request: Request, session: Session, actor: Actor, raw_photos: list[
     new report is written by the process's group committer (cases/batcher.py)."""
     settings = request.app.state.settings
     photos = screen_all(settings, list(raw_photos))
-    return Ctx(session, settings, cal(request), request.app.state.clock.now(), actor, photos, read_session=reads,
-               committer=request.app.state.intake if reads is not None else None)
+    state, fast = request.app.state, reads is not None
+    return Ctx(session, settings, cal(request), state.clock.now(), actor, photos, read_session=reads,
+               committer=state.intake if fast else None, matters=state.matters.get if fast else None)
 
 
 def save_photos(ctx: Ctx) -> None:
