@@ -73,6 +73,7 @@ def submit(ctx: Ctx, body: ReportIn, locate: Callable, key: str | None, *, verif
     batched = ctx.committer is not None and not ctx.session.in_transaction()
     try:
         if batched:
+            ctx.reads.close()  # hand its connection back while waiting: the writer may need one from the same pool
             case = ctx.committer.submit_wait(prepared)
         else:
             case = intake.write(ctx.session, [prepared], ctx.settings)[0]
