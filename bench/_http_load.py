@@ -1,5 +1,6 @@
 """HTTP load plumbing for the intake benchmarks: a demo-county database, a uvicorn server in a subprocess, and wrk
-(Debian package, installed if missing) driven by a Lua script that posts reports, optionally at a fixed rate."""
+(Debian package, installed if missing) driven by a Lua script that posts reports (the core API's JSON, or an Open311
+form), optionally at a fixed rate."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ local i = 0
 request = function()
   i = i + 1
   local p = points[(i %% #points) + 1]
-  local body = string.format('{"category_code":"06010","lon":%%.6f,"lat":%%.6f,"description":"bench %%d"}', p[1], p[2], i)
-  return wrk.format("POST", path, {["Content-Type"]="application/json", ["Authorization"]="Bearer " .. token}, body)
+  local body = string.format('%(body)s', p[1], p[2], i)
+  return wrk.format("POST", path, {["Content-Type"]="%(ctype)s", ["Authorization"]="Bearer " .. token}, body)
 end
 delay = function() return pause end
 done = function(summary, latency, requests)
@@ -33,6 +34,21 @@ done = function(summary, latency, requests)
     summary.errors.status, latency:percentile(50)/1000, latency:percentile(99)/1000, summary.duration/1e6))
 end
 """
+
+
+PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def fresh_postgres(name: str) -> str:
+    """Drop and create the PostgreSQL database `name` (next to BENCH_PG_URL's); returns its URL."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
 
 
 def ensure_wrk() -> str:
@@ -89,12 +105,18 @@ def server(env: dict, port: int, workers: int):
         proc.wait(timeout=60)
 
 
+JSON_BODY = ('{"category_code":"06010","lon":%.6f,"lat":%.6f,"description":"bench %d"}', "application/json")
+# Open311 GeoReport v2 POST Service Request, form-encoded (demo mode accepts the api_key `demo`).
+OPEN311_BODY = ("api_key=demo&service_code=06010&long=%.6f&lat=%.6f&description=bench+%d",
+                "application/x-www-form-urlencoded")
+
+
 def run_wrk(wrk: str, port: int, path: str, token: str, points, connections: int, duration: str,
-            rate: float | None = None) -> dict:
+            rate: float | None = None, body: tuple[str, str] = JSON_BODY) -> dict:
     """POST reports to `path`: as fast as possible, or at about `rate` requests/s over all connections."""
     pause_ms = int(connections / rate * 1000) if rate else 0
     script = POST_LUA % {"points": ",".join(f"{{{x},{y}}}" for x, y in points[:2000]), "token": token,
-                         "path": path, "pause_ms": pause_ms}
+                         "path": path, "pause_ms": pause_ms, "body": body[0], "ctype": body[1]}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script)
     cmd = [wrk, "-t2", f"-c{connections}", f"-d{duration}", "--timeout", "10s", "-s", fh.name,

@@ -31,7 +31,8 @@ def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = No
 
     Reads (GET) use their own factory: on SQLite its transactions are deferred and take no lock."""
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout_seconds)
+    app.state.engine = engine or make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout_seconds,
+                                             **settings.engine_options())
     app.state.session_factory = session_factory or make_session_factory(app.state.engine)
     if read_session_factory is None and session_factory is None and app.state.engine.dialect.name == "sqlite":
         app.state.read_engine = make_engine(settings.database_url, readonly=True)

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     # lock. Empty: database_url.
     database_session_url: str = ""
     db_busy_timeout_seconds: float = 30.0  # SQLite: how long a write waits for the lock before a 503
+    # PostgreSQL, per worker process (see docs/postgresql.md): pooled connections, extra ones under bursts, and
+    # after how long idle a pooled connection is tested before use.
+    db_pool_size: int = Field(10, ge=1)
+    db_max_overflow: int = Field(10, ge=0)
+    db_ping_idle_seconds: float = Field(2.0, ge=0)
     ready_timeout_seconds: float = 3.0  # /readyz answers 503 when its test write takes longer
     demo: bool = False
     secret_key: str = DEFAULT_SECRET
@@ -326,6 +331,13 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    def engine_options(self) -> dict:
+        """make_engine's pool options for a server database (SQLite sizes its own pools)."""
+        if self.is_sqlite:
+            return {}
+        return {"pool_size": self.db_pool_size, "max_overflow": self.db_max_overflow,
+                "ping_idle_seconds": self.db_ping_idle_seconds}
 
 
 @lru_cache

@@ -184,3 +184,46 @@ def test_a_separate_scheduler_process_sweeps_and_stops_on_sigterm(sqlite_url, tm
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "stopped" in output
+
+
+def test_concurrent_open311_and_save_and_accept_reports_share_the_group_commit(sqlite_url, tmp_path):
+    from datetime import datetime
+
+    from tests.conftest import SHANGHAI
+    from tests.factories import seed_world
+
+    clock = FixedClock(datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI))
+    with make_session_factory(make_engine(sqlite_url))() as session:
+        world = seed_world(session, clock.now())
+        operator = world.users["operator1"].id
+        lon, lat = world.point("341122100001001")
+    settings = Settings(database_url=sqlite_url, demo=True, media_dir=tmp_path / "media",
+                        secret_key="test-secret-of-thirty-two-bytes-or-more")
+    app = create_app(settings, engine=make_engine(sqlite_url), clock=clock)
+    headers = {"Authorization": f"Bearer {issue_token(settings.secret_key, operator, 'operator1', clock.now(), 60)}"}
+    form = {"api_key": "demo", "service_code": "06010", "lat": str(lat), "long": str(lon), "description": "垃圾"}
+    hotline = {"category_code": "06010", "lon": lon, "lat": lat, "description": "热线", "source": "hotline"}
+
+    async def main():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            plain = [client.post("/open311/v2/requests.json", data={**form, "description": f"垃圾 {i}"})
+                     for i in range(20)]
+            keyed = [client.post("/open311/v2/requests.json", data=form, headers={"Idempotency-Key": "same"})
+                     for _ in range(4)]
+            accepted = [client.post("/api/v1/cases?accept=true", json={**hotline, "description": f"热线 {i}"},
+                                    headers=headers) for i in range(10)]
+            return await asyncio.gather(*plain, *keyed, *accepted)
+
+    responses = asyncio.run(main())
+    app.state.intake.stop()
+    plain, keyed, accepted = responses[:20], responses[20:24], responses[24:]
+    assert [r.status_code for r in plain + keyed] == [200] * 24, plain[0].text
+    assert len({r.json()[0]["service_request_id"] for r in plain}) == 20
+    assert len({r.json()[0]["service_request_id"] for r in keyed}) == 1  # one request under the raced key
+    assert [r.status_code for r in accepted] == [201] * 10
+    assert {r.json()["stage"] for r in accepted} == {"verifying"}  # 受理 in the same transaction
+    with make_engine(sqlite_url).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM cases")).scalar() == 31
+        assert conn.execute(text("SELECT count(*) FROM channel_reports WHERE channel = 'open311'")).scalar() == 21
+        numbers = conn.execute(text("SELECT number FROM cases")).scalars().all()
+        assert len(set(numbers)) == 31

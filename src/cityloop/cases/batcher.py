@@ -11,6 +11,7 @@ import asyncio
 import logging
 import queue
 import threading
+from concurrent.futures import Future
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +45,15 @@ class GroupCommitter:
         future = loop.create_future()
         self._queue.put((item, loop, future))
         return await future
+
+    def submit_wait(self, item: Any, timeout: float | None = None) -> Any:
+        """Queue one item from a worker thread and block until it is written (or its exception is raised).
+
+        The calling thread must hold no write transaction of its own (on SQLite the writer would wait for it)."""
+        self._ensure_started()
+        future: Future = Future()
+        self._queue.put((item, None, future))
+        return future.result(timeout)
 
     def stop(self) -> None:
         """Finish what is queued, then end the writer thread."""
@@ -86,10 +96,13 @@ class GroupCommitter:
             if not isinstance(exc, IntegrityError):  # a duplicate Idempotency-Key is expected, anything else is not
                 log.warning("write failed: %r", exc)
         for (_, loop, future), result in zip(batch, results):
-            loop.call_soon_threadsafe(_settle, future, result)
+            if loop is None:  # a worker thread waits in submit_wait
+                _settle(future, result)
+            else:
+                loop.call_soon_threadsafe(_settle, future, result)
 
 
-def _settle(future: asyncio.Future, result: Any) -> None:
+def _settle(future: asyncio.Future | Future, result: Any) -> None:
     if future.done():  # the request was cancelled (client went away); nothing to tell it
         return
     if isinstance(result, BaseException):

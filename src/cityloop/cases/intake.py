@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,9 @@ class Prepared:
     photos: list[dict] = field(default_factory=list)
     category_name: str = ""
     state: str = ""  # state_digest of the new case row, computed here so the write lock is not held for it
+    # What the channel adds in the same transaction (its own row, a 受理…): after(session, case) -> outcome.
+    after: Callable[[Session, Case], object] | None = None
+    outcome: object = None
 
 
 def request_hash(body: ReportIn, photos) -> str:
@@ -128,6 +131,7 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key:
     if body.self_handled and source != "inspector":
         raise Invalid("self-handled-inspector-only", "只有监督员可以上报自行处置案件", "Only inspectors report self-handled cases")
     standard = ctx.settings.catalog_standard
+    matters = matters or ctx.matters
     matter = (matter_or_422(matters(body.category_code), standard, body.category_code) if matters
               else find_matter(ctx.reads, standard, body.category_code))
     lon, lat = to_wgs84(body.lon, body.lat, body.coord_sys)
@@ -162,16 +166,28 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key:
     return Prepared(day, case, node, event, photos, matter.name, state_digest(case))
 
 
+_NEXT_NUMBERS = text("INSERT INTO case_number_seq (day, last) VALUES (:d, :n) "
+                     "ON CONFLICT (day) DO UPDATE SET last = case_number_seq.last + :n RETURNING last")
+
+
+def _reserve(session: Session, day: str, n: int) -> int:
+    """Reserve n numbers of a day; returns the last. On PostgreSQL the day's counter row is bumped in a statement
+    of its own (autocommit), so it is locked for that statement only, not until the batch commits — writers of
+    several workers and hosts do not queue on it (a batch that fails leaves a gap). SQLite has one writer at a
+    time anyway: there it stays in the batch's transaction and numbers have no gaps."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql" or not isinstance(bind, Engine):  # (tests bind sessions to a connection)
+        return session.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one()
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one()
+
+
 def _numbers(session: Session, settings: Settings, batch: list[Prepared]) -> list[str]:
-    """Case numbers for a batch: LA + local date + 5-digit daily sequence, one atomic upsert per day."""
+    """Case numbers for a batch: LA + local date + 5-digit daily sequence, one range reserved per day."""
     wanted: dict[str, int] = {}
     for p in batch:
         wanted[p.day] = wanted.get(p.day, 0) + 1
-    last = {day: session.execute(
-        text("INSERT INTO case_number_seq (day, last) VALUES (:d, :n) "
-             "ON CONFLICT (day) DO UPDATE SET last = case_number_seq.last + :n RETURNING last"),
-        {"d": day, "n": n}).scalar_one() for day, n in wanted.items()}
-    first = {day: last[day] - n + 1 for day, n in wanted.items()}
+    first = {day: _reserve(session, day, n) - n + 1 for day, n in wanted.items()}
     out = []
     for p in batch:
         out.append(f"{settings.case_number_prefix}{p.day}{first[p.day]:05d}")
@@ -196,6 +212,9 @@ def write(session: Session, batch: list[Prepared], settings: Settings) -> list[C
         session.execute(insert(CasePhoto), photos)
     cases = [Case(id=i, **row) for i, row in zip(ids, rows)]
     hooks.emit(session, settings, [(c, p.event) for c, p in zip(cases, batch)])
+    for p, c in zip(batch, cases):
+        if p.after is not None:
+            p.outcome = p.after(session, c)
     return cases
 
 

@@ -19,6 +19,8 @@ from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
 
 def case_facts(session, case: Case) -> dict:
     """The CaseState fields these flows add: open 协办 departments, units owing a 督办 reply, a reply to check."""
+    if (case.event_count or 0) <= 1:  # only reported so far (e.g. the response to a report): no 督办 nor 协办 yet
+        return {"assist_departments": frozenset(), "supervised_departments": frozenset(), "supervision_replied": False}
     assists = frozenset(session.scalars(select(CaseAssist.department_id).where(
         CaseAssist.case_id == case.id, CaseAssist.status == "open"))) if case.stage == "dispatched" else frozenset()
     sups = session.execute(select(CaseSupervision.department_id, CaseSupervision.status).where(

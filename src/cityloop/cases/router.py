@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -115,8 +117,9 @@ async def report(request: Request, accept: bool = Query(False, description="保�
     prepared = prepare() if inline else await run_in_threadpool(prepare)
     case, created = (prepared, False) if isinstance(prepared, Case) else (None, True)
     if created and accept:
+        prepared.after = partial(_accept, _ctx(request, None, actor, []))
         try:
-            case_id = await run_in_threadpool(_save_and_accept, request, actor, prepared)
+            case_id = (await state.intake.submit(prepared)).id  # group commit; 受理 in the same transaction
         except IntegrityError:  # the same Idempotency-Key raced in from another request
             case_id, created = (await run_in_threadpool(_replayed, state, key, prepared)).id, False
         if created and photos:
@@ -164,16 +167,11 @@ async def check(request: Request, actor: Actor = Depends(current_actor)):
                     district_code=c["district_code"], needs_verification=c["needs_verification"])
 
 
-def _save_and_accept(request: Request, actor: Actor, prepared: intake.Prepared) -> int:
-    """保存并受理: write the report and, when the caller may 受理 it, accept it — one transaction, one commit."""
-    state = request.app.state
-    with state.session_factory() as writes:
-        case_id = intake.write(writes, [prepared], state.settings)[0].id
-        case = writes.get(Case, case_id)
-        if "accept" in available_actions(*actions.states(writes, case, actor)):
-            actions.apply_in_transaction(_ctx(request, writes, actor, []), case_id, "accept", ActionIn())
-        writes.commit()
-    return case_id
+def _accept(ctx: service.Ctx, writes: Session, new: Case) -> None:
+    """保存并受理: when the caller may 受理 the report just written, accept it in the same transaction."""
+    case = writes.get(Case, new.id)
+    if "accept" in available_actions(*actions.states(writes, case, ctx.actor)):
+        actions.apply_in_transaction(replace(ctx, session=writes), new.id, "accept", ActionIn())
 
 
 def _replayed(state, key: str | None, prepared: intake.Prepared) -> Case:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -32,6 +33,10 @@ class Ctx:
     photos: list[Photo] = field(default_factory=list)  # screened; decoded when recorded, saved after commit
     # Reference lookups go through a read session when one is given, so the write lock is taken only to write.
     read_session: Session | None = None
+    # The process's group committer (cases/batcher.py): when given, a new report is written in a batch with
+    # others arriving at the same time, by its writer thread, instead of on `session`.
+    committer: Any = None
+    matters: Any = None  # the process's matter cache (code -> Matter | None), as the core API uses
 
     @property
     def reads(self) -> Session:

@@ -18,7 +18,7 @@ def assign(ctx: Ctx, body: AssignIn, locate: Callable) -> AssignOut:
     if body.lon is not None and body.lat is not None:
         lon, lat, coord_sys = body.lon, body.lat, body.coord_sys
     elif body.address:
-        found = gazetteer.best_point(ctx.session, body.address)
+        found = gazetteer.best_point(ctx.reads, body.address)
         if found is None:
             raise Invalid("address-not-found", f"无法定位地址：{body.address}", f"Cannot place the address {body.address}")
         lon, lat, coord_sys = found[0], found[1], "wgs84"

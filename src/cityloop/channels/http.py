@@ -69,12 +69,16 @@ def cal(request: Request):
         return calendar(reads, request.app.state.settings)
 
 
-def make_ctx(request: Request, session: Session, actor: Actor, raw_photos: list[tuple[str, bytes]] = ()) -> Ctx:
+def make_ctx(request: Request, session: Session, actor: Actor, raw_photos: list[tuple[str, bytes]] = (),
+             reads: Session | None = None) -> Ctx:
     """A use-case context; photos are screened (count, size, format) here, decoded only when the use case records
-    them, and written by save_photos() after it was accepted."""
+    them, and written by save_photos() after it was accepted. With `reads` (a read session) lookups use it and a
+    new report is written by the process's group committer (cases/batcher.py)."""
     settings = request.app.state.settings
     photos = screen_all(settings, list(raw_photos))
-    return Ctx(session, settings, cal(request), request.app.state.clock.now(), actor, photos)
+    state, fast = request.app.state, reads is not None
+    return Ctx(session, settings, cal(request), state.clock.now(), actor, photos, read_session=reads,
+               committer=state.intake if fast else None, matters=state.matters.get if fast else None)
 
 
 def save_photos(ctx: Ctx) -> None:

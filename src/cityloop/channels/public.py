@@ -73,12 +73,12 @@ def create(ctx: Ctx, body: PublicReportIn, locate: Callable, key: str | None, ip
            ) -> tuple[ChannelReport, Case, bool]:
     """File a citizen's report (核实 first) and give it a tracking code: (channel row, case, created)."""
     phone = _check(body, len(ctx.photos))
-    code, guessed = category_for(ctx.session, ctx.settings.catalog_standard, ctx.settings.public_fallback_category,
+    code, guessed = category_for(ctx.reads, ctx.settings.catalog_standard, ctx.settings.public_fallback_category,
                                  body.category_code, body.description)
     report = ReportIn(category_code=code, lon=body.lon, lat=body.lat, coord_sys=body.coord_sys,
                       description=body.description, address=body.address, source="public", reporter_phone=phone)
-    if key and (existing := intake.find_by_key(ctx.session, key, intake.request_hash(report, ctx.photos))):
-        return service.report_of(ctx.session, existing.id), existing, False  # a retry: no new count, no new case
+    if key and (existing := intake.find_by_key(ctx.reads, key, intake.request_hash(report, ctx.photos))):
+        return service.report_of(ctx.reads, existing.id), existing, False  # a retry: no new count, no new case
     _limit(ctx, ip, phone)
     case, created, row = service.submit(ctx, report, locate, key, verify=True,
                                         channel={"channel": "public", "category_guessed": guessed},

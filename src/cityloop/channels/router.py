@@ -63,10 +63,11 @@ async def public_report(request: Request, session: Session = Depends(get_session
     key, locate = _key(request), get_grid_index(request).locate
 
     def run() -> Response:
-        ctx = http.make_ctx(request, session, channel_actor("public"), photos)
-        row, case, created = public.create(ctx, body, locate, key, http.client_ip(request))
-        http.save_photos(ctx)  # only an accepted report writes its photos
-        category = session.get(Category, case.category_id)
+        with state.read_session_factory() as reads:
+            ctx = http.make_ctx(request, session, channel_actor("public"), photos, reads)
+            row, case, created = public.create(ctx, body, locate, key, http.client_ip(request))
+            http.save_photos(ctx)  # only an accepted report writes its photos
+            category = reads.get(Category, case.category_id)
         out = PublicReportOut(tracking_code=row.tracking_code, status_url=f"/m/report/status/{row.tracking_code}",
                               stage_name=PUBLIC_STAGES[case.stage][int(wants_english(request))],
                               category_name=category.name if category else "",

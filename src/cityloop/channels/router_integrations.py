@@ -32,15 +32,17 @@ def _json(model, created: bool) -> Response:
 async def video_event(request: Request, session: Session = Depends(get_session)):
     """视频抓拍 / An event from the video-analytics system (JSON with `snapshot_base64`, or multipart `data` +
     `snapshot`). Repeats of one camera's event within the window note the open case; 200 then, 201 for a new case."""
-    _require_key(request, session, "video")
+    with request.app.state.read_session_factory() as reads:
+        _require_key(request, reads, "video")
     raw, files = await http.read_body(request, "snapshot", 1)
     body = http.validate(VideoEventIn, raw)
     image = video.snapshot_of(body, files)
     locate = get_grid_index(request).locate
 
     def run() -> Response:
-        ctx = http.make_ctx(request, session, service.channel_actor("video"))
-        out = video.ingest(ctx, body, image, locate)
+        with request.app.state.read_session_factory() as reads:
+            ctx = http.make_ctx(request, session, service.channel_actor("video"), reads=reads)
+            out = video.ingest(ctx, body, image, locate)
         http.save_photos(ctx)
         return _json(out, out.created)
 
@@ -64,8 +66,9 @@ def assigned(body: AssignIn, request: Request, session: Session = Depends(get_se
              person: Actor | None = Depends(_assigner)):
     """上级交办 / Assign a case with a required deadline (an upper platform's key, or a leader). The same
     external_ref never opens a second case."""
-    if person is None:
-        _require_key(request, session, "assign")
-    ctx = http.make_ctx(request, session, person or service.channel_actor("assigned"))
-    out = assign.assign(ctx, body, get_grid_index(request).locate)
+    with request.app.state.read_session_factory() as reads:
+        if person is None:
+            _require_key(request, reads, "assign")
+        ctx = http.make_ctx(request, session, person or service.channel_actor("assigned"), reads=reads)
+        out = assign.assign(ctx, body, get_grid_index(request).locate)
     return _json(out, out.created)

@@ -44,32 +44,60 @@ def _free_code(session: Session) -> str:
 
 def submit(ctx: Ctx, body: ReportIn, locate: Callable, key: str | None, *, verify: bool | None,
            required_due_at: datetime | None = None, channel: dict | None = None, payload: dict | None = None,
-           also: Callable[[Case], None] | None = None) -> tuple[Case, bool, ChannelReport | None]:
+           also: Callable[[Session, Case], None] | None = None) -> tuple[Case, bool, ChannelReport | None]:
     """Report through the core intake and, in the same transaction, record the channel's row (tracking code…)
-    and whatever `also` adds for the new case. Returns (case, created, channel row); a replay of the
-    Idempotency-Key returns the first case and adds nothing."""
+    and whatever `also(session, case)` adds for the new case. Returns (case, created, channel row); a replay of
+    the Idempotency-Key returns the first case and adds nothing.
+
+    Every check and lookup reads ctx.reads; with ctx.committer the write joins the process's group commit (the
+    write lock is held for the inserts only), else it is written and committed on ctx.session."""
     prepared = intake.prepare(ctx, body, locate, to_wgs84, key, verify=verify, required_due_at=required_due_at)
     if isinstance(prepared, Case):
-        return prepared, False, report_of(ctx.session, prepared.id)
+        return prepared, False, report_of(ctx.reads, prepared.id)
     if payload:
         prepared.event["payload"] = {**prepared.event["payload"], **payload}
-    try:
-        case = intake.write(ctx.session, [prepared], ctx.settings)[0]
+    code = _free_code(ctx.reads) if channel is not None else None
+
+    def after(session: Session, case: Case) -> ChannelReport | None:
         row = None
         if channel is not None:
-            row = ChannelReport(case_id=case.id, tracking_code=_free_code(ctx.session), created_at=ctx.now,
+            row = ChannelReport(case_id=case.id, tracking_code=code, created_at=ctx.now,
                                 **{"attributes": {}, "category_guessed": False, **channel})
-            ctx.session.add(row)
+            session.add(row)
         if also is not None:
-            also(case)
-        ctx.session.commit()
+            also(session, case)
+        return row
+
+    prepared.after = after
+    # The committer's writer would wait for a write transaction this thread still holds: write here then.
+    batched = ctx.committer is not None and not ctx.session.in_transaction()
+    try:
+        if batched:
+            ctx.reads.close()  # hand its connection back while waiting: the writer may need one from the same pool
+            case = ctx.committer.submit_wait(prepared)
+        else:
+            case = intake.write(ctx.session, [prepared], ctx.settings)[0]
+            ctx.session.commit()
     except IntegrityError:
         ctx.session.rollback()
-        existing = intake.find_by_key(ctx.session, key, prepared.case["request_hash"]) if key else None
-        if existing is None:
+        if not batched:
+            replay = _replay(ctx.session, key, prepared)
+        else:
+            with ctx.committer.factory() as fresh:  # the same key raced in: read what the other request committed
+                replay = _replay(fresh, key, prepared)
+        if replay is None:
             raise
-        return existing, False, report_of(ctx.session, existing.id)
-    return ctx.session.get(Case, case.id), True, row
+        return replay
+    if batched:
+        return case, True, prepared.outcome  # written by the committer: every column is on the detached row
+    return ctx.session.get(Case, case.id), True, prepared.outcome
+
+
+def _replay(session: Session, key: str | None, prepared: intake.Prepared
+            ) -> tuple[Case, bool, ChannelReport | None] | None:
+    """The case another request created under the same Idempotency-Key, as a replay; None when there is none."""
+    existing = intake.find_by_key(session, key, prepared.case["request_hash"]) if key else None
+    return None if existing is None else (existing, False, report_of(session, existing.id))
 
 
 def hash_key(raw: str) -> str:

@@ -47,7 +47,7 @@ def _camera(session: Session, code: str) -> Camera:
 def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Callable) -> VideoEventOut:
     """Open a case for a capture, or note the camera's open case when the same event repeats within the window."""
     s = ctx.settings
-    camera = _camera(ctx.session, body.camera_id)
+    camera = _camera(ctx.reads, body.camera_id)
     category = s.video_event_categories.get(body.event_type)
     if category is None:
         raise Invalid("unknown-event-type", f"未配置的事件类型：{body.event_type}", f"Unmapped event type {body.event_type}",
@@ -55,15 +55,15 @@ def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Calla
     ctx.photos = [screen(s, image[1], image[0])]  # decoded when recorded; the router saves it after commit
     verify = video_needs_verification(body.confidence, s.video_min_confidence)
     key = f"video:{camera.code}:{body.event_id}" if body.event_id else None
-    if body.event_id and (seen := ctx.session.scalar(select(CameraEvent).where(
+    if body.event_id and (seen := ctx.reads.scalar(select(CameraEvent).where(
             CameraEvent.camera_code == camera.code, CameraEvent.event_id == body.event_id))):
-        case = ctx.session.get(Case, seen.case_id)  # the analytics system retried: answer as the first time
+        case = ctx.reads.get(Case, seen.case_id)  # the analytics system retried: answer as the first time
         return VideoEventOut(case_id=case.id, case_number=case.number, created=False, repeat=not seen.opened_case,
                              needs_verification=case.needs_verification)
-    last = ctx.session.scalar(select(CameraEvent).where(CameraEvent.camera_code == camera.code,
+    last = ctx.reads.scalar(select(CameraEvent).where(CameraEvent.camera_code == camera.code,
                                                         CameraEvent.event_type == body.event_type)
                               .order_by(CameraEvent.captured_at.desc()).limit(1))
-    last_case = ctx.session.get(Case, last.case_id) if last else None
+    last_case = ctx.reads.get(Case, last.case_id) if last else None
     event = dict(camera_code=camera.code, event_type=body.event_type, event_id=body.event_id,
                  confidence=body.confidence, captured_at=body.captured_at, received_at=ctx.now)
     if last_case and is_repeat(last.captured_at, body.captured_at, s.video_repeat_minutes,
@@ -82,7 +82,7 @@ def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Calla
     case, created, _ = service.submit(
         ctx, report, locate, key, verify=verify,
         payload={"camera": camera.code, "event_type": body.event_type, "confidence": body.confidence},
-        also=lambda c: ctx.session.add(CameraEvent(case_id=c.id, opened_case=True, **event)))
+        also=lambda session, c: session.add(CameraEvent(case_id=c.id, opened_case=True, **event)))
     return VideoEventOut(case_id=case.id, case_number=case.number, created=created, repeat=False,
                          needs_verification=case.needs_verification)
 

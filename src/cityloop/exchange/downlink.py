@@ -88,4 +88,4 @@ def take(session: Session, settings, now: datetime, ref: str, item: dict, locate
                    channel={"channel": "assigned", "external_ref": ref[:128]},
                    payload={"exchange_ref": ref, "assigned_by": by,
                             "required_due_at": body.required_due_at.isoformat()},
-                   also=lambda case: session.add(Received(ref=ref, case_id=case.id, received_at=now)))
+                   also=lambda writes, case: writes.add(Received(ref=ref, case_id=case.id, received_at=now)))

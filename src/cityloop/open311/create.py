@@ -41,12 +41,12 @@ def location(ctx: Ctx, args: dict) -> tuple[float, float, str | None]:
             raise Open311Error(400, "lat/long are out of range")
         return x, y, address[:256] if address else None
     if address:
-        found = gazetteer.best_point(ctx.session, address)
+        found = gazetteer.best_point(ctx.reads, address)
         if found is None:
             raise Open311Error(400, f"address_string could not be located: {address[:60]}")
         return found[0], found[1], address[:256]
     if args.get("address_id"):
-        entry = ctx.session.get(GazetteerEntry, int(args["address_id"])) if args["address_id"].isdigit() and \
+        entry = ctx.reads.get(GazetteerEntry, int(args["address_id"])) if args["address_id"].isdigit() and \
             len(args["address_id"]) < 10 else None
         if entry is None:
             raise Open311Error(404, f"address_id '{args['address_id'][:20]}' was not found")

@@ -125,15 +125,22 @@ async def post_request(fmt: str, request: Request, session: Session = Depends(ge
 
 
 def _create(request: Request, session: Session, args: dict, uploads: list, key: str | None) -> Response:
+    """Check and locate on a read session; the new case is written by the group committer (cases/batcher.py)."""
+    with request.app.state.read_session_factory() as reads:
+        return _create_with(request, session, reads, args, uploads, key)
+
+
+def _create_with(request: Request, session: Session, reads: Session, args: dict, uploads: list,
+                 key: str | None) -> Response:
     fmt = request.path_params["fmt"]
     settings = request.app.state.settings
-    if not service.key_ok(session, settings, "open311", args.get("api_key")):
+    if not service.key_ok(reads, settings, "open311", args.get("api_key")):
         raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
     district = _district(request, args)
-    cat = catalog.matter_or_404(session, settings.catalog_standard, args.get("service_code"))
+    cat = catalog.matter_or_404(reads, settings.catalog_standard, args.get("service_code"))
     if key is not None and not (0 < len(key) <= 100):
         raise Open311Error(400, "Idempotency-Key must be 1–100 characters")
-    ctx = http.make_ctx(request, session, service.channel_actor("open311"), uploads)
+    ctx = http.make_ctx(request, session, service.channel_actor("open311"), uploads, reads)
     # A key is the caller's own: scoped to the API key it came with, it never finds another client's request.
     scoped = scoped_key(f"open311:{service.hash_key(args['api_key'])}", key) if key else None
     number, _ = create.create(ctx, args, cat, get_grid_index(request).locate, scoped, args.get("jurisdiction_id"),
