@@ -124,11 +124,8 @@
   function located(c) {
     here = { lat: c.latitude, lon: c.longitude };
     if (hereDot) hereDot.setLatLng([here.lat, here.lon]);
-    else hereDot = L.circleMarker([here.lat, here.lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1 }).addTo(map);
-    for (const m of cardMaps) {
-      if (m.hereDot) m.hereDot.setLatLng([here.lat, here.lon]);
-      else m.hereDot = L.circleMarker([here.lat, here.lon], { radius: 6, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1 }).addTo(m);
-    }
+    else hereDot = L.circleMarker([here.lat, here.lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1, interactive: false }).addTo(map);
+    for (const m of cardMaps) showHere(m);
     showDistances();
   }
   function locate(then) {
@@ -198,9 +195,16 @@
     const m = M(el, { center: [lat, lon], zoom: 17, zoomControl: false, attributionControl: false, dragging: false,
                       scrollWheelZoom: false, doubleClickZoom: false, touchZoom: false, boxZoom: false, keyboard: false });
     L.circleMarker([lat, lon], { radius: 8, color: "#d93025", weight: 3, fillOpacity: 0.7 }).addTo(m);
-    if (here) m.hereDot = L.circleMarker([here.lat, here.lon], { radius: 6, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1 }).addTo(m);
-    M.legend(m, [["#d93025", ["问题位置", "Problem place"]], ["#1a73e8", ["我的位置", "Me"]]]);
+    M.legend(m, [["#d93025", ["问题位置", "Problem place"]], ["#1a73e8", ["我的位置", "Me"]]], "topleft");
+    m.place = [lat, lon];
     cardMaps.push(m);
+    if (here) showHere(m);
+  }
+  // The blue dot on a card's map; within 2 km the map widens to show both the place and the inspector.
+  function showHere(m) {
+    if (m.hereDot) return m.hereDot.setLatLng([here.lat, here.lon]);
+    m.hereDot = L.circleMarker([here.lat, here.lon], { radius: 6, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1, interactive: false }).addTo(m);
+    if (M.distance(here, { lat: m.place[0], lon: m.place[1] }) < 2000) m.fitBounds([m.place, [here.lat, here.lon]], { paddingTopLeft: [90, 24], paddingBottomRight: [24, 24], maxZoom: 17 });
   }
   function showDistances() {
     for (const el of document.querySelectorAll("#tasks .distance")) {
@@ -212,9 +216,10 @@
   function countTasks() {
     const shown = tasks.filter((x) => !x.answered);
     const verify = shown.filter((x) => x.kind === "verify").length, check = shown.length - verify;
-    $("task-count").textContent = shown.length;
-    $("verify-count").textContent = verify;
-    $("check-count").textContent = check;
+    for (const [id, n] of [["task-count", shown.length], ["verify-count", verify], ["check-count", check]]) {
+      $(id).textContent = n;
+      $(id).classList.toggle("zero", n === 0);
+    }
     if (!shown.length) $("tasks").innerHTML = `<li class="note">${t("暂无任务", "No tasks")}</li>`;
   }
   async function loadTasks() {
@@ -251,10 +256,15 @@
       <div class="row nav-row"><span class="distance note" hidden></span>
         <a class="button secondary nav" href="${esc(M.amapUrl(task.lat, task.lon, name))}" rel="noopener">${t("导航前往", "Navigate")}</a>
         <a class="geo" href="${esc(M.geoUrl(task.lat, task.lon, name))}">${t("其他地图", "Other map app")}</a></div>` : ""}
-      <form class="m-form"><label class="file">${t("现场照片", "Site photos")}<input type="file" name="photos" accept="image/jpeg,image/png,image/webp" capture="environment" multiple></label>
+      <form class="m-form"><div class="row file-row"><label class="file-button">${t("拍现场照片", "Take site photos")}<input type="file" name="photos" accept="image/jpeg,image/png,image/webp" capture="environment" multiple></label>
+        <span class="file-count note">${t("未选照片", "No photo yet")}</span></div>
         <input name="note" maxlength="500" placeholder="${t("说明（不属实/未处置时必填）", "Note (required when not true/not done)")}">
-        <div class="row"></div></form>`;
+        <div class="row answers"></div></form>`;
     const f = li.querySelector("form");
+    f.photos.addEventListener("change", () => {
+      const n = f.photos.files.length;
+      li.querySelector(".file-count").textContent = n ? t(`已选 ${n} 张`, `${n} selected`) : t("未选照片", "No photo yet");
+    });
     for (const [action, label] of ANSWERS[task.kind]) {
       const b = document.createElement("button");
       b.type = "button";
@@ -273,7 +283,7 @@
                         data: JSON.stringify(note ? { note } : {}), files: photos.map((p) => ({ name: p.name, blob: p })),
                         label: `${task.case_number} ${label}` });
       };
-      f.querySelector(".row").appendChild(b);
+      f.querySelector(".answers").appendChild(b);
     }
     const mapEl = li.querySelector(".task-map");
     if (mapEl) seen.observe(mapEl);

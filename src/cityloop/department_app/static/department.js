@@ -143,7 +143,7 @@
     $("c-distance").hidden = !current || !here;
     if (current && here) $("c-distance").textContent = M.distanceText(M.distance(here, current));
     if (here && hereDot) hereDot.setLatLng([here.lat, here.lon]);
-    else if (here && caseMap) hereDot = L.circleMarker([here.lat, here.lon], { radius: 6, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1 }).addTo(caseMap);
+    else if (here && caseMap) hereDot = L.circleMarker([here.lat, here.lon], { radius: 6, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1, interactive: false }).addTo(caseMap);
   }
   if (navigator.geolocation) {
     navigator.geolocation.watchPosition((p) => { here = { lat: p.coords.latitude, lon: p.coords.longitude }; showDistance(); },

@@ -108,7 +108,7 @@
   };
   // The one map legend: a box in a map corner titled 图例 / Legend. items are [colour, label, shape] rows: label is a
   // string or a [zh, en] pair (the page's language picks one), shape is "dot" (default), "pin", "line" or "area".
-  // Calling it again on the same map replaces the legend (layers that load later add their rows).
+  // Calling it again on the same map replaces the legend; more than four rows on a map under 480 px start folded.
   const en = () => document.body && document.body.dataset.lang === "en";
   cityloopMap.label = (label) => (Array.isArray(label) ? (en() ? label[1] : label[0]) : String(label));
   cityloopMap.legend = (map, items, position) => {
@@ -118,7 +118,17 @@
       const div = L.DomUtil.create("div", "map-legend");
       div.setAttribute("role", "note");
       div.setAttribute("aria-label", en() ? "Legend" : "图例");
-      L.DomUtil.create("div", "map-legend-title", div).textContent = en() ? "Legend" : "图例";
+      const title = L.DomUtil.create("button", "map-legend-title", div);
+      title.type = "button";
+      title.textContent = en() ? "Legend" : "图例";
+      // A long legend on a phone-sized map starts folded: the title opens and closes it.
+      const folded = items.length > 4 && map.getSize().x < 480;
+      div.classList.toggle("folded", folded);
+      title.setAttribute("aria-expanded", String(!folded));
+      title.addEventListener("click", () => {
+        div.classList.toggle("folded");
+        title.setAttribute("aria-expanded", String(!div.classList.contains("folded")));
+      });
       for (const [colour, label, shape] of items) {
         const row = L.DomUtil.create("div", "map-legend-row", div);
         const sym = L.DomUtil.create("span", `map-legend-sym ${shape || "dot"}`, row);
