@@ -100,8 +100,10 @@ def test_department_sees_its_cases_by_deadline_and_handles_one(live, browser, tm
     expect(page.locator("#c-distance")).to_contain_text("距您")
     expect(page.locator("#c-timeline")).to_contain_text("派遣")
     expect(page.locator("#c-timeline")).to_contain_text("督办")
-    expect(page.locator("#c-nav")).to_have_attribute("href", f"https://uri.amap.com/marker?position={fresh['lon']},"
-                                                             f"{fresh['lat']}&coordinate=wgs84&name={fresh['number']}")
+    expect(page.locator("#c-nav")).to_have_attribute("href", re.compile(  # opens the phone's 高德地图 with the place
+        re.escape(f"https://uri.amap.com/marker?position={fresh['lon']},{fresh['lat']}&coordinate=wgs84&callnative=1"
+                  f"&name={fresh['number']}%20")))
+    expect(page.locator("#c-geo")).to_have_attribute("href", re.compile(re.escape(f"geo:{fresh['lat']},{fresh['lon']}?q=")))
     screenshot(page, "department-case")
     page.click("#c-actions button[data-open=handle]")
     expect(page.locator("#handle-dialog")).to_be_visible()

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import httpx
 from PIL import Image
+from playwright.sync_api import expect
 
 from cityloop.db import make_engine, make_session_factory
 from tests.fleet_world import drive, seed_fleet
@@ -33,6 +34,7 @@ def test_portal_appeal_and_console_review(live, browser, tmp_path):  # noqa: F81
     live.login(page, "ztca")
     page.goto(f"{live.url}/portal")
     page.wait_for_selector("#violations tbody tr[data-id]")
+    expect(page.locator("#apply-map .map-legend")).to_contain_text("申请路线")  # the map says what it shows
     row = page.locator(f"#violations tr[data-id='{made[0]}']")
     assert "超速行驶" in row.inner_text() and "可申诉" in row.inner_text()
     # apply for a permit for the second truck (no route drawn: a straight line between the sites)

@@ -52,6 +52,8 @@ def test_the_phone_page_of_a_qr_code(live, browser):  # noqa: F811
     expect(page.locator("section.kind-red_station .kit")).to_contain_text("雨伞、急救箱、充电宝")
     expect(page.locator("section.kind-bench")).to_have_count(0)
     expect(page.locator("#guide-map .leaflet-interactive")).to_have_count(3)  # you are here + two services
+    expect(page.locator("#guide-map .map-legend")).to_contain_text("您在这里")  # and what the colours mean
+    expect(page.locator("#guide-map .map-legend")).to_contain_text("红色驿站")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]  # nothing sideways on a phone
     screenshot(page, "public-guide-phone")

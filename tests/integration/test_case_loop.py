@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
 
 import pytest
+from PIL import Image
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +79,22 @@ def test_public_report_is_verified_by_the_grid_inspector(flow, api, login):
     flow.act(case, "verify_ok", "inspector02", expect=404)  # another grid's inspector does not even see it
     case = flow.act(case, "verify_ok", "inspector01")
     assert case["stage"] == "accepted"
+
+
+def test_a_task_carries_what_the_inspector_needs_on_the_spot(flow, api, login, world):
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 90, 90)).save(buf, "JPEG")
+    lon, lat = world.point("341122100001001")
+    body = {"category_code": "06010", "lon": lon, "lat": lat, "description": "井盖没了", "source": "hotline"}
+    r = api.post("/api/v1/cases", data={"data": json.dumps(body)}, files=[("photos", ("p.jpg", buf.getvalue(), "image/jpeg"))],
+                 headers=login("operator1"))
+    assert r.status_code == 201, r.text
+    flow.act(r.json(), "accept", "operator1")
+    [task] = api.get("/api/v1/tasks", headers=login("inspector01")).json()
+    assert task["kind"] == "verify" and task["description"] == "井盖没了"
+    assert (task["lon"], task["lat"]) == (lon, lat)
+    [photo] = task["photos"]  # the reporter's photo, shown as a thumbnail on the card
+    assert api.get(f"/api/v1/photos/{photo}/thumb", headers=login("inspector01")).status_code == 200
 
 
 def test_verify_fail_rejects(flow):

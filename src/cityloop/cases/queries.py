@@ -237,7 +237,22 @@ def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> l
         for task in session.scalars(task_stmt.order_by(CaseTask.due_at).limit(500)):
             items.append(_item(session, session.get(Case, task.case_id), now, cal, task.kind, task.id))
     items.sort(key=lambda t: (t.due_at is None, t.due_at))
+    _attach_photos(session, items)
     return items
+
+
+def _attach_photos(session: Session, items: list[TaskOut]) -> None:
+    """Each item gets its case's report photos (the first event's), in one query."""
+    ids = {t.case_id for t in items}
+    if not ids:
+        return
+    photos: dict[int, list[int]] = {}
+    rows = session.execute(select(CasePhoto.case_id, CasePhoto.id).where(CasePhoto.case_id.in_(ids), CasePhoto.event_seq == 1)
+                           .order_by(CasePhoto.id))
+    for case_id, photo_id in rows:
+        photos.setdefault(case_id, []).append(photo_id)
+    for t in items:
+        t.photos = photos.get(t.case_id, [])
 
 
 _KIND_NAMES = {"case": "待办案件", "verify": "核实任务", "check": "核查任务"}
@@ -248,4 +263,5 @@ def _item(session, case: Case, now, cal, kind: str, task_id: int | None = None) 
     _, lamp = timing(case, now, cal)
     return TaskOut(kind=kind, kind_name=_KIND_NAMES[kind], case_id=case.id, case_number=case.number,
                    stage=case.stage, category_name=cat.name if cat else "", address=case.address, node=case.node,
-                   due_at=case.node_due_at, light=lamp, task_id=task_id)
+                   due_at=case.node_due_at, light=lamp, task_id=task_id,
+                   description=case.description, lon=case.lon, lat=case.lat)

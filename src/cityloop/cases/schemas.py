@@ -158,6 +158,10 @@ class TaskOut(LocalTimes):
     due_at: datetime | None
     light: str | None
     task_id: int | None = None
+    description: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    photos: list[int] = []  # the reporter's photos (ids for /api/v1/photos/{id} and …/thumb)
 
 
 class CasePage(BaseModel):

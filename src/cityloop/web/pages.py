@@ -26,6 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+def menu_bar(entries):
+    """The header bar of these menu entries: plain links and per-area dropdowns (see web/menu.py)."""
+    from cityloop.web.menu import grouped
+
+    return grouped(list(entries or []))
+
+
 @cache
 def templates() -> Jinja2Templates:
     """The template set: web/templates first, then each area's templates folder."""
@@ -35,6 +42,7 @@ def templates() -> Jinja2Templates:
     loader = ChoiceLoader([FileSystemLoader(str(f)) for f in folders if f.is_dir()])
     env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]))
     env.globals["ROLE_NAMES"] = ROLE_NAMES
+    env.globals["menu_bar"] = menu_bar
     env.globals["SOURCE_NAMES"] = SOURCE_NAMES
     env.globals["STAGE_NAMES"] = STAGES
     env.filters["local"] = local_time

@@ -8,6 +8,7 @@
   const newKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
   let key = newKey();
   const map = window.cityloopMap("map", { zoom: 14 });  // the deployment's urban centre
+  window.cityloopMap.legend(map, [["#2a81cb", ["问题位置（点击地图标注）", "Problem place (click the map)"], "pin"]]);
   let pin = null;
 
   function place(lon, lat) {

@@ -1,6 +1,6 @@
 // 城管通 service worker: keeps the app shell and the last answers of its GET calls, so the app opens and shows
 // the duty grid and tasks without a network. Writes never pass through here: the page queues them in IndexedDB.
-const CACHE = "cityloop-inspector-v4";
+const CACHE = "cityloop-inspector-v5";
 const SHELL = ["/m/inspector", "/channels/static/inspector.js", "/channels/static/outbox.js", "/channels/static/catpicker.js", "/channels/static/channels.css", "/channels/static/icon.svg",
   "/static/css/app.css", "/static/js/app.js", "/static/vendor/leaflet.js", "/static/vendor/leaflet.css",
   "/static/vendor/protomaps-leaflet.js", "/map/config.js", "/static/js/map.js"];

@@ -79,8 +79,9 @@
 
   function drawMap(el, c) {
     if (!window.L) return;
-    const map = L.map(el, { attributionControl: !!list.dataset.tiles, zoomControl: false }).setView([c.lat, c.lon], 17);
-    if (list.dataset.tiles) L.tileLayer(list.dataset.tiles, { attribution: list.dataset.attribution, maxZoom: 19 }).addTo(map);
+    const map = window.cityloopMap(el, { center: [c.lat, c.lon], zoom: 17, zoomControl: false });
+    map.setView([c.lat, c.lon], 17);
+    window.cityloopMap.legend(map, [["#d93025", ["本次上报", "This report"]], ["#8a6d00", ["疑似重复案件", "Possible duplicate"]]]);
     for (const d of c.duplicates) {
       if (d.lat != null) L.circleMarker([d.lat, d.lon], { radius: 6, color: "#8a6d00" }).addTo(map);
     }

@@ -12,6 +12,8 @@
   });
   let marker = null;
   const map = window.cityloopMap("map", { zoom: 14 });  // the deployment's urban centre
+  window.cityloopMap.legend(map, [["#2a81cb", ["问题位置（点击地图标注）", "Problem place (tap the map)"], "pin"],
+    ["#0b5cad", ["受理范围", "Service area"], "area"]]);
 
   function place(lat, lon, how) {
     form.lat.value = lat.toFixed(6);

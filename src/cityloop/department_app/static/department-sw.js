@@ -1,7 +1,7 @@
 // 部门处置通 service worker: keeps the app shell and the last answers of its GET calls (the case list, cases,
 // photos), so the app opens and shows the cases without a network. Writes never pass through here: the page
 // queues them in IndexedDB (channels/static/outbox.js).
-const CACHE = "cityloop-department-v1";
+const CACHE = "cityloop-department-v2";
 const SHELL = ["/m/department", "/department-app/static/department.js", "/department-app/static/department.css",
   "/channels/static/outbox.js", "/channels/static/channels.css", "/channels/static/icon.svg",
   "/static/css/app.css", "/static/js/app.js", "/static/vendor/leaflet.js", "/static/vendor/leaflet.css",

@@ -11,7 +11,7 @@
                            suspension: t("申请挂账", "Request suspension") };
   const PENDING_NAMES = { extension: t("延期待审批", "extension pending"), return: t("回退待审批", "return pending"),
                           suspension: t("挂账待审批", "suspension pending") };
-  let cases = [], current = null, queued = [], here = null, caseMap = null, pin = null;
+  let cases = [], current = null, queued = [], here = null, caseMap = null, pin = null, hereDot = null;
 
   function flash(text, error) {
     const el = $("flash");
@@ -138,16 +138,12 @@
   }, { passive: true });
 
   // --- one case -----------------------------------------------------------------------------------------------------
-  function distance(a, b) {  // metres between two WGS84 points (haversine)
-    const r = Math.PI / 180, dLat = (b.lat - a.lat) * r, dLon = (b.lon - a.lon) * r;
-    const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * r) * Math.cos(b.lat * r) * Math.sin(dLon / 2) ** 2;
-    return 12742000 * Math.asin(Math.sqrt(h));
-  }
-  function showDistance() {
-    if (!current || !here) return;
-    const m = distance(here, current);
-    $("c-distance").textContent = m < 1000 ? t(`距您 ${Math.round(m)} 米`, `${Math.round(m)} m from you`)
-                                           : t(`距您 ${(m / 1000).toFixed(1)} 公里`, `${(m / 1000).toFixed(1)} km from you`);
+  const M = window.cityloopMap;
+  function showDistance() {  // hidden until the phone knows where it is
+    $("c-distance").hidden = !current || !here;
+    if (current && here) $("c-distance").textContent = M.distanceText(M.distance(here, current));
+    if (here && hereDot) hereDot.setLatLng([here.lat, here.lon]);
+    else if (here && caseMap) hereDot = L.circleMarker([here.lat, here.lon], { radius: 6, color: "#fff", weight: 2, fillColor: "#1a73e8", fillOpacity: 1, interactive: false }).addTo(caseMap);
   }
   if (navigator.geolocation) {
     navigator.geolocation.watchPosition((p) => { here = { lat: p.coords.latitude, lon: p.coords.longitude }; showDistance(); },
@@ -192,10 +188,13 @@
       img.addEventListener("click", () => { $("photo-dialog").querySelector("img").src = p.url; $("photo-dialog").showModal(); });
       $("c-photos").appendChild(img);
     }
-    $("c-nav").href = `https://uri.amap.com/marker?position=${c.lon},${c.lat}&coordinate=wgs84&name=${encodeURIComponent(c.number)}`;
-    $("c-distance").textContent = navigator.geolocation ? t("正在定位…", "Locating…") : "";
+    $("c-nav").href = M.amapUrl(c.lat, c.lon, `${c.number} ${c.category_name}`);
+    $("c-geo").href = M.geoUrl(c.lat, c.lon, `${c.number} ${c.category_name}`);
+    if (!caseMap) {
+      caseMap = M("case-map", { center: [c.lat, c.lon], zoom: 17 });
+      M.legend(caseMap, [["#c0392b", ["案件位置", "Case place"]], ["#1a73e8", ["我的位置", "Me"]]]);
+    }
     showDistance();
-    if (!caseMap) caseMap = window.cityloopMap("case-map", { center: [c.lat, c.lon], zoom: 17 });
     caseMap.setView([c.lat, c.lon], 17);
     if (pin) pin.setLatLng([c.lat, c.lon]); else pin = L.circleMarker([c.lat, c.lon], { radius: 9, color: "#c0392b", weight: 3 }).addTo(caseMap);
     setTimeout(() => caseMap.invalidateSize(), 50);

@@ -2,7 +2,8 @@
 (function () {
   const t = cityloop.t, api = cityloop.api, f = window.fleet, box = document.getElementById("fleet-console");
   const reviewer = box.dataset.reviewer === "true";
-  const m = f.map("fleet-map");
+  const m = f.map("fleet-map", [["#0b5cad", ["在线车辆", "Online truck"]], ["#999999", ["离线车辆", "Offline truck"]],
+    ["#0b5cad", ["回放轨迹", "Replayed track"], "line"], ["#2a81cb", ["违规地点", "Violation"], "pin"]]);
   const vehiclesLayer = L.layerGroup().addTo(m), trackLayer = L.layerGroup().addTo(m);
   let track = null, cursor = null, timer = null;
   // The server's clock (the demo and the tests may run on another time than the browser's).

@@ -14,8 +14,14 @@
   const esc = cityloop.esc;
   const label = (table, key) => (table[key] ? t(table[key][0], table[key][1]) : key);
   const fmt = cityloop.when;
-  function map(id) {
+  const SITE_NAMES = { construction: ["工地", "Construction site"], disposal: ["消纳场", "Disposal site"],
+    depot: ["停车场", "Depot"], restricted: ["禁行区", "Restricted zone"], speed: ["限速区", "Speed zone"],
+    road: ["限速道路", "Speed-limited road"] };
+  // The fleet map with its legend: the sites, zones and roads, then the page's own rows ([colour, [zh, en], shape]).
+  function map(id, extra) {
     const m = window.cityloopMap(id, { zoomSnap: 0.25, zoom: 12 });
+    window.cityloopMap.legend(m, [...Object.entries(SITE_NAMES).map(([k, name]) =>
+      [COLORS[k], name, k === "road" ? "line" : "area"]), ...(extra || [])]);
     return m;
   }
   async function layers(m) {

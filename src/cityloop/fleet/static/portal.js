@@ -58,7 +58,7 @@
   }
 
   async function setupApply() {
-    m = f.map("apply-map");
+    m = f.map("apply-map", [["#0b5cad", ["申请路线", "Requested route"], "line"]]);
     await f.layers(m);
     sites = await api("GET", "/api/v1/fleet/sites");
     const form = document.getElementById("apply");

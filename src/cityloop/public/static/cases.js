@@ -2,6 +2,7 @@
 (function () {
   const t = cityloop.t;
   const map = window.publicMap("cases-map", null, null, 13);
+  window.cityloopMap.legend(map, [["#1a9e55", ["已结案问题（位置已模糊）", "Closed case (rounded place)"]]]);
   fetch("/api/v1/public/closed-cases", { headers: { "Accept-Language": cityloop.lang } }).then((r) => r.json()).then((fc) => {
     const counts = {};
     const bounds = [];

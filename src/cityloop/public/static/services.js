@@ -5,6 +5,7 @@
   const msg = document.getElementById("msg");
   const map = window.publicMap("services-map", null, null, 14);
   const layer = L.layerGroup().addTo(map);
+  window.cityloopMap.legend(map, window.publicKindLegend());
   let kind = "";
 
   function item(p, extra) {

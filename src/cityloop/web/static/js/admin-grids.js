@@ -1,6 +1,7 @@
 // The grids page: duty grids over unit grids on a map, and each duty grid's inspectors saved through the geo API.
 (async function () {
   const map = window.cityloopMap("grid-map");
+  window.cityloopMap.legend(map, [["#0b5cad", ["责任网格", "Duty grid"], "area"], ["#7a8ca3", ["单元网格", "Unit grid"], "area"]]);
   const duty = await cityloop.api("GET", "/api/v1/geo/duty-grids.geojson");
   const grids = await cityloop.api("GET", "/api/v1/geo/grids");
   L.geoJSON(grids, { style: { color: "#7a8ca3", weight: 0.5, fillOpacity: 0.05 } }).addTo(map);

@@ -52,6 +52,15 @@
       field.focus();
     });
   };
+  // The header's menu dropdowns: one open at a time, closed by a click elsewhere or Escape; the current page's entry
+  // (and its area) is marked.
+  const groups = [...document.querySelectorAll(".topbar .menu-group")];
+  for (const g of groups) g.addEventListener("toggle", () => { if (g.open) groups.forEach((o) => { if (o !== g) o.open = false; }); });
+  document.addEventListener("click", (e) => { for (const g of groups) if (g.open && !g.contains(e.target)) g.open = false; });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") groups.forEach((g) => { g.open = false; }); });
+  const here = [...document.querySelectorAll(".topbar .menu a")].filter((a) => location.pathname === a.pathname ||
+    (a.pathname !== "/console" && location.pathname.startsWith(a.pathname + "/")));
+  for (const a of here) { a.setAttribute("aria-current", "page"); a.closest(".menu-group")?.classList.add("current"); }
   document.addEventListener("htmx:configRequest", (e) => { e.detail.headers["X-CSRF-Token"] = cookie("cl_csrf"); });
 
   // <form data-api="POST /api/v1/users"> sends its fields as JSON (checkboxes as booleans, multi-selects as lists,

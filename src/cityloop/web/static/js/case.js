@@ -10,6 +10,7 @@
     if (map) { map.remove(); map = null; }
     const lat = parseFloat(el.dataset.lat), lon = parseFloat(el.dataset.lon);
     map = window.cityloopMap(el, { center: [lat, lon], zoom: 17 });
+    window.cityloopMap.legend(map, [["#d93025", ["案件位置", "Case place"]], ["#0b5cad", ["单元网格", "Unit grid"], "area"]]);
     try {
       const grids = await window.cityloop.api("GET", "/api/v1/geo/grids?bbox=" + [lon, lat, lon, lat].join(","));
       const layer = L.geoJSON(grids, { style: { color: "#0b5cad", weight: 1, fillOpacity: 0.08 } }).addTo(map);

@@ -106,20 +106,58 @@
     if (b) map.fitBounds(b, { padding: [10, 10] }); else map.setView([35, 105], 4);
     return map;
   };
-  // A small legend in a map corner: items are [colour, label] pairs (labels are escaped).
+  // The one map legend: a box in a map corner titled 图例 / Legend. items are [colour, label, shape] rows: label is a
+  // string or a [zh, en] pair (the page's language picks one), shape is "dot" (default), "pin", "line" or "area".
+  // Calling it again on the same map replaces the legend; more than four rows on a map under 480 px start folded.
+  const en = () => document.body && document.body.dataset.lang === "en";
+  cityloopMap.label = (label) => (Array.isArray(label) ? (en() ? label[1] : label[0]) : String(label));
   cityloopMap.legend = (map, items, position) => {
+    if (map.legendControl) map.removeControl(map.legendControl);
     const control = L.control({ position: position || "bottomright" });
     control.onAdd = () => {
       const div = L.DomUtil.create("div", "map-legend");
-      for (const [colour, label] of items) {
-        const row = L.DomUtil.create("div", "", div);
-        const dot = L.DomUtil.create("span", "map-legend-dot", row);
-        dot.style.background = colour;
-        row.appendChild(document.createTextNode(" " + label));
+      div.setAttribute("role", "note");
+      div.setAttribute("aria-label", en() ? "Legend" : "图例");
+      const title = L.DomUtil.create("button", "map-legend-title", div);
+      title.type = "button";
+      title.textContent = en() ? "Legend" : "图例";
+      // A long legend on a phone-sized map starts folded: the title opens and closes it.
+      const folded = items.length > 4 && map.getSize().x < 480;
+      div.classList.toggle("folded", folded);
+      title.setAttribute("aria-expanded", String(!folded));
+      title.addEventListener("click", () => {
+        div.classList.toggle("folded");
+        title.setAttribute("aria-expanded", String(!div.classList.contains("folded")));
+      });
+      for (const [colour, label, shape] of items) {
+        const row = L.DomUtil.create("div", "map-legend-row", div);
+        const sym = L.DomUtil.create("span", `map-legend-sym ${shape || "dot"}`, row);
+        if (shape === "line") sym.style.borderTopColor = colour;
+        else if (shape === "area") { sym.style.borderColor = colour; sym.style.background = colour + "33"; }
+        else sym.style.background = colour;
+        L.DomUtil.create("span", "map-legend-label", row).textContent = cityloopMap.label(label);
       }
+      L.DomEvent.disableClickPropagation(div);
       return div;
     };
+    map.legendControl = control;
     return control.addTo(map);
   };
+  // Metres between two WGS84 points {lat, lon} (haversine), and as a phrase: 距您 350 米 / 1.2 公里.
+  cityloopMap.distance = (a, b) => {
+    const r = Math.PI / 180, dLat = (b.lat - a.lat) * r, dLon = (b.lon - a.lon) * r;
+    const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.lat * r) * Math.cos(b.lat * r) * Math.sin(dLon / 2) ** 2;
+    return 12742000 * Math.asin(Math.sqrt(h));
+  };
+  cityloopMap.distanceText = (m) => {
+    if (m < 1000) { const v = Math.max(10, Math.round(m / 10) * 10); return en() ? `${v} m from you` : `距您 ${v} 米`; }
+    const km = (m / 1000).toFixed(m < 10000 ? 1 : 0);
+    return en() ? `${km} km from you` : `距您 ${km} 公里`;
+  };
+  // Links that hand a place to the phone's own map app (nothing is loaded from another host by this page):
+  // geo: (Android and most map apps) and the 高德 URI (opens the 高德地图 app, or its web page, with WGS84 input).
+  cityloopMap.geoUrl = (lat, lon, name) => `geo:${lat},${lon}?q=${lat},${lon}(${encodeURIComponent(name || "")})`;
+  cityloopMap.amapUrl = (lat, lon, name) =>
+    `https://uri.amap.com/marker?position=${lon},${lat}&coordinate=wgs84&callnative=1&name=${encodeURIComponent(name || "")}`;
   window.cityloopMap = cityloopMap;
 })();

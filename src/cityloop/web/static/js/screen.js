@@ -51,6 +51,10 @@
 
   // ---- map
   const map = window.cityloopMap("map", { zoomControl: false });
+  window.cityloopMap.legend(map, [[LIGHT.green, ["案件 · 正常", "Case · on time"]], [LIGHT.yellow, ["案件 · 预警", "Case · warning"]],
+    [LIGHT.red, ["案件 · 超时", "Case · overdue"]], [LIGHT.grey, ["案件 · 挂账/暂停计时", "Case · suspended/paused"]],
+    ["#36cfc9", ["监测设备", "Sensor"]], ["#b37feb", ["渣土车", "Muck truck"]], ["#ff4d4f", ["告警", "Alarm"]],
+    ["#8c9bab", ["离线设备/车辆", "Offline device/truck"]], ["#36cfc9", ["责任网格", "Duty grid"], "area"]], "bottomleft");
   const caseLayer = L.layerGroup().addTo(map), sensorLayer = L.layerGroup().addTo(map), truckLayer = L.layerGroup().addTo(map);
   let fitted = false;
 
