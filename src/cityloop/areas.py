@@ -14,12 +14,13 @@ import cityloop
 # Routers are mounted in this order first (the web pages' catch-all paths come last); others follow by name.
 FIRST = ("org", "cases", "catalog", "geo", "routing", "sla")
 LAST = ("web",)
+NOT_AREAS = ("shared", "demo", "db", "http")  # plumbing packages, not business areas
 
 
 @cache
 def names() -> tuple[str, ...]:
     """Area package names in mounting order."""
-    found = [m.name for m in pkgutil.iter_modules(cityloop.__path__) if m.ispkg and m.name not in ("shared", "demo")]
+    found = [m.name for m in pkgutil.iter_modules(cityloop.__path__) if m.ispkg and m.name not in NOT_AREAS]
     middle = sorted(n for n in found if n not in FIRST and n not in LAST)
     return tuple(n for n in FIRST if n in found) + tuple(middle) + tuple(n for n in LAST if n in found)
 
