@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cityloop.org.security import issue_token
 from cityloop.web.pages import CSRF_COOKIE, TOKEN_COOKIE
 
@@ -16,6 +18,11 @@ def test_public_pages_and_static_files(api):
     assert "拍一拍" in api.get("/m/report").text
     sw = api.get("/m/inspector/sw.js")
     assert sw.status_code == 200 and sw.headers["service-worker-allowed"] == "/m/"
+    assert sw.headers["content-type"].startswith("text/javascript")
+    config = json.loads(sw.text.split("\n", 1)[0].removeprefix("const APP = ").removesuffix(";"))
+    assert config["cache"].startswith("cityloop-inspector-v") and config["prefix"] == "cityloop-inspector"
+    assert {"/m/inspector", "/channels/static/inspector.js", "/static/js/map.js"} <= set(config["shell"])
+    assert all(api.get(path).status_code == 200 for path in config["shell"])  # the worker's install would fail else
     manifest = api.get("/m/inspector/manifest.webmanifest").json()
     assert manifest["start_url"] == "/m/inspector" and manifest["display"] == "standalone"
     assert api.get("/channels/static/inspector.js").headers["content-type"].startswith("text/javascript")

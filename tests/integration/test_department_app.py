@@ -191,7 +191,9 @@ def test_the_page_its_worker_manifest_and_files(api, world):
     from tests.factories import form_login
 
     assert api.get("/m/department", follow_redirects=False).headers["location"] == "/login?next=/m/department"
-    assert api.get("/m/department/sw.js").headers["service-worker-allowed"] == "/m/"
+    sw = api.get("/m/department/sw.js")
+    assert sw.headers["service-worker-allowed"] == "/m/" and '"prefix": "cityloop-department"' in sw.text
+    assert '"/department-app/static/department.js"' in sw.text and "caches.open(APP.cache)" in sw.text
     assert api.get("/m/department/manifest.webmanifest").json()["start_url"] == "/m/department"
     assert api.get("/department-app/static/department.js").headers["content-type"].startswith("text/javascript")
     for bad in ("..%2Fmodels.py", "nothing.js", "%2E%2E%2Fservice.py"):

@@ -46,8 +46,8 @@ def inspector_app(request: Request, actor: Actor | None = Depends(optional_actor
 @router.get("/m/inspector/sw.js")
 def inspector_worker():
     """The app's service worker; allowed to control /m/inspector itself (scope without the trailing slash)."""
-    return FileResponse(STATIC / "inspector-sw.js", media_type="text/javascript",
-                        headers={**NO_CACHE, "Service-Worker-Allowed": "/m/"})
+    return pages.field_worker("inspector", 6, ("/m/inspector", "/channels/static/inspector.js",
+                                               "/channels/static/catpicker.js"))
 
 
 @router.get("/m/inspector/manifest.webmanifest")

@@ -34,8 +34,8 @@ def department_app(request: Request, actor: Actor | None = Depends(optional_acto
 @router.get("/m/department/sw.js")
 def department_worker():
     """The app's service worker, controlling /m/department (scope without the trailing slash)."""
-    return FileResponse(STATIC / "department-sw.js", media_type="text/javascript",
-                        headers={**NO_CACHE, "Service-Worker-Allowed": "/m/"})
+    return pages.field_worker("department", 3, ("/m/department", "/department-app/static/department.js",
+                                                "/department-app/static/department.css"))
 
 
 @router.get("/m/department/manifest.webmanifest")

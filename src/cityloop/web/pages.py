@@ -4,6 +4,8 @@ node_modules (never a CDN)."""
 
 from __future__ import annotations
 
+import json
+
 import secrets
 from datetime import datetime
 from functools import cache
@@ -12,7 +14,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
@@ -157,3 +159,18 @@ def vendor_file(node_modules: Path, name: str) -> Path | None:
         if name.startswith(prefix) and rest and "/" not in rest and not rest.startswith("."):
             return node_modules / folder / rest
     return None
+
+
+# Every field app's shell shares these files (the base map, the page script, the styles).
+FIELD_SHELL = ("/channels/static/outbox.js", "/channels/static/channels.css", "/channels/static/icon.svg",
+               "/static/css/app.css", "/static/js/app.js", "/static/vendor/leaflet.js", "/static/vendor/leaflet.css",
+               "/static/vendor/protomaps-leaflet.js", "/map/config.js", "/static/js/map.js")
+
+
+def field_worker(app: str, version: int, shell: tuple[str, ...]) -> Response:
+    """A field app's service worker (web/static/js/field-sw.js) with its cache name and app shell; allowed to
+    control /m/<app> itself (a scope without the trailing slash)."""
+    config = {"cache": f"cityloop-{app}-v{version}", "prefix": f"cityloop-{app}", "shell": [*shell, *FIELD_SHELL]}
+    text = f"const APP = {json.dumps(config, ensure_ascii=False)};\n" + (ROOT / "web/static/js/field-sw.js").read_text()
+    return Response(text, media_type="text/javascript",
+                    headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/m/"})
