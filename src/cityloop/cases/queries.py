@@ -9,7 +9,7 @@ from sqlalchemy import Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from cityloop.cases.actions import duty_grids_of, states
-from cityloop.cases.domain import CLOSE_TYPES, NODES, RULES, STAGES, available_actions
+from cityloop.cases.domain import CLOSE_TYPES, NODES, OPEN_STAGES, RULES, STAGES, available_actions
 from cityloop.cases.models import Case, CaseAssist, CaseEvent, CaseNode, CasePhoto, CaseSupervision, CaseTask
 from cityloop.cases.schemas import CaseOut, EventOut, TaskOut
 from cityloop.catalog.models import Category, FilingCondition
@@ -198,8 +198,9 @@ def nodes(session: Session, case: Case) -> list[dict]:
 INBOX_STAGES = {"operator": ("reported",), "shift_lead": ("accepted", "checked"), "dispatcher": ("filed", "suspended")}
 
 
-def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> list[TaskOut]:
-    """What waits for this user now, most urgent first."""
+def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar, limit: int = 500) -> list[TaskOut]:
+    """What waits for this user now, most urgent first (at most `limit` cases and `limit` tasks, then the most
+    urgent `limit` of them)."""
     items: list[TaskOut] = []
     stages = {s for role, ss in INBOX_STAGES.items() if role in actor.roles for s in ss}
     conds = [Case.stage.in_(stages)] if stages else []
@@ -218,10 +219,10 @@ def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> l
     if "leader" in actor.roles:
         conds.append((Case.supervise_count > 0) | (Case.node_due_at < now))
     if conds:
-        stmt = select(Case).where(or_(*conds), Case.stage.notin_(("closed", "rejected", "merged", "void")))
+        stmt = select(Case).where(or_(*conds), Case.stage.in_(OPEN_STAGES))
         if district_scoped(actor):
             stmt = stmt.where(Case.handling_district == actor.district_code)
-        for case in session.scalars(stmt.order_by(Case.node_due_at).limit(500)):
+        for case in session.scalars(stmt.order_by(Case.node_due_at, Case.id).limit(limit)):
             items.append(_item(session, case, now, cal, "case"))
     if actor.has("inspector", "operator"):
         task_stmt = select(CaseTask).where(CaseTask.status == "open")
@@ -234,10 +235,13 @@ def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> l
             if district_scoped(actor):
                 task_stmt = task_stmt.where(CaseTask.case_id.in_(
                     select(Case.id).where(Case.handling_district == actor.district_code)))
-        for task in session.scalars(task_stmt.order_by(CaseTask.due_at).limit(500)):
-            items.append(_item(session, session.get(Case, task.case_id), now, cal, task.kind, task.id))
+        open_tasks = list(session.scalars(task_stmt.order_by(CaseTask.due_at, CaseTask.id).limit(limit)))
+        cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_({t.case_id for t in open_tasks})))} \
+            if open_tasks else {}
+        for task in open_tasks:
+            items.append(_item(session, cases[task.case_id], now, cal, task.kind, task.id))
     items.sort(key=lambda t: (t.due_at is None, t.due_at))
-    return items
+    return items[:limit]
 
 
 _KIND_NAMES = {"case": "待办案件", "verify": "核实任务", "check": "核查任务"}

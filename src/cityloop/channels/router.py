@@ -198,13 +198,13 @@ def my_grids(session: Session = Depends(get_session), actor: Actor = Depends(req
 
 
 @router.get("/api/v1/channels/review")
-def review(request: Request, session: Session = Depends(get_session),
-           _: Actor = Depends(require_roles("operator", "shift_lead"))):
-    """上报审核 / Reports waiting for 受理 (oldest deadline first) with their channel, suggested parent cases and
-    photo evidence flags; phones are masked."""
+def review(request: Request, page: int = Query(1, ge=1, le=10_000), size: int = Query(50, ge=1, le=200),
+           session: Session = Depends(get_session), _: Actor = Depends(require_roles("operator", "shift_lead"))):
+    """上报审核 / Reports waiting for 受理 (oldest deadline first, a page at a time) with their channel, suggested
+    parent cases and photo evidence flags; phones are masked."""
     state, s = request.app.state, request.app.state.settings
     cases = list(session.scalars(select(Case).where(Case.stage == "reported").order_by(Case.node_due_at, Case.id)
-                                 .limit(50)))
+                                 .offset((page - 1) * size).limit(size)))
     ids = [c.id for c in cases]
     flags: dict[int, list[str]] = {}
     with state.session_factory() as writes:  # check their photos now; read the flags back from the same session
