@@ -9,6 +9,7 @@ Create Date: 2026-12-03 14:20:00
 - cases (category_code, created_at): duplicate suggestions (same matter, recent, nearby) and the month's top
   categories read a short recent range of one matter.
 - case_nodes (node, ended_at): the month's department ranking reads this month's handling runs only.
+- case_events (action, at): today's and the month's closures (filed, dispatched) without the other events.
 """
 from alembic import op
 
@@ -19,7 +20,8 @@ depends_on = None
 
 ADDED = [("cases", "ix_cases_stage_due", ["stage", "node_due_at"]),
          ("cases", "ix_cases_category_created", ["category_code", "created_at"]),
-         ("case_nodes", "ix_case_nodes_node_ended", ["node", "ended_at"])]
+         ("case_nodes", "ix_case_nodes_node_ended", ["node", "ended_at"]),
+         ("case_events", "ix_case_events_action_at", ["action", "at"])]
 
 
 def upgrade() -> None:

@@ -1,0 +1,294 @@
+"""dashboards_1m: p95 over HTTP of the big screen (summary, markers in the viewport), the review queue, an operator's
+tasks, case search and the assessment month, at 1,000,000 cases (a city's 7 years at ≈ 390 reports a day), on
+SQLite and PostgreSQL. Baseline (same run, same server code, same daily rate and open work): the same endpoints at
+10,000 cases (26 days of history) — the two columns side by side show whether a read grows with the history.
+
+Sizes: DASHBOARDS_CASES (default 1,000,000), DASHBOARDS_BASE (10,000); DASHBOARDS_DBS=sqlite,postgres.
+Built databases are cached (SQLite under var/bench/, PostgreSQL as database dash_<version>_<size>) for the day."""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import numpy as np
+import psycopg
+import shapely
+from sqlalchemy import func, insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _assessment_data as adata  # noqa: E402
+from _http_load import build_county  # noqa: E402
+from common import write_result  # noqa: E402
+
+from cityloop.assessment.models import AssessState  # noqa: E402
+from cityloop.cases.models import Case, CaseEvent, CaseNode, CaseTask  # noqa: E402
+from cityloop.catalog.models import Category  # noqa: E402
+from cityloop.db import make_engine, make_session_factory  # noqa: E402
+from cityloop.geo.models import UnitGrid  # noqa: E402
+from cityloop.migrate import upgrade  # noqa: E402
+from cityloop.org.models import Department, UserRole  # noqa: E402
+
+VERSION = "v1"  # bump when the generated rows change
+ROOT = Path(__file__).resolve().parent.parent
+PER_DAY = 1_000_000 / (7 * 365)
+REPEAT, WARM = int(os.environ.get("DASHBOARDS_REPEAT", 40)), 3
+PG_BASE = os.environ.get("CITYLOOP_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PORT = 18741
+OPEN_NEW = (("reported", 30), ("verifying", 5), ("accepted", 5), ("filed", 5), ("dispatched", 40), ("handled", 10),
+            ("checked", 5))
+OLD_END = (("closed", 95), ("rejected", 3), ("merged", 1), ("void", 1))
+
+
+def _pick(rng: random.Random, table) -> str:
+    return rng.choices([s for s, _ in table], [w for _, w in table])[0]
+
+
+def _stage(rng: random.Random, age_days: float) -> str:
+    if age_days < 1:
+        return _pick(rng, OPEN_NEW)
+    if age_days < 30:
+        r = rng.random()
+        return "dispatched" if r < .12 else "suspended" if r < .13 else "handled" if r < .14 else _pick(rng, OLD_END)
+    return _pick(rng, OLD_END)
+
+
+NODE_OF = {"reported": "accept", "verifying": "verify", "accepted": "file", "filed": "dispatch",
+           "dispatched": "handle", "suspended": "handle", "handled": "check", "checked": "close"}
+
+
+def generate(session, n: int, now: datetime, seed: int = 18) -> None:
+    """n cases ending at `now` at PER_DAY a day, their handling runs, recent events, open tasks, the projection."""
+    rng = random.Random(seed)
+    cats = session.execute(select(Category.id, Category.code).where(Category.kind == "matter")).all()
+    grids = []
+    for g in session.scalars(select(UnitGrid).order_by(UnitGrid.code)):
+        p = shapely.from_geojson(g.geometry).representative_point()
+        grids.append((g, round(p.x, 6), round(p.y, 6)))
+    depts = list(session.scalars(select(Department.id).order_by(Department.id)))
+    span = timedelta(days=n / PER_DAY)
+    ages = sorted((rng.random() * span for _ in range(n)), reverse=True)  # oldest first: ids follow time
+    cases, nodes, events, tasks = [], [], [], []
+    for i, age in enumerate(ages, 1):
+        created = now - age
+        days = age.total_seconds() / 86400
+        stage = _stage(rng, days)
+        cat_id, cat_code = rng.choice(cats)
+        g, lon, lat = rng.choice(grids)
+        lon, lat = lon + rng.uniform(-.0004, .0004), lat + rng.uniform(-.0004, .0004)
+        open_ = stage in NODE_OF
+        dept = rng.choice(depts) if stage in ("dispatched", "suspended", "handled", "checked", "closed") else None
+        started = created + timedelta(hours=min(days * 24, 2) * rng.random()) if open_ else None
+        closed = created + timedelta(days=rng.uniform(.5, 6)) if stage == "closed" else None
+        closed = min(closed, now) if closed else None
+        cases.append(dict(id=i, number=f"D{i:010d}", stage=stage, source=rng.choice(("inspector", "public", "hotline")),
+                          category_id=cat_id, category_code=cat_code, description=f"演示案件 {i}", address=f"地址 {i}",
+                          lon=lon, lat=lat, grid_code=g.code, duty_grid_code=g.duty_grid_code,
+                          community_code=g.community_code, street_code=g.street_code, district_code=g.district_code,
+                          department_id=dept, node=NODE_OF.get(stage), node_started_at=started,
+                          node_due_at=started + timedelta(days=rng.choice((1, 2, 3))) if started else None,
+                          urgent=rng.random() < .05, created_at=created, updated_at=closed or started or created,
+                          closed_at=closed))
+        if dept is not None:
+            h0 = created + timedelta(hours=rng.uniform(1, 8))
+            ended = None if stage in ("dispatched", "suspended") else min(now, h0 + timedelta(days=rng.uniform(.2, 4)))
+            nodes.append(dict(case_id=i, node="handle", department_id=dept, started_at=h0, limit_minutes=2880,
+                              due_at=h0 + timedelta(days=2), ended_at=ended,
+                              on_time=None if ended is None else rng.random() < .9))
+        if days < 35:
+            seq = 1
+            for action, to, at in (("report", "reported", created), ("dispatch", "dispatched", created + timedelta(hours=2)),
+                                   ("close", "closed", closed)):
+                if at is None or at > now or (action == "dispatch" and dept is None):
+                    continue
+                events.append(dict(case_id=i, seq=seq, action=action, actor_name="演示", actor_role="system", at=at,
+                                   to_stage=to, payload={}))
+                seq += 1
+        if stage in ("verifying", "handled"):
+            tasks.append(dict(case_id=i, kind="verify" if stage == "verifying" else "check",
+                              duty_grid_code=g.duty_grid_code, status="open", created_at=started,
+                              due_at=started + timedelta(days=1)))
+    for table, rows in ((Case, cases), (CaseNode, nodes), (CaseEvent, events), (CaseTask, tasks)):
+        for start in range(0, len(rows), 20_000):
+            session.execute(insert(table), rows[start:start + 20_000])
+        session.commit()
+    head = session.scalar(select(func.max(CaseEvent.id))) or 0
+    state = session.get(AssessState, 1) or AssessState(id=1)
+    state.last_event_id, state.refreshed_at = head, now  # the projection rows below stand for these events
+    session.add(state)
+    session.commit()
+    _projection(session, n, now, grids, depts)
+
+
+def _projection(session, n: int, now: datetime, grids, depts) -> None:
+    """The assessment projection of n cases spread like the cases (the shares of the assessment benchmark)."""
+    cols = adata.generate(n)
+    rng = np.random.default_rng(5)
+    start = int(now.timestamp() - n / PER_DAY * 86400)
+    cols["assess_ts"] = np.sort(rng.integers(start, int(now.timestamp()), n))
+    cols["created_ts"] = cols["assess_ts"] - 4 * 3600
+    cols["pending_ts"] = np.where(cols["pending_ts"] > 0, np.maximum(cols["pending_ts"], cols["assess_ts"]), 0)
+    codes = np.array([int(g.code) for g, _, _ in grids], dtype=np.int64)
+    cols["grid"] = codes[cols["grid"] % len(codes)]
+    ids = np.array(depts, dtype=np.int64)
+    cols["department_id"] = np.where(cols["department_id"] > 0, ids[cols["department_id"] % len(ids)], 0)
+    cols["return_department_id"] = np.where(cols["return_department_id"] > 0,
+                                            ids[cols["return_department_id"] % len(ids)], 0)
+    people = {}
+    for role in ("inspector", "operator", "shift_lead", "dispatcher"):
+        people[role] = np.array(list(session.scalars(select(UserRole.user_id).where(UserRole.role == role))) or [0])
+    for col, role in (("reporter_id", "inspector"), ("verifier_id", "inspector"), ("checker_id", "inspector"),
+                      ("operator_id", "operator"), ("filer_id", "shift_lead"), ("closer_id", "shift_lead"),
+                      ("dispatcher_id", "dispatcher")):
+        pool = people[role]
+        cols[col] = np.where(cols[col] > 0, pool[cols[col] % len(pool)], 0)
+    raw = session.connection().connection.driver_connection
+    if session.get_bind().dialect.name == "sqlite":
+        raw.executemany(f"INSERT INTO assess_case_stats ({', '.join(adata.COLUMNS)}) "
+                        f"VALUES ({', '.join('?' * len(adata.COLUMNS))})", adata.rows(cols))
+    else:
+        with raw.cursor().copy(f"COPY assess_case_stats ({', '.join(adata.COLUMNS)}) FROM STDIN") as copy:
+            rows = adata.rows(cols, hex_bytes=True)
+            for i in range(0, len(rows), 100_000):
+                copy.write("".join("\t".join(map(str, r)) + "\n" for r in rows[i:i + 100_000]))
+    session.commit()
+
+
+def database(kind: str, n: int, now: datetime) -> tuple[str, float]:
+    """The URL of a built database of n cases (cached for the day) and the seconds it took to build (0 if cached)."""
+    key = f"{VERSION}_{n}_{now:%Y%m%d}"
+    if kind == "sqlite":
+        folder = ROOT / "var" / "bench"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"dashboards_{key}.db"
+        if path.exists():
+            return f"sqlite:///{path}", 0.0
+        for old in folder.glob(f"dashboards_{VERSION}_{n}_*.db*"):
+            old.unlink()
+        tmp = folder / f"building_{key}.db"
+        for f in folder.glob(f"building_{key}.db*"):
+            f.unlink()
+        url, t = f"sqlite:///{tmp}", time.perf_counter()
+        _build(url, n, now)
+        raw = sqlite3.connect(tmp, isolation_level=None)
+        raw.execute("ANALYZE")
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw.close()
+        tmp.rename(path)
+        return f"sqlite:///{path}", time.perf_counter() - t
+    base = PG_BASE.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0]
+    name = f"dash_{key}"
+    url = f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            with psycopg.connect(f"{base}/{name}") as db:
+                if db.execute("SELECT to_regclass('bench_built')").fetchone()[0]:
+                    return url, 0.0
+            conn.execute(f'DROP DATABASE "{name}"')
+        for (old,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                                   (f"dash_{VERSION}_{n}_%",)).fetchall():
+            conn.execute(f'DROP DATABASE "{old}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    t = time.perf_counter()
+    _build(url, n, now)
+    with psycopg.connect(f"{base}/{name}", autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        conn.execute("CREATE TABLE bench_built (at timestamptz)")
+    return url, time.perf_counter() - t
+
+
+def _build(url: str, n: int, now: datetime) -> None:
+    env = {**os.environ, "CITYLOOP_DATABASE_URL": url, "CITYLOOP_DEMO": "1"}
+    build_county(url, env)  # migrated, with the demo county's catalog, grids, departments and staff
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        generate(session, n, now)
+    engine.dispose()
+
+
+def endpoints(period: str) -> list[tuple[str, str, str]]:
+    """(name, user, path) of every read measured."""
+    return [("screen_summary", "leader1", "/api/v1/screen/summary"),
+            ("screen_markers", "leader1", "/api/v1/screen/markers?bbox=117.5,31.9,119.0,33.0&zoom=11"),
+            ("review_queue", "operator1", "/api/v1/channels/review"),
+            ("tasks", "operator1", "/api/v1/tasks"),
+            ("case_list", "dispatcher1", "/api/v1/cases?page=1&size=20"),
+            ("case_search_number", "dispatcher1", "/api/v1/cases?number=D00000123"),
+            ("case_search_filtered", "dispatcher1", "/api/v1/cases?stage=dispatched&overdue=true&page=1&size=20"),
+            ("assessment_month", "leader1", f"/api/v1/assessment/department?period={period}")]
+
+
+def measure(url: str, period: str) -> dict[str, dict]:
+    """Serve the database (one uvicorn worker) and time each read REPEAT times after WARM warm-up requests."""
+    env = {**os.environ, "CITYLOOP_DATABASE_URL": url, "CITYLOOP_DEMO": "1", "CITYLOOP_SCHEDULER_IN_SERVER": "false",
+           "CITYLOOP_MEDIA_DIR": "/tmp/cl-bench-media-dash"}
+    upgrade(url)  # a cached database gets any newer migration (new indexes)
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "cityloop.app:create_app", "--factory", "--port",
+                             str(PORT), "--log-level", "warning", "--no-access-log"], env=env)
+    out: dict[str, dict] = {}
+    try:
+        base = f"http://127.0.0.1:{PORT}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        tokens: dict[str, str] = {}
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for name, user, path in endpoints(period):
+                if user not in tokens:
+                    tokens[user] = client.post("/api/v1/auth/token", data={"username": user, "password": "demo"}
+                                               ).json()["access_token"]
+                headers = {"Authorization": f"Bearer {tokens[user]}"}
+                times, size = [], 0
+                for i in range(WARM + REPEAT):
+                    t = time.perf_counter()
+                    r = client.get(path, headers=headers)
+                    ms = (time.perf_counter() - t) * 1000
+                    r.raise_for_status()
+                    size = len(r.content)
+                    if i >= WARM:
+                        times.append(ms)
+                times.sort()
+                out[name] = {"p50_ms": round(statistics.median(times), 1),
+                             "p95_ms": round(times[min(len(times) - 1, int(len(times) * .95))], 1), "bytes": size}
+                print(f"  {name}: {out[name]}", flush=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    return out
+
+
+def main() -> None:
+    n, small = int(os.environ.get("DASHBOARDS_CASES", 1_000_000)), int(os.environ.get("DASHBOARDS_BASE", 10_000))
+    kinds = os.environ.get("DASHBOARDS_DBS", "sqlite,postgres").split(",")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    first = now.replace(day=1)
+    period = f"{(first - timedelta(days=1)):%Y-%m}"  # last month: the assessment page's default
+    params: dict = {"cases": n, "baseline_cases": small, "per_day": round(PER_DAY, 1), "repeat": REPEAT,
+                    "period": period}
+    worst, worst_base = 0.0, 0.0
+    for kind in kinds:
+        results = {}
+        for size in (small, n):
+            url, built = database(kind, size, now)
+            print(f"{kind} {size} cases: built in {built:.0f} s" if built else f"{kind} {size} cases: cached", flush=True)
+            results[size] = {"build_s": round(built, 1), "reads": measure(url, period)}
+        params[kind] = {"at_cases": results[n], "at_baseline": results[small]}
+        worst = max(worst, *(r["p95_ms"] for r in results[n]["reads"].values()))
+        worst_base = max(worst_base, *(r["p95_ms"] for r in results[small]["reads"].values()))
+    write_result("dashboards_1m", "ms", worst, False, f"worst p95 at {small} cases", worst_base,
+                 params | {"target_p95_ms": 200}, "+".join(kinds))
+
+
+if __name__ == "__main__":
+    main()
