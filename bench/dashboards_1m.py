@@ -22,7 +22,7 @@ import httpx
 import numpy as np
 import psycopg
 import shapely
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _assessment_data as adata  # noqa: E402
@@ -30,14 +30,14 @@ from _http_load import build_county  # noqa: E402
 from common import write_result  # noqa: E402
 
 from cityloop.assessment.models import AssessState  # noqa: E402
-from cityloop.cases.models import Case, CaseEvent, CaseNode, CaseTask  # noqa: E402
+from cityloop.cases.models import CaseEvent  # noqa: E402
 from cityloop.catalog.models import Category  # noqa: E402
 from cityloop.db import make_engine, make_session_factory  # noqa: E402
 from cityloop.geo.models import UnitGrid  # noqa: E402
 from cityloop.migrate import upgrade  # noqa: E402
 from cityloop.org.models import Department, UserRole  # noqa: E402
 
-VERSION = "v1"  # bump when the generated rows change
+VERSION = "v2"  # bump when the generated rows change
 ROOT = Path(__file__).resolve().parent.parent
 PER_DAY = 1_000_000 / (7 * 365)
 REPEAT, WARM = int(os.environ.get("DASHBOARDS_REPEAT", 40)), 3
@@ -65,6 +65,58 @@ NODE_OF = {"reported": "accept", "verifying": "verify", "accepted": "file", "fil
            "dispatched": "handle", "suspended": "handle", "handled": "check", "checked": "close"}
 
 
+CASE_COLS = ("id", "number", "public_id", "stage", "source", "category_id", "category_code", "description", "address",
+             "lon", "lat", "grid_code", "duty_grid_code", "community_code", "street_code", "district_code",
+             "department_id", "node", "node_started_at", "node_due_at", "urgent", "created_at", "updated_at",
+             "closed_at", "needs_ownership", "self_handled", "needs_verification", "node_urgent", "overdue",
+             "rework_count", "return_count", "extension_count", "suspension_count", "wrong_dispatch_count",
+             "supervise_count", "event_count", "event_hash", "send_back_count")
+NODE_COLS = ("case_id", "node", "department_id", "started_at", "limit_minutes", "urgent", "due_at", "ended_at",
+             "on_time", "extended_minutes")
+EVENT_COLS = ("case_id", "seq", "action", "actor_name", "actor_role", "at", "to_stage", "payload", "prev_hash", "hash",
+              "state_hash")
+TASK_COLS = ("case_id", "kind", "duty_grid_code", "status", "created_at", "due_at")
+
+
+class Writer:
+    """Bulk rows straight to the driver: executemany on SQLite, COPY on PostgreSQL."""
+
+    def __init__(self, session):
+        self.session = session
+        self.sqlite = session.get_bind().dialect.name == "sqlite"
+        self.raw = session.connection().connection.driver_connection
+        self.pending: dict[str, list[tuple]] = {}
+        self.cols: dict[str, tuple[str, ...]] = {}  # in the order first added: parents before children
+
+    def _value(self, v):
+        if isinstance(v, datetime):
+            return v.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else v
+        if isinstance(v, bool) and self.sqlite:
+            return int(v)
+        return v
+
+    def add(self, table: str, cols: tuple[str, ...], row: tuple) -> None:
+        self.cols.setdefault(table, cols)
+        rows = self.pending.setdefault(table, [])
+        rows.append(tuple(self._value(v) for v in row))
+        if len(rows) >= 20_000:
+            self.flush()
+
+    def flush(self) -> None:
+        for table, cols in self.cols.items():
+            self._write(table, cols, self.pending.pop(table, []))
+
+    def _write(self, table: str, cols: tuple[str, ...], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        if self.sqlite:
+            self.raw.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
+        else:
+            with self.raw.cursor().copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+
 def generate(session, n: int, now: datetime, seed: int = 18) -> None:
     """n cases ending at `now` at PER_DAY a day, their handling runs, recent events, open tasks, the projection."""
     rng = random.Random(seed)
@@ -74,12 +126,14 @@ def generate(session, n: int, now: datetime, seed: int = 18) -> None:
         p = shapely.from_geojson(g.geometry).representative_point()
         grids.append((g, round(p.x, 6), round(p.y, 6)))
     depts = list(session.scalars(select(Department.id).order_by(Department.id)))
-    span = timedelta(days=n / PER_DAY)
+    session.commit()
+    out = Writer(session)
+    span = n / PER_DAY * 86400
     ages = sorted((rng.random() * span for _ in range(n)), reverse=True)  # oldest first: ids follow time
-    cases, nodes, events, tasks = [], [], [], []
-    for i, age in enumerate(ages, 1):
+    for i, age_s in enumerate(ages, 1):
+        age = timedelta(seconds=age_s)
         created = now - age
-        days = age.total_seconds() / 86400
+        days = age_s / 86400
         stage = _stage(rng, days)
         cat_id, cat_code = rng.choice(cats)
         g, lon, lat = rng.choice(grids)
@@ -87,39 +141,34 @@ def generate(session, n: int, now: datetime, seed: int = 18) -> None:
         open_ = stage in NODE_OF
         dept = rng.choice(depts) if stage in ("dispatched", "suspended", "handled", "checked", "closed") else None
         started = created + timedelta(hours=min(days * 24, 2) * rng.random()) if open_ else None
-        closed = created + timedelta(days=rng.uniform(.5, 6)) if stage == "closed" else None
-        closed = min(closed, now) if closed else None
-        cases.append(dict(id=i, number=f"D{i:010d}", stage=stage, source=rng.choice(("inspector", "public", "hotline")),
-                          category_id=cat_id, category_code=cat_code, description=f"演示案件 {i}", address=f"地址 {i}",
-                          lon=lon, lat=lat, grid_code=g.code, duty_grid_code=g.duty_grid_code,
-                          community_code=g.community_code, street_code=g.street_code, district_code=g.district_code,
-                          department_id=dept, node=NODE_OF.get(stage), node_started_at=started,
-                          node_due_at=started + timedelta(days=rng.choice((1, 2, 3))) if started else None,
-                          urgent=rng.random() < .05, created_at=created, updated_at=closed or started or created,
-                          closed_at=closed))
+        closed = min(now, created + timedelta(days=rng.uniform(.5, 6))) if stage == "closed" else None
+        due = started + timedelta(days=rng.choice((1, 2, 3))) if started else None
+        out.add("cases", CASE_COLS, (
+            i, f"D{i:010d}", f"p{i:015d}", stage, rng.choice(("inspector", "public", "hotline")), cat_id, cat_code,
+            f"演示案件 {i}", f"地址 {i}", lon, lat, g.code, g.duty_grid_code, g.community_code, g.street_code,
+            g.district_code, dept, NODE_OF.get(stage), started, due, rng.random() < .05, created,
+            closed or started or created, closed, False, False, False, False, False, 0, 0, 0, 0, 0, 0, 0, "", 0))
         if dept is not None:
             h0 = created + timedelta(hours=rng.uniform(1, 8))
             ended = None if stage in ("dispatched", "suspended") else min(now, h0 + timedelta(days=rng.uniform(.2, 4)))
-            nodes.append(dict(case_id=i, node="handle", department_id=dept, started_at=h0, limit_minutes=2880,
-                              due_at=h0 + timedelta(days=2), ended_at=ended,
-                              on_time=None if ended is None else rng.random() < .9))
+            out.add("case_nodes", NODE_COLS, (i, "handle", dept, h0, 2880, False, h0 + timedelta(days=2), ended,
+                                              None if ended is None else rng.random() < .9, 0))
         if days < 35:
             seq = 1
-            for action, to, at in (("report", "reported", created), ("dispatch", "dispatched", created + timedelta(hours=2)),
-                                   ("close", "closed", closed)):
+            for action, to, at in (("report", "reported", created),
+                                   ("dispatch", "dispatched", created + timedelta(hours=2)), ("close", "closed", closed)):
                 if at is None or at > now or (action == "dispatch" and dept is None):
                     continue
-                events.append(dict(case_id=i, seq=seq, action=action, actor_name="演示", actor_role="system", at=at,
-                                   to_stage=to, payload={}))
+                out.add("case_events", EVENT_COLS, (i, seq, action, "演示", "system", at, to, "{}", "", "", ""))
                 seq += 1
         if stage in ("verifying", "handled"):
-            tasks.append(dict(case_id=i, kind="verify" if stage == "verifying" else "check",
-                              duty_grid_code=g.duty_grid_code, status="open", created_at=started,
-                              due_at=started + timedelta(days=1)))
-    for table, rows in ((Case, cases), (CaseNode, nodes), (CaseEvent, events), (CaseTask, tasks)):
-        for start in range(0, len(rows), 20_000):
-            session.execute(insert(table), rows[start:start + 20_000])
-        session.commit()
+            out.add("case_tasks", TASK_COLS, (i, "verify" if stage == "verifying" else "check", g.duty_grid_code,
+                                              "open", started, started + timedelta(days=1)))
+    out.flush()
+    session.commit()
+    if not out.sqlite:
+        session.execute(text("SELECT setval(pg_get_serial_sequence(:t, 'id'), (SELECT max(id) FROM cases))"),
+                        {"t": "cases"})
     head = session.scalar(select(func.max(CaseEvent.id))) or 0
     state = session.get(AssessState, 1) or AssessState(id=1)
     state.last_event_id, state.refreshed_at = head, now  # the projection rows below stand for these events

@@ -135,7 +135,7 @@ def _per_day(session: Session, col, stmt, tz) -> Counter:
         func.to_char(func.timezone("UTC", col), "YYYY-MM-DD HH24")
     out: Counter = Counter()
     for key, n in session.execute(stmt.add_columns(hour.label("h"), func.count()).group_by("h")):
-        at = datetime.strptime(key, "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+        at = datetime.fromisoformat(f"{key}:00").replace(tzinfo=timezone.utc)
         out[at.astimezone(tz).date()] += n
     return out
 
