@@ -216,8 +216,8 @@ def review(request: Request, page: int = Query(1, ge=1, le=10_000), size: int = 
                                  .where(ChannelReport.case_id.in_(ids))).all())
     names = dict(session.execute(select(Category.id, Category.name)
                                  .where(Category.id.in_({c.category_id for c in cases}))).all())
-    dups = {c.id: [d.model_dump(mode="json") for d in queries.duplicates(
-        session, c, s.duplicate_radius_m, s.duplicate_window_hours)] for c in cases}
+    dups = {cid: [d.model_dump(mode="json") for d in found] for cid, found in queries.duplicates_of(
+        session, cases, s.duplicate_radius_m, s.duplicate_window_hours).items()}
     photos: dict[int, list[int]] = {}
     shown = set(ids) | {d["id"] for ds in dups.values() for d in ds}
     for photo_id, case_id in session.execute(select(CasePhoto.id, CasePhoto.case_id)
