@@ -4,7 +4,8 @@ SQLite and PostgreSQL. Baseline (same run, same server code, same daily rate and
 10,000 cases (26 days of history) — the two columns side by side show whether a read grows with the history.
 
 Sizes: DASHBOARDS_CASES (default 1,000,000), DASHBOARDS_BASE (10,000); DASHBOARDS_DBS=sqlite,postgres.
-Built databases are cached (SQLite under var/bench/, PostgreSQL as database dash_<version>_<size>) for the day."""
+Built databases are cached (SQLite under var/bench/, PostgreSQL as database dash_<version>_<size>) for the day.
+Results: bench/results/dashboards_1m.json (SQLite) and dashboards_1m_postgres.json."""
 
 from __future__ import annotations
 
@@ -324,19 +325,19 @@ def main() -> None:
     first = now.replace(day=1)
     period = f"{(first - timedelta(days=1)):%Y-%m}"  # last month: the assessment page's default
     params: dict = {"cases": n, "baseline_cases": small, "per_day": round(PER_DAY, 1), "repeat": REPEAT,
-                    "period": period}
-    worst, worst_base = 0.0, 0.0
-    for kind in kinds:
+                    "period": period, "target_p95_ms": 200}
+    for kind in kinds:  # one result per database, each with its own baseline: bench/results/dashboards_1m[_postgres]
         results = {}
         for size in (small, n):
             url, built = database(kind, size, now)
             print(f"{kind} {size} cases: built in {built:.0f} s" if built else f"{kind} {size} cases: cached", flush=True)
             results[size] = {"build_s": round(built, 1), "reads": measure(url, period)}
-        params[kind] = {"at_cases": results[n], "at_baseline": results[small]}
-        worst = max(worst, *(r["p95_ms"] for r in results[n]["reads"].values()))
-        worst_base = max(worst_base, *(r["p95_ms"] for r in results[small]["reads"].values()))
-    write_result("dashboards_1m", "ms", worst, False, f"worst p95 at {small} cases", worst_base,
-                 params | {"target_p95_ms": 200}, "+".join(kinds))
+        worst = max(r["p95_ms"] for r in results[n]["reads"].values())
+        worst_base = max(r["p95_ms"] for r in results[small]["reads"].values())
+        write_result("dashboards_1m" + ("" if kind == "sqlite" else "_postgres"), "ms", worst, False,
+                     f"worst p95 at {small} cases", worst_base,
+                     params | {"at_cases": results[n], "at_baseline": results[small]},
+                     "sqlite" if kind == "sqlite" else "postgresql")
 
 
 if __name__ == "__main__":
