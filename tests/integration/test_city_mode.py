@@ -166,3 +166,5 @@ def test_the_big_screen_shows_a_district_center_its_own_cases(api, city, login):
         headers = login(user)
         assert {m["number"] for m in api.get("/api/v1/screen/markers", headers=headers).json()} == expected
         assert {e["number"] for e in api.get("/api/v1/screen/events", headers=headers).json()} == expected
+        figures = api.get("/api/v1/screen/summary", headers=headers).json()["figures"]
+        assert figures["reported"] == figures["open"] == len(expected)  # the district center's own counts

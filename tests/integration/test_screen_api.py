@@ -34,3 +34,21 @@ def test_the_feed_says_who_did_what_in_chinese(api, login, world, make_month):  
     assert dispatch["text"].endswith("→ 县城管执法局") and dispatch["text"].startswith(dispatch["actor"])
     markers = api.get("/api/v1/screen/markers", headers=login("leader1")).json()
     assert markers and all(m["category_name"] and m["stage_name"] == STAGES[m["stage"]][0] for m in markers)
+
+
+def test_markers_follow_the_viewport_and_cluster_when_many(api, login, world, make_month):  # noqa: F811
+    make_month(MON_9)
+    headers = login("leader1")
+    every = api.get("/api/v1/screen/markers", headers=headers).json()
+    assert every and not any(m.get("cluster") for m in every)
+    lons, lats = [m["lon"] for m in every], [m["lat"] for m in every]
+    box = f"{min(lons) - .01},{min(lats) - .01},{max(lons) + .01},{max(lats) + .01}"
+    inside = api.get(f"/api/v1/screen/markers?bbox={box}&zoom=14", headers=headers).json()
+    assert {m["id"] for m in inside} == {m["id"] for m in every}  # few enough: single markers
+    away = f"{max(lons) + 1},{max(lats) + 1},{max(lons) + 2},{max(lats) + 2}"
+    assert api.get(f"/api/v1/screen/markers?bbox={away}&zoom=14", headers=headers).json() == []
+    many = api.get(f"/api/v1/screen/markers?bbox={box}&zoom=3&cluster_over=1", headers=headers).json()
+    assert all(c["cluster"] for c in many) and sum(c["count"] for c in many) == len(every)
+    r = api.get("/api/v1/screen/markers?bbox=1,2,3", headers=headers)
+    assert r.status_code == 422 and r.json()["type"].endswith("bad-bbox")
+    assert len(api.get("/api/v1/screen/markers?limit=1", headers=headers).json()) == 1

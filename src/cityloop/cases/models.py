@@ -18,10 +18,12 @@ class Case(Base):
     are left unindexed and read by scans in the periodic statistics."""
 
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_stage_due", "stage", "node_due_at"),  # open stages in deadline order
+                      Index("ix_cases_category_created", "category_code", "created_at"))  # one matter, recently
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
-    stage: Mapped[str] = mapped_column(String(16), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
     category_code: Mapped[str] = mapped_column(String(8))
@@ -89,7 +91,8 @@ class CaseEvent(Base):
     __table_args__ = (UniqueConstraint("case_id", "seq"),
                       # Only the events not yet in the global chain: the sealer finds them without a scan.
                       Index("ix_case_events_unsealed", "id", sqlite_where=text("chain_seq IS NULL"),
-                            postgresql_where=text("chain_seq IS NULL")))
+                            postgresql_where=text("chain_seq IS NULL")),
+                      Index("ix_case_events_action_at", "action", "at"))  # the big screen's closures per day
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))  # led by uq(case_id, seq)
@@ -112,6 +115,7 @@ class CaseNode(Base):
     """One run of a workflow node (受理, 核实, 立案, 派遣, 处置, 核查, 结案) with its stored deadline."""
 
     __tablename__ = "case_nodes"
+    __table_args__ = (Index("ix_case_nodes_node_ended", "node", "ended_at"),)  # this month's runs of a node
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -9,7 +9,7 @@ from sqlalchemy import Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from cityloop.cases.actions import duty_grids_of, states
-from cityloop.cases.domain import CLOSE_TYPES, NODES, RULES, STAGES, available_actions
+from cityloop.cases.domain import CLOSE_TYPES, NODES, OPEN_STAGES, RULES, STAGES, available_actions
 from cityloop.cases.models import Case, CaseAssist, CaseEvent, CaseNode, CasePhoto, CaseSupervision, CaseTask
 from cityloop.cases.schemas import CaseOut, EventOut, TaskOut
 from cityloop.catalog.models import Category, FilingCondition
@@ -68,7 +68,10 @@ def search(session: Session, actor: Actor, filters: dict, now: datetime, stmt: S
     grid, date range, overdue); unsorted."""
     stmt = visible(stmt if stmt is not None else select(Case), session, actor)
     if filters.get("number"):
-        stmt = stmt.where(Case.number.startswith(filters["number"].strip(), autoescape=True))
+        prefix = filters["number"].strip()
+        # The range lets both databases read the unique index (a LIKE alone scans every case); LIKE keeps it exact.
+        stmt = stmt.where(Case.number >= prefix, Case.number < prefix + "\U0010ffff",
+                          Case.number.startswith(prefix, autoescape=True))
     if filters.get("address"):
         stmt = stmt.where(Case.address.icontains(filters["address"].strip(), autoescape=True))
     if filters.get("q"):
@@ -198,9 +201,10 @@ def nodes(session: Session, case: Case) -> list[dict]:
 INBOX_STAGES = {"operator": ("reported",), "shift_lead": ("accepted", "checked"), "dispatcher": ("filed", "suspended")}
 
 
-def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> list[TaskOut]:
-    """What waits for this user now, most urgent first."""
-    items: list[TaskOut] = []
+def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar, limit: int = 500) -> list[TaskOut]:
+    """What waits for this user now, most urgent first (at most `limit` cases and `limit` tasks, then the most
+    urgent `limit` of them)."""
+    found: list[tuple[Case, str, int | None]] = []
     stages = {s for role, ss in INBOX_STAGES.items() if role in actor.roles for s in ss}
     conds = [Case.stage.in_(stages)] if stages else []
     if "dispatcher" in actor.roles:
@@ -218,11 +222,12 @@ def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> l
     if "leader" in actor.roles:
         conds.append((Case.supervise_count > 0) | (Case.node_due_at < now))
     if conds:
-        stmt = select(Case).where(or_(*conds), Case.stage.notin_(("closed", "rejected", "merged", "void")))
+        stmt = select(Case).where(or_(*conds), Case.stage.in_(OPEN_STAGES))
         if district_scoped(actor):
             stmt = stmt.where(Case.handling_district == actor.district_code)
-        for case in session.scalars(stmt.order_by(Case.node_due_at).limit(500)):
-            items.append(_item(session, case, now, cal, "case"))
+        # Sorted on an expression: the planner reads the open stages by index, never the history in deadline order.
+        due = func.coalesce(Case.node_due_at, Case.created_at)
+        found += [(case, "case", None) for case in session.scalars(stmt.order_by(due, Case.id).limit(limit))]
     if actor.has("inspector", "operator"):
         task_stmt = select(CaseTask).where(CaseTask.status == "open")
         if not actor.has("operator"):
@@ -234,9 +239,15 @@ def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> l
             if district_scoped(actor):
                 task_stmt = task_stmt.where(CaseTask.case_id.in_(
                     select(Case.id).where(Case.handling_district == actor.district_code)))
-        for task in session.scalars(task_stmt.order_by(CaseTask.due_at).limit(500)):
-            items.append(_item(session, session.get(Case, task.case_id), now, cal, task.kind, task.id))
-    items.sort(key=lambda t: (t.due_at is None, t.due_at))
+        open_tasks = list(session.scalars(task_stmt.order_by(CaseTask.due_at, CaseTask.id).limit(limit)))
+        cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_({t.case_id for t in open_tasks})))} \
+            if open_tasks else {}
+        found += [(cases[task.case_id], task.kind, task.id) for task in open_tasks]
+    found.sort(key=lambda f: (f[0].node_due_at is None, f[0].node_due_at or now))
+    found = found[:limit]
+    names = dict(session.execute(select(Category.id, Category.name).where(
+        Category.id.in_({c.category_id for c, _, _ in found}))).all()) if found else {}
+    items = [_item(case, now, cal, kind, names.get(case.category_id, ""), task_id) for case, kind, task_id in found]
     _attach_photos(session, items)
     return items
 
@@ -258,10 +269,9 @@ def _attach_photos(session: Session, items: list[TaskOut]) -> None:
 _KIND_NAMES = {"case": "待办案件", "verify": "核实任务", "check": "核查任务"}
 
 
-def _item(session, case: Case, now, cal, kind: str, task_id: int | None = None) -> TaskOut:
-    cat = session.get(Category, case.category_id)
+def _item(case: Case, now, cal, kind: str, category_name: str, task_id: int | None = None) -> TaskOut:
     _, lamp = timing(case, now, cal)
     return TaskOut(kind=kind, kind_name=_KIND_NAMES[kind], case_id=case.id, case_number=case.number,
-                   stage=case.stage, category_name=cat.name if cat else "", address=case.address, node=case.node,
+                   stage=case.stage, category_name=category_name, address=case.address, node=case.node,
                    due_at=case.node_due_at, light=lamp, task_id=task_id,
                    description=case.description, lon=case.lon, lat=case.lat)

@@ -272,10 +272,11 @@ def _photo(photo_id: int, request: Request, session: Session, actor: Actor, thum
 
 
 @router.get("/tasks", response_model=list[TaskOut])
-def tasks(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
-    """我的待办 / What waits for the caller now, with due times and traffic lights."""
+def tasks(request: Request, limit: int = Query(200, ge=1, le=500, description="最多条数 / most urgent first"),
+          session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """我的待办 / What waits for the caller now, most urgent first, with due times and traffic lights."""
     now: datetime = request.app.state.clock.now()
-    return queries.inbox(session, actor, now, _calendar(request))
+    return queries.inbox(session, actor, now, _calendar(request), limit)
 
 
 class SavedFilterIn(BaseModel):

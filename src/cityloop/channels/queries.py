@@ -54,6 +54,38 @@ def duplicates(session: Session, case: Case, radius_m: float, window_hours: floa
                        case.category_code, exclude_id=case.id, until=case.created_at, actor=actor)
 
 
+def duplicates_of(session: Session, cases: list[Case], radius_m: float, window_hours: float,
+                  limit: int = 20) -> dict[int, list[NearbyCase]]:
+    """`duplicates` for a page of cases in one query: the open cases of their matters reported in their windows,
+    matched to each case here (the same rules: same matter, earlier within the window, within radius_m)."""
+    if not cases:
+        return {}
+    window = timedelta(hours=window_hours)
+    stmt = (select(Case, Category.name).join(Category, Category.id == Case.category_id)
+            .where(Case.stage.in_(OPEN_STAGES), Case.category_code.in_({c.category_code for c in cases}),
+                   Case.created_at >= min(c.created_at for c in cases) - window,
+                   Case.created_at <= max(c.created_at for c in cases)))
+    by_matter: dict[str, list[tuple[Case, str]]] = {}
+    for other, name in session.execute(stmt):
+        by_matter.setdefault(other.category_code, []).append((other, name))
+    out = {}
+    for case in cases:
+        found = []
+        for other, name in by_matter.get(case.category_code, []):
+            if other.id == case.id or not case.created_at - window <= other.created_at <= case.created_at:
+                continue
+            distance = haversine_m(case.lon, case.lat, other.lon, other.lat)
+            if distance <= radius_m:
+                found.append(NearbyCase(id=other.id, number=other.number, stage=other.stage,
+                                        stage_name=STAGES[other.stage][0], category_code=other.category_code,
+                                        category_name=name, description=other.description[:200],
+                                        address=other.address, distance_m=round(distance, 1),
+                                        created_at=other.created_at))
+        found.sort(key=lambda c: (c.distance_m, c.id))
+        out[case.id] = found[:limit]
+    return out
+
+
 def suggest_categories(session: Session, actor: Actor, standard: str, lon: float | None, lat: float | None,
                        since: datetime, radius_m: float = 300) -> list[CategorySuggestion]:
     """Every matter of the catalog, the reporter's recent ones first, then those reported nearby lately."""

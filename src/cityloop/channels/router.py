@@ -199,13 +199,13 @@ def my_grids(session: Session = Depends(get_session), actor: Actor = Depends(req
 
 
 @router.get("/api/v1/channels/review")
-def review(request: Request, session: Session = Depends(get_session),
-           _: Actor = Depends(require_roles("operator", "shift_lead"))):
-    """上报审核 / Reports waiting for 受理 (oldest deadline first) with their channel, suggested parent cases and
-    photo evidence flags; phones are masked."""
+def review(request: Request, page: int = Query(1, ge=1, le=10_000), size: int = Query(50, ge=1, le=200),
+           session: Session = Depends(get_session), _: Actor = Depends(require_roles("operator", "shift_lead"))):
+    """上报审核 / Reports waiting for 受理 (oldest deadline first, a page at a time) with their channel, suggested
+    parent cases and photo evidence flags; phones are masked."""
     state, s = request.app.state, request.app.state.settings
     cases = list(session.scalars(select(Case).where(Case.stage == "reported").order_by(Case.node_due_at, Case.id)
-                                 .limit(50)))
+                                 .offset((page - 1) * size).limit(size)))
     ids = [c.id for c in cases]
     flags: dict[int, list[str]] = {}
     with state.session_factory() as writes:  # check their photos now; read the flags back from the same session
@@ -217,8 +217,8 @@ def review(request: Request, session: Session = Depends(get_session),
                                  .where(ChannelReport.case_id.in_(ids))).all())
     names = dict(session.execute(select(Category.id, Category.name)
                                  .where(Category.id.in_({c.category_id for c in cases}))).all())
-    dups = {c.id: [d.model_dump(mode="json") for d in queries.duplicates(
-        session, c, s.duplicate_radius_m, s.duplicate_window_hours)] for c in cases}
+    dups = {cid: [d.model_dump(mode="json") for d in found] for cid, found in queries.duplicates_of(
+        session, cases, s.duplicate_radius_m, s.duplicate_window_hours).items()}
     photos: dict[int, list[int]] = {}
     shown = set(ids) | {d["id"] for ds in dups.values() for d in ds}
     for photo_id, case_id in session.execute(select(CasePhoto.id, CasePhoto.case_id)

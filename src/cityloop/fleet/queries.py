@@ -61,9 +61,11 @@ def vehicle_out(v: Vehicle, company_name: str) -> schemas.VehicleOut:
                               last_lat=v.last_lat, last_speed=v.last_speed)
 
 
-def vehicles(session: Session, company: int | None) -> list[schemas.VehicleOut]:
-    """Vehicles (a company user sees its own) with their newest position."""
+def vehicles(session: Session, company: int | None, offset: int = 0,
+             limit: int | None = None) -> list[schemas.VehicleOut]:
+    """Vehicles (a company user sees its own) with their newest position, a page at a time."""
     stmt = select(Vehicle, Company.name).join(Company, Company.id == Vehicle.company_id).order_by(Vehicle.id)
+    stmt = stmt.offset(offset).limit(limit) if limit is not None else stmt
     if company is not None:
         stmt = stmt.where(Vehicle.company_id == company)
     return [vehicle_out(v, name) for v, name in session.execute(stmt)]

@@ -64,9 +64,10 @@ def add_company_user(company_id: RowId, body: schemas.CompanyUserIn, request: Re
 
 
 @router.get("/vehicles", response_model=list[schemas.VehicleOut])
-def vehicles(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
-    """车辆 / Vehicles with plate, terminal phone and newest position."""
-    return queries.vehicles(session, access.scope(session, actor))
+def vehicles(offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(5000, ge=1, le=20_000),
+             session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+    """车辆 / Vehicles with plate, terminal phone and newest position, a page at a time (offset, limit)."""
+    return queries.vehicles(session, access.scope(session, actor), offset, limit)
 
 
 @router.post("/vehicles", response_model=schemas.VehicleOut, status_code=201)

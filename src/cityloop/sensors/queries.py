@@ -35,9 +35,10 @@ STATUS_NAMES = {"normal": ("正常", "normal"), "alarm": ("报警", "alarm"), "o
 
 
 def devices(session: Session, now: datetime, type: str | None = None, status: str | None = None,
-            grid: str | None = None, english: bool = False, live: dict | None = None) -> list[DeviceOut]:
-    """Every device with its current status, worst open alarm level and latest values (`live`: this worker's
-    newer values not yet persisted, device id -> [epoch s, values])."""
+            grid: str | None = None, english: bool = False, live: dict | None = None, offset: int = 0,
+            limit: int | None = None) -> list[DeviceOut]:
+    """Devices by code (a page of them: offset, limit) with their current status, worst open alarm level and latest
+    values (`live`: this worker's newer values not yet persisted, device id -> [epoch s, values])."""
     open_alarms: dict[int, list[tuple[str, str]]] = {}
     for device_id, rule, level in session.execute(select(Alarm.device_id, Alarm.rule_code, Alarm.level)
                                                   .where(Alarm.is_open.is_(True))):
@@ -47,8 +48,11 @@ def devices(session: Session, now: datetime, type: str | None = None, status: st
         stmt = stmt.where(Device.type == type)
     if grid:
         stmt = stmt.where(Device.grid_code == grid)
+    stmt = stmt.order_by(Device.code)
+    if not status and limit is not None:  # a status is derived here: then the page is cut below
+        stmt, offset = stmt.offset(offset).limit(limit), 0
     out = []
-    for device, dept in session.execute(stmt.order_by(Device.code)):
+    for device, dept in session.execute(stmt):
         fresh = (live or {}).get(device.id)
         seen, values = device.last_seen_at, device.last_values
         if fresh is not None and (seen is None or fresh[0] > seen.timestamp()):
@@ -67,7 +71,7 @@ def devices(session: Session, now: datetime, type: str | None = None, status: st
                              context=device.context, department=dept, installed_on=device.installed_on,
                              state=device.state, status=state, level=level, last_seen_at=seen,
                              last_values=values, hj212_mn=device.hj212_mn))
-    return out
+    return out[offset:None if limit is None else offset + limit]
 
 
 def alarms(session: Session, state: str | None = None, device: str | None = None, rule: str | None = None,

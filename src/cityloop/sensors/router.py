@@ -77,10 +77,12 @@ async def telemetry(request: Request, caller: str = Depends(_gateway_or_admin)):
 
 @router.get("/sensors/devices", response_model=list[DeviceOut])
 def list_devices(request: Request, type: str | None = None, status: str | None = None, grid: str | None = None,
+                 offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(5000, ge=1, le=20_000),
                  session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
-    """设备列表 / Devices with status (normal/alarm/offline/silent/off), worst open alarm level, latest values."""
+    """设备列表 / Devices by code with status (normal/alarm/offline/silent/off), worst open alarm level, latest
+    values; a page at a time (offset, limit)."""
     return queries.devices(session, request.app.state.clock.now(), type, status, grid, wants_english(request),
-                           live_values(request.app.state))
+                           live_values(request.app.state), offset, limit)
 
 
 @router.post("/sensors/devices", response_model=DeviceOut, status_code=201)

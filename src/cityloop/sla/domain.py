@@ -60,6 +60,9 @@ class WorkCalendar:
     overrides: Mapping[date, bool] = field(default_factory=dict)
     tz: ZoneInfo = ZoneInfo("Asia/Shanghai")
     base: Callable[[date], bool] = statutory_is_workday
+    # Answers of `base` already asked (the statutory calendar is slow to ask; lists ask it for every day of every
+    # open node). Not part of the value: equal calendars compare equal whatever they have looked up.
+    _known: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     @property
     def day_minutes(self) -> int:
@@ -69,7 +72,10 @@ class WorkCalendar:
         """Override first, then the statutory calendar."""
         if day in self.overrides:
             return self.overrides[day]
-        return self.base(day)
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self.base(day)
+        return known
 
     def _day_windows(self, day: date) -> list[tuple[datetime, datetime]]:
         if not self.is_workday(day):

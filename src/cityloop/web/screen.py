@@ -5,27 +5,27 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
+from sqlalchemy import Integer, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from cityloop.assessment import engine, service, store
 from cityloop.assessment.figures import RATES, rate
 from cityloop.assessment.periods import parse_period
 from cityloop.assessment.pages import fresh
-from cityloop.cases.domain import ACTION_NAMES, ROLE_CN, SOURCE_NAMES, STAGES, TERMINAL
+from cityloop.cases.domain import ACTION_NAMES, OPEN_STAGES, ROLE_CN, SOURCE_NAMES, STAGES
 from cityloop.cases.models import Case, CaseEvent, CaseNode
 from cityloop.cases.queries import district_scoped, timing
 from cityloop.catalog.models import Category
 from cityloop.deps import get_session, optional_actor, require_roles
 from cityloop.org.actor import Actor
 from cityloop.org.models import Department
-from cityloop.shared.errors import Forbidden
+from cityloop.shared.errors import Forbidden, Invalid
 from cityloop.shared.ids import MAX_ID
 from cityloop.http.openapi import file_of
 from cityloop.shared.shutdown import pause, stopping
@@ -36,6 +36,7 @@ SCREEN_ROLES = ("leader", "shift_lead", "dispatcher", "operator")
 router = APIRouter()
 api = APIRouter(prefix="/api/v1/screen", tags=["screen 大屏"])
 MAX_MARKERS = 3000
+CLUSTER_OVER = 500  # more open cases than this in the viewport: clusters
 
 
 @router.get("/screen", include_in_schema=False)
@@ -56,9 +57,11 @@ def _month_start(now: datetime, tz) -> datetime:
     return now.astimezone(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _count_events(session: Session, actions: tuple[str, ...], since: datetime) -> int:
-    return session.scalar(select(func.count(CaseEvent.id)).where(CaseEvent.action.in_(actions),
-                                                                  CaseEvent.at >= since)) or 0
+def _count_events(session: Session, actions: tuple[str, ...], since: datetime, district: str | None = None) -> int:
+    stmt = select(func.count(CaseEvent.id)).where(CaseEvent.action.in_(actions), CaseEvent.at >= since)
+    if district is not None:
+        stmt = stmt.join(Case, Case.id == CaseEvent.case_id).where(Case.handling_district == district)
+    return session.scalar(stmt) or 0
 
 
 MONTH_RATES = {"closure_rate": "close_rate", "on_time_rate": "handle_on_time_rate"}
@@ -78,61 +81,108 @@ def month_rates(session: Session, settings, now: datetime) -> dict[str, float | 
     return out
 
 
-def summary(session: Session, now: datetime, tz, settings) -> dict:
-    """Today's figures, this month's rates, a 30-day trend, top categories, sources and the department ranking."""
+VOIDED = ("rejected", "merged", "void")
+RUNNING = tuple(sorted(OPEN_STAGES - {"suspended"}))  # stages whose node clock runs
+
+
+def _scoped(stmt, district: str | None):
+    return stmt if district is None else stmt.where(Case.handling_district == district)
+
+
+def _count_cases(session: Session, district: str | None, *conds) -> int:
+    return session.scalar(_scoped(select(func.count(Case.id)).where(*conds), district)) or 0
+
+
+def summary(session: Session, now: datetime, tz, settings, district: str | None = None) -> dict:
+    """Today's figures, this month's rates, a 30-day trend, top categories, sources and the department ranking;
+    every figure is a count in the database over an indexed range, so none grows with the case history (a district
+    center's staff get their center's cases; the month's rates are the city's projection)."""
     today = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     month = _month_start(now, tz)
-    month_cases = session.execute(select(Case.stage, Case.category_code, Case.source).where(Case.created_at >= month)).all()
-    valid = [c for c in month_cases if c.stage not in ("rejected", "merged", "void")]
-    handled = session.execute(select(CaseNode.department_id, CaseNode.on_time).where(
-        CaseNode.node == "handle", CaseNode.ended_at >= month)).all()
     figures = {
-        "reported": session.scalar(select(func.count(Case.id)).where(Case.created_at >= today)) or 0,
-        "filed": _count_events(session, ("file",), today),
-        "dispatched": _count_events(session, ("dispatch",), today),
-        "closed": _count_events(session, ("close", "self_close"), today),
+        "reported": _count_cases(session, district, Case.created_at >= today),
+        "filed": _count_events(session, ("file",), today, district),
+        "dispatched": _count_events(session, ("dispatch",), today, district),
+        "closed": _count_events(session, ("close", "self_close"), today, district),
         **month_rates(session, settings, now),
-        "overdue": session.scalar(select(func.count(Case.id)).where(
-            Case.node_due_at < now, Case.stage.notin_(TERMINAL | {"suspended"}))) or 0,
-        "open": session.scalar(select(func.count(Case.id)).where(Case.stage.notin_(TERMINAL))) or 0,
+        "overdue": _count_cases(session, district, Case.stage.in_(RUNNING), Case.node_due_at < now),
+        "open": _count_cases(session, district, Case.stage.in_(OPEN_STAGES)),
     }
-    return {"figures": figures, "trend": _trend(session, today, tz), "categories": _categories(session, valid),
-            "sources": [{"source": s, "name": SOURCE_NAMES.get(s, (s, s))[0], "count": n}
-                        for s, n in Counter(c.source for c in month_cases).most_common()],
-            "ranking": _ranking(session, handled), "version": version(session)}
+    in_month = Case.created_at >= month
+    sources = session.execute(_scoped(select(Case.source, func.count(Case.id)).where(in_month), district)
+                              .group_by(Case.source).order_by(func.count(Case.id).desc(), Case.source)).all()
+    return {"figures": figures, "trend": _trend(session, today, tz, district=district),
+            "categories": _categories(session, month, district),
+            "sources": [{"source": s, "name": SOURCE_NAMES.get(s, (s, s))[0], "count": n} for s, n in sources],
+            "ranking": _ranking(session, month, district), "version": version(session)}
 
 
-def _trend(session: Session, today: datetime, tz, days: int = 30) -> list[dict]:
+def _trend(session: Session, today: datetime, tz, days: int = 30, district: str | None = None) -> list[dict]:
+    """Reported and closed per local day: counted in the database per hour (time zones stay in Python)."""
     since = today - timedelta(days=days - 1)
-    reported = Counter(t.astimezone(tz).date() for t in session.scalars(select(Case.created_at).where(Case.created_at >= since)))
-    closed = Counter(t.astimezone(tz).date() for t in session.scalars(select(CaseEvent.at).where(
-        CaseEvent.action.in_(("close", "self_close")), CaseEvent.at >= since)))
+    reported = _per_day(session, Case.created_at, _scoped(select().where(Case.created_at >= since), district), tz)
+    closed_stmt = select().where(CaseEvent.action.in_(("close", "self_close")), CaseEvent.at >= since)
+    if district is not None:
+        closed_stmt = closed_stmt.join(Case, Case.id == CaseEvent.case_id).where(Case.handling_district == district)
+    closed = _per_day(session, CaseEvent.at, closed_stmt, tz)
     dates = [(since + timedelta(days=i)).date() for i in range(days)]
     return [{"date": d.isoformat(), "reported": reported[d], "closed": closed[d]} for d in dates]
 
 
-def _categories(session: Session, valid: list) -> list[dict]:
-    top = Counter(c.category_code for c in valid).most_common(10)
+def _per_day(session: Session, col, stmt, tz) -> Counter:
+    """Rows of stmt per local date of col, grouped by UTC hour in SQL (every zone in use is whole or half hours
+    from UTC; the half-hour ones fold their hour into the day the hour starts in)."""
+    hour = func.strftime("%Y-%m-%d %H", col) if session.get_bind().dialect.name == "sqlite" else \
+        func.to_char(func.timezone("UTC", col), "YYYY-MM-DD HH24")
+    out: Counter = Counter()
+    for key, n in session.execute(stmt.add_columns(hour.label("h"), func.count()).group_by("h")):
+        at = datetime.fromisoformat(f"{key}:00").replace(tzinfo=timezone.utc)
+        out[at.astimezone(tz).date()] += n
+    return out
+
+
+def _categories(session: Session, month: datetime, district: str | None) -> list[dict]:
+    count = func.count(Case.id)
+    top = session.execute(_scoped(select(Case.category_code, count).where(
+        Case.created_at >= month, Case.stage.notin_(VOIDED)), district)
+        .group_by(Case.category_code).order_by(count.desc(), Case.category_code).limit(10)).all()
     names = dict(session.execute(select(Category.code, Category.name).where(
         Category.kind == "matter", Category.code.in_([code for code, _ in top]))).all())
     return [{"code": code, "name": names.get(code, code), "count": n} for code, n in top]
 
 
-def _ranking(session: Session, handled: list, minimum: int = 3) -> list[dict]:
+def _ranking(session: Session, month: datetime, district: str | None, minimum: int = 3) -> list[dict]:
     """Departments by this month's on-time handling rate (按期处置率), at least `minimum` cases handled."""
-    totals, on_time = Counter(d for d, _ in handled), Counter(d for d, ok in handled if ok)
-    names = dict(session.execute(select(Department.id, Department.name)).all())
-    rows = [{"department": names.get(d, str(d)), "handled": n, "on_time_rate": round(on_time[d] / n, 4)}
-            for d, n in totals.items() if d is not None and n >= minimum]
+    on_time = func.sum(case((CaseNode.on_time.is_(True), 1), else_=0))
+    dept = func.coalesce(CaseNode.department_id, 0)  # grouped on an expression: read by (node, ended_at)
+    stmt = (select(dept.label("d"), func.count(CaseNode.id), on_time)
+            .where(CaseNode.node == "handle", CaseNode.ended_at >= month)
+            .group_by("d").having(func.count(CaseNode.id) >= minimum))
+    if district is not None:
+        stmt = stmt.join(Case, Case.id == CaseNode.case_id).where(Case.handling_district == district)
+    handled = [row for row in session.execute(stmt) if row[0]]
+    names = dict(session.execute(select(Department.id, Department.name).where(
+        Department.id.in_([d for d, *_ in handled]))).all()) if handled else {}
+    rows = [{"department": names.get(d, str(d)), "handled": n, "on_time_rate": round((ok or 0) / n, 4)}
+            for d, n, ok in handled]
     return sorted(rows, key=lambda r: (-r["on_time_rate"], -r["handled"]))[:15]
 
 
-def markers(session: Session, now: datetime, cal, district: str | None = None) -> list[dict]:
-    """Open cases for the map with their traffic light (a district center's only, for its staff)."""
-    stmt = select(Case).where(Case.stage.notin_(TERMINAL))
-    if district is not None:
-        stmt = stmt.where(Case.handling_district == district)
-    rows = session.scalars(stmt.order_by(Case.id.desc()).limit(MAX_MARKERS)).all()
+def _open_cases(session: Session, district: str | None, bbox: tuple[float, float, float, float] | None):
+    is_open = Case.stage.in_(OPEN_STAGES)
+    if session.get_bind().dialect.name == "sqlite":  # its statistics cannot tell open stages are rare: say so
+        is_open = func.likelihood(is_open, literal_column("0.01"))
+    stmt = _scoped(select(Case).where(is_open), district)
+    if bbox is not None:
+        stmt = stmt.where(Case.lon.between(bbox[0], bbox[2]), Case.lat.between(bbox[1], bbox[3]))
+    return stmt
+
+
+def markers(session: Session, now: datetime, cal, district: str | None = None,
+            bbox: tuple[float, float, float, float] | None = None, limit: int = MAX_MARKERS) -> list[dict]:
+    """Open cases for the map with their traffic light (a district center's only, for its staff), newest first,
+    those in bbox (min lon, min lat, max lon, max lat) when given."""
+    rows = session.scalars(_open_cases(session, district, bbox).order_by(Case.id.desc()).limit(limit)).all()
     names = dict(session.execute(select(Category.code, Category.name).where(
         Category.kind == "matter", Category.code.in_({c.category_code for c in rows}))).all()) if rows else {}
     out = []
@@ -142,6 +192,23 @@ def markers(session: Session, now: datetime, cal, district: str | None = None) -
                     "stage_name": STAGES[c.stage][0], "category_code": c.category_code,
                     "category_name": names.get(c.category_code, ""), "light": lamp or "grey", "urgent": c.urgent})
     return out
+
+
+def clusters(session: Session, now: datetime, district: str | None, bbox: tuple[float, float, float, float],
+             zoom: int) -> list[dict]:
+    """Open cases in bbox counted per grid cell of about 64 screen pixels at this zoom (聚合点), in the database:
+    each cell's count, mean position, urgent and overdue counts; `cluster` tells them from single markers."""
+    cell = 360 / 2 ** zoom / 4
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    cx, cy = ((Case.lon - bbox[0]) / cell, (Case.lat - bbox[1]) / cell)
+    ix, iy = (cast(cx, Integer), cast(cy, Integer)) if sqlite else (func.floor(cx), func.floor(cy))  # both ≥ 0
+    late = func.sum(case(((Case.stage.in_(RUNNING)) & (Case.node_due_at < now), 1), else_=0))
+    urgent = func.sum(case((Case.urgent.is_(True), 1), else_=0))
+    stmt = _open_cases(session, district, bbox).with_only_columns(
+        ix.label("ix"), iy.label("iy"), func.count(Case.id), func.avg(Case.lon), func.avg(Case.lat), urgent, late)
+    rows = session.execute(stmt.group_by("ix", "iy").order_by(func.count(Case.id).desc()).limit(MAX_MARKERS)).all()
+    return [{"cluster": True, "count": n, "lon": round(lon, 6), "lat": round(lat, 6), "urgent": int(u or 0),
+             "overdue": int(o or 0), "light": "red" if o else "grey"} for _, _, n, lon, lat, u, o in rows]
 
 
 def version(session: Session) -> int:
@@ -179,18 +246,39 @@ staff = Depends(require_roles(*SCREEN_ROLES))
 
 
 @api.get("/summary")
-def screen_summary(request: Request, session: Session = Depends(get_session), _: Actor = staff):
-    """大屏指标 / Figures, trend, categories, sources and ranking for the big screen."""
+def screen_summary(request: Request, session: Session = Depends(get_session), actor: Actor = staff):
+    """大屏指标 / Figures, trend, categories, sources and ranking for the big screen (a district center's own)."""
     settings = request.app.state.settings
     fresh(request)  # the same projection the assessment reads, brought up to the event log first
-    return summary(session, request.app.state.clock.now(), calendar(session, settings).tz, settings)
+    return summary(session, request.app.state.clock.now(), calendar(session, settings).tz, settings,
+                   _district(actor))
 
 
 @api.get("/markers")
-def screen_markers(request: Request, session: Session = Depends(get_session), actor: Actor = staff):
-    """在办案件点位 / Open cases with their traffic lights."""
-    return markers(session, request.app.state.clock.now(), calendar(session, request.app.state.settings),
-                   _district(actor))
+def screen_markers(request: Request, bbox: str | None = Query(None, max_length=100,
+                                                               description="min_lon,min_lat,max_lon,max_lat"),
+                   zoom: int | None = Query(None, ge=0, le=22), limit: int = Query(MAX_MARKERS, ge=1, le=MAX_MARKERS),
+                   cluster_over: int = Query(CLUSTER_OVER, ge=1, le=MAX_MARKERS),
+                   session: Session = Depends(get_session), actor: Actor = staff):
+    """在办案件点位 / Open cases with their traffic lights: those in the viewport (bbox) when given; with a zoom, more
+    than cluster_over of them come back as grid clusters (`cluster`: true, `count`) counted in the database."""
+    now, box, district = request.app.state.clock.now(), _bbox(bbox), _district(actor)
+    if box is not None and zoom is not None and session.scalar(select(func.count()).select_from(
+            _open_cases(session, district, box).with_only_columns(Case.id).limit(cluster_over + 1).subquery())) > cluster_over:
+        return clusters(session, now, district, box, zoom)
+    return markers(session, now, calendar(session, request.app.state.settings), district, box, limit)
+
+
+def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        box = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not (-180 <= box[0] <= box[2] <= 180 and -90 <= box[1] <= box[3] <= 90):
+        raise Invalid("bad-bbox", "bbox 应为 最小经度,最小纬度,最大经度,最大纬度", "bbox is min_lon,min_lat,max_lon,max_lat")
+    return box
 
 
 @api.get("/events")

@@ -74,10 +74,26 @@
     }
   }
 
+  // Only the viewport's open cases; past a few hundred the server sends grid clusters (聚合) instead.
   async function renderMarkers() {
-    const rows = await api("GET", "/api/v1/screen/markers");
+    let url = "/api/v1/screen/markers";
+    if (fitted) {
+      const b = map.getBounds().pad(0.1);
+      const box = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v, i) =>
+        Math.max(i % 2 ? -90 : -180, Math.min(i % 2 ? 90 : 180, v)).toFixed(5));
+      url += `?bbox=${box.join(",")}&zoom=${Math.round(map.getZoom())}`;
+    }
+    const rows = await api("GET", url);
     caseLayer.clearLayers();
     for (const m of rows) {
+      if (m.cluster) {
+        L.marker([m.lat, m.lon], { icon: L.divIcon({ className: "case-cluster" + (m.overdue ? " late" : ""),
+          html: `<span>${esc(m.count)}</span>`, iconSize: [34, 34] }) })
+          .bindTooltip(esc(`${m.count} ${t("件在办", "open cases")}${m.overdue ? ` · ${m.overdue} ${t("件超时", "overdue")}` : ""}`))
+          .on("click", () => map.setView([m.lat, m.lon], map.getZoom() + 2))
+          .addTo(caseLayer);
+        continue;
+      }
       L.circleMarker([m.lat, m.lon], { radius: m.urgent ? 7 : 5, color: LIGHT[m.light] || "#fff", weight: 1,
         fillColor: LIGHT[m.light] || "#fff", fillOpacity: 0.85 })
         .bindTooltip(esc(`${m.number} · ${m.category_name || ""}`))
@@ -86,6 +102,8 @@
     }
     if (!fitted && rows.length) { map.fitBounds(caseLayer.getLayers().map((l) => l.getLatLng())); fitted = true; }
   }
+  let moved = null;
+  map.on("moveend", () => { clearTimeout(moved); moved = setTimeout(renderMarkers, 250); });
 
   // Devices give lat/lon; vehicles their newest fix as last_lat/last_lon.
   function position(r) { return [r.lat ?? r.last_lat ?? null, r.lon ?? r.last_lon ?? null]; }
