@@ -10,41 +10,88 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from enum import StrEnum
 from typing import Any
 
-STAGES: dict[str, tuple[str, str]] = {
-    "reported": ("待受理", "Reported"),
-    "verifying": ("核实中", "Verifying"),
-    "accepted": ("待立案", "Accepted"),
-    "filed": ("待派遣", "Filed"),
-    "dispatched": ("处置中", "Dispatched"),
-    "suspended": ("挂账", "Suspended"),
-    "handled": ("待核查", "Handled"),
-    "checked": ("待结案", "Checked"),
-    "closed": ("已结案", "Closed"),
-    "rejected": ("不予受理/不予立案", "Rejected"),
-    "merged": ("重复案件", "Merged"),
-    "void": ("作废", "Void"),
+
+class Stage(StrEnum):
+    """案件阶段; the values are what the database stores and the API shows."""
+
+    REPORTED = "reported"
+    VERIFYING = "verifying"
+    ACCEPTED = "accepted"
+    FILED = "filed"
+    DISPATCHED = "dispatched"
+    SUSPENDED = "suspended"
+    HANDLED = "handled"
+    CHECKED = "checked"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    MERGED = "merged"
+    VOID = "void"
+
+
+class Node(StrEnum):
+    """环节: the step whose working-time clock runs."""
+
+    ACCEPT = "accept"
+    VERIFY = "verify"
+    FILE = "file"
+    DISPATCH = "dispatch"
+    HANDLE = "handle"
+    CHECK = "check"
+    CLOSE = "close"
+    SEND_CHECK = "send_check"
+
+
+class Source(StrEnum):
+    """Where a report came from (案件来源)."""
+
+    INSPECTOR = "inspector"
+    PUBLIC = "public"
+    HOTLINE = "hotline"
+    VIDEO = "video"
+    SENSOR = "sensor"
+    FLEET = "fleet"
+    ASSIGNED = "assigned"
+    OPEN311 = "open311"
+
+
+STAGES: dict[Stage, tuple[str, str]] = {
+    Stage.REPORTED: ("待受理", "Reported"),
+    Stage.VERIFYING: ("核实中", "Verifying"),
+    Stage.ACCEPTED: ("待立案", "Accepted"),
+    Stage.FILED: ("待派遣", "Filed"),
+    Stage.DISPATCHED: ("处置中", "Dispatched"),
+    Stage.SUSPENDED: ("挂账", "Suspended"),
+    Stage.HANDLED: ("待核查", "Handled"),
+    Stage.CHECKED: ("待结案", "Checked"),
+    Stage.CLOSED: ("已结案", "Closed"),
+    Stage.REJECTED: ("不予受理/不予立案", "Rejected"),
+    Stage.MERGED: ("重复案件", "Merged"),
+    Stage.VOID: ("作废", "Void"),
 }
-TERMINAL = frozenset({"closed", "rejected", "merged", "void"})
+TERMINAL = frozenset({Stage.CLOSED, Stage.REJECTED, Stage.MERGED, Stage.VOID})
 OPEN_STAGES = frozenset(STAGES) - TERMINAL
 
 # The node (环节) whose clock runs in each stage; 挂账 has none (the handling clock is paused).
-NODE_OF_STAGE = {
-    "reported": "accept", "verifying": "verify", "accepted": "file", "filed": "dispatch",
-    "dispatched": "handle", "handled": "check", "checked": "close",
+NODE_OF_STAGE: dict[Stage, Node] = {
+    Stage.REPORTED: Node.ACCEPT, Stage.VERIFYING: Node.VERIFY, Stage.ACCEPTED: Node.FILE, Stage.FILED: Node.DISPATCH,
+    Stage.DISPATCHED: Node.HANDLE, Stage.HANDLED: Node.CHECK, Stage.CHECKED: Node.CLOSE,
 }
-NODES: dict[str, tuple[str, str]] = {
-    "accept": ("受理", "Accept"), "verify": ("核实", "Verify"), "file": ("立案", "File"),
-    "dispatch": ("派遣", "Dispatch"), "handle": ("处置", "Handle"), "check": ("核查", "Check"),
-    "close": ("结案", "Close"), "send_check": ("发核查", "Send check"),
+NODES: dict[Node, tuple[str, str]] = {
+    Node.ACCEPT: ("受理", "Accept"), Node.VERIFY: ("核实", "Verify"), Node.FILE: ("立案", "File"),
+    Node.DISPATCH: ("派遣", "Dispatch"), Node.HANDLE: ("处置", "Handle"), Node.CHECK: ("核查", "Check"),
+    Node.CLOSE: ("结案", "Close"), Node.SEND_CHECK: ("发核查", "Send check"),
 }
-SOURCES = ("inspector", "public", "hotline", "video", "sensor", "fleet", "assigned", "open311")
-SOURCE_NAMES = {"inspector": ("监督员上报", "Inspector"), "public": ("公众举报", "Public"), "hotline": ("热线", "Hotline"),
-                "video": ("视频发现", "Video"), "sensor": ("物联感知", "Sensor"), "fleet": ("渣土车监管", "Fleet"),
-                "assigned": ("上级交办", "Assigned"), "open311": ("Open311", "Open311")}
+SOURCES = tuple(Source)
+SOURCE_NAMES: dict[Source, tuple[str, str]] = {
+    Source.INSPECTOR: ("监督员上报", "Inspector"), Source.PUBLIC: ("公众举报", "Public"),
+    Source.HOTLINE: ("热线", "Hotline"), Source.VIDEO: ("视频发现", "Video"), Source.SENSOR: ("物联感知", "Sensor"),
+    Source.FLEET: ("渣土车监管", "Fleet"), Source.ASSIGNED: ("上级交办", "Assigned"),
+    Source.OPEN311: ("Open311", "Open311")}
 # Reports from these sources are trusted and skip 核实 unless intake decides otherwise (see needs_verification).
-TRUSTED_SOURCES = frozenset({"inspector", "assigned", "sensor", "fleet"})
+TRUSTED_SOURCES = frozenset({Source.INSPECTOR, Source.ASSIGNED, Source.SENSOR, Source.FLEET})
 REQUEST_KINDS = ("return", "extension", "suspension", "void")
 # 结案类型 (standards.md §5.3, eGova sysConst; 差错结案 is not used: a wrong case is 作废 here).
 CLOSE_TYPES = {"normal": ("正常结案", "normal"), "overtime": ("超时结案", "overtime"), "void": ("作废", "void"),

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-ROLES = ("inspector", "operator", "shift_lead", "dispatcher", "department", "leader", "admin", "company")
-ROLE_NAMES = {
-    "inspector": ("监督员", "Inspector"),
-    "operator": ("受理员", "Operator"),
-    "shift_lead": ("值班长", "Shift lead"),
-    "dispatcher": ("派遣员", "Dispatcher"),
-    "department": ("专业部门", "Department staff"),
-    "leader": ("领导", "Leader"),
-    "admin": ("系统管理员", "Administrator"),
-    "company": ("运输企业", "Transport company"),
-    "system": ("系统", "System"),
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A user's role; the values are what the database stores and tokens carry."""
+
+    INSPECTOR = "inspector"
+    OPERATOR = "operator"
+    SHIFT_LEAD = "shift_lead"
+    DISPATCHER = "dispatcher"
+    DEPARTMENT = "department"
+    LEADER = "leader"
+    ADMIN = "admin"
+    COMPANY = "company"
+    SYSTEM = "system"  # the platform itself (automation, sweeps); no user holds it
+
+
+ROLES = tuple(r for r in Role if r is not Role.SYSTEM)
+ROLE_NAMES: dict[Role, tuple[str, str]] = {
+    Role.INSPECTOR: ("监督员", "Inspector"),
+    Role.OPERATOR: ("受理员", "Operator"),
+    Role.SHIFT_LEAD: ("值班长", "Shift lead"),
+    Role.DISPATCHER: ("派遣员", "Dispatcher"),
+    Role.DEPARTMENT: ("专业部门", "Department staff"),
+    Role.LEADER: ("领导", "Leader"),
+    Role.ADMIN: ("系统管理员", "Administrator"),
+    Role.COMPANY: ("运输企业", "Transport company"),
+    Role.SYSTEM: ("系统", "System"),
 }
 # Roles that see every case; departments and inspectors see only their own.
-CITYWIDE_ROLES = frozenset({"operator", "shift_lead", "dispatcher", "leader", "admin"})
+CITYWIDE_ROLES = frozenset({Role.OPERATOR, Role.SHIFT_LEAD, Role.DISPATCHER, Role.LEADER, Role.ADMIN})
 
 
 def backoff_seconds(attempt: int, free: int, first: int, cap: int) -> int:
