@@ -14,8 +14,14 @@
     const d = typeof v === "number" ? new Date(v * 1000) : new Date(v);
     return isNaN(d) ? "" : STAMP.format(d).slice(0, 16);
   };
+  // The one vocabulary (web/vocab.py), in the page's language: label("stage", "verifying") -> 核实中.
+  let vocab = {};
+  try { vocab = JSON.parse(document.getElementById("cl-vocab")?.textContent || "{}"); } catch (e) { vocab = {}; }
+  const label = (kind, code) => (code === null || code === undefined || code === "" ? ""
+    : (vocab[kind] || {})[code] ?? (document.body.dataset.lang === "en" ? "other" : "其他"));
   window.cityloop = {
     esc,
+    label,
     when,
     csrf: () => cookie("cl_csrf"),
     lang: document.body.dataset.lang || "zh",
