@@ -41,10 +41,9 @@ def problems(text: str, codes: frozenset[str] | set[str] = frozenset(), words: b
     return sorted(set(found))
 
 
-# The visible text, leaving out what is deliberately literal: data-literal (login names on the demo's home page) and
-# the logged-in user's own name in the header (.who: the small test world names its users by their login).
+# The visible text, leaving out what is deliberately literal (data-literal: login names on the demo's home page).
 TEXT = """(sel) => {
-  const skip = [...document.querySelectorAll("[data-literal], .who")].filter((e) => e.style.display !== "none");
+  const skip = [...document.querySelectorAll("[data-literal]")].filter((e) => e.style.display !== "none");
   skip.forEach((e) => { e.dataset.was = e.style.display; e.style.display = "none"; });
   const text = document.querySelector(sel).innerText;
   skip.forEach((e) => { e.style.display = e.dataset.was; delete e.dataset.was; });

@@ -12,6 +12,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from cityloop.cases.models import Case
+from cityloop.org.models import User
 from tests.browser import plain
 from tests.browser.test_console_loop import _act
 from tests.live import LAPTOP, PHONE, browser, live, offline_guard, screenshot  # noqa: F401
@@ -39,12 +40,24 @@ def _case(live) -> Case:  # noqa: F811
         return session.scalars(select(Case).order_by(Case.id.desc())).first()
 
 
+def _name_people(live) -> None:  # noqa: F811
+    """The small test world calls its users by their logins (d01 …); people on a real day have names."""
+    names = {"operator1": "赵受理", "lead1": "钱值班", "dispatcher1": "孙派遣", "leader1": "李局长",
+             "inspector01": "周监督", "inspector02": "吴监督", "d01": "郑科员", "d02": "王科员", "d03": "冯科员",
+             "t100": "陈干事", "admin": "管理员"}
+    with live.app.state.session_factory() as session:
+        for user in session.scalars(select(User)):
+            user.display_name = names.get(user.username, user.display_name)
+        session.commit()
+
+
 def _stage(live) -> str:  # noqa: F811
     return _case(live).stage
 
 
 def test_a_hotline_call_through_every_role(live, browser):  # noqa: F811
     codes = set(live.world.departments)
+    _name_people(live)
     lon, lat = live.world.point("341122100001002")
 
     # 受理员: the hotline form saves the call and 受理s it in one step.
@@ -103,7 +116,8 @@ def test_a_hotline_call_through_every_role(live, browser):  # noqa: F811
     plain.check(page, codes, where="部门 App 案件")
     page.click("#c-actions button[data-open=handle]")
     page.fill("#handle-form textarea[name=result]", "已清运完毕")
-    page.set_input_files("#handle-form input[name=photos]", _photo("after.jpg"))
+    page.set_input_files("#handle-form input[name=before]", _photo("before.jpg"))
+    page.set_input_files("#handle-form input[name=after]", _photo("after.jpg"))
     page.click("#handle-form button[type=submit]")
     expect(page.locator("#flash")).to_contain_text("已发送")
     plain.check(page, codes, where="部门 App 处置后")
