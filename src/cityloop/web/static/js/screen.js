@@ -87,10 +87,8 @@
   // Devices give lat/lon; vehicles their newest fix as last_lat/last_lon.
   function position(r) { return [r.lat ?? r.last_lat ?? null, r.lon ?? r.last_lon ?? null]; }
   const ONLINE_MS = 15 * 60 * 1000;  // a truck that reported within this time counts as online
-  const LEVELS = { red: t("红色", "red"), orange: t("橙色", "orange"), yellow: t("黄色", "yellow"),
-    blue: t("蓝色", "blue") };
-  const STATUS = { normal: t("正常", "normal"), alarm: t("告警", "alarm"), offline: t("离线", "offline"),
-    silent: t("未上报", "silent"), off: t("停用", "off") };
+  const LEVELS = new Proxy({}, { get: (_, k) => cityloop.label("level", k) });  // the one vocabulary (web/vocab.py)
+  const STATUS = new Proxy({}, { get: (_, k) => cityloop.label("sensor_status", k) });
 
   async function renderOptional(url, layer, color, label, figure, count, name) {
     // Sensors and trucks belong to their own areas; the screen shows them when those APIs answer.
