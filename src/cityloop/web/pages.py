@@ -38,7 +38,6 @@ def templates() -> Jinja2Templates:
     env.globals["ROLE_NAMES"] = ROLE_NAMES
     env.globals["SOURCE_NAMES"] = SOURCE_NAMES
     env.globals["STAGE_NAMES"] = STAGES
-    env.globals["vocab_json"] = vocab.vocab_json
     env.filters["local"] = local_time
     env.filters["label"] = pass_context(lambda ctx, code, kind: vocab.label(kind, code, ctx.get("lang", "zh")))
     env.filters["readings"] = pass_context(lambda ctx, values: vocab.readings(values, ctx.get("lang", "zh")))

@@ -1,6 +1,6 @@
 """One zh-CN/en vocabulary for every label a page shows: stages, nodes, sources and channels, roles, actions, close
 types, requests, truck violation kinds, sensor types, states, levels and value keys. Pages use `label()` (the Jinja
-filter `label`) and scripts `cityloop.label(kind, code)` over the same table (`vocab_json`); a code missing from the
+filter `label`) and scripts `cityloop.label(kind, code)` over the same table (GET /vocab.js); a code missing from the
 table is shown as 其他/other, never as itself."""
 
 from __future__ import annotations

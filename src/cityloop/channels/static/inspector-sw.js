@@ -3,7 +3,7 @@
 const CACHE = "cityloop-inspector-v4";
 const SHELL = ["/m/inspector", "/channels/static/inspector.js", "/channels/static/outbox.js", "/channels/static/catpicker.js", "/channels/static/channels.css", "/channels/static/icon.svg",
   "/static/css/app.css", "/static/js/app.js", "/static/vendor/leaflet.js", "/static/vendor/leaflet.css",
-  "/static/vendor/protomaps-leaflet.js", "/map/config.js", "/static/js/map.js"];
+  "/static/vendor/protomaps-leaflet.js", "/map/config.js", "/static/js/map.js", "/vocab.js?lang=zh"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -5,7 +5,7 @@ const CACHE = "cityloop-department-v1";
 const SHELL = ["/m/department", "/department-app/static/department.js", "/department-app/static/department.css",
   "/channels/static/outbox.js", "/channels/static/channels.css", "/channels/static/icon.svg",
   "/static/css/app.css", "/static/js/app.js", "/static/vendor/leaflet.js", "/static/vendor/leaflet.css",
-  "/static/vendor/protomaps-leaflet.js", "/map/config.js", "/static/js/map.js"];
+  "/static/vendor/protomaps-leaflet.js", "/map/config.js", "/static/js/map.js", "/vocab.js?lang=zh"];
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));

@@ -15,8 +15,7 @@
     return isNaN(d) ? "" : STAMP.format(d).slice(0, 16);
   };
   // The one vocabulary (web/vocab.py), in the page's language: label("stage", "verifying") -> 核实中.
-  let vocab = {};
-  try { vocab = JSON.parse(document.getElementById("cl-vocab")?.textContent || "{}"); } catch (e) { vocab = {}; }
+  const vocab = window.CL_VOCAB || {};
   const label = (kind, code) => (code === null || code === undefined || code === "" ? ""
     : (vocab[kind] || {})[code] ?? (document.body.dataset.lang === "en" ? "other" : "其他"));
   window.cityloop = {
