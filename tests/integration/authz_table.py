@@ -503,6 +503,7 @@ ROWS: list[Row] = [
     r("GET", "/healthz", EVERYONE),
     # --- the base map: public tiles of roads and places, and the map settings every page's map reads ---
     r("GET", "/map/config.js", EVERYONE),
+    r("GET", "/vocab.js", EVERYONE),
     r("GET", "/map/tiles/{z}/{x}/{name}", EVERYONE, url="/map/tiles/8/0/0.pbf"),
     r("HEAD", "/map/tiles/{z}/{x}/{name}", EVERYONE, url="/map/tiles/8/0/0.pbf"),
     r("GET", "/readyz", EVERYONE),

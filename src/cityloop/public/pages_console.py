@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case
+from cityloop.cases.queries import openable
 from cityloop.deps import get_session, optional_actor
 from cityloop.org.actor import Actor
 from cityloop.public import campaigns as campaign_service
@@ -78,6 +79,7 @@ def campaigns_page(request: Request, status: str | None = Query(None, max_length
     rows = queries.campaigns(session, status or None, None, 300, 0)
     numbers = dict(session.execute(select(Case.id, Case.number).where(Case.id.in_({c.case_id for c in rows}))).all())
     return _page(request, actor, "public/console_campaigns.html", "/campaigns", campaigns=rows, numbers=numbers,
+                 openable=openable(session, actor, numbers),
                  stats=queries.campaign_stats(session), stop_list=queries.stop_list(session), status_filter=status or "",
                  reasons=domain.STOP_REASONS, can_call=actor.has("operator", "shift_lead", "dispatcher", "admin"),
                  can_list=actor.has("shift_lead", "dispatcher", "admin"))
@@ -95,5 +97,6 @@ def campaign_page(campaign_id: Id, request: Request, session: Session = Depends(
         return pages.render(request, "console/error.html", status=404, menu=menu_for(actor), error=error)
     case_number = session.scalar(select(Case.number).where(Case.id == campaign.case_id))
     return _page(request, actor, "public/console_campaign.html", "/campaigns", c=campaign, case_number=case_number,
+                 may_open=bool(openable(session, actor, [campaign.case_id])),
                  attempts=queries.attempts(session, campaign_id), reasons=domain.STOP_REASONS, results=domain.RESULTS,
                  can_call=actor.has("operator", "shift_lead", "dispatcher", "admin"))

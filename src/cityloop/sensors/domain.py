@@ -25,6 +25,16 @@ METRICS: dict[str, tuple[str, float, float, str]] = {
     "temp_c": ("num", -60, 80, "°C"), "humidity_pct": ("num", 0, 100, "%"), "wind_ms": ("num", 0, 75, "m/s"),
     "wind_dir_deg": ("num", 0, 360, "°"),
 }
+# What each value key is called on a page: 温度 9.5 ℃, never temp_c=9.5 (the vocabulary in web/vocab.py).
+METRIC_NAMES: dict[str, tuple[str, str]] = {
+    "depth_cm": ("水深", "depth"), "tilt_deg": ("倾角", "tilt"), "open": ("井盖开启", "cover open"),
+    "battery_pct": ("电量", "battery"), "pm25": ("PM2.5", "PM2.5"), "pm10": ("PM10", "PM10"),
+    "leq_db": ("噪声", "noise"), "rain_mm_h": ("雨强", "rain"), "tsp": ("总悬浮颗粒物", "TSP"),
+    "temp_c": ("温度", "temperature"), "humidity_pct": ("湿度", "humidity"), "wind_ms": ("风速", "wind"),
+    "wind_dir_deg": ("风向", "wind direction"),
+}
+ALARM_STATES: dict[str, tuple[str, str]] = {"active": ("未确认", "active"), "acknowledged": ("已确认", "acknowledged"),
+                                            "cleared": ("已解除", "cleared")}
 WEATHER = ("temp_c", "humidity_pct", "wind_ms", "wind_dir_deg")  # what site monitors measure beside dust or noise
 
 # Device types: names and the value keys each may send (a manhole cover's depth_cm is the water in the well; a

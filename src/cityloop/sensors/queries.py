@@ -43,7 +43,7 @@ def devices(session: Session, now: datetime, type: str | None = None, status: st
     for device_id, rule, level in session.execute(select(Alarm.device_id, Alarm.rule_code, Alarm.level)
                                                   .where(Alarm.is_open.is_(True))):
         open_alarms.setdefault(device_id, []).append((rule, level))
-    stmt = select(Device, Department.code).outerjoin(Department, Department.id == Device.department_id)
+    stmt = select(Device, Department.code, Department.name).outerjoin(Department, Department.id == Device.department_id)
     if type:
         stmt = stmt.where(Device.type == type)
     if grid:
@@ -52,7 +52,7 @@ def devices(session: Session, now: datetime, type: str | None = None, status: st
     if not status and limit is not None:  # a status is derived here: then the page is cut below
         stmt, offset = stmt.offset(offset).limit(limit), 0
     out = []
-    for device, dept in session.execute(stmt):
+    for device, dept, dept_name in session.execute(stmt):
         fresh = (live or {}).get(device.id)
         seen, values = device.last_seen_at, device.last_values
         if fresh is not None and (seen is None or fresh[0] > seen.timestamp()):
@@ -68,7 +68,8 @@ def devices(session: Session, now: datetime, type: str | None = None, status: st
         out.append(DeviceOut(code=device.code, name=device.name, type=device.type,
                              type_name=names["en" if english else "zh"], model=device.model, lon=device.lon,
                              lat=device.lat, grid_code=device.grid_code, address=device.address,
-                             context=device.context, department=dept, installed_on=device.installed_on,
+                             context=device.context, department=dept, department_name=dept_name,
+                             installed_on=device.installed_on,
                              state=device.state, status=state, level=level, last_seen_at=seen,
                              last_values=values, hj212_mn=device.hj212_mn))
     return out[offset:None if limit is None else offset + limit]

@@ -67,6 +67,7 @@ class DeviceOut(BaseModel):
     address: str | None
     context: str | None
     department: str | None
+    department_name: str | None = None
     installed_on: date | None
     state: str
     status: str = Field(description="normal | alarm | offline | silent (never reported) | off (not active)")

@@ -56,8 +56,11 @@ MENU: list[Entry] = [
 
 
 def menu_for(actor: Actor) -> list[Entry]:
-    """The entries this actor may open (admins see all)."""
-    return [e for e in MENU if not e.roles or actor.has(*e.roles, "admin")]
+    """The entries this actor may open (admins see all but the company portal, which needs a company's account)."""
+    return [e for e in MENU if not e.roles or actor.has(*e.roles) or ("admin" in actor.roles and e.roles != COMPANY)]
+
+
+COMPANY = frozenset({"company"})
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
 
 from cityloop.cases.domain import SOURCE_NAMES, STAGES
 from cityloop.org.domain import ROLE_NAMES
 from cityloop.sla.domain import time_left_words
+from cityloop.web import vocab
 
 TOKEN_COOKIE, CSRF_COOKIE, LANG_COOKIE = "cl_token", "cl_csrf", "cl_lang"
 CSRF_HEADER = "x-csrf-token"
@@ -48,6 +49,8 @@ def templates() -> Jinja2Templates:
     env.globals["SOURCE_NAMES"] = SOURCE_NAMES
     env.globals["STAGE_NAMES"] = STAGES
     env.filters["local"] = local_time
+    env.filters["label"] = pass_context(lambda ctx, code, kind: vocab.label(kind, code, ctx.get("lang", "zh")))
+    env.filters["readings"] = pass_context(lambda ctx, values: vocab.readings(values, ctx.get("lang", "zh")))
     env.filters["time_left"] = lambda minutes, language="zh": time_left_words(minutes)[language == "en"]
     return Jinja2Templates(env=env)
 
@@ -162,7 +165,7 @@ def vendor_file(node_modules: Path, name: str) -> Path | None:
 
 
 # Every field app's shell shares these files (the base map, the page script, the styles).
-FIELD_SHELL = ("/channels/static/outbox.js", "/channels/static/channels.css", "/channels/static/icon.svg",
+FIELD_SHELL = ("/vocab.js", "/channels/static/outbox.js", "/channels/static/channels.css", "/channels/static/icon.svg",
                "/static/css/app.css", "/static/js/app.js", "/static/vendor/leaflet.js", "/static/vendor/leaflet.css",
                "/static/vendor/protomaps-leaflet.js", "/map/config.js", "/static/js/map.js")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from cityloop.org.actor import Actor
 from cityloop.shared.errors import AppError, Forbidden, NotFound
 from cityloop.http.problems import problem
 from cityloop.web import console as console_pages
-from cityloop.web import admin, docs, pages, screen
+from cityloop.web import admin, docs, pages, screen, vocab
 from cityloop.web.menu import menu_for
 
 router = APIRouter(tags=["system 系统"])
@@ -73,6 +73,13 @@ def vendor(name: str, request: Request):
 def favicon():
     """The icon browsers ask for by themselves (pages name /static/favicon.svg; this answers the rest)."""
     return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml", headers=CACHE)
+
+
+@router.get("/vocab.js", include_in_schema=False)
+def vocabulary(lang: str = "zh"):
+    """The one vocabulary (web/vocab.py) for scripts in one language: window.CL_VOCAB, read by cityloop.label()."""
+    body = f"window.CL_VOCAB = {vocab.vocab_json('en' if lang == 'en' else 'zh')};\n"
+    return Response(body, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/static/{name:path}", include_in_schema=False)

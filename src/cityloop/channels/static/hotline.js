@@ -78,7 +78,9 @@
       const data = await res.json();
       if (!res.ok) throw new Error(data.detail || res.statusText);
       msg.className = "msg";
-      msg.textContent = t(`已保存：${data.number}（${data.stage_name}）`, `Saved: ${data.number} (${data.stage})`);
+      const done = e.submitter && e.submitter.dataset.accept ? t("已保存并受理", "Saved and accepted") : t("已保存", "Saved");
+      msg.textContent = t(`${done}：${data.number}（${cityloop.label("stage", data.stage)}）`,
+        `${done}: ${data.number} (${cityloop.label("stage", data.stage)})`);
       form.reset(); key = newKey();
     } catch (err) {
       msg.className = "error"; msg.textContent = err.message;

@@ -2,17 +2,15 @@
 // nothing is fetched from outside; the layers themselves draw the county).
 (function () {
   const t = cityloop.t;
-  const KIND = { speeding: ["超速行驶", "Speeding"], off_route: ["偏离核准路线", "Off route"],
-    out_of_hours: ["超时拉运", "Outside hours"], unpermitted: ["无证运输", "No permit"], dumping: ["违规倾倒", "Dumping"],
-    restricted: ["驶入禁行区", "Restricted zone"], offline: ["行驶中终端离线", "Offline while moving"],
-    unsealed: ["未密闭运输", "Not sealed"] };
+  const KIND = "violation";  // violation kinds come from the one vocabulary (web/vocab.py)
   const STATUS = { open: ["可申诉", "Open"], appealed: ["申诉中", "Appealed"], upheld: ["已认定", "Upheld"],
     cancelled: ["已撤销", "Cancelled"], pending: ["待审核", "Pending"], approved: ["已核准", "Approved"],
     rejected: ["已驳回", "Rejected"], revoked: ["已撤销", "Revoked"], expired: ["已过期", "Expired"] };
   const COLORS = { construction: "#d97706", disposal: "#15803d", depot: "#64748b", restricted: "#dc2626",
     speed: "#7c3aed", road: "#2563eb" };
   const esc = cityloop.esc;
-  const label = (table, key) => (table[key] ? t(table[key][0], table[key][1]) : key);
+  const label = (table, key) => (typeof table === "string" ? cityloop.label(table, key)
+    : table[key] ? t(table[key][0], table[key][1]) : t("其他", "other"));
   const fmt = cityloop.when;
   const SITE_NAMES = { construction: ["工地", "Construction site"], disposal: ["消纳场", "Disposal site"],
     depot: ["停车场", "Depot"], restricted: ["禁行区", "Restricted zone"], speed: ["限速区", "Speed zone"],

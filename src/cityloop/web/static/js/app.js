@@ -14,8 +14,13 @@
     const d = typeof v === "number" ? new Date(v * 1000) : new Date(v);
     return isNaN(d) ? "" : STAMP.format(d).slice(0, 16);
   };
+  // The one vocabulary (web/vocab.py), in the page's language: label("stage", "verifying") -> 核实中.
+  const vocab = window.CL_VOCAB || {};
+  const label = (kind, code) => (code === null || code === undefined || code === "" ? ""
+    : (vocab[kind] || {})[code] ?? (document.body.dataset.lang === "en" ? "other" : "其他"));
   window.cityloop = {
     esc,
+    label,
     when,
     csrf: () => cookie("cl_csrf"),
     lang: document.body.dataset.lang || "zh",

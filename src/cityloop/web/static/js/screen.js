@@ -100,6 +100,7 @@
         .on("click", () => window.open(`/console/cases/${m.id}`, "_blank"))
         .addTo(caseLayer);
     }
+    map.getContainer().dataset.cases = caseLayer.getLayers().length;  // what each layer shows, for people and tests
     if (!fitted && rows.length) { map.fitBounds(caseLayer.getLayers().map((l) => l.getLatLng())); fitted = true; }
   }
   let moved = null;
@@ -108,12 +109,10 @@
   // Devices give lat/lon; vehicles their newest fix as last_lat/last_lon.
   function position(r) { return [r.lat ?? r.last_lat ?? null, r.lon ?? r.last_lon ?? null]; }
   const ONLINE_MS = 15 * 60 * 1000;  // a truck that reported within this time counts as online
-  const LEVELS = { red: t("红色", "red"), orange: t("橙色", "orange"), yellow: t("黄色", "yellow"),
-    blue: t("蓝色", "blue") };
-  const STATUS = { normal: t("正常", "normal"), alarm: t("告警", "alarm"), offline: t("离线", "offline"),
-    silent: t("未上报", "silent"), off: t("停用", "off") };
+  const LEVELS = new Proxy({}, { get: (_, k) => cityloop.label("level", k) });  // the one vocabulary (web/vocab.py)
+  const STATUS = new Proxy({}, { get: (_, k) => cityloop.label("sensor_status", k) });
 
-  async function renderOptional(url, layer, color, label, figure, count) {
+  async function renderOptional(url, layer, color, label, figure, count, name) {
     // Sensors and trucks belong to their own areas; the screen shows them when those APIs answer.
     let rows;
     try { rows = await api("GET", url); } catch (e) { return; }
@@ -130,6 +129,9 @@
         color: alarm ? "#ff4d4f" : quiet ? "#8c9bab" : color, fillOpacity: 0.9 })
         .bindTooltip(esc(label(r))).addTo(layer);
     }
+    const box = map.getContainer().dataset;
+    box[name] = layer.getLayers().length;
+    if (name === "sensors") box.sensorAlarms = rows.filter(count).length;
   }
 
   async function renderFeed() {
@@ -149,10 +151,10 @@
   function renderLive() {
     renderOptional("/api/v1/sensors/devices", sensorLayer, "#36cfc9",
       (r) => `${r.name || r.code} · ${r.type_name || ""} · ${STATUS[r.status] || ""}${r.level ? " · " + (LEVELS[r.level] || "") : ""}`,
-      "fig-alarms", (r) => r.status === "alarm");
+      "fig-alarms", (r) => r.status === "alarm", "sensors");
     renderOptional("/api/v1/fleet/vehicles", truckLayer, "#b37feb",
       (r) => `${r.plate}${r.last_speed !== null && r.last_speed !== undefined ? " · " + Math.round(r.last_speed) + " km/h" : ""}`,
-      "fig-trucks", (r) => position(r)[0] !== null && r.last_at && Date.now() - Date.parse(r.last_at) < ONLINE_MS);
+      "fig-trucks", (r) => position(r)[0] !== null && r.last_at && Date.now() - Date.parse(r.last_at) < ONLINE_MS, "trucks");
   }
   setInterval(renderLive, 15000);  // devices and trucks move without case events
 
