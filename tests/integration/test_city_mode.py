@@ -68,6 +68,9 @@ def test_a_district_center_sees_and_acts_only_on_its_own_cases(api, city, login)
     assert {t["case_number"] for t in api.get("/api/v1/tasks", headers=home).json()} == {mine["number"]}
     assert api.get(f"/api/v1/cases/{theirs['id']}", headers=home).status_code == 404  # the city's case
     assert _act(api, home, theirs, "accept").status_code == 404
+    review = lambda who: {c["number"] for c in api.get("/api/v1/channels/review", headers=login(who)).json()}  # noqa: E731
+    assert review("qd_op") == {mine["number"]} and review("wc_lead") == set()  # 上报审核: their center's only
+    assert review("operator1") == {mine["number"], theirs["number"]}
     r = _act(api, home, mine, "accept")
     assert r.status_code == 200, r.text
     assert "hand_down" not in r.json()["actions"]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from cityloop.cases.actions import duty_grids_of
 from cityloop.cases.domain import SOURCE_NAMES, scoped_key
 from cityloop.cases.models import Case, CasePhoto
-from cityloop.cases.queries import get_visible, mask_phone
+from cityloop.cases.queries import get_visible, mask_phone, visible
 from cityloop.catalog.models import Category
 from cityloop.channels import evidence, http, patrol, public, queries, video
 from cityloop.channels.domain import PUBLIC_STAGES
@@ -200,12 +200,12 @@ def my_grids(session: Session = Depends(get_session), actor: Actor = Depends(req
 
 @router.get("/api/v1/channels/review")
 def review(request: Request, page: int = Query(1, ge=1, le=10_000), size: int = Query(50, ge=1, le=200),
-           session: Session = Depends(get_session), _: Actor = Depends(require_roles("operator", "shift_lead"))):
+           session: Session = Depends(get_session), actor: Actor = Depends(require_roles("operator", "shift_lead"))):
     """上报审核 / Reports waiting for 受理 (oldest deadline first, a page at a time) with their channel, suggested
-    parent cases and photo evidence flags; phones are masked."""
+    parent cases and photo evidence flags; phones are masked. A district center's staff see their center's only."""
     state, s = request.app.state, request.app.state.settings
-    cases = list(session.scalars(select(Case).where(Case.stage == "reported").order_by(Case.node_due_at, Case.id)
-                                 .offset((page - 1) * size).limit(size)))
+    waiting = visible(select(Case).where(Case.stage == "reported"), session, actor)
+    cases = list(session.scalars(waiting.order_by(Case.node_due_at, Case.id).offset((page - 1) * size).limit(size)))
     ids = [c.id for c in cases]
     flags: dict[int, list[str]] = {}
     with state.session_factory() as writes:  # check their photos now; read the flags back from the same session
