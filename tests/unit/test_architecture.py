@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import graphlib
+import importlib.util
 import re
 from functools import cache
+from pathlib import Path
 
 import grimp
 import pytest
@@ -67,3 +70,23 @@ def test_bottom_layers_import_only_what_is_below_them(layer: str) -> None:
 ])
 def test_the_edge_pattern_names_the_right_modules(module: str, expected: bool) -> None:
     assert bool(EDGE.match(module)) is expected
+
+
+def test_routers_and_pages_never_commit() -> None:
+    """One place commits per use case: the service, never the HTTP edge."""
+    wrong = []
+    for module in project_modules():
+        if not re.search(r"\.(router(_\w+)?|pages(_\w+)?|web\.\w+)$", module):
+            continue
+        path = graph_file(module)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "commit":
+                wrong.append(f"{module}:{node.lineno}")
+    assert wrong == []
+
+
+def graph_file(module: str) -> Path:
+    """The source file of a project module."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    return Path(spec.origin)

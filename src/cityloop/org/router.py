@@ -38,8 +38,7 @@ def token(request: Request, form: OAuth2PasswordRequestForm = Depends(), session
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     """退出登录 / Log out: every token issued to this user so far stops working, on every worker at once."""
-    service.revoke_tokens(session, actor.id)
-    session.commit()
+    service.logout(session, actor.id)
     request.app.state.changes.announce("actor", actor.id)
 
 
@@ -74,12 +73,7 @@ def users(request: Request, role: str | None = Query(None, max_length=16), q: st
 @router.post("/users", response_model=UserOut, status_code=201)
 def add_user(body: UserIn, request: Request, session: Session = Depends(get_session), actor: Actor = admin_only):
     """新增用户 / Add a user (admin)."""
-    now = request.app.state.clock.now()
-    audit.record(session, actor, "user.add", body.username, body.model_dump(exclude={"password"}), now)
-    user = service.add_user(session, body.username, body.password, list(body.roles), now, body.display_name,
-                            body.department_code, body.phone, body.district_code)
-    session.commit()
-    return service.user_out(user, set())
+    return service.user_out(service.create_user(session, actor, body, request.app.state.clock.now()), set())
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)

@@ -7,10 +7,13 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from cityloop.audit import service as audit
 from cityloop.config import Settings
 from cityloop.org import throttle
 from cityloop.org.domain import ROLES
+from cityloop.org.actor import Actor
 from cityloop.org.models import Department, User, UserRole
+from cityloop.org.schemas import UserIn
 from cityloop.org.security import hash_password, issue_token, verify_password
 from cityloop.shared.errors import Conflict, Invalid, NotFound, Unauthorized
 
@@ -36,6 +39,12 @@ def login(reads: Session, writes: Session, settings: Settings, username: str, pa
 def revoke_tokens(session: Session, user_id: int) -> None:
     """End every token issued to this user so far, on every worker at once (not committed)."""
     session.execute(update(User).where(User.id == user_id).values(token_version=User.token_version + 1))
+
+
+def logout(session: Session, user_id: int) -> None:
+    """退出登录: every token issued to this user so far stops working (committed)."""
+    revoke_tokens(session, user_id)
+    session.commit()
 
 
 _DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000"
@@ -89,6 +98,15 @@ def list_users(session: Session, role: str | None = None, q: str | None = None) 
     if q:
         stmt = stmt.where(User.username.contains(q) | User.display_name.contains(q))
     return list(session.scalars(stmt.limit(1000)))
+
+
+def create_user(session: Session, actor: Actor, body: UserIn, now: datetime) -> User:
+    """新增用户: add a user with roles (audited, committed)."""
+    audit.record(session, actor, "user.add", body.username, body.model_dump(exclude={"password"}), now)
+    user = add_user(session, body.username, body.password, list(body.roles), now, body.display_name,
+                    body.department_code, body.phone, body.district_code)
+    session.commit()
+    return user
 
 
 def update_user(session: Session, user_id: int, changes: dict) -> User:

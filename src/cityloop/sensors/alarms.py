@@ -215,7 +215,7 @@ class Linker:
 
 
 def acknowledge(session: Session, alarm_id: int, who: str, now: datetime, note: str | None = None) -> Alarm:
-    """确认 an active alarm (staff saw it); a cleared or already acknowledged alarm is a 409."""
+    """确认 an active alarm (staff saw it), committed; a cleared or already acknowledged alarm is a 409."""
     alarm = session.get(Alarm, alarm_id, with_for_update=True)
     if alarm is None:
         raise NotFound("alarm-not-found", f"报警不存在：{alarm_id}", f"No alarm {alarm_id}")
@@ -224,4 +224,5 @@ def acknowledge(session: Session, alarm_id: int, who: str, now: datetime, note: 
                        f"The alarm is {alarm.state}; only an active alarm can be acknowledged", state=alarm.state)
     alarm.state, alarm.acknowledged_at, alarm.acknowledged_by, alarm.updated_at = "acknowledged", now, who, now
     _event(session, alarm, "acknowledge", now, actor=who, **({"note": note} if note else {}))
+    session.commit()
     return alarm

@@ -150,7 +150,6 @@ def import_devices(file: Path) -> None:
         try:
             counts = devices.import_csv(session, settings, file.read_text(encoding="utf-8"),
                                         build_index(session).locate, SystemClock().now())
-            session.commit()
         except AppError as exc:
             console.print(f"[red]{exc.zh}[/red] / {exc.en}")
             raise typer.Exit(1) from exc

@@ -134,6 +134,19 @@ def register(session: Session, settings: Settings, data: dict, locate: Callable,
     return device
 
 
+def add(session: Session, settings: Settings, data: dict, locate: Callable, now: datetime) -> Device:
+    """登记设备: register one device (committed)."""
+    device = register(session, settings, data, locate, now)
+    session.commit()
+    return device
+
+
+def change(session: Session, settings: Settings, code: str, data: dict, locate: Callable, now: datetime) -> None:
+    """修改设备: change a device's registry fields, state or rule overrides (committed)."""
+    apply_fields(session, settings, get(session, code), data, locate, now)
+    session.commit()
+
+
 def get(session: Session, code: str) -> Device:
     """A device by its code, or 404."""
     device = session.scalar(select(Device).where(Device.code == code))
@@ -160,7 +173,7 @@ def _row(raw: dict, line: int) -> dict:
 
 
 def import_csv(session: Session, settings: Settings, text: str, locate: Callable, now: datetime) -> dict:
-    """Add or update devices from CSV (columns CSV_COLUMNS, UTF-8, header row); all or nothing (not committed)."""
+    """Add or update devices from CSV (columns CSV_COLUMNS, UTF-8, header row); all or nothing, one commit."""
     if "\x00" in text:
         raise Invalid("bad-csv", "CSV 含有非法字符（NUL）", "The CSV contains NUL characters")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
@@ -188,6 +201,7 @@ def import_csv(session: Session, settings: Settings, text: str, locate: Callable
                 created += 1
         except (Invalid, Conflict) as exc:
             raise type(exc)(exc.code, f"第 {line} 行：{exc.zh}", f"Line {line}: {exc.en}", line=line) from exc
+    session.commit()
     return {"created": created, "updated": updated}
 
 

@@ -90,9 +90,8 @@ def add_device(body: DeviceIn, request: Request, session: Session = Depends(get_
                actor: Actor = Depends(require_roles("admin"))):
     """登记设备 / Register a device (its unit grid comes from its place)."""
     state = request.app.state
-    device = registry.register(session, state.settings, body.model_dump(), get_grid_index(request).locate,
-                               state.clock.now())
-    session.commit()
+    device = registry.add(session, state.settings, body.model_dump(), get_grid_index(request).locate,
+                          state.clock.now())
     state.changes.announce("devices")  # this host's ingestor and every other host's reload the registry
     return _device_out(request, session, device.code)
 
@@ -102,9 +101,8 @@ def change_device(code: str, body: DevicePatch, request: Request, session: Sessi
                   actor: Actor = Depends(require_roles("admin"))):
     """修改设备 / Change a device's registry fields, state or rule overrides."""
     state = request.app.state
-    registry.apply_fields(session, state.settings, registry.get(session, code), body.model_dump(exclude_unset=True),
-                          get_grid_index(request).locate, state.clock.now())
-    session.commit()
+    registry.change(session, state.settings, code, body.model_dump(exclude_unset=True),
+                    get_grid_index(request).locate, state.clock.now())
     state.changes.announce("devices")  # this host's ingestor and every other host's reload the registry
     return _device_out(request, session, code)
 
@@ -137,12 +135,7 @@ async def import_devices(request: Request, session: Session = Depends(get_sessio
     state = request.app.state
     locate = get_grid_index(request).locate
 
-    def run() -> dict:
-        counts = registry.import_csv(session, state.settings, text, locate, state.clock.now())
-        session.commit()
-        return counts
-
-    counts = await run_in_threadpool(run)
+    counts = await run_in_threadpool(registry.import_csv, session, state.settings, text, locate, state.clock.now())
     await run_in_threadpool(state.changes.announce, "devices")
     return counts
 
@@ -196,7 +189,6 @@ def acknowledge(request: Request, alarm_id: int = Path(ge=1, le=MAX_ID), body: A
     """确认报警 / Acknowledge an active alarm."""
     alarm = alarm_service.acknowledge(session, alarm_id, actor.username, request.app.state.clock.now(),
                                       body.note if body else None)
-    session.commit()
     return [a for a in queries.alarms(session, limit=1000, english=wants_english(request), actor=actor)
             if a.id == alarm.id][0]
 

@@ -140,8 +140,7 @@ def logout(request: Request, csrf: str = Form("", max_length=64), session: Sessi
             raise Forbidden(*_STALE_TEXT)
         claims = read_token(state.settings.secret_key, token, state.clock.now())
         if claims is not None:
-            service.revoke_tokens(session, claims[0])
-            session.commit()
+            service.logout(session, claims[0])
             state.changes.announce("actor", claims[0])
     response = RedirectResponse("/login", status_code=303)
     pages.clear_session(response)
