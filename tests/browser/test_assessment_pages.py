@@ -56,7 +56,9 @@ def test_public_rankings_and_the_console_drill_down(live, browser):  # noqa: F81
     page = browser.new_page(viewport=LAPTOP)
     live.login(page, "leader1")
     page.goto(f"{live.url}/console")
-    page.click("text=综合评价")
+    page.click("summary:has-text('督查考评')")  # the header's 督查考评 menu
+    page.click("header a:has-text('综合评价')")
+    page.wait_for_url("**/console/assessment**")
     page.goto(f"{live.url}/console/assessment?period=2026-10&kind=department")
     row = page.locator("tr", has_text="县城管执法局")
     assert row.locator("td").nth(3).inner_text().strip() in "ABCDE"
