@@ -34,6 +34,21 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 768}
 
 
+def serve(app, tries: int = 300) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """Run `app` with uvicorn in a thread on a free port; returns once /healthz answers (or after `tries`)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.config.port}"
+    for _ in range(tries):
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return server, thread, base
+
+
 @dataclass
 class Live:
     url: str
@@ -64,17 +79,7 @@ def live(tmp_path):
                         screen_poll_seconds=0.2, map_tiles_path=tmp_path / "basemap.mbtiles",
                         secret_key="test-secret-of-thirty-two-bytes-or-more")
     app = create_app(settings, engine=make_engine(url), clock=clock)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    server, thread, base = serve(app)
     yield Live(base, settings, world, clock, app)
     server.should_exit = True
     thread.join(10)

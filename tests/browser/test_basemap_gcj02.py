@@ -9,12 +9,10 @@ import io
 import math
 import re
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-import uvicorn
 from PIL import Image
 
 from cityloop.app import create_app
@@ -26,7 +24,7 @@ from cityloop.org.security import issue_token
 from cityloop.shared.clock import FixedClock
 from tests.conftest import free_port
 from tests.factories import seed_world
-from tests.live import LAPTOP, browser, screenshot  # noqa: F401
+from tests.live import LAPTOP, browser, screenshot, serve  # noqa: F401
 
 TILE = re.compile(r"/(\d+)/(\d+)/(\d+)\.png$")
 
@@ -71,15 +69,7 @@ def _serve(tmp_path, tile_url: str | None, crs: str):
                         map_tiles_path=tmp_path / "no-local-map.mbtiles", map_tile_url=tile_url, map_tile_crs=crs,
                         secret_key="test-secret-of-thirty-two-bytes-or-more")
     app = create_app(settings, engine=make_engine(url), clock=clock)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    base = f"http://127.0.0.1:{server.config.port}"
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    server, _, base = serve(app)
     return server, base, world, settings, clock
 
 

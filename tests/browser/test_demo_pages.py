@@ -4,14 +4,10 @@ Chinese with no console error, and the big screen's truck, sensor and case layer
 from __future__ import annotations
 
 import re
-import threading
-import time
 from io import StringIO
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 from rich.console import Console
 from sqlalchemy import select
@@ -23,7 +19,7 @@ from cityloop.demo.build import build_demo
 from cityloop.org.models import Department
 from tests.browser import plain
 from tests.conftest import free_port
-from tests.live import LAPTOP, browser  # noqa: F401
+from tests.live import LAPTOP, browser, serve  # noqa: F401
 
 ROLES = [("operator1", ["/console", "/console/hotline", "/console/intake"]), ("lead1", ["/console"]),
          ("dispatcher1", ["/console"]), ("leader1", ["/console", "/screen", "/console/assessment"]),
@@ -45,17 +41,7 @@ def demo(tmp_path_factory):
     build_demo(settings, Console(file=StringIO()), days=1, per_day=6)
     with make_session_factory(make_engine(url))() as session:
         codes = set(session.scalars(select(Department.code)))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    server, thread, base = serve(create_app(settings))
     yield base, codes
     server.should_exit = True
     thread.join(10)

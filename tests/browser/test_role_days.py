@@ -51,6 +51,18 @@ def _name_people(live) -> None:  # noqa: F811
         session.commit()
 
 
+def _answer_on_site(page, item, live, action: str, photo: str, stage: str) -> None:  # noqa: F811
+    """The inspector answers a task card with a photo; the outbox sends it and the case reaches `stage`."""
+    item.locator("input[name=photos]").set_input_files(_photo(photo))
+    item.locator(f"button[data-action={action}]").click()
+    expect(page.locator("#queued")).to_have_text("0", timeout=20_000)
+    for _ in range(100):
+        if _stage(live) == stage:
+            break
+        page.wait_for_timeout(100)
+    assert _stage(live) == stage
+
+
 def _stage(live) -> str:  # noqa: F811
     return _case(live).stage
 
@@ -86,14 +98,7 @@ def test_a_hotline_call_through_every_role(live, browser):  # noqa: F811
     item = page.locator(f"#tasks li[data-case='{case.number}']")
     item.wait_for()
     plain.check(page, codes, where="城管通 核实任务")
-    item.locator("input[name=photos]").set_input_files(_photo("verify.jpg"))
-    item.locator("button[data-action=verify_ok]").click()
-    expect(page.locator("#queued")).to_have_text("0", timeout=20_000)
-    for _ in range(100):
-        if _stage(live) == "accepted":
-            break
-        page.wait_for_timeout(100)
-    assert _stage(live) == "accepted"
+    _answer_on_site(page, item, live, "verify_ok", "verify.jpg", "accepted")
     plain.check(page, codes, where="城管通 核实后")
     ctx.close()
 
@@ -131,14 +136,7 @@ def test_a_hotline_call_through_every_role(live, browser):  # noqa: F811
     item.wait_for()
     assert "核查" in item.inner_text()
     plain.check(page, codes, where="城管通 核查任务")
-    item.locator("input[name=photos]").set_input_files(_photo("check.jpg"))
-    item.locator("button[data-action=check_ok]").click()
-    expect(page.locator("#queued")).to_have_text("0", timeout=20_000)
-    for _ in range(100):
-        if _stage(live) == "checked":
-            break
-        page.wait_for_timeout(100)
-    assert _stage(live) == "checked"
+    _answer_on_site(page, item, live, "check_ok", "check.jpg", "checked")
     ctx.close()
 
     # 值班长 结案 with the 回访 (return call) and the caller's satisfaction.
