@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import asynccontextmanager
 from functools import partial
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityloop.basemap.http import TileFastPath
+from cityloop.config import Settings, get_settings
+from cityloop.db import leader
+from cityloop.shared.clock import Clock, SystemClock
 from cityloop.cases import intake
 from cityloop.cases.batcher import GroupCommitter
 from cityloop.catalog.cache import MatterCache
-from cityloop.basemap.http import TileFastPath
-from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
-from cityloop.db import leader
 from cityloop.db.changes import ChangeBus
-from cityloop.shared.clock import Clock, SystemClock
+from cityloop.state import AppState, app_state
 from cityloop.http.openapi import document_problems
 from cityloop.http.problems import install_error_handlers
 from cityloop.web.pages import error_page
@@ -25,33 +28,42 @@ from cityloop.http.middleware import BodyLimit, SecurityHeaders
 from cityloop.shared.shutdown import watch_signals
 
 
-def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = None, session_factory=None,
-                    clock: Clock | None = None, read_session_factory=None) -> None:
-    """Attach settings, engines, session factories and clock to the app (lifespan or tests).
+def build_state(settings: Settings, engine: Engine | None = None,
+                session_factory: sessionmaker[Session] | None = None, clock: Clock | None = None,
+                read_session_factory: sessionmaker[Session] | None = None) -> AppState:
+    """An AppState with engines and session factories from settings unless given (tests share theirs).
 
-    Reads (GET) use their own factory: on SQLite its transactions are deferred and take no lock."""
-    app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout_seconds,
-                                             **settings.engine_options())
-    app.state.session_factory = session_factory or make_session_factory(app.state.engine)
-    if read_session_factory is None and session_factory is None and app.state.engine.dialect.name == "sqlite":
-        app.state.read_engine = make_engine(settings.database_url, readonly=True)
-        read_session_factory = make_session_factory(app.state.read_engine)
-    app.state.read_session_factory = read_session_factory or app.state.session_factory
-    app.state.clock = clock or SystemClock()
-    app.state.actor_cache = {}
-    app.state.matters = MatterCache(app.state.read_session_factory, settings.catalog_standard)
-    app.state.intake = GroupCommitter(app.state.session_factory, partial(intake.write, settings=settings))
-    app.state.changes = ChangeBus(app.state.engine, settings.database_session_url)
-    _watch_changes(app.state)
+    Reads use their own factory: on SQLite its transactions are deferred and take no lock."""
+    engine = engine or make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout_seconds,
+                                   **settings.engine_options())
+    writes = session_factory or make_session_factory(engine)
+    read_engine = None
+    if read_session_factory is None and session_factory is None and engine.dialect.name == "sqlite":
+        read_engine = make_engine(settings.database_url, readonly=True)
+        read_session_factory = make_session_factory(read_engine)
+    reads = read_session_factory or writes
+    return AppState(settings=settings, engine=engine, session_factory=writes, read_session_factory=reads,
+                    clock=clock or SystemClock(), matters=MatterCache(reads, settings.catalog_standard),
+                    intake=GroupCommitter(writes, partial(intake.write, settings=settings)),
+                    changes=ChangeBus(engine, settings.database_session_url), read_engine=read_engine)
 
 
-def _watch_changes(state) -> None:
+def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = None,
+                    session_factory: sessionmaker[Session] | None = None, clock: Clock | None = None,
+                    read_session_factory: sessionmaker[Session] | None = None) -> AppState:
+    """Build the app's AppState (lifespan, or tests that pass their engine, sessions and clock) and attach it."""
+    state = build_state(settings, engine, session_factory, clock, read_session_factory)
+    app.state.cityloop = state
+    _watch_changes(state)
+    return state
+
+
+def _watch_changes(state: AppState) -> None:
     """What each process drops when a change is announced (by itself or, on PostgreSQL, by another host)."""
     from cityloop.catalog import suggest
     from cityloop.sla import service as sla
 
-    bus: ChangeBus = state.changes
+    bus = state.changes
 
     def actor(arg: str) -> None:
         if arg.isdigit():
@@ -60,12 +72,10 @@ def _watch_changes(state) -> None:
             state.actor_cache.clear()
 
     def devices(_: str) -> None:
-        ingestor = getattr(state, "sensor_ingestor", None)
-        if ingestor is not None:
-            ingestor.invalidate()
-        listener = getattr(state, "sensor_hj212", None)
-        if listener is not None:
-            listener.invalidate()
+        if state.sensor_ingestor is not None:
+            state.sensor_ingestor.invalidate()
+        if state.sensor_hj212 is not None:
+            state.sensor_hj212.invalidate()
 
     bus.on("actor", actor)
     bus.on("catalog", lambda _: (state.matters.invalidate(), suggest.invalidate()))
@@ -73,7 +83,7 @@ def _watch_changes(state) -> None:
     bus.on("devices", devices)
 
 
-def create_app(settings: Settings | None = None, *, serving: bool = True, **state) -> FastAPI:
+def create_app(settings: Settings | None = None, *, serving: bool = True, **state: AppState) -> FastAPI:
     """Build the API; pass engine/session_factory/clock to share them (tests), else built at startup.
 
     A server (`serving`) on its own engine refuses to start outside demo mode while users have the demo password."""
@@ -86,32 +96,33 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
             from cityloop.assessment.method import load
 
             load(settings.assessment_method_file)  # a bad 考核办法 file stops the server with its fault
-        if not hasattr(app.state, "session_factory"):
-            configure_state(app, settings)
+        configured = hasattr(app.state, "cityloop")
+        shared = app_state(app) if configured else configure_state(app, settings)
+        if not configured:
             if serving and not settings.demo:
                 from cityloop.org.demo_passwords import refuse_demo_passwords
 
-                with app.state.read_session_factory() as session:
+                with shared.read_session_factory() as session:
                     refuse_demo_passwords(session)
         if serving:  # build the places index off the request path (see places/store.py)
             from cityloop.places.store import warm
 
-            warm(app.state.read_session_factory)
+            warm(shared.read_session_factory)
         own_engine = state.get("engine") is None
         if own_engine:  # a real server or scheduler: hear the other hosts' changes (PostgreSQL)
-            app.state.changes.start()
-        tasks = leader.start(app.state, _server_tasks(settings.disabled_areas)) if settings.scheduler_in_server else []
+            shared.changes.start()
+        tasks = leader.start(shared, _server_tasks(settings.disabled_areas)) if settings.scheduler_in_server else []
         yield
         for task in tasks:
             task.cancel()
-        if tasks and app.state.engine.dialect.name == "postgresql":  # let the leader hand its lock back now
+        if tasks and shared.engine.dialect.name == "postgresql":  # let the leader hand its lock back now
             await asyncio.wait(tasks, timeout=3)
-        app.state.changes.stop()
-        app.state.intake.stop()
+        shared.changes.stop()
+        shared.intake.stop()
         if own_engine:
-            app.state.engine.dispose()
-            if getattr(app.state, "read_engine", None) is not None:
-                app.state.read_engine.dispose()
+            shared.engine.dispose()
+            if shared.read_engine is not None:
+                shared.read_engine.dispose()
 
     app = FastAPI(
         title="CityLoop 数字城管",

@@ -1,9 +1,12 @@
-"""FastAPI dependencies: settings, session, clock, the authenticated actor, the grid index."""
+"""FastAPI dependencies: the app state, settings, session, clock, the authenticated actor, the grid index.
+
+Routes take them as `Annotated` parameters (`state: StateDep`, `session: SessionDep`, `actor: ActorDep`)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -11,7 +14,9 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import AppState, app_state
 from cityloop.config import Settings
+from cityloop.geo.index import GridIndex
 from cityloop.org.actor import Actor, actor_from_user
 from cityloop.org.models import User
 from cityloop.org.security import read_token
@@ -22,12 +27,19 @@ from cityloop.shared.errors import Forbidden, Unauthorized
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
+def get_state(request: Request) -> AppState:
+    """The process's AppState (built in create_app)."""
+    return app_state(request.app)
+
+
 def get_settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
+    """The process's settings."""
+    return app_state(request.app).settings
 
 
 def get_clock(request: Request) -> Clock:
-    return request.app.state.clock
+    """The process's clock (tests pass a fixed one)."""
+    return app_state(request.app).clock
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -37,7 +49,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request (a read session for GET); services commit once, the rest is rolled back.
 
     Created on the event loop: a Session opens no connection until first used, so no thread hop is needed."""
-    state = request.app.state
+    state = app_state(request.app)
     session = (state.read_session_factory if request.method in READ_METHODS else state.session_factory)()
     try:
         yield session
@@ -45,25 +57,25 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-def get_grid_index(request: Request):
+def get_grid_index(request: Request) -> GridIndex:
     """The in-memory grid index of this app, rebuilt when grids change."""
     from cityloop.geo.queries import get_index
 
-    return get_index(request.app.state)
+    return get_index(app_state(request.app))
 
 
 ACTOR_TTL_SECONDS = 30.0  # changed roles take effect within this time; revocation and deactivation at once
 ACTOR_CACHE_MAX = 10_000
 
 
-def _load_actor(state, user_id: int) -> tuple[Actor, int] | None:
+def _load_actor(state: AppState, user_id: int) -> tuple[Actor, int] | None:
     """The user as an actor and their token version, or None when the user is gone or inactive."""
     with state.read_session_factory() as session:  # never the request's write session: it may not exist yet
         user = session.get(User, user_id)
         return (actor_from_user(user), user.token_version) if user is not None and user.active else None
 
 
-def _token_version(state, user_id: int) -> int | None:
+def _token_version(state: AppState, user_id: int) -> int | None:
     """The user's token version (None when gone or inactive): one primary-key lookup of two columns, so even a
     cached actor is checked against revocation on every request, on every worker."""
     with state.read_session_factory() as session:
@@ -93,7 +105,7 @@ async def current_actor(request: Request, token: str | None = Depends(oauth2)) -
     token = token or _cookie_token(request)
     if not token:
         raise Unauthorized("not-authenticated", "请先登录", "Authentication required")
-    state = request.app.state
+    state = app_state(request.app)
     claims = read_token(state.settings.secret_key, token, state.clock.now())
     if claims is None:
         raise Unauthorized(*_REVOKED)
@@ -124,7 +136,7 @@ async def optional_actor(request: Request, token: str | None = Depends(oauth2)) 
     return actor
 
 
-def require_roles(*roles: str):
+def require_roles(*roles: str) -> Callable[[Actor], Actor]:
     """Dependency factory: the actor must have one of these roles (admin always passes)."""
 
     def _check(actor: Actor = Depends(current_actor)) -> Actor:
@@ -133,3 +145,12 @@ def require_roles(*roles: str):
         return actor
 
     return _check
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SessionDep = Annotated[Session, Depends(get_session)]
+ActorDep = Annotated[Actor, Depends(current_actor)]
+OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]
+GridIndexDep = Annotated[GridIndex, Depends(get_grid_index)]

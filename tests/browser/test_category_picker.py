@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from cityloop.state import app_state
 from cityloop.catalog import suggest
 from cityloop.catalog.domain import GBT
 from cityloop.catalog.service import load_catalog
@@ -12,7 +13,7 @@ from tests.live import PHONE, browser, live, offline_guard, screenshot  # noqa: 
 
 
 def _full_catalog(live):  # noqa: F811
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         load_catalog(session, GBT)
         session.commit()
         suggest.invalidate()

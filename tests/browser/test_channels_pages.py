@@ -12,6 +12,7 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
+from cityloop.state import app_state
 from cityloop.cases.models import Case
 from cityloop.channels.models import GazetteerEntry
 from cityloop.org.security import issue_token
@@ -32,7 +33,7 @@ def _api(live, username):  # noqa: F811
 
 
 def _cases(live) -> int:  # noqa: F811
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         return session.scalar(select(func.count(Case.id)))
 
 
@@ -69,7 +70,7 @@ def test_public_report_status_and_rating(live, browser, tmp_path):  # noqa: F811
     page.click(".ask-dialog button[value=ok]")
     page.wait_for_url(f"**/m/report/status/{code}")
     assert "已收到" in page.inner_text("#stage")
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         case_id = session.scalar(select(Case.id))
     _act(live, case_id, [("operator1", "accept", {}), ("inspector01", "verify_ok", {}), ("lead1", "file", {}),
                          ("dispatcher1", "dispatch", {"department_code": "d01"}), ("d01", "handle", {"result": "清运"}),
@@ -176,7 +177,7 @@ def test_inspector_answers_a_verify_task_offline(live, browser, tmp_path):  # no
 
 def test_hotline_form_geocodes_and_shows_nearby_cases(live, browser):  # noqa: F811
     lon, lat = live.world.point("341122100001001")
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         session.add(GazetteerEntry(name="人民路", kind="road", address="新安镇", lon=lon, lat=lat, source="test"))
         session.commit()
     old = _api(live, "operator1").post("/api/v1/cases", json={"category_code": "06010", "lon": lon, "lat": lat,
@@ -197,7 +198,7 @@ def test_hotline_form_geocodes_and_shows_nearby_cases(live, browser):  # noqa: F
     page.click("#hotline button[type=submit]")
     expect(page.locator("#msg")).to_contain_text("已保存")
     screenshot(page, "channels-hotline")
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         saved = session.scalars(select(Case).order_by(Case.id.desc())).first()
     assert (saved.source, saved.reporter_name, saved.reporter_phone) == ("hotline", "王女士", "13900001111")
     page.goto(f"{live.url}/console/intake")
@@ -205,7 +206,7 @@ def test_hotline_form_geocodes_and_shows_nearby_cases(live, browser):  # noqa: F
     row.locator("button.merge").click()
     page.click("#merge-dialog button[value=ok]")  # merging is confirmed in a dialog
     expect(page.locator("#msg")).to_contain_text("重复")
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         assert session.get(Case, saved.id).merged_into_id == old["id"]
     assert outside == []
     context.close()
@@ -257,7 +258,7 @@ def test_intake_review_shows_photos_map_duplicates_and_rejects_through_a_dialog(
     expect(page.locator("#msg")).to_contain_text(new["number"])
     expect(page.locator(f"article[data-number='{new['number']}']")).to_have_count(0)
     screenshot(page, "channels-intake")
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         assert session.get(Case, new["id"]).stage == "rejected"
     events = ops.get(f"/api/v1/cases/{new['id']}/events").json()
     assert events[-1]["action"] == "reject" and events[-1]["payload"]["note"].startswith("非城管职责")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
+from cityloop.state import app_state
 from cityloop.cases.models import Case
 from tests.browser.test_console_loop import _act, _as, _jpeg
 from tests.live import browser, live  # noqa: F401
@@ -21,7 +22,7 @@ def test_accept_then_publish_the_photo_from_the_case_page(live, browser):  # noq
     public_id = r.json()[0]["service_request_id"]
     one = f"{live.url}/open311/v2/requests/{public_id}.json"
     assert httpx.get(one).status_code == 404
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         case_id = session.scalar(select(Case.id).where(Case.public_id == public_id))
     page = _as(browser, live, "operator1", case_id)
     _act(page, "accept")

@@ -7,13 +7,14 @@ import re
 
 from playwright.sync_api import expect
 
+from cityloop.state import app_state
 from cityloop.places import importer
 from tests.integration.test_places import LON0, Y, county
 from tests.live import PHONE, browser, live, offline_guard  # noqa: F401
 
 
 def test_placing_the_pin_shows_the_place(live, browser):  # noqa: F811
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         importer.replace(session, importer.parse_geojson(json.dumps(county()), "county"), "county")
         session.commit()
     lon, lat = LON0 + 0.0026, Y + 0.0002  # by the door plate 永阳路 88号

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from PIL import Image
 from sqlalchemy import select
 
+from cityloop.state import app_state
 from cityloop.cases.models import Case
 from cityloop.org.models import User
 from tests.browser import plain
@@ -36,7 +37,7 @@ def _open(browser, live, username: str | None, path: str, viewport=LAPTOP, **con
 
 
 def _case(live) -> Case:  # noqa: F811
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         return session.scalars(select(Case).order_by(Case.id.desc())).first()
 
 
@@ -45,7 +46,7 @@ def _name_people(live) -> None:  # noqa: F811
     names = {"operator1": "赵受理", "lead1": "钱值班", "dispatcher1": "孙派遣", "leader1": "李局长",
              "inspector01": "周监督", "inspector02": "吴监督", "d01": "郑科员", "d02": "王科员", "d03": "冯科员",
              "t100": "陈干事", "admin": "管理员"}
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         for user in session.scalars(select(User)):
             user.display_name = names.get(user.username, user.display_name)
         session.commit()

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from cityloop.state import app_state
 from cityloop.cases.models import Case
 from cityloop.workorders.domain import sign
 from cityloop.workorders.models import WorkOrder
@@ -53,7 +54,7 @@ def test_operator_fixes_and_returns_parked_orders(live, browser):  # noqa: F811
     expect(page.locator("#msg")).to_contain_text("GD-B-2：已退单")
     expect(page.locator("#parked")).to_contain_text("没有待处理的工单")
     expect(page.locator("#recent")).to_contain_text("已退单")
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         case = session.scalar(select(Case).join(WorkOrder, WorkOrder.case_id == Case.id)
                               .where(WorkOrder.external_no == "GD-B-1"))
         assert case.stage == "accepted" and case.category_code == "06010"

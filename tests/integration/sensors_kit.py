@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from cityloop.state import app_state
 from cityloop.catalog.models import Category, FilingCondition
 from cityloop.geo.queries import build_index
 from cityloop.sensors import devices as registry
@@ -41,8 +42,8 @@ def sensor_settings(settings):
 def fake_notifier(app, settings):
     """The notifier every test's app uses: a fake channel behind the real outbox."""
     channel = Fake()
-    app.state.sensor_notifier = Outbox(settings, {"sms": channel, "webhook": channel, "email": channel}, backoff=0.01)
-    channel.outbox = app.state.sensor_notifier
+    app_state(app).sensor_notifier = Outbox(settings, {"sms": channel, "webhook": channel, "email": channel}, backoff=0.01)
+    channel.outbox = app_state(app).sensor_notifier
     return channel
 
 

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, select, text, update
 from typer.testing import CliRunner
 
+from cityloop.state import app_state
 from cityloop.audit.keys import audit_key
 from cityloop.audit.models import AuditChainHead, AuditEntry
 from cityloop.audit.service import seal_all, verify_all
@@ -157,7 +158,7 @@ def test_the_whole_loop_verifies_and_every_entry_is_sealed_once(api, login, worl
 
     walk(api, login, world)
     clock.advance(days=3)
-    assert sweep(session, api.app.state.settings, clock.now()) > 0  # automatic 督办 events
+    assert sweep(session, app_state(api.app).settings, clock.now()) > 0  # automatic 督办 events
     events = session.scalar(select(text("count(*)")).select_from(CaseEvent))
     admin = session.scalar(select(text("count(*)")).select_from(AuditEntry))
     assert seal_all(session, key, clock.now()) == events + admin

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from PIL import Image
 
+from cityloop.state import app_state
 from cityloop.cases.models import Case
 from cityloop.channels.models import CameraEvent, GazetteerEntry, PhotoEvidence
 from tests.conftest import SHANGHAI
@@ -228,6 +229,6 @@ def test_the_server_task_checks_new_photos_and_forgets_old_counters(api, app, lo
              headers=login("inspector01"))
     session.add(RateLimit(key="ip:old", window_start=int(clock.now().timestamp()) - 5 * 86_400, count=3))
     session.commit()
-    assert tasks.check_once(app.state) == 1
-    assert tasks.check_once(app.state) == 0  # nothing new
+    assert tasks.check_once(app_state(app)) == 1
+    assert tasks.check_once(app_state(app)) == 0  # nothing new
     assert session.query(PhotoEvidence).count() == 1 and session.get(RateLimit, "ip:old") is None

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 
+from cityloop.state import app_state
 from cityloop.app import create_app
 from cityloop.cases.batcher import GroupCommitter
 from cityloop.config import Settings
@@ -105,7 +106,7 @@ def test_concurrent_reports_and_a_raced_idempotency_key(sqlite_url, tmp_path):
             return await asyncio.gather(*plain, *keyed)
 
     responses = asyncio.run(main())
-    app.state.intake.stop()
+    app_state(app).intake.stop()
     plain, keyed = responses[:40], responses[40:]
     assert [r.status_code for r in plain] == [201] * 40
     assert len({r.json()["number"] for r in plain}) == 40  # numbers are unique under concurrency
@@ -215,7 +216,7 @@ def test_concurrent_open311_and_save_and_accept_reports_share_the_group_commit(s
             return await asyncio.gather(*plain, *keyed, *accepted)
 
     responses = asyncio.run(main())
-    app.state.intake.stop()
+    app_state(app).intake.stop()
     plain, keyed, accepted = responses[:20], responses[20:24], responses[24:]
     assert [r.status_code for r in plain + keyed] == [200] * 24, plain[0].text
     assert len({r.json()[0]["service_request_id"] for r in plain}) == 20

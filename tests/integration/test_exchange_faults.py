@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from cityloop.state import app_state
 from cityloop.app import create_app
 from cityloop.cases.models import CaseEvent
 from cityloop.config import Settings, get_settings
@@ -71,7 +72,7 @@ def link(two_databases, tmp_path, monkeypatch):  # noqa: F811
 
 def test_an_hour_down_then_500s_and_timeouts_loses_and_repeats_nothing(link):
     county, city, users, city_users, clock, settings = link
-    factory = county.app.state.session_factory
+    factory = app_state(county.app).session_factory
     with factory() as s:
         locate = build_index(s).locate
     flaky = Flaky(city)
@@ -131,7 +132,7 @@ def test_an_hour_down_then_500s_and_timeouts_loses_and_repeats_nothing(link):
     assert send() == 1
 
     county_events = _county_events(factory)
-    with city.app.state.session_factory() as s:
+    with app_state(city.app).session_factory() as s:
         got = s.execute(select(MirrorCase.remote_id, MirrorEvent.seq).join(
             MirrorCase, MirrorEvent.mirror_case_id == MirrorCase.id).order_by(MirrorEvent.id)).all()
         assert s.scalar(select(Parked.id).limit(1)) is None

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from cityloop.state import app_state
 from cityloop.fleet import jt808 as j
 from cityloop.fleet.domain import FLAG_BACKFILL, FLAG_BAD_CHECKSUM
 from cityloop.fleet.gateway import Gateway, issue_auth_code
@@ -30,7 +31,7 @@ def fleet(session, world, clock):
 
 @pytest.fixture
 def pipeline(app, session, fleet):
-    p = Pipeline(app.state)
+    p = Pipeline(app_state(app))
     p.refresh(session)
     return p
 
@@ -160,7 +161,7 @@ def test_simulated_trucks_drive_through_the_gateway_into_the_database(pipeline, 
     assert {f[0] for f in fixes} == {p.vehicle_id for p in plans}
     now = datetime.fromtimestamp(max(f[1] for f in fixes), clock.now().tzinfo)
     pipeline.submit(fixes)  # the gateway's path: the writer thread stores the batch
-    app.state.clock.set(now)
+    app_state(app).clock.set(now)
     pipeline.stop()
     stored = session.scalar(select(func.count()).select_from(Position))
     assert stored == len({(f[0], int(f[1])) for f in fixes})  # a position re-sent within the second is stored once

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from cityloop.state import app_state
 from cityloop.fleet.ingest import Pipeline
 from cityloop.fleet.mqtt import subscribe
 from tests.conftest import free_port
@@ -41,14 +42,14 @@ def broker():
 def test_forwarded_positions_over_mqtt(app, session, world, clock, settings, broker):
     seed_fleet(session, world, clock.now())
     settings.fleet_mqtt_url = f"mqtt://127.0.0.1:{broker}"
-    pipeline = Pipeline(app.state)
+    pipeline = Pipeline(app_state(app))
     pipeline.refresh(session)
     got: list[tuple] = []
     pipeline.submit = got.extend  # what the writer thread would receive
     positions = drive("皖MA0001", clock.now() - timedelta(minutes=5), 700, 30, 20)
 
     async def scenario():
-        task = asyncio.create_task(subscribe(app.state, pipeline))
+        task = asyncio.create_task(subscribe(app_state(app), pipeline))
         async with aiomqtt.Client("127.0.0.1", broker) as client:
             for _ in range(100):  # until the subscription is in place
                 await client.publish(settings.fleet_mqtt_topic, json.dumps(positions[0]), qos=1)

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from cityloop.state import app_state
 from cityloop.app import create_app
 from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
@@ -72,8 +73,8 @@ def shared(shared_url, tmp_path):
 
     yield settings, clock, make_app
     for app in apps:
-        app.state.intake.stop()
-        app.state.engine.dispose()
+        app_state(app).intake.stop()
+        app_state(app).engine.dispose()
     engine.dispose()
 
 

@@ -10,13 +10,14 @@ import pytest
 from georeport import GeoReport
 from sqlalchemy import select
 
+from cityloop.state import app_state
 from cityloop.cases.models import Case
 from tests.live import live  # noqa: F401
 
 
 def accept_live(live, public_id: str) -> None:  # noqa: F811
     """An operator accepts (受理) the request through the API, which makes it public."""
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         case_id = session.scalar(select(Case.id).where(Case.public_id == public_id))
     token = httpx.post(f"{live.url}/api/v1/auth/token", data={"username": "operator1", "password": "demo"}).json()
     r = httpx.post(f"{live.url}/api/v1/cases/{case_id}/actions/accept", json={},

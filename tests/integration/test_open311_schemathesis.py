@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from cityloop.state import app_state
 from cityloop.channels.models import ChannelReport
 
 from tests.integration.test_open311_georeport_client import accept_live
@@ -32,7 +33,7 @@ def _seed(live) -> tuple[list[str], str]:  # noqa: F811
         assert r.status_code == 200, r.text
         numbers.append(r.json()[0]["service_request_id"])
         accept_live(live, numbers[-1])  # public once accepted
-    with live.app.state.session_factory() as session:
+    with app_state(live.app).session_factory() as session:
         token = session.scalar(select(ChannelReport.tracking_code).order_by(ChannelReport.id))
     return numbers, token
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from cityloop.state import app_state
 from cityloop.channels.models import GazetteerEntry
 from cityloop.config import get_settings
 from cityloop.db import make_engine, make_session_factory
@@ -123,7 +124,7 @@ def test_bad_queries_are_clear_422s(api, world, q, code):
 
 
 def test_the_query_limit_is_a_setting(api, app, world):
-    app.state.settings.geocode_max_query = 20
+    app_state(app).settings.geocode_max_query = 20
     assert api.get("/api/v1/geo/geocode", params={"q": "永" * 21}).status_code == 422
     assert api.get("/api/v1/geo/geocode", params={"q": "永" * 20}).status_code == 200
 

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import select
 
+from cityloop.state import app_state
 from cityloop.audit.models import AuditEntry
 from cityloop.public.dialer import dial_due
 from cityloop.public.telephony import FakeTelephony, HttpVoiceGateway
@@ -33,7 +34,7 @@ def phone():
 
 
 def dial(app, telephony) -> int:
-    state = app.state
+    state = app_state(app)
     return dial_due(state.session_factory, state.settings, telephony, state.clock)
 
 

@@ -12,6 +12,7 @@ import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
 
+from cityloop.state import app_state
 from tests.integration.public_kit import point_body
 
 API = "/api/v1/public"
@@ -70,7 +71,7 @@ def test_svg_round_trip(api, world, login, settings):
 
 
 def test_base_url_setting_is_encoded(api, app, world, login):
-    app.state.settings = app.state.settings.model_copy(update={"public_base_url": "https://cg.laian.example/"})
+    app_state(app).settings = app_state(app).settings.model_copy(update={"public_base_url": "https://cg.laian.example/"})
     placement = make_placement(api, login, world)
     png = api.get(f"{API}/placements/{placement['code']}/qr.png?box=4", headers=login("operator1"))
     assert decode(Image.open(io.BytesIO(png.content))) == [f"https://cg.laian.example/public/q/{placement['code']}"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from cityloop.state import app_state
 from cityloop.sensors import store
 from cityloop.sensors.notify import Fake, Outbox
 from cityloop.sensors.pipeline import Ingestor
@@ -69,7 +70,7 @@ def test_a_device_override_changes_its_thresholds(api, sensors, clock, login):
 
 def test_offline_devices_are_flagged_and_come_back(app, api, sensors, clock, login):
     post(api, [{"device_id": "WL-1", "ts": iso(clock), "values": {"depth_cm": 1}}])
-    ingestor = get_ingestor(app.state)
+    ingestor = get_ingestor(app_state(app))
     ingestor.flush_state()
     clock.advance(minutes=31)
     run_jobs(ingestor, clock.now())
@@ -90,7 +91,7 @@ def test_offline_devices_are_flagged_and_come_back(app, api, sensors, clock, log
 
 def test_rule_state_survives_a_restart(app, api, sensors, clock, settings, session_factory):
     post(api, [{"device_id": "WL-1", "ts": iso(clock), "values": {"depth_cm": 30}}])  # 1 of 2 needed
-    get_ingestor(app.state).flush_state()
+    get_ingestor(app_state(app)).flush_state()
     fresh = Ingestor(session_factory, settings, clock)
     clock.advance(minutes=1)
     result = fresh.ingest_items([{"device_id": "WL-1", "ts": iso(clock), "values": {"depth_cm": 30}}])
@@ -102,7 +103,7 @@ def test_rollups_series_and_retention(app, api, sensors, clock, login, session):
     readings = [{"device_id": "DU-1", "ts": (start + timedelta(minutes=i)).isoformat(),
                  "values": {"pm10": 50 + i % 10, "pm25": 20}} for i in range(120)]
     post(api, readings)
-    result = run_jobs(get_ingestor(app.state), clock.now())
+    result = run_jobs(get_ingestor(app_state(app)), clock.now())
     assert result["rollups"] > 0
     minutes = api.get("/api/v1/sensors/devices/DU-1/readings", params={"metric": "pm10", "step": "1m"},
                       headers=login("lead1")).json()["points"]
@@ -144,7 +145,7 @@ def test_pages(api, sensors, clock, login):
 def test_another_transport_hands_in_validated_readings(app, api, sensors, clock, login):
     from cityloop.sensors.readings import check
 
-    ingestor = get_ingestor(app.state)
+    ingestor = get_ingestor(app_state(app))
     ingestor.accept([])  # loads the registry
     readings = []
     for minute in (1, 2):

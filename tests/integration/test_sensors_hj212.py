@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from cityloop.state import app_state
 from cityloop.sensors import hj212, hj212_sim, store
 from cityloop.sensors.hj212_listener import Listener
 from cityloop.sensors.models import Device, Rollup, StationEvent
@@ -93,14 +94,14 @@ def registered(api, sensors, login):
 def gateway(app, registered):
     """A listener on a free port (5 ms batches) for the registered stations."""
     loop = Loop()
-    settings = app.state.settings.model_copy(update={"sensor_flush_ms": 5, "sensor_hj212_idle_seconds": 5})
+    settings = app_state(app).settings.model_copy(update={"sensor_flush_ms": 5, "sensor_hj212_idle_seconds": 5})
 
     async def start():
-        listener = Listener(get_ingestor(app.state), app.state.read_session_factory, settings)
+        listener = Listener(get_ingestor(app_state(app)), app_state(app).read_session_factory, settings)
         return listener, await listener.start("127.0.0.1", 0)
 
     listener, port = loop.run(start())
-    app.state.sensor_hj212 = listener
+    app_state(app).sensor_hj212 = listener
     yield SimpleNamespace(listener=listener, port=port, loop=loop)
     loop.run(listener.close())
     loop.stop()
@@ -345,17 +346,17 @@ def test_the_demo_server_task_listens_in_one_worker_and_its_stations_send_over_t
     from cityloop.sensors.tasks import hj212_listener
 
     port = free_port()
-    app.state.settings = app.state.settings.model_copy(update={
+    app_state(app).settings = app_state(app).settings.model_copy(update={
         "sensor_hj212_port": port, "sensor_demo_interval_seconds": 0.1, "sensor_flush_ms": 5})
     loop = Loop()
-    task = asyncio.run_coroutine_threadsafe(hj212_listener(app.state), loop.loop)
+    task = asyncio.run_coroutine_threadsafe(hj212_listener(app_state(app)), loop.loop)
     try:
         deadline = time.monotonic() + 20
-        while getattr(app.state, "sensor_hj212", None) is None or app.state.sensor_hj212.stats["readings"] < 2:
+        while getattr(app_state(app), "sensor_hj212", None) is None or app_state(app).sensor_hj212.stats["readings"] < 2:
             assert time.monotonic() < deadline and not task.done(), "the demo stations sent nothing"
             time.sleep(0.05)
-        assert loop.run(hj212_listener(app.state), timeout=5) is None  # another worker: returns at once
-        listener = app.state.sensor_hj212
+        assert loop.run(hj212_listener(app_state(app)), timeout=5) is None  # another worker: returns at once
+        listener = app_state(app).sensor_hj212
         assert {p.mn for p in listener.peers.values()} == {DUST[1], NOISE[1]}
     finally:
         loop.loop.call_soon_threadsafe(task.cancel)
@@ -363,7 +364,7 @@ def test_the_demo_server_task_listens_in_one_worker_and_its_stations_send_over_t
         while not task.done() and time.monotonic() < deadline:
             time.sleep(0.05)
         loop.stop()
-    assert getattr(app.state, "sensor_hj212", None) is None  # closed with the worker
+    assert getattr(app_state(app), "sensor_hj212", None) is None  # closed with the worker
     device_ids = dict(session.execute(select(Device.code, Device.id)).all())
     stored = set(session.scalars(select(Row.device_id)))
     assert {device_ids["DU-1"], device_ids["NO-1"]} <= stored
@@ -375,11 +376,11 @@ def test_the_demo_server_task_stays_off_when_the_port_is_taken_or_not_in_demo(ap
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        app.state.settings = app.state.settings.model_copy(update={"sensor_hj212_port": taken.getsockname()[1]})
-        assert asyncio.run(asyncio.wait_for(hj212_listener(app.state), 10)) is None
-    app.state.settings = app.state.settings.model_copy(update={"demo": False, "secret_key": "x" * 40})
-    assert asyncio.run(asyncio.wait_for(hj212_listener(app.state), 1)) is None
-    assert getattr(app.state, "sensor_hj212", None) is None
+        app_state(app).settings = app_state(app).settings.model_copy(update={"sensor_hj212_port": taken.getsockname()[1]})
+        assert asyncio.run(asyncio.wait_for(hj212_listener(app_state(app)), 10)) is None
+    app_state(app).settings = app_state(app).settings.model_copy(update={"demo": False, "secret_key": "x" * 40})
+    assert asyncio.run(asyncio.wait_for(hj212_listener(app_state(app)), 1)) is None
+    assert getattr(app_state(app), "sensor_hj212", None) is None
 
 
 
@@ -388,7 +389,7 @@ def test_a_station_registered_through_the_api_is_accepted_at_once(app, api, gate
     frames = [stranger.realtime(clock, {"pm10": 40.0 + k}) for k in range(5)]
     assert [a.fields.get("QnRtn") for a in stranger.send(*frames)] == ["4"] * 5
     assert gateway.listener.stats["lookups"] == 1  # an unknown MN costs one query a second, not one a frame
-    counted = get_ingestor(app.state).counts
+    counted = get_ingestor(app_state(app)).counts
     for _ in range(500):  # the refusals' counters are written by the listener's thread: let it finish first
         if counted["rejected:unknown-device"] >= 5:
             break

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from cityloop.state import app_state
 from cityloop.sensors.mqtt import LocalBroker, Subscriber, publish
 from cityloop.sensors.service import get_ingestor
 from cityloop.sensors.simulate import messages
@@ -30,7 +31,7 @@ def subscribe(app, sensors, broker):
     started = []
 
     def _start(shared: bool = True) -> Subscriber:
-        sub = Subscriber(get_ingestor(app.state), app.state.settings, broker, shared=shared).start()
+        sub = Subscriber(get_ingestor(app_state(app)), app_state(app).settings, broker, shared=shared).start()
         assert sub.ready.wait(10), "could not subscribe"
         started.append(sub)
         return sub
@@ -58,7 +59,7 @@ def test_a_rainstorm_over_mqtt_yields_exactly_the_expected_alarms_cases_and_warn
     plan, ticks = storm(sensors)
     total = sum(len(t) for t in ticks)
     sent = sum(publish(broker, messages(tick, "341122"), qos=1) for tick in ticks)
-    ingestor = get_ingestor(app.state)
+    ingestor = get_ingestor(app_state(app))
     wait_until(lambda: ingestor.counts["accepted"] >= total)
     sub.stop()
     assert sent == total and ingestor.counts["stored"] == total and handled(ingestor) == total
@@ -83,7 +84,7 @@ def test_bad_messages_are_counted_and_the_subscriber_keeps_going(app, api, senso
                                            "values": {"depth_cm": 1}}).encode()),
     ]
     publish(broker, bad + [(TOPIC.format("WL-1"), good)], qos=1)
-    ingestor = get_ingestor(app.state)
+    ingestor = get_ingestor(app_state(app))
     wait_until(lambda: handled(ingestor) >= len(bad) + 1)
     sub.stop()
     stats = api.get("/api/v1/sensors/stats", headers=login("operator1")).json()["counters"]
@@ -100,7 +101,7 @@ def test_a_shared_subscription_splits_the_load_without_duplicates(app, api, sens
     msgs = [(TOPIC.format("WL-2"), json.dumps({"ts": (start + timedelta(seconds=i)).isoformat(),
                                                "values": {"depth_cm": 1}}).encode()) for i in range(2000)]
     publish(broker, msgs, qos=1)
-    ingestor = get_ingestor(app.state)
+    ingestor = get_ingestor(app_state(app))
     wait_until(lambda: ingestor.counts["accepted"] >= 2000)
     assert first.received > 0 and second.received > 0 and first.received + second.received == 2000
     assert ingestor.counts["stored"] == 2000
@@ -108,7 +109,7 @@ def test_a_shared_subscription_splits_the_load_without_duplicates(app, api, sens
 
 def test_a_failing_batch_is_retried_and_the_subscriber_survives(app, sensors, broker, subscribe, clock,
                                                                 monkeypatch):
-    ingestor = get_ingestor(app.state)
+    ingestor = get_ingestor(app_state(app))
     real, calls = ingestor.ingest_messages, []
 
     def flaky(batch):

@@ -10,6 +10,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from cityloop.state import app_state
 from cityloop.cases.models import Case, CaseEvent
 from cityloop.workorders import tasks
 from cityloop.workorders.models import WorkOrder, WorkOrderMessage
@@ -79,7 +80,7 @@ def test_a_work_order_becomes_a_case_and_everything_goes_back_once_in_order(api,
     handle_due = session.scalar(select(Case.node_due_at).where(Case.id == case.id))
     assert handle_due is not None
     _act(api, login, case.id, "close", "lead1", {"callback": "已回访，王女士确认已清理", "rating": "满意"})
-    tasks._send_once(app.state)  # the server task's round: everything due goes out
+    tasks._send_once(app_state(app))  # the server task's round: everything due goes out
     assert platform.kinds() == ["accept", "progress", "progress", "progress", "progress", "result", "callback"]
     stages = [m["stage"] for m in platform.received]
     assert stages == ["accepted", "filed", "dispatched", "handled", "checked", "closed", "closed"]
@@ -162,7 +163,7 @@ def test_unconfigured_secret_and_malformed_bodies(api, app, county, session, clo
                       ('{"工单编号": "GD-X", "办理时限": "下周一"}'.encode(), "workorder-bad-deadline")]:
         r = post(api, {}, now, raw=raw)
         assert r.status_code == 422 and r.json()["code"] == code, (raw, r.text)
-    app.state.settings.workorder_secret = None
+    app_state(app).settings.workorder_secret = None
     r = post(api, order(), now)
     assert r.status_code == 403 and r.json()["code"] == "workorder-not-configured"
     assert _count(session, WorkOrder) == 0
@@ -279,7 +280,7 @@ def test_field_mapping_file_reads_another_platforms_names(api, app, county, sess
     mapping = tmp_path / "12345.toml"
     mapping.write_text('[fields]\nGDBH = "number"\nSQNR = "description"\nSQDZ = "address"\nBLSX = "deadline"\n'
                        'SQFL = "category"\n\n[categories]\n"0301" = "09006"\n', encoding="utf-8")
-    app.state.settings.workorder_mapping_file = mapping
+    app_state(app).settings.workorder_mapping_file = mapping
     doc = {"GDBH": "ZW-0001", "SQNR": "北门小区门口占道经营", "SQDZ": "北门小区", "BLSX": "2026-11-24T12:00:00+08:00",
            "SQFL": "0301"}
     r = post(api, doc, clock.now().timestamp())

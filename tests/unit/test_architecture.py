@@ -20,13 +20,15 @@ LAYERS = {
     "cityloop.config": (),
     "cityloop.shared": ("cityloop.config",),
     "cityloop.db": ("cityloop.config", "cityloop.shared", "cityloop.areas"),  # areas: the model registry
+    "cityloop.state": ("cityloop.config", "cityloop.shared"),  # the areas' types only for type checking
 }
 
 
 @cache
 def graph() -> grimp.ImportGraph:
-    """The project's import graph, with the frameworks as external packages."""
-    return grimp.build_graph("cityloop", include_external_packages=True)
+    """The project's import graph, with the frameworks as external packages (imports for type checking only
+    are left out: they never run)."""
+    return grimp.build_graph("cityloop", include_external_packages=True, exclude_type_checking_imports=True)
 
 
 def project_modules() -> list[str]:

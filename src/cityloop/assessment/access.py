@@ -8,6 +8,7 @@ from sqlalchemy import select
 from cityloop.org.actor import Actor
 from cityloop.org.models import Department, User
 from cityloop.shared.errors import Forbidden, NotFound
+from sqlalchemy.orm import Session
 
 CITYWIDE = frozenset({"leader", "shift_lead", "dispatcher", "operator", "admin"})
 PUBLISHERS = ("leader", "admin")
@@ -46,7 +47,7 @@ REGION_KINDS = frozenset({"district", "street", "community", "grid"})
 STAFF_KINDS = frozenset({"inspector", "operator", "shift_lead", "dispatcher"})
 
 
-def district_keys(session, kind: str, district: str | None) -> set | None:
+def district_keys(session: Session, kind: str, district: str | None) -> set | None:
     """The object keys of a kind inside a district (None: no district scope). Areas by code prefix, departments by
     their territory (the district's 属地 units), staff by their district center."""
     if district is None or kind in REGION_KINDS:
@@ -58,7 +59,7 @@ def district_keys(session, kind: str, district: str | None) -> set | None:
     return set()
 
 
-def in_district(session, kind: str, rows: list[dict], district: str | None) -> list[dict]:
+def in_district(session: Session, kind: str, rows: list[dict], district: str | None) -> list[dict]:
     """The rows of a district (all rows for the city center)."""
     if district is None:
         return rows
@@ -68,7 +69,7 @@ def in_district(session, kind: str, rows: list[dict], district: str | None) -> l
     return [r for r in rows if r["object_id"] in keys]
 
 
-def check_in_district(session, kind: str, key, district: str | None) -> None:
+def check_in_district(session: Session, kind: str, key, district: str | None) -> None:
     """404 for an object outside the actor's district (no hint that it exists)."""
     if district is None:
         return

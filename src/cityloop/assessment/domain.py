@@ -203,7 +203,7 @@ def _handling_phase(events, runs, ender, started) -> list[int]:
     return phase
 
 
-def _handling(c, who, phase, events, runs, ender, stage, cal) -> None:
+def _handling(c, who, phase, events, runs, ender, stage, cal: WorkCalendar) -> None:
     later = events[max(i for i, e in enumerate(events) if e.action == "dispatch"):]
     handled_runs = [r for r in phase if ender.get(r) is not None and ender[r].action == "handle"]
     late = [r for r in handled_runs if not runs[r].on_time]

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.assessment import access, analysis, queries, service, tasks
 from cityloop.assessment.figures import KINDS, LABELS, RATES
 from cityloop.assessment.models import Publication
@@ -27,7 +28,7 @@ console = APIRouter(prefix="/console/assessment", include_in_schema=False)
 
 def fresh(request: Request) -> None:
     """Fold any new events into the projection before a figure is computed."""
-    state = request.app.state
+    state = app_state(request.app)
     tasks.refresh_once(state.engine, state.session_factory, state.settings, state.clock.now())
 
 
@@ -35,7 +36,7 @@ def period_or_last(request: Request, text: str | None) -> Period:
     """The requested period, or last month in the deployment's time zone."""
     if text:
         return service.period_of(text)
-    state = request.app.state
+    state = app_state(request.app)
     return last_month(state.clock.now().astimezone(ZoneInfo(state.settings.timezone)).date())
 
 
@@ -50,7 +51,7 @@ def _groups(rows: list[dict]) -> list[tuple[str, list[dict]]]:
 def rankings(request: Request, period: str | None = None, session: Session = Depends(get_session)):
     """考核排名公示: department rankings by peer group of the latest published period (or the one asked for);
     when nothing was ever published, last month computed live, and the page says so."""
-    state = request.app.state
+    state = app_state(request.app)
     settings, now = state.settings, state.clock.now()
     published = list(session.scalars(select(Publication).order_by(Publication.period.desc()).limit(60)))
     chosen = next((p for p in published if p.period == period), None) if period else (published or [None])[0]
@@ -89,7 +90,7 @@ def assessment_page(request: Request, period: str | None = None, kind: str | Non
     """综合评价: a kind's ranking for a period; every number links to the cases behind it."""
     if actor is None:
         return pages.login_redirect(request)
-    state = request.app.state
+    state = app_state(request.app)
     kinds = _allowed_kinds(actor)
     kind = kind or (kinds or ["department"])[0]
     today = state.clock.now().astimezone(ZoneInfo(state.settings.timezone)).date()
@@ -124,7 +125,7 @@ def drill_page(kind: str, object_id: str, request: Request, figure: str, period:
     """指标明细: the cases behind one figure of one object."""
     if actor is None:
         return pages.login_redirect(request)
-    state = request.app.state
+    state = app_state(request.app)
     context = {"menu": menu_for(actor), "LABELS": LABELS, "KINDS": KINDS, "kind": kind, "error": None}
     try:
         service.kind_of(kind)

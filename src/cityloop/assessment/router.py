@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.assessment import access, analysis, annual, report, service
 from cityloop.assessment.models import Publication
 from cityloop.assessment.pages import console, fresh, period_or_last, public
@@ -15,6 +16,7 @@ from cityloop.assessment.schemas import (AnnualOut, AssessmentOut, DrillOut, Per
 from cityloop.deps import current_actor, get_session, require_roles
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import AppError, NotFound
+from cityloop.config import Settings
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment 综合评价"])
 extra_routers = [public, console]
@@ -30,7 +32,7 @@ def get_analysis(request: Request, period: str | None = PERIOD, session: Session
     access.require_citywide(actor)
     wanted = period_or_last(request, period)
     fresh(request)
-    return analysis.analysis(session, request.app.state.settings, wanted, request.app.state.clock.now())
+    return analysis.analysis(session, app_state(request.app).settings, wanted, app_state(request.app).clock.now())
 
 
 @router.get("/periods", response_model=list[PublicationOut])
@@ -47,7 +49,7 @@ def period_status(period: str, request: Request, session: Session = Depends(get_
     access.require_citywide(actor)
     wanted = service.period_of(period)
     fresh(request)
-    return service.status(session, request.app.state.settings, wanted)
+    return service.status(session, app_state(request.app).settings, wanted)
 
 
 @router.post("/periods/{period}/publish", response_model=PublicationOut, status_code=201)
@@ -57,7 +59,7 @@ def publish(period: str, request: Request, body: PublishIn | None = None, sessio
     access.require_citywide(actor)
     wanted = service.period_of(period)
     fresh(request)
-    return service.publish(session, request.app.state.settings, wanted, request.app.state.clock.now(),
+    return service.publish(session, app_state(request.app).settings, wanted, app_state(request.app).clock.now(),
                            actor.display_name, body.note if body else None)
 
 
@@ -72,8 +74,8 @@ def monthly_report(name: str, request: Request, session: Session = Depends(get_s
         raise NotFound("unknown-format", "报告格式应为 .xlsx、.pdf 或 .docx", "The report is .xlsx, .pdf or .docx")
     wanted = service.period_of(stem)
     fresh(request)
-    settings = request.app.state.settings
-    data = report.monthly(session, settings, wanted, request.app.state.clock.now())
+    settings = app_state(request.app).settings
+    data = report.monthly(session, settings, wanted, app_state(request.app).clock.now())
     body = report.xlsx(data) if fmt == "xlsx" else _printed(fmt, data, settings)
     return Response(body, media_type=MEDIA[fmt],
                     headers={"Content-Disposition": f'attachment; filename="assessment-{wanted.key}.{fmt}"'})
@@ -87,7 +89,7 @@ def _annual(request: Request, session: Session, actor: Actor, year: int, unit_ty
     access.require_citywide(actor)
     kind = service.kind_of(unit_type)
     fresh(request)
-    return annual.annual(session, request.app.state.settings, year, kind, request.app.state.clock.now())
+    return annual.annual(session, app_state(request.app).settings, year, kind, app_state(request.app).clock.now())
 
 
 @router.get("/annual", response_model=AnnualOut)
@@ -106,7 +108,7 @@ def annual_report(request: Request, year: int = Path(..., ge=2000, le=2100), uni
                     headers={"Content-Disposition": f'attachment; filename="assessment-annual-{year}-{unit_type}.xlsx"'})
 
 
-def _printed(fmt: str, data: dict, settings) -> bytes:
+def _printed(fmt: str, data: dict, settings: Settings) -> bytes:
     """The PDF or Word form; a 503 that says which package to install when no Chinese font is there."""
     from cityloop.assessment import pdf, word
 
@@ -126,7 +128,7 @@ def assessment(object_kind: str, request: Request, period: str | None = PERIOD,
     own = access.own_key(actor, kind)
     wanted = period_or_last(request, period)
     fresh(request)
-    out = service.assessment(session, request.app.state.settings, wanted, kind, request.app.state.clock.now())
+    out = service.assessment(session, app_state(request.app).settings, wanted, kind, app_state(request.app).clock.now())
     rows = access.in_district(session, kind, access.only_own(out["rows"], own), access.district_of(actor))
     return out | {"rows": rows}
 
@@ -145,5 +147,5 @@ def cases_behind(object_kind: str, object_id: str, request: Request, period: str
     access.check_in_district(session, kind, key, access.district_of(actor))
     wanted = period_or_last(request, period)
     fresh(request)
-    return service.cases_behind(session, request.app.state.settings, wanted, kind, key, figure,
-                                request.app.state.clock.now(), page, size)
+    return service.cases_behind(session, app_state(request.app).settings, wanted, kind, key, figure,
+                                app_state(request.app).clock.now(), page, size)

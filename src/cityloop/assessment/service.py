@@ -128,7 +128,7 @@ def _grid_bands(session: Session, data: engine.Decoded, level: str, cfg: scoring
     return {int(k): round(float(m), 2) for k, m in zip(uniq, means)}
 
 
-def _previous_ranks(session, settings, period, kinds, now) -> dict[str, dict[tuple[str, str], int | None]]:
+def _previous_ranks(session: Session, settings: Settings, period, kinds, now) -> dict[str, dict[tuple[str, str], int | None]]:
     """Each kind's ranks in the period before: from its published snapshot, else computed now."""
     before = previous(period)
     snapshot = published(session, before)

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from cityloop.assessment import projection
 from cityloop.config import Settings
 from cityloop.shared.singleton import only_one
+from cityloop.state import AppState
 
 
 def refresh_once(engine: Engine, factory, settings: Settings, now: datetime) -> int | None:
@@ -20,7 +21,7 @@ def refresh_once(engine: Engine, factory, settings: Settings, now: datetime) -> 
             return projection.refresh(session, settings, now)
 
 
-async def refresh_forever(state) -> None:
+async def refresh_forever(state: AppState) -> None:
     """The server's projection refresher."""
     import asyncio
     import logging

@@ -11,11 +11,12 @@ from asyncio import to_thread
 from cityloop.audit.keys import audit_key
 from cityloop.audit.service import chain_head, seal_all, write_anchor
 from cityloop.shared.singleton import only_one
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.audit")
 
 
-def seal_once(state, anchor: bool, anchored_seq: int = -1) -> tuple[int, int] | None:
+def seal_once(state: AppState, anchor: bool, anchored_seq: int = -1) -> tuple[int, int] | None:
     """Seal what is new and, when asked and the head moved past `anchored_seq`, anchor it; None when another
     process holds the lock. Returns (sealed now, chain length)."""
     settings = state.settings
@@ -30,7 +31,7 @@ def seal_once(state, anchor: bool, anchored_seq: int = -1) -> tuple[int, int] | 
         return sealed, seq
 
 
-async def seal_forever(state) -> None:
+async def seal_forever(state: AppState) -> None:
     """The server's sealer: every worker tries each interval, one of them seals (and anchors when due)."""
     settings = state.settings
     last_anchor, anchored_seq = time.monotonic(), -1

@@ -47,7 +47,7 @@ class TileFile:
     """The tiles at `path`, whichever format is installed there; follows a replacement while the server runs
     (looking at the file at most every `recheck` seconds: a stat per tile is a good part of serving one)."""
 
-    def __init__(self, path: Path, recheck: float = 0.5):
+    def __init__(self, path: Path, recheck: float = 0.5) -> None:
         self.path, self.recheck, self._next_check = Path(path), recheck, 0.0
         self._lock = threading.Lock()
         self._stamp: tuple | None = ("unopened",)

@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cityloop.basemap import domain
 from cityloop.basemap.files import TileFile
+from cityloop.state import app_state
 from cityloop.basemap.mbtiles import FORMATS, GZIP
 
 PREFIX = "/map/tiles/"
@@ -17,8 +18,8 @@ CONTENT_TYPES = {k: v.encode() for k, v in FORMATS.items()}
 
 def store(app) -> TileFile:
     """The app's open handle on the local tile file (MBTiles or PMTiles), one per worker."""
-    state = app.state
-    current = getattr(state, "basemap_store", None)
+    state = app_state(app)
+    current = state.basemap_store
     path = state.settings.map_tiles_path
     if current is None or current.path != path:
         current = state.basemap_store = TileFile(path)
@@ -65,7 +66,7 @@ async def _send(send: Send, status: int, headers: list, body: bytes) -> None:
 class TileFastPath:
     """Answer GET /map/tiles/{z}/{x}/{y}.{ext} before routing; pass everything else on."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -104,7 +104,7 @@ class TileStore:
     """Tiles of one MBTiles file: a read-only connection kept open and an LRU of recent tiles (64 Ki tiles: a county
     map whole, a city's busy part); reopened when the file is replaced (an import while the server runs)."""
 
-    def __init__(self, path: Path, cache_size: int = 65536, recheck: float = 0.0):
+    def __init__(self, path: Path, cache_size: int = 65536, recheck: float = 0.0) -> None:
         self.path, self.cache_size = Path(path), cache_size
         self.recheck, self._next_check = recheck, 0.0  # seconds between looks at the file for a replacement
         self._lock = threading.Lock()

@@ -151,7 +151,7 @@ class PMTilesStore:
     """Tiles of one PMTiles file, read from a memory map; directories decoded once (LRU); reopened when the file is
     replaced. Same interface as mbtiles.TileStore."""
 
-    def __init__(self, path: Path, recheck: float = 0.0):
+    def __init__(self, path: Path, recheck: float = 0.0) -> None:
         self.path = Path(path)
         self.recheck, self._next_check = recheck, 0.0  # seconds between looks at the file for a replacement
         self._lock = threading.Lock()

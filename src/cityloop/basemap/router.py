@@ -13,6 +13,7 @@ from sqlalchemy import select
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from cityloop.state import app_state
 from cityloop.basemap import domain, http
 from cityloop.basemap.files import TileFile
 from cityloop.shared.errors import Invalid, NotFound
@@ -47,7 +48,7 @@ router.routes.append(Route("/map/tiles/{z}/{x}/{name}", _TileEndpoint(), methods
 def _place(request: Request) -> tuple[list[float] | None, list[float] | None]:
     """The district's bounding box and the urban centre (the unit grids' middle), from the database, cached a few
     minutes; without regions, the tile file's bounds and centre."""
-    state = request.app.state
+    state = app_state(request.app)
     cached = getattr(state, "basemap_place", None)
     if cached is not None and time.monotonic() - cached[0] < BOUNDS_TTL:
         return cached[1]
@@ -73,7 +74,7 @@ def _place(request: Request) -> tuple[list[float] | None, list[float] | None]:
 @router.get("/map/config.js", include_in_schema=False)
 def config(request: Request) -> Response:
     """window.CITYLOOP_MAP for static/js/map.js (a script from this origin: the CSP allows no inline script)."""
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     tiles = store(request)
     source = domain.base_source(tiles.available(), settings.map_tile_url)
     fmt = tiles.metadata.get("format", "pbf") if source == "local" else None

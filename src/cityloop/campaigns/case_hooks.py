@@ -7,9 +7,11 @@ from sqlalchemy import select
 
 from cityloop.campaigns import domain
 from cityloop.campaigns.models import Campaign, CampaignCase, CampaignGrid
+from cityloop.config import Settings
+from sqlalchemy.orm import Session
 
 
-def on_case_events(session, settings, items) -> None:
+def on_case_events(session: Session, settings: Settings, items) -> None:
     """For each reported case, add a campaign_cases row per claiming campaign."""
     reports = [(case, event) for case, event in items if event.get("action") == "report"]
     if not reports:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.campaigns import service
 from cityloop.deps import get_session, optional_actor
 from cityloop.org.actor import Actor
@@ -31,7 +32,7 @@ def campaigns(request: Request, actor: Actor | None = Depends(optional_actor),
         return pages.login_redirect(request)
     if not actor.has(*service.VIEWERS):
         return _denied(request, actor)
-    now = request.app.state.clock.now()
+    now = app_state(request.app).clock.now()
     rows = [service.report(session, c.id, now) for c in service.listing(session, now)]
     tasks = service.tasks(session, actor, now) if actor.has("inspector") else []
     return pages.render(request, "campaigns/list.html", menu=menu_for(actor), rows=rows, tasks=tasks)
@@ -45,5 +46,5 @@ def campaign(campaign_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Req
         return pages.login_redirect(request)
     if not actor.has(*service.VIEWERS):
         return _denied(request, actor)
-    p = service.report(session, campaign_id, request.app.state.clock.now())
+    p = service.report(session, campaign_id, app_state(request.app).clock.now())
     return pages.render(request, "campaigns/detail.html", menu=menu_for(actor), p=p)

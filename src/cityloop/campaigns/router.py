@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.audit import service as audit
 from cityloop.campaigns import export, service
 from cityloop.campaigns.pages import extra_routers  # noqa: F401 - mounted by the app with this module
@@ -19,7 +20,7 @@ RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _now(request: Request):
-    return request.app.state.clock.now()
+    return app_state(request.app).clock.now()
 
 
 @router.post("", response_model=CampaignOut, status_code=201)
@@ -27,7 +28,7 @@ def create(body: CampaignIn, request: Request, session: Session = Depends(get_se
            actor: Actor = Depends(require_roles(*service.MANAGERS))):
     """新建专项普查 / Create a campaign: theme, matters, window, duty grids, inspectors, checklist."""
     audit.record(session, actor, "campaign.create", body.name, body.model_dump(mode="json"), _now(request))
-    return service.create(session, body, actor, request.app.state.settings.catalog_standard, _now(request))
+    return service.create(session, body, actor, app_state(request.app).settings.catalog_standard, _now(request))
 
 
 @router.get("", response_model=list[CampaignOut])

@@ -22,6 +22,8 @@ from cityloop.routing import service as routing
 from cityloop.shared.errors import AppError, Conflict, Invalid, NotFound
 from cityloop.shared.ids import as_id
 from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
+from sqlalchemy.orm import Session
+from cityloop.cases.service import Ctx
 
 TASK_STAGES = frozenset({"verifying", "handled"})
 HAND_DOWN_STAGES = RULES["hand_down"].stages
@@ -30,7 +32,7 @@ NOTE_REQUIRED = {"annotate", "escalate", "reject", "refuse", "void", "verify_fai
                  "send_back_to_operator", "supervise_return"}
 
 
-def load_case(session, ident: int | str, lock: bool = False) -> Case:
+def load_case(session: Session, ident: int | str, lock: bool = False) -> Case:
     """A case by id or number, or 404."""
     row_id = as_id(ident)
     stmt = select(Case).where(Case.id == row_id if row_id is not None else Case.number == str(ident))
@@ -42,7 +44,7 @@ def load_case(session, ident: int | str, lock: bool = False) -> Case:
     return case
 
 
-def duty_grids_of(session, user_id: int | None) -> frozenset[str]:
+def duty_grids_of(session: Session, user_id: int | None) -> frozenset[str]:
     """Duty grids an inspector patrols."""
     if user_id is None:
         return frozenset()
@@ -50,7 +52,7 @@ def duty_grids_of(session, user_id: int | None) -> frozenset[str]:
     return frozenset(rows)
 
 
-def states(session, case: Case, actor, settings=None) -> tuple[CaseState, ActorState]:
+def states(session: Session, case: Case, actor, settings=None) -> tuple[CaseState, ActorState]:
     """The domain's view of the case and the actor."""
     tasked = case.stage in TASK_STAGES  # only 核实/核查 rules look at the task and the inspector's grids
     task = svc.current_task(session, case) if tasked else None
@@ -64,7 +66,7 @@ def states(session, case: Case, actor, settings=None) -> tuple[CaseState, ActorS
     return cs, ActorState(actor.id, actor.roles, actor.department_id, grids, getattr(actor, "district_code", None))
 
 
-def _can_hand_down(session, case: Case, actor) -> bool:
+def _can_hand_down(session: Session, case: Case, actor) -> bool:
     """下派 is offered only where the case's district has a center (city mode); one lookup, for city staff only."""
     if case.stage not in HAND_DOWN_STAGES or case.handling_district is not None \
             or getattr(actor, "district_code", None) is not None or not actor.has("shift_lead", "dispatcher", "admin"):
@@ -106,12 +108,12 @@ def apply_in_transaction(ctx: svc.Ctx, ident: int | str, action: str, body: Acti
     return case
 
 
-def _rated(ctx, case: Case) -> bool:
+def _rated(ctx: Ctx, case: Case) -> bool:
     return ctx.session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case.id,
                                                          CaseEvent.action == "rate")) is not None
 
 
-def _close(ctx, case, body, target) -> dict:
+def _close(ctx: Ctx, case, body, target) -> dict:
     """结案, with the 回访 (return call) to the reporter when one was made: its outcome and satisfaction."""
     payload = _plain(ctx, case, body, target)
     payload["close_type"] = case.close_type = practice.close_type_of(ctx, case, body)
@@ -122,7 +124,7 @@ def _close(ctx, case, body, target) -> dict:
     return payload
 
 
-def _plain(ctx, case, body, target) -> dict:
+def _plain(ctx: Ctx, case, body, target) -> dict:
     if target is not None and target != case.stage:
         _finish_task(ctx, case, None)
         svc.enter_stage(ctx, case, target)
@@ -131,7 +133,7 @@ def _plain(ctx, case, body, target) -> dict:
     return {}
 
 
-def _terminal(ctx, case: Case) -> None:
+def _terminal(ctx: Ctx, case: Case) -> None:
     case.closed_at = ctx.now
     if case.stage == "void":
         case.close_type = "void"
@@ -144,7 +146,7 @@ def _terminal(ctx, case: Case) -> None:
     case.pending_request, case.paused_at = None, None
 
 
-def _finish_task(ctx, case: Case, result: str | None) -> None:
+def _finish_task(ctx: Ctx, case: Case, result: str | None) -> None:
     task = svc.current_task(ctx.session, case)
     if task is not None:
         task.status, task.done_at, task.result = "done", ctx.now, result
@@ -153,7 +155,7 @@ def _finish_task(ctx, case: Case, result: str | None) -> None:
 
 
 def _inspection(result: str) -> Callable:
-    def handler(ctx, case, body, target) -> dict:
+    def handler(ctx: Ctx, case, body, target) -> dict:
         _finish_task(ctx, case, result)
         svc.enter_stage(ctx, case, target)
         if target == "rejected":
@@ -165,7 +167,7 @@ def _inspection(result: str) -> Callable:
     return handler
 
 
-def _merge(ctx, case, body, target) -> dict:
+def _merge(ctx: Ctx, case, body, target) -> dict:
     if not body.target_case:
         raise Invalid("target-required", "合并需要指定重复于哪个案件（target_case）", "merge needs target_case")
     other = load_case(ctx.session, body.target_case)
@@ -176,7 +178,7 @@ def _merge(ctx, case, body, target) -> dict:
     return {"target_case": other.number}
 
 
-def _reassign(ctx, case, body, target) -> dict:
+def _reassign(ctx: Ctx, case, body, target) -> dict:
     user = ctx.session.scalar(select(User).where(User.username == (body.inspector or "")))
     if user is None or "inspector" not in user.role_names:
         raise Invalid("not-an-inspector", f"{body.inspector} 不是监督员", f"{body.inspector} is not an inspector")
@@ -185,7 +187,7 @@ def _reassign(ctx, case, body, target) -> dict:
     return {"inspector": user.username, "task": task.kind}
 
 
-def _file(ctx, case, body, target) -> dict:
+def _file(ctx: Ctx, case, body, target) -> dict:
     if body.category_code and body.category_code != case.category_code:
         cat = find_matter(ctx.session, ctx.settings.catalog_standard, body.category_code)
         case.category_id, case.category_code = cat.id, cat.code
@@ -208,7 +210,7 @@ def _file(ctx, case, body, target) -> dict:
             "suggested_department_id": suggestion.department_id, "routing_reason": suggestion.reason_zh}
 
 
-def _dispatch(ctx, case, body, target) -> dict:
+def _dispatch(ctx: Ctx, case, body, target) -> dict:
     if body.department_code:
         dept = ctx.session.scalar(select(Department).where(Department.code == body.department_code,
                                                            Department.active.is_(True)))
@@ -236,7 +238,7 @@ def _dispatch(ctx, case, body, target) -> dict:
     return payload
 
 
-def _handle(ctx, case, body, target) -> dict:
+def _handle(ctx: Ctx, case, body, target) -> dict:
     result = (body.result or body.note or "").strip()
     if not result:
         raise Invalid("result-required", "处置反馈需要填写处置结果（result）", "handle needs a result text")
@@ -246,7 +248,7 @@ def _handle(ctx, case, body, target) -> dict:
 
 
 def _request(kind: str) -> Callable:
-    def handler(ctx, case, body, target) -> dict:
+    def handler(ctx: Ctx, case, body, target) -> dict:
         minutes = None
         if kind == "extension":
             try:
@@ -264,7 +266,7 @@ def _request(kind: str) -> Callable:
 
 
 def _decide_request(approved: bool) -> Callable:
-    def handler(ctx, case, body, target) -> dict:
+    def handler(ctx: Ctx, case, body, target) -> dict:
         req = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id,
                                                            CaseRequest.status == "pending"))
         req.status, req.decided_by, req.decided_at = ("approved" if approved else "denied"), ctx.actor.id, ctx.now
@@ -277,7 +279,7 @@ def _decide_request(approved: bool) -> Callable:
     return handler
 
 
-def _apply_request(ctx, case: Case, req: CaseRequest) -> None:
+def _apply_request(ctx: Ctx, case: Case, req: CaseRequest) -> None:
     if req.kind == "return":
         case.return_count += 1
         case.last_department_id, case.department_id = case.department_id, None
@@ -293,7 +295,7 @@ def _apply_request(ctx, case: Case, req: CaseRequest) -> None:
         case.stage, case.paused_at = "suspended", ctx.now
 
 
-def _resume(ctx, case, body, target) -> dict:
+def _resume(ctx: Ctx, case, body, target) -> dict:
     node = svc.open_node(ctx.session, case)
     if node.urgent:
         paused = (ctx.now - case.paused_at).total_seconds() / 60
@@ -304,7 +306,7 @@ def _resume(ctx, case, body, target) -> dict:
     return {"paused_minutes": round(paused, 1)}
 
 
-def _void(ctx, case, body, target) -> dict:
+def _void(ctx: Ctx, case, body, target) -> dict:
     """作废: the shift lead's approval of a pending request_void (or, as a deployment option, a direct void)."""
     payload: dict = {}
     req = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id, CaseRequest.status == "pending",
@@ -316,7 +318,7 @@ def _void(ctx, case, body, target) -> dict:
     return {**payload, **_plain(ctx, case, body, target), "close_type": "void"}
 
 
-def _rate(ctx, case, body, target) -> dict:
+def _rate(ctx: Ctx, case, body, target) -> dict:
     if body.rating is None:
         raise Invalid("rating-required", "请选择满意度：满意、基本满意或不满意", "rate needs a rating")
     if _rated(ctx, case):

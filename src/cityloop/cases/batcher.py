@@ -25,7 +25,7 @@ _STOP = object()
 class GroupCommitter:
     """Runs write(session, items) -> results for queued items in a dedicated thread and commits per batch."""
 
-    def __init__(self, factory: sessionmaker[Session], write: Callable[[Session, list], list], max_batch: int = 128):
+    def __init__(self, factory: sessionmaker[Session], write: Callable[[Session, list], list], max_batch: int = 128) -> None:
         self.factory, self.write, self.max_batch = factory, write, max_batch
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None

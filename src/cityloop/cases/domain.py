@@ -119,7 +119,7 @@ class Rule:
     name: tuple[str, str] = ("", "")
 
 
-def _r(stages, roles, to, scope="any", name=("", "")) -> Rule:
+def _r(stages, roles, to, scope: str="any", name=("", "")) -> Rule:
     return Rule(frozenset(stages), tuple(roles), to, scope, name)
 
 
@@ -213,7 +213,7 @@ class ActorState:
 class WorkflowError(Exception):
     """An action that the stage or the role does not allow; status 409 (stage) or 403 (role/scope)."""
 
-    def __init__(self, status: int, code: str, zh: str, en: str):
+    def __init__(self, status: int, code: str, zh: str, en: str) -> None:
         super().__init__(en)
         self.status, self.code, self.zh, self.en = status, code, zh, en
 

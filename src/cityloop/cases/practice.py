@@ -15,9 +15,11 @@ from cityloop.cases.models import Case, CaseAssist, CaseNode, CaseSupervision
 from cityloop.org.models import Department
 from cityloop.shared.errors import Invalid, NotFound
 from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
+from sqlalchemy.orm import Session
+from cityloop.cases.service import Ctx
 
 
-def case_facts(session, case: Case) -> dict:
+def case_facts(session: Session, case: Case) -> dict:
     """The CaseState fields these flows add: open 协办 departments, units owing a 督办 reply, a reply to check."""
     if (case.event_count or 0) <= 1:  # only reported so far (e.g. the response to a report): no 督办 nor 协办 yet
         return {"assist_departments": frozenset(), "supervised_departments": frozenset(), "supervision_replied": False}
@@ -30,7 +32,7 @@ def case_facts(session, case: Case) -> dict:
             "supervision_replied": any(st == "replied" for _, st in sups)}
 
 
-def _deadline(ctx, case: Case, text: str | None, default: str, what: str) -> tuple[int, object]:
+def _deadline(ctx: Ctx, case: Case, text: str | None, default: str, what: str) -> tuple[int, object]:
     try:
         value, unit = parse_limit(text or default)
         minutes = limit_minutes(value, unit, case.urgent, ctx.cal.day_minutes)
@@ -39,7 +41,7 @@ def _deadline(ctx, case: Case, text: str | None, default: str, what: str) -> tup
         raise Invalid(f"bad-{what}", f"时限无效：{exc}", f"Bad {what}: {exc}") from exc
 
 
-def _department(ctx, code: str | None) -> Department:
+def _department(ctx: Ctx, code: str | None) -> Department:
     dept = ctx.session.scalar(select(Department).where(Department.code == (code or ""), Department.active.is_(True)))
     if dept is None:
         raise Invalid("unknown-department", f"未知部门：{code}", f"Unknown department {code}")
@@ -48,7 +50,7 @@ def _department(ctx, code: str | None) -> Department:
 
 # --- 回退 to the previous node ---------------------------------------------------------------------------------
 
-def _send_back(ctx, case, body, target) -> dict:
+def _send_back(ctx: Ctx, case, body, target) -> dict:
     case.send_back_count += 1
     svc.enter_stage(ctx, case, target)  # the previous node starts again with its full limit
     return {"send_back_count": case.send_back_count, "to_node": case.node}
@@ -56,7 +58,7 @@ def _send_back(ctx, case, body, target) -> dict:
 
 # --- 发核查 (CITYLOOP_CHECK_DISPATCH=operator) ---------------------------------------------------------------------
 
-def _send_check(ctx, case, body, target) -> dict:
+def _send_check(ctx: Ctx, case, body, target) -> dict:
     run = svc.open_node(ctx.session, case)
     on_time = run is None or ctx.now <= run.due_at
     svc.end_node(ctx, case)
@@ -67,7 +69,7 @@ def _send_check(ctx, case, body, target) -> dict:
 
 # --- 主办/协办 ------------------------------------------------------------------------------------------------------
 
-def open_assists(ctx, case: Case, helpers) -> list[dict]:
+def open_assists(ctx: Ctx, case: Case, helpers) -> list[dict]:
     """协办 tasks for the helper departments of a dispatch (the case's department is the lead, 主办)."""
     out, seen = [], {case.department_id}
     for helper in helpers:
@@ -84,7 +86,7 @@ def open_assists(ctx, case: Case, helpers) -> list[dict]:
     return out
 
 
-def _assist_report(ctx, case, body, target) -> dict:
+def _assist_report(ctx: Ctx, case, body, target) -> dict:
     result = (body.result or body.note or "").strip()
     if not result:
         raise Invalid("result-required", "协办反馈需要填写结果（result）", "assist_report needs a result text")
@@ -98,7 +100,7 @@ def _assist_report(ctx, case, body, target) -> dict:
     return {"assist_id": task.id, "department_id": task.department_id, "result": result, "on_time": task.on_time}
 
 
-def lapse_assists(ctx, case: Case) -> list[int]:
+def lapse_assists(ctx: Ctx, case: Case) -> list[int]:
     """When the lead reports, helper tasks still open are closed as 未完成 (lapsed) and counted against the helper."""
     lapsed = []
     for task in ctx.session.scalars(select(CaseAssist).where(CaseAssist.case_id == case.id,
@@ -108,7 +110,7 @@ def lapse_assists(ctx, case: Case) -> list[int]:
     return lapsed
 
 
-def cancel_assists(ctx, case: Case) -> None:
+def cancel_assists(ctx: Ctx, case: Case) -> None:
     """A case that ends (作废, 不予立案 …) cancels its open helper tasks; they count for nobody."""
     for task in ctx.session.scalars(select(CaseAssist).where(CaseAssist.case_id == case.id,
                                                              CaseAssist.status == "open")):
@@ -117,7 +119,7 @@ def cancel_assists(ctx, case: Case) -> None:
 
 # --- 督办单 and 督查 -------------------------------------------------------------------------------------------------
 
-def _supervise(ctx, case, body, target) -> dict:
+def _supervise(ctx: Ctx, case, body, target) -> dict:
     case.supervise_count += 1
     if body.department_code:
         dept_id = _department(ctx, body.department_code).id
@@ -137,7 +139,7 @@ def _supervise(ctx, case, body, target) -> dict:
             "due_at": due.isoformat(), "repeat": row.repeat}
 
 
-def _supervision(ctx, case: Case, body, status: str, department_id: int | None = None) -> CaseSupervision:
+def _supervision(ctx: Ctx, case: Case, body, status: str, department_id: int | None = None) -> CaseSupervision:
     stmt = select(CaseSupervision).where(CaseSupervision.case_id == case.id, CaseSupervision.status == status)
     if department_id is not None and "admin" not in ctx.actor.roles:
         stmt = stmt.where(CaseSupervision.department_id == department_id)
@@ -149,7 +151,7 @@ def _supervision(ctx, case: Case, body, status: str, department_id: int | None =
     return row
 
 
-def _reply(ctx, case, body, target) -> dict:
+def _reply(ctx: Ctx, case, body, target) -> dict:
     text = (body.result or body.note or "").strip()
     if not text:
         raise Invalid("reply-required", "督办回复需要填写回复内容（note）", "supervise_reply needs a note")
@@ -159,7 +161,7 @@ def _reply(ctx, case, body, target) -> dict:
 
 
 def _check(accepted: bool) -> Callable:
-    def handler(ctx, case, body, target) -> dict:
+    def handler(ctx: Ctx, case, body, target) -> dict:
         row = _supervision(ctx, case, body, "replied")
         row.checked_by, row.checked_at, row.check_note = ctx.actor.id, ctx.now, body.note
         row.status = "closed" if accepted else "open"  # returned: the unit must reply again, same deadline
@@ -168,7 +170,7 @@ def _check(accepted: bool) -> Callable:
     return handler
 
 
-def mark_overdue_supervisions(ctx) -> int:
+def mark_overdue_supervisions(ctx: Ctx) -> int:
     """Record one 督办单超期未回复 event per 督办单 left unanswered past its deadline (the sweep calls it)."""
     rows = list(ctx.session.scalars(select(CaseSupervision).where(
         CaseSupervision.status == "open", CaseSupervision.due_at < ctx.now,
@@ -183,7 +185,7 @@ def mark_overdue_supervisions(ctx) -> int:
 
 # --- 结案类型 ---------------------------------------------------------------------------------------------------------
 
-def close_type_of(ctx, case: Case, body) -> str:
+def close_type_of(ctx: Ctx, case: Case, body) -> str:
     """正常/超时/特殊结案: 超时 when a handling run of the department that handled it last ended past its deadline."""
     special = body.close_type == "special"
     if special and not (body.note or "").strip():

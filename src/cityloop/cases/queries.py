@@ -269,7 +269,7 @@ def _attach_photos(session: Session, items: list[TaskOut]) -> None:
 _KIND_NAMES = {"case": "待办案件", "verify": "核实任务", "check": "核查任务"}
 
 
-def _item(case: Case, now, cal, kind: str, category_name: str, task_id: int | None = None) -> TaskOut:
+def _item(case: Case, now, cal: WorkCalendar, kind: str, category_name: str, task_id: int | None = None) -> TaskOut:
     _, lamp = timing(case, now, cal)
     return TaskOut(kind=kind, kind_name=_KIND_NAMES[kind], case_id=case.id, case_number=case.number,
                    stage=case.stage, category_name=category_name, address=case.address, node=case.node,

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cityloop.state import AppState, app_state
 from cityloop.cases import actions, intake, queries, service
 from cityloop.cases import saved_filters as saved
 from cityloop.cases.domain import available_actions, scoped_key
@@ -47,7 +48,7 @@ async def _parse(request: Request, model: type[BaseModel], required: bool):
     """JSON body, or a form (multipart or urlencoded) with a `data` JSON field and `photos` files."""
     ctype = request.headers.get("content-type", "")
     photos: list[tuple[str, bytes]] = []
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form(max_files=settings.max_photos + 1, max_fields=20)
         raw = form.get("data") or ("{}" if not required else None)
@@ -73,22 +74,22 @@ async def _parse(request: Request, model: type[BaseModel], required: bool):
 
 
 def _calendar(request: Request):
-    with request.app.state.read_session_factory() as rs:  # cached; a read never waits for the write lock
-        return calendar(rs, request.app.state.settings)
+    with app_state(request.app).read_session_factory() as rs:  # cached; a read never waits for the write lock
+        return calendar(rs, app_state(request.app).settings)
 
 
 def _ctx(request: Request, session: Session, actor: Actor, photos) -> service.Ctx:
-    return service.Ctx(session, request.app.state.settings, _calendar(request), request.app.state.clock.now(), actor,
+    return service.Ctx(session, app_state(request.app).settings, _calendar(request), app_state(request.app).clock.now(), actor,
                        photos)
 
 
 def _out(request: Request, session: Session, case, actor: Actor) -> CaseOut:
-    return queries.to_out(session, case, actor, request.app.state.clock.now(), _calendar(request))
+    return queries.to_out(session, case, actor, app_state(request.app).clock.now(), _calendar(request))
 
 
 def _out_after_write(request: Request, case, actor: Actor) -> CaseOut:
     """The response of a write, read outside the (committed) write transaction."""
-    with request.app.state.read_session_factory() as rs:
+    with app_state(request.app).read_session_factory() as rs:
         return _out(request, rs, case, actor)
 
 
@@ -100,12 +101,12 @@ async def report(request: Request, accept: bool = Query(False, description="保�
     """上报案件 / Report a problem (JSON, or multipart with photos). Honours Idempotency-Key. With ?accept=true a
     caller allowed to 受理 (the operator) saves and accepts in one transaction."""
     body, raw_photos = await _parse(request, ReportIn, True)
-    photos = screen_all(request.app.state.settings, raw_photos)  # size and format only; decoded in prepare
+    photos = screen_all(app_state(request.app).settings, raw_photos)  # size and format only; decoded in prepare
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= 128):
         raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
     key = scoped_key(f"user:{actor.id}", key) if key else None  # one user's key never finds another's case
-    state, index = request.app.state, get_grid_index(request)
+    state, index = app_state(request.app), get_grid_index(request)
 
     def prepare():
         with state.read_session_factory() as reads:
@@ -156,7 +157,7 @@ async def report(request: Request, accept: bool = Query(False, description="保�
 async def check(request: Request, actor: Actor = Depends(current_actor)):
     """预检 / Check and locate a report without storing it: where it is, which matter, whether it needs 核实."""
     body, _ = await _parse(request, ReportIn, True)
-    state, index = request.app.state, get_grid_index(request)
+    state, index = app_state(request.app), get_grid_index(request)
     with state.read_session_factory() as reads:
         ctx = _ctx(request, reads, actor, [])
         prepared = intake.prepare(ctx, body, index.locate, to_wgs84, None, state.matters.get)
@@ -174,7 +175,7 @@ def _accept(ctx: service.Ctx, writes: Session, new: Case) -> None:
         actions.apply_in_transaction(replace(ctx, session=writes), new.id, "accept", ActionIn())
 
 
-def _replayed(state, key: str | None, prepared: intake.Prepared) -> Case:
+def _replayed(state: AppState, key: str | None, prepared: intake.Prepared) -> Case:
     with state.read_session_factory() as reads:
         existing = intake.find_by_key(reads, key, prepared.case["request_hash"]) if key else None
     if existing is None:
@@ -195,7 +196,7 @@ def list_cases(request: Request, stage: str | None = None, category: str | None 
     filters = dict(stage=stage, category=category, department=department, grid=grid, duty_grid=duty_grid,
                    district=district, street=street, source=source, overdue=overdue,
                    created_from=created_from, created_to=created_to, number=number, address=address, q=q)
-    items, total = queries.list_cases(session, actor, filters, request.app.state.clock.now(), pg.page, pg.size,
+    items, total = queries.list_cases(session, actor, filters, app_state(request.app).clock.now(), pg.page, pg.size,
                                       _calendar(request))
     return CasePage(items=items, total=total, page=pg.page, size=pg.size)
 
@@ -224,7 +225,7 @@ async def act(ident: str, action: str, request: Request, session: Session = Depe
               actor: Actor = Depends(current_actor)):
     """办理 / Take a workflow action (accept, verify_ok, file, dispatch, handle, check_ok, close, …)."""
     body, raw_photos = await _parse(request, ActionIn, False)
-    photos = screen_all(request.app.state.settings, raw_photos)
+    photos = screen_all(app_state(request.app).settings, raw_photos)
 
     def run():
         queries.get_visible(session, actor, ident)  # 404 for cases the caller may not see
@@ -265,7 +266,7 @@ def _photo(photo_id: int, request: Request, session: Session, actor: Actor, thum
     if row is None:
         raise NotFound("photo-not-found", "照片不存在", "Photo not found")
     queries.get_visible(session, actor, row.case_id)
-    path: Path = photo_path(request.app.state.settings, row.sha256, thumb)
+    path: Path = photo_path(app_state(request.app).settings, row.sha256, thumb)
     if not path.exists():
         raise NotFound("photo-missing", "照片文件缺失", "Photo file missing")
     return FileResponse(path, media_type="image/jpeg" if thumb else row.content_type)
@@ -275,7 +276,7 @@ def _photo(photo_id: int, request: Request, session: Session, actor: Actor, thum
 def tasks(request: Request, limit: int = Query(200, ge=1, le=500, description="最多条数 / most urgent first"),
           session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     """我的待办 / What waits for the caller now, most urgent first, with due times and traffic lights."""
-    now: datetime = request.app.state.clock.now()
+    now: datetime = app_state(request.app).clock.now()
     return queries.inbox(session, actor, now, _calendar(request), limit)
 
 
@@ -301,7 +302,7 @@ def saved_filters(session: Session = Depends(get_session), actor: Actor = Depend
 def save_filter(body: SavedFilterIn, request: Request, session: Session = Depends(get_session),
                 actor: Actor = Depends(current_actor)):
     """保存查询条件 / Save (or overwrite by name) a case search for the caller."""
-    row = saved.save(session, actor.id, body.name, body.query, request.app.state.clock.now())
+    row = saved.save(session, actor.id, body.name, body.query, app_state(request.app).clock.now())
     return SavedFilterOut(id=row.id, name=row.name, query=row.query)
 
 

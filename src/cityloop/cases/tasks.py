@@ -13,6 +13,7 @@ from cityloop.config import Settings
 from cityloop.org.actor import SYSTEM_ACTOR
 from cityloop.shared.singleton import only_one
 from cityloop.sla.service import calendar
+from cityloop.state import AppState
 
 BATCH = 500
 
@@ -58,7 +59,7 @@ def sweep_once(engine: Engine, factory, settings: Settings, now: datetime) -> in
             return sweep(session, settings, now)
 
 
-async def sweep_forever(state) -> None:
+async def sweep_forever(state: AppState) -> None:
     """The server's overdue sweeper: every worker tries each interval, one of them sweeps."""
     import asyncio
     import logging

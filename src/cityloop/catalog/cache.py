@@ -37,7 +37,7 @@ def load_matters(session: Session, standard: str, code: str | None = None) -> di
 class MatterCache:
     """Matters by code for one standard, reloaded when older than REFRESH_SECONDS."""
 
-    def __init__(self, factory: sessionmaker[Session], standard: str):
+    def __init__(self, factory: sessionmaker[Session], standard: str) -> None:
         self.factory, self.standard = factory, standard
         self._matters: dict[str, Matter] = {}
         self._loaded_at = float("-inf")

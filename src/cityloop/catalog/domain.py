@@ -51,7 +51,7 @@ Row = tuple[int, dict[str, str]]
 class CatalogError(ValueError):
     """A table that cannot be loaded; line is the 1-based line of the file."""
 
-    def __init__(self, line: int, zh: str, en: str):
+    def __init__(self, line: int, zh: str, en: str) -> None:
         super().__init__(f"line {line}: {en}")
         self.line, self.zh, self.en = line, zh, en
 

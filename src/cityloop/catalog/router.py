@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.audit import service as audit
 from cityloop.catalog import service, suggest
 from cityloop.catalog.schemas import CategoryOut, ComponentOut, ConditionPatch
@@ -22,7 +23,7 @@ NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 
 
 def _standard(request: Request, standard: str | None) -> str:
-    return standard or request.app.state.settings.catalog_standard
+    return standard or app_state(request.app).settings.catalog_standard
 
 
 @router.get("/categories", response_model=list[CategoryOut])
@@ -34,7 +35,7 @@ def list_categories(request: Request, kind: Literal["component", "matter"] | Non
                     session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
     """部件与事项目录 / Component types and matters; matters with their filing conditions and limits."""
     return service.list_categories(session, _standard(request, standard), kind, major, q,
-                                   request.app.state.settings.admin_code)
+                                   app_state(request.app).settings.admin_code)
 
 
 @router.get("/suggest")
@@ -63,7 +64,7 @@ def get_category(request: Request, code: str = Path(..., pattern=CODE),
                  session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
     """单个事项 / One matter (or component type) with its filing conditions."""
     return service.get_category(session, _standard(request, standard), code, kind,
-                                request.app.state.settings.admin_code)
+                                app_state(request.app).settings.admin_code)
 
 
 @router.get("/components", response_model=Page[ComponentOut])
@@ -96,8 +97,8 @@ def patch_condition(body: ConditionPatch, request: Request, code: str = Path(...
                     session: Session = Depends(get_session), actor: Actor = Depends(require_roles("admin"))):
     """修改立案条件 / Change a filing condition's handling limit, urgency or texts (admin)."""
     audit.record(session, actor, "catalog.condition", f"{code}/{condition_code}", body.model_dump(exclude_unset=True),
-                 request.app.state.clock.now())
+                 app_state(request.app).clock.now())
     out = service.update_condition(session, _standard(request, None), code, condition_code,
-                                   body.model_dump(exclude_unset=True), request.app.state.settings.admin_code)
-    request.app.state.changes.announce("catalog")  # suggestions and intake's matters, on every host
+                                   body.model_dump(exclude_unset=True), app_state(request.app).settings.admin_code)
+    app_state(request.app).changes.announce("catalog")  # suggestions and intake's matters, on every host
     return out

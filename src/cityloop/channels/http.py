@@ -8,6 +8,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.cases.photos import save, screen_all
 from cityloop.cases.service import Ctx
 from cityloop.org.actor import Actor
@@ -34,7 +35,7 @@ async def read_body(request: Request, file_field: str, max_files: int) -> tuple[
     """The body as JSON text, or a form: a `data` JSON field or plain fields, plus uploads under `file_field`.
 
     Uploads are read to one byte past the limit, so a huge file is refused (413) without being held in memory."""
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     ctype = request.headers.get("content-type", "")
     if not ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         raw = (await request.body()).decode("utf-8", "replace")
@@ -65,8 +66,8 @@ async def read_body(request: Request, file_field: str, max_files: int) -> tuple[
 
 def cal(request: Request):
     """The working calendar (read without waiting for the write lock)."""
-    with request.app.state.read_session_factory() as reads:
-        return calendar(reads, request.app.state.settings)
+    with app_state(request.app).read_session_factory() as reads:
+        return calendar(reads, app_state(request.app).settings)
 
 
 def make_ctx(request: Request, session: Session, actor: Actor, raw_photos: list[tuple[str, bytes]] = (),
@@ -74,9 +75,9 @@ def make_ctx(request: Request, session: Session, actor: Actor, raw_photos: list[
     """A use-case context; photos are screened (count, size, format) here, decoded only when the use case records
     them, and written by save_photos() after it was accepted. With `reads` (a read session) lookups use it and a
     new report is written by the process's group committer (cases/batcher.py)."""
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     photos = screen_all(settings, list(raw_photos))
-    state, fast = request.app.state, reads is not None
+    state, fast = app_state(request.app), reads is not None
     return Ctx(session, settings, cal(request), state.clock.now(), actor, photos, read_session=reads,
                committer=state.intake if fast else None, matters=state.matters.get if fast else None)
 
@@ -93,5 +94,5 @@ def client_ip(request: Request) -> str:
 
 def base_url(request: Request) -> str:
     """The public base URL of this deployment, without a trailing slash."""
-    configured = request.app.state.settings.public_base_url
+    configured = app_state(request.app).settings.public_base_url
     return (configured or str(request.base_url)).rstrip("/")

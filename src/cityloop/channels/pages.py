@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.channels import public
 from cityloop.deps import get_session, optional_actor
 from cityloop.org.actor import Actor
@@ -25,7 +26,7 @@ NO_CACHE = {"Cache-Control": "no-cache"}  # the service worker keeps the offline
 
 def _tiles(request: Request) -> dict:
     """The map tile server, when the deployment has one (else the grids alone are the map)."""
-    s = request.app.state.settings
+    s = app_state(request.app).settings
     return {"tile_url": s.map_tile_url, "tile_attribution": s.map_tile_attribution}
 
 
@@ -78,7 +79,7 @@ def report_page(request: Request):
 @router.get("/m/report/status/{code}")
 def status_page(code: str, request: Request, session: Session = Depends(get_session)):
     """The public progress of a report by its tracking code."""
-    zone = ZoneInfo(request.app.state.settings.timezone)
+    zone = ZoneInfo(app_state(request.app).settings.timezone)
     try:
         status = public.status(session, code, pages.lang(request) == "en")
     except AppError:

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.cases.actions import duty_grids_of
 from cityloop.cases.domain import SOURCE_NAMES, scoped_key
 from cityloop.cases.models import Case, CasePhoto
@@ -55,7 +56,7 @@ def _key(request: Request) -> str | None:
              openapi_extra=IDEMPOTENCY_DOC)
 async def public_report(request: Request, session: Session = Depends(get_session)):
     """拍一拍上报 / A citizen's report (multipart: fields or a `data` JSON, and 1–6 `photos`); returns a tracking code."""
-    state = request.app.state
+    state = app_state(request.app)
     with state.read_session_factory() as reads:  # the cheapest refusal first: before the photos are read
         public.refuse_if_limited(reads, state.settings, http.client_ip(request), state.clock.now())
     raw, photos = await http.read_body(request, "photos", state.settings.max_photos)
@@ -94,7 +95,7 @@ def public_rating(code: str, body: RatingIn, request: Request, session: Session 
 def public_categories(request: Request, session: Session = Depends(get_session)):
     """可选问题类别 / The matters a citizen may pick from (code, name, major class)."""
     rows = session.execute(select(Category.code, Category.name, Category.major_name).where(
-        Category.standard == request.app.state.settings.catalog_standard, Category.kind == "matter",
+        Category.standard == app_state(request.app).settings.catalog_standard, Category.kind == "matter",
         Category.active.is_(True)).order_by(Category.code))
     return [{"code": c, "name": n, "major_name": m} for c, n, m in rows]
 
@@ -116,7 +117,7 @@ def nearby(request: Request, lon: float = Query(..., ge=-180, le=180), lat: floa
            session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
     """附近未办结案件 / Open cases near a point (shown before a hotline report is saved); only cases the caller may
     see (an inspector: his duty grids')."""
-    since = request.app.state.clock.now() - timedelta(hours=hours)
+    since = app_state(request.app).clock.now() - timedelta(hours=hours)
     return queries.nearby_open(session, lon, lat, radius_m, since, category_code or None, actor=actor)
 
 
@@ -124,7 +125,7 @@ def nearby(request: Request, lon: float = Query(..., ge=-180, le=180), lat: floa
 def case_duplicates(ident: str, request: Request, session: Session = Depends(get_session),
                     actor: Actor = Depends(require_roles(*STAFF))):
     """疑似重复 / Earlier open cases of the same matter nearby: candidates to merge this case into."""
-    s = request.app.state.settings
+    s = app_state(request.app).settings
     return queries.duplicates(session, get_visible(session, actor, ident), s.duplicate_radius_m,
                               s.duplicate_window_hours, actor)
 
@@ -134,7 +135,7 @@ def case_evidence(ident: str, request: Request, session: Session = Depends(get_s
                   actor: Actor = Depends(require_roles(*STAFF, "department"))):
     """照片核验 / EXIF time and place of each photo against the case, and photos reused from other cases."""
     case = get_visible(session, actor, ident)
-    state = request.app.state
+    state = app_state(request.app)
     with state.session_factory() as writes:  # photos not checked yet are checked now; read back what was written
         evidence.examine(writes, state.settings, state.clock.now(), [case.id])
         return queries.evidence(writes, case, wants_english(request))
@@ -145,7 +146,7 @@ def suggest(request: Request, lon: float | None = Query(None, ge=-180, le=180),
             lat: float | None = Query(None, ge=-90, le=90), session: Session = Depends(get_session),
             actor: Actor = Depends(current_actor)):
     """类别选择 / Every matter, my recent ones and those reported nearby lately first."""
-    s, now = request.app.state.settings, request.app.state.clock.now()
+    s, now = app_state(request.app).settings, app_state(request.app).clock.now()
     return queries.suggest_categories(session, actor, s.catalog_standard, lon, lat, now - timedelta(days=30))
 
 
@@ -153,7 +154,7 @@ def suggest(request: Request, lon: float | None = Query(None, ge=-180, le=180),
 def pings(body: PingsIn, request: Request, session: Session = Depends(get_session),
           actor: Actor = Depends(require_roles("inspector"))):
     """巡查定位 / Store a batch of my positions (the app queues them while offline)."""
-    stored = patrol.store(session, actor.id, body, get_grid_index(request).locate, request.app.state.clock.now())
+    stored = patrol.store(session, actor.id, body, get_grid_index(request).locate, app_state(request.app).clock.now())
     return {"stored": stored}
 
 
@@ -164,7 +165,7 @@ def patrol_day(request: Request, username: str | None = Query(None, max_length=6
     who = username or actor.username
     if who != actor.username and not actor.has("leader", "shift_lead", "operator", "admin"):
         raise Forbidden("not-your-track", "只能查看自己的巡查轨迹", "You may only see your own track")
-    s, now = request.app.state.settings, request.app.state.clock.now()
+    s, now = app_state(request.app).settings, app_state(request.app).clock.now()
     return patrol.summary(session, who, day or now.astimezone(ZoneInfo(s.timezone)).date(), s.timezone)
 
 
@@ -184,7 +185,7 @@ def put_camera(code: str, body: CameraIn, request: Request, session: Session = D
     """登记摄像头 / Register or update a camera (its place must be in a unit grid)."""
     if not (0 < len(code) <= 32) or not code.replace("-", "").replace("_", "").isalnum():
         raise Invalid("bad-camera-code", "摄像头编号只能含字母、数字、- 和 _", "Camera codes are letters, digits, - and _")
-    return video.register_camera(session, get_grid_index(request).locate, code, body, request.app.state.clock.now())
+    return video.register_camera(session, get_grid_index(request).locate, code, body, app_state(request.app).clock.now())
 
 
 @router.get("/api/v1/channels/duty-grids/mine")
@@ -203,7 +204,7 @@ def review(request: Request, page: int = Query(1, ge=1, le=10_000), size: int = 
            session: Session = Depends(get_session), actor: Actor = Depends(require_roles("operator", "shift_lead"))):
     """上报审核 / Reports waiting for 受理 (oldest deadline first, a page at a time) with their channel, suggested
     parent cases and photo evidence flags; phones are masked. A district center's staff see their center's only."""
-    state, s = request.app.state, request.app.state.settings
+    state, s = app_state(request.app), app_state(request.app).settings
     waiting = visible(select(Case).where(Case.stage == "reported"), session, actor)
     cases = list(session.scalars(waiting.order_by(Case.node_due_at, Case.id).offset((page - 1) * size).limit(size)))
     ids = [c.id for c in cases]

@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.channels import assign, http, service, video
 from cityloop.channels.schemas import AssignIn, AssignOut, VideoEventIn, VideoEventOut
 from cityloop.deps import current_actor, get_grid_index, get_session, oauth2
@@ -20,7 +21,7 @@ ASSIGNERS = ("leader", "shift_lead", "admin")
 
 def _require_key(request: Request, session: Session, kind: str) -> None:
     raw = request.headers.get("x-api-key") or request.query_params.get("api_key")
-    if not service.key_ok(session, request.app.state.settings, kind, raw):
+    if not service.key_ok(session, app_state(request.app).settings, kind, raw):
         raise Forbidden("bad-api-key", "缺少或无效的 API key", "Missing or invalid API key")
 
 
@@ -32,7 +33,7 @@ def _json(model, created: bool) -> Response:
 async def video_event(request: Request, session: Session = Depends(get_session)):
     """视频抓拍 / An event from the video-analytics system (JSON with `snapshot_base64`, or multipart `data` +
     `snapshot`). Repeats of one camera's event within the window note the open case; 200 then, 201 for a new case."""
-    with request.app.state.read_session_factory() as reads:
+    with app_state(request.app).read_session_factory() as reads:
         _require_key(request, reads, "video")
     raw, files = await http.read_body(request, "snapshot", 1)
     body = http.validate(VideoEventIn, raw)
@@ -40,7 +41,7 @@ async def video_event(request: Request, session: Session = Depends(get_session))
     locate = get_grid_index(request).locate
 
     def run() -> Response:
-        with request.app.state.read_session_factory() as reads:
+        with app_state(request.app).read_session_factory() as reads:
             ctx = http.make_ctx(request, session, service.channel_actor("video"), reads=reads)
             out = video.ingest(ctx, body, image, locate)
         http.save_photos(ctx)
@@ -66,7 +67,7 @@ def assigned(body: AssignIn, request: Request, session: Session = Depends(get_se
              person: Actor | None = Depends(_assigner)):
     """上级交办 / Assign a case with a required deadline (an upper platform's key, or a leader). The same
     external_ref never opens a second case."""
-    with request.app.state.read_session_factory() as reads:
+    with app_state(request.app).read_session_factory() as reads:
         if person is None:
             _require_key(request, reads, "assign")
         ctx = http.make_ctx(request, session, person or service.channel_actor("assigned"), reads=reads)

@@ -10,11 +10,12 @@ from asyncio import to_thread
 
 from cityloop.channels import evidence, service
 from cityloop.shared.singleton import only_one
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.channels")
 
 
-def check_once(state) -> int | None:
+def check_once(state: AppState) -> int | None:
     """One round: photos not checked yet (in batches) and stale counters; None when another worker holds the lock."""
     with only_one(state.engine, "channels-evidence") as mine:
         if not mine:
@@ -28,7 +29,7 @@ def check_once(state) -> int | None:
         return done
 
 
-async def check_photos_forever(state) -> None:
+async def check_photos_forever(state: AppState) -> None:
     """Runs for the life of a worker; a failed round is logged and retried next interval."""
     while True:
         await asyncio.sleep(state.settings.evidence_interval_seconds)

@@ -7,15 +7,17 @@ from sqlalchemy import select, update
 from cityloop.cases.models import Case
 from cityloop.city.domain import LevelRuleView, decide_level, handling_district
 from cityloop.city.models import LevelRule
+from cityloop.config import Settings
+from sqlalchemy.orm import Session
 
 
-def rules(session) -> list[LevelRuleView]:
+def rules(session: Session) -> list[LevelRuleView]:
     """Every level rule (a handful per city)."""
     return [LevelRuleView(r.id, r.category_code, r.area_code, r.level)
             for r in session.scalars(select(LevelRule).order_by(LevelRule.id))]
 
 
-def on_case_events(session, settings, items) -> None:
+def on_case_events(session: Session, settings: Settings, items) -> None:
     """Set handling_district on cases just reported (intake writes them in bulk, so an UPDATE, not the ORM)."""
     reported = [case for case, event in items if event["action"] == "report" and case.handling_district is None]
     if not reported:

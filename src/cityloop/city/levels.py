@@ -5,21 +5,23 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from cityloop.org.models import User
+from sqlalchemy.orm import Session
+from cityloop.cases.service import Ctx
 
 
-def has_center(session, district_code: str) -> bool:
+def has_center(session: Session, district_code: str) -> bool:
     """Whether a district center (any active staff user of that district) exists to take the case."""
     return session.scalar(select(User.id).where(User.district_code == district_code, User.active.is_(True))
                           .limit(1)) is not None
 
 
-def hand_down(ctx, case, body, target) -> dict:
+def hand_down(ctx: Ctx, case, body, target) -> dict:
     """下派: the case becomes its district center's (the district it lies in)."""
     case.handling_district = case.district_code
     return {"district_code": case.district_code}
 
 
-def escalate(ctx, case, body, target) -> dict:
+def escalate(ctx: Ctx, case, body, target) -> dict:
     """上报市级协调: the case becomes the city center's again, with the district's reason (note)."""
     district, case.handling_district = case.handling_district, None
     return {"district_code": district}

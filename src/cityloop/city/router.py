@@ -30,7 +30,7 @@ def add_rule(body: LevelRuleIn, session: Session = Depends(get_session), clock=D
 
 @router.delete("/level-rules/{rule_id}", status_code=204)
 def remove_rule(rule_id: int = Path(..., ge=1, le=MAX_ID), session: Session = Depends(get_session),
-                clock=Depends(get_clock), actor: Actor = Depends(require_roles("admin"))):
+                clock=Depends(get_clock), actor: Actor = Depends(require_roles("admin"))) -> None:
     """删除层级规则 / Delete a level rule."""
     service.remove_rule(session, actor, rule_id, clock.now())
 

@@ -38,7 +38,7 @@ def notify(bind: Engine | Connection, topic: str, arg: str = EVERYTHING) -> None
 class ChangeBus:
     """Handlers by topic for one process (app); `announce` runs them here and notifies the other processes."""
 
-    def __init__(self, engine: Engine, session_url: str = ""):
+    def __init__(self, engine: Engine, session_url: str = "") -> None:
         self.engine, self.session_url = engine, session_url
         self.handlers: dict[str, list[Callable[[str], None]]] = defaultdict(list)
         self.received = 0  # notices taken from the database (tests and diagnostics)

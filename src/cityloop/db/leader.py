@@ -12,8 +12,12 @@ import os
 import socket
 import zlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, text
+
+if TYPE_CHECKING:  # the state sits above the database layer
+    from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.scheduler")
 LOCK_NAME = "cityloop-scheduler"
@@ -68,7 +72,7 @@ def _release(conn: Connection) -> None:
         conn.close()
 
 
-def _lock_engine(state) -> Engine:
+def _lock_engine(state: AppState) -> Engine:
     """The engine the lock is taken on: the app's, or one on database_session_url (behind PgBouncer)."""
     url = getattr(state.settings, "database_session_url", "")
     if not url:
@@ -78,7 +82,7 @@ def _lock_engine(state) -> Engine:
     return make_engine(url, pool_size=1)
 
 
-async def lead(state, runs: list[Callable]) -> None:
+async def lead(state: AppState, runs: list[Callable]) -> None:
     """Run `runs` (the server tasks) for as long as this process is the scheduler; stand by otherwise."""
     engine: Engine = _lock_engine(state)
     standby_logged = False
@@ -114,7 +118,7 @@ async def lead(state, runs: list[Callable]) -> None:
             await asyncio.to_thread(_release, conn)
 
 
-def start(state, runs: list[Callable]) -> list[asyncio.Task]:
+def start(state: AppState, runs: list[Callable]) -> list[asyncio.Task]:
     """The server's background tasks: all of them (SQLite), or the one leader loop that runs them (PostgreSQL)."""
     if not runs:
         return []

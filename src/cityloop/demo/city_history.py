@@ -27,7 +27,7 @@ assert set(CENTER_OF.values()) == {suffix for suffix, _, _ in CENTER_STAFF}
 class CityWalker(Walker):
     """A walker that lets the district center act on its district's cases."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.abbr = {code: abbr for code, _, abbr, _, _ in DISTRICTS}
         self.spread = itertools.cycle(code for code, _, _ in DEPARTMENTS if code not in ROUTED)

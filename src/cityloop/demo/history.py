@@ -54,7 +54,7 @@ class Walker:
     """Runs one case through the loop until its next step would be in the future or it reaches its stop."""
 
     def __init__(self, session: Session, settings: Settings, rng: random.Random, now: datetime,
-                 components: dict[str, list[tuple[str, float, float]]]):
+                 components: dict[str, list[tuple[str, float, float]]]) -> None:
         self.session, self.settings, self.rng, self.now = session, settings, rng, now
         self.cal = calendar(session, settings)
         self.actors: dict[str, Actor] = {}

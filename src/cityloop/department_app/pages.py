@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse
 
+from cityloop.state import app_state
 from cityloop.deps import optional_actor
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import NotFound
@@ -26,7 +27,7 @@ def department_app(request: Request, actor: Actor | None = Depends(optional_acto
         return pages.login_redirect(request)
     if not actor.has("department", "admin"):
         return pages.render(request, "channels/forbidden.html", status=403, menu=menu_for(actor))
-    s = request.app.state.settings
+    s = app_state(request.app).settings
     return pages.render(request, "department_app/department.html", menu=menu_for(actor),
                         tile_url=s.map_tile_url, tile_attribution=s.map_tile_attribution)
 

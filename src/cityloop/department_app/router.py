@@ -7,6 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.cases.domain import scoped_key
 from cityloop.cases.models import Case
 from cityloop.cases.queries import to_out
@@ -46,7 +47,7 @@ def _english(request: Request) -> bool:
 @router.get("/cases", response_model=list[MyCaseOut])
 def my_cases(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(staff)):
     """本部门待办案件 / My department's open cases, nearest deadline first, with traffic light and time left."""
-    return service.my_cases(session, actor, request.app.state.clock.now(), http.cal(request), _english(request))
+    return service.my_cases(session, actor, app_state(request.app).clock.now(), http.cal(request), _english(request))
 
 
 @router.get("/requests", response_model=list[RequestOut])
@@ -67,9 +68,9 @@ async def act(ident: str, action: str, request: Request, session: Session = Depe
     if header is not None and not (0 < len(header) <= 128):
         raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
     key = scoped_key(f"department:{actor.id}", header) if header else None
-    with request.app.state.read_session_factory() as reads:
+    with app_state(request.app).read_session_factory() as reads:
         service.may_act(reads, actor, ident, key)
-    max_photos = request.app.state.settings.max_photos
+    max_photos = app_state(request.app).settings.max_photos
     raw, before = await http.read_body(request, "before", max_photos * 2)
     _, after = await http.read_body(request, "after", max_photos * 2)  # the same parsed form, its other files
     body = http.validate(ActionIn, raw)
@@ -80,7 +81,7 @@ async def act(ident: str, action: str, request: Request, session: Session = Depe
         case_id, replayed = service.act(ctx, ident, action, body, key, fingerprint, len(before))
         if not replayed:
             http.save_photos(ctx)  # committed: now the files may be written
-        with request.app.state.read_session_factory() as reads:  # not the write session: it would lock again
+        with app_state(request.app).read_session_factory() as reads:  # not the write session: it would lock again
             return to_out(reads, reads.get(Case, case_id), actor, ctx.now, ctx.cal), replayed
 
     out, replayed = await run_in_threadpool(run)

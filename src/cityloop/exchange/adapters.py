@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 
 from cityloop.exchange.domain import PROTOCOL_VERSION
+from cityloop.config import Settings
 
 NATIONAL_VERSION = "1.0"
 # kind → (CJ/T 545 category, its short code, record type in the generic layout)
@@ -144,6 +145,6 @@ class NationalJson:
 ADAPTERS = {"cityloop": CityLoop, "national-json": NationalJson}
 
 
-def adapter_for(settings):
+def adapter_for(settings: Settings):
     """The configured adapter (default: another CityLoop)."""
     return ADAPTERS[getattr(settings, "exchange_adapter", "cityloop") or "cityloop"]()

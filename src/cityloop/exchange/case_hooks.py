@@ -9,6 +9,8 @@ from sqlalchemy import func, insert, select
 
 from cityloop.exchange.domain import PROTOCOL_VERSION, event_id
 from cityloop.exchange.models import OutboxRow
+from cityloop.config import Settings
+from sqlalchemy.orm import Session
 
 # Personal data stays in the county: reporters' names and phones are not sent up.
 PRIVATE_KEYS = frozenset({"reporter_phone", "reporter_name", "phone", "contact", "callback_phone"})
@@ -22,7 +24,7 @@ def iso(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def platform_code(settings) -> str:
+def platform_code(settings: Settings) -> str:
     """This platform's code in the exchange (its key id)."""
     return settings.exchange_platform_code or settings.admin_code
 
@@ -40,7 +42,7 @@ def case_message(platform: str, case, event: dict, prev_seq: int | None) -> dict
             "to_stage": event["to_stage"], "payload": payload}
 
 
-def on_case_events(session, settings, items) -> None:
+def on_case_events(session: Session, settings: Settings, items) -> None:
     """Append one outbox row per case event (never commits)."""
     if not settings.exchange_upstream_url:
         return

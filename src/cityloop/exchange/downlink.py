@@ -15,11 +15,13 @@ from cityloop.cases.service import Ctx
 from cityloop.exchange.models import Assignment, MirrorCase, Received, Uplink
 from cityloop.exchange.schemas import AssignmentIn, AssignmentOut
 from cityloop.shared.errors import AppError, Invalid, NotFound
+from cityloop.config import Settings
+from cityloop.sla.domain import WorkCalendar
 
 log = logging.getLogger("cityloop.exchange")
 
 
-def assign(session: Session, settings, body: AssignmentIn, by: str, now: datetime) -> Assignment:
+def assign(session: Session, settings: Settings, body: AssignmentIn, by: str, now: datetime) -> Assignment:
     """Record an assignment for a linked county platform (delivered with its next batch answer)."""
     if body.platform not in settings.exchange_downstream:
         raise NotFound("unknown-platform", f"未对接的下级平台：{body.platform}", f"No linked platform {body.platform}")
@@ -48,7 +50,7 @@ def describe(session: Session, row: Assignment) -> AssignmentOut:
                          stage=mirror.stage if mirror else None)
 
 
-def take_all(session: Session, settings, now: datetime, items: list[dict], locate, cal) -> int:
+def take_all(session: Session, settings: Settings, now: datetime, items: list[dict], locate, cal: WorkCalendar) -> int:
     """County side: open a case for each new assignment; a bad one is logged on the uplink and skipped."""
     taken = 0
     for item in items:
@@ -68,7 +70,7 @@ def take_all(session: Session, settings, now: datetime, items: list[dict], locat
     return taken
 
 
-def take(session: Session, settings, now: datetime, ref: str, item: dict, locate, cal) -> None:
+def take(session: Session, settings: Settings, now: datetime, ref: str, item: dict, locate, cal: WorkCalendar) -> None:
     """Open the local case for one assignment (same transaction: the case, its channel row, the Received row)."""
     from cityloop.channels import gazetteer, service
     from cityloop.exchange.schemas import AssignmentIn as Shape

@@ -7,9 +7,10 @@ from sqlalchemy import func, select
 
 from cityloop.exchange.models import OutboxRow, Received
 from cityloop.shared.errors import Conflict
+from sqlalchemy.orm import Session
 
 
-def check_close(session, case) -> None:
+def check_close(session: Session, case) -> None:
     """Raise a 409 when the assigned case still has events not acknowledged by the upper platform."""
     if session.scalar(select(Received.id).where(Received.case_id == case.id)) is None:
         return

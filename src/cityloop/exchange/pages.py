@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.cases.domain import STAGES
 from cityloop.deps import get_session, optional_actor
 from cityloop.org.actor import Actor
@@ -28,7 +29,7 @@ def console(request: Request, platform: str | None = None, session: Session = De
         return pages.login_redirect(request)
     if not actor.has(*VIEWERS, "admin"):
         return pages.refuse(request, actor, Forbidden("role-required", "仅限工作人员", "Staff only"))
-    state = request.app.state
+    state = app_state(request.app)
     now = state.clock.now()
     platform = (platform or "")[:32] or None
     due = (now + timedelta(days=3)).astimezone(ZoneInfo(state.settings.timezone)).replace(microsecond=0)

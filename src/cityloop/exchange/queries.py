@@ -10,13 +10,14 @@ from sqlalchemy.orm import Session
 from cityloop.exchange.case_hooks import platform_code
 from cityloop.exchange.models import Link, MirrorCase, MirrorEvent, OutboxRow, Parked, Record, Uplink
 from cityloop.shared.errors import NotFound
+from cityloop.config import Settings
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def links(session: Session, settings, now: datetime) -> list[dict]:
+def links(session: Session, settings: Settings, now: datetime) -> list[dict]:
     """Every linked platform (configured or seen): last batch, its age, lag, errors, cases, parked events."""
     rows = {link.platform: link for link in session.scalars(select(Link))}
     counts = dict(session.execute(select(MirrorCase.platform, func.count()).group_by(MirrorCase.platform)).all())
@@ -78,7 +79,7 @@ def case_detail(session: Session, platform: str, number: str) -> dict:
          "to_stage": e.to_stage, "photos": [p["sha256"] for p in e.body.get("photos", [])]} for e in events]}
 
 
-def uplink(session: Session, settings, now: datetime) -> dict:
+def uplink(session: Session, settings: Settings, now: datetime) -> dict:
     """The county's view: configured upstream, pending events, the oldest one's age, last success and error."""
     state = session.get(Uplink, 1)
     pending = session.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.acked_at.is_(None)))

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.assessment.scoring import grade, rank
 from cityloop.exchange.models import Link, MirrorCase, Monthly
+from cityloop.config import Settings
 
 WEIGHTS = {"close_rate": 0.4, "on_time_close_rate": 0.4, "no_rework": 0.2}
 GRADES = [["A", 90], ["B", 75], ["C", 60], ["D", 40], ["E", 0]]
@@ -51,7 +52,7 @@ def composite(f: dict) -> float | None:
     return round(sum(parts[k] * w for k, w in WEIGHTS.items()), 2)
 
 
-def month(session: Session, settings, month: str) -> list[dict]:
+def month(session: Session, settings: Settings, month: str) -> list[dict]:
     """One row per linked platform: figures, score, grade, rank; and the figures the county reported itself."""
     start, end = bounds(month, settings.timezone)
     platforms = set(settings.exchange_downstream) | set(session.scalars(select(Link.platform)))

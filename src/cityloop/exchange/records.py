@@ -11,14 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case
-from cityloop.config import get_settings
+from cityloop.config import Settings, get_settings
 from cityloop.exchange.case_hooks import platform_code
 from cityloop.exchange.domain import PROTOCOL_VERSION
 from cityloop.exchange.models import OutboxRow
 from cityloop.exchange.ranking import bounds, figures
 
 
-def queue_month(session: Session, settings, month: str, now: datetime) -> dict:
+def queue_month(session: Session, settings: Settings, month: str, now: datetime) -> dict:
     """Count the month's cases like the city does and queue an assessment.monthly record (the newest wins)."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise ValueError("月份应为 YYYY-MM / the month must be YYYY-MM")

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import AppState, app_state
 from cityloop.deps import get_session, require_roles
 from cityloop.org.actor import Actor
 from cityloop.exchange import downlink, queries, ranking, service
@@ -33,8 +34,8 @@ async def signed_platform(request: Request) -> str:
     """The verified platform of a signed request (checked before the body is trusted)."""
     body = await request.body()
     h = request.headers
-    return service.verify(request.app.state.settings, h.get("x-exchange-platform"), h.get("x-exchange-timestamp"),
-                          h.get("x-exchange-signature"), body, request.app.state.clock.now())
+    return service.verify(app_state(request.app).settings, h.get("x-exchange-platform"), h.get("x-exchange-timestamp"),
+                          h.get("x-exchange-signature"), body, app_state(request.app).clock.now())
 
 
 BATCH_DOC = {**SIGNATURE_DOC, "requestBody": {"required": True, "content": {"application/json": {
@@ -49,7 +50,7 @@ def parse_batch(body: bytes) -> BatchIn:
         raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in exc.errors()]) from None
 
 
-def receive(state, platform: str, body: bytes) -> dict:
+def receive(state: AppState, platform: str, body: bytes) -> dict:
     """Parse and apply in the worker thread; answer shaped as BatchOut."""
     batch = parse_batch(body)
     return service.receive(state.session_factory, platform, batch, state.clock.now())
@@ -61,14 +62,14 @@ async def receive_batch(request: Request, platform: str = Depends(signed_platfor
     per-case order; a replay of the same batch_id gets the same answer; a batch older than the last taken is refused
     (409). Events of kind case.event, assessment.monthly, component.change (data: ComponentData) and alarm.summary
     (data: AlarmData)."""
-    return await run_in_threadpool(receive, request.app.state, platform, await request.body())
+    return await run_in_threadpool(receive, app_state(request.app), platform, await request.body())
 
 
 @router.get("/links")
 def links(request: Request, session: Session = Depends(get_session),
           actor: Actor = Depends(require_roles(*VIEWERS))) -> list[dict]:
     """各下级平台链路状态 / Each linked county's health: last batch, lag, errors, case counts."""
-    return queries.links(session, request.app.state.settings, request.app.state.clock.now())
+    return queries.links(session, app_state(request.app).settings, app_state(request.app).clock.now())
 
 
 @router.get("/cases")
@@ -99,7 +100,7 @@ def case_detail(platform: str, number: str, session: Session = Depends(get_sessi
 def create_assignment(body: AssignmentIn, request: Request, session: Session = Depends(get_session),
                       actor: Actor = Depends(require_roles("leader", "shift_lead"))):
     """上级交办 / Assign a case down to a linked county (delivered with its next batch answer)."""
-    state = request.app.state
+    state = app_state(request.app)
     row = downlink.assign(session, state.settings, body, actor.display_name, state.clock.now())
     return downlink.describe(session, row)
 
@@ -119,11 +120,11 @@ def month_ranking(request: Request, month: str = Query(..., pattern=r"^\d{4}-(0[
                   session: Session = Depends(get_session),
                   actor: Actor = Depends(require_roles(*VIEWERS))) -> list[dict]:
     """下级平台月度排名 / The month's ranking of linked platforms from their mirrored cases."""
-    return ranking.month(session, request.app.state.settings, month)
+    return ranking.month(session, app_state(request.app).settings, month)
 
 
 @router.get("/uplink")
 def uplink_state(request: Request, session: Session = Depends(get_session),
                  actor: Actor = Depends(require_roles(*VIEWERS))) -> dict:
     """本平台上报链路 / This (county) platform's link upward: pending events, last success, last error."""
-    return queries.uplink(session, request.app.state.settings, request.app.state.clock.now())
+    return queries.uplink(session, app_state(request.app).settings, app_state(request.app).clock.now())

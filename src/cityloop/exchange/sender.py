@@ -17,6 +17,7 @@ from cityloop.exchange.adapters import CityLoop, adapter_for
 from cityloop.exchange.case_hooks import platform_code
 from cityloop.exchange.domain import backoff_seconds, sign
 from cityloop.exchange.models import OutboxRow, Uplink
+from cityloop.config import Settings
 
 log = logging.getLogger("cityloop.exchange")
 
@@ -48,7 +49,7 @@ def build_batch(session: Session, platform: str, rows: list, now: datetime, adap
     return (adapter or CityLoop()).encode(platform, rows, photos_of(session, rows), now)
 
 
-def signed_headers(settings, body: bytes, now: datetime) -> dict[str, str]:
+def signed_headers(settings: Settings, body: bytes, now: datetime) -> dict[str, str]:
     """Content type and the three signature headers."""
     platform, ts = platform_code(settings), int(now.timestamp())
     key = settings.exchange_key.get_secret_value() if settings.exchange_key else ""
@@ -56,7 +57,7 @@ def signed_headers(settings, body: bytes, now: datetime) -> dict[str, str]:
             "x-exchange-signature": sign(key, platform, ts, body)}
 
 
-def send_once(session: Session, settings, now: datetime, client: httpx.Client, locate=None, cal=None) -> int:
+def send_once(session: Session, settings: Settings, now: datetime, client: httpx.Client, locate=None, cal=None) -> int:
     """One round: send the next batch (or a heartbeat) unless backing off; returns events acked (−1: failed or
     waiting). Commits its own state."""
     state = uplink(session)
@@ -105,7 +106,7 @@ def _ack(session: Session, through: int, batch_id: str, now: datetime) -> int:
     return result.rowcount or 0
 
 
-def _failed(session: Session, settings, state: Uplink, now: datetime, error: str) -> int:
+def _failed(session: Session, settings: Settings, state: Uplink, now: datetime, error: str) -> int:
     state.attempts += 1
     state.errors += 1
     state.last_error, state.last_error_at = error[:500], now

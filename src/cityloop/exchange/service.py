@@ -11,9 +11,10 @@ from cityloop.exchange.domain import fresh, signature_ok
 from cityloop.exchange.receiver import apply_batch, link_of, pending_assignments
 from cityloop.exchange.schemas import BatchIn
 from cityloop.shared.errors import AppError, Conflict, Forbidden, Unauthorized
+from cityloop.config import Settings
 
 
-def verify(settings, platform: str | None, timestamp: str | None, signature: str | None, body: bytes,
+def verify(settings: Settings, platform: str | None, timestamp: str | None, signature: str | None, body: bytes,
            now: datetime) -> str:
     """The signing platform's code, or a 401/403 naming what is wrong."""
     if not platform or not timestamp or not signature:

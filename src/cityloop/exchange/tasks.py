@@ -10,11 +10,12 @@ from asyncio import to_thread
 
 from cityloop.exchange import sender
 from cityloop.shared.singleton import only_one
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.exchange")
 
 
-def send_round(state, client: httpx.Client) -> int | None:
+def send_round(state: AppState, client: httpx.Client) -> int | None:
     """Send batches while full ones go through; None when another worker is the sender."""
     from cityloop.geo.queries import get_index
     from cityloop.sla.service import calendar
@@ -34,7 +35,7 @@ def send_round(state, client: httpx.Client) -> int | None:
                 return total
 
 
-async def send_forever(state) -> None:
+async def send_forever(state: AppState) -> None:
     """Runs for the life of a worker when an upper platform is configured."""
     if not state.settings.exchange_upstream_url:
         return

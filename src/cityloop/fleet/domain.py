@@ -101,7 +101,7 @@ class RuleEngine:
 
     RUN_KINDS = ("speeding", "off_route", "out_of_hours", "unpermitted", "dumping", "restricted", "unsealed")
 
-    def __init__(self, world: World, th: Thresholds | None = None, tz_offset_s: int = 8 * 3600):
+    def __init__(self, world: World, th: Thresholds | None = None, tz_offset_s: int = 8 * 3600) -> None:
         self.th, self.tz = th or Thresholds(), tz_offset_s
         self.index: dict[int, int] = {}
         self.ids = np.zeros(0, np.int64)

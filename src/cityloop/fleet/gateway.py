@@ -44,7 +44,7 @@ class Gateway:
 
     def __init__(self, directory: Callable[[str], Terminal | None], sink: Callable[[list[tuple]], None], *,
                  accept_bad_checksum: bool = True, idle_seconds: float = 200.0, flush_seconds: float = 0.2,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time) -> None:
         self.directory, self.sink, self.clock = directory, sink, clock
         self.accept_bad_checksum, self.idle_seconds = accept_bad_checksum, idle_seconds
         self.flush_seconds = flush_seconds
@@ -108,7 +108,7 @@ class Gateway:
 class Session(asyncio.Protocol):
     """One terminal connection."""
 
-    def __init__(self, gateway: Gateway):
+    def __init__(self, gateway: Gateway) -> None:
         self.gw = gateway
         self.buffer = j.FrameBuffer()
         self.terminal: Terminal | None = None

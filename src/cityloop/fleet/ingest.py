@@ -30,6 +30,7 @@ from cityloop.geo.coords import to_wgs84_np
 from cityloop.geo.models import UnitGrid
 from cityloop.geo.queries import get_index, grid_version
 from cityloop.shared.lookup_gate import LookupGate
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.fleet")
 FUTURE_SECONDS = 600  # positions further ahead than this are clock errors
@@ -66,7 +67,7 @@ def city_area(session: Session) -> shapely.Geometry | None:
 class Pipeline:
     """Per process; `state` carries settings, session factories and the clock (the app's state, or the CLI's)."""
 
-    def __init__(self, state):
+    def __init__(self, state: AppState) -> None:
         self.state, self.settings = state, state.settings
         self.lock = threading.RLock()
         self.engine: RuleEngine | None = None
@@ -270,7 +271,7 @@ class Pipeline:
             log.exception("fleet batch failed")
 
 
-def get_pipeline(state) -> Pipeline:
+def get_pipeline(state: AppState) -> Pipeline:
     """This process's pipeline (created on first use)."""
     pipeline = getattr(state, "fleet_pipeline", None)
     if pipeline is None:

@@ -173,7 +173,7 @@ class FrameBuffer:
 
     Bytes outside flags are dropped; a partial frame longer than max_frame is dropped (counted in `overflows`)."""
 
-    def __init__(self, max_frame: int = 4096):
+    def __init__(self, max_frame: int = 4096) -> None:
         self.max_frame, self.overflows = max_frame, 0
         self._partial = b""  # starts with a flag when inside a frame
 
@@ -217,7 +217,7 @@ class Reassembler:
     not be consecutive); each package is collected by its number. Bounded: at most max_pending partial messages of
     at most max_packages packages, each forgotten max_age seconds after its first package."""
 
-    def __init__(self, max_pending: int = 8, max_age: float = 120.0, max_packages: int = 256):
+    def __init__(self, max_pending: int = 8, max_age: float = 120.0, max_packages: int = 256) -> None:
         self.max_pending, self.max_age, self.max_packages = max_pending, max_age, max_packages
         self.refused = 0  # packages of messages longer than max_packages
         self._pending: dict[tuple[int, int], tuple[float, dict[int, bytes]]] = {}

@@ -16,7 +16,7 @@ LOAD_EMPTY, LOAD_HALF, LOAD_FULL = 0, 1, 3  # status bits 8–9
 class FrameError(ValueError):
     """A frame that cannot be decoded; `header` is set when the header was readable (so it can be answered)."""
 
-    def __init__(self, reason: str, header=None):  # header: a jt808.Header
+    def __init__(self, reason: str, header=None) -> None:  # header: a jt808.Header
         super().__init__(reason)
         self.reason, self.header = reason, header
 

@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from cityloop.fleet.ingest import Pipeline, fixes_from_json, json_positions
 from cityloop.fleet.schemas import PositionIn
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.fleet")
 _POSITIONS = TypeAdapter(list[PositionIn])
@@ -28,7 +29,7 @@ def parse(payload: bytes, pipeline: Pipeline, plates: dict[str, int]) -> tuple[l
     return fixes_from_json(items, pipeline.terminals, plates)
 
 
-async def subscribe(state, pipeline: Pipeline, retry_seconds: float = 5.0) -> None:
+async def subscribe(state: AppState, pipeline: Pipeline, retry_seconds: float = 5.0) -> None:
     """Subscribe and hand positions to the pipeline until cancelled."""
     import aiomqtt
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import get_session, optional_actor
 from cityloop.org.actor import Actor
 from cityloop.fleet import access, queries
@@ -42,11 +43,11 @@ def portal(request: Request, actor: Actor | None = Depends(optional_actor), sess
     if company is None:
         return pages.render(request, "fleet/notice.html", status=403, menu=menu_for(actor),
                             zh="当前账号未关联运输企业。", en="This account is not linked to a transport company.")
-    settings = request.app.state.settings
-    score, blacklisted = queries.company_score(session, settings, company.id, request.app.state.clock.now())
+    settings = app_state(request.app).settings
+    score, blacklisted = queries.company_score(session, settings, company.id, app_state(request.app).clock.now())
     return pages.render(request, "fleet/portal.html", menu=menu_for(actor), company=company, score=score,
                         blacklisted=blacklisted, appeal_days=settings.fleet_appeal_days,
-                        today=today(settings, request.app.state.clock.now()))
+                        today=today(settings, app_state(request.app).clock.now()))
 
 
 @router.get("/console/fleet")
@@ -57,14 +58,14 @@ def console(request: Request, actor: Actor | None = Depends(optional_actor), ses
     if not actor.has(*access.STAFF):
         return pages.render(request, "fleet/notice.html", status=403, menu=menu_for(actor),
                             zh="仅限工作人员。", en="Staff only.")
-    reviewer = access.is_reviewer(session, request.app.state.settings, actor)
+    reviewer = access.is_reviewer(session, app_state(request.app).settings, actor)
     return pages.render(request, "fleet/console.html", menu=menu_for(actor), reviewer=reviewer,
-                        now=int(request.app.state.clock.now().timestamp()))
+                        now=int(app_state(request.app).clock.now().timestamp()))
 
 
 @router.get("/public/permits")
 def public_permits(request: Request, session: Session = Depends(get_session)):
     """核准信息公开 / Approved transport permits, for everyone."""
-    now = request.app.state.clock.now()
-    items = queries.permits(session, request.app.state.settings, now, public=True)
+    now = app_state(request.app).clock.now()
+    items = queries.permits(session, app_state(request.app).settings, now, public=True)
     return pages.render(request, "fleet/public_permits.html", permits=items)

@@ -89,7 +89,7 @@ def _metres(a: tuple[float, float], b: tuple[float, float]) -> float:
 class Router:
     """Shortest paths over the road junctions; an edge crossing a restricted zone costs ten times its length."""
 
-    def __init__(self, avoid: bool = True):
+    def __init__(self, avoid: bool = True) -> None:
         zones = shapely.union_all([z for _, z, _ in restricted()]) if avoid else None
         self.edges: dict[str, list[tuple[str, float]]] = {n: [] for n in NODES}
         for _, _, _, nodes in ROADS:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import current_actor, get_session, oauth2
 from cityloop.org.actor import Actor
 from cityloop.fleet import access, appeals, ingest, queries, schemas, service
@@ -24,6 +25,7 @@ from cityloop.shared.errors import Forbidden, Invalid, NotFound, Unauthorized
 from cityloop.http.pagination import Page, PageParams, page_params
 from cityloop.sla.service import calendar
 from cityloop.shared.fields import Instant
+from cityloop.config import Settings
 
 router = APIRouter(prefix="/api/v1/fleet", tags=["fleet 渣土车监管"])
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -32,17 +34,17 @@ KindQ = Literal["speeding", "off_route", "out_of_hours", "unpermitted", "dumping
 
 
 def _now(request: Request) -> datetime:
-    return request.app.state.clock.now()
+    return app_state(request.app).clock.now()
 
 
 def _reviewer(request: Request, session: Session, actor: Actor) -> None:
-    access.require_reviewer(session, request.app.state.settings, actor)
+    access.require_reviewer(session, app_state(request.app).settings, actor)
 
 
 @router.get("/companies", response_model=list[schemas.CompanyOut])
 def companies(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     """运输企业 / Transport companies with scores (a company user sees its own)."""
-    return queries.companies(session, request.app.state.settings, access.scope(session, actor), _now(request))
+    return queries.companies(session, app_state(request.app).settings, access.scope(session, actor), _now(request))
 
 
 @router.post("/companies", response_model=schemas.CompanyOut, status_code=201)
@@ -165,20 +167,20 @@ def map_layers(session: Session = Depends(get_session), _: Actor = Depends(curre
 def permits(request: Request, status: Literal["pending", "approved", "rejected", "revoked", "expired"] | None = None,
             session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     """运输核准 / Permits (a company user sees its own)."""
-    return queries.permits(session, request.app.state.settings, _now(request), access.scope(session, actor), status)
+    return queries.permits(session, app_state(request.app).settings, _now(request), access.scope(session, actor), status)
 
 
 @router.get("/public/permits", response_model=list[schemas.PermitOut])
 def public_permits(request: Request, session: Session = Depends(get_session)):
     """核准信息公开 / Approved permits in force (no login)."""
-    return queries.permits(session, request.app.state.settings, _now(request), public=True)
+    return queries.permits(session, app_state(request.app).settings, _now(request), public=True)
 
 
 @router.post("/permits", response_model=schemas.PermitOut, status_code=201)
 def apply_permit(body: schemas.PermitIn, request: Request, session: Session = Depends(get_session),
                  actor: Actor = Depends(current_actor)):
     """申请运输核准 / Apply for a permit (companies; reviewers may file for a company)."""
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     p = service.apply_permit(session, settings, actor, body, _now(request))
     return queries.permit_out(session, p, service.today(settings, _now(request)))
 
@@ -191,7 +193,7 @@ def permit(permit_id: RowId, request: Request, session: Session = Depends(get_se
     company = access.scope(session, actor)
     if p is None or (company is not None and p.company_id != company):
         raise NotFound("permit-not-found", "核准不存在", "Permit not found")
-    return queries.permit_out(session, p, service.today(request.app.state.settings, _now(request)))
+    return queries.permit_out(session, p, service.today(app_state(request.app).settings, _now(request)))
 
 
 @router.post("/permits/{permit_id}/{action}", response_model=schemas.PermitOut)
@@ -199,14 +201,14 @@ def decide_permit(permit_id: RowId, action: Literal["approve", "reject", "revoke
                   body: schemas.ReasonIn | None = None, session: Session = Depends(get_session),
                   actor: Actor = Depends(current_actor)):
     """审核核准 / Approve or reject a pending permit, or revoke an approved one (reason required)."""
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     p = service.decide_permit(session, settings, actor, permit_id, action, body.reason if body else None,
                               _now(request))
     return queries.permit_out(session, p, service.today(settings, _now(request)))
 
 
 async def _ingest_caller(request: Request, token: str | None = Depends(oauth2)) -> Actor | None:
-    given, expected = request.headers.get("x-fleet-token"), request.app.state.settings.fleet_ingest_token
+    given, expected = request.headers.get("x-fleet-token"), app_state(request.app).settings.fleet_ingest_token
     if given is not None:
         if expected and hmac.compare_digest(given.encode(), expected.encode()):
             return None
@@ -220,7 +222,7 @@ def post_positions(body: schemas.PositionsIn, request: Request, session: Session
     """转发定位 / Positions forwarded by another platform (X-Fleet-Token, or a reviewer's login)."""
     if caller is not None:
         _reviewer(request, session, caller)
-    pipeline = ingest.get_pipeline(request.app.state)
+    pipeline = ingest.get_pipeline(app_state(request.app))
     with pipeline.lock:
         pipeline.refresh(session)
         plates = dict(session.execute(select(Vehicle.plate, Vehicle.id)).all())
@@ -260,11 +262,11 @@ _APPEAL_JSON = {"type": "object", "properties": {"text": {"type": "string"}}}
 async def appeal(violation_id: RowId, request: Request, session: Session = Depends(get_session),
                  actor: Actor = Depends(current_actor)):
     """申诉 / A company appeals a violation with text and files (multipart: text, files; or JSON {"text"})."""
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     text, files = await _appeal_form(request, settings)
 
     def run():
-        with request.app.state.read_session_factory() as reads:
+        with app_state(request.app).read_session_factory() as reads:
             cal = calendar(reads, settings)
         a = appeals.submit(session, settings, cal, actor, violation_id, text, files, _now(request))
         return queries._appeal_out(a)
@@ -272,7 +274,7 @@ async def appeal(violation_id: RowId, request: Request, session: Session = Depen
     return await run_in_threadpool(run)
 
 
-async def _appeal_form(request: Request, settings) -> tuple[str, list[tuple[str, bytes]]]:
+async def _appeal_form(request: Request, settings: Settings) -> tuple[str, list[tuple[str, bytes]]]:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form(max_files=appeals.MAX_FILES + 1, max_fields=10)
@@ -295,8 +297,8 @@ async def _appeal_form(request: Request, settings) -> tuple[str, list[tuple[str,
 def decide_appeal(violation_id: RowId, body: schemas.DecisionIn, request: Request,
                   session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
     """申诉复核 / A reviewer upholds or cancels an appealed violation."""
-    settings = request.app.state.settings
-    with request.app.state.read_session_factory() as reads:
+    settings = app_state(request.app).settings
+    with app_state(request.app).read_session_factory() as reads:
         cal = calendar(reads, settings)
     appeals.decide(session, settings, cal, actor, violation_id, body.decision, body.note, _now(request))
     return queries.get_violation(session, _now(request), violation_id, None, actor)
@@ -312,7 +314,7 @@ def appeal_file(appeal_id: RowId, n: Annotated[int, Path(ge=0, le=100)], request
     if a is None or (company is not None and a.company_id != company) or not 0 <= n < len(a.files or []):
         raise NotFound("file-not-found", "文件不存在", "File not found")
     record = a.files[n]
-    path = appeals.file_path(request.app.state.settings, record)
+    path = appeals.file_path(app_state(request.app).settings, record)
     if not path.exists():
         raise NotFound("file-missing", "文件缺失", "File missing")
     return FileResponse(path, media_type=record["content_type"], filename=record["name"])
@@ -323,8 +325,8 @@ def gateway_stats(request: Request, session: Session = Depends(get_session), act
     """网关状态 / JT/T 808 gateway counters and online terminals of this server (when it runs the gateway)."""
     if not actor.has(*access.STAFF):
         raise Forbidden("staff-only", "仅限工作人员", "Staff only")
-    gw = getattr(request.app.state, "fleet_gateway", None)
-    pipeline = getattr(request.app.state, "fleet_pipeline", None)
-    return {"running": gw is not None, "port": getattr(request.app.state, "fleet_gateway_port", None),
+    gw = getattr(app_state(request.app), "fleet_gateway", None)
+    pipeline = getattr(app_state(request.app), "fleet_pipeline", None)
+    return {"running": gw is not None, "port": getattr(app_state(request.app), "fleet_gateway_port", None),
             "online": len(gw.online()) if gw else 0, "counters": dict(gw.stats) if gw else {},
             "pipeline": dict(pipeline.stats) if pipeline else {}}

@@ -14,17 +14,18 @@ from cityloop.fleet.ingest import Pipeline, get_pipeline, load_world
 from cityloop.fleet.simulate import Fleet, Plan, plans_from_db
 from cityloop.fleet.terminal import Terminal, TerminalError
 from cityloop.fleet.world import World
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.fleet")
 
 
-def refresh(state, pipeline: Pipeline) -> None:
+def refresh(state: AppState, pipeline: Pipeline) -> None:
     """Reload registry and world if they changed (runs in a thread)."""
     with state.read_session_factory() as session:
         pipeline.refresh(session)
 
 
-async def run_gateway(state, host: str, port: int, started: Callable[[int], None] | None = None,
+async def run_gateway(state: AppState, host: str, port: int, started: Callable[[int], None] | None = None,
                       simulate: bool = False) -> None:
     """The JT/T 808 gateway with this process's pipeline (and MQTT, and the demo fleet) until cancelled."""
     settings, pipeline = state.settings, get_pipeline(state)
@@ -55,7 +56,7 @@ async def run_gateway(state, host: str, port: int, started: Callable[[int], None
         await asyncio.to_thread(pipeline.stop)
 
 
-async def _keep_fresh(state, pipeline: Pipeline, every: float = 5.0) -> None:
+async def _keep_fresh(state: AppState, pipeline: Pipeline, every: float = 5.0) -> None:
     while True:
         await asyncio.sleep(every)
         try:
@@ -64,7 +65,7 @@ async def _keep_fresh(state, pipeline: Pipeline, every: float = 5.0) -> None:
             log.exception("fleet refresh failed")
 
 
-async def _demo_fleet(state, port: int) -> None:
+async def _demo_fleet(state: AppState, port: int) -> None:
     """The demo server's gentle fleet: the vehicles that exist at start, one report each every 15 s."""
     def plans():
         with state.read_session_factory() as session:

@@ -69,7 +69,7 @@ def behaviour_of(vehicle_id: int, seed: int = 0) -> str:
 class Truck:
     """One truck's motion along its path; at(t) says where it is (None while its terminal is silent)."""
 
-    def __init__(self, plan: Plan, limit_of, rng: random.Random, t0: float):
+    def __init__(self, plan: Plan, limit_of, rng: random.Random, t0: float) -> None:
         self.plan, self.rng = plan, rng
         path = np.array(plan.path, float)
         self.lon0, self.lat0 = path[0]
@@ -131,7 +131,7 @@ class Truck:
 class Fleet:
     """Trucks of many plans, sharing the world's speed limits."""
 
-    def __init__(self, plans: list[Plan], world: World, t0: float, seed: int = 0):
+    def __init__(self, plans: list[Plan], world: World, t0: float, seed: int = 0) -> None:
         rng = random.Random(seed)
         th = Thresholds()
         limit_of = lambda lon, lat: world.speed_limit(*world.project(lon, lat), th.default_speed_kmh)  # noqa: E731

@@ -2,9 +2,10 @@
 its pipeline and drives the demo trucks through it (the port may be taken: then it logs and stays off)."""
 
 from __future__ import annotations
+from cityloop.state import AppState
 
 
-async def gateway_in_demo(state) -> None:
+async def gateway_in_demo(state: AppState) -> None:
     """The demo's gateway and simulated fleet, for the life of the worker."""
     settings = state.settings
     if not (settings.demo and settings.fleet_gateway_in_server):

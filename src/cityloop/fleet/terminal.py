@@ -15,7 +15,7 @@ class TerminalError(RuntimeError):
 class Terminal:
     """One connection speaking as the terminal with this phone number (2013 header, or 2019 with version)."""
 
-    def __init__(self, phone: str, version: int | None = None, timeout: float = 10.0):
+    def __init__(self, phone: str, version: int | None = None, timeout: float = 10.0) -> None:
         self.phone, self.version, self.timeout = phone, version, timeout
         self.serial = 0
         self.buffer = j.FrameBuffer()

@@ -93,7 +93,7 @@ class WorldSpec:
 class Layer:
     """A prepared geometry in metres with its bounding box (a cheap prefilter before the exact test)."""
 
-    def __init__(self, geom: shapely.Geometry):
+    def __init__(self, geom: shapely.Geometry) -> None:
         self.geom = geom
         shapely.prepare(geom)
         self.box = shapely.bounds(geom)
@@ -110,7 +110,7 @@ class Layer:
 class World:
     """A compiled WorldSpec."""
 
-    def __init__(self, spec: WorldSpec, hysteresis_m: float = 10.0, site_margin_m: float = 30.0):
+    def __init__(self, spec: WorldSpec, hysteresis_m: float = 10.0, site_margin_m: float = 30.0) -> None:
         self.spec = spec
         lon0, lat0 = spec.origin or _centre(spec)
         self.lon0, self.lat0 = lon0, lat0

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 app = typer.Typer(no_args_is_help=True)
 CLI_NAME, CLI_HELP = "grids", "网格 / grids"
@@ -81,7 +82,7 @@ def generate(community: list[str] = typer.Option([], "--community", help="社区
     elif cell is None:
         cell = 100.0
 
-    def work(session):
+    def work(session: Session):
         if rural:
             return generate_rural(session, street or district, cell)
         codes = list(community)

@@ -24,7 +24,7 @@ class GridIndex:
     """Locate points (WGS84 lon/lat) in unit grids; batched with numpy arrays in and out."""
 
     def __init__(self, codes, geometries, duty, community, street, district, version: int = 0,
-                 fallback: GridIndex | None = None, area_name: str | None = None):
+                 fallback: GridIndex | None = None, area_name: str | None = None) -> None:
         self.codes = np.asarray(codes, dtype=object)
         # Where no unit grid holds a point, the regions' own boundaries place it by village, town or district.
         self.fallback, self.area_name = fallback, area_name

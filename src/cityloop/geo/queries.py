@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cityloop.geo.index import GridIndex
 from cityloop.geo.models import DutyGrid, DutyGridInspector, GeoState, Region, UnitGrid
 from cityloop.org.models import User
+from cityloop.state import AppState
 
 CHECK_SECONDS = 2.0  # how stale a worker's index may be after another process changed the grids
 _lock = threading.Lock()
@@ -60,7 +61,7 @@ def _region_index(session: Session, version: int) -> tuple[GridIndex | None, str
                      version=version), area_name
 
 
-def get_index(state) -> GridIndex:
+def get_index(state: AppState) -> GridIndex:
     """This app's index, rebuilt when the stored grid version moved (checked at most every CHECK_SECONDS)."""
     now = time.monotonic()
     index = getattr(state, "grid_index", None)
@@ -76,7 +77,7 @@ def get_index(state) -> GridIndex:
     return index
 
 
-def invalidate(state) -> None:
+def invalidate(state: AppState) -> None:
     """Forget this app's index (after this process changed the grids)."""
     state.grid_checked = 0.0
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.audit import service as audit
 from cityloop.deps import current_actor, get_grid_index, get_session, require_roles
 from cityloop.org.actor import Actor
@@ -149,5 +150,5 @@ def duty_grids(district: str | None = Query(None, max_length=6), session: Sessio
 def put_inspectors(code: str, body: InspectorsIn, request: Request, session: Session = Depends(get_session),
                    actor: Actor = Depends(require_roles("admin"))):
     """设置责任网格监督员 / Set who patrols a duty grid."""
-    audit.record(session, actor, "grids.staff", code[:200], body.model_dump(), request.app.state.clock.now())
+    audit.record(session, actor, "grids.staff", code[:200], body.model_dump(), app_state(request.app).clock.now())
     return {"code": code, "inspectors": service.set_inspectors(session, code, body.usernames)}

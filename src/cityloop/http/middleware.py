@@ -29,7 +29,7 @@ class SecurityHeaders:
     no-store` on every response that sets no caching of its own: API answers and pages carry names and phone
     numbers, which no browser or proxy cache may keep; static assets and QR images say how they may be cached."""
 
-    def __init__(self, app: ASGIApp, tile_url: str | None = None, hsts: bool = False):
+    def __init__(self, app: ASGIApp, tile_url: str | None = None, hsts: bool = False) -> None:
         self.app = app
         self.headers = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"SAMEORIGIN"),
                         (b"referrer-policy", b"same-origin"),
@@ -62,7 +62,7 @@ class _TooLarge(Exception):
 class BodyLimit:
     """Refuse request bodies over `limit` bytes with a 413 problem (by Content-Length, or counted as they arrive)."""
 
-    def __init__(self, app: ASGIApp, limit: int):
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import current_actor, get_session, require_roles
 from cityloop.org.actor import Actor
 from cityloop.muck import domain, service
@@ -22,8 +23,8 @@ ROW = Query(None, ge=1, le=2**31 - 1)
 def match_spill(body: SpillIn, request: Request, session: Session = Depends(get_session),
                 _: Actor = Depends(require_roles("operator", "dispatcher", *CHECKERS))):
     """沿街抛撒关联 / Link a 道路遗撒 case to the muck truck that passed nearest within the radius and window."""
-    return service.match_case(session, request.app.state.settings, body.case_id, body.at,
-                              request.app.state.clock.now())
+    return service.match_case(session, app_state(request.app).settings, body.case_id, body.at,
+                              app_state(request.app).clock.now())
 
 
 @router.get("/check-items")
@@ -36,7 +37,7 @@ def check_items():
 def add_check(body: SpotCheckIn, request: Request, session: Session = Depends(get_session),
               actor: Actor = Depends(require_roles(*CHECKERS))):
     """上路抽查登记 / Record a roadside check; a failed one becomes a violation of the truck's company."""
-    return service.record_check(session, request.app.state.settings, body, actor, request.app.state.clock.now())
+    return service.record_check(session, app_state(request.app).settings, body, actor, app_state(request.app).clock.now())
 
 
 @router.get("/spot-checks", response_model=list[SpotCheckOut])

@@ -10,6 +10,8 @@ from cityloop.cases.domain import NODES
 from cityloop.catalog.models import Category
 from cityloop.notify.service import Recipients, publish
 from cityloop.org.models import Department
+from cityloop.config import Settings
+from sqlalchemy.orm import Session
 
 TZ = ZoneInfo("Asia/Shanghai")
 REQUESTS = {"return": "回退", "extension": "延期", "suspension": "挂账"}
@@ -25,7 +27,7 @@ def kind_of(action: str, payload: dict) -> str | None:
             "auto_supervise": "overdue"}.get(action)
 
 
-def case_params(session, case, note: str | None = None, actor: str | None = None) -> dict:
+def case_params(session: Session, case, note: str | None = None, actor: str | None = None) -> dict:
     """The template variables of a case."""
     dept = session.get(Department, case.department_id) if case.department_id else None
     category = session.get(Category, case.category_id)
@@ -35,7 +37,7 @@ def case_params(session, case, note: str | None = None, actor: str | None = None
             "node": NODES.get(case.node or "", ("", ""))[0], "due_at": due, "note": note or "", "actor": actor or ""}
 
 
-def on_case_events(session, settings, items) -> None:
+def on_case_events(session: Session, settings: Settings, items) -> None:
     """Add the notifications of these case events to the session (no commit)."""
     for case, event in items:
         payload = event.get("payload") or {}

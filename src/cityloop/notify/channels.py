@@ -33,7 +33,7 @@ class Sms:
     """A configurable HTTP SMS gateway. Chinese providers send fixed templates: the request carries the signature
     (签名), the provider's template code and the variables; `text` is the rendered body for gateways that want it."""
 
-    def __init__(self, settings: Settings, client: httpx.Client):
+    def __init__(self, settings: Settings, client: httpx.Client) -> None:
         self.s, self.client = settings, client
 
     def _item(self, msg: dict) -> dict:
@@ -74,7 +74,7 @@ def _robot_answer(resp: httpx.Response) -> str:
 class WeCom:
     """企业微信群机器人: POST {"msgtype": "markdown", "markdown": {"content"}} to the robot's webhook URL."""
 
-    def __init__(self, settings: Settings, client: httpx.Client):
+    def __init__(self, settings: Settings, client: httpx.Client) -> None:
         self.s, self.client = settings, client
 
     def send(self, msg: dict) -> str:
@@ -88,7 +88,7 @@ class WeCom:
 class DingTalk:
     """钉钉群机器人: markdown; with a 加签 secret the URL carries timestamp and sign (HMAC-SHA256)."""
 
-    def __init__(self, settings: Settings, client: httpx.Client):
+    def __init__(self, settings: Settings, client: httpx.Client) -> None:
         self.s, self.client = settings, client
 
     def send(self, msg: dict) -> str:
@@ -107,7 +107,7 @@ class DingTalk:
 class Webhook:
     """A plain webhook: POST {"message_id", "subject", "text"} as JSON (the sensors' old "webhook:" targets)."""
 
-    def __init__(self, settings: Settings, client: httpx.Client):
+    def __init__(self, settings: Settings, client: httpx.Client) -> None:
         self.s, self.client = settings, client
 
     def send(self, msg: dict) -> str:
@@ -121,7 +121,7 @@ class Webhook:
 class Email:
     """Plain SMTP; the Message-ID is derived from the outbox row, so a resent mail can be recognised."""
 
-    def __init__(self, settings: Settings, client=None):
+    def __init__(self, settings: Settings, client=None) -> None:
         self.s = settings
 
     def send(self, msg: dict) -> str:

@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from cityloop.config import Settings
 
 CLI_NAME = "notify"
 CLI_HELP = "消息通知 / notifications: delivery worker, templates, delivery log"
@@ -19,7 +20,7 @@ def _settings():
     return _settings()
 
 
-def _factory(settings):
+def _factory(settings: Settings):
     from cityloop.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url))

@@ -52,7 +52,7 @@ DEFAULT_TEMPLATES: dict[str, tuple[str, str]] = {  # kind → (title, body)
 class TemplateError(ValueError):
     """A template that names a variable its event kind does not have, or is malformed."""
 
-    def __init__(self, zh: str, en: str, unknown: list[str] | None = None):
+    def __init__(self, zh: str, en: str, unknown: list[str] | None = None) -> None:
         super().__init__(en)
         self.zh, self.en, self.unknown = zh, en, unknown or []
 

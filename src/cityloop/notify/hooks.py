@@ -9,12 +9,13 @@ from sqlalchemy import select
 
 from cityloop.notify.service import Recipients, publish
 from cityloop.org.models import Department
+from sqlalchemy.orm import Session
 
 DECISIONS = {"approved": "已批准", "rejected": "已驳回", "revoked": "已撤销", "upheld": "维持违规认定",
              "cancelled": "申诉成立，撤销违规认定"}
 
 
-def alarm_raised(session, alarm_id: int, department_code: str | None, device: str, level: str, subject: str,
+def alarm_raised(session: Session, alarm_id: int, department_code: str | None, device: str, level: str, subject: str,
                  text: str, now: datetime) -> None:
     """A sensor alarm was raised: tell the subscribers of the device's department (and unscoped robots)."""
     dept = session.scalar(select(Department.id).where(Department.code == department_code)) if department_code else None
@@ -24,13 +25,13 @@ def alarm_raised(session, alarm_id: int, department_code: str | None, device: st
             link="/console/sensors", now=now)
 
 
-def _company_users(session, company_id: int) -> list[int]:
+def _company_users(session: Session, company_id: int) -> list[int]:
     from cityloop.fleet.models import CompanyUser
 
     return list(session.scalars(select(CompanyUser.user_id).where(CompanyUser.company_id == company_id)))
 
 
-def permit_decided(session, permit, now: datetime) -> None:
+def permit_decided(session: Session, permit, now: datetime) -> None:
     """A muck-truck permit was approved, rejected or revoked: tell the company's users."""
     from cityloop.fleet.models import Company
 
@@ -42,7 +43,7 @@ def permit_decided(session, permit, now: datetime) -> None:
             event_key=f"permit:{permit.id}:{permit.status}", link="/portal", now=now)
 
 
-def appeal_decided(session, violation, appeal, now: datetime) -> None:
+def appeal_decided(session: Session, violation, appeal, now: datetime) -> None:
     """A violation appeal was decided: tell the company's users."""
     from cityloop.fleet.models import Company
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import current_actor, get_session, require_roles
 from cityloop.org.actor import Actor
 from cityloop.notify import admin
@@ -51,7 +52,7 @@ def mark_read(body: MarkReadIn, request: Request, session: Session = Depends(get
               actor: Actor = Depends(current_actor)):
     """标记已读 / Mark some or all of my notifications read."""
     me = _me(actor)
-    admin.mark_read(session, me, body.ids, body.all, request.app.state.clock.now())
+    admin.mark_read(session, me, body.ids, body.all, app_state(request.app).clock.now())
     count, newest = admin.unread(session, me)
     return UnreadOut(unread=count, newest_id=newest)
 
@@ -66,7 +67,7 @@ def list_templates(session: Session = Depends(get_session), _: Actor = Depends(A
 def put_template(body: TemplateIn, request: Request, session: Session = Depends(get_session),
                  _: Actor = Depends(ADMIN)):
     """保存模板 / Save a template; an unknown ${variable} is refused (422) and nothing changes."""
-    row = admin.save_template(session, body, request.app.state.clock.now())
+    row = admin.save_template(session, body, app_state(request.app).clock.now())
     return TemplateOut(id=row.id, event_kind=row.event_kind, channel=row.channel, title=row.title, body=row.body,
                        provider_code=row.provider_code)
 
@@ -86,7 +87,7 @@ def list_subscriptions(session: Session = Depends(get_session), _: Actor = Depen
 def post_subscription(body: SubscriptionIn, request: Request, session: Session = Depends(get_session),
                       _: Actor = Depends(ADMIN)):
     """新增订阅 / Subscribe a user, a role, or a department's group robot."""
-    row = admin.add_subscription(session, body, request.app.state.clock.now())
+    row = admin.add_subscription(session, body, app_state(request.app).clock.now())
     return SubscriptionOut.model_validate(row, from_attributes=True)
 
 
@@ -119,5 +120,5 @@ def list_outbox(status: str | None = Query(None, pattern="^(pending|sending|sent
 def retry_message(request: Request, message_id: int = Path(ge=1, le=2**31 - 1),
                   session: Session = Depends(get_session), _: Actor = Depends(ADMIN)):
     """重新发送 / Send a parked message again."""
-    row = admin.retry(session, message_id, request.app.state.clock.now())
+    row = admin.retry(session, message_id, app_state(request.app).clock.now())
     return OutboxOut.model_validate(row, from_attributes=True)

@@ -19,6 +19,7 @@ from cityloop.notify.service import Recipients, publish
 from cityloop.shared.singleton import only_one
 from cityloop.sla.domain import elapsed_fraction
 from cityloop.sla.service import calendar
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.notify")
 NEAR_DUE = 0.8
@@ -44,14 +45,14 @@ def near_due_sweep(session: Session, settings: Settings, now: datetime) -> int:
     return count
 
 
-def _sweep_once(state) -> None:
+def _sweep_once(state: AppState) -> None:
     with only_one(state.engine, "notify-near-due") as mine:
         if mine:
             with state.session_factory() as session:
                 near_due_sweep(session, state.settings, state.clock.now())
 
 
-async def near_due_forever(state) -> None:
+async def near_due_forever(state: AppState) -> None:
     """Every sweep_interval_seconds, one process looks for nodes at 80 %."""
     while True:
         await asyncio.sleep(state.settings.sweep_interval_seconds)
@@ -61,7 +62,7 @@ async def near_due_forever(state) -> None:
             log.exception("near-due sweep failed")
 
 
-async def _deliver_rounds(state) -> None:
+async def _deliver_rounds(state: AppState) -> None:
     worker = delivery.Worker(state.session_factory, state.settings)
     try:
         while True:  # one round at a time in a thread: a cancelled task stops between rounds
@@ -76,7 +77,7 @@ async def _deliver_rounds(state) -> None:
         worker.close()
 
 
-async def deliver_forever(state) -> None:
+async def deliver_forever(state: AppState) -> None:
     """The outbox delivery worker for the life of the server: every worker process on PostgreSQL (SKIP LOCKED),
     one process at a time on SQLite (the others wait to take over)."""
     if state.engine.dialect.name == "postgresql":

@@ -55,7 +55,7 @@ class Worker:
     """Sends what the outbox holds; one per process (its rate window is per process)."""
 
     def __init__(self, factory: sessionmaker, settings: Settings, senders: dict | None = None, threads: int = 16,
-                 clock=_now):
+                 clock=_now) -> None:
         self.factory, self.s, self.clock = factory, settings, clock
         self.client = httpx.Client(limits=httpx.Limits(max_connections=threads, max_keepalive_connections=threads))
         self.senders = senders if senders is not None else channels.senders(settings, self.client)

@@ -18,7 +18,7 @@ _NOT_XML = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010f
 class Open311Error(Exception):
     """An error answered in the specification's format: HTTP 404 (no such resource), 403 (api_key) or 400."""
 
-    def __init__(self, status: int, description: str, code: int | str | None = None):
+    def __init__(self, status: int, description: str, code: int | str | None = None) -> None:
         super().__init__(description)
         self.status, self.description, self.code = status, description, code if code is not None else status
 

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.cases.domain import scoped_key
 from cityloop.cases.models import Case
 from cityloop.cases.photos import photo_path
@@ -51,7 +52,7 @@ def _args(request: Request) -> dict[str, str]:
 
 def _district(request: Request, args: dict) -> str | None:
     """The district a jurisdiction_id names when this endpoint serves several; ignored when it serves one."""
-    jurisdictions = request.app.state.settings.open311_jurisdictions
+    jurisdictions = app_state(request.app).settings.open311_jurisdictions
     if not jurisdictions:
         return None
     wanted = args.get("jurisdiction_id")
@@ -79,7 +80,7 @@ def error(fmt: str, err: Open311Error) -> Response:
 @router.get("/discovery.{fmt}")
 async def discovery(fmt: str, request: Request):
     """Service Discovery."""
-    return await _answer(fmt, lambda: render(fmt, "discovery", catalog.discovery(request.app.state.settings,
+    return await _answer(fmt, lambda: render(fmt, "discovery", catalog.discovery(app_state(request.app).settings,
                                                                                  http.base_url(request))))
 
 
@@ -88,7 +89,7 @@ async def services(fmt: str, request: Request, session: Session = Depends(get_se
     """GET Service List: the matters of the catalog."""
     def work():
         _district(request, _args(request))
-        cats = catalog.matters(session, request.app.state.settings.catalog_standard)
+        cats = catalog.matters(session, app_state(request.app).settings.catalog_standard)
         return render(fmt, "services", [catalog.service(c) for c in cats])
     return await _answer(fmt, work)
 
@@ -98,7 +99,7 @@ async def service_definition(code: str, fmt: str, request: Request, session: Ses
     """GET Service Definition."""
     def work():
         _district(request, _args(request))
-        cat = catalog.matter_or_404(session, request.app.state.settings.catalog_standard, code)
+        cat = catalog.matter_or_404(session, app_state(request.app).settings.catalog_standard, code)
         return render(fmt, "service_definition", catalog.definition(cat))
     return await _answer(fmt, work)
 
@@ -111,12 +112,12 @@ async def post_request(fmt: str, request: Request, session: Session = Depends(ge
         uploads: list[tuple[str, bytes]] = []
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-            form = await request.form(max_files=request.app.state.settings.max_photos + 1, max_fields=60)
+            form = await request.form(max_files=app_state(request.app).settings.max_photos + 1, max_fields=60)
             for name, value in form.multi_items():
                 if hasattr(value, "read"):
                     if name in FILE_FIELDS:
                         uploads.append((value.filename or "", await value.read(
-                            request.app.state.settings.max_upload_bytes + 1)))
+                            app_state(request.app).settings.max_upload_bytes + 1)))
                 elif value != "":
                     args[name] = value
         key = request.headers.get("idempotency-key")
@@ -126,14 +127,14 @@ async def post_request(fmt: str, request: Request, session: Session = Depends(ge
 
 def _create(request: Request, session: Session, args: dict, uploads: list, key: str | None) -> Response:
     """Check and locate on a read session; the new case is written by the group committer (cases/batcher.py)."""
-    with request.app.state.read_session_factory() as reads:
+    with app_state(request.app).read_session_factory() as reads:
         return _create_with(request, session, reads, args, uploads, key)
 
 
 def _create_with(request: Request, session: Session, reads: Session, args: dict, uploads: list,
                  key: str | None) -> Response:
     fmt = request.path_params["fmt"]
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     if not service.key_ok(reads, settings, "open311", args.get("api_key")):
         raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
     district = _district(request, args)
@@ -182,9 +183,9 @@ async def get_requests(fmt: str, request: Request, session: Session = Depends(ge
     def work():
         args = _args(request)
         district = _district(request, args)
-        settings = request.app.state.settings
+        settings = app_state(request.app).settings
         f = _filters(args, ZoneInfo(settings.timezone))
-        cases = requests.find(session, f, request.app.state.clock.now(), district,
+        cases = requests.find(session, f, app_state(request.app).clock.now(), district,
                               published_stages(settings.open311_publish_after))
         docs = requests.to_requests(session, cases, http.base_url(request), f.extensions, wants_english(request),
                                     settings.open311_position_decimals)
@@ -198,7 +199,7 @@ async def get_request(ident: str, fmt: str, request: Request, session: Session =
     def work():
         args = _args(request)
         district = _district(request, args)
-        settings = request.app.state.settings
+        settings = app_state(request.app).settings
         case = requests.published(session, ident, district, published_stages(settings.open311_publish_after))
         if case is None:  # unknown and not yet published look the same
             raise Open311Error(404, f"service_request_id '{ident[:24]}' was not found")
@@ -226,7 +227,7 @@ async def get_token(token: str, fmt: str, request: Request, session: Session = D
 def media(public_id: str, photo_id: int, request: Request, session: Session = Depends(get_session)):
     """A request's photo for media_url: the thumbnail, whose re-encoding drops the original's EXIF (GPS, device);
     only a photo staff have made public, of a published request."""
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     row = requests.public_photo(session, public_id, photo_id, published_stages(settings.open311_publish_after)) \
         if 0 < photo_id < 2**31 else None
     path = photo_path(settings, row.sha256, thumb=True) if row else None

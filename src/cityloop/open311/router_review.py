@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.cases.queries import get_visible
 from cityloop.deps import get_session, require_roles
 from cityloop.open311 import publication as publication_service
@@ -43,4 +44,4 @@ def publish(ident: str, body: PublicationIn, request: Request, session: Session 
     """公开照片 / Set which photos of a case (and whether the reporter's media_url) the public feed may show,
     after checking them for faces and number plates."""
     return publication_service.publish(session, actor, get_visible(session, actor, ident), body.photo_ids,
-                                       body.media_url, request.app.state.clock.now())
+                                       body.media_url, app_state(request.app).clock.now())

@@ -9,6 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.audit import service as audit
 from cityloop.deps import current_actor, get_clock, get_session, get_settings_dep, require_roles
 from cityloop.org.actor import Actor
@@ -29,17 +30,17 @@ def token(request: Request, form: OAuth2PasswordRequestForm = Depends(), session
     account, with a growing delay (429); an unknown name and a wrong password get the same 401."""
     from cityloop.channels.http import client_ip
 
-    with request.app.state.read_session_factory() as reads:
+    with app_state(request.app).read_session_factory() as reads:
         access = service.login(reads, session, settings, form.username, form.password, clock.now(),
                                client_ip(request))
     return TokenOut(access_token=access, expires_in=settings.token_minutes * 60)
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+def logout(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> None:
     """退出登录 / Log out: every token issued to this user so far stops working, on every worker at once."""
     service.logout(session, actor.id)
-    request.app.state.changes.announce("actor", actor.id)
+    app_state(request.app).changes.announce("actor", actor.id)
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
@@ -66,14 +67,14 @@ admin_only = Depends(require_roles("admin"))
 def users(request: Request, role: str | None = Query(None, max_length=16), q: str | None = Query(None, max_length=64),
           session: Session = Depends(get_session), _: Actor = admin_only):
     """用户列表 / Users with their roles (admin)."""
-    locked = throttle.locked_names(session, request.app.state.clock.now())
+    locked = throttle.locked_names(session, app_state(request.app).clock.now())
     return [service.user_out(u, locked) for u in service.list_users(session, role, q)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
 def add_user(body: UserIn, request: Request, session: Session = Depends(get_session), actor: Actor = admin_only):
     """新增用户 / Add a user (admin)."""
-    return service.user_out(service.create_user(session, actor, body, request.app.state.clock.now()), set())
+    return service.user_out(service.create_user(session, actor, body, app_state(request.app).clock.now()), set())
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
@@ -86,7 +87,7 @@ def patch_user(body: UserPatch, request: Request, user_id: int = Path(..., ge=1,
     changes = body.model_dump(exclude_unset=True)
     audit.record(session, actor, "user.change", str(user_id),
                  {k: v for k, v in changes.items() if k != "password"} | ({"password": "***"} if body.password else {}),
-                 request.app.state.clock.now())
+                 app_state(request.app).clock.now())
     user = service.update_user(session, user_id, changes)
-    request.app.state.changes.announce("actor", user_id)  # roles or active changed: no stale actor on any host
-    return service.user_out(user, throttle.locked_names(session, request.app.state.clock.now()))
+    app_state(request.app).changes.announce("actor", user_id)  # roles or active changed: no stale actor on any host
+    return service.user_out(user, throttle.locked_names(session, app_state(request.app).clock.now()))

@@ -9,12 +9,13 @@ from asyncio import to_thread
 
 from cityloop.org import throttle
 from cityloop.shared.singleton import only_one
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.org")
 PURGE_EVERY_SECONDS = 600
 
 
-def purge_once(state) -> int | None:
+def purge_once(state: AppState) -> int | None:
     """Delete stale counters; None when another worker holds the lock."""
     with only_one(state.engine, "org-login-throttle") as mine:
         if not mine:
@@ -25,7 +26,7 @@ def purge_once(state) -> int | None:
         return gone
 
 
-async def purge_forever(state) -> None:
+async def purge_forever(state: AppState) -> None:
     """Runs for the life of a worker; a failed round is logged and retried next interval."""
     while True:
         await asyncio.sleep(PURGE_EVERY_SECONDS)

@@ -30,7 +30,7 @@ MAX_NAME = 100
 class FeatureError(ValueError):
     """One feature is unusable; the message says why in both languages."""
 
-    def __init__(self, zh: str, en: str):
+    def __init__(self, zh: str, en: str) -> None:
         super().__init__(en)
         self.zh, self.en = zh, en
 

@@ -84,7 +84,7 @@ class FuzzyPool:
 
     MAX_COMPARED = 4000
 
-    def __init__(self, names: list[str], owners: list[int]):
+    def __init__(self, names: list[str], owners: list[int]) -> None:
         self.names, self.owners = np.asarray(names, dtype=object), owners
         postings: dict[str, list[int]] = defaultdict(list)
         for i, name in enumerate(names):
@@ -132,7 +132,7 @@ class PlaceIndex:
     """Geocode text and reverse-geocode points over roads, door plates, POIs, communities and towns."""
 
     def __init__(self, entries: list[Entry], roads: list[Road], plates: list[Plate],
-                 regions: list[tuple[str, str, object]] = (), fingerprint: tuple = ()):
+                 regions: list[tuple[str, str, object]] = (), fingerprint: tuple = ()) -> None:
         self.fingerprint = fingerprint
         self.roads, self.plates = roads, plates
         self.entries = list(entries)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import get_grid_index, get_session
 from cityloop.places import service
 from cityloop.places.schemas import GeocodeOut, ReverseOut
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1/geo", tags=["geo 网格与定位"])
 def geocode(request: Request, q: str = Query(..., description="地址、路口、地名 / what the caller said"),
             limit: int = Query(10, ge=1, le=50), session: Session = Depends(get_session)):
     """地名定位 / Ranked candidates (door plates, crossings, roads, POIs, communities, towns) for a spoken address."""
-    query = service.check_query(q, request.app.state.settings.geocode_max_query)
+    query = service.check_query(q, app_state(request.app).settings.geocode_max_query)
     index = get_grid_index(request)
     out = []
     for c in service.geocode(session, query, limit):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import get_session
 from cityloop.public import domain, placements, queries
 from cityloop.shared.errors import AppError, NotFound
@@ -30,7 +31,7 @@ def public_static(name: str):
 
 
 def _tiles(request: Request) -> dict:
-    s = request.app.state.settings
+    s = app_state(request.app).settings
     return {"tile_url": s.map_tile_url or "", "tile_attribution": s.map_tile_attribution}
 
 
@@ -50,14 +51,14 @@ def services(request: Request):
 @router.get("/public/cases")
 def cases(request: Request):
     """结案公开: recently closed cases on a map, without personal data."""
-    return pages.render(request, "public/cases.html", days=request.app.state.settings.public_case_days,
+    return pages.render(request, "public/cases.html", days=app_state(request.app).settings.public_case_days,
                         **_tiles(request))
 
 
 @router.get("/public/q/{code}")
 def placement_page(code: str, request: Request, session: Session = Depends(get_session)):
     """A QR code's phone page: the nearest services with directions, and a button to report a problem here."""
-    state = request.app.state
+    state = app_state(request.app)
     code = code.upper()
     now = state.clock.now()
     if not domain.CODE_RE.match(code):

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.cases.models import Case
 from cityloop.cases.queries import openable
 from cityloop.deps import get_session, optional_actor
@@ -50,7 +51,7 @@ def placements_page(request: Request, batch: str | None = Query(None, max_length
     """服务指南二维码: batches, generation, sheets, most scanned codes."""
     if actor is None:
         return pages.login_redirect(request)
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     top = queries.placements(session, batch or None, 50, 0)
     return _page(request, actor, "public/console_placements.html", "/placements", batches=queries.batches(session),
                  top=top, batch=batch or "", base_url=placements.base_url(settings))
@@ -62,8 +63,8 @@ def convenience_page(request: Request, month: str | None = Query(None, pattern=r
     """便民服务: this month's figures, the record form, recent records."""
     if actor is None:
         return pages.login_redirect(request)
-    tz = ZoneInfo(request.app.state.settings.timezone)
-    month = month or request.app.state.clock.now().astimezone(tz).strftime("%Y-%m")
+    tz = ZoneInfo(app_state(request.app).settings.timezone)
+    month = month or app_state(request.app).clock.now().astimezone(tz).strftime("%Y-%m")
     return _page(request, actor, "public/console_convenience.html", "/convenience", month=month,
                  stats=convenience.month_stats(session, month, tz),
                  records=convenience.listing(session, None, month, tz, 200, 0), service_kinds=SERVICE_KINDS,

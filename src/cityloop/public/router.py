@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import get_grid_index, get_session, require_roles
 from cityloop.org.actor import Actor
 from cityloop.http.params import PathId as Id
@@ -25,7 +26,7 @@ READ = (*EDIT, "leader", "inspector")
 
 
 def _now(request: Request):
-    return request.app.state.clock.now()
+    return app_state(request.app).clock.now()
 
 
 def _kinds(kind: list[str] | None) -> list[str] | None:
@@ -39,7 +40,7 @@ def nearby(request: Request, lon: float = Query(ge=-180, le=180), lat: float = Q
            kind: list[str] | None = Query(None), limit: int = Query(5, ge=1, le=50),
            session: Session = Depends(get_session)):
     """附近服务 / The nearest public services by walking distance (no login)."""
-    return queries.nearby(session, request.app.state.settings, lon, lat, _now(request), kinds=_kinds(kind),
+    return queries.nearby(session, app_state(request.app).settings, lon, lat, _now(request), kinds=_kinds(kind),
                           limit=limit, english=wants_english(request))
 
 
@@ -52,7 +53,7 @@ def public_points(request: Request, kind: list[str] | None = Query(None), sessio
 @router.get("/closed-cases")
 def closed_cases(request: Request, session: Session = Depends(get_session)):
     """结案公开 / Recently closed cases: rounded position, category, date — no personal data (no login)."""
-    return queries.closed_cases(session, request.app.state.settings, _now(request), wants_english(request))
+    return queries.closed_cases(session, app_state(request.app).settings, _now(request), wants_english(request))
 
 
 @router.get("/service-points", response_model=list[schemas.ServicePointOut])
@@ -76,8 +77,8 @@ def import_points(request: Request, file: UploadFile = File(...),
                   crs: Literal["wgs84", "gcj02", "bd09"] = Form("wgs84"), session: Session = Depends(get_session),
                   index=Depends(get_grid_index), actor: Actor = Depends(require_roles(*EDIT))):
     """导入服务点位（CSV）/ Import service points from CSV; all rows or none."""
-    data = file.file.read(request.app.state.settings.max_upload_bytes + 1)
-    if len(data) > request.app.state.settings.max_upload_bytes:
+    data = file.file.read(app_state(request.app).settings.max_upload_bytes + 1)
+    if len(data) > app_state(request.app).settings.max_upload_bytes:
         raise TooLarge("file-too-large", "文件过大", "File too large")
     created, updated = points.import_rows(session, points.parse_csv(data, crs), index.locate, _now(request))
     return {"created": created, "updated": updated}
@@ -106,7 +107,7 @@ def delete_point(point_id: Id, session: Session = Depends(get_session), actor: A
 
 def _out(request: Request, placement) -> dict:
     out = schemas.PlacementOut.model_validate(placement)
-    out.url = placements.url_of(request.app.state.settings, placement.code)
+    out.url = placements.url_of(app_state(request.app).settings, placement.code)
     return out
 
 
@@ -145,7 +146,7 @@ def sheet(request: Request, batch: str | None = Query(None, max_length=40, patte
                 limit: int | None = Query(None, ge=1), session: Session = Depends(get_session),
                 actor: Actor = Depends(require_roles(*READ))):
     """打印二维码（PDF）/ A4 sheets of QR stickers of a batch (or of the given codes)."""
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     limit = min(limit or settings.public_sheet_max_codes, settings.public_sheet_max_codes)
     items = placements.for_sheet(session, batch, code, offset, limit)
     if not items:
@@ -181,7 +182,7 @@ def placement_png(code: str, request: Request, box: int = Query(10, ge=2, le=40)
                   session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*READ))):
     """二维码图片（PNG）/ The placement's QR code as PNG."""
     placement = placements.get(session, _code(code))
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     data = qr.png(settings, placements.url_of(settings, placement.code), placement.code, box)
     return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
@@ -191,6 +192,6 @@ def placement_svg(code: str, request: Request, session: Session = Depends(get_se
                   actor: Actor = Depends(require_roles(*READ))):
     """二维码图片（SVG）/ The placement's QR code as SVG."""
     placement = placements.get(session, _code(code))
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     data = qr.svg(settings, placements.url_of(settings, placement.code), placement.code)
     return Response(data, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=3600"})

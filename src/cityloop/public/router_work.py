@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import get_grid_index, get_session, require_roles
 from cityloop.org.actor import Actor
 from cityloop.http.params import PathId as Id
@@ -26,11 +27,11 @@ MONTH = r"^\d{4}-\d{2}$"
 
 
 def _tz(request: Request) -> ZoneInfo:
-    return ZoneInfo(request.app.state.settings.timezone)
+    return ZoneInfo(app_state(request.app).settings.timezone)
 
 
 def _ctx(request: Request, session: Session):
-    state = request.app.state
+    state = app_state(request.app)
     return state.settings, calendar(session, state.settings), state.clock.now()
 
 
@@ -38,7 +39,7 @@ def _ctx(request: Request, session: Session):
 def add_record(body: schemas.ConvenienceIn, request: Request, session: Session = Depends(get_session),
                index=Depends(get_grid_index), actor: Actor = Depends(require_roles(*RECORD))):
     """登记便民服务 / Log a service given to someone."""
-    return convenience.record(session, body, actor, index.locate, request.app.state.clock.now())
+    return convenience.record(session, body, actor, index.locate, app_state(request.app).clock.now())
 
 
 @router.get("/convenience", response_model=list[schemas.ConvenienceOut])
@@ -61,7 +62,7 @@ def record_stats(request: Request, month: str = Query(pattern=MONTH), session: S
 def claim(record_id: Id, body: schemas.ClaimIn, request: Request, session: Session = Depends(get_session),
           actor: Actor = Depends(require_roles(*RECORD))):
     """失物认领 / The owner collected a found item."""
-    return convenience.claim(session, record_id, body, request.app.state.clock.now())
+    return convenience.claim(session, record_id, body, app_state(request.app).clock.now())
 
 
 @router.post("/campaigns", response_model=list[schemas.CampaignOut], status_code=201)
@@ -84,7 +85,7 @@ def list_campaigns(status: str | None = Query(None, max_length=12, pattern=NO_NU
 def campaign_stats(request: Request, days: int | None = Query(None, ge=1, le=3660),
                    session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*CALLS_READ))):
     """追呼统计 / Campaigns by outcome, calls made and answered."""
-    since = request.app.state.clock.now() - timedelta(days=days) if days else None
+    since = app_state(request.app).clock.now() - timedelta(days=days) if days else None
     return queries.campaign_stats(session, since)
 
 
@@ -128,5 +129,5 @@ def add_stop(body: schemas.StopListIn, request: Request, session: Session = Depe
 def remove_stop(stop_id: Id, request: Request, session: Session = Depends(get_session),
                 actor: Actor = Depends(require_roles(*STOP_LIST))):
     """移出免呼名单 / Take a number off the stop list."""
-    campaigns.remove_stop(session, request.app.state.clock.now(), actor, stop_id)
+    campaigns.remove_stop(session, app_state(request.app).clock.now(), actor, stop_id)
     return Response(status_code=204)

@@ -10,18 +10,19 @@ from asyncio import to_thread
 from cityloop.public.dialer import dial_due
 from cityloop.public.telephony import telephony_for
 from cityloop.shared.singleton import only_one
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.public")
 
 
-def telephony_of(state):
+def telephony_of(state: AppState):
     """The app's telephony port (tests may set state.public_telephony), made once per worker."""
-    if not hasattr(state, "public_telephony"):
-        state.public_telephony = telephony_for(state.settings)
+    if not state.public_telephony_made:
+        state.public_telephony, state.public_telephony_made = telephony_for(state.settings), True
     return state.public_telephony
 
 
-def dial_once(state) -> int:
+def dial_once(state: AppState) -> int:
     """One dialer pass if this process holds the dialer lock; the number of calls made."""
     telephony = telephony_of(state)
     if telephony is None:
@@ -32,7 +33,7 @@ def dial_once(state) -> int:
         return dial_due(state.session_factory, state.settings, telephony, state.clock)
 
 
-async def dialer(state) -> None:
+async def dialer(state: AppState) -> None:
     """Call the due 追呼 numbers for the life of the worker."""
     if telephony_of(state) is None:
         log.info("追呼: no voice gateway configured (CITYLOOP_PUBLIC_VOICE_GATEWAY_URL); the dialer is idle")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.catalog.models import Category
 from cityloop.deps import get_clock, get_session, require_roles
 from cityloop.org.actor import Actor
@@ -40,12 +41,12 @@ def list_rules(area_code: str | None = Query(None, max_length=15), session: Sess
 def add_rule(body: RuleIn, request: Request, session: Session = Depends(get_session), clock=Depends(get_clock),
              actor: Actor = Depends(require_roles("dispatcher"))):
     """新增路由规则 / Add a rule: cases of this category in this area go to this department."""
-    rule = service.add_rule(session, actor, body, request.app.state.settings.catalog_standard, clock.now())
+    rule = service.add_rule(session, actor, body, app_state(request.app).settings.catalog_standard, clock.now())
     return rule_out(session, rule)
 
 
 @router.delete("/rules/{rule_id}", status_code=204)
 def remove_rule(rule_id: int = Path(..., ge=1, le=MAX_ID), session: Session = Depends(get_session),
-                clock=Depends(get_clock), actor: Actor = Depends(require_roles("dispatcher"))):
+                clock=Depends(get_clock), actor: Actor = Depends(require_roles("dispatcher"))) -> None:
     """停用路由规则 / Retire a rule (kept for the cases it routed)."""
     service.retire_rule(session, actor, rule_id, clock.now())

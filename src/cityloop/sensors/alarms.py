@@ -19,6 +19,7 @@ from cityloop.sensors import domain
 from cityloop.sensors.devices import DeviceMeta
 from cityloop.sensors.models import Alarm, AlarmEvent, PublicWarning
 from cityloop.shared.errors import AppError, Conflict, NotFound
+from cityloop.sla.domain import WorkCalendar
 
 
 @dataclass
@@ -47,7 +48,7 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
 
-def _event(session: Session, alarm: Alarm, kind: str, at: datetime, value=None, actor="system", **payload) -> None:
+def _event(session: Session, alarm: Alarm, kind: str, at: datetime, value=None, actor: str="system", **payload) -> None:
     from cityloop.exchange.records import on_alarm_event  # the alarm's summary goes up (exchange outbox)
 
     session.add(AlarmEvent(alarm_id=alarm.id, at=at, kind=kind, level=alarm.level, value=value, actor=actor,
@@ -75,7 +76,7 @@ def _recent_episode(session: Session, settings: Settings, device_id: int, rule: 
 class Linker:
     """Applies transitions inside the caller's transaction; needs a calendar and locate() for cases."""
 
-    def __init__(self, settings: Settings, cal, locate: Callable):
+    def __init__(self, settings: Settings, cal: WorkCalendar, locate: Callable) -> None:
         self.settings, self.cal, self.locate = settings, cal, locate
         self.grids = 0  # the grid version locate was built from
         self.categories = {**domain.CATEGORIES, **{k: tuple(v) for k, v in settings.sensor_categories.items()}}
@@ -111,7 +112,7 @@ class Linker:
             self._warn(session, dev, alarm, tr, now, notices)
         return Outcome(dev.code, spec.code, kind, alarm.level, alarm.id, alarm.case_id, opened)
 
-    def _raise(self, session, dev, spec, tr, now, notices) -> Alarm:
+    def _raise(self, session: Session, dev, spec, tr, now, notices) -> Alarm:
         alarm = Alarm(device_id=dev.id, rule_code=spec.code, level=tr.level, state="active", is_open=True,
                       value=tr.value, peak_value=tr.value, raised_at=now, updated_at=now)
         session.add(alarm)
@@ -136,7 +137,7 @@ class Linker:
                      f"{dev.name}（{dev.code}）{spec.zh}：{_fmt(spec, tr.value)}", now)
         return alarm
 
-    def _sibling_case(self, session, dev, spec, alarm) -> int | None:
+    def _sibling_case(self, session: Session, dev, spec, alarm) -> int | None:
         """An open case of another open alarm of this device in the same category (cover opened + tilted,
         night + exam noise): one incident, one case."""
         codes = [s.code for s in dev.rules if s.category == spec.category and s.code != spec.code]
@@ -146,7 +147,7 @@ class Linker:
             Alarm.device_id == dev.id, Alarm.is_open.is_(True), Alarm.rule_code.in_(codes),
             Case.stage.notin_(TERMINAL)).limit(1))
 
-    def _case(self, session, dev, spec, alarm, tr, now, notices) -> bool:
+    def _case(self, session: Session, dev, spec, alarm, tr, now, notices) -> bool:
         sibling = self._sibling_case(session, dev, spec, alarm)
         if sibling is not None:
             alarm.case_id = sibling
@@ -181,7 +182,7 @@ class Linker:
                               f"案件 {case.number}：{dev.name} {spec.zh}（{level_zh}）{_fmt(spec, tr.value)}，请立即处置"))
         return True
 
-    def _warn(self, session, dev, alarm, tr, now, notices) -> None:
+    def _warn(self, session: Session, dev, alarm, tr, now, notices) -> None:
         zh, en, kind = domain.WARNINGS[alarm.level]
         warning = session.scalar(select(PublicWarning).where(PublicWarning.alarm_id == alarm.id))
         if warning is None:
@@ -197,7 +198,7 @@ class Linker:
         notices.append(Notice(dev.department_code, f"{warning.place} {zh}", f"【积水预警】{warning.place}：{zh}"
                                                                              f"（{tr.value:g}cm）"))
 
-    def _clear(self, session, dev, spec, alarm, tr, now, notices) -> None:
+    def _clear(self, session: Session, dev, spec, alarm, tr, now, notices) -> None:
         alarm.state, alarm.is_open, alarm.cleared_at, alarm.updated_at = "cleared", None, now, now
         _event(session, alarm, "clear", now, tr.value)
         for warning in session.scalars(select(PublicWarning).where(PublicWarning.alarm_id == alarm.id,

@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from cityloop.config import Settings
 
 CLI_NAME = "sensors"
 CLI_HELP = "运行监测 / IoT monitoring: devices, MQTT ingestion, jobs"
@@ -29,13 +30,13 @@ def _settings():
     return _settings()
 
 
-def _factory(settings):
+def _factory(settings: Settings):
     from cityloop.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url))
 
 
-def _hear_registry(ingestor, settings, *more):
+def _hear_registry(ingestor, settings: Settings, *more):
     """Reload the device registry when a host announces a change (PostgreSQL), not only every RELOAD_SECONDS."""
     from cityloop.db.changes import ChangeBus
 
@@ -101,7 +102,7 @@ def gateway_hj212(port: Optional[int] = typer.Option(None, help="TCP port (defau
         ingestor.flush_state()
 
 
-async def _listen(ingestor, settings, host: str, port: int, seconds: float) -> None:
+async def _listen(ingestor, settings: Settings, host: str, port: int, seconds: float) -> None:
     from cityloop.sensors.hj212_listener import Listener
 
     listener = Listener(ingestor, ingestor.factory, settings)

@@ -17,6 +17,7 @@ from cityloop.org.models import Department
 from cityloop.sensors import simulate, store
 from cityloop.sensors.models import VALUE_COLUMNS, Alarm, AlarmEvent, Device
 from cityloop.sensors.simfeed import random_points
+from sqlalchemy.orm import Session
 
 # type, how many, context(s), responsible unit, name
 FLEET = [("waterlogging", 55, ("underpass", "square"), "szc", "积水监测"),
@@ -29,7 +30,7 @@ PLACE = {"underpass": "下穿通道", "square": "广场", "construction": "建�
 HISTORY_MINUTES, STEP_S = 120, 300
 
 
-def build(session, settings: Settings, now: datetime) -> None:
+def build(session: Session, settings: Settings, now: datetime) -> None:
     """Register the demo devices and two hours of calm readings (committed once)."""
     rng, pw_rng = random.Random(2026), random.Random(212)  # a second source keeps the places as they were
     depts = dict(session.execute(select(Department.code, Department.id)).all())
@@ -70,7 +71,7 @@ PAST = [("waterlogging", "water_depth", "yellow", (30, 180)), ("waterlogging", "
 PAST_DAYS, PER_DAY = 28, (0, 4)  # a few alarms a day over four weeks
 
 
-def _alarm_history(session, devices: list[Device], now: datetime, rng: random.Random) -> None:
+def _alarm_history(session: Session, devices: list[Device], now: datetime, rng: random.Random) -> None:
     """Four weeks of raised and cleared alarms, so 运行监测 and the alarm list are not empty on day one."""
     by_type: dict[str, list[Device]] = {}
     for d in devices:
@@ -91,7 +92,7 @@ def _alarm_history(session, devices: list[Device], now: datetime, rng: random.Ra
                              AlarmEvent(alarm_id=alarm.id, at=cleared, kind="clear", level=level, actor="system")])
 
 
-def _live_alarms(session, settings: Settings, devices: list[Device], now: datetime) -> None:
+def _live_alarms(session: Session, settings: Settings, devices: list[Device], now: datetime) -> None:
     """Two live alarms through the real pipeline (cases, public warning): water in an underpass, a cover open."""
     from sqlalchemy.orm import sessionmaker
 
@@ -115,7 +116,7 @@ def _live_alarms(session, settings: Settings, devices: list[Device], now: dateti
     ingestor.flush_state()
 
 
-def _history(session, devices: list[Device], now: datetime, rng: random.Random) -> None:
+def _history(session: Session, devices: list[Device], now: datetime, rng: random.Random) -> None:
     pairs = [(d.code, d.type) for d in devices]
     by_code = {d.code: d for d in devices}
     start = now.timestamp() - HISTORY_MINUTES * 60

@@ -69,7 +69,7 @@ _ERROR_RTN = {"bad-crc": 9, "unknown-cn": 8, "bad-flag": 6}
 class FrameError(ValueError):
     """A frame that cannot be used: code is one of ERRORS."""
 
-    def __init__(self, code: str, detail: str = ""):
+    def __init__(self, code: str, detail: str = "") -> None:
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code, self.detail = code, detail
 

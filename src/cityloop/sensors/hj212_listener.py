@@ -24,6 +24,8 @@ from cityloop.sensors.models import Device, StationEvent
 from cityloop.sensors.pipeline import Ingestor, Result
 from cityloop.sensors.readings import Interval, Reading, from_packet
 from cityloop.shared.lookup_gate import LookupGate
+from cityloop.config import Settings
+from sqlalchemy.orm import Session
 
 log = logging.getLogger("cityloop.sensors.hj212")
 MAX_PER_FLUSH = 2_000  # frames per batch: bounds a batch's time, hence the answers' delay
@@ -41,14 +43,14 @@ class Station(NamedTuple):
     password: str
 
 
-def load_stations(session) -> dict[str, Station]:
+def load_stations(session: Session) -> dict[str, Station]:
     """Registered HJ 212 stations by MN."""
     rows = session.execute(select(Device.hj212_mn, Device.id, Device.code, Device.hj212_password)
                            .where(Device.hj212_mn.is_not(None)))
     return {mn: Station(device_id, code, password or "") for mn, device_id, code, password in rows}
 
 
-def find_station(session, mn: str) -> Station | None:
+def find_station(session: Session, mn: str) -> Station | None:
     """One registered HJ 212 station by MN (a station registered a moment ago, maybe by another process)."""
     row = session.execute(select(Device.id, Device.code, Device.hj212_password).where(Device.hj212_mn == mn)).first()
     return None if row is None else Station(row[0], row[1], row[2] or "")
@@ -83,7 +85,7 @@ class Peer:
 class Listener:
     """The HJ 212 TCP listener of one process, feeding that process's ingestor."""
 
-    def __init__(self, ingestor: Ingestor, factory, settings):
+    def __init__(self, ingestor: Ingestor, factory, settings: Settings) -> None:
         self.ingestor, self.factory, self.settings = ingestor, factory, settings
         self.tz = ZoneInfo(settings.timezone)
         self.stations: dict[str, Station] = {}

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from cityloop.sensors import hj212, simulate
 from cityloop.sensors.models import Device
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.sensors.hj212")
 SYSTEM = {"dust": "22", "noise": "23"}  # ST: air quality, noise
@@ -59,7 +60,7 @@ def interval(mn: str, password: str, kind: str, cn: str, start: datetime, sample
 class Minutes:
     """Gathers one station's real-time values and yields a 2051 frame when a minute is complete."""
 
-    def __init__(self, mn: str, password: str, kind: str):
+    def __init__(self, mn: str, password: str, kind: str) -> None:
         self.mn, self.password, self.kind = mn, password, kind
         self.minute: datetime | None = None
         self.samples: dict[str, list[float]] = {}
@@ -80,7 +81,7 @@ class Minutes:
 class Client:
     """One simulated station's TCP connection: sends frames and counts the platform's answers."""
 
-    def __init__(self, host: str, port: int):
+    def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -152,7 +153,7 @@ async def feed(host: str, port: int, stations: dict[str, tuple[str, str, str]], 
     return totals
 
 
-async def demo_stations(state, host: str, port: int, every: float) -> None:
+async def demo_stations(state: AppState, host: str, port: int, every: float) -> None:
     """The demo server's HJ 212 stations: every registered dust and noise station sends quiet real-time data
     every `every` seconds and minute data each minute; now and then a dust site runs a 30-minute episode."""
     def load() -> dict[str, tuple[str, str, str]]:

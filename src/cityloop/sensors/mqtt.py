@@ -49,7 +49,7 @@ def topic_filter(settings: Settings, shared: bool = True) -> str:
 class Subscriber:
     """Receives telemetry and feeds the ingestor in batches, on two threads (paho's and the flusher)."""
 
-    def __init__(self, ingestor, settings: Settings, url: str | None = None, shared: bool = True):
+    def __init__(self, ingestor, settings: Settings, url: str | None = None, shared: bool = True) -> None:
         self.ingestor, self.settings = ingestor, settings
         self.url = url or settings.sensor_mqtt_url
         self.shared = shared
@@ -141,7 +141,7 @@ def publish(url: str, messages, qos: int = 0, client_id: str | None = None) -> i
 class LocalBroker:
     """A private Mosquitto on a free 127.0.0.1 port (tests and benchmarks): `with LocalBroker() as url: …`."""
 
-    def __init__(self, binary: str = "mosquitto"):
+    def __init__(self, binary: str = "mosquitto") -> None:
         self.binary, self.proc, self.dir = binary, None, None
 
     def __enter__(self) -> str:

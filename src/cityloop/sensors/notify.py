@@ -33,7 +33,7 @@ class Channel(Protocol):
 class Webhook:
     """POST {"subject", "text"} as JSON to the address."""
 
-    def __init__(self, timeout: float = 5.0):
+    def __init__(self, timeout: float = 5.0) -> None:
         self.timeout = timeout
 
     def send(self, address: str, subject: str, text: str) -> None:
@@ -43,7 +43,7 @@ class Webhook:
 class Sms:
     """An HTTP SMS gateway (settings.sensor_sms_url): POST {"phone", "text"}."""
 
-    def __init__(self, url: str | None, timeout: float = 5.0):
+    def __init__(self, url: str | None, timeout: float = 5.0) -> None:
         self.url, self.timeout = url, timeout
 
     def send(self, address: str, subject: str, text: str) -> None:
@@ -55,7 +55,7 @@ class Sms:
 class Email:
     """Plain SMTP (settings.sensor_smtp_host)."""
 
-    def __init__(self, host: str | None, sender: str, timeout: float = 10.0):
+    def __init__(self, host: str | None, sender: str, timeout: float = 10.0) -> None:
         self.host, self.sender, self.timeout = host, sender, timeout
 
     def send(self, address: str, subject: str, text: str) -> None:
@@ -71,7 +71,7 @@ class Email:
 class Fake:
     """Remembers what it was asked to send (tests, demo)."""
 
-    def __init__(self, fail_first: int = 0):
+    def __init__(self, fail_first: int = 0) -> None:
         self.sent: list[tuple[str, str, str]] = []
         self.fail_first = fail_first
 
@@ -92,7 +92,7 @@ class Outbox:
     """Queues notices and sends them on one thread with backoff; call it with a list of alarms.Notice."""
 
     def __init__(self, settings: Settings, channels: dict[str, Channel] | None = None, backoff: float = 2.0,
-                 factory=None):
+                 factory=None) -> None:
         self.settings, self.backoff, self.factory = settings, backoff, factory
         self.channels = channels if channels is not None else channels_for(settings)
         self._queue: queue.Queue = queue.Queue()

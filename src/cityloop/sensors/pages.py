@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import get_session, optional_actor
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import Forbidden
@@ -19,7 +20,7 @@ pages_router = APIRouter(include_in_schema=False)
 @pages_router.get("/public/warnings")
 def public_warnings(request: Request, session: Session = Depends(get_session)):
     """积水预警: where the road is closed or to be passed with caution, for everyone."""
-    now = request.app.state.clock.now()
+    now = app_state(request.app).clock.now()
     english = pages.lang(request) == "en"
     return pages.render(request, "sensors/public_warnings.html", now=now,
                         items=queries.warnings(session, now, 6, english))
@@ -34,9 +35,9 @@ def console(request: Request, type: str | None = None, status: str | None = None
     if not actor.has(*domain.STAFF, "admin"):  # the API behind it refuses them too
         return pages.refuse(request, actor, Forbidden("role-required", "仅限工作人员", "Staff only"))
     english = pages.lang(request) == "en"
-    now = request.app.state.clock.now()
+    now = app_state(request.app).clock.now()
     devices = queries.devices(session, now, type or None, status or None, english=english,
-                              live=live_values(request.app.state))
+                              live=live_values(app_state(request.app)))
     return pages.render(request, "sensors/console.html", menu=menu_for(actor), devices=devices,
                         alarms=queries.alarms(session, "active", limit=500, english=english, actor=actor),
                         summary=queries.summary(session), types=domain.DEVICE_TYPES, levels=domain.LEVELS,

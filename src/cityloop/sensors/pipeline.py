@@ -26,6 +26,7 @@ from cityloop.sensors import domain, store
 from cityloop.sensors.alarms import Linker, Notice, Outcome
 from cityloop.sensors.models import Alarm, Device, RuleState
 from cityloop.sensors.readings import DeviceRef, Interval, Reading, Reject, check, check_of, parse_message
+from cityloop.shared.clock import Clock
 
 log = logging.getLogger("cityloop.sensors")
 EMPTY = domain.State()
@@ -58,7 +59,7 @@ def state_from_json(doc: list) -> domain.State:
 class Ingestor:
     """Validates, evaluates and stores readings for one process; thread-safe (one batch at a time)."""
 
-    def __init__(self, factory: sessionmaker[Session], settings: Settings, clock, notify=None):
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, clock: Clock, notify=None) -> None:
         self.factory, self.settings, self.clock = factory, settings, clock
         self.notify = notify or (lambda notices: None)
         self.lock = threading.RLock()

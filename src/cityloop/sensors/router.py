@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import current_actor, get_grid_index, get_session, oauth2, require_roles
 from cityloop.org.actor import Actor
 from cityloop.sensors import alarms as alarm_service
@@ -37,7 +38,7 @@ MAX_MS = 10**14  # year 5138: far enough
 async def _gateway_or_admin(request: Request, token: str | None = Depends(oauth2)) -> str:
     key = request.headers.get("x-gateway-key")
     if key is not None:
-        if any(hmac.compare_digest(key, k) for k in request.app.state.settings.sensor_gateway_keys):
+        if any(hmac.compare_digest(key, k) for k in app_state(request.app).settings.sensor_gateway_keys):
             return "gateway"
         raise Unauthorized("bad-gateway-key", "网关密钥无效", "Invalid gateway key")
     actor = await current_actor(request, token)
@@ -50,7 +51,7 @@ async def _gateway_or_admin(request: Request, token: str | None = Depends(oauth2
 async def telemetry(request: Request, caller: str = Depends(_gateway_or_admin)):
     """上传监测数据 / Readings in a batch: {"readings": [{"device_id", "ts", "values": {…}}]}. Each reading is
     accepted or refused with a reason (unknown device, bad unit, NaN, far-future time …); refusals are counted."""
-    settings, state = request.app.state.settings, request.app.state
+    settings, state = app_state(request.app).settings, app_state(request.app)
     ingestor = get_ingestor(state)
     limit = settings.sensor_max_batch * BYTES_PER_READING
     length = request.headers.get("content-length")
@@ -81,15 +82,15 @@ def list_devices(request: Request, type: str | None = None, status: str | None =
                  session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
     """设备列表 / Devices by code with status (normal/alarm/offline/silent/off), worst open alarm level, latest
     values; a page at a time (offset, limit)."""
-    return queries.devices(session, request.app.state.clock.now(), type, status, grid, wants_english(request),
-                           live_values(request.app.state), offset, limit)
+    return queries.devices(session, app_state(request.app).clock.now(), type, status, grid, wants_english(request),
+                           live_values(app_state(request.app)), offset, limit)
 
 
 @router.post("/sensors/devices", response_model=DeviceOut, status_code=201)
 def add_device(body: DeviceIn, request: Request, session: Session = Depends(get_session),
                actor: Actor = Depends(require_roles("admin"))):
     """登记设备 / Register a device (its unit grid comes from its place)."""
-    state = request.app.state
+    state = app_state(request.app)
     device = registry.add(session, state.settings, body.model_dump(), get_grid_index(request).locate,
                           state.clock.now())
     state.changes.announce("devices")  # this host's ingestor and every other host's reload the registry
@@ -100,7 +101,7 @@ def add_device(body: DeviceIn, request: Request, session: Session = Depends(get_
 def change_device(code: str, body: DevicePatch, request: Request, session: Session = Depends(get_session),
                   actor: Actor = Depends(require_roles("admin"))):
     """修改设备 / Change a device's registry fields, state or rule overrides."""
-    state = request.app.state
+    state = app_state(request.app)
     registry.change(session, state.settings, code, body.model_dump(exclude_unset=True),
                     get_grid_index(request).locate, state.clock.now())
     state.changes.announce("devices")  # this host's ingestor and every other host's reload the registry
@@ -108,8 +109,8 @@ def change_device(code: str, body: DevicePatch, request: Request, session: Sessi
 
 
 def _device_out(request: Request, session: Session, code: str) -> DeviceOut:
-    found = [d for d in queries.devices(session, request.app.state.clock.now(), english=wants_english(request),
-                                        live=live_values(request.app.state)) if d.code == code]
+    found = [d for d in queries.devices(session, app_state(request.app).clock.now(), english=wants_english(request),
+                                        live=live_values(app_state(request.app))) if d.code == code]
     if not found:
         raise NotFound("device-not-found", f"设备不存在：{code}", f"No device {code}")
     return found[0]
@@ -132,7 +133,7 @@ async def import_devices(request: Request, session: Session = Depends(get_sessio
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Invalid("bad-encoding", "CSV 须为 UTF-8 编码", "The CSV must be UTF-8") from exc
-    state = request.app.state
+    state = app_state(request.app)
     locate = get_grid_index(request).locate
 
     counts = await run_in_threadpool(registry.import_csv, session, state.settings, text, locate, state.clock.now())
@@ -154,7 +155,7 @@ def device_readings(code: str, request: Request, metric: str, start: int | None 
     """读数曲线 / Chart data: start/end in epoch ms (default the last 6 hours); step raw | 1m | 1h | auto.
     Raw points are [ts, value]; rollups [bucket, avg, min, max]."""
     device = registry.get(session, code)
-    now_ms = int(request.app.state.clock.now().timestamp() * 1000)
+    now_ms = int(app_state(request.app).clock.now().timestamp() * 1000)
     end = end or now_ms + 300_000  # readings may run a little ahead of the server clock
     start = start if start is not None else end - 6 * 3_600_000
     if end <= start or end - start > 400 * 86_400_000:
@@ -187,7 +188,7 @@ def alarm_history(alarm_id: int = Path(ge=1, le=MAX_ID), session: Session = Depe
 def acknowledge(request: Request, alarm_id: int = Path(ge=1, le=MAX_ID), body: AckIn | None = None,
                 session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*ACK_ROLES))):
     """确认报警 / Acknowledge an active alarm."""
-    alarm = alarm_service.acknowledge(session, alarm_id, actor.username, request.app.state.clock.now(),
+    alarm = alarm_service.acknowledge(session, alarm_id, actor.username, app_state(request.app).clock.now(),
                                       body.note if body else None)
     return [a for a in queries.alarms(session, limit=1000, english=wants_english(request), actor=actor)
             if a.id == alarm.id][0]
@@ -204,12 +205,12 @@ def hj212_stations(request: Request, session: Session = Depends(get_session),
                    actor: Actor = Depends(require_roles(*STAFF))):
     """HJ 212 站点 / Registered HJ 212 stations: MN, last data, refused frames by reason (bad CRC, wrong password
     …) and, where this worker runs the listener, the station's connection."""
-    return queries.stations(session, getattr(request.app.state, "sensor_hj212", None))
+    return queries.stations(session, getattr(app_state(request.app), "sensor_hj212", None))
 
 
 @public_router.get("/warnings", response_model=list[WarningOut])
 def public_warnings(request: Request, recent_hours: int = Query(0, ge=0, le=72),
                     session: Session = Depends(get_session)):
     """积水预警（公众）/ Public warnings in force: road closed or pass with caution (no login)."""
-    return queries.warnings(session, request.app.state.clock.now(), recent_hours, wants_english(request))
+    return queries.warnings(session, app_state(request.app).clock.now(), recent_hours, wants_english(request))
 

@@ -16,11 +16,12 @@ from cityloop.sensors.pipeline import Ingestor, Result
 from cityloop.sensors.readings import REASONS
 from cityloop.sla.service import calendar
 from cityloop.sensors.schemas import RejectOut, TelemetryOut, TransitionOut
+from cityloop.state import AppState
 
 _lock = threading.Lock()
 
 
-def get_ingestor(state) -> Ingestor:
+def get_ingestor(state: AppState) -> Ingestor:
     """This app's ingestor (one per worker), built on first use; notices go to state.sensor_notifier."""
     ingestor = getattr(state, "sensor_ingestor", None)
     if ingestor is None:
@@ -34,7 +35,7 @@ def get_ingestor(state) -> Ingestor:
     return ingestor
 
 
-def live_values(state) -> dict | None:
+def live_values(state: AppState) -> dict | None:
     """This worker's latest readings not yet persisted (device id -> [epoch s, values]), if it ingests."""
     ingestor = getattr(state, "sensor_ingestor", None)
     return dict(ingestor.latest) if ingestor is not None else None
@@ -95,7 +96,7 @@ def run_jobs(ingestor: Ingestor, now: datetime, retention_due: bool = True) -> d
 class JobClock:
     """Remembers when retention last ran (hourly is plenty)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.last = 0.0
 
     def retention_due(self) -> bool:

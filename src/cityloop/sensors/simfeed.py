@@ -17,6 +17,8 @@ from cityloop.geo.models import UnitGrid
 from cityloop.org.models import Department
 from cityloop.sensors import simulate
 from cityloop.sensors.models import Device
+from cityloop.config import Settings
+from sqlalchemy.orm import Session
 
 # Device mix of simulated fleets and the demo's responsible units per type (when those departments exist).
 MIX = (("manhole", 0.45), ("waterlogging", 0.2), ("dust", 0.15), ("noise", 0.15), ("weather", 0.05))
@@ -25,7 +27,7 @@ CONTEXT = {"waterlogging": "underpass", "manhole": "road", "dust": "construction
            "weather": "other"}
 
 
-def random_points(session, n: int, rng: random.Random) -> list[tuple[float, float, str]]:
+def random_points(session: Session, n: int, rng: random.Random) -> list[tuple[float, float, str]]:
     """n random (lon, lat, grid code) inside unit grids."""
     grids = session.execute(select(UnitGrid.code, UnitGrid.geometry).order_by(UnitGrid.code)).all()
     if not grids:
@@ -52,7 +54,7 @@ def sim_station(code: str) -> tuple[str, str]:
     return f"SIMMN{n:08d}", f"{n * 7919 % 1_000_000:06d}"
 
 
-def ensure_sim_devices(session, count: int, now: datetime, seed: int = 3) -> int:
+def ensure_sim_devices(session: Session, count: int, now: datetime, seed: int = 3) -> int:
     """Register SIM-00001 … SIM-<count> (types by MIX; dust and noise monitors as HJ 212 stations) where missing;
     returns how many were added."""
     have = set(session.scalars(select(Device.code).where(Device.code.like("SIM-%"))))
@@ -93,7 +95,7 @@ def _post(client, url: str, key: str | None, readings: list[dict], max_batch: in
     return counts
 
 
-def feed(settings, factory, extra: int, scenario: str, via: str, url: str | None, key: str | None, minutes: int,
+def feed(settings: Settings, factory, extra: int, scenario: str, via: str, url: str | None, key: str | None, minutes: int,
          step: int, per_message: int, realtime: bool, seed: int, console) -> dict:
     """Run one scenario; returns what was sent (and, over HTTP, what the server answered)."""
     import httpx
@@ -128,7 +130,7 @@ def feed(settings, factory, extra: int, scenario: str, via: str, url: str | None
     return totals
 
 
-def _feed_hj212(settings, factory, url: str | None, plan, devices, start: float, minutes: int, step: int,
+def _feed_hj212(settings: Settings, factory, url: str | None, plan, devices, start: float, minutes: int, step: int,
                 realtime: bool, seed: int, console) -> dict:
     """The scenario's dust and noise readings as HJ 212 frames, one connection per registered station."""
     from cityloop.sensors.hj212_sim import KINDS

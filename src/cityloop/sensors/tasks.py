@@ -16,18 +16,19 @@ from cityloop.sensors import simulate
 from cityloop.sensors.models import Device
 from cityloop.sensors.service import JobClock, get_ingestor, run_jobs
 from cityloop.shared.singleton import only_one
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.sensors")
 
 
-def _jobs_once(state, clock: JobClock) -> None:
+def _jobs_once(state: AppState, clock: JobClock) -> None:
     ingestor = get_ingestor(state)
     with only_one(state.engine, "sensor-jobs") as mine:
         if mine:
             run_jobs(ingestor, state.clock.now(), clock.retention_due())
 
 
-async def sensor_jobs(state) -> None:
+async def sensor_jobs(state: AppState) -> None:
     """Persist this worker's rule state often; run the timed jobs every sensor_jobs_interval_seconds."""
     settings = state.settings
     clock, last = JobClock(), time.monotonic()
@@ -44,7 +45,7 @@ async def sensor_jobs(state) -> None:
             log.exception("sensor jobs failed")
 
 
-def _devices(state) -> list[tuple[str, str]]:
+def _devices(state: AppState) -> list[tuple[str, str]]:
     stmt = select(Device.code, Device.type).where(Device.state == "active").order_by(Device.code)
     if getattr(state, "sensor_hj212", None) is not None:  # HJ 212 stations talk to the listener themselves
         stmt = stmt.where(Device.hj212_mn.is_(None))
@@ -52,7 +53,7 @@ def _devices(state) -> list[tuple[str, str]]:
         return [tuple(r) for r in session.execute(stmt)]
 
 
-async def demo_feed(state) -> None:
+async def demo_feed(state: AppState) -> None:
     """Demo only: every few seconds, quiet readings for every device and now and then a short incident."""
     if not state.settings.demo:
         return
@@ -71,7 +72,7 @@ async def demo_feed(state) -> None:
                 log.exception("demo sensor feed failed")
 
 
-async def hj212_listener(state) -> None:
+async def hj212_listener(state: AppState) -> None:
     """Demo only: the HJ 212 listener on settings.sensor_hj212_port in one worker (the others return quietly; so
     does a worker that finds the port taken), with the demo's HJ 212 stations sending to it over TCP."""
     settings = state.settings

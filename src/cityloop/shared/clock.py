@@ -20,7 +20,7 @@ class SystemClock:
 class FixedClock:
     """A clock that stands still until moved."""
 
-    def __init__(self, at: datetime):
+    def __init__(self, at: datetime) -> None:
         if at.tzinfo is None:
             raise ValueError("FixedClock needs an aware datetime")
         self.at = at

@@ -10,7 +10,7 @@ class AppError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, zh: str, en: str, status: int | None = None, **extra: Any):
+    def __init__(self, code: str, zh: str, en: str, status: int | None = None, **extra: Any) -> None:
         super().__init__(en)
         self.code, self.zh, self.en, self.extra = code, zh, en, extra
         if status is not None:

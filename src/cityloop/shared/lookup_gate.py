@@ -16,7 +16,7 @@ class LookupGate:
     """Rate limits database lookups after directory misses (one per gateway; not thread-safe by itself)."""
 
     def __init__(self, again: float = 1.0, per_second: int = 50, clock: Callable[[], float] = time.monotonic,
-                 remember: int = 10_000):
+                 remember: int = 10_000) -> None:
         self.again, self.per_second, self.clock, self.remember = again, per_second, clock, remember
         self.looked_up: dict[str, float] = {}  # id -> when it was last looked up after a miss
         self._second, self._count = 0, 0

@@ -26,7 +26,7 @@ def watch_signals() -> None:
         if getattr(previous, "marks_stopping", False):
             continue
 
-        def handler(signum, frame, previous=previous):
+        def handler(signum, frame, previous=previous) -> None:
             _stopping.set()  # nothing ever waits on it, so its lock is free when the signal arrives
             if callable(previous):
                 previous(signum, frame)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.audit import service as audit
 from cityloop.deps import current_actor, get_clock, get_session, get_settings_dep, require_roles
 from cityloop.org.actor import Actor
@@ -61,7 +62,7 @@ def put_override(day: date, body: OverrideIn, request: Request, session: Session
         raise Invalid("day-mismatch", "路径与请求体中的日期不一致", "The date in the path and the body differ")
     audit.record(session, actor, "calendar.set", day.isoformat(), body.model_dump(mode="json"), clock.now())
     row = service.set_override(session, day, body.is_workday, body.note)
-    request.app.state.changes.announce("calendar")  # every host's deadlines use it at once
+    app_state(request.app).changes.announce("calendar")  # every host's deadlines use it at once
     return OverrideIn(day=row.day, is_workday=row.is_workday, note=row.note)
 
 
@@ -79,4 +80,4 @@ def delete_override(day: date, request: Request, session: Session = Depends(get_
     audit.record(session, actor, "calendar.remove", day.isoformat(), {}, clock.now())
     if not service.remove_override(session, day):
         raise NotFound("no-override", "该日期没有本地调整", "No local override for this date")
-    request.app.state.changes.announce("calendar")
+    app_state(request.app).changes.announce("calendar")

@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.deps import current_actor, get_session
 from cityloop.org.actor import Actor
 from cityloop.shared.fields import Instant
@@ -22,7 +23,7 @@ def supervisions(request: Request, department: str | None = Query(None, max_leng
                  status: Literal["open", "replied", "closed"] | None = None, overdue: bool = False,
                  session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> list[dict]:
     """督办单 / Supervision orders (a department sees its own); overdue=true: unanswered past the deadline."""
-    now: datetime = request.app.state.clock.now()
+    now: datetime = app_state(request.app).clock.now()
     return service.supervisions(session, actor, now, department, status, overdue)
 
 
@@ -32,11 +33,11 @@ def assists(request: Request, department: str | None = Query(None, max_length=32
             case_id: int | None = Query(None, ge=1, le=2**31 - 1, alias="case"),
             session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> list[dict]:
     """协办任务 / Helper tasks (a department sees those given to it; the lead department its case's helpers)."""
-    return service.assists(session, actor, request.app.state.clock.now(), department, status, case_id)
+    return service.assists(session, actor, app_state(request.app).clock.now(), department, status, case_id)
 
 
 @router.get("/assists/figures", response_model=list[FiguresOut])
 def figures(request: Request, start: Instant = Query(...), end: Instant = Query(...),
             session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> list[dict]:
     """协办与督办单统计 / Per department: helper tasks and supervision orders of a period (deployment figures)."""
-    return service.figures(session, actor, request.app.state.clock.now(), start, end)
+    return service.figures(session, actor, app_state(request.app).clock.now(), start, end)

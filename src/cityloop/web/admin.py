@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.catalog import service as catalog
 from cityloop.deps import get_session, optional_actor
 from cityloop.org.actor import Actor
@@ -61,7 +62,7 @@ def users(request: Request, q: str | None = Query(None, max_length=64), session:
     """用户与角色."""
     if (gate := _gate(request, actor, "users")) is not None:
         return gate
-    locked = throttle.locked_names(session, request.app.state.clock.now())
+    locked = throttle.locked_names(session, app_state(request.app).clock.now())
     rows = [org.user_out(u, locked) for u in org.list_users(session, q=q)]
     return _render(request, actor, "users", users=rows, roles=ROLES, q=q or "", departments=_departments(session))
 
@@ -83,7 +84,7 @@ def calendar_page(request: Request, session: Session = Depends(get_session),
     if (gate := _gate(request, actor, "calendar")) is not None:
         return gate
     return _render(request, actor, "calendar", overrides=sla.overrides(session),
-                   periods=request.app.state.settings.work_periods)
+                   periods=app_state(request.app).settings.work_periods)
 
 
 @router.get("/catalog")
@@ -93,7 +94,7 @@ def catalog_page(request: Request, major: str | None = Query(None, pattern=r"^[0
     """立案条件与时限."""
     if (gate := _gate(request, actor, "catalog")) is not None:
         return gate
-    standard = request.app.state.settings.catalog_standard
+    standard = app_state(request.app).settings.catalog_standard
     matters = catalog.list_categories(session, standard, "matter", major or ("06" if not q else None), q)
     majors = sorted({(c.major_code, c.major_name) for c in catalog.list_categories(session, standard, "matter")})
     return _render(request, actor, "catalog", matters=matters, majors=majors, major=major or "", q=q or "",

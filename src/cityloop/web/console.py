@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.cases import export, queries
 from cityloop.cases.domain import NODES, RULES, SOURCE_NAMES, STAGES, TERMINAL
 from cityloop.cases.models import Case, CasePhoto, CaseRequest, SavedFilter
@@ -23,7 +24,7 @@ from cityloop.org.actor import Actor
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org.models import Department, User, UserRole
 from cityloop.shared.errors import AppError, Invalid
-from cityloop.sla.domain import limit_minutes
+from cityloop.sla.domain import WorkCalendar, limit_minutes
 from cityloop.sla.service import calendar
 from cityloop.web import pages
 from cityloop.web.menu import menu_for
@@ -52,7 +53,7 @@ def _page(request: Request, actor: Actor | None, template: str, **context):
 
 
 def _now_cal(request: Request, session: Session):
-    return request.app.state.clock.now(), calendar(session, request.app.state.settings)
+    return app_state(request.app).clock.now(), calendar(session, app_state(request.app).settings)
 
 
 @router.get("/inbox")
@@ -224,7 +225,7 @@ def _inspectors(session: Session, duty_grid: str | None) -> list[tuple[str, str,
     return sorted(((u, n, i in own) for i, u, n in rows), key=lambda r: (not r[2], r[0]))
 
 
-def dashboard_figures(session: Session, actor: Actor, now: datetime, cal) -> dict:
+def dashboard_figures(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> dict:
     """Today's figures for the dashboard: reported, closed and open overdue cases the user may see."""
     day_start = now.astimezone(cal.tz).replace(hour=0, minute=0, second=0, microsecond=0)
     base = queries.visible(select(func.count(Case.id)), session, actor)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 
+from cityloop.state import app_state
 from cityloop.http.middleware import csp
 
 router = APIRouter(include_in_schema=False)
@@ -19,7 +20,7 @@ def with_nonce(request: Request, page: HTMLResponse) -> HTMLResponse:
     """The page with a fresh nonce on its inline scripts and a CSP that lets only those (and our files) run."""
     nonce = secrets.token_urlsafe(16)
     html = page.body.decode().replace("<script>", f'<script nonce="{nonce}">')
-    policy = csp(request.app.state.settings.map_tile_url, nonce)
+    policy = csp(app_state(request.app).settings.map_tile_url, nonce)
     return HTMLResponse(html, headers={"content-security-policy": policy, "cache-control": "no-store"})
 
 

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cityloop.state import AppState, app_state
 from cityloop.deps import get_session, optional_actor
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import AppError, Forbidden, NotFound
@@ -36,7 +37,7 @@ def healthz(session: Session = Depends(get_session)):
     return {"status": "ok"}
 
 
-def _write_probe(state) -> None:
+def _write_probe(state: AppState) -> None:
     """A real write, rolled back: takes the write lock (SQLite) or a row lock and fails on a read-only database."""
     with state.session_factory() as session:
         if session.get_bind().dialect.name == "postgresql":
@@ -48,7 +49,7 @@ def _write_probe(state) -> None:
 @router.get("/readyz", responses={503: {"description": "数据库不可写 / the database takes no writes"}})
 async def readyz(request: Request):
     """就绪检查 / Readiness: the database takes writes now (a test write, rolled back); else 503 with Retry-After."""
-    state = request.app.state
+    state = app_state(request.app)
     try:
         await asyncio.wait_for(run_in_threadpool(_write_probe, state), state.settings.ready_timeout_seconds)
     except Exception as exc:  # locked, read-only, down or too slow: not ready, and say so
@@ -63,7 +64,7 @@ async def readyz(request: Request):
 @router.get("/static/vendor/{name:path}", include_in_schema=False)
 def vendor(name: str, request: Request):
     """Front-end libraries from node_modules (only the files listed in pages.VENDOR)."""
-    path = pages.vendor_file(Path(request.app.state.settings.vendor_dir), name)
+    path = pages.vendor_file(Path(app_state(request.app).settings.vendor_dir), name)
     if path is None or not path.is_file():
         raise NotFound("no-such-file", "文件不存在", "No such file")
     return FileResponse(path, headers=CACHE)
@@ -96,7 +97,7 @@ def home(request: Request, actor: Actor | None = Depends(optional_actor)):
     """The start page: staff go to their console, everyone else sees the public entrances."""
     if actor is not None:
         return RedirectResponse("/console", status_code=303)
-    return pages.render(request, "home.html", demo=request.app.state.settings.demo)
+    return pages.render(request, "home.html", demo=app_state(request.app).settings.demo)
 
 
 @router.get("/login", include_in_schema=False)
@@ -113,7 +114,7 @@ def login(request: Request, username: str = Form(..., max_length=64), password: 
     from cityloop.channels.http import client_ip
     from cityloop.org import service
 
-    state = request.app.state
+    state = app_state(request.app)
     if not pages.csrf_ok(request, csrf):
         return _login_form(request, next, _STALE, status=403)
     try:
@@ -133,7 +134,7 @@ def logout(request: Request, csrf: str = Form("", max_length=64), session: Sessi
     from cityloop.org import service
     from cityloop.org.security import read_token
 
-    state = request.app.state
+    state = app_state(request.app)
     token = request.cookies.get(pages.TOKEN_COOKIE)
     if token:
         if not pages.csrf_ok(request, csrf):
@@ -157,7 +158,7 @@ def _login_form(request: Request, next: str, error: AppError | None, status: int
     message = None if error is None else (error.en if pages.lang(request) == "en" else error.zh)
     response = pages.render(request, "login.html", status=status, next=_safe_next(next), error=message, csrf=token)
     if request.cookies.get(pages.CSRF_COOKIE) != token:
-        pages.set_csrf(response, token, request.app.state.settings.secure_cookies)
+        pages.set_csrf(response, token, app_state(request.app).settings.secure_cookies)
     return response
 
 
@@ -169,7 +170,7 @@ def console(request: Request, session: Session = Depends(get_session), actor: Ac
 
     if actor is None:
         return pages.login_redirect(request)
-    now, cal = request.app.state.clock.now(), calendar(session, request.app.state.settings)
+    now, cal = app_state(request.app).clock.now(), calendar(session, app_state(request.app).settings)
     items = queries.inbox(session, actor, now, cal)
     return pages.render(request, "console/index.html", menu=menu_for(actor), items=items[:10], waiting=len(items),
                         figures=console_pages.dashboard_figures(session, actor, now, cal))

@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Integer, case, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.assessment import engine, service, store
 from cityloop.assessment.figures import RATES, rate
 from cityloop.assessment.periods import parse_period
@@ -31,6 +32,8 @@ from cityloop.http.openapi import file_of
 from cityloop.shared.shutdown import pause, stopping
 from cityloop.sla.service import calendar
 from cityloop.web import pages
+from cityloop.config import Settings
+from cityloop.sla.domain import WorkCalendar
 
 SCREEN_ROLES = ("leader", "shift_lead", "dispatcher", "operator")
 router = APIRouter()
@@ -47,7 +50,7 @@ def screen_page(request: Request, actor: Actor | None = Depends(optional_actor))
     if not actor.has(*SCREEN_ROLES, "admin"):  # its data API refuses them too: no empty screen for them
         return pages.refuse(request, actor, Forbidden("role-required", "需要角色：领导/值班长/派遣员/受理员",
                                                       "Requires role: leader, shift lead, dispatcher or operator"))
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     return pages.render(request, "screen.html", tile_url=settings.map_tile_url,
                         tile_attribution=settings.map_tile_attribution,
                         poll_ms=int(settings.screen_poll_seconds * 1000))
@@ -67,7 +70,7 @@ def _count_events(session: Session, actions: tuple[str, ...], since: datetime, d
 MONTH_RATES = {"closure_rate": "close_rate", "on_time_rate": "handle_on_time_rate"}
 
 
-def month_rates(session: Session, settings, now: datetime) -> dict[str, float | None]:
+def month_rates(session: Session, settings: Settings, now: datetime) -> dict[str, float | None]:
     """This month's 结案率 and 按期处置率, the assessment's own definition over its projection (standards.md §6)."""
     period = parse_period(now.astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m"))
     cols = store.fetch(session, *service.bounds_ts(settings, period), ("flags", "counts", "pending_ts"))
@@ -93,7 +96,7 @@ def _count_cases(session: Session, district: str | None, *conds) -> int:
     return session.scalar(_scoped(select(func.count(Case.id)).where(*conds), district)) or 0
 
 
-def summary(session: Session, now: datetime, tz, settings, district: str | None = None) -> dict:
+def summary(session: Session, now: datetime, tz, settings: Settings, district: str | None = None) -> dict:
     """Today's figures, this month's rates, a 30-day trend, top categories, sources and the department ranking;
     every figure is a count in the database over an indexed range, so none grows with the case history (a district
     center's staff get their center's cases; the month's rates are the city's projection)."""
@@ -178,7 +181,7 @@ def _open_cases(session: Session, district: str | None, bbox: tuple[float, float
     return stmt
 
 
-def markers(session: Session, now: datetime, cal, district: str | None = None,
+def markers(session: Session, now: datetime, cal: WorkCalendar, district: str | None = None,
             bbox: tuple[float, float, float, float] | None = None, limit: int = MAX_MARKERS) -> list[dict]:
     """Open cases for the map with their traffic light (a district center's only, for its staff), newest first,
     those in bbox (min lon, min lat, max lon, max lat) when given."""
@@ -248,9 +251,9 @@ staff = Depends(require_roles(*SCREEN_ROLES))
 @api.get("/summary")
 def screen_summary(request: Request, session: Session = Depends(get_session), actor: Actor = staff):
     """大屏指标 / Figures, trend, categories, sources and ranking for the big screen (a district center's own)."""
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     fresh(request)  # the same projection the assessment reads, brought up to the event log first
-    return summary(session, request.app.state.clock.now(), calendar(session, settings).tz, settings,
+    return summary(session, app_state(request.app).clock.now(), calendar(session, settings).tz, settings,
                    _district(actor))
 
 
@@ -262,11 +265,11 @@ def screen_markers(request: Request, bbox: str | None = Query(None, max_length=1
                    session: Session = Depends(get_session), actor: Actor = staff):
     """在办案件点位 / Open cases with their traffic lights: those in the viewport (bbox) when given; with a zoom, more
     than cluster_over of them come back as grid clusters (`cluster`: true, `count`) counted in the database."""
-    now, box, district = request.app.state.clock.now(), _bbox(bbox), _district(actor)
+    now, box, district = app_state(request.app).clock.now(), _bbox(bbox), _district(actor)
     if box is not None and zoom is not None and session.scalar(select(func.count()).select_from(
             _open_cases(session, district, box).with_only_columns(Case.id).limit(cluster_over + 1).subquery())) > cluster_over:
         return clusters(session, now, district, box, zoom)
-    return markers(session, now, calendar(session, request.app.state.settings), district, box, limit)
+    return markers(session, now, calendar(session, app_state(request.app).settings), district, box, limit)
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -296,7 +299,7 @@ def _district(actor: Actor) -> str | None:
 @api.get("/stream", response_class=StreamingResponse, responses=file_of("text/event-stream"))
 async def screen_stream(request: Request, _: Actor = staff):
     """实时推送 / Server-Sent Events: a `change` event with the new version whenever the case loop moves."""
-    state = request.app.state
+    state = app_state(request.app)
 
     def current() -> int:
         with state.read_session_factory() as session:

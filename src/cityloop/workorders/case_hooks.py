@@ -9,15 +9,17 @@ from cityloop.cases.models import CaseEvent
 from cityloop.workorders.domain import message_kind
 from cityloop.workorders.models import WorkOrder
 from cityloop.workorders.service import message
+from cityloop.config import Settings
+from sqlalchemy.orm import Session
 
 
-def _last_payload(session, case_id: int, action: str) -> dict:
+def _last_payload(session: Session, case_id: int, action: str) -> dict:
     row = session.scalar(select(CaseEvent.payload).where(CaseEvent.case_id == case_id, CaseEvent.action == action)
                          .order_by(CaseEvent.seq.desc()).limit(1))
     return row or {}
 
 
-def _extra(session, case, event: dict, kind: str) -> dict:
+def _extra(session: Session, case, event: dict, kind: str) -> dict:
     payload = event.get("payload") or {}
     out = {"case_number": case.number, "action": event["action"],
            "action_name": ACTION_NAMES.get(event["action"], ("", ""))[0], "stage": event["to_stage"],
@@ -34,7 +36,7 @@ def _extra(session, case, event: dict, kind: str) -> dict:
     return out
 
 
-def on_case_events(session, settings, items) -> None:
+def on_case_events(session: Session, settings: Settings, items) -> None:
     """Queue a message for each event of a 工单's case that the 12345 platform hears of (see domain.message_kind)."""
     wanted = [(c, e, k) for c, e in items if (k := message_kind(e["action"], e["from_stage"], e["to_stage"]))]
     if not wanted:

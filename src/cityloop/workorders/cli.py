@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from cityloop.config import Settings
 
 CLI_NAME = "workorders"
 CLI_HELP = "12345 工单对接 / 12345 work-order exchange: outbox and signatures"
@@ -15,7 +16,7 @@ app = typer.Typer(help=CLI_HELP, no_args_is_help=True)
 console = Console()
 
 
-def _session(settings):
+def _session(settings: Settings):
     from cityloop.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url))()

@@ -33,7 +33,7 @@ KINDS = {"accept": ("签收", "accepted"), "progress": ("办理进度", "progres
 class SignatureError(Exception):
     """A webhook whose signature or timestamp does not hold; `code` says which."""
 
-    def __init__(self, code: str, zh: str, en: str):
+    def __init__(self, code: str, zh: str, en: str) -> None:
         super().__init__(en)
         self.code, self.zh, self.en = code, zh, en
 

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.state import app_state
 from cityloop.cases.models import Case
 from cityloop.cases.service import Ctx
 from cityloop.deps import get_grid_index, get_session, require_roles
@@ -33,7 +34,7 @@ Ident = Path(..., ge=1, le=MAX_ID, description="工单 id")
 
 
 def _ctx(request: Request, session: Session, actor: Actor) -> Ctx:
-    state = request.app.state
+    state = app_state(request.app)
     with state.read_session_factory() as reads:
         cal = calendar(reads, state.settings)
     return Ctx(session, state.settings, cal, state.clock.now(), actor)
@@ -49,14 +50,14 @@ def _out(session: Session, order: WorkOrder) -> WorkOrderOut:
 
 
 def _verify(request: Request, body: bytes) -> None:
-    settings = request.app.state.settings
+    settings = app_state(request.app).settings
     if settings.workorder_secret is None:
         # No secret, no way to tell the platform from anyone else: refused (a 5xx would read as our failure).
         raise Forbidden("workorder-not-configured", "12345 对接未启用（未配置对接密钥）",
                         "The 12345 exchange is not enabled (no shared secret is set)")
     try:
         domain.check_signature(settings.workorder_secret.get_secret_value(), request.headers.get("x-12345-timestamp"),
-                               request.headers.get("x-12345-signature"), body, request.app.state.clock.now(),
+                               request.headers.get("x-12345-signature"), body, app_state(request.app).clock.now(),
                                settings.workorder_max_skew_seconds)
     except domain.SignatureError as exc:
         raise Unauthorized(exc.code, exc.zh, exc.en) from exc

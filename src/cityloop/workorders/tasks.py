@@ -11,11 +11,12 @@ from asyncio import to_thread
 
 from cityloop.shared.singleton import only_one
 from cityloop.workorders.sender import http_post, send_due
+from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.workorders")
 
 
-def _send_once(state) -> int:
+def _send_once(state: AppState) -> int:
     settings = state.settings
     with only_one(state.engine, "workorder-sender") as mine:
         if not mine:
@@ -24,7 +25,7 @@ def _send_once(state) -> int:
             return send_due(session, settings, state.clock.now(), http_post(settings, client))
 
 
-async def workorder_sender(state) -> None:
+async def workorder_sender(state: AppState) -> None:
     """Every workorder_send_interval_seconds, post what is due to the 12345 platform (when one is configured)."""
     while True:
         await asyncio.sleep(state.settings.workorder_send_interval_seconds)
