@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect, text
@@ -39,6 +42,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_until_up(base: str, seconds: float = 60, alive: Callable[[], object] | None = None) -> None:
+    """Return once `base`/healthz answers 200; fail after `seconds`. `alive` is called between tries (a test's
+    check that its server process has not died, so a crash fails at once with its log)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if alive is not None:
+            alive()
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"the server at {base} did not start"
+        time.sleep(0.1)
 
 
 def _reset_postgres(engine) -> None:

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import httpx
 import pytest
 import uvicorn
 
@@ -23,7 +21,7 @@ from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
 from cityloop.db.migrate import upgrade
 from cityloop.shared.clock import FixedClock
-from tests.conftest import SHANGHAI, free_port
+from tests.conftest import SHANGHAI, free_port, wait_until_up
 from tests.factories import World, seed_world
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -34,18 +32,13 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 768}
 
 
-def serve(app, tries: int = 300) -> tuple[uvicorn.Server, threading.Thread, str]:
-    """Run `app` with uvicorn in a thread on a free port; returns once /healthz answers (or after `tries`)."""
+def serve(app, seconds: float = 120) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """Run `app` with uvicorn in a thread on a free port; returns once /healthz answers."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.config.port}"
-    for _ in range(tries):
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    wait_until_up(base, seconds)
     return server, thread, base
 
 

@@ -11,14 +11,13 @@ import sys
 import time
 from datetime import datetime, timezone
 
-import httpx
 from sqlalchemy import update
 
 from cityloop.db import make_engine, make_session_factory
 from cityloop.db.migrate import upgrade
 from cityloop.org.models import User
 from cityloop.org.security import issue_token
-from tests.conftest import SHANGHAI, free_port
+from tests.conftest import SHANGHAI, free_port, wait_until_up
 from tests.factories import seed_world
 
 SECRET = "exchange-test-secret-at-least-32-bytes"
@@ -46,14 +45,7 @@ class Server:
             [sys.executable, "-m", "uvicorn", "cityloop.app:create_app", "--factory", "--port", str(self.port),
              "--log-level", "error"], env=self.env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("server did not start")
+        wait_until_up(self.base, 30)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -25,7 +25,7 @@ from cityloop.geo.queries import build_index
 from cityloop.org.security import issue_token
 from cityloop.sensors import devices as registry
 from cityloop.sensors.models import Reading
-from tests.conftest import SHANGHAI, free_port
+from tests.conftest import SHANGHAI, free_port, wait_until_up
 from tests.factories import seed_world
 from tests.integration.test_backup import two_databases  # noqa: F401
 
@@ -48,14 +48,7 @@ class Server:
             [sys.executable, "-m", "uvicorn", "cityloop.app:create_app", "--factory", "--port", str(self.port),
              "--workers", "2", "--log-level", "error"], env=self.env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise AssertionError("server did not start")
+        wait_until_up(f"http://127.0.0.1:{self.port}", 30)
 
     def kill(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)  # the whole group: master and workers, no clean shutdown

@@ -22,7 +22,7 @@ from cityloop.db.migrate import upgrade
 from cityloop.org.models import User
 from cityloop.org.security import hash_password, issue_token
 from cityloop.db.leader import LOCK_KEY
-from tests.conftest import SHANGHAI, free_port
+from tests.conftest import SHANGHAI, free_port, wait_until_up
 from tests.factories import seed_world
 
 pytestmark = pytest.mark.slow
@@ -72,16 +72,10 @@ class Host:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self) -> None:
-        deadline = time.monotonic() + 90  # a loaded machine imports slowly
-        while True:
+        def alive() -> None:
             assert self.proc.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+
+        wait_until_up(self.url, 90, alive)  # a loaded machine imports slowly
 
     def stop(self) -> None:
         if self.proc.poll() is None:

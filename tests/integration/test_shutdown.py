@@ -17,7 +17,7 @@ from cityloop.db import make_engine, make_session_factory
 from cityloop.db.migrate import upgrade
 from cityloop.org.models import User
 from cityloop.org.security import issue_token
-from tests.conftest import SHANGHAI, free_port
+from tests.conftest import SHANGHAI, free_port, wait_until_up
 from tests.factories import seed_world
 
 SECRET = "shutdown-test-secret-of-32-characters"
@@ -40,16 +40,10 @@ def test_sigterm_ends_an_open_screen_stream_and_the_server_exits(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60  # a loaded machine imports slowly
-        while True:
+        def alive() -> None:
             assert proc.poll() is None, proc.stdout.read()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
+
+        wait_until_up(base, 60, alive)  # a loaded machine imports slowly
         token = issue_token(SECRET, leader, "leader1", datetime.now(timezone.utc), 10)
         with httpx.stream("GET", f"{base}/api/v1/screen/stream", headers={"Authorization": f"Bearer {token}"},
                           timeout=30) as stream:
