@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final, Literal
 
 import numpy as np
 
@@ -16,7 +17,9 @@ CHECK_ITEMS: dict[str, tuple[str, str]] = {
     "plate": ("号牌", "Plate legible"),
     "spill": ("滴漏抛撒", "No spilling"),
 }
-PASS, FAIL = "合格", "不合格"
+CheckResult = Literal["合格", "不合格"]
+PASS: Final = "合格"
+FAIL: Final = "不合格"
 KY = 110_574.0  # metres per degree of latitude
 
 
@@ -60,7 +63,7 @@ def passes(tracks: dict[int, np.ndarray], lon: float, lat: float, at: float, rad
     return sorted(out, key=lambda p: (p.distance_m, abs(at - p.t), p.vehicle_id))
 
 
-def check_result(items: dict[str, bool]) -> tuple[str, list[str]]:
+def check_result(items: dict[str, bool]) -> tuple[CheckResult, list[str]]:
     """(合格/不合格, the failed items in CHECK_ITEMS order) for the items an officer checked (True = passed)."""
     failed = [k for k in CHECK_ITEMS if items.get(k) is False]
     return (FAIL if failed else PASS), failed

@@ -8,6 +8,7 @@ from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cityloop.db import Base, JSONType, UTCDateTime
+from cityloop.muck.domain import CheckResult
 
 
 class SpotCheck(Base):
@@ -25,8 +26,8 @@ class SpotCheck(Base):
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(String(256))
-    items: Mapped[dict] = mapped_column(JSONType, default=dict)  # item -> passed
-    result: Mapped[str] = mapped_column(String(8))  # 合格 | 不合格
+    items: Mapped[dict[str, bool]] = mapped_column(JSONType, default=dict)  # item -> passed
+    result: Mapped[CheckResult] = mapped_column(String(8))  # 合格 | 不合格
     note: Mapped[str | None] = mapped_column(Text)
     violation_id: Mapped[int | None] = mapped_column(ForeignKey("fleet_violations.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

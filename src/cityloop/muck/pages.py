@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from cityloop.deps import get_session, optional_actor
-from cityloop.org.actor import Actor
+from cityloop.deps import OptionalActorDep, SessionDep
 from cityloop.fleet import access
 from cityloop.muck import domain, service
 from cityloop.web import pages
@@ -17,7 +16,7 @@ extra_routers = [router]
 
 
 @router.get("/console/muck")
-def console(request: Request, actor: Actor | None = Depends(optional_actor), session: Session = Depends(get_session)):
+def console(request: Request, actor: OptionalActorDep, session: SessionDep) -> Response:
     """渣土车抽查 / Company records and roadside checks (staff)."""
     if actor is None:
         return pages.login_redirect(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, select
@@ -36,7 +37,7 @@ def _tracks(session: Session, lon: float, lat: float, t0: int, t1: int, radius_m
     rows = session.execute(select(Position.vehicle_id, Position.t, Position.lon, Position.lat)
                            .where(Position.vehicle_id.in_(near), Position.t.between(t0, t1))
                            .order_by(Position.vehicle_id, Position.t)).all()
-    out: dict[int, list] = {}
+    out: dict[int, list[tuple[int, float, float]]] = {}
     for vid, t, x, y in rows:
         out.setdefault(vid, []).append((t, x, y))
     return {vid: np.array(r, dtype=float) for vid, r in out.items()}
@@ -56,7 +57,7 @@ def match_spill(session: Session, settings: Settings, case: Case, at: datetime, 
                    passed_at=_utc(p.t)) for p in found]
     if existing is None and found:
         best = found[0]
-        vehicle = session.get(Vehicle, best.vehicle_id)
+        vehicle = session.get_one(Vehicle, best.vehicle_id)
         existing = Violation(
             key=f"{vehicle.id}:spilling:case{case.id}", kind="spilling", vehicle_id=vehicle.id,
             company_id=vehicle.company_id, started_at=_utc(best.t), detected_at=now, ended_at=_utc(best.t),
@@ -69,7 +70,7 @@ def match_spill(session: Session, settings: Settings, case: Case, at: datetime, 
                       "track": [[int(r[0]), round(r[1], 6), round(r[2], 6)] for r in tracks[vehicle.id][:120]]})
         session.add(existing)
         session.flush()
-    plate = session.get(Vehicle, existing.vehicle_id).plate if existing else None
+    plate = session.get_one(Vehicle, existing.vehicle_id).plate if existing else None
     return SpillOut(case_id=case.id, passes=out, violation_id=existing.id if existing else None, plate=plate)
 
 
@@ -141,7 +142,7 @@ def checks(session: Session, actor: Actor, company_id: int | None, vehicle_id: i
     return [check_out(c) for c in session.scalars(stmt)]
 
 
-def company_records(session: Session, actor: Actor) -> list[dict]:
+def company_records(session: Session, actor: Actor) -> list[dict[str, Any]]:
     """Per company: roadside checks (total, failed) and 沿街抛撒 violations — the counts in its record."""
     scope = access.scope(session, actor)
     totals = {(cid, r): n for cid, r, n in session.execute(

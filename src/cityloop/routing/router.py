@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
 from cityloop.catalog.models import Category
-from cityloop.deps import get_clock, get_session, require_roles
+from cityloop.deps import ClockDep, SessionDep, SettingsDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.org.models import Department
 from cityloop.routing import service
@@ -23,13 +24,13 @@ def rule_out(session: Session, rule: RoutingRule) -> RuleOut:
     """A rule as the API shows it (codes, not ids)."""
     cat = session.get(Category, rule.category_id) if rule.category_id else None
     return RuleOut(id=rule.id, category_code=cat.code if cat else None, area_level=rule.area_level,
-                   area_code=rule.area_code, department_code=session.get(Department, rule.department_id).code,
+                   area_code=rule.area_code, department_code=session.get_one(Department, rule.department_id).code,
                    note=rule.note, source_case_id=rule.source_case_id)
 
 
 @router.get("/rules", response_model=list[RuleOut])
-def list_rules(area_code: str | None = Query(None, max_length=15), session: Session = Depends(get_session),
-               _: Actor = Depends(require_roles("dispatcher", "shift_lead", "leader"))):
+def list_rules(session: SessionDep, _: Annotated[Actor, Depends(require_roles("dispatcher", "shift_lead", "leader"))],
+               area_code: str | None = Query(None, max_length=15)) -> list[RuleOut]:
     """路由规则 / Active routing rules, optionally for one area."""
     stmt = select(RoutingRule).where(RoutingRule.active.is_(True)).order_by(RoutingRule.id)
     if area_code:
@@ -38,15 +39,15 @@ def list_rules(area_code: str | None = Query(None, max_length=15), session: Sess
 
 
 @router.post("/rules", response_model=RuleOut, status_code=201)
-def add_rule(body: RuleIn, request: Request, session: Session = Depends(get_session), clock=Depends(get_clock),
-             actor: Actor = Depends(require_roles("dispatcher"))):
+def add_rule(body: RuleIn, session: SessionDep, clock: ClockDep, settings: SettingsDep,
+             actor: Annotated[Actor, Depends(require_roles("dispatcher"))]) -> RuleOut:
     """新增路由规则 / Add a rule: cases of this category in this area go to this department."""
-    rule = service.add_rule(session, actor, body, app_state(request.app).settings.catalog_standard, clock.now())
+    rule = service.add_rule(session, actor, body, settings.catalog_standard, clock.now())
     return rule_out(session, rule)
 
 
 @router.delete("/rules/{rule_id}", status_code=204)
-def remove_rule(rule_id: int = Path(..., ge=1, le=MAX_ID), session: Session = Depends(get_session),
-                clock=Depends(get_clock), actor: Actor = Depends(require_roles("dispatcher"))) -> None:
+def remove_rule(session: SessionDep, clock: ClockDep, actor: Annotated[Actor, Depends(require_roles("dispatcher"))],
+                rule_id: int = Path(..., ge=1, le=MAX_ID)) -> None:
     """停用路由规则 / Retire a rule (kept for the cases it routed)."""
     service.retire_rule(session, actor, rule_id, clock.now())

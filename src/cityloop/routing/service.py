@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -16,14 +17,17 @@ from cityloop.routing.models import RoutingRule
 from cityloop.routing.schemas import RuleIn
 from cityloop.shared.errors import Invalid, NotFound
 
+if TYPE_CHECKING:
+    from cityloop.cases.models import Case
 
-def case_area(case) -> dict[str, str]:
+
+def case_area(case: Case) -> dict[str, str]:
     """The area codes of a case by level."""
     return {"grid": case.grid_code, "community": case.community_code, "street": case.street_code,
             "district": case.district_code}
 
 
-def suggest_for_case(session: Session, case) -> Suggestion:
+def suggest_for_case(session: Session, case: Case) -> Suggestion:
     """Load the candidate rules, the component owner and the territorial unit, then decide."""
     area = case_area(case)
     rules = session.scalars(
@@ -47,7 +51,7 @@ def suggest_for_case(session: Session, case) -> Suggestion:
     return suggest(views, case.category_id, area, owner, territorial)
 
 
-def save_rule(session: Session, case, department_id: int, level: str, now: datetime) -> RoutingRule:
+def save_rule(session: Session, case: Case, department_id: int, level: str, now: datetime) -> RoutingRule:
     """Turn an ownership decision on a case into a routing rule for its category and area."""
     if level not in AREA_LEVELS:
         raise Invalid("bad-area-level", f"区域层级应为 {'/'.join(AREA_LEVELS)}", f"area level must be one of {AREA_LEVELS}")

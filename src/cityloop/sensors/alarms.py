@@ -4,9 +4,9 @@ notices for people; and acknowledgement by staff. Callers commit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from cityloop.cases.domain import TERMINAL
 from cityloop.cases.models import Case
 from cityloop.config import Settings
 from cityloop.sensors import domain
-from cityloop.sensors.devices import DeviceMeta
+from cityloop.sensors.devices import DeviceMeta, Locate
 from cityloop.sensors.models import Alarm, AlarmEvent, PublicWarning
 from cityloop.shared.errors import AppError, Conflict, NotFound
 from cityloop.sla.domain import WorkCalendar
@@ -48,7 +48,8 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
 
-def _event(session: Session, alarm: Alarm, kind: str, at: datetime, value=None, actor: str="system", **payload) -> None:
+def _event(session: Session, alarm: Alarm, kind: str, at: datetime, value: float | None = None, actor: str = "system",
+           **payload: Any) -> None:
     from cityloop.exchange.records import on_alarm_event  # the alarm's summary goes up (exchange outbox)
 
     session.add(AlarmEvent(alarm_id=alarm.id, at=at, kind=kind, level=alarm.level, value=value, actor=actor,
@@ -76,10 +77,19 @@ def _recent_episode(session: Session, settings: Settings, device_id: int, rule: 
 class Linker:
     """Applies transitions inside the caller's transaction; needs a calendar and locate() for cases."""
 
-    def __init__(self, settings: Settings, cal: WorkCalendar, locate: Callable) -> None:
+    def __init__(self, settings: Settings, cal: WorkCalendar | None, locate: Locate) -> None:
         self.settings, self.cal, self.locate = settings, cal, locate
         self.grids = 0  # the grid version locate was built from
-        self.categories = {**domain.CATEGORIES, **{k: tuple(v) for k, v in settings.sensor_categories.items()}}
+        self.categories: dict[str, tuple[str, str | None]] = {
+            **domain.CATEGORIES,
+            **{k: cast("tuple[str, str | None]", tuple(v)) for k, v in settings.sensor_categories.items()}}
+
+    @property
+    def work_calendar(self) -> WorkCalendar:
+        """The calendar for cases and notes (callers set `cal` before applying transitions)."""
+        if self.cal is None:
+            raise RuntimeError("Linker.cal is not set")
+        return self.cal
 
     def apply(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, tr: domain.Transition,
               now: datetime, notices: list[Notice]) -> Outcome:
@@ -98,7 +108,7 @@ class Linker:
             alarm.state = "active"  # a higher level needs a new acknowledgement
             _event(session, alarm, "escalate", now, tr.value)
             if alarm.case_id:
-                automation.note(session, self.settings, self.cal, now, alarm.case_id,
+                automation.note(session, self.settings, self.work_calendar, now, alarm.case_id,
                                 f"报警升级为{domain.LEVELS[tr.level][0]}：{spec.zh} {_fmt(spec, tr.value)}",
                                 {"sensor_alarm": alarm.id, "level": tr.level})
             kind = "escalate"
@@ -112,7 +122,8 @@ class Linker:
             self._warn(session, dev, alarm, tr, now, notices)
         return Outcome(dev.code, spec.code, kind, alarm.level, alarm.id, alarm.case_id, opened)
 
-    def _raise(self, session: Session, dev, spec, tr, now, notices) -> Alarm:
+    def _raise(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, tr: domain.Transition,
+               now: datetime, notices: list[Notice]) -> Alarm:
         alarm = Alarm(device_id=dev.id, rule_code=spec.code, level=tr.level, state="active", is_open=True,
                       value=tr.value, peak_value=tr.value, raised_at=now, updated_at=now)
         session.add(alarm)
@@ -125,7 +136,7 @@ class Linker:
             if stage not in TERMINAL:  # a re-trigger joins the open case of its episode
                 alarm.case_id = previous.case_id
                 _event(session, alarm, "retrigger", now, tr.value, case_id=previous.case_id)
-                automation.note(session, self.settings, self.cal, now, alarm.case_id,
+                automation.note(session, self.settings, self.work_calendar, now, alarm.case_id,
                                 f"报警再次触发：{spec.zh} {_fmt(spec, tr.value)}",
                                 {"sensor_alarm": alarm.id, "level": tr.level})
         if spec.case_level is None:
@@ -137,7 +148,7 @@ class Linker:
                      f"{dev.name}（{dev.code}）{spec.zh}：{_fmt(spec, tr.value)}", now)
         return alarm
 
-    def _sibling_case(self, session: Session, dev, spec, alarm) -> int | None:
+    def _sibling_case(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, alarm: Alarm) -> int | None:
         """An open case of another open alarm of this device in the same category (cover opened + tilted,
         night + exam noise): one incident, one case."""
         codes = [s.code for s in dev.rules if s.category == spec.category and s.code != spec.code]
@@ -147,12 +158,13 @@ class Linker:
             Alarm.device_id == dev.id, Alarm.is_open.is_(True), Alarm.rule_code.in_(codes),
             Case.stage.notin_(TERMINAL)).limit(1))
 
-    def _case(self, session: Session, dev, spec, alarm, tr, now, notices) -> bool:
+    def _case(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, alarm: Alarm, tr: domain.Transition,
+              now: datetime, notices: list[Notice]) -> bool:
         sibling = self._sibling_case(session, dev, spec, alarm)
         if sibling is not None:
             alarm.case_id = sibling
             _event(session, alarm, "case", now, tr.value, case_id=sibling, joined=True)
-            automation.note(session, self.settings, self.cal, now, sibling,
+            automation.note(session, self.settings, self.work_calendar, now, sibling,
                             f"同一设备另一报警：{spec.zh}（{domain.LEVELS[alarm.level][0]}）{_fmt(spec, tr.value)}",
                             {"sensor_alarm": alarm.id, "level": alarm.level})
             return False
@@ -168,7 +180,7 @@ class Linker:
         try:
             with session.begin_nested():
                 case = automation.open_case(
-                    session, self.settings, self.cal, now, self.locate, source="sensor", category_code=code,
+                    session, self.settings, self.work_calendar, now, self.locate, source="sensor", category_code=code,
                     lon=dev.lon, lat=dev.lat, description=f"{dev.name}：{spec.zh}（{level_zh}），{_fmt(spec, tr.value)}",
                     address=dev.address or dev.name, component_id=dev.component_id,
                     department_code=dev.department_code, condition_code=condition, urgent=True, evidence=evidence,
@@ -182,7 +194,8 @@ class Linker:
                               f"案件 {case.number}：{dev.name} {spec.zh}（{level_zh}）{_fmt(spec, tr.value)}，请立即处置"))
         return True
 
-    def _warn(self, session: Session, dev, alarm, tr, now, notices) -> None:
+    def _warn(self, session: Session, dev: DeviceMeta, alarm: Alarm, tr: domain.Transition,
+              now: datetime, notices: list[Notice]) -> None:
         zh, en, kind = domain.WARNINGS[alarm.level]
         warning = session.scalar(select(PublicWarning).where(PublicWarning.alarm_id == alarm.id))
         if warning is None:
@@ -198,7 +211,8 @@ class Linker:
         notices.append(Notice(dev.department_code, f"{warning.place} {zh}", f"【积水预警】{warning.place}：{zh}"
                                                                              f"（{tr.value:g}cm）"))
 
-    def _clear(self, session: Session, dev, spec, alarm, tr, now, notices) -> None:
+    def _clear(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, alarm: Alarm, tr: domain.Transition,
+               now: datetime, notices: list[Notice]) -> None:
         alarm.state, alarm.is_open, alarm.cleared_at, alarm.updated_at = "cleared", None, now, now
         _event(session, alarm, "clear", now, tr.value)
         for warning in session.scalars(select(PublicWarning).where(PublicWarning.alarm_id == alarm.id,
@@ -207,7 +221,7 @@ class Linker:
             notices.append(Notice(dev.department_code, f"{warning.place} 预警解除",
                                   f"【预警解除】{warning.place}：积水已退，恢复通行"))
         if alarm.case_id is not None:
-            automation.note(session, self.settings, self.cal, now, alarm.case_id,
+            automation.note(session, self.settings, self.work_calendar, now, alarm.case_id,
                             f"报警已解除：{spec.zh}，当前 {_fmt(spec, tr.value)}",
                             {"sensor_alarm": alarm.id, "alarm": "cleared"})
             number = session.scalar(select(Case.number).where(Case.id == alarm.case_id))
@@ -224,6 +238,7 @@ def acknowledge(session: Session, alarm_id: int, who: str, now: datetime, note: 
         raise Conflict("alarm-not-active", f"报警当前状态为 {alarm.state}，不能确认",
                        f"The alarm is {alarm.state}; only an active alarm can be acknowledged", state=alarm.state)
     alarm.state, alarm.acknowledged_at, alarm.acknowledged_by, alarm.updated_at = "acknowledged", now, who, now
-    _event(session, alarm, "acknowledge", now, actor=who, **({"note": note} if note else {}))
+    extra: dict[str, Any] = {"note": note} if note else {}
+    _event(session, alarm, "acknowledge", now, actor=who, **extra)
     session.commit()
     return alarm

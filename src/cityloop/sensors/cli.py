@@ -8,11 +8,19 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 from cityloop.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from cityloop.db.changes import ChangeBus
+    from cityloop.sensors.hj212_listener import Listener
+    from cityloop.sensors.pipeline import Ingestor
 
 CLI_NAME = "sensors"
 CLI_HELP = "运行监测 / IoT monitoring: devices, MQTT ingestion, jobs"
@@ -24,25 +32,30 @@ app.add_typer(ingest_app, name="ingest")
 console = Console()
 
 
-def _settings():
+def _settings() -> Settings:
     from cityloop.cli import _settings
 
     return _settings()
 
 
-def _factory(settings: Settings):
+def _factory(settings: Settings) -> sessionmaker[Session]:
     from cityloop.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url))
 
 
-def _hear_registry(ingestor, settings: Settings, *more):
+def _invalidator(target: Ingestor | Listener) -> Callable[[str], None]:
+    return lambda _: target.invalidate()
+
+
+def _hear_registry(ingestor: Ingestor, settings: Settings, *more: Listener) -> ChangeBus:
     """Reload the device registry when a host announces a change (PostgreSQL), not only every RELOAD_SECONDS."""
     from cityloop.db.changes import ChangeBus
 
     bus = ChangeBus(ingestor.factory.kw["bind"], settings.database_session_url)
-    for target in (ingestor, *more):
-        bus.on("devices", lambda _, t=target: t.invalidate())
+    targets: list[Ingestor | Listener] = [ingestor, *more]
+    for target in targets:
+        bus.on("devices", _invalidator(target))
     bus.start()
     return bus
 
@@ -102,7 +115,7 @@ def gateway_hj212(port: Optional[int] = typer.Option(None, help="TCP port (defau
         ingestor.flush_state()
 
 
-async def _listen(ingestor, settings: Settings, host: str, port: int, seconds: float) -> None:
+async def _listen(ingestor: Ingestor, settings: Settings, host: str, port: int, seconds: float) -> None:
     from cityloop.sensors.hj212_listener import Listener
 
     listener = Listener(ingestor, ingestor.factory, settings)

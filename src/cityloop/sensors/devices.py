@@ -7,11 +7,13 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
+from cityloop.geo.domain import Place
 from cityloop.geo.queries import outside_error
 from cityloop.org.models import Department
 from cityloop.sensors import domain
@@ -24,6 +26,7 @@ STATES = ("active", "maintenance", "retired")
 CSV_COLUMNS = ("code", "name", "type", "model", "lon", "lat", "address", "context", "department", "installed_on",
                "state", "cover_type", "component_id", "hj212_mn", "hj212_password")
 HJ212_COLUMNS = ("hj212_mn", "hj212_password")
+Locate = Callable[[float, float], Place | None]  # where a point is (GridIndex.locate)
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,12 @@ class DeviceMeta:
     cover_type: str | None
     component_id: str | None
     rules: tuple[domain.RuleSpec, ...]
-    by_metric: dict  # metric -> tuple of RuleSpec
+    by_metric: dict[str, tuple[domain.RuleSpec, ...]]  # metric -> its rules
     scheduled: bool  # some rule has a schedule (the local time is needed)
 
 
-def rules_of(settings: Settings, device_type: str, overrides: dict | None) -> tuple[domain.RuleSpec, ...]:
+def rules_of(settings: Settings, device_type: str,
+             overrides: dict[str, dict[str, Any]] | None) -> tuple[domain.RuleSpec, ...]:
     """The effective rules of a device; a bad override is a 422."""
     try:
         return domain.rules_for(device_type, settings.sensor_rules.get(device_type, {}), overrides or {},
@@ -58,21 +62,26 @@ def rules_of(settings: Settings, device_type: str, overrides: dict | None) -> tu
 def load(session: Session, settings: Settings) -> tuple[dict[str, DeviceRef], dict[int, DeviceMeta]]:
     """Every device as (refs by code for validation, metas by id for rules and alarms)."""
     depts = dict(session.execute(select(Department.id, Department.code)).all())
-    refs, metas = {}, {}
+    refs: dict[str, DeviceRef] = {}
+    metas: dict[int, DeviceMeta] = {}
     for d in session.scalars(select(Device)):
         refs[d.code] = DeviceRef(d.id, d.code, d.type, d.state == "active")
         try:
             rules = rules_of(settings, d.type, d.rule_overrides)
         except Invalid:
             rules = rules_of(settings, d.type, None)  # a stored bad override never stops ingestion
-        by_metric: dict[str, tuple] = {}
+        by_metric: dict[str, tuple[domain.RuleSpec, ...]] = {}
         for spec in rules:
             if spec.metric:
                 by_metric[spec.metric] = by_metric.get(spec.metric, ()) + (spec,)
         metas[d.id] = DeviceMeta(d.id, d.code, d.name, d.type, d.context, d.lon, d.lat, d.address,
-                                 depts.get(d.department_id), d.cover_type, d.component_id, rules, by_metric,
+                                 _code_of(depts, d.department_id), d.cover_type, d.component_id, rules, by_metric,
                                  any(s.schedule is not None for s in rules))
     return refs, metas
+
+
+def _code_of(depts: dict[int, str], department_id: int | None) -> str | None:
+    return depts.get(department_id) if department_id is not None else None
 
 
 def _department_id(session: Session, code: str | None) -> int | None:
@@ -84,7 +93,7 @@ def _department_id(session: Session, code: str | None) -> int | None:
     return dept_id
 
 
-def apply_fields(session: Session, settings: Settings, device: Device, data: dict, locate: Callable,
+def apply_fields(session: Session, settings: Settings, device: Device, data: dict[str, Any], locate: Locate,
                  now: datetime) -> Device:
     """Check and set registry fields (type, place → grid, unit, state …) on a new or existing device."""
     if "type" in data and data["type"] not in domain.DEVICE_TYPES:
@@ -123,7 +132,7 @@ def _check_station(session: Session, device: Device) -> None:
                            f"MN {device.hj212_mn} is already registered to device {other}")
 
 
-def register(session: Session, settings: Settings, data: dict, locate: Callable, now: datetime) -> Device:
+def register(session: Session, settings: Settings, data: dict[str, Any], locate: Locate, now: datetime) -> Device:
     """Add a device (not committed); a taken code is a 409."""
     if session.scalar(select(Device.id).where(Device.code == data["code"])) is not None:
         raise Conflict("device-exists", f"设备编号已存在：{data['code']}", f"Device {data['code']} already exists")
@@ -134,14 +143,15 @@ def register(session: Session, settings: Settings, data: dict, locate: Callable,
     return device
 
 
-def add(session: Session, settings: Settings, data: dict, locate: Callable, now: datetime) -> Device:
+def add(session: Session, settings: Settings, data: dict[str, Any], locate: Locate, now: datetime) -> Device:
     """登记设备: register one device (committed)."""
     device = register(session, settings, data, locate, now)
     session.commit()
     return device
 
 
-def change(session: Session, settings: Settings, code: str, data: dict, locate: Callable, now: datetime) -> None:
+def change(session: Session, settings: Settings, code: str, data: dict[str, Any], locate: Locate,
+           now: datetime) -> None:
     """修改设备: change a device's registry fields, state or rule overrides (committed)."""
     apply_fields(session, settings, get(session, code), data, locate, now)
     session.commit()
@@ -155,7 +165,7 @@ def get(session: Session, code: str) -> Device:
     return device
 
 
-def _row(raw: dict, line: int) -> dict:
+def _row(raw: dict[str, str | None], line: int) -> dict[str, Any]:
     from pydantic import ValidationError
 
     from cityloop.sensors.schemas import DeviceIn
@@ -172,7 +182,7 @@ def _row(raw: dict, line: int) -> dict:
     return {**checked, "state": state}
 
 
-def import_csv(session: Session, settings: Settings, text: str, locate: Callable, now: datetime) -> dict:
+def import_csv(session: Session, settings: Settings, text: str, locate: Locate, now: datetime) -> dict[str, int]:
     """Add or update devices from CSV (columns CSV_COLUMNS, UTF-8, header row); all or nothing, one commit."""
     if "\x00" in text:
         raise Invalid("bad-csv", "CSV 含有非法字符（NUL）", "The CSV contains NUL characters")
@@ -213,6 +223,6 @@ def export_csv(session: Session) -> str:
     writer.writerow(CSV_COLUMNS)
     for d in session.scalars(select(Device).order_by(Device.code)):
         writer.writerow([d.code, d.name, d.type, d.model or "", d.lon, d.lat, d.address or "", d.context or "",
-                         depts.get(d.department_id, ""), d.installed_on.isoformat() if d.installed_on else "",
+                         _code_of(depts, d.department_id) or "", d.installed_on.isoformat() if d.installed_on else "",
                          d.state, d.cover_type or "", d.component_id or "", d.hj212_mn or "", d.hj212_password or ""])
     return out.getvalue()

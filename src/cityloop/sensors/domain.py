@@ -8,7 +8,7 @@ condition, duration and K-of-M conditions, schedules — plus dated windows (exa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # 预警等级 blue < yellow < orange < red.
 LEVELS: dict[str, tuple[str, str]] = {"blue": ("蓝色", "blue"), "yellow": ("黄色", "yellow"),
@@ -39,7 +39,7 @@ WEATHER = ("temp_c", "humidity_pct", "wind_ms", "wind_dir_deg")  # what site mon
 
 # Device types: names and the value keys each may send (a manhole cover's depth_cm is the water in the well; a
 # construction-site dust monitor often measures noise and weather too).
-DEVICE_TYPES: dict[str, dict] = {
+DEVICE_TYPES: dict[str, dict[str, Any]] = {
     "waterlogging": {"zh": "积水监测", "en": "Waterlogging depth", "metrics": ("depth_cm", "battery_pct")},
     "manhole": {"zh": "智能井盖", "en": "Smart manhole cover",
                 "metrics": ("tilt_deg", "open", "depth_cm", "battery_pct")},
@@ -151,7 +151,8 @@ def _cleared(spec: RuleSpec, value: float | None) -> bool:
     return value < first - spec.hysteresis
 
 
-def _window(hist: tuple, ts: float, value: float, span: float) -> tuple:
+def _window(hist: tuple[tuple[float, float], ...], ts: float, value: float,
+            span: float) -> tuple[tuple[float, float], ...]:
     cut = ts - span
     kept = tuple(p for p in hist if p[0] >= cut)
     return kept + ((ts, value),)
@@ -288,7 +289,7 @@ def category_for(key: str, context: str | None, cover_type: str | None,
 TUNABLE = {"hysteresis", "sustain_s", "k", "m", "clear_s", "mean_s", "window_s", "case_level", "warn_level"}
 
 
-def _schedule(base: Schedule | None, change: dict) -> Schedule | None:
+def _schedule(base: Schedule | None, change: dict[str, Any]) -> Schedule | None:
     if not {"periods", "dates", "weekdays"} & change.keys():
         return base
     base = base or Schedule()
@@ -298,7 +299,7 @@ def _schedule(base: Schedule | None, change: dict) -> Schedule | None:
     return Schedule(periods, dates, weekdays)
 
 
-def tune(spec: RuleSpec, change: dict) -> RuleSpec | None:
+def tune(spec: RuleSpec, change: dict[str, Any]) -> RuleSpec | None:
     """A rule with overrides applied ({"levels": [["blue", 15], …], "k": 2, "periods": ["22:00-06:00"],
     "enabled": false …}); None when disabled. Raises ValueError on a bad override."""
     from dataclasses import replace
@@ -342,18 +343,19 @@ def tune(spec: RuleSpec, change: dict) -> RuleSpec | None:
     return replace(spec, **fields, schedule=schedule)
 
 
-def rules_for(device_type: str, type_overrides: dict, device_overrides: dict,
+def rules_for(device_type: str, type_overrides: dict[str, dict[str, Any]], device_overrides: dict[str, dict[str, Any]],
               exam_dates: frozenset[str]) -> tuple[RuleSpec, ...]:
     """The rules of one device: the type's defaults, then settings' per-type overrides, then the device's own.
 
     noise_exam applies on the exam dates only (and not at all when none are configured)."""
     out = []
-    for spec in DEFAULT_RULES[device_type]:
-        if spec.code == "noise_exam":
+    for default in DEFAULT_RULES[device_type]:
+        spec: RuleSpec | None = default
+        if default.code == "noise_exam":
             if not exam_dates:
                 continue
-            spec = tune(spec, {"dates": sorted(exam_dates)})
-        for change in (type_overrides.get(spec.code), device_overrides.get(spec.code)):
+            spec = tune(default, {"dates": sorted(exam_dates)})
+        for change in (type_overrides.get(default.code), device_overrides.get(default.code)):
             if change and spec is not None:
                 spec = tune(spec, change)
         if spec is not None:

@@ -367,7 +367,8 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[bytes | FrameError]:
         """Add received bytes; returns the complete frames (and errors) in order."""
-        buf, out = self.buf, []
+        buf = self.buf
+        out: list[bytes | FrameError] = []
         buf += data
         while buf:
             start = buf.find(b"##")

@@ -12,9 +12,10 @@ import hmac
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -25,9 +26,10 @@ from cityloop.sensors.pipeline import Ingestor, Result
 from cityloop.sensors.readings import Interval, Reading, from_packet
 from cityloop.shared.lookup_gate import LookupGate
 from cityloop.config import Settings
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("cityloop.sensors.hj212")
+T = TypeVar("T")
 MAX_PER_FLUSH = 2_000  # frames per batch: bounds a batch's time, hence the answers' delay
 RELOAD_SECONDS = 60.0  # registry changes (removed stations, new passwords) are seen within this time …
 LOOKUP_AGAIN_SECONDS = 1.0  # … while an unknown MN or a wrong password is looked up in the database at once, at
@@ -47,7 +49,7 @@ def load_stations(session: Session) -> dict[str, Station]:
     """Registered HJ 212 stations by MN."""
     rows = session.execute(select(Device.hj212_mn, Device.id, Device.code, Device.hj212_password)
                            .where(Device.hj212_mn.is_not(None)))
-    return {mn: Station(device_id, code, password or "") for mn, device_id, code, password in rows}
+    return {mn: Station(device_id, code, password or "") for mn, device_id, code, password in rows if mn is not None}
 
 
 def find_station(session: Session, mn: str) -> Station | None:
@@ -67,7 +69,7 @@ class Work:
 
     packet: hj212.Packet
     station: Station
-    future: asyncio.Future
+    future: asyncio.Future[bool]
 
 
 @dataclass
@@ -85,21 +87,21 @@ class Peer:
 class Listener:
     """The HJ 212 TCP listener of one process, feeding that process's ingestor."""
 
-    def __init__(self, ingestor: Ingestor, factory, settings: Settings) -> None:
+    def __init__(self, ingestor: Ingestor, factory: sessionmaker[Session], settings: Settings) -> None:
         self.ingestor, self.factory, self.settings = ingestor, factory, settings
         self.tz = ZoneInfo(settings.timezone)
         self.stations: dict[str, Station] = {}
         self.loaded_at = 0.0
         self.gate = LookupGate(LOOKUP_AGAIN_SECONDS, LOOKUPS_PER_SECOND)
         self.queue: list[Work] = []
-        self.pending: Counter = Counter()  # counter deltas written with the next batch
-        self.stats: Counter = Counter()  # this process: connections, frames, answers, junk bytes, errors
+        self.pending: Counter[str] = Counter()  # counter deltas written with the next batch
+        self.stats: Counter[str] = Counter()  # this process: connections, frames, answers, junk bytes, errors
         self.peers: dict[int, Peer] = {}
         self.server: asyncio.Server | None = None
-        self._writers: set = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self._wake = asyncio.Event()
         self._reload = asyncio.Lock()
-        self._flusher: asyncio.Task | None = None
+        self._flusher: asyncio.Task[None] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------------------
     async def start(self, host: str, port: int, reuse_port: bool = False) -> int:
@@ -107,7 +109,8 @@ class Listener:
         await self.refresh(force=True)
         self.server = await asyncio.start_server(self._serve, host, port, reuse_port=reuse_port or None)
         self._flusher = asyncio.create_task(self._flush_loop())
-        return self.server.sockets[0].getsockname()[1]
+        bound: int = self.server.sockets[0].getsockname()[1]
+        return bound
 
     async def close(self) -> None:
         """Stop listening, drop the connections, write what is queued."""
@@ -151,7 +154,7 @@ class Listener:
             self.stations[mn] = station
         return station
 
-    def _read(self, query, *args):
+    def _read(self, query: Callable[..., T], *args: Any) -> T:
         with self.ingestor.lock, self.factory() as session:  # one user of a connection at a time
             return query(session, *args)
 
@@ -181,7 +184,7 @@ class Listener:
                     # Batches are written in queue order and all of a batch's futures are set together: once
                     # this read's last frame is answered, so are the others.
                     await works[-1].future
-                out = b"".join(filter(None, (self._answer(r) if type(r) is Work else r for r in replies)))
+                out = b"".join(filter(None, (self._answer(r) if isinstance(r, Work) else r for r in replies)))
                 if out:
                     writer.write(out)
                     await writer.drain()
@@ -279,7 +282,7 @@ class Listener:
                     work.future.set_result(ok)
         return ok
 
-    def ingest(self, packets: list[hj212.Packet], stations: list[Station], counts: dict) -> Result:
+    def ingest(self, packets: list[hj212.Packet], stations: list[Station], counts: dict[str, int]) -> Result:
         """Turn data packets into readings and intervals and hand them to the ingestor as one batch (a thread)."""
         ingestor, s = self.ingestor, self.settings
         uploads = [(p, st) for p, st in zip(packets, stations) if p.cn in hj212.UPLOADS]

@@ -8,7 +8,8 @@ import logging
 import random
 import time
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -94,6 +95,7 @@ class Client:
         wanted = len(frames) if answers is None else answers
         if self.writer is None or self.writer.is_closing():
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None  # connected with the writer
         self.writer.write(b"".join(frames))
         await self.writer.drain()
         got, splitter = 0, hj212.FrameReader()
@@ -123,8 +125,9 @@ class Client:
             self.writer = None
 
 
-async def feed(host: str, port: int, stations: dict[str, tuple[str, str, str]], ticks, tz, realtime_pace: bool,
-               console=None) -> dict:
+async def feed(host: str, port: int, stations: dict[str, tuple[str, str, str]],
+               ticks: Iterable[list[dict[str, Any]]], tz: tzinfo, realtime_pace: bool,
+               console: object = None) -> dict[str, int]:
     """Send the scenario's ticks for the stations (code -> (kind, MN, password)) over HJ 212: every reading as a
     2011 frame, every completed minute as a 2051 frame; one connection per station. Returns the counts."""
     clients = {code: Client(host, port) for code in stations}
@@ -160,12 +163,13 @@ async def demo_stations(state: AppState, host: str, port: int, every: float) -> 
         with state.read_session_factory() as session:
             rows = session.execute(select(Device.code, Device.type, Device.hj212_mn, Device.hj212_password).where(
                 Device.hj212_mn.is_not(None), Device.state == "active", Device.type.in_(KINDS)))
-            return {code: (kind, mn, pw) for code, kind, mn, pw in rows}
+            return {code: (kind, mn, pw) for code, kind, mn, pw in rows if mn is not None and pw is not None}
 
     stations = await asyncio.to_thread(load)
     clients = {code: Client(host, port) for code in stations}
     minutes = {code: Minutes(mn, pw, kind) for code, (kind, mn, pw) in stations.items()}
-    rng, episode, tz = random.Random(), {}, ZoneInfo(state.settings.timezone)
+    rng, tz = random.Random(), ZoneInfo(state.settings.timezone)
+    episode: dict[str, Any] = {}
     while stations:
         await asyncio.sleep(every)
         try:
@@ -174,8 +178,9 @@ async def demo_stations(state: AppState, host: str, port: int, every: float) -> 
             log.exception("demo HJ 212 stations failed")
 
 
-async def _demo_tick(now: datetime, stations: dict, clients: dict, minutes: dict, rng: random.Random, episode: dict,
-                     tz, every: float) -> None:
+async def _demo_tick(now: datetime, stations: dict[str, tuple[str, str, str]], clients: dict[str, Client],
+                     minutes: dict[str, Minutes], rng: random.Random, episode: dict[str, Any], tz: tzinfo,
+                     every: float) -> None:
     """One round of the demo stations: a real-time frame each (and the minute's frame when one completes)."""
     when = now.astimezone(tz).replace(tzinfo=None)
     if not episode and rng.random() < 0.002:

@@ -7,6 +7,7 @@ backends. On PostgreSQL sensor_readings is partitioned by month (partitions live
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint,
@@ -43,11 +44,11 @@ class Device(Base):
     state: Mapped[str] = mapped_column(String(16), default="active")  # active | maintenance | retired
     cover_type: Mapped[str | None] = mapped_column(String(5))  # 井盖 component type code, e.g. 01003
     component_id: Mapped[str | None] = mapped_column(ForeignKey("components.id"))
-    rule_overrides: Mapped[dict | None] = mapped_column(JSONType)
+    rule_overrides: Mapped[dict[str, dict[str, Any]] | None] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_values: Mapped[dict | None] = mapped_column(JSONType)
+    last_values: Mapped[dict[str, float] | None] = mapped_column(JSONType)
     # HJ 212 stations: 监测点编码 MN (up to 24 characters) and the access password PW their frames carry.
     hj212_mn: Mapped[str | None] = mapped_column(String(24), index=True, unique=True)
     hj212_password: Mapped[str | None] = mapped_column(String(32))
@@ -76,7 +77,7 @@ class Reading(Base):
     wind_dir_deg: Mapped[float | None] = mapped_column(Float)
     # Values a station marked abnormal (HJ 212 data flag other than N): {"pm10": ["C", 512.0]}; they are kept here,
     # not in their column, so rules, rollups and charts see valid data only.
-    flags: Mapped[dict | None] = mapped_column(JSONType)
+    flags: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class Rollup(Base):
@@ -105,7 +106,7 @@ class RuleState(Base):
 
     device_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     rule_code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    state: Mapped[dict] = mapped_column(JSONType)
+    state: Mapped[list[Any]] = mapped_column(JSONType)
 
 
 class Alarm(Base):
@@ -145,7 +146,7 @@ class AlarmEvent(Base):
     level: Mapped[str | None] = mapped_column(String(8))
     value: Mapped[float | None] = mapped_column(Float)
     actor: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict | None] = mapped_column(JSONType)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class PublicWarning(Base):
@@ -181,7 +182,7 @@ class StationEvent(Base):
     cn: Mapped[str] = mapped_column(String(4))
     data_time: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the station's DataTime, in UTC
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    values: Mapped[dict] = mapped_column(JSONType)  # CP items: RestartTime, SB1-RS, i12001-Info …
+    values: Mapped[dict[str, Any]] = mapped_column(JSONType)  # CP items: RestartTime, SB1-RS, i12001-Info …
 
 
 class Counter(Base):

@@ -11,11 +11,20 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 from cityloop.config import Settings
+
+if TYPE_CHECKING:
+    import subprocess
+
+    from cityloop.sensors.pipeline import Ingestor
 
 log = logging.getLogger("cityloop.sensors.mqtt")
 MAX_PER_FLUSH = 1_000  # messages per batch: bounds a batch's time, hence the delay
@@ -32,7 +41,7 @@ def broker(url: str) -> tuple[str, int, str | None, str | None]:
 def client(url: str, client_id: str | None = None) -> mqtt.Client:
     """A paho MQTT 5 client for the broker at url (not yet connected)."""
     host, port, user, password = broker(url)
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"cityloop-{uuid.uuid4().hex[:10]}",
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"cityloop-{uuid.uuid4().hex[:10]}",
                     protocol=mqtt.MQTTv5)
     if user:
         c.username_pw_set(user, password)
@@ -49,11 +58,11 @@ def topic_filter(settings: Settings, shared: bool = True) -> str:
 class Subscriber:
     """Receives telemetry and feeds the ingestor in batches, on two threads (paho's and the flusher)."""
 
-    def __init__(self, ingestor, settings: Settings, url: str | None = None, shared: bool = True) -> None:
+    def __init__(self, ingestor: Ingestor, settings: Settings, url: str | None = None, shared: bool = True) -> None:
         self.ingestor, self.settings = ingestor, settings
         self.url = url or settings.sensor_mqtt_url
         self.shared = shared
-        self.queue: deque = deque()
+        self.queue: deque[tuple[str, bytes | bytearray]] = deque()
         self.received = self.batches = self.failed_batches = 0
         self.ready = threading.Event()
         self._stop = threading.Event()
@@ -62,14 +71,14 @@ class Subscriber:
         self._client.on_message = self._on_message
         self._flusher = threading.Thread(target=self._run, name="cityloop-mqtt-flush", daemon=True)
 
-    def _on_connect(self, c, userdata, flags, reason_code, properties) -> None:
+    def _on_connect(self, c: mqtt.Client, userdata: Any, flags: Any, reason_code: ReasonCode, properties: Any) -> None:
         if reason_code.is_failure:
             log.warning("MQTT connect refused: %s", reason_code)
             return
         c.subscribe(topic_filter(self.settings, self.shared), qos=1)
         self.ready.set()
 
-    def _on_message(self, c, userdata, msg) -> None:
+    def _on_message(self, c: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self.queue.append((msg.topic, msg.payload))
         self.received += 1
 
@@ -107,7 +116,7 @@ class Subscriber:
             take = min(len(self.queue), MAX_PER_FLUSH)
             self._flush([self.queue.popleft() for _ in range(take)])
 
-    def _flush(self, batch: list) -> None:
+    def _flush(self, batch: list[tuple[str, bytes | bytearray]]) -> None:
         for attempt in range(1, 4):
             try:
                 self.ingestor.ingest_messages(batch)
@@ -119,13 +128,14 @@ class Subscriber:
         self.failed_batches += 1
 
 
-def publish(url: str, messages, qos: int = 0, client_id: str | None = None) -> int:
+def publish(url: str, messages: Iterable[tuple[str, bytes]], qos: int = 0, client_id: str | None = None) -> int:
     """Publish (topic, payload) pairs and wait until they are out; returns how many were sent."""
     host, port, _, _ = broker(url)
     c = client(url, client_id)
     c.connect(host, port, keepalive=30)
     c.loop_start()
-    sent, last = 0, None
+    sent = 0
+    last: mqtt.MQTTMessageInfo | None = None
     try:
         for topic, payload in messages:
             last = c.publish(topic, payload, qos=qos)
@@ -142,7 +152,9 @@ class LocalBroker:
     """A private Mosquitto on a free 127.0.0.1 port (tests and benchmarks): `with LocalBroker() as url: …`."""
 
     def __init__(self, binary: str = "mosquitto") -> None:
-        self.binary, self.proc, self.dir = binary, None, None
+        self.binary = binary
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.dir: str | None = None
 
     def __enter__(self) -> str:
         import shutil
@@ -157,25 +169,26 @@ class LocalBroker:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        self.dir = tempfile.mkdtemp(prefix="cityloop-mqtt-")
-        conf = Path(self.dir) / "mosquitto.conf"
+        workdir = self.dir = tempfile.mkdtemp(prefix="cityloop-mqtt-")
+        conf = Path(workdir) / "mosquitto.conf"
         conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
                         "max_queued_messages 0\nmax_queued_bytes 0\nmax_inflight_messages 0\nlog_dest stderr\n"
                         "log_type error\nlog_type warning\n")
-        self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = self.proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     return f"mqtt://127.0.0.1:{port}"
             except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: {self.proc.stderr.read().decode()[:500]}") from None
+                if proc.poll() is not None:
+                    stderr = proc.stderr.read() if proc.stderr is not None else b""
+                    raise RuntimeError(f"mosquitto exited: {stderr.decode()[:500]}") from None
                 time.sleep(0.05)
         self.__exit__()
         raise RuntimeError("mosquitto did not start listening")
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         import shutil
 
         if self.proc is not None and self.proc.poll() is None:

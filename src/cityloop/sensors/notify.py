@@ -16,11 +16,16 @@ import threading
 import time
 from collections.abc import Iterable
 from email.message import EmailMessage
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
 from cityloop.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from cityloop.sensors.alarms import Notice
 
 log = logging.getLogger("cityloop.sensors.notify")
 ATTEMPTS = 4
@@ -92,10 +97,10 @@ class Outbox:
     """Queues notices and sends them on one thread with backoff; call it with a list of alarms.Notice."""
 
     def __init__(self, settings: Settings, channels: dict[str, Channel] | None = None, backoff: float = 2.0,
-                 factory=None) -> None:
+                 factory: sessionmaker[Session] | None = None) -> None:
         self.settings, self.backoff, self.factory = settings, backoff, factory
         self.channels = channels if channels is not None else channels_for(settings)
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[tuple[str, str, str, int, float]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.failed = 0
 
@@ -104,9 +109,9 @@ class Outbox:
         s = self.settings
         return list(dict.fromkeys([*s.sensor_notify, *s.sensor_department_contacts.get(department or "", [])]))
 
-    def __call__(self, notices: Iterable) -> None:
+    def __call__(self, notices: Iterable[Notice]) -> None:
         if self.factory is not None:
-            self._publish(list(notices))
+            self._publish(self.factory, list(notices))
             return
         for notice in notices:
             for target in self.targets(notice.department):
@@ -115,13 +120,13 @@ class Outbox:
             self._thread = threading.Thread(target=self._run, name="cityloop-notify", daemon=True)
             self._thread.start()
 
-    def _publish(self, notices: list) -> None:
+    def _publish(self, factory: sessionmaker[Session], notices: list[Notice]) -> None:
         import uuid
 
         from cityloop.notify.service import Recipients, publish
 
         try:
-            with self.factory() as session:
+            with factory() as session:
                 for notice in notices:
                     targets = self.targets(notice.department)
                     if targets:

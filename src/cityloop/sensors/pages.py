@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from cityloop.state import app_state
-from cityloop.deps import get_session, optional_actor
-from cityloop.org.actor import Actor
+from cityloop.deps import ClockDep, OptionalActorDep, SessionDep, StateDep
 from cityloop.shared.errors import Forbidden
 from cityloop.sensors import domain, queries
 from cityloop.sensors.service import live_values
@@ -18,26 +16,26 @@ pages_router = APIRouter(include_in_schema=False)
 
 
 @pages_router.get("/public/warnings")
-def public_warnings(request: Request, session: Session = Depends(get_session)):
+def public_warnings(request: Request, session: SessionDep, clock: ClockDep) -> Response:
     """积水预警: where the road is closed or to be passed with caution, for everyone."""
-    now = app_state(request.app).clock.now()
+    now = clock.now()
     english = pages.lang(request) == "en"
     return pages.render(request, "sensors/public_warnings.html", now=now,
                         items=queries.warnings(session, now, 6, english))
 
 
 @pages_router.get("/console/sensors")
-def console(request: Request, type: str | None = None, status: str | None = None,
-            session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+def console(request: Request, session: SessionDep, actor: OptionalActorDep, state: StateDep,
+            type: str | None = None, status: str | None = None) -> Response:
     """运行监测: devices on a map and in a list with their state, open alarms to acknowledge."""
     if actor is None:
         return pages.login_redirect(request)
     if not actor.has(*domain.STAFF, "admin"):  # the API behind it refuses them too
         return pages.refuse(request, actor, Forbidden("role-required", "仅限工作人员", "Staff only"))
     english = pages.lang(request) == "en"
-    now = app_state(request.app).clock.now()
+    now = state.clock.now()
     devices = queries.devices(session, now, type or None, status or None, english=english,
-                              live=live_values(app_state(request.app)))
+                              live=live_values(state))
     return pages.render(request, "sensors/console.html", menu=menu_for(actor), devices=devices,
                         alarms=queries.alarms(session, "active", limit=500, english=english, actor=actor),
                         summary=queries.summary(session), types=domain.DEVICE_TYPES, levels=domain.LEVELS,

@@ -12,11 +12,13 @@ import logging
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Executable, Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,32 +50,37 @@ def _by_ts(reading: Reading) -> float:
     return reading.ts
 
 
-def state_to_json(st: domain.State) -> list:
+Transitions = list[tuple[registry.DeviceMeta, domain.RuleSpec, domain.Transition]]
+Group = tuple[int, list[Any], str | None]  # index of the first item, raw items, the device their topic names
+
+
+def state_to_json(st: domain.State) -> list[Any]:
     return list(st)  # JSON writes the (ts, value) tuples of hist as lists
 
 
-def state_from_json(doc: list) -> domain.State:
+def state_from_json(doc: list[Any]) -> domain.State:
     return domain.State(doc[0], doc[1], doc[2], doc[3], doc[4], tuple(tuple(p) for p in doc[5]))
 
 
 class Ingestor:
     """Validates, evaluates and stores readings for one process; thread-safe (one batch at a time)."""
 
-    def __init__(self, factory: sessionmaker[Session], settings: Settings, clock: Clock, notify=None) -> None:
+    def __init__(self, factory: sessionmaker[Session], settings: Settings, clock: Clock,
+                 notify: Callable[[list[Notice]], None] | None = None) -> None:
         self.factory, self.settings, self.clock = factory, settings, clock
-        self.notify = notify or (lambda notices: None)
+        self.notify: Callable[[list[Notice]], None] = notify or (lambda notices: None)
         self.lock = threading.RLock()
-        self.refs: dict = {}
+        self.refs: dict[str, DeviceRef] = {}
         self.metas: dict[int, registry.DeviceMeta] = {}
         self.states: dict[tuple[int, str], domain.State] = {}
         self.dirty: set[tuple[int, str]] = set()
-        self.latest: dict[int, list] = {}  # device -> [newest ts, latest value of each metric]
+        self.latest: dict[int, list[Any]] = {}  # device -> [newest ts, latest value of each metric]
         self.touched: set[int] = set()  # devices with new readings since the last persist
         self.loaded_at = 0.0
         self.state_flushed_at = time.monotonic()
         self.linker: Linker | None = None
         self.tz = ZoneInfo(settings.timezone)
-        self.counts: Counter = Counter()
+        self.counts: Counter[str] = Counter()
         self.latencies: deque[float] = deque(maxlen=200_000)  # commit time − reading time, s
         self.case_latencies: deque[float] = deque(maxlen=10_000)  # commit time − reading time of new cases, s
 
@@ -108,13 +115,15 @@ class Ingestor:
             self._load(session, now)
 
     # --- entry points -------------------------------------------------------------------------------------
-    def ingest_items(self, items: list, topic_device: str | None = None) -> Result:
+    def ingest_items(self, items: list[Any], topic_device: str | None = None) -> Result:
         """Raw readings {"device_id", "ts", "values"} (HTTP): validate each, then accept the good ones."""
         return self._ingest([(0, items, topic_device)], [])
 
-    def ingest_messages(self, messages: list[tuple[str, bytes]]) -> Result:
+    def ingest_messages(self, messages: Sequence[tuple[str, bytes | bytearray]]) -> Result:
         """MQTT messages (topic, payload): parse, validate, accept; a bad message is counted, never raised."""
-        groups, early, n = [], [], 0
+        groups: list[Group] = []
+        early: list[tuple[int, Reject]] = []
+        n = 0
         s = self.settings
         for topic, payload in messages:
             code, items, reject = parse_message(topic, payload, s.sensor_tenant, s.sensor_max_batch)
@@ -125,7 +134,7 @@ class Ingestor:
             n += len(items)
         return self._ingest(groups, early)
 
-    def _ingest(self, groups: list, rejected: list) -> Result:
+    def _ingest(self, groups: list[Group], rejected: list[tuple[int, Reject]]) -> Result:
         """Validate groups (index of the first item, raw items, the device their topic names) and accept."""
         s = self.settings
         now = self.clock.now().timestamp()
@@ -133,14 +142,15 @@ class Ingestor:
         with self.lock:
             with self.factory() as session:
                 self._ensure_loaded(session)
-            good, unknown = [], []
+            good: list[Reading] = []
+            unknown: list[tuple[int, Any, str | None]] = []
             refs = self.refs
             for start, items, topic_device in groups:
                 device = refs.get(topic_device) if topic_device is not None else None
-                known = device is not None and device.active  # the topic's device: looked up once per message
+                known = device if device is not None and device.active else None  # looked up once per message
                 for index, item in enumerate(items, start):
-                    if known and type(item) is dict and "device_id" not in item:
-                        got = check_of(item, device, now, max_future, max_age)
+                    if known is not None and type(item) is dict and "device_id" not in item:
+                        got = check_of(item, known, now, max_future, max_age)
                     else:
                         got = check(item, refs, now, max_future, max_age, topic_device)
                     if type(got) is Reading:
@@ -172,7 +182,7 @@ class Ingestor:
             return self.refs
 
     def accept(self, readings: list[Reading], rejected: list[tuple[int, Reject]] | None = None,
-               intervals: list[Interval] = (), counts: dict[str, int] | None = None) -> Result:
+               intervals: Sequence[Interval] = (), counts: dict[str, int] | None = None) -> Result:
         """Evaluate rules on, store and link validated readings (and store station-reported intervals, adding
         `counts` to the counters in the same transaction): the entry for any other transport."""
         with self.lock:
@@ -182,7 +192,7 @@ class Ingestor:
             return self._accept(readings, rejected or [], intervals, counts)
 
     # --- the batch ----------------------------------------------------------------------------------------
-    def _local(self, ts: float, offset: float, cache: dict) -> tuple[str, int, int]:
+    def _local(self, ts: float, offset: float, cache: dict[int, tuple[str, int, int]]) -> tuple[str, int, int]:
         minute = int((ts + offset) // 60)
         hit = cache.get(minute)
         if hit is None:
@@ -191,12 +201,18 @@ class Ingestor:
                                    t.tm_hour * 60 + t.tm_min)
         return hit
 
-    def _evaluate(self, readings: list[Reading], rejected: list, keep: bool = True) -> tuple[list[tuple], list[tuple]]:
+    def _evaluate(self, readings: list[Reading], rejected: list[tuple[int, Reject]],
+                  keep: bool = True) -> tuple[list[tuple[Any, ...]], Transitions]:
         """Rules over the batch in time order: the rows to store (none unless keep) and the transitions to apply.
         A reading not newer than its device's last one is stored but not evaluated (late or re-sent)."""
-        offset = self.tz.utcoffset(datetime.now(timezone.utc)).total_seconds()
+        delta = self.tz.utcoffset(datetime.now(timezone.utc))
+        assert delta is not None  # a ZoneInfo always has an offset
+        offset = delta.total_seconds()
         states, dirty, latest, touched, metas = self.states, self.dirty, self.latest, self.touched, self.metas
-        rows, transitions, seen, local_cache = [], [], set(), {}
+        rows: list[tuple[Any, ...]] = []
+        transitions: Transitions = []
+        seen: set[tuple[int, int]] = set()
+        local_cache: dict[int, tuple[str, int, int]] = {}
         evaluate = domain.evaluate
         readings.sort(key=_by_ts)
         for device_id, code, ts, v, flags in readings:
@@ -236,7 +252,8 @@ class Ingestor:
                         transitions.append((meta, spec, tr))
         return rows, transitions
 
-    def _accept(self, readings: list[Reading], rejected: list, intervals=(), counts: dict | None = None) -> Result:
+    def _accept(self, readings: list[Reading], rejected: list[tuple[int, Reject]], intervals: Sequence[Interval] = (),
+                counts: dict[str, int] | None = None) -> Result:
         rows, transitions = self._evaluate(readings, rejected)
         if intervals:  # a minute's means are a reading for the rules (not stored: the interval is)
             means = [Reading(i.device_id, i.code, i.ts, {k: v[0] for k, v in i.values.items()})
@@ -269,16 +286,18 @@ class Ingestor:
             self.flush_state()
         return result
 
-    def _link(self, session: Session, transitions: list, now: datetime, notices: list) -> list[Outcome]:
+    def _link(self, session: Session, transitions: Transitions, now: datetime, notices: list[Notice]) -> list[Outcome]:
         from cityloop.sla.service import calendar
 
-        self.linker.cal = calendar(session, self.settings)
+        linker = self.linker
+        assert linker is not None  # made by the load every batch starts with
+        linker.cal = calendar(session, self.settings)
         out = []
         for meta, spec, tr in transitions:
             for attempt in (1, 2):
                 try:
                     with session.begin_nested():
-                        out.append(self.linker.apply(session, meta, spec, tr, now, notices))
+                        out.append(linker.apply(session, meta, spec, tr, now, notices))
                     break
                 except IntegrityError:  # another worker opened the same alarm a moment ago: apply to it
                     if attempt == 2:
@@ -294,13 +313,13 @@ class Ingestor:
             if dirty or touched:
                 self._persist(dirty, {d: self.latest[d] for d in touched})
 
-    def _persist(self, dirty: set, latest: dict) -> None:
+    def _persist(self, dirty: set[tuple[int, str]], latest: dict[int, list[Any]]) -> None:
         with self.factory() as session:
             if dirty:
                 _upsert_states(session, [{"device_id": d, "rule_code": r, "state": state_to_json(self.states[(d, r)])}
                                          for d, r in dirty])
             if latest:
-                table = Device.__table__
+                table = cast(Table, Device.__table__)
                 session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
                     last_seen_at=bindparam("b_seen"), last_values=bindparam("b_values")), [
                     {"b_id": d, "b_seen": datetime.fromtimestamp(ts, timezone.utc), "b_values": dict(values)}
@@ -319,16 +338,23 @@ class Ingestor:
         for device_id in back:
             meta = self.metas.get(device_id)
             spec = next((s for s in meta.rules if s.kind == "offline"), None) if meta else None
-            if spec is not None:
+            if meta is not None and spec is not None:
+                assert self.linker is not None  # loaded before any reading was taken
                 self.linker.apply(session, meta, spec, domain.Transition("clear", "blue", 0.0, now_s), now, notices)
         self.notify(notices)
 
 
-def _upsert_states(session: Session, rows: list[dict]) -> None:
+def _upsert_states(session: Session, rows: list[dict[str, Any]]) -> None:
+    upsert: Executable
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(RuleState)
+        upsert = pg.on_conflict_do_update(index_elements=["device_id", "rule_code"], set_={"state": pg.excluded.state})
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(RuleState)
-    session.execute(stmt.on_conflict_do_update(index_elements=["device_id", "rule_code"],
-                                               set_={"state": stmt.excluded.state}), rows)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(RuleState)
+        upsert = lite.on_conflict_do_update(index_elements=["device_id", "rule_code"],
+                                            set_={"state": lite.excluded.state})
+    session.execute(upsert, rows)

@@ -5,6 +5,7 @@ Kept cheap for the big screen: one query per list, no per-row lookups."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,9 @@ from cityloop.org.models import Department
 from cityloop.sensors import domain
 from cityloop.sensors.models import Alarm, AlarmEvent, Counter, Device, PublicWarning
 from cityloop.sensors.schemas import AlarmEventOut, AlarmOut, DeviceOut, WarningOut
+
+if TYPE_CHECKING:
+    from cityloop.sensors.hj212_listener import Listener, Peer
 
 RULE_NAMES = {s.code: (s.zh, s.en) for specs in domain.DEFAULT_RULES.values() for s in specs}
 
@@ -35,14 +39,14 @@ STATUS_NAMES = {"normal": ("正常", "normal"), "alarm": ("报警", "alarm"), "o
 
 
 def devices(session: Session, now: datetime, type: str | None = None, status: str | None = None,
-            grid: str | None = None, english: bool = False, live: dict | None = None, offset: int = 0,
+            grid: str | None = None, english: bool = False, live: dict[int, list[Any]] | None = None, offset: int = 0,
             limit: int | None = None) -> list[DeviceOut]:
     """Devices by code (a page of them: offset, limit) with their current status, worst open alarm level and latest
     values (`live`: this worker's newer values not yet persisted, device id -> [epoch s, values])."""
     open_alarms: dict[int, list[tuple[str, str]]] = {}
-    for device_id, rule, level in session.execute(select(Alarm.device_id, Alarm.rule_code, Alarm.level)
-                                                  .where(Alarm.is_open.is_(True))):
-        open_alarms.setdefault(device_id, []).append((rule, level))
+    for device_id, rule, rule_level in session.execute(select(Alarm.device_id, Alarm.rule_code, Alarm.level)
+                                                       .where(Alarm.is_open.is_(True))):
+        open_alarms.setdefault(device_id, []).append((rule, rule_level))
     stmt = select(Device, Department.code, Department.name).outerjoin(Department, Department.id == Device.department_id)
     if type:
         stmt = stmt.where(Device.type == type)
@@ -60,7 +64,7 @@ def devices(session: Session, now: datetime, type: str | None = None, status: st
         alarms = open_alarms.get(device.id, [])
         offline = any(rule == "offline" for rule, _ in alarms)
         levels = [lvl for rule, lvl in alarms if rule != "offline"]
-        level = max(levels, key=domain.RANK.get) if levels else None
+        level = max(levels, key=domain.RANK.__getitem__) if levels else None
         state = _status(device, level, offline, seen)
         if status and state != status:
             continue
@@ -94,7 +98,10 @@ def alarms(session: Session, state: str | None = None, device: str | None = None
         stmt = stmt.where(Alarm.rule_code == rule)
     rows = session.execute(stmt.order_by(Alarm.raised_at.desc(), Alarm.id.desc()).limit(limit)).all()
     allowed = openable(session, actor, (a.case_id for a, _, _ in rows)) if actor is not None else None
-    hide = lambda case_id: allowed is not None and case_id not in allowed  # noqa: E731
+
+    def hide(case_id: int | None) -> bool:
+        return allowed is not None and case_id not in allowed
+
     return [AlarmOut(id=a.id, device=d.code, device_name=d.name, device_type=d.type, rule=a.rule_code,
                      rule_name=RULE_NAMES.get(a.rule_code, (a.rule_code, a.rule_code))[1 if english else 0],
                      level=a.level, state=a.state, value=a.value, peak_value=a.peak_value, raised_at=a.raised_at,
@@ -109,7 +116,7 @@ def alarm_events(session: Session, alarm_id: int, actor: Actor | None = None) ->
     rows = session.scalars(select(AlarmEvent).where(AlarmEvent.alarm_id == alarm_id).order_by(AlarmEvent.id)).all()
     allowed = openable(session, actor, ((e.payload or {}).get("case_id") for e in rows)) if actor else None
 
-    def payload(e: AlarmEvent):
+    def payload(e: AlarmEvent) -> dict[str, Any] | None:
         data = e.payload
         if allowed is None or not isinstance(data, dict) or "case_id" not in data or data["case_id"] in allowed:
             return data
@@ -135,7 +142,7 @@ def warnings(session: Session, now: datetime, include_lifted_hours: int = 0,
                                                    PublicWarning.published_at.desc()))]
 
 
-def summary(session: Session) -> dict:
+def summary(session: Session) -> dict[str, Any]:
     """Counts for a dashboard: devices by type, open alarms by level."""
     by_type = dict(session.execute(select(Device.type, func.count()).group_by(Device.type)).all())
     by_level = dict(session.execute(select(Alarm.level, func.count()).where(Alarm.is_open.is_(True))
@@ -143,14 +150,14 @@ def summary(session: Session) -> dict:
     return {"devices": by_type, "open_alarms": by_level}
 
 
-def stations(session: Session, listener=None) -> list[dict]:
+def stations(session: Session, listener: Listener | None = None) -> list[dict[str, Any]]:
     """Registered HJ 212 stations: MN, last data, refused frames by reason (counters), and the connection when
     this worker runs the listener (`listener`: its hj212_listener.Listener). Passwords are never shown."""
     refused: dict[int, dict[str, int]] = {}
     for name, value in session.execute(select(Counter.name, Counter.value).where(Counter.name.like("hj212:%"))):
         _, device_id, reason = name.split(":", 2)
         refused.setdefault(int(device_id), {})[reason] = value
-    peers = {p.mn: p for p in (listener.peers.values() if listener is not None else ()) if p.mn}
+    peers: dict[str | None, Peer] = {p.mn: p for p in (listener.peers.values() if listener is not None else ()) if p.mn}
     out = []
     for d in session.scalars(select(Device).where(Device.hj212_mn.is_not(None)).order_by(Device.code)):
         peer = peers.get(d.hj212_mn)

@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
-from typing import NamedTuple
+from typing import Any, NamedTuple, NoReturn, final
 
 from cityloop.sensors import hj212
 from cityloop.sensors.domain import DEVICE_TYPES, METRICS
@@ -47,6 +47,7 @@ class DeviceRef(NamedTuple):
     active: bool
 
 
+@final
 class Reading(NamedTuple):
     """A validated reading: device, epoch seconds, values (floats; open as 0/1), and values a station flagged
     abnormal ({metric: [flag, value]}: stored beside the reading, never evaluated)."""
@@ -54,8 +55,8 @@ class Reading(NamedTuple):
     device_id: int
     code: str
     ts: float
-    values: dict
-    flags: dict | None = None
+    values: dict[str, float]
+    flags: dict[str, list[Any]] | None = None
 
 
 class Interval(NamedTuple):
@@ -66,8 +67,8 @@ class Interval(NamedTuple):
     code: str
     step_s: int
     ts: float
-    values: dict
-    flags: dict | None = None
+    values: dict[str, tuple[float, ...]]
+    flags: dict[str, list[Any]] | None = None
 
 
 class Reject(NamedTuple):
@@ -78,7 +79,7 @@ class Reject(NamedTuple):
     detail: str = ""
 
 
-def parse_ts(raw) -> float | None:
+def parse_ts(raw: object) -> float | None:
     """Epoch seconds from an ISO 8601 string with a zone, or epoch seconds / milliseconds; None if invalid."""
     if isinstance(raw, bool):
         return None
@@ -96,7 +97,7 @@ def parse_ts(raw) -> float | None:
     return None
 
 
-def check(item, devices: Mapping[str, DeviceRef], now: float, max_future_s: float, max_age_s: float,
+def check(item: object, devices: Mapping[str, DeviceRef], now: float, max_future_s: float, max_age_s: float,
           topic_device: str | None = None) -> Reading | Reject:
     """Validate one raw reading {"device_id", "ts", "values"} against the registry and the clock (epoch s)."""
     if not isinstance(item, dict):
@@ -114,7 +115,8 @@ def check(item, devices: Mapping[str, DeviceRef], now: float, max_future_s: floa
     return check_of(item, device, now, max_future_s, max_age_s)
 
 
-def check_of(item: dict, device: DeviceRef, now: float, max_future_s: float, max_age_s: float) -> Reading | Reject:
+def check_of(item: dict[str, Any], device: DeviceRef, now: float, max_future_s: float,
+             max_age_s: float) -> Reading | Reject:
     """The rest of check() once the reading's device is known and active: its time and values."""
     code = device.code
     ts = parse_ts(item.get("ts"))
@@ -131,11 +133,11 @@ def check_of(item: dict, device: DeviceRef, now: float, max_future_s: float, max
     return values if isinstance(values, Reject) else Reading(device.id, code, ts, values)
 
 
-def check_values(device: DeviceRef, raw: dict) -> dict | Reject:
+def check_values(device: DeviceRef, raw: dict[str, Any]) -> dict[str, float] | Reject:
     """The values of one reading checked against the device's type: known key, type, finite, in range."""
     allowed = DEVICE_TYPES[device.type]["metrics"]
     code = device.code
-    values = {}
+    values: dict[str, float] = {}
     for key, value in raw.items():
         if key not in allowed:
             return Reject("unknown-metric", code, str(key)[:40])
@@ -170,16 +172,20 @@ def from_packet(packet: hj212.Packet, device: DeviceRef | None, now: float, tz: 
     if not device.active:
         return Reject("device-inactive", code)
     step = hj212.INTERVALS[packet.cn]
+    assert packet.data_time is not None  # decode() refuses a data packet without DataTime
     local = packet.data_time.replace(tzinfo=tz)
     ts = local.timestamp()
     if step:
-        ts -= (ts + local.utcoffset().total_seconds()) % step
+        offset = local.utcoffset()
+        assert offset is not None  # local has a zone
+        ts -= (ts + offset.total_seconds()) % step
     if ts > now + max_future_s:
         return Reject("future-ts", code, f"{ts - now:.0f} s ahead")
     if ts < now - max_age_s:
         return Reject("stale-ts", code)
     allowed = DEVICE_TYPES[device.type]["metrics"]
-    normal, flags = {}, {}
+    normal: dict[str, tuple[float, ...]] = {}
+    flags: dict[str, list[Any]] = {}
     for factor in packet.factors.values():
         key = hj212.FACTORS.get(factor.code)
         if key is None or key not in allowed:
@@ -204,21 +210,22 @@ def from_packet(packet: hj212.Packet, device: DeviceRef | None, now: float, tz: 
     return Reading(device.id, code, ts, {k: n[0] for k, n in normal.items()}, flags or None)
 
 
-def _no_constants(name: str):
+def _no_constants(name: str) -> NoReturn:
     raise ValueError(f"{name} is not valid JSON")
 
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constants)
 
 
-def loads(data: bytes | str):
+def loads(data: bytes | bytearray | str) -> Any:
     """JSON without NaN/Infinity literals (they are not JSON; a value that is NaN is refused, not stored)."""
     if isinstance(data, (bytes, bytearray)):  # as json.loads reads bytes, with one decoder made once
         return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
     return json.loads(data, parse_constant=_no_constants)
 
 
-def parse_message(topic: str, payload: bytes, tenant: str, max_batch: int) -> tuple[str | None, list, Reject | None]:
+def parse_message(topic: str, payload: bytes | bytearray, tenant: str,
+                  max_batch: int) -> tuple[str | None, list[Any], Reject | None]:
     """An MQTT message -> (device code, raw items, whole-message reject). Topic
     cityloop/<tenant>/devices/<device_id>/telemetry; payload one reading {"ts", "values"}, a list of them, or
     {"readings": [...]}."""

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import hmac
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
-from cityloop.deps import current_actor, get_grid_index, get_session, oauth2, require_roles
+from cityloop.deps import (
+    ClockDep, GridIndexDep, SessionDep, SettingsDep, StateDep, current_actor, oauth2, require_roles,
+)
 from cityloop.org.actor import Actor
 from cityloop.sensors import alarms as alarm_service
 from cityloop.sensors import devices as registry
 from cityloop.sensors import queries, store
+from cityloop.sensors.models import VALUE_COLUMNS
 from cityloop.sensors.pages import pages_router
 from cityloop.sensors.readings import Reject, loads
 from cityloop.sensors.schemas import (
@@ -26,6 +29,7 @@ from cityloop.shared.errors import Invalid, NotFound, TooLarge, Unauthorized
 from cityloop.http.problems import wants_english
 from cityloop.shared.ids import MAX_ID
 from cityloop.http.openapi import file_of
+from cityloop.state import AppState
 
 router = APIRouter(prefix="/api/v1", tags=["sensors 运行监测"])
 public_router = APIRouter(prefix="/api/v1/public", tags=["public 公众"])
@@ -35,10 +39,11 @@ STEPS = {"raw": 0, "1m": 60, "1h": 3600}
 MAX_MS = 10**14  # year 5138: far enough
 
 
-async def _gateway_or_admin(request: Request, token: str | None = Depends(oauth2)) -> str:
+async def _gateway_or_admin(request: Request, token: Annotated[str | None, Depends(oauth2)],
+                            settings: SettingsDep) -> str:
     key = request.headers.get("x-gateway-key")
     if key is not None:
-        if any(hmac.compare_digest(key, k) for k in app_state(request.app).settings.sensor_gateway_keys):
+        if any(hmac.compare_digest(key, k) for k in settings.sensor_gateway_keys):
             return "gateway"
         raise Unauthorized("bad-gateway-key", "网关密钥无效", "Invalid gateway key")
     actor = await current_actor(request, token)
@@ -48,10 +53,11 @@ async def _gateway_or_admin(request: Request, token: str | None = Depends(oauth2
 
 @router.post("/telemetry", response_model=TelemetryOut, openapi_extra={"requestBody": {"required": True, "content": {
     "application/json": {"schema": TelemetryIn.model_json_schema(ref_template="#/components/schemas/{model}")}}}})
-async def telemetry(request: Request, caller: str = Depends(_gateway_or_admin)):
+async def telemetry(request: Request, state: StateDep,
+                    caller: Annotated[str, Depends(_gateway_or_admin)]) -> TelemetryOut:
     """上传监测数据 / Readings in a batch: {"readings": [{"device_id", "ts", "values": {…}}]}. Each reading is
     accepted or refused with a reason (unknown device, bad unit, NaN, far-future time …); refusals are counted."""
-    settings, state = app_state(request.app).settings, app_state(request.app)
+    settings = state.settings
     ingestor = get_ingestor(state)
     limit = settings.sensor_max_batch * BYTES_PER_READING
     length = request.headers.get("content-length")
@@ -77,54 +83,56 @@ async def telemetry(request: Request, caller: str = Depends(_gateway_or_admin)):
 
 
 @router.get("/sensors/devices", response_model=list[DeviceOut])
-def list_devices(request: Request, type: str | None = None, status: str | None = None, grid: str | None = None,
-                 offset: int = Query(0, ge=0, le=1_000_000), limit: int = Query(5000, ge=1, le=20_000),
-                 session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
+def list_devices(request: Request, session: SessionDep, actor: Annotated[Actor, Depends(require_roles(*STAFF))],
+                 state: StateDep, type: str | None = None, status: str | None = None, grid: str | None = None,
+                 offset: int = Query(0, ge=0, le=1_000_000),
+                 limit: int = Query(5000, ge=1, le=20_000)) -> list[DeviceOut]:
     """设备列表 / Devices by code with status (normal/alarm/offline/silent/off), worst open alarm level, latest
     values; a page at a time (offset, limit)."""
-    return queries.devices(session, app_state(request.app).clock.now(), type, status, grid, wants_english(request),
-                           live_values(app_state(request.app)), offset, limit)
+    return queries.devices(session, state.clock.now(), type, status, grid, wants_english(request),
+                           live_values(state), offset, limit)
 
 
 @router.post("/sensors/devices", response_model=DeviceOut, status_code=201)
-def add_device(body: DeviceIn, request: Request, session: Session = Depends(get_session),
-               actor: Actor = Depends(require_roles("admin"))):
+def add_device(body: DeviceIn, request: Request, session: SessionDep,
+               actor: Annotated[Actor, Depends(require_roles("admin"))], state: StateDep,
+               index: GridIndexDep) -> DeviceOut:
     """登记设备 / Register a device (its unit grid comes from its place)."""
-    state = app_state(request.app)
-    device = registry.add(session, state.settings, body.model_dump(), get_grid_index(request).locate,
-                          state.clock.now())
+    device = registry.add(session, state.settings, body.model_dump(), index.locate, state.clock.now())
     state.changes.announce("devices")  # this host's ingestor and every other host's reload the registry
-    return _device_out(request, session, device.code)
+    return _device_out(session, state, wants_english(request), device.code)
 
 
 @router.patch("/sensors/devices/{code}", response_model=DeviceOut)
-def change_device(code: str, body: DevicePatch, request: Request, session: Session = Depends(get_session),
-                  actor: Actor = Depends(require_roles("admin"))):
+def change_device(code: str, body: DevicePatch, request: Request, session: SessionDep,
+                  actor: Annotated[Actor, Depends(require_roles("admin"))], state: StateDep,
+                  index: GridIndexDep) -> DeviceOut:
     """修改设备 / Change a device's registry fields, state or rule overrides."""
-    state = app_state(request.app)
-    registry.change(session, state.settings, code, body.model_dump(exclude_unset=True),
-                    get_grid_index(request).locate, state.clock.now())
+    registry.change(session, state.settings, code, body.model_dump(exclude_unset=True), index.locate,
+                    state.clock.now())
     state.changes.announce("devices")  # this host's ingestor and every other host's reload the registry
-    return _device_out(request, session, code)
+    return _device_out(session, state, wants_english(request), code)
 
 
-def _device_out(request: Request, session: Session, code: str) -> DeviceOut:
-    found = [d for d in queries.devices(session, app_state(request.app).clock.now(), english=wants_english(request),
-                                        live=live_values(app_state(request.app))) if d.code == code]
+def _device_out(session: Session, state: AppState, english: bool, code: str) -> DeviceOut:
+    found = [d for d in queries.devices(session, state.clock.now(), english=english,
+                                        live=live_values(state)) if d.code == code]
     if not found:
         raise NotFound("device-not-found", f"设备不存在：{code}", f"No device {code}")
     return found[0]
 
 
 @router.get("/sensors/devices.csv", response_class=PlainTextResponse, responses=file_of("text/csv"))
-def export_devices(session: Session = Depends(get_session), actor: Actor = Depends(require_roles("admin"))):
+def export_devices(session: SessionDep,
+                   actor: Annotated[Actor, Depends(require_roles("admin"))]) -> PlainTextResponse:
     """导出设备台账 / All devices as CSV (the import format)."""
     return PlainTextResponse(registry.export_csv(session), media_type="text/csv; charset=utf-8")
 
 
-@router.post("/sensors/devices/import")
-async def import_devices(request: Request, session: Session = Depends(get_session),
-                         actor: Actor = Depends(require_roles("admin"))):
+@router.post("/sensors/devices/import", response_model=None)
+async def import_devices(request: Request, session: SessionDep,
+                         actor: Annotated[Actor, Depends(require_roles("admin"))], state: StateDep,
+                         index: GridIndexDep) -> dict[str, int]:
     """导入设备台账 / Add or update devices from a CSV body (UTF-8); all or nothing."""
     raw = await request.body()
     if len(raw) > 20 * 1024 * 1024:
@@ -133,8 +141,7 @@ async def import_devices(request: Request, session: Session = Depends(get_sessio
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Invalid("bad-encoding", "CSV 须为 UTF-8 编码", "The CSV must be UTF-8") from exc
-    state = app_state(request.app)
-    locate = get_grid_index(request).locate
+    locate = index.locate
 
     counts = await run_in_threadpool(registry.import_csv, session, state.settings, text, locate, state.clock.now())
     await run_in_threadpool(state.changes.announce, "devices")
@@ -142,20 +149,21 @@ async def import_devices(request: Request, session: Session = Depends(get_sessio
 
 
 @router.get("/sensors/devices/{code}", response_model=DeviceOut)
-def get_device(code: str, request: Request, session: Session = Depends(get_session),
-               actor: Actor = Depends(require_roles(*STAFF))):
+def get_device(code: str, request: Request, session: SessionDep,
+               actor: Annotated[Actor, Depends(require_roles(*STAFF))], state: StateDep) -> DeviceOut:
     """设备详情 / One device."""
-    return _device_out(request, session, code)
+    return _device_out(session, state, wants_english(request), code)
 
 
-@router.get("/sensors/devices/{code}/readings")
-def device_readings(code: str, request: Request, metric: str, start: int | None = Query(None, ge=0, le=MAX_MS),
-                    end: int | None = Query(None, ge=0, le=MAX_MS), step: str = "auto", session: Session = Depends(get_session),
-                    actor: Actor = Depends(require_roles(*STAFF))):
+@router.get("/sensors/devices/{code}/readings", response_model=None)
+def device_readings(code: str, metric: str, session: SessionDep,
+                    actor: Annotated[Actor, Depends(require_roles(*STAFF))], clock: ClockDep,
+                    start: int | None = Query(None, ge=0, le=MAX_MS), end: int | None = Query(None, ge=0, le=MAX_MS),
+                    step: str = "auto") -> dict[str, Any]:
     """读数曲线 / Chart data: start/end in epoch ms (default the last 6 hours); step raw | 1m | 1h | auto.
     Raw points are [ts, value]; rollups [bucket, avg, min, max]."""
     device = registry.get(session, code)
-    now_ms = int(app_state(request.app).clock.now().timestamp() * 1000)
+    now_ms = int(clock.now().timestamp() * 1000)
     end = end or now_ms + 300_000  # readings may run a little ahead of the server clock
     start = start if start is not None else end - 6 * 3_600_000
     if end <= start or end - start > 400 * 86_400_000:
@@ -163,7 +171,7 @@ def device_readings(code: str, request: Request, metric: str, start: int | None 
     if step == "auto":
         span = end - start
         step = "raw" if span <= 6 * 3_600_000 else "1m" if span <= 7 * 86_400_000 else "1h"
-    if step not in STEPS or metric not in store.VALUE_COLUMNS:
+    if step not in STEPS or metric not in VALUE_COLUMNS:
         raise Invalid("bad-series", "metric 或 step 无效", f"Unknown metric or step (steps: {', '.join(STEPS)}, auto)")
     points = store.series(session, device.id, metric, start, end, STEPS[step])
     return {"device": code, "metric": metric, "step": step, "start": start, "end": end, "points": points}
@@ -172,45 +180,47 @@ def device_readings(code: str, request: Request, metric: str, start: int | None 
 @router.get("/sensors/alarms", response_model=list[AlarmOut])
 def list_alarms(request: Request, state: str | None = Query(None, pattern="^(active|acknowledged|cleared)$"),
                 device: str | None = None, rule: str | None = None, acknowledged: bool | None = None,
-                limit: int = Query(200, ge=1, le=1000), session: Session = Depends(get_session),
-                actor: Actor = Depends(require_roles(*STAFF))):
+                limit: int = Query(200, ge=1, le=1000), *, session: SessionDep,
+                actor: Annotated[Actor, Depends(require_roles(*STAFF))]) -> list[AlarmOut]:
     """报警列表 / Alarms, newest first. state=active: still going on (acknowledged ones included)."""
     return queries.alarms(session, state, device, rule, acknowledged, limit, wants_english(request), actor)
 
 
 @router.get("/sensors/alarms/{alarm_id}/events", response_model=list[AlarmEventOut])
-def alarm_history(alarm_id: int = Path(ge=1, le=MAX_ID), session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
+def alarm_history(session: SessionDep, actor: Annotated[Actor, Depends(require_roles(*STAFF))],
+                  alarm_id: int = Path(ge=1, le=MAX_ID)) -> list[AlarmEventOut]:
     """报警历史 / An alarm's history: raise, escalate, case, warning, acknowledge, clear …"""
     return queries.alarm_events(session, alarm_id, actor)
 
 
 @router.post("/sensors/alarms/{alarm_id}/acknowledge", response_model=AlarmOut)
-def acknowledge(request: Request, alarm_id: int = Path(ge=1, le=MAX_ID), body: AckIn | None = None,
-                session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*ACK_ROLES))):
+def acknowledge(request: Request, alarm_id: int = Path(ge=1, le=MAX_ID), body: AckIn | None = None, *,
+                session: SessionDep, actor: Annotated[Actor, Depends(require_roles(*ACK_ROLES))],
+                clock: ClockDep) -> AlarmOut:
     """确认报警 / Acknowledge an active alarm."""
-    alarm = alarm_service.acknowledge(session, alarm_id, actor.username, app_state(request.app).clock.now(),
+    alarm = alarm_service.acknowledge(session, alarm_id, actor.username, clock.now(),
                                       body.note if body else None)
     return [a for a in queries.alarms(session, limit=1000, english=wants_english(request), actor=actor)
             if a.id == alarm.id][0]
 
 
-@router.get("/sensors/stats")
-def stats(session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*STAFF))):
+@router.get("/sensors/stats", response_model=None)
+def stats(session: SessionDep, actor: Annotated[Actor, Depends(require_roles(*STAFF))]) -> dict[str, Any]:
     """接入统计 / Ingestion counters (accepted, stored, rejected by reason) and alarm counts."""
     return {"counters": store.counters(session), **queries.summary(session)}
 
 
-@router.get("/sensors/hj212/stations")
-def hj212_stations(request: Request, session: Session = Depends(get_session),
-                   actor: Actor = Depends(require_roles(*STAFF))):
+@router.get("/sensors/hj212/stations", response_model=None)
+def hj212_stations(session: SessionDep, actor: Annotated[Actor, Depends(require_roles(*STAFF))],
+                   state: StateDep) -> list[dict[str, Any]]:
     """HJ 212 站点 / Registered HJ 212 stations: MN, last data, refused frames by reason (bad CRC, wrong password
     …) and, where this worker runs the listener, the station's connection."""
-    return queries.stations(session, getattr(app_state(request.app), "sensor_hj212", None))
+    return queries.stations(session, state.sensor_hj212)
 
 
 @public_router.get("/warnings", response_model=list[WarningOut])
-def public_warnings(request: Request, recent_hours: int = Query(0, ge=0, le=72),
-                    session: Session = Depends(get_session)):
+def public_warnings(request: Request, session: SessionDep, clock: ClockDep,
+                    recent_hours: int = Query(0, ge=0, le=72)) -> list[WarningOut]:
     """积水预警（公众）/ Public warnings in force: road closed or pass with caution (no login)."""
-    return queries.warnings(session, app_state(request.app).clock.now(), recent_hours, wants_english(request))
+    return queries.warnings(session, clock.now(), recent_hours, wants_english(request))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,7 +30,8 @@ class DeviceIn(BaseModel):
     installed_on: Day | None = None
     cover_type: str | None = Field(None, pattern=r"^\d{5}$", description="井盖 component type, e.g. 01003")
     component_id: str | None = Field(None, max_length=17)
-    rule_overrides: dict[str, dict] | None = Field(None, description='{"water_depth": {"levels": [["blue", 10]]}}')
+    rule_overrides: dict[str, dict[str, Any]] | None = Field(
+        None, description='{"water_depth": {"levels": [["blue", 10]]}}')
     hj212_mn: str | None = Field(None, pattern=MN_PATTERN, description="HJ 212 监测点编码 MN (up to 24 characters)")
     hj212_password: str | None = Field(None, pattern=PW_PATTERN, description="HJ 212 访问密码 PW")
 
@@ -50,7 +52,7 @@ class DevicePatch(BaseModel):
     state: str | None = Field(None, description="active | maintenance | retired")
     cover_type: str | None = Field(None, pattern=r"^\d{5}$")
     component_id: str | None = Field(None, max_length=17)
-    rule_overrides: dict[str, dict] | None = None
+    rule_overrides: dict[str, dict[str, Any]] | None = None
     hj212_mn: str | None = Field(None, pattern=MN_PATTERN)
     hj212_password: str | None = Field(None, pattern=PW_PATTERN)
 
@@ -73,7 +75,7 @@ class DeviceOut(BaseModel):
     status: str = Field(description="normal | alarm | offline | silent (never reported) | off (not active)")
     level: str | None = Field(description="the most severe open alarm's level")
     last_seen_at: datetime | None
-    last_values: dict | None
+    last_values: dict[str, Any] | None
     hj212_mn: str | None = Field(None, description="HJ 212 station MN (the password is never shown)")
 
 
@@ -105,7 +107,7 @@ class AlarmEventOut(BaseModel):
     level: str | None
     value: float | None
     actor: str
-    payload: dict | None
+    payload: dict[str, Any] | None
 
 
 class AckIn(BaseModel):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
 from cityloop.sensors import domain, store
 from cityloop.sensors.models import Alarm, Device
+from cityloop.sensors.alarms import Notice
 from cityloop.sensors.notify import Outbox
 from cityloop.sensors.pipeline import Ingestor, Result
 from cityloop.sensors.readings import REASONS
@@ -23,21 +25,21 @@ _lock = threading.Lock()
 
 def get_ingestor(state: AppState) -> Ingestor:
     """This app's ingestor (one per worker), built on first use; notices go to state.sensor_notifier."""
-    ingestor = getattr(state, "sensor_ingestor", None)
+    ingestor = state.sensor_ingestor
     if ingestor is None:
         with _lock:
-            ingestor = getattr(state, "sensor_ingestor", None)
+            ingestor = state.sensor_ingestor
             if ingestor is None:
-                if getattr(state, "sensor_notifier", None) is None:
+                if state.sensor_notifier is None:
                     state.sensor_notifier = Outbox(state.settings, factory=state.session_factory)
                 ingestor = Ingestor(state.session_factory, state.settings, state.clock, state.sensor_notifier)
                 state.sensor_ingestor = ingestor
     return ingestor
 
 
-def live_values(state: AppState) -> dict | None:
+def live_values(state: AppState) -> dict[int, list[Any]] | None:
     """This worker's latest readings not yet persisted (device id -> [epoch s, values]), if it ingests."""
-    ingestor = getattr(state, "sensor_ingestor", None)
+    ingestor = state.sensor_ingestor
     return dict(ingestor.latest) if ingestor is not None else None
 
 
@@ -54,11 +56,13 @@ def reply(result: Result, english: bool = False) -> TelemetryOut:
 def sweep_offline(ingestor: Ingestor, now: datetime) -> int:
     """Raise an offline alarm for every active device silent longer than its offline rule allows."""
     ingestor.flush_state()
-    notices: list = []
+    notices: list[Notice] = []
     raised = 0
     with ingestor.lock, ingestor.factory() as session:
         ingestor._ensure_loaded(session)
-        ingestor.linker.cal = calendar(session, ingestor.settings)
+        linker = ingestor.linker
+        assert linker is not None  # made by the load
+        linker.cal = calendar(session, ingestor.settings)
         already = set(session.scalars(select(Alarm.device_id).where(Alarm.rule_code == "offline",
                                                                     Alarm.is_open.is_(True))))
         rows = session.execute(select(Device.id, Device.last_seen_at, Device.created_at)
@@ -66,19 +70,19 @@ def sweep_offline(ingestor: Ingestor, now: datetime) -> int:
         for device_id, last_seen, created in rows.all():
             meta = ingestor.metas.get(device_id)
             spec = next((s for s in meta.rules if s.kind == "offline"), None) if meta else None
-            if spec is None or device_id in already:
+            if meta is None or spec is None or device_id in already:
                 continue
             seen = (last_seen or created).timestamp()
             if domain.offline_due(spec, seen, now.timestamp()):
                 tr = domain.Transition("raise", spec.levels[0][0], round((now.timestamp() - seen) / 60), now.timestamp())
-                ingestor.linker.apply(session, meta, spec, tr, now, notices)
+                linker.apply(session, meta, spec, tr, now, notices)
                 raised += 1
         session.commit()
     ingestor.notify(notices)
     return raised
 
 
-def run_jobs(ingestor: Ingestor, now: datetime, retention_due: bool = True) -> dict:
+def run_jobs(ingestor: Ingestor, now: datetime, retention_due: bool = True) -> dict[str, int]:
     """One round of the timed jobs; returns what each did."""
     s = ingestor.settings
     out = {"offline": sweep_offline(ingestor, now)}

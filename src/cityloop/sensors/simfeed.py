@@ -7,6 +7,7 @@ import asyncio
 import random
 import time
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,11 @@ from cityloop.org.models import Department
 from cityloop.sensors import simulate
 from cityloop.sensors.models import Device
 from cityloop.config import Settings
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    import httpx
+    from rich.console import Console
 
 # Device mix of simulated fleets and the demo's responsible units per type (when those departments exist).
 MIX = (("manhole", 0.45), ("waterlogging", 0.2), ("dust", 0.15), ("noise", 0.15), ("weather", 0.05))
@@ -81,7 +86,8 @@ def ensure_sim_devices(session: Session, count: int, now: datetime, seed: int = 
     return len(missing)
 
 
-def _post(client, url: str, key: str | None, readings: list[dict], max_batch: int) -> dict:
+def _post(client: httpx.Client, url: str, key: str | None, readings: list[dict[str, Any]],
+          max_batch: int) -> dict[str, int]:
     counts = {"accepted": 0, "rejected": 0, "alarms": 0}
     headers = {"X-Gateway-Key": key} if key else {}
     for i in range(0, len(readings), max_batch):
@@ -95,8 +101,9 @@ def _post(client, url: str, key: str | None, readings: list[dict], max_batch: in
     return counts
 
 
-def feed(settings: Settings, factory, extra: int, scenario: str, via: str, url: str | None, key: str | None, minutes: int,
-         step: int, per_message: int, realtime: bool, seed: int, console) -> dict:
+def feed(settings: Settings, factory: sessionmaker[Session], extra: int, scenario: str, via: str, url: str | None,
+         key: str | None, minutes: int, step: int, per_message: int, realtime: bool, seed: int,
+         console: Console) -> dict[str, int]:
     """Run one scenario; returns what was sent (and, over HTTP, what the server answered)."""
     import httpx
 
@@ -107,8 +114,8 @@ def feed(settings: Settings, factory, extra: int, scenario: str, via: str, url: 
         if extra:
             added = ensure_sim_devices(session, extra, now)
             console.print(f"模拟设备 / simulated devices added: {added}")
-        devices = [tuple(r) for r in session.execute(select(Device.code, Device.type)
-                                                     .where(Device.state == "active").order_by(Device.code))]
+        devices = [(code, kind) for code, kind in session.execute(
+            select(Device.code, Device.type).where(Device.state == "active").order_by(Device.code))]
     plan = simulate.plan(devices, scenario, seed)
     console.print(f"{len(devices)} devices · flooded {len(plan.flooded)} · covers opened {len(plan.opened)} · "
                   f"dusty {len(plan.dusty)} · loud {len(plan.loud)}")
@@ -125,13 +132,15 @@ def feed(settings: Settings, factory, extra: int, scenario: str, via: str, url: 
         if via == "mqtt":
             totals["messages"] += publish(target, simulate.messages(tick, settings.sensor_tenant, per_message))
         else:
+            assert client is not None, f"via must be mqtt, http or hj212, not {via!r}"
             for k, v in _post(client, target, key, tick, settings.sensor_max_batch).items():
                 totals[k] += v
     return totals
 
 
-def _feed_hj212(settings: Settings, factory, url: str | None, plan, devices, start: float, minutes: int, step: int,
-                realtime: bool, seed: int, console) -> dict:
+def _feed_hj212(settings: Settings, factory: sessionmaker[Session], url: str | None, plan: simulate.Plan,
+                devices: list[tuple[str, str]], start: float, minutes: int, step: int, realtime: bool, seed: int,
+                console: Console) -> dict[str, int]:
     """The scenario's dust and noise readings as HJ 212 frames, one connection per registered station."""
     from cityloop.sensors.hj212_sim import KINDS
     from cityloop.sensors.hj212_sim import feed as send
@@ -142,7 +151,8 @@ def _feed_hj212(settings: Settings, factory, url: str | None, plan, devices, sta
     with factory() as session:
         stations = {code: (kind, mn, pw) for code, kind, mn, pw in session.execute(
             select(Device.code, Device.type, Device.hj212_mn, Device.hj212_password).where(
-                Device.state == "active", Device.hj212_mn.is_not(None), Device.type.in_(KINDS)))}
+                Device.state == "active", Device.hj212_mn.is_not(None), Device.type.in_(KINDS)))
+            if mn is not None and pw is not None}
     console.print(f"HJ 212: {len(stations)} stations (dust and noise monitors with an MN) → "
                   f"{target.hostname}:{target.port}")
     ticks = simulate.ticks(devices, plan, start, minutes, step, seed)

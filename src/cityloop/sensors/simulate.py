@@ -8,6 +8,7 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 SCENARIOS = ("rainstorm", "calm")
 
@@ -57,7 +58,7 @@ def _bump(f: float, rise: tuple[float, float], fall: tuple[float, float]) -> flo
     return 1.0 - (f - fall[0]) / (fall[1] - fall[0])
 
 
-def values(code: str, kind: str, p: Plan, f: float, rng: random.Random) -> dict:
+def values(code: str, kind: str, p: Plan, f: float, rng: random.Random) -> dict[str, float | bool]:
     """One device's values at share f (0…1) of the scenario."""
     noise = rng.uniform(-0.5, 0.5)
     if kind == "waterlogging":
@@ -79,7 +80,7 @@ def values(code: str, kind: str, p: Plan, f: float, rng: random.Random) -> dict:
 
 
 def ticks(devices: list[tuple[str, str]], p: Plan, start_s: float, minutes: int, step_s: int = 60,
-          seed: int = 11) -> Iterator[list[dict]]:
+          seed: int = 11) -> Iterator[list[dict[str, Any]]]:
     """Per time step, one reading per device: {"device_id", "ts" (epoch s), "values"}."""
     rng = random.Random(seed)
     steps = max(1, minutes * 60 // step_s)
@@ -89,9 +90,9 @@ def ticks(devices: list[tuple[str, str]], p: Plan, start_s: float, minutes: int,
         yield [{"device_id": code, "ts": ts, "values": values(code, kind, p, f, rng)} for code, kind in devices]
 
 
-def messages(readings: list[dict], tenant: str, per_message: int = 1) -> Iterator[tuple[str, bytes]]:
+def messages(readings: list[dict[str, Any]], tenant: str, per_message: int = 1) -> Iterator[tuple[str, bytes]]:
     """MQTT (topic, payload) pairs; a gateway packs up to per_message readings of one device in a message."""
-    by_device: dict[str, list[dict]] = {}
+    by_device: dict[str, list[dict[str, Any]]] = {}
     for r in readings:
         by_device.setdefault(r["device_id"], []).append({"ts": r["ts"], "values": r["values"]})
     for code, items in by_device.items():
@@ -101,7 +102,8 @@ def messages(readings: list[dict], tenant: str, per_message: int = 1) -> Iterato
             yield topic, json.dumps(chunk[0] if len(chunk) == 1 else chunk).encode()
 
 
-def gentle(devices: list[tuple[str, str]], now_s: float, rng: random.Random, incident: dict) -> list[dict]:
+def gentle(devices: list[tuple[str, str]], now_s: float, rng: random.Random,
+           incident: dict[str, Any]) -> list[dict[str, Any]]:
     """The demo's live feed: quiet values for every device; now and then one waterlogging monitor or cover runs a
     short incident (`incident` keeps it between calls: code, kind, started)."""
     if not incident and devices and rng.random() < 0.02:

@@ -6,12 +6,17 @@ reports (HJ 212 minute, hour, day data) are rollups marked `reported`; the rollu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from cityloop.sensors.models import VALUE_COLUMNS
+
+if TYPE_CHECKING:
+    from cityloop.sensors.readings import Interval
 
 ROLLUP_STEPS = (60, 3600)
 PART_SCHEMA = "sensor_partitions"
@@ -26,7 +31,7 @@ def month_bounds(ts_ms: int) -> tuple[str, int, int]:
     return f"{when.year:04d}{when.month:02d}", int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
-def ensure_partitions(session: Session, ts_values) -> None:
+def ensure_partitions(session: Session, ts_values: Iterable[float]) -> None:
     """Create the monthly partitions these timestamps need (PostgreSQL; a no-op on SQLite)."""
     if session.get_bind().dialect.name != "postgresql":
         return
@@ -39,7 +44,7 @@ def ensure_partitions(session: Session, ts_values) -> None:
                                  f"FOR VALUES FROM ({start}) TO ({end})"))
 
 
-def insert_readings(session: Session, rows: list[tuple]) -> int:
+def insert_readings(session: Session, rows: list[tuple[Any, ...]]) -> int:
     """Insert (device_id, ts_ms, *VALUE_COLUMNS, flags JSON text) rows, skipping ones already stored; returns how
     many were new."""
     if not rows:
@@ -51,7 +56,7 @@ def insert_readings(session: Session, rows: list[tuple]) -> int:
                                       rows)
         return result.rowcount
     ensure_partitions(session, {r[1] for r in rows})
-    raw = conn.connection.dbapi_connection
+    raw: Any = conn.connection.dbapi_connection  # psycopg: COPY is not in the DB-API
     with raw.cursor() as cur:
         cur.execute("CREATE TEMP TABLE IF NOT EXISTS sensor_readings_in "
                     "(LIKE sensor_readings INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
@@ -60,7 +65,7 @@ def insert_readings(session: Session, rows: list[tuple]) -> int:
                 copy.write_row(row)
         cur.execute(f"INSERT INTO sensor_readings ({','.join(_COLS)}) SELECT {','.join(_COLS)} "
                     "FROM sensor_readings_in ON CONFLICT DO NOTHING")
-        inserted = cur.rowcount
+        inserted: int = cur.rowcount
         cur.execute("TRUNCATE sensor_readings_in")  # also inside an enclosing transaction (tests)
     return inserted
 
@@ -78,19 +83,19 @@ def rollup(session: Session, now_ms: int, grace_ms: int = 90_000, lookback_bucke
         if end <= start:
             continue
         for metric in VALUE_COLUMNS:
-            written += session.execute(text(
+            written += cast("CursorResult[Any]", session.execute(text(
                 f"INSERT INTO sensor_rollups (device_id, metric, step_s, bucket, n, avg, min, max) "
                 f"SELECT device_id, '{metric}', {step}, (ts / {step_ms}) * {step_ms}, count({metric}), "
                 f"avg({metric}), min({metric}), max({metric}) FROM sensor_readings "
                 f"WHERE ts >= :a AND ts < :b AND {metric} IS NOT NULL GROUP BY device_id, ts / {step_ms} "
                 "ON CONFLICT (device_id, metric, step_s, bucket) DO UPDATE SET n = excluded.n, avg = excluded.avg, "
                 "min = excluded.min, max = excluded.max WHERE sensor_rollups.reported IS NULL"),
-                {"a": start, "b": end}).rowcount
+                {"a": start, "b": end})).rowcount
         set_counter(session, f"rollup:{step}", end)
     return written
 
 
-def upsert_intervals(session: Session, intervals) -> int:
+def upsert_intervals(session: Session, intervals: Iterable[Interval]) -> int:
     """Store station-reported intervals (readings.Interval) as rollups marked with their data flag (N, or the
     flag of a value marked abnormal); a re-sent interval replaces the stored one. Returns the rows written."""
     rows = []
@@ -122,7 +127,8 @@ def retention(session: Session, now_ms: int, raw_days: int, rollup_days: int) ->
                 session.execute(text(f"DROP TABLE {PART_SCHEMA}.{name}"))
                 dropped += 1
     else:
-        dropped = session.execute(text("DELETE FROM sensor_readings WHERE ts < :c"), {"c": cut}).rowcount
+        dropped = cast("CursorResult[Any]", session.execute(text("DELETE FROM sensor_readings WHERE ts < :c"),
+                                                            {"c": cut})).rowcount
     session.execute(text("DELETE FROM sensor_rollups WHERE bucket < :c"),
                     {"c": now_ms - rollup_days * 86_400_000})
     return dropped
@@ -134,7 +140,7 @@ def month_bounds_of(suffix: str) -> tuple[int, int]:
     return month_bounds(int(datetime(year, month, 1, tzinfo=timezone.utc).timestamp() * 1000))[1:]
 
 
-def series(session: Session, device_id: int, metric: str, start_ms: int, end_ms: int, step: int) -> list[list]:
+def series(session: Session, device_id: int, metric: str, start_ms: int, end_ms: int, step: int) -> list[list[float]]:
     """Chart points [ts_ms, value] (step 0: raw) or [bucket_ms, avg, min, max] (step 60 or 3600): stored
     rollups up to the rollup watermark, computed from raw readings after it."""
     if metric not in VALUE_COLUMNS:
@@ -163,7 +169,8 @@ def series(session: Session, device_id: int, metric: str, start_ms: int, end_ms:
 
 
 def _counter(session: Session, name: str) -> int:
-    return session.execute(text("SELECT value FROM sensor_counters WHERE name = :n"), {"n": name}).scalar() or 0
+    value: int = session.execute(text("SELECT value FROM sensor_counters WHERE name = :n"), {"n": name}).scalar() or 0
+    return value
 
 
 def set_counter(session: Session, name: str, value: int) -> None:

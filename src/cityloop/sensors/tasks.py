@@ -8,6 +8,7 @@ import asyncio
 import logging
 import random
 import time
+from typing import Any
 
 from asyncio import to_thread
 from sqlalchemy import select
@@ -50,7 +51,7 @@ def _devices(state: AppState) -> list[tuple[str, str]]:
     if getattr(state, "sensor_hj212", None) is not None:  # HJ 212 stations talk to the listener themselves
         stmt = stmt.where(Device.hj212_mn.is_(None))
     with state.read_session_factory() as session:
-        return [tuple(r) for r in session.execute(stmt)]
+        return [(code, kind) for code, kind in session.execute(stmt)]
 
 
 async def demo_feed(state: AppState) -> None:
@@ -60,7 +61,8 @@ async def demo_feed(state: AppState) -> None:
     with only_one(state.engine, "sensor-demo-feed") as mine:
         if not mine:
             return
-        rng, incident = random.Random(), {}
+        rng = random.Random()
+        incident: dict[str, Any] = {}
         while True:
             await asyncio.sleep(state.settings.sensor_demo_interval_seconds)
             try:

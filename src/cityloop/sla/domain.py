@@ -27,7 +27,7 @@ class LimitError(ValueError):
 def statutory_is_workday(day: date) -> bool:
     """Working day per the State Council calendar (holidays, 调休); weekdays outside its years."""
     try:
-        return chinese_calendar.is_workday(day)
+        return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         return day.weekday() < 5
 
@@ -62,7 +62,7 @@ class WorkCalendar:
     base: Callable[[date], bool] = statutory_is_workday
     # Answers of `base` already asked (the statutory calendar is slow to ask; lists ask it for every day of every
     # open node). Not part of the value: equal calendars compare equal whatever they have looked up.
-    _known: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
+    _known: dict[date, bool] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     @property
     def day_minutes(self) -> int:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
 from cityloop.audit import service as audit
-from cityloop.deps import current_actor, get_clock, get_session, get_settings_dep, require_roles
+from cityloop.deps import ActorDep, ClockDep, SessionDep, SettingsDep, StateDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import Invalid, NotFound
 from cityloop.sla import service
@@ -39,8 +38,7 @@ class OverrideIn(BaseModel):
 @router.get("/preview", response_model=PreviewOut)
 def preview(start: Instant = Query(..., description="ISO 8601 with offset, e.g. 2026-09-30T17:00:00+08:00"),
             limit: str = Query(..., description="30m / 4h / 2d"), urgent: bool = False,
-            session: Session = Depends(get_session), settings=Depends(get_settings_dep),
-            _: Actor = Depends(current_actor)):
+            *, session: SessionDep, settings: SettingsDep, _: ActorDep) -> PreviewOut:
     """时限预览 / Deadline preview: when a limit that starts now runs out (working time unless urgent)."""
     cal = service.calendar(session, settings)
     try:
@@ -55,29 +53,29 @@ def preview(start: Instant = Query(..., description="ISO 8601 with offset, e.g. 
 
 
 @router.put("/calendar/{day}", response_model=OverrideIn)
-def put_override(day: date, body: OverrideIn, request: Request, session: Session = Depends(get_session), clock=Depends(get_clock),
-                 actor: Actor = Depends(require_roles("admin"))):
+def put_override(day: date, body: OverrideIn, session: SessionDep, clock: ClockDep, state: StateDep,
+                 actor: Annotated[Actor, Depends(require_roles("admin"))]) -> OverrideIn:
     """设置工作日/休息日 / Override the statutory calendar for one date."""
     if body.day != day:
         raise Invalid("day-mismatch", "路径与请求体中的日期不一致", "The date in the path and the body differ")
     audit.record(session, actor, "calendar.set", day.isoformat(), body.model_dump(mode="json"), clock.now())
     row = service.set_override(session, day, body.is_workday, body.note)
-    app_state(request.app).changes.announce("calendar")  # every host's deadlines use it at once
+    state.changes.announce("calendar")  # every host's deadlines use it at once
     return OverrideIn(day=row.day, is_workday=row.is_workday, note=row.note)
 
 
 @router.get("/calendar", response_model=list[OverrideIn])
-def list_overrides(year: int | None = Query(None, ge=2000, le=2100), session: Session = Depends(get_session),
-                   _: Actor = Depends(current_actor)):
+def list_overrides(session: SessionDep, _: ActorDep,
+                   year: int | None = Query(None, ge=2000, le=2100)) -> list[OverrideIn]:
     """本地调整的工作日/休息日 / The local overrides of the statutory calendar."""
     return [OverrideIn(day=r.day, is_workday=r.is_workday, note=r.note) for r in service.overrides(session, year)]
 
 
 @router.delete("/calendar/{day}", status_code=204)
-def delete_override(day: date, request: Request, session: Session = Depends(get_session), clock=Depends(get_clock),
-                    actor: Actor = Depends(require_roles("admin"))):
+def delete_override(day: date, session: SessionDep, clock: ClockDep, state: StateDep,
+                    actor: Annotated[Actor, Depends(require_roles("admin"))]) -> None:
     """取消本地调整 / Fall back to the statutory calendar for one date."""
     audit.record(session, actor, "calendar.remove", day.isoformat(), {}, clock.now())
     if not service.remove_override(session, day):
         raise NotFound("no-override", "该日期没有本地调整", "No local override for this date")
-    app_state(request.app).changes.announce("calendar")
+    state.changes.announce("calendar")

@@ -16,7 +16,7 @@ from cityloop.sla.models import CalendarOverride
 
 _CACHE_SECONDS = 30.0
 _lock = threading.Lock()
-_cache: dict[tuple, tuple[float, WorkCalendar]] = {}
+_cache: dict[tuple[str, tuple[str, ...], str], tuple[float, WorkCalendar]] = {}
 
 
 def calendar(session: Session, settings: Settings) -> WorkCalendar:
