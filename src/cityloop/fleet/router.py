@@ -33,10 +33,6 @@ KindQ = Literal["speeding", "off_route", "out_of_hours", "unpermitted", "dumping
                 "spilling", "spot_check"]
 
 
-def _reviewer(settings: Settings, session: Session, actor: Actor) -> None:
-    access.require_reviewer(session, settings, actor)
-
-
 def _company_name(session: Session, company_id: int) -> str:
     company = session.get(Company, company_id)
     assert company is not None  # a vehicle's company stays (foreign key)
@@ -54,7 +50,7 @@ def companies(session: SessionDep, actor: ActorDep, settings: SettingsDep, clock
 def add_company(body: schemas.CompanyIn, session: SessionDep, actor: ActorDep, settings: SettingsDep,
                 clock: ClockDep) -> schemas.CompanyOut:
     """登记运输企业 / Register a transport company."""
-    _reviewer(settings, session, actor)
+    access.require_reviewer(session, settings, actor)
     c = service.add_company(session, body, clock.now())
     return schemas.CompanyOut(**body.model_dump(), id=c.id, active=True)
 
@@ -63,7 +59,7 @@ def add_company(body: schemas.CompanyIn, session: SessionDep, actor: ActorDep, s
 def add_company_user(company_id: RowId, body: schemas.CompanyUserIn, session: SessionDep, actor: ActorDep,
                      settings: SettingsDep, clock: ClockDep) -> dict[str, Any]:
     """企业账号 / A login for the company portal (role company)."""
-    _reviewer(settings, session, actor)
+    access.require_reviewer(session, settings, actor)
     user = service.add_company_user(session, company_id, body, clock.now())
     return {"id": user.id, "username": user.username, "company_id": company_id}
 
@@ -79,7 +75,7 @@ def vehicles(session: SessionDep, actor: ActorDep, offset: int = Query(0, ge=0, 
 def add_vehicle(body: schemas.VehicleIn, session: SessionDep, actor: ActorDep, settings: SettingsDep,
                 clock: ClockDep) -> schemas.VehicleOut:
     """登记车辆与终端 / Register a vehicle and its JT/T 808 terminal."""
-    _reviewer(settings, session, actor)
+    access.require_reviewer(session, settings, actor)
     v = service.add_vehicle(session, body, clock.now())
     return queries.vehicle_out(v, _company_name(session, v.company_id))
 
@@ -118,7 +114,7 @@ def drivers(session: SessionDep, actor: ActorDep) -> list[schemas.DriverOut]:
 def add_driver(body: schemas.DriverIn, session: SessionDep, actor: ActorDep,
                settings: SettingsDep) -> schemas.DriverOut:
     """登记驾驶员 / Register a driver."""
-    _reviewer(settings, session, actor)
+    access.require_reviewer(session, settings, actor)
     return schemas.DriverOut.model_validate(service.add_driver(session, body), from_attributes=True)
 
 
@@ -141,7 +137,7 @@ def sites(session: SessionDep, _: ActorDep) -> list[schemas.SiteOut]:
 @router.post("/sites", response_model=schemas.SiteOut, status_code=201)
 def add_site(body: schemas.SiteIn, session: SessionDep, actor: ActorDep, settings: SettingsDep) -> schemas.SiteOut:
     """登记工地/消纳场 / Add a site (polygon)."""
-    _reviewer(settings, session, actor)
+    access.require_reviewer(session, settings, actor)
     return _site_out(service.add_site(session, body))
 
 
@@ -154,7 +150,7 @@ def zones(session: SessionDep, _: ActorDep) -> list[schemas.ZoneOut]:
 @router.post("/zones", response_model=schemas.ZoneOut, status_code=201)
 def add_zone(body: schemas.ZoneIn, session: SessionDep, actor: ActorDep, settings: SettingsDep) -> schemas.ZoneOut:
     """新增禁行区/限速区/道路 / Add a zone or a road."""
-    _reviewer(settings, session, actor)
+    access.require_reviewer(session, settings, actor)
     return _zone_out(service.add_zone(session, body))
 
 
@@ -222,7 +218,7 @@ def post_positions(body: schemas.PositionsIn, session: SessionDep,
                    caller: Annotated[Actor | None, Depends(_ingest_caller)], state: StateDep) -> schemas.IngestOut:
     """转发定位 / Positions forwarded by another platform (X-Fleet-Token, or a reviewer's login)."""
     if caller is not None:
-        _reviewer(state.settings, session, caller)
+        access.require_reviewer(session, state.settings, caller)
     pipeline = ingest.get_pipeline(state)
     with pipeline.lock:
         pipeline.refresh(session)
