@@ -20,17 +20,18 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_result  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
 
+from cityloop.app import build_state  # noqa: E402
 from cityloop.config import Settings  # noqa: E402
 from cityloop.db import make_engine, make_session_factory  # noqa: E402
 from cityloop.fleet import jt808 as j  # noqa: E402
 from cityloop.fleet.gateway import Gateway, issue_auth_code  # noqa: E402
+from cityloop.state import AppState  # noqa: E402
 
 CONNECTIONS = int(os.environ.get("JT808_BENCH_CONNECTIONS", 10_000))
 SECONDS, BASELINE_SECONDS, FRAMES = 10.0, 6.0, 120
@@ -65,14 +66,14 @@ def setup(url: str, start: float) -> list[tuple[bytes, list[bytes]]]:
              frames[p.phone]) for p in plans]  # a silent terminal (the simulator's 'offline' ones) stays connected
 
 
-def _state(url: str) -> SimpleNamespace:
+def _state(url: str) -> AppState:
     from cityloop.shared.clock import SystemClock
 
     settings = Settings(database_url=url, secret_key=SECRET, jt808_idle_seconds=600)
     engine = make_engine(url)
     reads = make_engine(url, readonly=True) if settings.is_sqlite else engine
-    return SimpleNamespace(settings=settings, session_factory=make_session_factory(engine),
-                           read_session_factory=make_session_factory(reads), clock=SystemClock())
+    return build_state(settings, engine=engine, session_factory=make_session_factory(engine), clock=SystemClock(),
+                       read_session_factory=make_session_factory(reads))
 
 
 def _write_stats(path: str, stats: dict) -> None:
@@ -92,8 +93,8 @@ def serve_pipeline(url: str, ports: mp.Queue, stats_file: str) -> None:
     async def report():
         while True:
             await asyncio.sleep(0.5)
-            gw, pipe = getattr(state, "fleet_gateway", None), getattr(state, "fleet_pipeline", None)
-            if gw is not None:
+            gw, pipe = state.fleet_gateway, state.fleet_pipeline
+            if gw is not None and pipe is not None:
                 _write_stats(stats_file, {**gw.stats, **{f"p_{k}": v for k, v in pipe.stats.items()},
                                           "cpu_s": time.process_time()})
 

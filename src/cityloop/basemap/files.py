@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from cityloop.basemap import mbtiles, pmtiles_file
-from cityloop.basemap.mbtiles import TileFileError
+from cityloop.basemap.mbtiles import Stamp, TileFileError
 
 SUFFIXES = (".mbtiles", ".pmtiles")
 
@@ -50,30 +50,33 @@ class TileFile:
     def __init__(self, path: Path, recheck: float = 0.5) -> None:
         self.path, self.recheck, self._next_check = Path(path), recheck, 0.0
         self._lock = threading.Lock()
-        self._stamp: tuple | None = ("unopened",)
+        self._stamp: Stamp | tuple[str] | None = ("unopened",)
         self._store: mbtiles.TileStore | pmtiles_file.PMTilesStore | None = None
         self.version = "0"  # changes with the file: part of every tile's ETag
 
-    def _current(self):
+    def _current(self) -> mbtiles.TileStore | pmtiles_file.PMTilesStore:
         now = time.monotonic()
-        if now < self._next_check:
-            return self._store
+        store = self._store
+        if store is not None and now < self._next_check:
+            return store
         self._next_check = now + self.recheck
+        stamp: Stamp | None
         try:
             st = os.stat(self.path)
             stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
         except OSError:
             stamp = None
-        if stamp != self._stamp:
+        if store is None or stamp != self._stamp:  # no store yet means the stamp is still "unopened"
             with self._lock:
                 kind = pmtiles_file.PMTilesStore if pmtiles_file.is_pmtiles(self.path) else mbtiles.TileStore
-                if not isinstance(self._store, kind):
-                    if self._store is not None:
-                        self._store.close()
-                    self._store = kind(self.path, recheck=self.recheck)
+                store = self._store
+                if not isinstance(store, kind):
+                    if store is not None:
+                        store.close()
+                    store = self._store = kind(self.path, recheck=self.recheck)
                 self._stamp = stamp
                 self.version = format(hash(stamp) & 0xFFFFFFFF, "x")
-        return self._store
+        return store
 
     @property
     def metadata(self) -> dict[str, str]:

@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cityloop.basemap import domain
 from cityloop.basemap.files import TileFile
-from cityloop.state import app_state
+from cityloop.state import AppState, app_state
 from cityloop.basemap.mbtiles import FORMATS, GZIP
 
 PREFIX = "/map/tiles/"
@@ -16,9 +16,8 @@ TILE_CACHE = b"public, max-age=3600"
 CONTENT_TYPES = {k: v.encode() for k, v in FORMATS.items()}
 
 
-def store(app) -> TileFile:
+def store(state: AppState) -> TileFile:
     """The app's open handle on the local tile file (MBTiles or PMTiles), one per worker."""
-    state = app_state(app)
     current = state.basemap_store
     path = state.settings.map_tiles_path
     if current is None or current.path != path:
@@ -34,7 +33,7 @@ async def answer(scope: Scope, send: Send, z: str, x: str, name: str) -> bool:
     parsed = domain.parse_tile(int(z), int(x), name)
     if parsed is None:
         return False
-    tiles = store(scope["app"])
+    tiles = store(app_state(scope["app"]))
     data = tiles.tile(parsed[0], parsed[1], parsed[2])
     meta = tiles.metadata
     fmt = meta.get("format", "pbf")
@@ -58,7 +57,7 @@ async def answer(scope: Scope, send: Send, z: str, x: str, name: str) -> bool:
     return True
 
 
-async def _send(send: Send, status: int, headers: list, body: bytes) -> None:
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -20,6 +20,8 @@ MAGIC = {"png": (b"\x89PNG\r\n\x1a\n",), "jpg": (b"\xff\xd8\xff",), "jpeg": (b"\
 
 WHOLE_FILE_BYTES = 32 << 20  # a tile file up to this size is read into memory whole when opened
 
+Stamp = tuple[int, int, int]  # a file's inode, mtime (ns) and size: it changes when the file is replaced
+
 
 class TileFileError(ValueError):
     """A tile file that cannot be used, with the reason in Chinese and English."""
@@ -109,19 +111,19 @@ class TileStore:
         self.recheck, self._next_check = recheck, 0.0  # seconds between looks at the file for a replacement
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
-        self._stamp: tuple | None = None
-        self._cache: OrderedDict = OrderedDict()
-        self._all: dict | None = None
+        self._stamp: Stamp | None = None
+        self._cache: OrderedDict[tuple[int, int, int], bytes | None] = OrderedDict()
+        self._all: dict[tuple[int, int, int], bytes] | None = None
         self.metadata: dict[str, str] = {}
 
-    def _stat(self) -> tuple | None:
+    def _stat(self) -> Stamp | None:
         try:
             st = os.stat(self.path)
         except OSError:
             return None
         return st.st_ino, st.st_mtime_ns, st.st_size
 
-    def _open(self, stamp: tuple | None) -> None:
+    def _open(self, stamp: Stamp | None) -> None:
         if self._db is not None:
             self._db.close()
         self._db, self._cache, self.metadata, self._all = None, OrderedDict(), {}, None

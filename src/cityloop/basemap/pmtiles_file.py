@@ -13,11 +13,11 @@ import zlib
 from functools import lru_cache
 from pathlib import Path
 
-from pmtiles.tile import (Compression, MagicNumberNotFound, SpecVersionUnsupported, TileType, deserialize_directory,
-                          deserialize_header, find_tile, zxy_to_tileid)
+from pmtiles.tile import (Compression, Entry, HeaderDict, MagicNumberNotFound, SpecVersionUnsupported, TileType,
+                          deserialize_directory, deserialize_header, find_tile, zxy_to_tileid)
 
 from cityloop.basemap.mbtiles import MAGIC as MAGIC_OF
-from cityloop.basemap.mbtiles import TileFileError, _tile_ok
+from cityloop.basemap.mbtiles import Stamp, TileFileError, _tile_ok
 
 MAGIC = b"PMTiles"
 TYPES = {TileType.MVT: "pbf", TileType.PNG: "png", TileType.JPEG: "jpg", TileType.WEBP: "webp"}
@@ -34,7 +34,7 @@ def is_pmtiles(path: Path) -> bool:
         return False
 
 
-def _header(data) -> dict:
+def _header(data: mmap.mmap) -> HeaderDict:
     if len(data) < HEADER_BYTES:
         raise TileFileError("PMTiles 文件不完整 / the PMTiles file is truncated (no complete header)")
     try:
@@ -47,7 +47,7 @@ def _header(data) -> dict:
         raise TileFileError(f"PMTiles 文件头无效 / invalid PMTiles header: {e}") from None
 
 
-def _metadata(data, header: dict) -> dict[str, str]:
+def _metadata(data: mmap.mmap, header: HeaderDict) -> dict[str, str]:
     """The archive's metadata in MBTiles terms (format, minzoom, maxzoom, bounds, name, attribution)."""
     fmt = TYPES.get(header["tile_type"])
     if fmt is None:
@@ -70,11 +70,12 @@ def _metadata(data, header: dict) -> dict[str, str]:
     return meta
 
 
-def _walk(data, header: dict, size: int) -> list:
+def _walk(data: mmap.mmap, header: HeaderDict, size: int) -> list[Entry]:
     """Every tile entry of the archive, with every directory and tile range checked against the file."""
     if header["internal_compression"] not in (Compression.GZIP, Compression.NONE):
         raise TileFileError("不支持的 PMTiles 目录压缩 / unsupported PMTiles directory compression")
-    tiles, todo = [], [(header["root_offset"], header["root_length"], 0)]
+    tiles: list[Entry] = []
+    todo = [(header["root_offset"], header["root_length"], 0)]
     while todo:
         offset, length, depth = todo.pop()
         if depth >= MAX_DEPTH or offset + length > size or length <= 0:
@@ -93,14 +94,14 @@ def _walk(data, header: dict, size: int) -> list:
     return tiles
 
 
-def _directory(data, offset: int, length: int, compression: Compression) -> list:
+def _directory(data: mmap.mmap, offset: int, length: int, compression: Compression) -> list[Entry]:
     raw = bytes(data[offset:offset + length])
     if compression == Compression.NONE:  # deserialize_directory expects gzip
         raw = gzip.compress(raw, mtime=0)
     return deserialize_directory(raw)
 
 
-def _check_tiles(data, base: int, entries: list, fmt: str, sample: int) -> None:
+def _check_tiles(data: mmap.mmap, base: int, entries: list[Entry], fmt: str, sample: int) -> None:
     """Every stored tile passes the cheap check (gzip CRC of vector tiles, image signatures), a sample decodes."""
     spans = sorted({(e.offset, e.length) for e in entries})
     step = max(1, len(spans) // max(sample, 1))
@@ -155,9 +156,9 @@ class PMTilesStore:
         self.path = Path(path)
         self.recheck, self._next_check = recheck, 0.0  # seconds between looks at the file for a replacement
         self._lock = threading.Lock()
-        self._stamp: tuple | None = None
+        self._stamp: Stamp | None = None
         self._map: mmap.mmap | None = None
-        self._header: dict = {}
+        self._header: HeaderDict | None = None
         self.metadata: dict[str, str] = {}
 
     def _refresh(self) -> None:
@@ -192,7 +193,7 @@ class PMTilesStore:
         """Drop the memory map (the file was replaced or removed)."""
         if self._map is not None:
             self._map.close()
-        self._map, self._header, self.metadata = None, {}, {}
+        self._map, self._header, self.metadata = None, None, {}
 
     def available(self) -> bool:
         """Whether the file is there and readable."""
@@ -204,9 +205,9 @@ class PMTilesStore:
         """The stored bytes of tile z/x/y (XYZ scheme), or None."""
         with self._lock:
             self._refresh()
-            if self._map is None:
-                return None
             h = self._header
+            if self._map is None or h is None:
+                return None
             tile_id = zxy_to_tileid(z, x, y)
             offset, length = h["root_offset"], h["root_length"]
             for _ in range(MAX_DEPTH):

@@ -7,24 +7,21 @@ import json
 import time
 
 import shapely
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from cityloop.state import app_state
 from cityloop.basemap import domain, http
-from cityloop.basemap.files import TileFile
+from cityloop.deps import StateDep
+from cityloop.state import AppState
 from cityloop.shared.errors import Invalid, NotFound
 
 router = APIRouter(tags=["base map"])
 BOUNDS_TTL = 300.0
 
-
-def store(request: Request) -> TileFile:
-    """The app's open handle on the local tile file."""
-    return http.store(request.app)
+Place = tuple[list[float] | None, list[float] | None]  # the district's bounds and the urban centre
 
 
 class _TileEndpoint:
@@ -45,40 +42,42 @@ router.routes.append(Route("/map/tiles/{z}/{x}/{name}", _TileEndpoint(), methods
                            include_in_schema=False))
 
 
-def _place(request: Request) -> tuple[list[float] | None, list[float] | None]:
+def _place(state: AppState) -> Place:
     """The district's bounding box and the urban centre (the unit grids' middle), from the database, cached a few
     minutes; without regions, the tile file's bounds and centre."""
-    state = app_state(request.app)
-    cached = getattr(state, "basemap_place", None)
+    cached = state.basemap_place
     if cached is not None and time.monotonic() - cached[0] < BOUNDS_TTL:
-        return cached[1]
+        place: Place = cached[1]
+        return place
     from cityloop.geo.models import Region, UnitGrid
 
-    bounds = center = None
+    bounds: list[float] | None = None
+    center: list[float] | None = None
     with state.read_session_factory() as session:
         shapes = [shapely.from_geojson(g) for g in session.scalars(
             select(Region.geometry).where(Region.level == "district", Region.geometry.is_not(None)))]
         grids = [shapely.from_geojson(g) for g in session.scalars(select(UnitGrid.geometry))]
     if shapes:
         bounds = [round(float(v), 6) for v in shapely.total_bounds(shapes)]
-    meta = store(request).metadata
+    meta = http.store(state).metadata
     if bounds is None and "bounds" in meta:
         bounds = [float(v) for v in meta["bounds"].split(",")]
-    if grids or bounds:
-        w, s, e, n = shapely.total_bounds(grids) if grids else bounds
+    box = shapely.total_bounds(grids) if grids else bounds
+    if box is not None:  # bounds, when there, are never empty
+        w, s, e, n = box
         center = [round((float(w) + float(e)) / 2, 6), round((float(s) + float(n)) / 2, 6)]
     state.basemap_place = (time.monotonic(), (bounds, center))
     return bounds, center
 
 
 @router.get("/map/config.js", include_in_schema=False)
-def config(request: Request) -> Response:
+def config(state: StateDep) -> Response:
     """window.CITYLOOP_MAP for static/js/map.js (a script from this origin: the CSP allows no inline script)."""
-    settings = app_state(request.app).settings
-    tiles = store(request)
+    settings = state.settings
+    tiles = http.store(state)
     source = domain.base_source(tiles.available(), settings.map_tile_url)
     fmt = tiles.metadata.get("format", "pbf") if source == "local" else None
-    body = {
+    body: dict[str, str | int | list[float] | None] = {
         "source": source,
         "tiles": f"/map/tiles/{{z}}/{{x}}/{{y}}.{fmt}" if fmt else None,
         "format": fmt,
@@ -88,6 +87,6 @@ def config(request: Request) -> Response:
                         else settings.map_tile_attribution),
         "crs": "wgs84" if source == "local" else settings.map_tile_crs,
     }
-    body["bounds"], body["center"] = _place(request)
+    body["bounds"], body["center"] = _place(state)
     text = "window.CITYLOOP_MAP = " + json.dumps(body, ensure_ascii=False).replace("<", "\\u003c") + ";\n"
     return Response(text, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})

@@ -108,7 +108,8 @@ def build(session: Session, path: Path, maxzoom: int = 16) -> int:
         shutil.copyfile(cached, path.with_name(path.name + ".cached"))
         os.replace(path.with_name(path.name + ".cached"), path)
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            return db.execute("SELECT count(*) FROM tiles").fetchone()[0]
+            count: int = db.execute("SELECT count(*) FROM tiles").fetchone()[0]
+            return count
     count = write(path, feats, name=DEMO_NAME, maxzoom=maxzoom, detail=detail,
                   attribution="CityLoop 演示底图（示意）")
     cached.parent.mkdir(exist_ok=True)
@@ -119,7 +120,7 @@ def build(session: Session, path: Path, maxzoom: int = 16) -> int:
     return count
 
 
-def _key(feats: list[Feature], maxzoom: int, detail) -> str:
+def _key(feats: list[Feature], maxzoom: int, detail: tuple[float, float, float, float] | None) -> str:
     """A digest of everything the tiles depend on: the features, the options and the code that cuts them."""
     from cityloop.basemap import tiles
 

@@ -9,6 +9,7 @@ import gzip
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import mapbox_vector_tile
 import mercantile
@@ -26,7 +27,7 @@ R = 6378137.0
 class Feature:
     layer: str
     geometry: shapely.Geometry  # WGS84 lon/lat
-    properties: dict = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
     minzoom: int = 0
 
 
@@ -44,7 +45,7 @@ def _covering(bounds: tuple[float, float, float, float], z: int) -> list[mercant
 
 
 def build_tiles(features: list[Feature], minzoom: int, maxzoom: int,
-                detail: tuple[float, float, float, float] | None = None, detail_from: int = 14) -> dict:
+                detail: tuple[float, float, float, float] | None = None, detail_from: int = 14) -> dict[tuple[int, int, int], bytes]:
     """{(z, x, y): gzipped MVT bytes}: every zoom over all features' bounds, but from `detail_from` on only over the
     `detail` bounds (lon/lat), where the streets are: a whole county at z16 would be thousands of empty tiles."""
     merc = [_mercator(f.geometry) for f in features]
@@ -53,7 +54,7 @@ def build_tiles(features: list[Feature], minzoom: int, maxzoom: int,
     shapes = np.array(merc, dtype=object)
     points = shapely.get_type_id(shapes) == 0
     minzooms = np.array([f.minzoom for f in features])
-    out: dict = {}
+    out: dict[tuple[int, int, int], bytes] = {}
     for z in range(minzoom, maxzoom + 1):
         # simplified once per zoom (vectorised), not once per tile: the same shapes, clipped per tile below
         size = 2 * np.pi * R / (1 << z)
@@ -68,12 +69,12 @@ def build_tiles(features: list[Feature], minzoom: int, maxzoom: int,
     return out
 
 
-def _tile(features: list[Feature], simple, tree: shapely.STRtree, tile: mercantile.Tile) -> bytes | None:
+def _tile(features: list[Feature], simple: np.ndarray, tree: shapely.STRtree, tile: mercantile.Tile) -> bytes | None:
     b = mercantile.xy_bounds(tile)
     size = b.right - b.left
     pad = size * BUFFER
     box = (b.left - pad, b.bottom - pad, b.right + pad, b.top + pad)
-    layers: dict[str, list[dict]] = {}
+    layers: dict[str, list[dict[str, Any]]] = {}
     for i in sorted(tree.query(shapely.box(*box))):
         f = features[i]
         if tile.z < f.minzoom:

@@ -3,7 +3,9 @@ reviewers (admin, leader, shift lead, or staff of the enforcement department) de
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
@@ -51,8 +53,9 @@ def require_reviewer(session: Session, settings: Settings, actor: Actor) -> None
 
 def bump_version(session: Session) -> None:
     """Tell every rule engine and gateway that vehicles, sites, zones or permits changed."""
-    if session.execute(update(FleetState).where(FleetState.id == 1)
-                       .values(version=FleetState.version + 1)).rowcount == 0:
+    bumped = cast(CursorResult[Any], session.execute(update(FleetState).where(FleetState.id == 1)
+                                                     .values(version=FleetState.version + 1)))
+    if bumped.rowcount == 0:
         session.add(FleetState(id=1, version=1))
 
 

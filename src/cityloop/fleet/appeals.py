@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from cityloop.notify import hooks as notify_hooks
 MAX_FILES = 6
 
 
-def check_file(settings: Settings, data: bytes, name: str) -> tuple[dict, Callable[[], None]]:
+def check_file(settings: Settings, data: bytes, name: str) -> tuple[dict[str, Any], Callable[[], None]]:
     """Validate one attachment (JPEG/PNG/WebP or PDF): its record, and how to write it once the appeal is kept."""
     if len(data) > settings.max_upload_bytes:
         raise TooLarge("file-too-large", f"文件 {name} 超过 {settings.max_upload_bytes // 1024 // 1024} MB",
@@ -50,7 +51,7 @@ def pdf_path(settings: Settings, sha: str) -> Path:
     return Path(settings.media_dir) / "fleet" / sha[:2] / f"{sha}.pdf"
 
 
-def file_path(settings: Settings, record: dict) -> Path:
+def file_path(settings: Settings, record: dict[str, Any]) -> Path:
     """Where an attachment lives."""
     if record["content_type"] == "application/pdf":
         return pdf_path(settings, record["sha256"])
@@ -97,7 +98,7 @@ def decide(session: Session, settings: Settings, cal: WorkCalendar, actor: Actor
     access.require_reviewer(session, settings, actor)
     v = session.get(Violation, violation_id)
     appeal = session.scalar(select(Appeal).where(Appeal.violation_id == violation_id)) if v else None
-    if appeal is None:
+    if appeal is None or v is None:  # no violation, no appeal
         raise NotFound("appeal-not-found", "该违规没有申诉", "This violation has no appeal")
     if appeal.decision is not None:
         raise Conflict("appeal-decided", "该申诉已复核", "The appeal was already decided")

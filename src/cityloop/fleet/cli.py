@@ -5,11 +5,14 @@ The `gateway` group is meant to hold every device gateway (HJ 212 joins it as `c
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
-from typing import Optional
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from cityloop.state import AppState
 
 app = typer.Typer(help="接入网关 / device gateways", no_args_is_help=True)
 CLI_NAME, CLI_HELP = "gateway", "接入网关 / device gateways (JT/T 808 …)"
@@ -17,7 +20,8 @@ simulate_app = typer.Typer()
 console = Console()
 
 
-def _state():
+def _state() -> AppState:
+    from cityloop.app import build_state
     from cityloop.cli import _settings
     from cityloop.db import make_engine, make_session_factory
     from cityloop.shared.clock import SystemClock
@@ -25,11 +29,11 @@ def _state():
     settings = _settings()
     engine = make_engine(settings.database_url)
     reads = make_engine(settings.database_url, readonly=True) if settings.is_sqlite else engine
-    return SimpleNamespace(settings=settings, engine=engine, session_factory=make_session_factory(engine),
-                           read_session_factory=make_session_factory(reads), clock=SystemClock())
+    return build_state(settings, engine=engine, session_factory=make_session_factory(engine), clock=SystemClock(),
+                       read_session_factory=make_session_factory(reads))
 
 
-def _run(coro) -> None:
+def _run(coro: Coroutine[Any, Any, object]) -> None:
     """Run until done, or until SIGTERM/SIGINT (then the coroutine's cleanup flushes what it holds)."""
     from cityloop.shared.signals import until_signalled
 

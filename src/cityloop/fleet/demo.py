@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime, timedelta
-from types import SimpleNamespace
+from datetime import date, datetime, timedelta
+from functools import partial
 
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityloop.config import Settings
@@ -20,6 +20,7 @@ from cityloop.fleet.models import Company, CompanyUser, Driver, Permit, PermitVe
 from cityloop.org.models import User, UserRole
 from cityloop.org.security import hash_password
 from cityloop.shared.clock import FixedClock
+from cityloop.state import AppState
 
 COMPANIES = [
     ("来安县永安渣土运输有限公司", "91341122MA2N0Y0A1K", "王建国", 12),
@@ -54,7 +55,7 @@ def _route(router: roads.Router, a: Site, b: Site) -> str:
 def add_trucks(session: Session, company: Company, count: int, first_number: int, now: datetime,
                rng: random.Random) -> list[Vehicle]:
     """Vehicles with terminals (phones 0138000xxxxx) and a driver each."""
-    made = []
+    made: list[Vehicle] = []
     for k in range(count):
         n = first_number + k
         v = Vehicle(company_id=company.id, plate=f"皖M{'ABCDEFGHJK'[n % 10]}{n:04d}", plate_color=2, load_type="渣土",
@@ -71,7 +72,7 @@ def add_trucks(session: Session, company: Company, count: int, first_number: int
 
 
 def add_permit(session: Session, company: Company, vehicles: list[Vehicle], a: Site, b: Site, router: roads.Router,
-               today, now: datetime, status: str = "approved", hours: list[str] | None = None,
+               today: date, now: datetime, status: str = "approved", hours: list[str] | None = None,
                days: tuple[int, int] = (-10, 60), reason: str | None = None) -> Permit:
     """A permit for vehicles from site a to site b along the roads."""
     p = Permit(company_id=company.id, from_site_id=a.id, to_site_id=b.id, route=_route(router, a, b), corridor_m=60,
@@ -98,7 +99,8 @@ def build_fleet(session: Session, settings: Settings, now: datetime, seed: int =
     origins = [s for s in sites.values() if s.kind == "construction"]
     targets = [s for s in sites.values() if s.kind == "disposal"]
     router, today, pw = roads.Router(), now.astimezone(BEIJING).date(), hash_password("demo")
-    companies, number = [], 1
+    companies: list[Company] = []
+    number = 1
     for i, (name, credit, contact, count) in enumerate(COMPANIES, start=1):
         c = Company(name=name, credit_code=credit, contact_name=contact, contact_phone=f"0550-55{i:05d}",
                     address="安徽省滁州市来安县", active=True, created_at=now)
@@ -141,12 +143,8 @@ def drive_history(session: Session, settings: Settings, now: datetime, hours: fl
     from cityloop.fleet.simulate import Fleet, plans_from_db
     from cityloop.fleet.world import World
 
-    factory = sessionmaker(bind=session.get_bind(), expire_on_commit=False)
-    from cityloop.geo.queries import build_index
-
-    state = SimpleNamespace(settings=settings, session_factory=factory, read_session_factory=factory,
-                            clock=FixedClock(now), fleet_locate=build_index(session).locate)
-    pipeline = Pipeline(state)
+    clock = FixedClock(now)
+    pipeline = Pipeline(_replay_state(session, settings, clock))
     start = now.timestamp() - hours * 3600
     plans = plans_from_db(session, load_world(session, None), now - timedelta(hours=hours))
     fleet = Fleet(plans, World(load_world(session, None)), start)
@@ -154,11 +152,31 @@ def drive_history(session: Session, settings: Settings, now: datetime, hours: fl
     while t <= now.timestamp():
         batch += [r.fix() for r in fleet.reports(t)]
         if len(batch) >= 4000 or t + step_s > now.timestamp():
-            state.clock.set(datetime.fromtimestamp(t, now.tzinfo))
-            made += len(pipeline.ingest(session, batch, state.clock.now())[2])
+            clock.set(datetime.fromtimestamp(t, now.tzinfo))
+            made += len(pipeline.ingest(session, batch, clock.now())[2])
             batch = []
         t += step_s
     return made
+
+
+def _replay_state(session: Session, settings: Settings, clock: FixedClock) -> AppState:
+    """The state the history replay's pipeline runs on: this session's database, the replay's clock, and the grid
+    index of the demo's grids, built once (cityloop.app.build_state's parts; the core does not import the app)."""
+    from cityloop.cases import intake
+    from cityloop.cases.batcher import GroupCommitter
+    from cityloop.catalog.cache import MatterCache
+    from cityloop.db.changes import ChangeBus
+    from cityloop.geo.queries import build_index
+
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    factory = sessionmaker(bind=bind, expire_on_commit=False)
+    state = AppState(settings=settings, engine=engine, session_factory=factory, read_session_factory=factory,
+                     clock=clock, matters=MatterCache(factory, settings.catalog_standard),
+                     intake=GroupCommitter(factory, partial(intake.write, settings=settings)),
+                     changes=ChangeBus(engine, settings.database_session_url))
+    state.fleet_locate = build_index(session).locate
+    return state
 
 
 def appeal_examples(session: Session, settings: Settings, now: datetime) -> None:
@@ -167,13 +185,13 @@ def appeal_examples(session: Session, settings: Settings, now: datetime) -> None
     from cityloop.fleet import appeals
     from cityloop.sla.service import calendar
 
-    company = session.scalar(select(CompanyUser).join(User, User.id == CompanyUser.user_id)
-                             .where(User.username == "ztc01"))
+    company = session.execute(select(CompanyUser).join(User, User.id == CompanyUser.user_id)
+                              .where(User.username == "ztc01")).scalar_one()  # build_fleet made it
     found = session.scalars(select(Violation).where(Violation.company_id == company.company_id,
                                                     Violation.case_id.is_not(None))
                             .order_by(Violation.id).limit(2)).all()
     cal = calendar(session, settings)
-    clerk = actor_from_user(session.get(User, company.user_id))
+    clerk = actor_from_user(session.get_one(User, company.user_id))
     texts = ["车辆当时执行道路抢修应急运输任务，附调度单，请予核减。", "车载终端故障导致定位漂移，已送修，附维修单。"]
     for v, text in zip(found, texts):
         appeals.submit(session, settings, cal, clerk, v.id, text, [], now)

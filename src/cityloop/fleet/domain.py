@@ -7,12 +7,18 @@ episode (a run of positions where its condition holds; see runs.py) and reports 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from cityloop.fleet.runs import Groups, RunState, runs
 from cityloop.fleet.world import World, in_windows
+
+if TYPE_CHECKING:
+    from cityloop.config import Settings
 
 KINDS: dict[str, tuple[str, str]] = {
     "speeding": ("超速行驶", "Speeding"),
@@ -29,6 +35,11 @@ KINDS: dict[str, tuple[str, str]] = {
 }
 FLAG_BACKFILL, FLAG_BAD_CHECKSUM, FLAG_WGS84 = 1, 2, 4  # FLAG_WGS84: converted by whoever forwarded it
 _DAY = 86400
+# A position as the gateway and the ingest paths hand it over:
+# (vehicle_id, t, lon, lat, speed, heading, alarm, status, flags), t in UNIX seconds, lon/lat as sent, speed in km/h
+Fix = tuple[int, float, float, float, float, int, int, int, int]
+# (state index, x, y, minute of the day, day) per point → the probe's arrays (see RuleEngine.probe)
+Probe = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], dict[str, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,7 @@ class Thresholds:
     moving_kmh: float = 5.0
 
     @classmethod
-    def from_settings(cls, s) -> Thresholds:
+    def from_settings(cls, s: Settings) -> Thresholds:
         """The thresholds configured in Settings."""
         return cls(s.fleet_default_speed_kmh, s.fleet_speed_tolerance, s.fleet_speeding_seconds,
                    s.fleet_off_route_seconds, s.fleet_off_route_metres, s.fleet_out_of_hours_seconds,
@@ -67,7 +78,7 @@ class Event:
     lat: float
     closed: bool = False
     permit_id: int | None = None
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -88,9 +99,9 @@ class Batch:
     flags: np.ndarray
 
     @classmethod
-    def of(cls, rows: list[tuple]) -> Batch:
+    def of(cls, rows: list[Fix]) -> Batch:
         """From fix tuples (vehicle_id, t, lon, lat, speed, heading, alarm, status, flags)."""
-        cols = list(zip(*rows)) if rows else [()] * 9
+        cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 9
         return cls(np.array(cols[0], np.int64), np.array(cols[1], float), np.array(cols[2], float),
                    np.array(cols[3], float), np.array(cols[4], float), np.array(cols[7], np.int64),
                    np.array(cols[8], np.int64))
@@ -150,7 +161,8 @@ class RuleEngine:
             self._rebuild_vehicle_tables()
         return np.array([self.index[int(v)] for v in uniq], np.int64)[inverse]
 
-    def probe(self, vi, x, y, minute, day) -> dict[str, np.ndarray]:
+    def probe(self, vi: np.ndarray, x: np.ndarray, y: np.ndarray, minute: np.ndarray, day: np.ndarray,
+              ) -> dict[str, np.ndarray]:
         """Where each point is, vectorised: speed limit, restricted zone, site, city, and its vehicle's permits."""
         w = self.world
         valid, hours_ok, outer, inner, permit = self._permits(vi, x, y, minute, day)
@@ -158,7 +170,7 @@ class RuleEngine:
                 "in_site": w.in_site(x, y), "in_city": w.in_city(x, y), "valid": valid, "hours_ok": hours_ok,
                 "outer": outer, "inner": inner, "permit": permit}
 
-    def evaluate(self, b: Batch, probe=None) -> list[Event]:
+    def evaluate(self, b: Batch, probe: Probe | None = None) -> list[Event]:
         """Run every rule over a batch; returns the episodes that opened or ended in it, in time order.
         `probe` replaces the vectorised geometry (the benchmark's per-point baseline uses it)."""
         if len(b.t) == 0:
@@ -218,7 +230,7 @@ class RuleEngine:
                 events.append(Event(kind, int(self.ids[vi[i]]), float(start), float(t[i]), float(lon[i]),
                                     float(lat[i]), False, pid, details))
             for v, start, end, metres, peak in zip(closed.vi, closed.start, closed.end, closed.metres, closed.peak):
-                info = {"duration_s": round(float(end - start)), "metres": round(float(metres))}
+                info: dict[str, Any] = {"duration_s": round(float(end - start)), "metres": round(float(metres))}
                 if np.isfinite(peak):
                     info["peak_kmh"] = round(float(peak), 1)
                 events.append(Event(kind, int(self.ids[v]), float(start), float(end), float("nan"), float("nan"),
@@ -228,7 +240,8 @@ class RuleEngine:
         self.last_moving[vi[last]] = moving[last]
         return sorted(events, key=lambda e: (e.at, e.closed))
 
-    def _permits(self, vi, x, y, minute, day):
+    def _permits(self, vi: np.ndarray, x: np.ndarray, y: np.ndarray, minute: np.ndarray, day: np.ndarray,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per point: a permit valid that day, within its hours, inside its corridor (outer/inner), and which."""
         w, n = self.world, len(vi)
         valid, hours_ok = np.zeros(n, bool), np.zeros(n, bool)
@@ -254,8 +267,9 @@ class RuleEngine:
             inner[deep] |= _contains(w.inner[pc[deep]], x[deep], y[deep])
         return valid, hours_ok, outer, inner, permit
 
-    def _details(self, kind, i, metres, peak, limit, zone, minute, permit) -> dict:
-        d: dict = {}
+    def _details(self, kind: str, i: int, metres: float, peak: float, limit: np.ndarray, zone: np.ndarray,
+                 minute: np.ndarray, permit: np.ndarray) -> dict[str, Any]:
+        d: dict[str, Any] = {}
         if kind == "speeding":
             d = {"speed_kmh": round(float(peak), 1), "limit_kmh": float(limit[i])}
         elif kind == "off_route":
@@ -268,7 +282,8 @@ class RuleEngine:
             d = {"zone_id": z.id, "zone": z.name}
         return d
 
-    def _offline_gaps(self, vi, t, lon, lat, gap, first, moving) -> list[Event]:
+    def _offline_gaps(self, vi: np.ndarray, t: np.ndarray, lon: np.ndarray, lat: np.ndarray, gap: np.ndarray,
+                      first: np.ndarray, moving: np.ndarray) -> list[Event]:
         """Offline while moving, seen when a terminal comes back: a long gap after a moving position."""
         prev_moving = np.where(first, self.last_moving[vi], np.r_[False, moving[:-1]])
         out = []

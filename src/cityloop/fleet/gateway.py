@@ -17,9 +17,10 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from cityloop.fleet import jt808 as j
-from cityloop.fleet.domain import FLAG_BACKFILL, FLAG_BAD_CHECKSUM
+from cityloop.fleet.domain import FLAG_BACKFILL, FLAG_BAD_CHECKSUM, Fix
 
 log = logging.getLogger("cityloop.jt808")
 
@@ -42,22 +43,23 @@ class Gateway:
     """Sessions, counters and the position hand-off; `directory(terminal_key)` finds registered terminals and
     `sink(fixes)` receives (vehicle_id, t, lon, lat, speed, heading, alarm, status, flags) tuples."""
 
-    def __init__(self, directory: Callable[[str], Terminal | None], sink: Callable[[list[tuple]], None], *,
+    def __init__(self, directory: Callable[[str], Terminal | None], sink: Callable[[list[Fix]], None], *,
                  accept_bad_checksum: bool = True, idle_seconds: float = 200.0, flush_seconds: float = 0.2,
                  clock: Callable[[], float] = time.time) -> None:
         self.directory, self.sink, self.clock = directory, sink, clock
         self.accept_bad_checksum, self.idle_seconds = accept_bad_checksum, idle_seconds
         self.flush_seconds = flush_seconds
         self.sessions: set[Session] = set()
-        self.stats: Counter = Counter()
-        self.pending: list[tuple] = []
+        self.stats: Counter[str] = Counter()
+        self.pending: list[Fix] = []
         self.server: asyncio.base_events.Server | None = None
 
     async def start(self, host: str, port: int) -> int:
         """Listen; returns the bound port (pass 0 for any free port)."""
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(lambda: Session(self), host, port, backlog=4096, reuse_address=True)
-        return self.server.sockets[0].getsockname()[1]
+        bound: int = self.server.sockets[0].getsockname()[1]
+        return bound
 
     async def serve(self, host: str, port: int, started: Callable[[int], None] | None = None) -> None:
         """Listen and keep flushing positions and closing idle connections until cancelled."""
@@ -122,12 +124,12 @@ class Session(asyncio.Protocol):
         self.fast_head: bytes | None = None
         self.fast_xor = 0
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # a stream server's transports are Transports
         self.gw.sessions.add(self)
         self.gw.stats["connections"] += 1
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self.gw.sessions.discard(self)
 
     def pause_writing(self) -> None:  # the client does not read its answers: stop reading from it meanwhile
@@ -157,15 +159,16 @@ class Session(asyncio.Protocol):
     def location_fast(self, raw: bytes) -> bool:
         """A plain 0x0200 frame (2013 header, no escapes, no sub-packages, checksum right, this terminal's phone)
         handled without building a Header and Frame, answered as reply() would; False: use handle()."""
+        head = self.fast_head
         if len(raw) < 41 or b"\x7d" in raw or raw[:2] != b"\x02\x00" or raw[2] & 0xE0 or raw[4:10] != self.fast_phone \
-                or j.checksum(raw[:-1]) != raw[-1]:
+                or j.checksum(raw[:-1]) != raw[-1] or head is None:
             return False
         stats = self.gw.stats
         stats["frames"] += 1
         ok = self.locations(j.LOCATION, raw[12:-1], 0)
         serial = self.serial = (self.serial + 1) & 0xFFFF
         result = j.OK if ok else j.BAD_MESSAGE
-        data = self.fast_head + serial.to_bytes(2, "big") + raw[10:12] + b"\x02\x00" + bytes((result,))
+        data = head + serial.to_bytes(2, "big") + raw[10:12] + b"\x02\x00" + bytes((result,))
         x = self.fast_xor ^ (serial >> 8) ^ (serial & 0xFF) ^ raw[10] ^ raw[11] ^ 0x02 ^ result
         self.transport.write(b"\x7e" + j.escape(data + bytes((x,))) + b"\x7e")
         return True
@@ -268,15 +271,18 @@ class Session(asyncio.Protocol):
             flags |= FLAG_BACKFILL if kind == 1 else 0
         else:
             items = [body[2:] if mid == j.LOCATION_ANSWER else body]
+        if self.terminal is None:  # only an authenticated terminal's positions come here
+            return False
         vid, pending, used, decoded = self.terminal.vehicle_id, self.gw.pending, 0, False
         for item in items:
             fix = j.location_fix(item)
             decoded = decoded or fix is not None
-            if fix is None or fix[6] is None or not fix[1] & j.STATUS_FIXED:
-                self.gw.stats["dropped_positions"] += 1  # no fix (or no valid time): nothing to place
-                continue
-            alarm, status, lon, lat, speed, heading, t = fix
-            pending.append((vid, t, lon, lat, speed, heading, alarm, status, flags))
-            used += 1
+            if fix is not None:
+                alarm, status, lon, lat, speed, heading, t = fix
+                if t is not None and status & j.STATUS_FIXED:
+                    pending.append((vid, t, lon, lat, speed, heading, alarm, status, flags))
+                    used += 1
+                    continue
+            self.gw.stats["dropped_positions"] += 1  # no fix (or no valid time): nothing to place
         self.gw.stats["positions"] += used
         return decoded

@@ -13,7 +13,9 @@ import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -22,11 +24,13 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cityloop.fleet import access, positions, violations
-from cityloop.fleet.domain import FLAG_BACKFILL, FLAG_WGS84, Batch, RuleEngine, Thresholds
+from cityloop.fleet.domain import FLAG_BACKFILL, FLAG_WGS84, Batch, Fix, RuleEngine, Thresholds
 from cityloop.fleet.gateway import Terminal, issue_auth_code
 from cityloop.fleet.models import Permit, PermitVehicle, Site, Vehicle, Zone
+from cityloop.fleet.schemas import PositionIn
 from cityloop.fleet.world import PermitSpec, SiteSpec, VehicleSpec, World, WorldSpec, ZoneSpec, parse_hours
 from cityloop.geo.coords import to_wgs84_np
+from cityloop.geo.domain import Locate
 from cityloop.geo.models import UnitGrid
 from cityloop.geo.queries import get_index, grid_version
 from cityloop.shared.lookup_gate import LookupGate
@@ -37,12 +41,11 @@ FUTURE_SECONDS = 600  # positions further ahead than this are clock errors
 RETENTION_EVERY_S = 6 * 3600
 LOOKUP_AGAIN_SECONDS = 1.0  # an unknown terminal is looked up in the database at most this often …
 LOOKUPS_PER_SECOND = 50  # … and at most this many unknown terminals a second (random phones cannot flood it)
-_STOP = object()
 
 
 def load_world(session: Session, city: shapely.Geometry | None) -> WorldSpec:
     """Everything the rules check against, from the database."""
-    shape = lambda text: shapely.from_geojson(text)  # noqa: E731
+    shape: Callable[[str], shapely.Geometry] = shapely.from_geojson
     vehicles = [VehicleSpec(v.id, v.sealed, v.load_sensor)
                 for v in session.scalars(select(Vehicle).where(Vehicle.active.is_(True)))]
     zones = [ZoneSpec(z.id, z.kind, z.name, shape(z.geometry), z.speed_limit, z.width_m, parse_hours(z.hours or []))
@@ -71,29 +74,32 @@ class Pipeline:
         self.state, self.settings = state, state.settings
         self.lock = threading.RLock()
         self.engine: RuleEngine | None = None
-        self.versions: tuple | None = None
+        self.versions: tuple[int, int] | None = None
         self.city: shapely.Geometry | None = None
         self.terminals: dict[str, Terminal] = {}
         self.coord_sys: dict[int, str] = {}
         self._coord_codes = np.zeros(1, np.int8)
-        self.stats: Counter = Counter()
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.stats: Counter[str] = Counter()
+        self._queue: queue.SimpleQueue[list[Fix] | None] = queue.SimpleQueue()  # None: stop
         self.gate = LookupGate(LOOKUP_AGAIN_SECONDS, LOOKUPS_PER_SECOND)
         self._thread: threading.Thread | None = None
 
-    def refresh(self, session: Session) -> None:
-        """Reload the world when vehicles, sites, zones, permits or grids changed."""
+    def refresh(self, session: Session) -> RuleEngine:
+        """Reload the world when vehicles, sites, zones, permits or grids changed; the rule engine."""
         versions = (access.version(session), grid_version(session))
-        if versions == self.versions:
-            return
+        if versions == self.versions and self.engine is not None:  # the engine is made before versions are set
+            return self.engine
         if self.versions is None or versions[1] != self.versions[1]:
             self.city = city_area(session)
         world = World(load_world(session, self.city))
-        if self.engine is None:
-            offset = ZoneInfo(self.settings.timezone).utcoffset(datetime(2026, 1, 1)).total_seconds()
-            self.engine = RuleEngine(world, Thresholds.from_settings(self.settings), int(offset))
+        engine = self.engine
+        if engine is None:
+            offset = ZoneInfo(self.settings.timezone).utcoffset(datetime(2026, 1, 1))
+            assert offset is not None  # a zone always has an offset for a naive time
+            engine = self.engine = RuleEngine(world, Thresholds.from_settings(self.settings),
+                                              int(offset.total_seconds()))
         else:
-            self.engine.set_world(world)
+            engine.set_world(world)
         secret = self.settings.secret_key
         rows = session.execute(select(Vehicle.id, Vehicle.plate, Vehicle.terminal_phone, Vehicle.coord_sys)
                                .where(Vehicle.active.is_(True))).all()
@@ -104,10 +110,11 @@ class Pipeline:
         for vid, cs in self.coord_sys.items():
             self._coord_codes[vid] = 2 if cs == "gcj02" else 1
         self.versions = versions
+        return engine
 
-    def locate(self):
+    def locate(self) -> Locate:
         """The grid index's locate (a fixed one when the state brings it, as the demo build does)."""
-        return getattr(self.state, "fleet_locate", None) or get_index(self.state).locate
+        return self.state.fleet_locate or get_index(self.state).locate
 
     def directory(self, terminal_key: str) -> Terminal | None:
         """The gateway's lookup of registered terminals: the loaded registry, else the database at once, so a truck
@@ -135,13 +142,13 @@ class Pipeline:
         self.terminals = {**self.terminals, terminal_key: found}
         return found
 
-    def ingest(self, session: Session, fixes: list[tuple], now: datetime) -> tuple[int, int, list[int]]:
+    def ingest(self, session: Session, fixes: list[Fix], now: datetime) -> tuple[int, int, list[int]]:
         """Store and evaluate fix tuples (vehicle_id, t, lon, lat, speed, heading, alarm, status, flags) in one
         transaction; returns (stored, unknown or out of time, new violation ids)."""
         from cityloop.sla.service import calendar
 
         with self.lock:
-            self.refresh(session)
+            engine = self.refresh(session)
             b = Batch.of(fixes)
             rows = self._rows(fixes, b, now)
             stored = positions.store(session, rows)
@@ -149,7 +156,7 @@ class Pipeline:
             keep = rows["keep"]
             batch = Batch(b.vehicle_id[keep], rows["t"].astype(float), rows["lon"], rows["lat"], rows["speed"],
                           rows["status"], rows["flags"])
-            events = self.engine.evaluate(batch)
+            events = engine.evaluate(batch)
             made = violations.record(session, self.settings, events, now, calendar(session, self.settings),
                                      self.locate()) if events else []
             session.commit()
@@ -157,7 +164,7 @@ class Pipeline:
         self.stats["violations"] += len(made)
         return stored, len(fixes) - stored, [v.id for v in made]
 
-    def _rows(self, fixes: list[tuple], b: Batch, now: datetime) -> dict[str, np.ndarray]:
+    def _rows(self, fixes: list[Fix], b: Batch, now: datetime) -> dict[str, np.ndarray]:
         """Known vehicles' positions within the retention window, converted to WGS84."""
         now_s = now.timestamp()
         code = self._coord_codes[np.clip(b.vehicle_id, 0, len(self._coord_codes) - 1)]  # 0 unknown, 1 WGS84, 2 GCJ
@@ -167,7 +174,7 @@ class Pipeline:
         gcj = keep & (code == 2) & (b.flags & FLAG_WGS84 == 0)
         if gcj.any():
             lon[gcj], lat[gcj] = to_wgs84_np(lon[gcj], lat[gcj], "gcj02")
-        cols = list(zip(*fixes)) if fixes else [()] * 9
+        cols: list[tuple[Any, ...]] = list(zip(*fixes)) if fixes else [()] * 9
         heading = np.array(cols[5], np.int64) if fixes else np.zeros(0, np.int64)
         alarm = np.array(cols[6], np.int64) if fixes else np.zeros(0, np.int64)
         return {"keep": keep, "vehicle_id": b.vehicle_id[keep], "t": np.floor(b.t[keep]).astype(np.int64),
@@ -202,8 +209,7 @@ class Pipeline:
         from cityloop.sla.service import calendar
 
         with self.lock:
-            self.refresh(session)
-            events = self.engine.sweep(now.timestamp())
+            events = self.refresh(session).sweep(now.timestamp())
             made = violations.record(session, self.settings, events, now, calendar(session, self.settings),
                                      self.locate()) if events else []
             session.commit()
@@ -211,7 +217,7 @@ class Pipeline:
 
     # --- the writer thread behind the gateway ---------------------------------------------------------------------
 
-    def submit(self, fixes: list[tuple]) -> None:
+    def submit(self, fixes: list[Fix]) -> None:
         """Queue fixes for the writer thread (returns at once)."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="cityloop-fleet-writer", daemon=True)
@@ -221,7 +227,7 @@ class Pipeline:
     def stop(self) -> None:
         """Write what is queued, then end the writer thread."""
         if self._thread is not None:
-            self._queue.put(_STOP)
+            self._queue.put(None)
             self._thread.join(timeout=30)
             self._thread = None
 
@@ -233,21 +239,21 @@ class Pipeline:
         return dropped
 
     def _run(self, max_batch: int = 50_000) -> None:
-        last_sweep, last_retention = time.monotonic(), -RETENTION_EVERY_S
+        last_sweep, last_retention = time.monotonic(), float(-RETENTION_EVERY_S)
         while True:
             try:
                 first = self._queue.get(timeout=1.0)
             except queue.Empty:
                 first = []
-            stop = first is _STOP
-            batch = [] if stop else list(first)
+            stop = first is None
+            batch = [] if first is None else list(first)
             while len(batch) < max_batch and not stop:
                 try:
                     more = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                stop = more is _STOP
-                batch += [] if stop else more
+                stop = more is None
+                batch += [] if more is None else more
             self._write(batch)
             if time.monotonic() - last_sweep >= 15:
                 last_sweep = time.monotonic()
@@ -258,11 +264,11 @@ class Pipeline:
             if stop:
                 return
 
-    def _write(self, batch: list[tuple]) -> None:
+    def _write(self, batch: list[Fix]) -> None:
         if batch:
             self._guard(lambda s: self.ingest(s, batch, self.state.clock.now()))
 
-    def _guard(self, work) -> None:
+    def _guard(self, work: Callable[[Session], object]) -> None:
         try:
             with self.state.session_factory() as session:
                 work(session)
@@ -273,16 +279,18 @@ class Pipeline:
 
 def get_pipeline(state: AppState) -> Pipeline:
     """This process's pipeline (created on first use)."""
-    pipeline = getattr(state, "fleet_pipeline", None)
+    pipeline = state.fleet_pipeline
     if pipeline is None:
         pipeline = state.fleet_pipeline = Pipeline(state)
     return pipeline
 
 
-def fixes_from_json(items: list, terminals: dict[str, Terminal], by_plate: dict[str, int]) -> tuple[list[tuple], int]:
+def fixes_from_json(items: list[PositionIn], terminals: dict[str, Terminal], by_plate: dict[str, int],
+                    ) -> tuple[list[Fix], int]:
     """Forwarded positions (schemas.PositionIn) as fix tuples; unknown vehicles are counted, not kept. A position
     that names its coordinate system is converted here; otherwise the vehicle's setting applies."""
-    out, unknown = [], 0
+    out: list[Fix] = []
+    unknown = 0
     for p in items:
         vid = by_plate.get(p.plate) if p.plate else None
         if vid is None and p.phone:
@@ -299,7 +307,7 @@ def fixes_from_json(items: list, terminals: dict[str, Terminal], by_plate: dict[
     return out, unknown
 
 
-def json_positions(raw: bytes) -> list[dict]:
+def json_positions(raw: bytes) -> list[Any]:
     """An MQTT payload: one position object, a list of them, or {"positions": [...]}."""
     doc = json.loads(raw)
     if isinstance(doc, dict) and "positions" in doc:

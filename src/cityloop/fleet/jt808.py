@@ -10,12 +10,19 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-# The message bodies and the shared constants live in jt808_messages; they are part of this codec's interface.
-from cityloop.fleet.jt808_messages import (  # noqa: F401
-    ALARM_ACK, BAD_MESSAGE, BEIJING, FAIL, LOAD_EMPTY, LOAD_FULL, LOAD_HALF, OK, STATUS_ACC, STATUS_FIXED,
-    STATUS_SOUTH, STATUS_WEST, UNSUPPORTED, FrameError, Location, Registration, bcd_time_epoch, decode_auth,
-    decode_batch, decode_general_response, decode_location, decode_register, decode_register_response, encode_auth,
-    encode_batch, encode_general_response, encode_location, encode_register, encode_register_response, location_fix)
+# The message bodies and the shared constants live in jt808_messages; they are part of this codec's interface
+# (re-exported: `name as name`).
+from cityloop.fleet.jt808_messages import (
+    ALARM_ACK as ALARM_ACK, BAD_MESSAGE as BAD_MESSAGE, BEIJING as BEIJING, FAIL as FAIL, LOAD_EMPTY as LOAD_EMPTY,
+    LOAD_FULL as LOAD_FULL, LOAD_HALF as LOAD_HALF, OK as OK, STATUS_ACC as STATUS_ACC, STATUS_FIXED as STATUS_FIXED,
+    STATUS_SOUTH as STATUS_SOUTH, STATUS_WEST as STATUS_WEST, UNSUPPORTED as UNSUPPORTED, FrameError as FrameError,
+    Location as Location, Registration as Registration, bcd_time_epoch as bcd_time_epoch, decode_auth as decode_auth,
+    decode_batch as decode_batch, decode_general_response as decode_general_response,
+    decode_location as decode_location, decode_register as decode_register,
+    decode_register_response as decode_register_response, encode_auth as encode_auth, encode_batch as encode_batch,
+    encode_general_response as encode_general_response, encode_location as encode_location,
+    encode_register as encode_register, encode_register_response as encode_register_response,
+    location_fix as location_fix)
 
 FLAG, ESC = 0x7E, 0x7D
 TERMINAL_RESPONSE, HEARTBEAT, LOGOUT, REGISTER, AUTHENTICATE = 0x0001, 0x0002, 0x0003, 0x0100, 0x0102

@@ -6,6 +6,10 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cityloop.fleet.jt808 import Header
 
 BEIJING = timezone(timedelta(hours=8))  # 808 times are GMT+8
 OK, FAIL, BAD_MESSAGE, UNSUPPORTED, ALARM_ACK = 0, 1, 2, 3, 4  # 0x8001 results
@@ -16,7 +20,7 @@ LOAD_EMPTY, LOAD_HALF, LOAD_FULL = 0, 1, 3  # status bits 8–9
 class FrameError(ValueError):
     """A frame that cannot be decoded; `header` is set when the header was readable (so it can be answered)."""
 
-    def __init__(self, reason: str, header=None) -> None:  # header: a jt808.Header
+    def __init__(self, reason: str, header: Header | None = None) -> None:
         super().__init__(reason)
         self.reason, self.header = reason, header
 
@@ -142,7 +146,8 @@ def decode_batch(body: bytes) -> tuple[int, list[bytes]]:
     if len(body) < 3:
         raise FrameError("short-batch")
     count, kind = struct.unpack_from(">HB", body)
-    items, offset = [], 3
+    items: list[bytes] = []
+    offset = 3
     while len(items) < count and offset + 2 <= len(body):
         size = int.from_bytes(body[offset:offset + 2], "big")
         if offset + 2 + size > len(body):
@@ -187,7 +192,8 @@ def decode_register(body: bytes, is_2019: bool) -> Registration:
     for size in (maker, model, ident):
         parts.append(_text(body[offset:offset + size]))
         offset += size
-    return Registration(province, city, *parts, body[offset], _text(body[offset + 1:]))
+    maker_name, model_name, terminal_id = parts
+    return Registration(province, city, maker_name, model_name, terminal_id, body[offset], _text(body[offset + 1:]))
 
 
 def encode_register(reg: Registration, is_2019: bool = False) -> bytes:

@@ -4,6 +4,7 @@ violations and appeals. Geometries are GeoJSON text in WGS84, as elsewhere in Ci
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -95,7 +96,7 @@ class Zone(Base):
     geometry: Mapped[str] = mapped_column(Text)
     width_m: Mapped[float | None] = mapped_column(Float)  # roads
     speed_limit: Mapped[float | None] = mapped_column(Float)  # km/h
-    hours: Mapped[list] = mapped_column(JSONType, default=list)  # ["07:00-08:30", …]; empty = always
+    hours: Mapped[list[str]] = mapped_column(JSONType, default=list)  # ["07:00-08:30", …]; empty = always
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -113,7 +114,7 @@ class Permit(Base):
     corridor_m: Mapped[float] = mapped_column(Float)  # corridor width
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date] = mapped_column(Date)
-    hours: Mapped[list] = mapped_column(JSONType, default=list)
+    hours: Mapped[list[str]] = mapped_column(JSONType, default=list)
     status: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected | revoked
     reason: Mapped[str | None] = mapped_column(Text)
     applied_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -163,8 +164,8 @@ class Violation(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
-    details: Mapped[dict] = mapped_column(JSONType, default=dict)
-    evidence: Mapped[dict] = mapped_column(JSONType, default=dict)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     status: Mapped[str] = mapped_column(String(16))  # open | appealed | upheld | cancelled
     appeal_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
@@ -180,7 +181,7 @@ class Appeal(Base):
     violation_id: Mapped[int] = mapped_column(ForeignKey("fleet_violations.id"), unique=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("fleet_companies.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
-    files: Mapped[list] = mapped_column(JSONType, default=list)  # [{sha256, name, content_type, size}]
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)  # [{sha256, name, content_type, size}]
     submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decision: Mapped[str | None] = mapped_column(String(16))  # upheld | cancelled

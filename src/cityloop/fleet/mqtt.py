@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 from pydantic import TypeAdapter, ValidationError
 
+from cityloop.fleet.domain import Fix
 from cityloop.fleet.ingest import Pipeline, fixes_from_json, json_positions
 from cityloop.fleet.schemas import PositionIn
 from cityloop.state import AppState
@@ -19,7 +20,7 @@ log = logging.getLogger("cityloop.fleet")
 _POSITIONS = TypeAdapter(list[PositionIn])
 
 
-def parse(payload: bytes, pipeline: Pipeline, plates: dict[str, int]) -> tuple[list[tuple], int]:
+def parse(payload: bytes, pipeline: Pipeline, plates: dict[str, int]) -> tuple[list[Fix], int]:
     """Fix tuples from one MQTT payload; a bad payload yields nothing (and is counted)."""
     try:
         items = _POSITIONS.validate_python(json_positions(payload))
@@ -33,7 +34,7 @@ async def subscribe(state: AppState, pipeline: Pipeline, retry_seconds: float = 
     """Subscribe and hand positions to the pipeline until cancelled."""
     import aiomqtt
 
-    url = urlparse(state.settings.fleet_mqtt_url)
+    url = urlparse(state.settings.fleet_mqtt_url or "")  # set: subscribe runs only then
     topic = state.settings.fleet_mqtt_topic
     while True:
         try:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
 
-from cityloop.state import app_state
-from cityloop.deps import get_session, optional_actor
-from cityloop.org.actor import Actor
+from cityloop.deps import ClockDep, OptionalActorDep, SessionDep, SettingsDep
 from cityloop.fleet import access, queries
 from cityloop.fleet.service import today
 from cityloop.fleet.models import Company
@@ -25,7 +22,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 @router.get("/static/fleet/{name}")
-def static(name: str):
+def static(name: str) -> FileResponse:
     """The fleet pages' scripts."""
     path = STATIC / name
     if "/" in name or name.startswith(".") or not path.is_file():
@@ -34,7 +31,8 @@ def static(name: str):
 
 
 @router.get("/portal")
-def portal(request: Request, actor: Actor | None = Depends(optional_actor), session: Session = Depends(get_session)):
+def portal(request: Request, actor: OptionalActorDep, session: SessionDep, settings: SettingsDep,
+           clock: ClockDep) -> Response:
     """企业门户 / The company portal: vehicles, permits (apply), violations (appeal)."""
     if actor is None:
         return pages.login_redirect(request)
@@ -43,29 +41,29 @@ def portal(request: Request, actor: Actor | None = Depends(optional_actor), sess
     if company is None:
         return pages.render(request, "fleet/notice.html", status=403, menu=menu_for(actor),
                             zh="当前账号未关联运输企业。", en="This account is not linked to a transport company.")
-    settings = app_state(request.app).settings
-    score, blacklisted = queries.company_score(session, settings, company.id, app_state(request.app).clock.now())
+    score, blacklisted = queries.company_score(session, settings, company.id, clock.now())
     return pages.render(request, "fleet/portal.html", menu=menu_for(actor), company=company, score=score,
                         blacklisted=blacklisted, appeal_days=settings.fleet_appeal_days,
-                        today=today(settings, app_state(request.app).clock.now()))
+                        today=today(settings, clock.now()))
 
 
 @router.get("/console/fleet")
-def console(request: Request, actor: Actor | None = Depends(optional_actor), session: Session = Depends(get_session)):
+def console(request: Request, actor: OptionalActorDep, session: SessionDep, settings: SettingsDep,
+            clock: ClockDep) -> Response:
     """渣土车监管 / Staff console: permits and appeals to decide, the live map, track playback."""
     if actor is None:
         return pages.login_redirect(request)
     if not actor.has(*access.STAFF):
         return pages.render(request, "fleet/notice.html", status=403, menu=menu_for(actor),
                             zh="仅限工作人员。", en="Staff only.")
-    reviewer = access.is_reviewer(session, app_state(request.app).settings, actor)
+    reviewer = access.is_reviewer(session, settings, actor)
     return pages.render(request, "fleet/console.html", menu=menu_for(actor), reviewer=reviewer,
-                        now=int(app_state(request.app).clock.now().timestamp()))
+                        now=int(clock.now().timestamp()))
 
 
 @router.get("/public/permits")
-def public_permits(request: Request, session: Session = Depends(get_session)):
+def public_permits(request: Request, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> Response:
     """核准信息公开 / Approved transport permits, for everyone."""
-    now = app_state(request.app).clock.now()
-    items = queries.permits(session, app_state(request.app).settings, now, public=True)
+    now = clock.now()
+    items = queries.permits(session, settings, now, public=True)
     return pages.render(request, "fleet/public_permits.html", permits=items)

@@ -4,9 +4,10 @@ demand in schema fleet_parts, dropped whole by retention), plain rows on SQLite,
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import select, text
+from sqlalchemy import CursorResult, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -64,7 +65,9 @@ def store(session: Session, rows: dict[str, np.ndarray]) -> int:
 def drop_older_than(session: Session, cutoff: float) -> int:
     """Retention: drop whole days before cutoff (PostgreSQL) or delete the rows (SQLite); returns days/rows."""
     if session.get_bind().dialect.name != "postgresql":
-        return session.execute(text("DELETE FROM fleet_positions WHERE t < :c"), {"c": int(cutoff)}).rowcount
+        deleted = cast(CursorResult[Any], session.execute(text("DELETE FROM fleet_positions WHERE t < :c"),
+                                                          {"c": int(cutoff)}))
+        return deleted.rowcount
     parts = session.execute(text(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.inhparent = 'fleet_positions'::regclass "

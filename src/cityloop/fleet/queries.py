@@ -4,11 +4,12 @@ their appeals, tracks for playback, and the map layers."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case
@@ -20,7 +21,7 @@ from cityloop.fleet.models import Appeal, Company, Permit, PermitVehicle, Site, 
 from cityloop.shared.errors import NotFound
 
 
-def _counting(now: datetime):
+def _counting(now: datetime) -> ColumnElement[bool]:
     """Violations that count against a company: upheld, or left unappealed past the deadline."""
     return or_(Violation.status == "upheld", and_(Violation.status == "open", Violation.appeal_due_at < now))
 
@@ -96,14 +97,19 @@ def permits(session: Session, settings: Settings, now: datetime, company: int | 
     return [permit_out(session, p, today) for p in rows]
 
 
-def permit_out(session: Session, p: Permit, today) -> schemas.PermitOut:
+def permit_out(session: Session, p: Permit, today: date) -> schemas.PermitOut:
     plates = session.execute(select(Vehicle.id, Vehicle.plate)
                              .join(PermitVehicle, PermitVehicle.vehicle_id == Vehicle.id)
                              .where(PermitVehicle.permit_id == p.id).order_by(Vehicle.id)).all()
     sites = {s.id: s for s in session.scalars(select(Site).where(Site.id.in_([p.from_site_id, p.to_site_id])))}
-    ref = lambda s: schemas.SiteRef(id=s.id, name=s.name, kind=s.kind)  # noqa: E731
+    company = session.get(Company, p.company_id)
+    assert company is not None  # a permit's company stays (foreign key)
+
+    def ref(s: Site) -> schemas.SiteRef:
+        return schemas.SiteRef(id=s.id, name=s.name, kind=s.kind)
+
     return schemas.PermitOut(
-        id=p.id, number=p.number, company_id=p.company_id, company_name=session.get(Company, p.company_id).name,
+        id=p.id, number=p.number, company_id=p.company_id, company_name=company.name,
         vehicle_ids=[i for i, _ in plates], plates=[n for _, n in plates], from_site=ref(sites[p.from_site_id]),
         to_site=ref(sites[p.to_site_id]), route=json.loads(p.route)["coordinates"], corridor_m=p.corridor_m,
         valid_from=p.valid_from, valid_to=p.valid_to, hours=p.hours or [],
@@ -121,7 +127,7 @@ def _appeal_out(a: Appeal | None) -> schemas.AppealOut | None:
                              decided_at=a.decided_at)
 
 
-def violations(session: Session, now: datetime, company: int | None, filters: dict, page: int = 1,
+def violations(session: Session, now: datetime, company: int | None, filters: dict[str, Any], page: int = 1,
                size: int = 50, detail: bool = False, actor: Actor | None = None) -> tuple[list[schemas.ViolationOut], int]:
     """Violations, newest first, with plate, company, case number (only of cases `actor` may open) and appeal."""
     stmt = (select(Violation, Vehicle.plate, Company.name, Case.number, Appeal)
@@ -143,7 +149,7 @@ def violations(session: Session, now: datetime, company: int | None, filters: di
         conds.append(Violation.status == status)
     if filters.get("appeal") == "pending":
         conds += [Appeal.id.is_not(None), Appeal.decision.is_(None)]
-    total = session.scalar(select(func.count()).select_from(stmt.where(*conds).subquery()))
+    total = session.execute(select(func.count()).select_from(stmt.where(*conds).subquery())).scalar_one()
     rows = session.execute(stmt.where(*conds).order_by(Violation.started_at.desc(), Violation.id.desc())
                            .offset((page - 1) * size).limit(size)).all()
     model = schemas.ViolationDetail if detail else schemas.ViolationOut
@@ -168,7 +174,9 @@ def get_violation(session: Session, now: datetime, violation_id: int, company: i
     items, _ = violations(session, now, company, {"id": violation_id}, detail=True, actor=actor)
     if not items:
         raise NotFound("violation-not-found", "违规记录不存在", "Violation not found")
-    return items[0]
+    item = items[0]
+    assert isinstance(item, schemas.ViolationDetail)  # detail=True
+    return item
 
 
 def vehicle_track(session: Session, vehicle: Vehicle, t0: datetime, t1: datetime, tolerance_m: float,
@@ -184,7 +192,7 @@ def vehicle_track(session: Session, vehicle: Vehicle, t0: datetime, t1: datetime
                             violations=marks)
 
 
-def map_layers(session: Session) -> dict:
+def map_layers(session: Session) -> dict[str, Any]:
     """Sites and zones as one GeoJSON FeatureCollection for the maps."""
     features = [{"type": "Feature", "geometry": json.loads(s.geometry),
                  "properties": {"layer": "site", "id": s.id, "kind": s.kind, "name": s.name}}

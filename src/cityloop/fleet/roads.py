@@ -41,7 +41,8 @@ SITES = [
     ("depot", "城东渣土车停车场", 118.4470, 32.4440, 70),
 ]
 # (name, polygon or (lon, lat, radius m), hours)
-RESTRICTED = [
+# (name, a polygon's corners or a circle's (lon, lat, radius in metres), hours)
+RESTRICTED: list[tuple[str, list[tuple[float, float]] | tuple[float, float, float], list[str]]] = [
     ("老城区禁行区", [(118.430, 32.448), (118.440, 32.448), (118.440, 32.457), (118.430, 32.457)], []),
     ("县第一中学周边", (118.4355, 32.4660, 120), ["07:00-08:30", "11:30-13:30", "16:30-18:00"]),
     ("实验小学周边", (118.4200, 32.4440, 110), ["07:00-08:30", "11:30-13:30", "16:30-18:00"]),

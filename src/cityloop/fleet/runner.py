@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from cityloop.fleet.gateway import Gateway
 from cityloop.fleet.ingest import Pipeline, get_pipeline, load_world
-from cityloop.fleet.simulate import Fleet, Plan, plans_from_db
+from cityloop.fleet.simulate import Fleet, Plan, Report, plans_from_db
 from cityloop.fleet.terminal import Terminal, TerminalError
 from cityloop.fleet.world import World
 from cityloop.state import AppState
@@ -67,7 +67,7 @@ async def _keep_fresh(state: AppState, pipeline: Pipeline, every: float = 5.0) -
 
 async def _demo_fleet(state: AppState, port: int) -> None:
     """The demo server's gentle fleet: the vehicles that exist at start, one report each every 15 s."""
-    def plans():
+    def plans() -> tuple[list[Plan], World]:
         with state.read_session_factory() as session:
             spec = load_world(session, None)
             return plans_from_db(session, spec, state.clock.now()), World(spec)
@@ -103,7 +103,7 @@ async def drive_tcp(plans: list[Plan], world: World, host: str, port: int, inter
     by_vehicle = {p.vehicle_id: t for p, t in zip(plans, terms) if t is not None}
     accepted, end = 0, None if duration is None else time.monotonic() + duration
 
-    async def send(term: Terminal, report) -> int:
+    async def send(term: Terminal, report: Report) -> int:
         async with gate:
             try:
                 return int(await term.report(report.location()) == 0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -13,7 +13,7 @@ from cityloop.shared.fields import NOT_FLAG, Day, Flag, Instant, Int, Num
 
 Lon = Field(..., ge=-180, le=180)
 Lat = Field(..., ge=-90, le=90)
-Hours = Field(default_factory=list, max_length=6, description='时段, e.g. ["22:00-06:00"]；空 = 全天')
+Hours: list[str] = Field(default_factory=list, max_length=6, description='时段, e.g. ["22:00-06:00"]；空 = 全天')
 
 
 def _hours(value: list[str]) -> list[str]:
@@ -103,7 +103,7 @@ class SiteIn(Strict):
     name: str = Field(..., min_length=1, max_length=100)
     address: str | None = Field(None, max_length=200)
     company_id: Int | None = Field(None, ge=1, le=2**31 - 1)
-    geometry: dict = Field(..., description="GeoJSON Polygon/MultiPolygon (WGS84)")
+    geometry: dict[str, Any] = Field(..., description="GeoJSON Polygon/MultiPolygon (WGS84)")
 
 
 class SiteOut(BaseModel):
@@ -112,13 +112,13 @@ class SiteOut(BaseModel):
     name: str
     address: str | None
     company_id: int | None
-    geometry: dict
+    geometry: dict[str, Any]
 
 
 class ZoneIn(Strict):
     kind: Literal["restricted", "speed", "road"]
     name: str = Field(..., min_length=1, max_length=100)
-    geometry: dict = Field(..., description="GeoJSON Polygon (restricted, speed) or LineString (road), WGS84")
+    geometry: dict[str, Any] = Field(..., description="GeoJSON Polygon (restricted, speed) or LineString (road), WGS84")
     width_m: Num | None = Field(None, gt=0, le=500)
     speed_limit: Num | None = Field(None, gt=0, le=200)
     hours: list[str] = Hours
@@ -130,7 +130,7 @@ class ZoneOut(BaseModel):
     id: int
     kind: str
     name: str
-    geometry: dict
+    geometry: dict[str, Any]
     width_m: float | None
     speed_limit: float | None
     hours: list[str]
@@ -224,7 +224,7 @@ class AppealOut(LocalTimes):
     id: int
     violation_id: int
     text: str
-    files: list[dict]
+    files: list[dict[str, Any]]
     submitted_at: datetime
     decision: str | None
     decision_note: str | None
@@ -245,7 +245,7 @@ class ViolationOut(LocalTimes):
     ended_at: datetime | None
     lon: float
     lat: float
-    details: dict
+    details: dict[str, Any]
     status: str  # open | appealed | upheld | cancelled
     appeal_due_at: datetime
     case_id: int | None
@@ -255,7 +255,7 @@ class ViolationOut(LocalTimes):
 
 
 class ViolationDetail(ViolationOut):
-    evidence: dict
+    evidence: dict[str, Any]
 
 
 class AppealText(Strict):
@@ -272,4 +272,4 @@ class TrackOut(BaseModel):
     plate: str
     points: list[list[float]] = Field(..., description="[[unix_seconds, lon, lat, speed_kmh, heading], …]")
     raw_points: int
-    violations: list[dict]
+    violations: list[dict[str, Any]]

@@ -4,7 +4,8 @@ approve, reject, revoke). Each loads, decides, writes and commits once."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import shapely
@@ -12,16 +13,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
+from cityloop.db import Base
 from cityloop.org.actor import Actor
 from cityloop.fleet import access, schemas
 from cityloop.fleet.models import Company, CompanyUser, Driver, Permit, PermitVehicle, Site, Vehicle, Zone
 from cityloop.fleet.queries import company_score
+from cityloop.org.models import User
 from cityloop.org.service import add_user
 from cityloop.shared.errors import Conflict, Forbidden, Invalid, NotFound
 from cityloop.notify import hooks as notify_hooks
 
+Row = TypeVar("Row", bound=Base)
 
-def _geojson(geometry: dict, kinds: tuple[str, ...]) -> str:
+
+def _geojson(geometry: dict[str, Any], kinds: tuple[str, ...]) -> str:
     """Validated GeoJSON text of a WGS84 geometry of one of these types."""
     try:
         geom = shapely.from_geojson(json.dumps(geometry))
@@ -32,10 +37,11 @@ def _geojson(geometry: dict, kinds: tuple[str, ...]) -> str:
     x0, y0, x1, y1 = geom.bounds
     if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
         raise Invalid("bad-geometry", "经纬度超出范围", "Coordinates out of range")
-    return shapely.to_geojson(geom)
+    text: str = shapely.to_geojson(geom)
+    return text
 
 
-def _get(session: Session, model, ident: int, what: tuple[str, str]):
+def _get(session: Session, model: type[Row], ident: int, what: tuple[str, str]) -> Row:
     row = session.get(model, ident)
     if row is None:
         raise NotFound(f"{what[1].lower().replace(' ', '-')}-not-found", f"{what[0]}不存在", f"{what[1]} not found")
@@ -52,7 +58,7 @@ def add_company(session: Session, body: schemas.CompanyIn, now: datetime) -> Com
     return company
 
 
-def add_company_user(session: Session, company_id: int, body: schemas.CompanyUserIn, now: datetime):
+def add_company_user(session: Session, company_id: int, body: schemas.CompanyUserIn, now: datetime) -> User:
     """A login (role company) for a company's second-level portal."""
     _get(session, Company, company_id, ("企业", "Company"))
     user = add_user(session, body.username, body.password, ["company"], now, body.display_name)
@@ -116,7 +122,7 @@ def add_zone(session: Session, body: schemas.ZoneIn) -> Zone:
     return zone
 
 
-def today(settings: Settings, now: datetime):
+def today(settings: Settings, now: datetime) -> date:
     """The local date."""
     return now.astimezone(ZoneInfo(settings.timezone)).date()
 

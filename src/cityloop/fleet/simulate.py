@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,13 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.fleet import jt808, roads
-from cityloop.fleet.domain import Thresholds
+from cityloop.fleet.domain import Fix, Thresholds
 from cityloop.fleet.models import Permit, PermitVehicle, Site, Vehicle
 from cityloop.fleet.world import World, WorldSpec, in_windows, parse_hours
 
 # Shares of the permitted trucks that misbehave on the road (the rest drive by the rules).
 SHARES = {"speeder": 0.10, "route_leaver": 0.07, "shortcut": 0.05, "dumper": 0.04, "offline": 0.03}
 DWELL_S, DUMP_S, SILENT_S = 600.0, 12 * 60.0, 7 * 60.0  # loading/unloading takes ten minutes
+LimitOf = Callable[[np.ndarray, np.ndarray], np.ndarray]  # the speed limit at arrays of lon, lat
 
 
 @dataclass
@@ -45,7 +47,7 @@ class Report:
     heading: int
     load: int
 
-    def fix(self) -> tuple:
+    def fix(self) -> Fix:
         """As a pipeline fix tuple."""
         return (self.vehicle_id, self.t, self.lon, self.lat, self.speed, self.heading, 0,
                 jt808.STATUS_ACC | jt808.STATUS_FIXED | (self.load << 8), 0)
@@ -69,7 +71,7 @@ def behaviour_of(vehicle_id: int, seed: int = 0) -> str:
 class Truck:
     """One truck's motion along its path; at(t) says where it is (None while its terminal is silent)."""
 
-    def __init__(self, plan: Plan, limit_of, rng: random.Random, t0: float) -> None:
+    def __init__(self, plan: Plan, limit_of: LimitOf, rng: random.Random, t0: float) -> None:
         self.plan, self.rng = plan, rng
         path = np.array(plan.path, float)
         self.lon0, self.lat0 = path[0]
@@ -134,7 +136,7 @@ class Fleet:
     def __init__(self, plans: list[Plan], world: World, t0: float, seed: int = 0) -> None:
         rng = random.Random(seed)
         th = Thresholds()
-        limit_of = lambda lon, lat: world.speed_limit(*world.project(lon, lat), th.default_speed_kmh)  # noqa: E731
+        limit_of: LimitOf = lambda lon, lat: world.speed_limit(*world.project(lon, lat), th.default_speed_kmh)  # noqa: E731
         self.trucks = [Truck(p, limit_of, random.Random(rng.random()), t0) for p in plans]
 
     def reports(self, t: float) -> list[Report]:
@@ -155,24 +157,24 @@ def plans_from_db(session: Session, world_spec: WorldSpec, now: datetime, seed: 
     minute, today = local.hour * 60 + local.minute, local.date()
     vehicles = list(session.scalars(select(Vehicle).where(Vehicle.active.is_(True)).order_by(Vehicle.id).limit(limit)))
     permits: dict[int, Permit] = {}
-    for permit, vid in session.execute(select(Permit, PermitVehicle.vehicle_id)
+    for valid, vid in session.execute(select(Permit, PermitVehicle.vehicle_id)
                                        .join(PermitVehicle, PermitVehicle.permit_id == Permit.id)
                                        .where(Permit.status == "approved", Permit.valid_from <= today,
                                               Permit.valid_to >= today).order_by(Permit.id)):
-        permits.setdefault(vid, permit)
+        permits.setdefault(vid, valid)
     sites = list(session.scalars(select(Site).where(Site.active.is_(True)).order_by(Site.id)))
     origins = [s for s in sites if s.kind == "construction"] or sites
     targets = [s for s in sites if s.kind == "disposal"] or sites
     router, shortcut = roads.Router(), roads.Router(avoid=False)
     rng = random.Random(seed)
-    plans = []
+    plans: list[Plan] = []
     for v in vehicles:
         permit = permits.get(v.id)
         if permit is None:
             a, b = rng.choice(origins), rng.choice(targets)
             path, kind = router.path(_centre(a), _centre(b)), "unpermitted"
         else:
-            path = [tuple(p) for p in shapely.get_coordinates(shapely.from_geojson(permit.route))]
+            path = [(x, y) for x, y in shapely.get_coordinates(shapely.from_geojson(permit.route))]
             windows = np.array([parse_hours(permit.hours or []) or ((0, 0),)])
             kind = behaviour_of(v.id, seed)
             if not in_windows(np.array([minute]), windows)[0]:

@@ -41,12 +41,16 @@ class Terminal:
         return j.encode_frame(msg_id, self.phone, self.serial, body, version=self.version)
 
     async def send_raw(self, data: bytes) -> None:
+        if self.writer is None:
+            raise TerminalError("not connected")
         self.writer.write(data)
         await self.writer.drain()
 
     async def answer(self) -> j.Frame:
         """The next frame from the platform."""
         while not self.frames:
+            if self.reader is None:
+                raise TerminalError("not connected")
             data = await asyncio.wait_for(self.reader.read(65536), self.timeout)
             if not data:
                 raise TerminalError("connection closed by the platform")

@@ -8,8 +8,8 @@ still open, a new violation is recorded and linked to it instead of opening anot
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -22,6 +22,7 @@ from cityloop.config import Settings
 from cityloop.fleet import positions, track
 from cityloop.fleet.domain import KINDS, Event
 from cityloop.fleet.models import Vehicle, Violation
+from cityloop.geo.domain import Locate
 from cityloop.shared.errors import AppError
 from cityloop.sla.domain import WorkCalendar
 
@@ -33,7 +34,7 @@ def _utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
 
-def evidence(session: Session, vehicle: Vehicle, e: Event) -> dict:
+def evidence(session: Session, vehicle: Vehicle, e: Event) -> dict[str, Any]:
     """The track segment of an episode (simplified), with its summary."""
     rows = positions.track(session, vehicle.id, e.start, e.at)
     tol = 2.0
@@ -64,7 +65,7 @@ def _describe(vehicle: Vehicle, e: Event) -> str:
     return f"渣土车 {vehicle.plate} {KINDS[e.kind][0]}：{extra}（北斗/GPS 轨迹自动识别）"
 
 
-def _place(locate: Callable, e: Event, ev: dict) -> tuple[float, float] | None:
+def _place(locate: Locate, e: Event, ev: dict[str, Any]) -> tuple[float, float] | None:
     """Where to file the case: the violation point, else the nearest-in-time point of its track inside the district."""
     for lon, lat in [(e.lon, e.lat)] + [(p[1], p[2]) for p in reversed(ev["track"])]:
         if np.isfinite(lon) and np.isfinite(lat) and locate(lon, lat) is not None:
@@ -73,7 +74,7 @@ def _place(locate: Callable, e: Event, ev: dict) -> tuple[float, float] | None:
 
 
 def open_violation(session: Session, settings: Settings, e: Event, now: datetime, cal: WorkCalendar,
-                   locate: Callable) -> Violation | None:
+                   locate: Locate) -> Violation | None:
     """Store an opened episode and open its case (in the caller's transaction)."""
     if session.scalar(select(Violation.id).where(Violation.key == e.key)) is not None:
         return None
@@ -133,9 +134,9 @@ def close_violation(session: Session, e: Event) -> None:
 
 
 def record(session: Session, settings: Settings, events: list[Event], now: datetime, cal: WorkCalendar,
-           locate: Callable) -> list[Violation]:
+           locate: Locate) -> list[Violation]:
     """Write the violations of a batch of episodes; returns the new ones."""
-    made = []
+    made: list[Violation] = []
     for e in events:
         if e.closed:
             close_violation(session, e)

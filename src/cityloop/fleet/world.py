@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import shapely
@@ -38,7 +39,8 @@ def in_windows(minute: np.ndarray, windows: np.ndarray) -> np.ndarray:
     s, e = windows[..., 0], windows[..., 1]
     m = minute[:, None]
     inside = np.where(s < e, (m >= s) & (m < e), (m >= s) | (m < e)) | (s == e)
-    return (inside & (s >= 0)).any(axis=1)
+    found: np.ndarray = (inside & (s >= 0)).any(axis=1)
+    return found
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class World:
         self.lon0, self.lat0 = lon0, lat0
         self.kx, self.ky = 111_320.0 * math.cos(math.radians(lat0)), 110_574.0
         self.vehicles = {v.id: v for v in spec.vehicles}
-        limits: dict[float, list] = {}
+        limits: dict[float, list[shapely.Geometry]] = {}
         for z in spec.zones:
             if z.kind in ("speed", "road") and z.speed_limit:
                 geom = self.to_m(z.geometry)
@@ -148,7 +150,7 @@ class World:
             for vid in p.vehicle_ids:
                 self.permits_of.setdefault(vid, []).append(i)
 
-    def project(self, lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    def project(self, lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
         """WGS84 degrees → local metres."""
         return (np.asarray(lon, float) - self.lon0) * self.kx, (np.asarray(lat, float) - self.lat0) * self.ky
 
@@ -180,7 +182,7 @@ class World:
         return self.city.contains(x, y) if self.city else np.ones(len(x), bool)
 
 
-def _windows(rows: list) -> np.ndarray:
+def _windows(rows: list[tuple[tuple[int, int], ...]]) -> np.ndarray:
     width = max((len(r) for r in rows), default=1)
     out = np.full((len(rows), width, 2), -1, dtype=np.int64)
     for i, row in enumerate(rows):

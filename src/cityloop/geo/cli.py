@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from collections.abc import Callable
+from typing import Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,15 +15,17 @@ from sqlalchemy.orm import Session
 app = typer.Typer(no_args_is_help=True)
 CLI_NAME, CLI_HELP = "grids", "网格 / grids"
 console = Console()
+T = TypeVar("T")
 
 
-def _session():
+def _session() -> Session:
     from cityloop.cli import _session_factory, _settings
 
-    return _session_factory(_settings())()
+    session: Session = _session_factory(_settings())()
+    return session
 
 
-def _run(work):
+def _run(work: Callable[[Session], T]) -> T:
     """Run a use case; business errors print in both languages and exit 1, never a traceback."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -72,30 +75,31 @@ def generate(community: list[str] = typer.Option([], "--community", help="社区
     from sqlalchemy import select
 
     from cityloop.geo.models import Region
-    from cityloop.geo.service import RURAL_CELL_M, generate_grids, generate_rural
+    from cityloop.geo.service import RURAL_CELL_M, GenerateReport, generate_grids, generate_rural
 
+    prefix = street or district
     if rural:
-        if community or not (street or district):
+        if community or not prefix:
             console.print("[red]--rural 需要 --street 或 --district[/red]\n--rural takes --street or --district")
             raise typer.Exit(2)
-        cell = cell or RURAL_CELL_M
-    elif cell is None:
-        cell = 100.0
+        town, rural_cell = prefix, cell or RURAL_CELL_M
 
-    def work(session: Session):
-        if rural:
-            return generate_rural(session, street or district, cell)
-        codes = list(community)
-        prefix = street or district
-        if prefix:
-            codes += session.scalars(select(Region.code).where(Region.level == "community",
-                                                               Region.code.startswith(prefix),
-                                                               Region.geometry.is_not(None)).order_by(Region.code))
-        return generate_grids(session, codes, cell)
+        def work(session: Session) -> GenerateReport:
+            return generate_rural(session, town, rural_cell)
+    else:
+        if not (community or prefix):
+            console.print("[red]请指定 --community、--street 或 --district[/red]\nGive --community, --street or --district")
+            raise typer.Exit(2)
+        grid_cell = 100.0 if cell is None else cell
 
-    if not (community or street or district):
-        console.print("[red]请指定 --community、--street 或 --district[/red]\nGive --community, --street or --district")
-        raise typer.Exit(2)
+        def work(session: Session) -> GenerateReport:
+            codes = list(community)
+            if prefix:
+                codes += session.scalars(select(Region.code).where(Region.level == "community",
+                                                                   Region.code.startswith(prefix),
+                                                                   Region.geometry.is_not(None)).order_by(Region.code))
+            return generate_grids(session, codes, grid_cell)
+
     report = _run(work)
     table = Table("社区 community", "网格 grids", "边长 cell (m)")
     for code, count in report.grids.items():

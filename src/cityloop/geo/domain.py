@@ -4,6 +4,7 @@ west→east, north→south, and splitting unit grids into compact duty grids."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,9 @@ class Place:
     community_code: str
     street_code: str
     district_code: str
+
+
+Locate = Callable[[float, float], Place | None]  # (lon, lat) in WGS84 → where it is, None outside the district
 
 
 def level_of(code: str) -> str | None:

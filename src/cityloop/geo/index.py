@@ -8,8 +8,10 @@ its centre holds every point in it: the raster is exact, never an approximation.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 import shapely
 from shapely import STRtree
 
@@ -19,11 +21,14 @@ OUTSIDE, MIXED = -1, -2
 CELLS_PER_GRID_SIDE = 16  # raster resolution relative to a typical grid
 MAX_RASTER_CELLS = 4_000_000  # 16 MB of int32 labels
 
+Column = Sequence[object] | np.ndarray  # one value per grid (codes, shapes)
+
 
 class GridIndex:
     """Locate points (WGS84 lon/lat) in unit grids; batched with numpy arrays in and out."""
 
-    def __init__(self, codes, geometries, duty, community, street, district, version: int = 0,
+    def __init__(self, codes: Column, geometries: Column, duty: Column, community: Column, street: Column,
+                 district: Column, version: int = 0,
                  fallback: GridIndex | None = None, area_name: str | None = None) -> None:
         self.codes = np.asarray(codes, dtype=object)
         # Where no unit grid holds a point, the regions' own boundaries place it by village, town or district.
@@ -81,7 +86,7 @@ class GridIndex:
                 mask[ys, xs] = True
         return mask
 
-    def locate_many(self, lon, lat) -> np.ndarray:
+    def locate_many(self, lon: ArrayLike, lat: ArrayLike) -> np.ndarray:
         """Index of the unit grid holding each point (-1 where none); arrays in, an int array out."""
         lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
         fx = np.floor((lon - self.x0) / self.res)

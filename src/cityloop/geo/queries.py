@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 from cityloop.geo.index import GridIndex
 from cityloop.geo.models import DutyGrid, DutyGridInspector, GeoState, Region, UnitGrid
 from cityloop.org.models import User
+from cityloop.shared.errors import Invalid
 from cityloop.state import AppState
 
 CHECK_SECONDS = 2.0  # how stale a worker's index may be after another process changed the grids
@@ -30,7 +33,7 @@ def build_index(session: Session) -> GridIndex:
     version = grid_version(session)
     rows = session.execute(select(UnitGrid.code, UnitGrid.geometry, UnitGrid.duty_grid_code, UnitGrid.community_code,
                                   UnitGrid.street_code, UnitGrid.district_code).order_by(UnitGrid.code)).all()
-    cols = list(zip(*rows)) if rows else [[]] * 6
+    cols: list[Sequence[Any]] = list(zip(*rows)) if rows else [[]] * 6
     geoms = shapely.from_geojson(np.array(cols[1], dtype=object)) if rows else np.array([], dtype=object)
     fallback, area_name = _region_index(session, version)
     return GridIndex(cols[0], geoms, cols[2], cols[3], cols[4], cols[5], version=version, fallback=fallback,
@@ -64,11 +67,11 @@ def _region_index(session: Session, version: int) -> tuple[GridIndex | None, str
 def get_index(state: AppState) -> GridIndex:
     """This app's index, rebuilt when the stored grid version moved (checked at most every CHECK_SECONDS)."""
     now = time.monotonic()
-    index = getattr(state, "grid_index", None)
-    if index is not None and now - getattr(state, "grid_checked", 0.0) < CHECK_SECONDS:
+    index = state.grid_index
+    if index is not None and now - state.grid_checked < CHECK_SECONDS:
         return index
     with _lock:
-        index = getattr(state, "grid_index", None)
+        index = state.grid_index
         with state.read_session_factory() as session:  # never the write session: a request may hold it
             version = grid_version(session)
             if index is None or index.version != version:
@@ -95,7 +98,7 @@ def inspectors_of(session: Session, duty_grid_code: str | None) -> list[str]:
                                 .where(DutyGridInspector.duty_grid_code == duty_grid_code).order_by(User.username)))
 
 
-def place_detail(session: Session, index: GridIndex, lon: float, lat: float) -> dict | None:
+def place_detail(session: Session, index: GridIndex, lon: float, lat: float) -> dict[str, Any] | None:
     """Everything locate() answers for one WGS84 point, or None outside every grid."""
     place = index.locate(lon, lat)
     if place is None:
@@ -112,7 +115,7 @@ def place_detail(session: Session, index: GridIndex, lon: float, lat: float) -> 
     }
 
 
-def grids_geojson(session: Session, filters: dict, limit: int) -> dict | None:
+def grids_geojson(session: Session, filters: dict[str, Any], limit: int) -> dict[str, Any] | None:
     """Unit grids as a GeoJSON FeatureCollection, or None when more than `limit` match."""
     stmt = select(UnitGrid)
     for key, col in (("community", UnitGrid.community_code), ("street", UnitGrid.street_code),
@@ -134,7 +137,7 @@ def grids_geojson(session: Session, filters: dict, limit: int) -> dict | None:
         for g in rows]}
 
 
-def regions(session: Session, level: str | None, parent: str | None) -> list[dict]:
+def regions(session: Session, level: str | None, parent: str | None) -> list[dict[str, Any]]:
     """Regions, optionally one level or the children of one region."""
     stmt = select(Region).order_by(Region.code)
     if level:
@@ -147,7 +150,7 @@ def regions(session: Session, level: str | None, parent: str | None) -> list[dic
             for r in session.scalars(stmt)]
 
 
-def duty_grids(session: Session, district: str | None) -> list[dict]:
+def duty_grids(session: Session, district: str | None) -> list[dict[str, Any]]:
     """Duty grids with their inspectors and how many unit grids each holds."""
     stmt = select(DutyGrid).order_by(DutyGrid.code)
     if district:
@@ -161,14 +164,15 @@ def duty_grids(session: Session, district: str | None) -> list[dict]:
              "inspectors": staff.get(d.code, [])} for d in session.scalars(stmt)]
 
 
-def duty_grids_geojson(session: Session, district: str | None) -> dict:
+def duty_grids_geojson(session: Session, district: str | None) -> dict[str, Any]:
     """Duty grids as polygons dissolved from their unit grids (for overview maps)."""
     stmt = select(UnitGrid.duty_grid_code, UnitGrid.geometry).where(UnitGrid.duty_grid_code.is_not(None))
     if district:
         stmt = stmt.where(UnitGrid.district_code == district)
     parts: dict[str, list[str]] = {}
     for code, geometry in session.execute(stmt):
-        parts.setdefault(code, []).append(geometry)
+        if code is not None:  # the query asks for those with a duty grid
+            parts.setdefault(code, []).append(geometry)
     names = dict(session.execute(select(DutyGrid.code, DutyGrid.name)).all())
     features = []
     for code, geoms in sorted(parts.items()):
@@ -178,7 +182,7 @@ def duty_grids_geojson(session: Session, district: str | None) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def regions_geojson(session: Session, level: str, parent: str | None) -> dict:
+def regions_geojson(session: Session, level: str, parent: str | None) -> dict[str, Any]:
     """Region boundaries of one level as GeoJSON (those that have a boundary)."""
     stmt = select(Region).where(Region.level == level, Region.geometry.is_not(None)).order_by(Region.code)
     if parent:
@@ -186,10 +190,10 @@ def regions_geojson(session: Session, level: str, parent: str | None) -> dict:
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": r.code, "geometry": json.loads(r.geometry),
          "properties": {"code": r.code, "name": r.name, "level": r.level, "region_class": r.region_class}}
-        for r in session.scalars(stmt)]}
+        for r in session.scalars(stmt) if r.geometry is not None]}  # the query asks for those with a boundary
 
 
-def outside_text(locate) -> tuple[str, str]:
+def outside_text(locate: object) -> tuple[str, str]:
     """The refusal for a point outside the district, in words a citizen understands (no coordinates, no codes)."""
     name = getattr(getattr(locate, "__self__", locate), "area_name", None)
     if name:
@@ -198,8 +202,6 @@ def outside_text(locate) -> tuple[str, str]:
     return ("该位置不在本辖区范围内，请在地图上重新选择位置", "This place is outside our area; choose the place again on the map")
 
 
-def outside_error(locate):
+def outside_error(locate: object) -> Invalid:
     """A 422 problem for a point outside the district (see outside_text)."""
-    from cityloop.shared.errors import Invalid
-
     return Invalid("outside-district", *outside_text(locate))

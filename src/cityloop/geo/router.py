@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
 from cityloop.audit import service as audit
-from cityloop.deps import current_actor, get_grid_index, get_session, require_roles
+from cityloop.deps import ActorDep, ClockDep, GridIndexDep, SessionDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.geo import queries, service
 from cityloop.geo.coords import COORD_SYSTEMS, CoordSys, to_wgs84, to_wgs84_np
@@ -59,23 +57,23 @@ class InspectorsIn(BaseModel):
 
 
 @router.get("/locate", response_model=LocateOut)
-def locate(request: Request, lon: float = Query(..., ge=-180, le=180), lat: float = Query(..., ge=-90, le=90),
+def locate(session: SessionDep, _: ActorDep, index: GridIndexDep, lon: float = Query(..., ge=-180, le=180),
+           lat: float = Query(..., ge=-90, le=90),
            coord_sys: CoordSys = Query("wgs84", description=f"坐标系 / one of {', '.join(COORD_SYSTEMS)}"),
-           session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
+           ) -> dict[str, Any]:
     """定位 / Which unit grid, duty grid (and its inspectors), community, street and district hold a point."""
     x, y = to_wgs84(lon, lat, coord_sys)
-    detail = queries.place_detail(session, get_grid_index(request), x, y)
+    detail = queries.place_detail(session, index, x, y)
     if detail is None:
-        raise queries.outside_error(get_grid_index(request))
+        raise queries.outside_error(index)
     return detail
 
 
 @router.post("/locate", response_model=BatchOut)
-def locate_batch(body: BatchIn, request: Request, _: Actor = Depends(current_actor)):
+def locate_batch(body: BatchIn, _: ActorDep, index: GridIndexDep) -> BatchOut:
     """批量定位 / Locate up to 100,000 points at once (arrays in, arrays out; null where outside)."""
     if len(body.lon) != len(body.lat):
         raise Invalid("length-mismatch", "lon 与 lat 的长度不一致", "lon and lat must have the same length")
-    index = get_grid_index(request)
     x, y = to_wgs84_np(np.array(body.lon, dtype=float), np.array(body.lat, dtype=float), body.coord_sys)
     found = index.locate_many(x, y)
     hit = found >= 0
@@ -83,7 +81,8 @@ def locate_batch(body: BatchIn, request: Request, _: Actor = Depends(current_act
     def column(values: np.ndarray) -> list[str | None]:
         out = np.full(len(found), None, dtype=object)
         out[hit] = values[found[hit]]
-        return out.tolist()
+        listed: list[str | None] = out.tolist()
+        return listed
 
     return BatchOut(grid_code=column(index.codes), duty_grid_code=column(index.duty),
                     community_code=column(index.community))
@@ -101,11 +100,12 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return minx, miny, maxx, maxy
 
 
-@router.get("/grids")
-def grids(community: str | None = Query(None, max_length=12), street: str | None = Query(None, max_length=9),
-          district: str | None = Query(None, max_length=6), duty_grid: str | None = Query(None, max_length=32),
+@router.get("/grids", response_model=None)
+def grids(session: SessionDep, _: ActorDep, community: str | None = Query(None, max_length=12),
+          street: str | None = Query(None, max_length=9), district: str | None = Query(None, max_length=6),
+          duty_grid: str | None = Query(None, max_length=32),
           bbox: str | None = Query(None, max_length=100, description="minLon,minLat,maxLon,maxLat (WGS84)"),
-          session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
+          ) -> dict[str, Any]:
     """单元网格 GeoJSON / Unit grids with their codes and duty grid, as a GeoJSON FeatureCollection."""
     filters = {"community": community, "street": street, "district": district, "duty_grid": duty_grid,
                "bbox": _bbox(bbox)}
@@ -116,39 +116,37 @@ def grids(community: str | None = Query(None, max_length=12), street: str | None
     return doc
 
 
-@router.get("/regions")
-def regions(level: Literal["district", "street", "community"] | None = None,
-            parent: str | None = Query(None, max_length=12), session: Session = Depends(get_session),
-            _: Actor = Depends(current_actor)):
+@router.get("/regions", response_model=None)
+def regions(session: SessionDep, _: ActorDep, level: Literal["district", "street", "community"] | None = None,
+            parent: str | None = Query(None, max_length=12)) -> list[dict[str, Any]]:
     """行政区域 / Districts, streets/towns and communities/villages."""
     return queries.regions(session, level, parent)
 
 
-@router.get("/duty-grids.geojson")
-def duty_grids_geojson(district: str | None = Query(None, max_length=6), session: Session = Depends(get_session),
-                       _: Actor = Depends(current_actor)):
+@router.get("/duty-grids.geojson", response_model=None)
+def duty_grids_geojson(session: SessionDep, _: ActorDep, district: str | None = Query(None, max_length=6),
+                       ) -> dict[str, Any]:
     """责任网格边界 / Duty grids as polygons (dissolved from their unit grids), GeoJSON."""
     return queries.duty_grids_geojson(session, district)
 
 
-@router.get("/regions.geojson")
-def regions_geojson(level: Literal["district", "street", "community"] = "district",
-                    parent: str | None = Query(None, max_length=12), session: Session = Depends(get_session),
-                    _: Actor = Depends(current_actor)):
+@router.get("/regions.geojson", response_model=None)
+def regions_geojson(session: SessionDep, _: ActorDep, level: Literal["district", "street", "community"] = "district",
+                    parent: str | None = Query(None, max_length=12)) -> dict[str, Any]:
     """行政区域边界 / District, street or community boundaries, GeoJSON."""
     return queries.regions_geojson(session, level, parent)
 
 
-@router.get("/duty-grids")
-def duty_grids(district: str | None = Query(None, max_length=6), session: Session = Depends(get_session),
-               _: Actor = Depends(current_actor)):
+@router.get("/duty-grids", response_model=None)
+def duty_grids(session: SessionDep, _: ActorDep, district: str | None = Query(None, max_length=6),
+               ) -> list[dict[str, Any]]:
     """责任网格 / Duty grids with their inspectors and size."""
     return queries.duty_grids(session, district)
 
 
-@router.put("/duty-grids/{code}/inspectors")
-def put_inspectors(code: str, body: InspectorsIn, request: Request, session: Session = Depends(get_session),
-                   actor: Actor = Depends(require_roles("admin"))):
+@router.put("/duty-grids/{code}/inspectors", response_model=None)
+def put_inspectors(code: str, body: InspectorsIn, session: SessionDep,
+                   actor: Annotated[Actor, Depends(require_roles("admin"))], clock: ClockDep) -> dict[str, Any]:
     """设置责任网格监督员 / Set who patrols a duty grid."""
-    audit.record(session, actor, "grids.staff", code[:200], body.model_dump(), app_state(request.app).clock.now())
+    audit.record(session, actor, "grids.staff", code[:200], body.model_dump(), clock.now())
     return {"code": code, "inspectors": service.set_inspectors(session, code, body.usernames)}

@@ -73,7 +73,7 @@ def _parse(doc: object) -> list[_Feature]:
                 geom = shapely.union_all([p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"])
             if geom is None or geom.is_empty:
                 problem = "缺少有效的面几何 (Polygon/MultiPolygon) / no valid polygon geometry"
-        if problem:
+        if problem or level is None:  # no level is a problem
             errors.append(f"#{n} {code or '?'}: {problem}")
             continue
         seen.add(code)
@@ -100,6 +100,8 @@ def _ensure_region(session: Session, code: str, report: ImportReport) -> None:
     if parent:
         _ensure_region(session, parent, report)
     level = level_of(code)
+    if level is None:  # a parent's code always has a level
+        raise ValueError(f"not a region code: {code!r}")
     session.add(Region(code=code, level=level, name=f"{LEVEL_ZH[level]}{code}", parent_code=parent))
     session.flush()
     report.placeholders.append(code)
@@ -202,7 +204,7 @@ def generate_rural(session: Session, prefix: str, cell_m: float = RURAL_CELL_M) 
     return report
 
 
-def _old_duty(session: Session, community: str, points: list) -> list[str | None]:
+def _old_duty(session: Session, community: str, points: list[shapely.Geometry]) -> list[str | None]:
     old = session.execute(select(UnitGrid.geometry, UnitGrid.duty_grid_code)
                           .where(UnitGrid.community_code == community)).all()
     if not old or not points:
