@@ -3,6 +3,8 @@ inspector only his own; in city mode a district center's staff only their distri
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from cityloop.org.actor import Actor
@@ -47,7 +49,7 @@ REGION_KINDS = frozenset({"district", "street", "community", "grid"})
 STAFF_KINDS = frozenset({"inspector", "operator", "shift_lead", "dispatcher"})
 
 
-def district_keys(session: Session, kind: str, district: str | None) -> set | None:
+def district_keys(session: Session, kind: str, district: str | None) -> set[int] | None:
     """The object keys of a kind inside a district (None: no district scope). Areas by code prefix, departments by
     their territory (the district's 属地 units), staff by their district center."""
     if district is None or kind in REGION_KINDS:
@@ -59,25 +61,26 @@ def district_keys(session: Session, kind: str, district: str | None) -> set | No
     return set()
 
 
-def in_district(session: Session, kind: str, rows: list[dict], district: str | None) -> list[dict]:
+def in_district(session: Session, kind: str, rows: list[dict[str, Any]], district: str | None) -> list[dict[str, Any]]:
     """The rows of a district (all rows for the city center)."""
     if district is None:
         return rows
     if kind in REGION_KINDS:
         return [r for r in rows if str(r["object_id"]).startswith(district)]
-    keys = district_keys(session, kind, district)
+    keys = district_keys(session, kind, district) or set()  # a set: the district is given, the kind no region
     return [r for r in rows if r["object_id"] in keys]
 
 
-def check_in_district(session: Session, kind: str, key, district: str | None) -> None:
+def check_in_district(session: Session, kind: str, key: int, district: str | None) -> None:
     """404 for an object outside the actor's district (no hint that it exists)."""
     if district is None:
         return
-    inside = str(key).startswith(district) if kind in REGION_KINDS else key in district_keys(session, kind, district)
+    inside = (str(key).startswith(district) if kind in REGION_KINDS
+              else key in (district_keys(session, kind, district) or set()))
     if not inside:
         raise NotFound("unknown-object", f"评价对象 {key} 不存在", f"No {kind} {key}")
 
 
-def only_own(rows: list[dict], key: int | None) -> list[dict]:
+def only_own(rows: list[dict[str, Any]], key: int | None) -> list[dict[str, Any]]:
     """The rows an actor may see."""
     return rows if key is None else [r for r in rows if r["object_id"] == key]

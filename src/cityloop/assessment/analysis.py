@@ -4,6 +4,7 @@ departments with the most overdue cases — all over the same per-case projectio
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -16,9 +17,10 @@ from cityloop.config import Settings
 TREND = ("reported", "filed", "handle_due", "handled", "handled_on_time", "close_due", "closed", "closed_on_time")
 
 
-def trend(session: Session, settings: Settings, last: Period, now: datetime, months: int = 12) -> list[dict]:
+def trend(session: Session, settings: Settings, last: Period, now: datetime,
+          months: int = 12) -> list[dict[str, Any]]:
     """Month by month up to the period's last month: cases, handling and closing figures with their rates."""
-    out = []
+    out: list[dict[str, Any]] = []
     for month in months_back(last.end - timedelta(days=1), months):
         cols = store.fetch(session, *service.bounds_ts(settings, month), ("flags", "counts", "pending_ts"))
         data = engine.decode(cols, int(now.timestamp()), TREND)
@@ -28,7 +30,7 @@ def trend(session: Session, settings: Settings, last: Period, now: datetime, mon
     return out
 
 
-def analysis(session: Session, settings: Settings, period: Period, now: datetime, top: int = 10) -> dict:
+def analysis(session: Session, settings: Settings, period: Period, now: datetime, top: int = 10) -> dict[str, Any]:
     """Hot spots, sources, trend and the most overdue departments of a period."""
     start, end = service.bounds_ts(settings, period)
     pairs = queries.top_counts(session, start, end, ("grid", "category_code"), top)

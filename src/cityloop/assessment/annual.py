@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -16,13 +17,13 @@ from cityloop.assessment.periods import parse_period
 from cityloop.config import Settings
 
 
-def last_places(rows: list[dict]) -> set[str]:
+def last_places(rows: list[dict[str, Any]]) -> set[str]:
     """Object ids ranked last in a group of at least two ranked objects."""
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         if row.get("rank") is not None:
             groups.setdefault(row["group"], []).append(row)
-    worst = set()
+    worst: set[str] = set()
     for members in groups.values():
         bottom = max(r["rank"] for r in members)
         if len(members) > 1 and bottom > min(r["rank"] for r in members):
@@ -30,9 +31,10 @@ def last_places(rows: list[dict]) -> set[str]:
     return worst
 
 
-def summarise(months: dict[int, list[dict]], grades: list[list], rewards: list[method.Reward]) -> list[dict]:
+def summarise(months: dict[int, list[dict[str, Any]]], grades: scoring.GradeTable,
+              rewards: list[method.Reward]) -> list[dict[str, Any]]:
     """Per object: monthly scores (1–12), the year's score (mean of the scored months), grade and 奖惩 (pure)."""
-    units: dict[str, dict] = {}
+    units: dict[str, dict[str, Any]] = {}
     lasts: dict[str, int] = {}
     for month, rows in sorted(months.items()):
         for oid in last_places(rows):
@@ -42,7 +44,7 @@ def summarise(months: dict[int, list[dict]], grades: list[list], rewards: list[m
                 "object_id": row["object_id"], "name": row["name"], "group_name": row.get("group_name"),
                 "months": dict.fromkeys(range(1, 13))})
             unit["months"][month] = row["score"]
-    out = []
+    out: list[dict[str, Any]] = []
     for oid, unit in units.items():
         scored = [s for s in unit["months"].values() if s is not None]
         value = round(sum(scored) / len(scored), 2) if scored else None
@@ -56,11 +58,11 @@ def summarise(months: dict[int, list[dict]], grades: list[list], rewards: list[m
     return out
 
 
-def annual(session: Session, settings: Settings, year: int, kind: str, now: datetime) -> dict:
+def annual(session: Session, settings: Settings, year: int, kind: str, now: datetime) -> dict[str, Any]:
     """A kind's annual result for a year (months that have begun by now)."""
     cfg = service.score_config(settings)
     rules = method.load(settings.assessment_method_file).rewards
-    months = {}
+    months: dict[int, list[dict[str, Any]]] = {}
     for m in range(1, 13):
         period = parse_period(f"{year}-{m:02d}")
         if period.start > now.date():
@@ -75,7 +77,7 @@ def annual(session: Session, settings: Settings, year: int, kind: str, now: date
 HEADERS = ["序号", "单位", "分组"] + [f"{m}月" for m in range(1, 13)] + ["年度得分", "等级", "末位月数", "考核奖惩"]
 
 
-def xlsx(data: dict) -> bytes:
+def xlsx(data: dict[str, Any]) -> bytes:
     """The annual result as an Excel sheet, one row per unit."""
     wb = Workbook()
     ws = wb.active

@@ -6,10 +6,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, NoReturn, Optional
 
 import typer
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from cityloop.assessment.method import Method
+    from cityloop.config import Settings
 
 CLI_NAME = "report"
 CLI_HELP = "综合评价 / assessment: 月报、发布、排名"
@@ -17,7 +25,7 @@ app = typer.Typer(help=CLI_HELP, no_args_is_help=True, add_completion=False)
 simulate_app = typer.Typer()
 
 
-def _fail(zh: str, en: str) -> None:
+def _fail(zh: str, en: str) -> NoReturn:
     from cityloop.cli import console
 
     console.print(f"[red]{zh}[/red] / {en}")
@@ -25,7 +33,7 @@ def _fail(zh: str, en: str) -> None:
 
 
 @contextmanager
-def _use_case(migrate: bool = False) -> Iterator[tuple]:
+def _use_case(migrate: bool = False) -> Iterator[tuple[Settings, Session, datetime]]:
     """Settings, a session and the current time; errors end the command with a message, not a traceback."""
     from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
@@ -146,7 +154,7 @@ method_app = typer.Typer(help="考核办法 / the assessment method file: show o
 app.add_typer(method_app, name="method")
 
 
-def _method(file: Optional[str]):
+def _method(file: Optional[str]) -> Method:
     from cityloop.assessment import method
     from cityloop.cli import _settings
 

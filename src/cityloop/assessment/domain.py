@@ -7,8 +7,10 @@ the i-th node run; the counters then read what ended each run, when, and by whom
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from cityloop.assessment.figures import NODE_CODES
 from cityloop.cases.domain import NODE_OF_STAGE
@@ -30,7 +32,7 @@ class Ev:
     actor_id: int | None
     at: datetime
     to_stage: str
-    payload: dict = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ def moves(event: Ev) -> bool:
 
 def pair_runs(events: list[Ev], runs: list[Run]) -> tuple[dict[int, int], dict[int, int]]:
     """(run index -> index of the event that ended it, run index -> index of the event that started it)."""
-    ended, started = {}, {0: 0} if runs else {}
+    ended: dict[int, int] = {}
+    started: dict[int, int] = {0: 0} if runs else {}
     current: int | None = 0 if runs else None
     following = 1
     for i, event in enumerate(events):
@@ -89,7 +92,7 @@ def pair_runs(events: list[Ev], runs: list[Run]) -> tuple[dict[int, int], dict[i
             continue
         if current is not None and current < len(runs):
             ended[current] = i
-        if NODE_OF_STAGE.get(event.to_stage) and following < len(runs):
+        if event.to_stage in NODE_OF_STAGE and following < len(runs):
             current, following = following, following + 1
             started[current] = i
         else:
@@ -125,7 +128,7 @@ def derive(facts: Facts, events: list[Ev], runs: list[Run], cal: WorkCalendar) -
     # 受理 (operator)
     acc = first("accept")
     c["accept_due"] = due(acc)
-    if e := done(acc, "accept", "reject", "merge", "self_close"):
+    if acc is not None and (e := done(acc, "accept", "reject", "merge", "self_close")):
         on = bool(runs[acc].on_time)
         who["operator_id"] = e.actor_id
         c |= {"accepted": 1, "accepted_on_time": on, "not_accepted": e.action == "reject",
@@ -135,7 +138,7 @@ def derive(facts: Facts, events: list[Ev], runs: list[Run], cal: WorkCalendar) -
     # 核实 (inspector of the duty grid)
     ver = first("verify")
     c["verify_due"] = due(ver)
-    if e := done(ver, "verify_ok", "verify_fail"):
+    if ver is not None and (e := done(ver, "verify_ok", "verify_fail")):
         who["verifier_id"] = e.actor_id
         c |= {"verified": 1, "verified_on_time": bool(runs[ver].on_time), "verified_false": e.action == "verify_fail",
               "public_verified": e.action == "verify_ok"}
@@ -144,7 +147,7 @@ def derive(facts: Facts, events: list[Ev], runs: list[Run], cal: WorkCalendar) -
     # 立案 (shift lead)
     fil = first("file")
     c["file_due"] = due(fil)
-    if e := done(fil, "file", "refuse"):
+    if fil is not None and (e := done(fil, "file", "refuse")):
         who["filer_id"] = e.actor_id
         filed = e.action == "file"
         c |= {"filed": filed, "filed_on_time": filed and bool(runs[fil].on_time), "refused": not filed,
@@ -154,7 +157,7 @@ def derive(facts: Facts, events: list[Ev], runs: list[Run], cal: WorkCalendar) -
     dis = first("dispatch")
     c["dispatch_due"] = due(dis)
     wrong = any(e.action == "dispatch" and e.payload.get("wrong_dispatch") for e in events)
-    if e := done(dis, "dispatch"):
+    if dis is not None and (e := done(dis, "dispatch")):
         who["dispatcher_id"] = e.actor_id
         c |= {"dispatched": 1, "dispatched_on_time": bool(runs[dis].on_time), "wrong_dispatch": wrong,
               "accurate_dispatched": not wrong and not reworks_total}
@@ -176,7 +179,7 @@ def derive(facts: Facts, events: list[Ev], runs: list[Run], cal: WorkCalendar) -
         who["checker_id"] = facts.open_tasks.get("check")
     clo = first("close")
     c["lead_close_due"] = due(clo)
-    if e := done(clo, "close"):
+    if clo is not None and (e := done(clo, "close")):
         who["closer_id"] = e.actor_id
         c |= {"lead_closed": 1, "lead_closed_on_time": bool(runs[clo].on_time)}
     rating = next((e.payload.get("rating") for e in events if e.action == "rate"), None)
@@ -191,7 +194,7 @@ def derive(facts: Facts, events: list[Ev], runs: list[Run], cal: WorkCalendar) -
                      who | {"grid": int(facts.grid_code) if facts.grid_code.isdigit() else 0}, {k: int(v) for k, v in c.items() if v})
 
 
-def _handling_phase(events, runs, ender, started) -> list[int]:
+def _handling_phase(events: list[Ev], runs: list[Run], ender: dict[int, Ev], started: dict[int, int]) -> list[int]:
     """Handle runs of the department the case was last dispatched to; empty once a return was approved."""
     last = max((i for i, e in enumerate(events) if e.action == "dispatch"), default=None)
     if last is None:
@@ -203,7 +206,8 @@ def _handling_phase(events, runs, ender, started) -> list[int]:
     return phase
 
 
-def _handling(c, who, phase, events, runs, ender, stage, cal: WorkCalendar) -> None:
+def _handling(c: dict[str, int], who: dict[str, int | None], phase: list[int], events: list[Ev], runs: list[Run],
+              ender: dict[int, Ev], stage: str, cal: WorkCalendar) -> None:
     later = events[max(i for i, e in enumerate(events) if e.action == "dispatch"):]
     handled_runs = [r for r in phase if ender.get(r) is not None and ender[r].action == "handle"]
     late = [r for r in handled_runs if not runs[r].on_time]
@@ -226,7 +230,7 @@ def _handling(c, who, phase, events, runs, ender, stage, cal: WorkCalendar) -> N
     c["reworked"] = c["reworks"] > 0
 
 
-def _sending(c, runs, ender, due) -> None:
+def _sending(c: dict[str, int], runs: list[Run], ender: dict[int, Ev], due: Callable[[int | None], bool]) -> None:
     """发核查 by the 受理员 (operator mode): due when a send_check run was due; on time when every sending was."""
     sends = [i for i, r in enumerate(runs) if r.node == "send_check" and due(i)]
     sent = [i for i in sends if ender.get(i) is not None and ender[i].action == "send_check"]
@@ -234,7 +238,7 @@ def _sending(c, runs, ender, due) -> None:
           "check_sent_on_time": bool(sent) and all(runs[i].on_time for i in sent)}
 
 
-def _supervision(c, events) -> None:
+def _supervision(c: dict[str, int], events: list[Ev]) -> None:
     """督办单: issued, answered late or not at all (the sweep's supervise_overdue or a late reply), repeated."""
     orders = [e for e in events if e.action == "supervise" and e.payload.get("supervision_id")]
     c |= {"supervision_ordered": bool(orders),
@@ -243,7 +247,8 @@ def _supervision(c, events) -> None:
           "supervise_repeated": any(e.payload.get("repeat", 1) > 1 for e in orders)}
 
 
-def _returns(c, who, events, runs, ender) -> None:
+def _returns(c: dict[str, int], who: dict[str, int | None], events: list[Ev], runs: list[Run],
+             ender: dict[int, Ev]) -> None:
     """Approved returns (回退) count for the department that returned the case (the last one that did)."""
     by_dept = [runs[r].department_id for r, e in ender.items() if e.action == "approve"]
     if by_dept:
@@ -263,7 +268,8 @@ def _multiple(run: Run, cal: WorkCalendar) -> int:
     return max(1, math.ceil(over / limit))
 
 
-def _running(runs, ended, phase, first_dispatch) -> tuple[int, datetime | None]:
+def _running(runs: list[Run], ended: dict[int, int], phase: list[int],
+             first_dispatch: int | None) -> tuple[int, datetime | None]:
     """The running node whose deadline the counters wait for, and that deadline."""
     if not runs or (len(runs) - 1) in ended or runs[-1].ended_at is not None:
         return 0, None

@@ -3,7 +3,9 @@ not yet due, and sum per object for each kind. One pass of decoding serves every
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +23,7 @@ class Decoded:
 
     columns: dict[str, np.ndarray]
     counters: dict[str, np.ndarray]
-    cache: dict = field(default_factory=dict)
+    cache: dict[object, Any] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
@@ -60,7 +62,8 @@ def decode(columns: dict[str, np.ndarray], now_ts: int, names: tuple[str, ...] |
 
 def region_keys(grid: np.ndarray, level: str) -> np.ndarray:
     """The region code (as an integer) of each unit-grid code at a level."""
-    return grid // 10 ** (15 - REGION_DIGITS[level])
+    keys: np.ndarray = grid // 10 ** (15 - REGION_DIGITS[level])
+    return keys
 
 
 def _totals(keys: np.ndarray, weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -108,9 +111,9 @@ def _region_totals(data: Decoded, level: str, counters: tuple[str, ...]) -> tupl
     return uniq, out
 
 
-def rates_of(kind: str, counters: dict[str, int], missed_rate: str = "filed") -> dict[str, float | None]:
+def rates_of(kind: str, counters: Mapping[str, int], missed_rate: str = "filed") -> dict[str, float | None]:
     """The kind's rates from an object's counters (rounded to 4 places); missed_rate picks the 漏报率 variant."""
-    out = {}
+    out: dict[str, float | None] = {}
     for name in KINDS[kind].rates:
         value = rate(RATE_VARIANTS.get((name, missed_rate), RATES[name]), counters)
         out[name] = None if value is None else round(value, 4)
@@ -131,6 +134,8 @@ def empty_columns() -> dict[str, np.ndarray]:
 def matching(data: Decoded, kind: str, key: int, figure: str) -> np.ndarray:
     """Indexes of the cases behind one object's figure (the drill-down), in the order fetched."""
     column = KINDS[kind].column_of(figure)
+    if column is None:  # the callers check the figure first
+        raise KeyError(figure)
     keys = data.columns[column]
     if column == "grid":
         keys = region_keys(keys, kind)

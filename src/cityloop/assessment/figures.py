@@ -6,6 +6,7 @@ so a month of a million cases is read as a few integer columns and summed with n
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # 0/1 counters, one bit each, in bit order (never reorder: stored rows depend on it; append only).
@@ -253,7 +254,7 @@ RATE_VARIANTS: dict[tuple[str, str], Rate] = {
 }
 
 
-def rate(rule: Rate, counters: dict[str, int | float]) -> float | None:
+def rate(rule: Rate, counters: Mapping[str, float]) -> float | None:
     """The rate's value in [0, 1], or None when its denominator is zero."""
     den = sum(counters.get(d, 0) for d in rule.denominators)
     if not den:

@@ -48,7 +48,7 @@ class Method(BaseModel):
 
     @field_validator("bands")
     @classmethod
-    def _bands(cls, value: dict) -> dict:
+    def _bands(cls, value: dict[str, list[tuple[Bound, float]]]) -> dict[str, list[tuple[Bound, float]]]:
         for name, table in value.items():
             bounds = [b for b, _ in table]
             if not table or bounds[-1] != "above" or "above" in bounds[:-1]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -67,5 +68,5 @@ class Publication(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     cases: Mapped[int] = mapped_column(Integer)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    results: Mapped[dict] = mapped_column(JSONType)
+    results: Mapped[dict[str, Any]] = mapped_column(JSONType)
     note: Mapped[str | None] = mapped_column(Text)

@@ -4,19 +4,20 @@ drill-down from every figure to its cases."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
+from cityloop.state import AppState
 from cityloop.assessment import access, analysis, queries, service, tasks
 from cityloop.assessment.figures import KINDS, LABELS, RATES
 from cityloop.assessment.models import Publication
 from cityloop.assessment.periods import Period, last_month, months_back, parse_period, previous
-from cityloop.deps import get_session, optional_actor
+from cityloop.deps import OptionalActorDep, SessionDep, StateDep
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import AppError, Forbidden
 from cityloop.web import pages
@@ -26,35 +27,32 @@ public = APIRouter(include_in_schema=False)
 console = APIRouter(prefix="/console/assessment", include_in_schema=False)
 
 
-def fresh(request: Request) -> None:
+def fresh(state: AppState) -> None:
     """Fold any new events into the projection before a figure is computed."""
-    state = app_state(request.app)
     tasks.refresh_once(state.engine, state.session_factory, state.settings, state.clock.now())
 
 
-def period_or_last(request: Request, text: str | None) -> Period:
+def period_or_last(state: AppState, text: str | None) -> Period:
     """The requested period, or last month in the deployment's time zone."""
     if text:
         return service.period_of(text)
-    state = app_state(request.app)
     return last_month(state.clock.now().astimezone(ZoneInfo(state.settings.timezone)).date())
 
 
-def _groups(rows: list[dict]) -> list[tuple[str, list[dict]]]:
-    out: dict[str, tuple[str, list[dict]]] = {}
+def _groups(rows: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    out: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     for row in rows:
         out.setdefault(row["group"], (row["group_name"], []))[1].append(row)
     return [v for _, v in sorted(out.items())]
 
 
 @public.get("/public/rankings")
-def rankings(request: Request, period: str | None = None, session: Session = Depends(get_session)):
+def rankings(request: Request, state: StateDep, session: SessionDep, period: str | None = None) -> HTMLResponse:
     """考核排名公示: department rankings by peer group of the latest published period (or the one asked for);
     when nothing was ever published, last month computed live, and the page says so."""
-    state = app_state(request.app)
     settings, now = state.settings, state.clock.now()
     published = list(session.scalars(select(Publication).order_by(Publication.period.desc()).limit(60)))
-    chosen = next((p for p in published if p.period == period), None) if period else (published or [None])[0]
+    chosen = next((p for p in published if p.period == period), None) if period else (published[0] if published else None)
     if period and chosen is None:
         return pages.render(request, "assessment/rankings.html", status=404, groups=[], periods=published,
                             label=period, source="missing", published_at=None, districts=[])
@@ -63,7 +61,7 @@ def rankings(request: Request, period: str | None = None, session: Session = Dep
         districts = chosen.results["kinds"].get("district", [])
     else:
         wanted = last_month(now.astimezone(ZoneInfo(settings.timezone)).date())
-        fresh(request)
+        fresh(state)
         computed = service.compute(session, settings, wanted, ["department", "district"], now)[0]
         rows, districts, source = computed["department"], computed["district"], "live"
     # A city (several districts/counties) ranks its 区县 too; a county deployment has one and shows none.
@@ -74,7 +72,7 @@ def rankings(request: Request, period: str | None = None, session: Session = Dep
 
 
 def _allowed_kinds(actor: Actor) -> list[str]:
-    kinds = []
+    kinds: list[str] = []
     for kind in KINDS:
         try:
             access.own_key(actor, kind)
@@ -85,23 +83,22 @@ def _allowed_kinds(actor: Actor) -> list[str]:
 
 
 @console.get("")
-def assessment_page(request: Request, period: str | None = None, kind: str | None = None,
-                    session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+def assessment_page(request: Request, state: StateDep, session: SessionDep, actor: OptionalActorDep,
+                    period: str | None = None, kind: str | None = None) -> Response:
     """综合评价: a kind's ranking for a period; every number links to the cases behind it."""
     if actor is None:
         return pages.login_redirect(request)
-    state = app_state(request.app)
     kinds = _allowed_kinds(actor)
     kind = kind or (kinds or ["department"])[0]
     today = state.clock.now().astimezone(ZoneInfo(state.settings.timezone)).date()
-    context = {"menu": menu_for(actor), "kinds": kinds, "KINDS": KINDS, "LABELS": LABELS,
+    context: dict[str, Any] = {"menu": menu_for(actor), "kinds": kinds, "KINDS": KINDS, "LABELS": LABELS,
                "RATES": RATES, "kind": kind, "period": period or "", "error": None,
                "choices": [p for p in reversed(months_back(today, 13))]}
     try:
         service.kind_of(kind)
         own = access.own_key(actor, kind)
-        wanted = period_or_last(request, period)
-        fresh(request)
+        wanted = period_or_last(state, period)
+        fresh(state)
         out = service.assessment(session, state.settings, wanted, kind, state.clock.now())
         published_at = datetime.fromisoformat(out["published_at"]) if out["published_at"] else None
         district = access.district_of(actor)
@@ -120,13 +117,12 @@ def assessment_page(request: Request, period: str | None = None, kind: str | Non
 
 
 @console.get("/{kind}/{object_id}/cases")
-def drill_page(kind: str, object_id: str, request: Request, figure: str, period: str | None = None, page: int = 1,
-               session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+def drill_page(kind: str, object_id: str, request: Request, figure: str, state: StateDep, session: SessionDep,
+               actor: OptionalActorDep, period: str | None = None, page: int = 1) -> Response:
     """指标明细: the cases behind one figure of one object."""
     if actor is None:
         return pages.login_redirect(request)
-    state = app_state(request.app)
-    context = {"menu": menu_for(actor), "LABELS": LABELS, "KINDS": KINDS, "kind": kind, "error": None}
+    context: dict[str, Any] = {"menu": menu_for(actor), "LABELS": LABELS, "KINDS": KINDS, "kind": kind, "error": None}
     try:
         service.kind_of(kind)
         own = access.own_key(actor, kind)
@@ -134,8 +130,8 @@ def drill_page(kind: str, object_id: str, request: Request, figure: str, period:
         if own is not None and key != own:
             raise Forbidden("assessment-scope", "只能查看本人/本部门的明细", "Only your own figures")
         access.check_in_district(session, kind, key, access.district_of(actor))
-        wanted = period_or_last(request, period)
-        fresh(request)
+        wanted = period_or_last(state, period)
+        fresh(state)
         page = max(1, min(page, 10_000))
         data = service.cases_behind(session, state.settings, wanted, kind, key, figure, state.clock.now(), page, 50)
         name = queries.objects(session, kind, {key}).names.get(key, object_id)

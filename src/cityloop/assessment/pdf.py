@@ -6,8 +6,10 @@ reportlab embeds TrueType outlines only: Noto CJK (CFF outlines) cannot be used,
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
 from reportlab.graphics.shapes import Drawing
@@ -45,7 +47,7 @@ def cjk_font(configured: Path | None = None) -> str:
     raise FontMissing(FontMissing.en)
 
 
-def _table(rows: list[list[str]], font: str, widths: list[float]) -> Table:
+def _table(rows: list[list[str]], font: str, widths: Sequence[float]) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, -1), font, 8.5), ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#DCE6F1")),
@@ -54,7 +56,7 @@ def _table(rows: list[list[str]], font: str, widths: list[float]) -> Table:
     return table
 
 
-def _chart(rows: list[dict], font: str, width: float) -> Drawing:
+def _chart(rows: list[dict[str, Any]], font: str, width: float) -> Drawing:
     scored = [r for r in rows if r["score"] is not None][:20]
     height = 24 + 14 * len(scored)
     drawing = Drawing(width, height)
@@ -71,7 +73,7 @@ def _chart(rows: list[dict], font: str, width: float) -> Drawing:
     return drawing
 
 
-def render(data: dict, font_path: Path | None = None) -> bytes:
+def render(data: dict[str, Any], font_path: Path | None = None) -> bytes:
     """The monthly report as PDF bytes (A4 landscape)."""
     font = cjk_font(font_path)
     title = ParagraphStyle("t", fontName=font, fontSize=18, leading=24, spaceAfter=6)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ def _state(session: Session) -> AssessState:
     return state
 
 
-def derive_cases(session: Session, settings: Settings, case_ids: list[int]) -> list[dict]:
+def derive_cases(session: Session, settings: Settings, case_ids: list[int]) -> list[dict[str, Any]]:
     """Projection rows of these cases, derived from their histories (no write)."""
     cal = calendar(session, settings)
     rows = []

@@ -4,8 +4,9 @@ queries (hot spots, sources) over a period's projection rows."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 from cityloop.assessment.figures import KINDS, PEOPLE_ROLES, REGION_DIGITS
@@ -23,6 +24,7 @@ GROUP_NAMES = {
     "department:center": ("指挥中心", "Command center"),
     "region:class1": ("一类区域", "Class-1 areas"), "region:class2": ("二类区域", "Class-2 areas"),
 }
+STAGE_NAMES: dict[str, str] = {stage.value: zh for stage, (zh, _) in STAGES.items()}
 
 
 @dataclass
@@ -42,7 +44,7 @@ def group_name(kind: str, group: str) -> tuple[str, str]:
     return GROUP_NAMES.get(f"{prefix}:{group}", (group, group))
 
 
-def objects(session: Session, kind: str, keys: set[int], memo: dict | None = None) -> Objects:
+def objects(session: Session, kind: str, keys: set[int], memo: dict[str, Any] | None = None) -> Objects:
     """Names and groups for a kind's objects (the listed ones plus `keys`, the ones with cases); `memo` keeps
     the region tables between kinds of one computation."""
     out = Objects()
@@ -66,7 +68,7 @@ def objects(session: Session, kind: str, keys: set[int], memo: dict | None = Non
     return out
 
 
-def _regions(session: Session, level: str, keys: set[int], out: Objects, memo: dict) -> None:
+def _regions(session: Session, level: str, keys: set[int], out: Objects, memo: dict[str, Any]) -> None:
     """Regions that have unit grids (listed) with the class of their own row (a grid: its community's)."""
     digits = REGION_DIGITS[level]
     if "regions" not in memo:
@@ -95,22 +97,22 @@ def grid_classes(session: Session) -> dict[int, int]:
             session.execute(select(UnitGrid.code, UnitGrid.community_code)) if code.isdigit()}
 
 
-def case_rows(session: Session, case_ids: list[int]) -> dict[int, dict]:
+def case_rows(session: Session, case_ids: list[int]) -> dict[int, dict[str, Any]]:
     """What a drill-down list shows of each case."""
     dept = aliased(Department)
     stmt = (select(Case.id, Case.number, Case.stage, Case.source, Case.category_code, Category.name, Case.grid_code,
                    dept.name, Case.created_at, Case.closed_at, Case.node_due_at)
             .join(Category, Category.id == Case.category_id).outerjoin(dept, dept.id == Case.department_id)
             .where(Case.id.in_(case_ids)))
-    out = {}
+    out: dict[int, dict[str, Any]] = {}
     for cid, number, stage, source, code, cat, grid, dept_name, created, closed, due in session.execute(stmt):
-        out[cid] = {"id": cid, "number": number, "stage": stage, "stage_name": STAGES[stage][0], "source": source,
+        out[cid] = {"id": cid, "number": number, "stage": stage, "stage_name": STAGE_NAMES[stage], "source": source,
                     "category_code": code, "category_name": cat, "grid_code": grid, "department_name": dept_name,
                     "created_at": created, "closed_at": closed, "node_due_at": due}
     return out
 
 
-def _in_period(start_ts: int, end_ts: int):
+def _in_period(start_ts: int, end_ts: int) -> ColumnElement[bool]:
     return (CaseStat.assess_ts >= start_ts) & (CaseStat.assess_ts < end_ts)
 
 
@@ -120,7 +122,7 @@ def category_names(session: Session, settings: Settings, codes: list[str]) -> di
         Category.standard == settings.catalog_standard, Category.kind == "matter", Category.code.in_(codes))).all())
 
 
-def top_counts(session: Session, start_ts: int, end_ts: int, columns: tuple[str, ...], limit: int) -> list[tuple]:
+def top_counts(session: Session, start_ts: int, end_ts: int, columns: tuple[str, ...], limit: int) -> list[tuple[Any, ...]]:
     """(values…, cases) of the most frequent combinations of columns in a period."""
     cols = [getattr(CaseStat, c) for c in columns]
     n = func.count().label("n")

@@ -7,6 +7,7 @@ import io
 import re
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -19,6 +20,9 @@ from cityloop.assessment import analysis, engine, service
 from cityloop.assessment.figures import KINDS, LABELS, RATES
 from cityloop.assessment.periods import Period
 from cityloop.config import Settings
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 # The ranking table's columns: (key, header); rates are shares (0–1).
 COLUMNS = [("rank", "排名"), ("name", "单位"), ("score", "综合得分"), ("grade", "等级"), ("handle_due", "应处置数"),
@@ -49,7 +53,7 @@ def font_candidates(configured: Path | None) -> list[Path]:
                                         else 0, str(p)))
 
 
-def shown(key: str, value) -> str:
+def shown(key: str, value: Any) -> str:
     """A figure as the printed reports show it: rates in per cent, rank changes as arrows, none as a dash."""
     if value is None:
         return "—"
@@ -60,7 +64,7 @@ def shown(key: str, value) -> str:
     return str(value)
 
 
-def cell(row: dict, key: str):
+def cell(row: dict[str, Any], key: str) -> Any:
     """A ranking row's value for a column (None when not defined)."""
     if key in row:
         return row[key]
@@ -69,13 +73,13 @@ def cell(row: dict, key: str):
     return row["counters"].get(key)
 
 
-def monthly(session: Session, settings: Settings, period: Period, now: datetime) -> dict:
+def monthly(session: Session, settings: Settings, period: Period, now: datetime) -> dict[str, Any]:
     """Everything the monthly report shows: totals, department rankings by peer group, streets, analysis."""
     dept = service.assessment(session, settings, period, "department", now)
     streets = service.assessment(session, settings, period, "street", now)
     districts = service.assessment(session, settings, period, "district", now)["rows"]
     totals = {name: sum(r["counters"].get(name, 0) for r in districts) for name in KINDS["district"].counters}
-    groups: dict[str, tuple[str, list[dict]]] = {}
+    groups: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     for row in dept["rows"]:
         groups.setdefault(row["group"], (row["group_name"], []))[1].append(row)
     return {"period": period.key, "label": period.label[0], "source": dept["source"],
@@ -86,13 +90,13 @@ def monthly(session: Session, settings: Settings, period: Period, now: datetime)
             "streets": streets["rows"], "analysis": analysis.analysis(session, settings, period, now)}
 
 
-def _title(ws, text: str, width: int) -> None:
+def _title(ws: Worksheet, text: str, width: int) -> None:
     ws.append([text])
     ws.merge_cells(start_row=ws.max_row, start_column=1, end_row=ws.max_row, end_column=width)
     ws.cell(ws.max_row, 1).font = Font(size=14, bold=True)
 
 
-def _table(ws, headers: list[str], rows: list[list], rate_columns: set[int]) -> tuple[int, int]:
+def _table(ws: Worksheet, headers: list[str], rows: list[list[Any]], rate_columns: set[int]) -> tuple[int, int]:
     """Append a header and rows; returns the first and last data row numbers."""
     ws.append(headers)
     for col in range(1, len(headers) + 1):
@@ -107,12 +111,12 @@ def _table(ws, headers: list[str], rows: list[list], rate_columns: set[int]) -> 
     return first, ws.max_row
 
 
-def _widths(ws, widths: list[int]) -> None:
+def _widths(ws: Worksheet, widths: list[int]) -> None:
     for i, w in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = w
 
 
-def _ranking_sheet(wb: Workbook, title: str, heading: str, rows: list[dict]) -> None:
+def _ranking_sheet(wb: Workbook, title: str, heading: str, rows: list[dict[str, Any]]) -> None:
     ws = wb.create_sheet(title[:31])
     _title(ws, heading, len(COLUMNS))
     rates = {i for i, (k, _) in enumerate(COLUMNS, 1) if k in RATES}
@@ -130,7 +134,7 @@ def _ranking_sheet(wb: Workbook, title: str, heading: str, rows: list[dict]) -> 
         ws.add_chart(chart, f"{get_column_letter(len(COLUMNS) + 2)}2")
 
 
-def xlsx(data: dict) -> bytes:
+def xlsx(data: dict[str, Any]) -> bytes:
     """The monthly report as an Excel workbook: a summary sheet, then one ranking sheet per peer group."""
     wb = Workbook()
     ws = wb.active

@@ -8,7 +8,9 @@ transcription error), so the default regional weights sum to 100 %. Deployments 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from cityloop.assessment.figures import KINDS
 
@@ -57,16 +59,19 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
     "shift_lead": {"file_on_time_rate": 25, "accurate_file_rate": 40, "lead_close_on_time_rate": 35},
     "dispatcher": {"dispatched_score": 20, "dispatch_on_time_rate": 40, "accurate_dispatch_rate": 40},
 }
+# Band and grade tables are JSON-like lists: [[upper bound or None, score], …] and [[letter, threshold], …].
+BandTable = list[list[Any]]
+GradeTable = list[list[Any]]
 # [upper bound (inclusive; None = anything above), score]. The regional bands apply to each unit grid's count; a
 # community, street or district scores the mean of its unit grids (a grid without a case scores 100).
-DEFAULT_BANDS: dict[str, list[list]] = {
+DEFAULT_BANDS: dict[str, BandTable] = {
     "department": [[50, 100], [100, 90], [200, 75], [500, 60], [1000, 40], [None, 0]],
     "operator": [[100, 0], [300, 40], [500, 60], [1200, 75], [2000, 90], [None, 100]],
     "dispatcher": [[100, 0], [300, 40], [500, 60], [1200, 75], [2000, 90], [None, 100]],
     "region_class1": [[0, 100], [2, 90], [4, 75], [6, 60], [8, 40], [None, 0]],
     "region_class2": [[0, 100], [3, 90], [5, 75], [7, 60], [9, 40], [None, 0]],
 }
-DEFAULT_GRADES: list[list] = [["A", 90], ["B", 75], ["C", 60], ["D", 40], ["E", 0]]
+DEFAULT_GRADES: GradeTable = [["A", 90], ["B", 75], ["C", 60], ["D", 40], ["E", 0]]
 # 最低考核量: a unit with fewer due items than this in the period is scored but not ranked (样本不足), so a department
 # with one case handled on time cannot top the table. Not in the reference (it sets no minimum): a deployment option.
 VOLUME = {"department": "handle_due", "inspector": "reported", "operator": "accept_due", "shift_lead": "file_due",
@@ -79,8 +84,8 @@ class ScoreConfig:
     """Weights per scoring family, bands and grade thresholds (defaults with a deployment's overrides)."""
 
     weights: dict[str, dict[str, float]] = field(default_factory=lambda: DEFAULT_WEIGHTS)
-    bands: dict[str, list[list]] = field(default_factory=lambda: DEFAULT_BANDS)
-    grades: list[list] = field(default_factory=lambda: DEFAULT_GRADES)
+    bands: dict[str, BandTable] = field(default_factory=lambda: DEFAULT_BANDS)
+    grades: GradeTable = field(default_factory=lambda: DEFAULT_GRADES)
     options: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
     min_volume: int = DEFAULT_MIN_VOLUME
 
@@ -90,8 +95,9 @@ def family(kind: str) -> str:
     return "region" if KINDS[kind].sources.keys() == {"grid"} else kind
 
 
-def make_config(weights: dict | None = None, bands: dict | None = None, grades: list | None = None,
-                options: dict | None = None, min_volume: int | None = None) -> ScoreConfig:
+def make_config(weights: Mapping[str, Mapping[str, Any]] | None = None, bands: Mapping[str, BandTable] | None = None,
+                grades: GradeTable | None = None, options: Mapping[str, str] | None = None,
+                min_volume: int | None = None) -> ScoreConfig:
     """Defaults overridden per family/band/option; unknown names or negative weights are a ValueError."""
     merged = {f: dict(w) for f, w in DEFAULT_WEIGHTS.items()}
     for fam, ws in (weights or {}).items():
@@ -120,7 +126,7 @@ def make_config(weights: dict | None = None, bands: dict | None = None, grades: 
                        DEFAULT_MIN_VOLUME if min_volume is None else min_volume)
 
 
-def too_few(kind: str, counters: dict[str, float], cfg: ScoreConfig) -> bool:
+def too_few(kind: str, counters: Mapping[str, float], cfg: ScoreConfig) -> bool:
     """True when a unit's volume is under the minimum for a ranking (样本不足)."""
     counter = VOLUME.get(family(kind))
     return counter is not None and counters.get(counter, 0) < cfg.min_volume
@@ -133,7 +139,7 @@ def _skipped(fam: str, options: dict[str, str]) -> str:
     return ""
 
 
-def band(value: float, table: list[list]) -> float:
+def band(value: float, table: BandTable) -> float:
     """The score of a count by a band table."""
     for upper, score in table:
         if upper is None or value <= upper:
@@ -141,17 +147,19 @@ def band(value: float, table: list[list]) -> float:
     return 0.0
 
 
-def grade(score: float | None, grades: list[list]) -> str | None:
+def grade(score: float | None, grades: GradeTable) -> str | None:
     """A–E by thresholds (A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, else E by default)."""
     if score is None:
         return None
     for letter, threshold in grades:
         if score >= threshold:
-            return letter
-    return grades[-1][0]
+            found: str = letter
+            return found
+    last: str = grades[-1][0]
+    return last
 
 
-def score(kind: str, counters: dict[str, float], rates: dict[str, float | None], cfg: ScoreConfig,
+def score(kind: str, counters: Mapping[str, float], rates: Mapping[str, float | None], cfg: ScoreConfig,
           grid_band: float | None = None) -> tuple[float | None, dict[str, float]]:
     """(composite score 0–100 or None, each indicator's 分值) for one object."""
     fam = family(kind)
@@ -163,8 +171,8 @@ def score(kind: str, counters: dict[str, float], rates: dict[str, float | None],
         if mode == "band" and fam == "department" and cfg.options["department_filed_score_base"] == "due":
             source = "handle_due"
         if mode == "platform":
-            if rates.get(name) is not None:  # CITYLOOP_CHECK_DISPATCH=operator: the 受理员 sent them
-                parts[name] = 100.0 * rates[name]
+            if (sent := rates.get(name)) is not None:  # CITYLOOP_CHECK_DISPATCH=operator: the 受理员 sent them
+                parts[name] = 100.0 * sent
             elif counters.get(source):
                 parts[name] = 100.0  # sent by the platform at once: on time by construction
         elif mode == "band":
@@ -174,8 +182,8 @@ def score(kind: str, counters: dict[str, float], rates: dict[str, float | None],
         elif mode == "grid_band":
             if grid_band is not None:
                 parts[name] = grid_band
-        elif rates.get(source) is not None:
-            value = 100.0 * rates[source]
+        elif (share := rates.get(source)) is not None:
+            value = 100.0 * share
             parts[name] = 100.0 - value if mode == "inverse" else value
     weights = cfg.weights[fam]
     total = sum(weights[n] for n in parts)
@@ -184,9 +192,9 @@ def score(kind: str, counters: dict[str, float], rates: dict[str, float | None],
     return round(sum(parts[n] * weights[n] for n in parts) / total, 2), {k: round(v, 2) for k, v in parts.items()}
 
 
-def rank(rows: list[dict]) -> None:
+def rank(rows: list[dict[str, Any]]) -> None:
     """Set `rank` within each `group` (1 = best score; equal scores share a rank; no score or `too_few`, no rank)."""
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(row["group"], []).append(row)
     for members in groups.values():
@@ -198,7 +206,7 @@ def rank(rows: list[dict]) -> None:
             row.setdefault("rank", None)
 
 
-def compare(rows: list[dict], before: dict[tuple[str, str], int | None]) -> None:
+def compare(rows: list[dict[str, Any]], before: dict[tuple[str, str], int | None]) -> None:
     """Set previous_rank and rank_change (positive = moved up) from the previous period's (group, id) -> rank."""
     for row in rows:
         prev = before.get((row["group"], str(row["object_id"])))

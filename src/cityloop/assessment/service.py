@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -73,13 +74,13 @@ def published(session: Session, period: Period) -> Publication | None:
 
 
 def compute(session: Session, settings: Settings, period: Period, kinds: list[str], now: datetime,
-            compare: bool = True) -> tuple[dict[str, list[dict]], int]:
+            compare: bool = True) -> tuple[dict[str, list[dict[str, Any]]], int]:
     """Every requested kind's rows computed from the projection now, and how many cases the period holds."""
     cfg = score_config(settings)
     columns = CORE + tuple(sorted({c for k in kinds for c in KINDS[k].sources}))
     counters = tuple({c for k in kinds for c in KINDS[k].counters})
     data = engine.decode(store.fetch(session, *bounds_ts(settings, period), columns), int(now.timestamp()), counters)
-    memo: dict = {}
+    memo: dict[str, Any] = {}
     out = {kind: _rows(session, data, kind, cfg, memo) for kind in kinds}
     if compare:
         before = _previous_ranks(session, settings, period, kinds, now)
@@ -92,12 +93,13 @@ def _object_id(kind: str, key: int) -> int | str:
     return str(key).zfill(REGION_DIGITS[kind]) if kind in REGION_DIGITS else key
 
 
-def _rows(session: Session, data: engine.Decoded, kind: str, cfg: scoring.ScoreConfig, memo: dict) -> list[dict]:
+def _rows(session: Session, data: engine.Decoded, kind: str, cfg: scoring.ScoreConfig,
+          memo: dict[str, Any]) -> list[dict[str, Any]]:
     totals = engine.sums(data, kind)
     objs = queries.objects(session, kind, set(totals), memo)
     bands = _grid_bands(session, data, kind, cfg) if scoring.family(kind) == "region" else {}
     zero = dict.fromkeys(KINDS[kind].counters, 0)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key in objs.listed | set(totals):
         counters = totals.get(key, zero)
         rates = engine.rates_of(kind, counters, cfg.options["missed_rate_denominator"])
@@ -128,7 +130,8 @@ def _grid_bands(session: Session, data: engine.Decoded, level: str, cfg: scoring
     return {int(k): round(float(m), 2) for k, m in zip(uniq, means)}
 
 
-def _previous_ranks(session: Session, settings: Settings, period, kinds, now) -> dict[str, dict[tuple[str, str], int | None]]:
+def _previous_ranks(session: Session, settings: Settings, period: Period, kinds: list[str],
+                    now: datetime) -> dict[str, dict[tuple[str, str], int | None]]:
     """Each kind's ranks in the period before: from its published snapshot, else computed now."""
     before = previous(period)
     snapshot = published(session, before)
@@ -139,7 +142,7 @@ def _previous_ranks(session: Session, settings: Settings, period, kinds, now) ->
     return {kind: {(r["group"], str(r["object_id"])): r["rank"] for r in rows[kind]} for kind in kinds}
 
 
-def assessment(session: Session, settings: Settings, period: Period, kind: str, now: datetime) -> dict:
+def assessment(session: Session, settings: Settings, period: Period, kind: str, now: datetime) -> dict[str, Any]:
     """A kind's rows for a period: the published snapshot when the period was published, else computed now."""
     snapshot = published(session, period)
     head = {"period": period.key, "label": period.label[0], "label_en": period.label[1], "kind": kind,
@@ -179,7 +182,7 @@ def publish(session: Session, settings: Settings, period: Period, now: datetime,
     return pub
 
 
-def status(session: Session, settings: Settings, period: Period) -> dict:
+def status(session: Session, settings: Settings, period: Period) -> dict[str, Any]:
     """Whether a period is published and whether its inputs changed since (drift)."""
     pub = published(session, period)
     digest, cases = checksum(session, settings, period)
@@ -197,7 +200,7 @@ def object_key(kind: str, ident: str) -> int:
 
 
 def cases_behind(session: Session, settings: Settings, period: Period, kind: str, key: int, figure: str,
-                 now: datetime, page: int, size: int) -> dict:
+                 now: datetime, page: int, size: int) -> dict[str, Any]:
     """The cases that make one object's figure in a period (as the projection stands now), newest first."""
     spec = KINDS[kind]
     column = spec.column_of(figure)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from cityloop.assessment import projection
 from cityloop.config import Settings
@@ -12,7 +13,7 @@ from cityloop.shared.singleton import only_one
 from cityloop.state import AppState
 
 
-def refresh_once(engine: Engine, factory, settings: Settings, now: datetime) -> int | None:
+def refresh_once(engine: Engine, factory: sessionmaker[Session], settings: Settings, now: datetime) -> int | None:
     """Fold new events into the projection unless another process is doing it (then None)."""
     with only_one(engine, "assessment-refresh") as mine:
         if not mine:

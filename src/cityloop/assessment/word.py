@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
@@ -15,6 +16,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from cityloop.assessment.report import PRINT_COLUMNS, cell, font_candidates, shown
 
+if TYPE_CHECKING:
+    from docx.document import Document as DocumentObject
+    from docx.text.paragraph import Paragraph
+
 BODY_FONT = "宋体"
 TITLE_FONT = "黑体"
 BAR = (11, 92, 173)
@@ -24,7 +29,7 @@ class ChartFontMissing(RuntimeError):
     """No Chinese font for the chart labels."""
 
 
-def render(data: dict, font_path: Path | None = None) -> bytes:
+def render(data: dict[str, Any], font_path: Path | None = None) -> bytes:
     """The monthly 通报 as .docx bytes (A4 landscape)."""
     font = _chart_font(font_path)
     doc = Document()
@@ -61,7 +66,7 @@ def render(data: dict, font_path: Path | None = None) -> bytes:
     return out.getvalue()
 
 
-def _overview(data: dict) -> str:
+def _overview(data: dict[str, Any]) -> str:
     """The bulletin's opening sentence from the month's totals."""
     totals = dict(data["summary"])
     rates = dict(data["summary_rates"])
@@ -75,23 +80,23 @@ def _overview(data: dict) -> str:
     return "，".join(parts) + "。现将各单位综合评价情况通报如下。"
 
 
-def _style(doc) -> None:
+def _style(doc: DocumentObject) -> None:
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = BODY_FONT, Pt(10.5)
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), BODY_FONT)  # Word picks East Asian text's font from here
 
 
-def _run(paragraph, text: str, font: str, size: float, bold: bool = False) -> None:
+def _run(paragraph: Paragraph, text: str, font: str, size: float, bold: bool = False) -> None:
     run = paragraph.add_run(text)
     run.font.name, run.font.size, run.bold = font, Pt(size), bold
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
 
 
-def _heading(doc, text: str) -> None:
+def _heading(doc: DocumentObject, text: str) -> None:
     _run(doc.add_paragraph(), text, TITLE_FONT, 14, bold=True)
 
 
-def _table(doc, headers: list[str], rows: list[list[str]]) -> None:
+def _table(doc: DocumentObject, headers: list[str], rows: list[list[str]]) -> None:
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
     for cell_, text in zip(table.rows[0].cells, headers):
@@ -112,7 +117,7 @@ def _chart_font(configured: Path | None) -> Path:
     raise ChartFontMissing("no Chinese font for the charts (install fonts-wqy-microhei or set CITYLOOP_ASSESSMENT_FONT)")
 
 
-def score_chart(rows: list[dict], font_path: Path) -> bytes | None:
+def score_chart(rows: list[dict[str, Any]], font_path: Path) -> bytes | None:
     """A horizontal bar chart of the first 20 scores as PNG (None when nobody has a score)."""
     scored = [r for r in rows if r["score"] is not None][:20]
     if not scored:

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from cityloop.config import Settings
 
 CLI_NAME = "public"
 CLI_HELP = "公众服务 / public services: service points, QR guide, 追呼 dialer"
@@ -18,7 +25,7 @@ app.add_typer(qr_app, name="placements")
 console = Console()
 
 
-def _open():
+def _open() -> tuple[Settings, Engine, sessionmaker[Session]]:
     from cityloop.cli import _settings
     from cityloop.db import make_engine, make_session_factory
 

@@ -3,7 +3,7 @@ thanks they received; the monthly figures feed the assessment pages."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.org.actor import Actor
 from cityloop.public.models import ConvenienceRecord, ServicePoint
+from cityloop.public.points import Locate
 from cityloop.public.schemas import SERVICE_KINDS, ClaimIn, ConvenienceIn
 from cityloop.shared.errors import Conflict, Invalid, NotFound
 
@@ -19,7 +20,7 @@ FUTURE_SLACK = timedelta(minutes=10)  # a phone clock a little ahead is fine; to
 LATE_ENTRY = timedelta(days=366)  # services are logged within a year
 
 
-def record(session: Session, body: ConvenienceIn, actor: Actor, locate: Callable, now: datetime) -> ConvenienceRecord:
+def record(session: Session, body: ConvenienceIn, actor: Actor, locate: Locate, now: datetime) -> ConvenienceRecord:
     """Log a service given."""
     at = body.at or now
     if at.tzinfo is None:
@@ -37,7 +38,9 @@ def record(session: Session, body: ConvenienceIn, actor: Actor, locate: Callable
                       "A lost person needs whom they were handed over to")
     if body.service_point_id is not None and session.get(ServicePoint, body.service_point_id) is None:
         raise Invalid("no-such-point", "服务点位不存在", "No such service point")
-    grid = getattr(locate(body.lon, body.lat), "grid_code", None) if body.lon is not None else None
+    grid = None  # a longitude without a latitude (or none at all) is no place
+    if body.lon is not None and body.lat is not None:
+        grid = getattr(locate(body.lon, body.lat), "grid_code", None)
     row = ConvenienceRecord(**body.model_dump(exclude={"at"}), at=at, grid_code=grid, recorded_by=actor.id,
                             recorded_by_name=actor.display_name, created_at=now)
     session.add(row)
@@ -70,7 +73,7 @@ def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return datetime.combine(start, datetime.min.time(), tz), datetime.combine(end, datetime.min.time(), tz)
 
 
-def month_stats(session: Session, month: str, tz: ZoneInfo) -> dict:
+def month_stats(session: Session, month: str, tz: ZoneInfo) -> dict[str, Any]:
     """The month's services: records and people served per kind, thanks letters and banners, items still unclaimed."""
     start, end = month_bounds(month, tz)
     rows = session.execute(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import shapely
@@ -44,7 +45,7 @@ def _point(geometry: str, rng: random.Random) -> tuple[float, float]:
     return round(p.x, 6), round(p.y, 6)
 
 
-def _add(session: Session, now: datetime, grid: UnitGrid, rng: random.Random, **fields) -> ServicePoint:
+def _add(session: Session, now: datetime, grid: UnitGrid, rng: random.Random, **fields: Any) -> ServicePoint:
     lon, lat = _point(grid.geometry, rng)
     point = ServicePoint(lon=lon, lat=lat, grid_code=grid.code, community_code=grid.community_code, created_at=now,
                          updated_at=now, **{"free": True, "drinking_water": False, "accessible": False,
@@ -58,7 +59,7 @@ def _points(session: Session, grids: list[UnitGrid], rng: random.Random, now: da
     toilets = session.execute(select(Component.id, Component.grid_code).join(Category)
                               .where(Category.code == "03001", Component.grid_code.in_(by_code))
                               .order_by(Component.id)).all()
-    toilet_grids = [(cid, by_code[g]) for cid, g in toilets]
+    toilet_grids: list[tuple[str | None, UnitGrid]] = [(cid, by_code[g]) for cid, g in toilets if g is not None]
     toilet_grids += [(None, rng.choice(grids)) for _ in range(max(0, 40 - len(toilet_grids)))]
     made = []
     for i, (component_id, grid) in enumerate(toilet_grids, 1):
@@ -83,7 +84,9 @@ def _points(session: Session, grids: list[UnitGrid], rng: random.Random, now: da
     bins = session.execute(select(Component.id, Component.grid_code).join(Category)
                            .where(Category.code == "03005", Component.grid_code.in_(by_code))
                            .order_by(Component.id).limit(300)).all()
-    for cid, g in bins:
+    for cid, g in bins:  # grid_code IN (…): never None
+        if g is None:
+            continue
         _add(session, now, by_code[g], rng, kind="bin", name="果皮箱", component_id=cid)
     for i in range(1, 61):
         _add(session, now, rng.choice(grids), rng, kind="bench", name=f"街头座椅·{i}", state="repair" if i % 9 == 0
@@ -154,7 +157,7 @@ def _campaign(session: Session, settings: Settings, grids: list[UnitGrid], rng: 
         state = domain.CampaignState(started_at=started, calls=len(times), last_call_at=times[-1] if times else None,
                                      calls_by_day=Counter(t.astimezone(cal.tz).date() for t in times))
         nxt = domain.next_call(state, times[-1] if times else started, cal, plan)
-        if nxt.kind != "call" or nxt.at > now:
+        if nxt.kind != "call" or nxt.at is None or nxt.at > now:  # a call always has its time
             campaign.next_call_at = nxt.at
             break
         result = rng.choices(["answered", "no_answer", "busy", "rejected"], [2, 5, 1, 2])[0]

@@ -41,6 +41,7 @@ def _decide(session: Session, settings: Settings, clock: Clock, campaign: CallCa
     if decision.kind == "stop":
         campaigns.finish(session, settings, cal, now, campaign, decision.reason or "limit", SYSTEM_ACTOR)
         return None
+    assert decision.at is not None  # a call always has its time
     if decision.at > now:
         campaign.next_call_at = decision.at
         return None
@@ -50,7 +51,7 @@ def _decide(session: Session, settings: Settings, clock: Clock, campaign: CallCa
 def _record(session: Session, settings: Settings, clock: Clock, due: Due, recording: str, outcome: CallOutcome) -> None:
     """Store the attempt; stop on a result that ends the campaign, else schedule the next call."""
     now = clock.now()
-    campaign = session.get(CallCampaign, due.campaign_id)
+    campaign = session.get_one(CallCampaign, due.campaign_id)  # campaigns are never deleted
     session.add(CallAttempt(campaign_id=campaign.id, at=now, level=due.level, day_no=due.day_no, recording=recording,
                             result=outcome.result, duration_s=outcome.duration_s, gateway_ref=outcome.ref,
                             error=outcome.error))
@@ -72,7 +73,7 @@ def _record(session: Session, settings: Settings, clock: Clock, due: Due, record
         campaign.next_call_at = decision.at
 
 
-def dial_due(session_factory: sessionmaker, settings: Settings, telephony: Telephony, clock: Clock) -> int:
+def dial_due(session_factory: sessionmaker[Session], settings: Settings, telephony: Telephony, clock: Clock) -> int:
     """Call every campaign that is due (oldest first); return how many calls were made."""
     with session_factory() as session:
         ids = list(session.scalars(select(CallCampaign.id).where(CallCampaign.status == "running",
@@ -81,7 +82,7 @@ def dial_due(session_factory: sessionmaker, settings: Settings, telephony: Telep
     made = 0
     for campaign_id in ids:
         with session_factory() as session:
-            campaign = session.get(CallCampaign, campaign_id)
+            campaign = session.get_one(CallCampaign, campaign_id)
             due = _decide(session, settings, clock, campaign) if campaign.status == "running" else None
             session.commit()
         if due is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,7 +29,7 @@ class ServicePoint(Base):
     free: Mapped[bool] = mapped_column(Boolean, default=True)
     drinking_water: Mapped[bool] = mapped_column(Boolean, default=False)
     accessible: Mapped[bool] = mapped_column(Boolean, default=False)
-    kit: Mapped[list | None] = mapped_column(JSONType)  # red stations: what the service kit holds
+    kit: Mapped[list[str] | None] = mapped_column(JSONType)  # red stations: what the service kit holds
     phone: Mapped[str | None] = mapped_column(String(32))
     component_id: Mapped[str | None] = mapped_column(ForeignKey("components.id"))
     state: Mapped[str] = mapped_column(String(16), default="active")
@@ -91,7 +92,7 @@ class CallCampaign(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     phone: Mapped[str] = mapped_column(String(20), index=True)
     status: Mapped[str] = mapped_column(String(12), index=True)  # running | cleared | ended | stopped
-    plan: Mapped[dict] = mapped_column(JSONType)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSONType)
     started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     started_by_name: Mapped[str] = mapped_column(String(100))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)

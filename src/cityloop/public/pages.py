@@ -4,13 +4,13 @@ scan) and closed cases on a map; plus this area's scripts and styles."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
 
-from cityloop.state import app_state
-from cityloop.deps import get_session
+from cityloop.config import Settings
+from cityloop.deps import SessionDep, SettingsDep, StateDep
 from cityloop.public import domain, placements, queries
 from cityloop.shared.errors import AppError, NotFound
 from cityloop.web import pages
@@ -21,7 +21,7 @@ TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
 @router.get("/static/public/{name}")
-def public_static(name: str):
+def public_static(name: str) -> FileResponse:
     """This area's scripts and styles."""
     path = (STATIC / name).resolve()
     if not path.is_relative_to(STATIC) or not path.is_file():
@@ -30,35 +30,32 @@ def public_static(name: str):
                         headers={"Cache-Control": "public, max-age=3600"})
 
 
-def _tiles(request: Request) -> dict:
-    s = app_state(request.app).settings
+def _tiles(s: Settings) -> dict[str, Any]:
     return {"tile_url": s.map_tile_url or "", "tile_attribution": s.map_tile_attribution}
 
 
 @router.get("/public")
-def index(request: Request):
+def index(request: Request) -> HTMLResponse:
     """公众服务: every public page in one place."""
     return pages.render(request, "public/index.html")
 
 
 @router.get("/public/services")
-def services(request: Request):
+def services(request: Request, settings: SettingsDep) -> HTMLResponse:
     """便民服务地图: toilets, red stations, convenience points … on a map and in a list, nearest first."""
     kinds = [(k, v[0], v[1]) for k, v in domain.KINDS.items() if v[2]]
-    return pages.render(request, "public/services.html", kinds=kinds, **_tiles(request))
+    return pages.render(request, "public/services.html", kinds=kinds, **_tiles(settings))
 
 
 @router.get("/public/cases")
-def cases(request: Request):
+def cases(request: Request, settings: SettingsDep) -> HTMLResponse:
     """结案公开: recently closed cases on a map, without personal data."""
-    return pages.render(request, "public/cases.html", days=app_state(request.app).settings.public_case_days,
-                        **_tiles(request))
+    return pages.render(request, "public/cases.html", days=settings.public_case_days, **_tiles(settings))
 
 
 @router.get("/public/q/{code}")
-def placement_page(code: str, request: Request, session: Session = Depends(get_session)):
+def placement_page(code: str, request: Request, state: StateDep, session: SessionDep) -> HTMLResponse:
     """A QR code's phone page: the nearest services with directions, and a button to report a problem here."""
-    state = app_state(request.app)
     code = code.upper()
     now = state.clock.now()
     if not domain.CODE_RE.match(code):
@@ -76,4 +73,4 @@ def placement_page(code: str, request: Request, session: Session = Depends(get_s
     markers = [{"lon": i["lon"], "lat": i["lat"], "name": i["name"], "kind": i["kind"]}
                for s in sections for i in s["items"][:1]]
     return pages.render(request, "public/guide.html", placement=placement, sections=sections, markers=markers,
-                        report_url=f"/m/report?lon={placement.lon:.6f}&lat={placement.lat:.6f}", **_tiles(request))
+                        report_url=f"/m/report?lon={placement.lon:.6f}&lat={placement.lat:.6f}", **_tiles(state.settings))

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
 from cityloop.cases.models import Case
 from cityloop.cases.queries import openable
-from cityloop.deps import get_session, optional_actor
+from cityloop.deps import ClockDep, OptionalActorDep, SessionDep, SettingsDep
 from cityloop.org.actor import Actor
 from cityloop.public import campaigns as campaign_service
 from cityloop.public import convenience, domain, placements, queries
@@ -27,7 +27,7 @@ TABS = (("", "服务点位", "Service points"), ("/placements", "服务指南二
         ("/convenience", "便民服务", "Convenience services"), ("/campaigns", "追呼整治", "Call tracking"))
 
 
-def _page(request: Request, actor: Actor | None, template: str, tab: str, **context):
+def _page(request: Request, actor: Actor | None, template: str, tab: str, **context: Any) -> Response:
     if actor is None:
         return pages.login_redirect(request)
     if not actor.has(*STAFF, "admin"):
@@ -37,8 +37,8 @@ def _page(request: Request, actor: Actor | None, template: str, tab: str, **cont
 
 
 @router.get("")
-def points_page(request: Request, kind: str | None = Query(None, max_length=16, pattern=NO_NUL),
-                session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+def points_page(request: Request, session: SessionDep, actor: OptionalActorDep,
+                kind: str | None = Query(None, max_length=16, pattern=NO_NUL)) -> Response:
     """服务点位: list, add, import."""
     rows = queries.service_points(session, kind or None, None, 2000, 0) if actor else []
     return _page(request, actor, "public/console_points.html", "", points=rows, kind=kind or "",
@@ -46,25 +46,24 @@ def points_page(request: Request, kind: str | None = Query(None, max_length=16, 
 
 
 @router.get("/placements")
-def placements_page(request: Request, batch: str | None = Query(None, max_length=40, pattern=NO_NUL),
-                    session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+def placements_page(request: Request, settings: SettingsDep, session: SessionDep, actor: OptionalActorDep,
+                    batch: str | None = Query(None, max_length=40, pattern=NO_NUL)) -> Response:
     """服务指南二维码: batches, generation, sheets, most scanned codes."""
     if actor is None:
         return pages.login_redirect(request)
-    settings = app_state(request.app).settings
     top = queries.placements(session, batch or None, 50, 0)
     return _page(request, actor, "public/console_placements.html", "/placements", batches=queries.batches(session),
                  top=top, batch=batch or "", base_url=placements.base_url(settings))
 
 
 @router.get("/convenience")
-def convenience_page(request: Request, month: str | None = Query(None, pattern=r"^\d{4}-\d{2}$"),
-                     session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+def convenience_page(request: Request, settings: SettingsDep, clock: ClockDep, session: SessionDep,
+                     actor: OptionalActorDep, month: str | None = Query(None, pattern=r"^\d{4}-\d{2}$")) -> Response:
     """便民服务: this month's figures, the record form, recent records."""
     if actor is None:
         return pages.login_redirect(request)
-    tz = ZoneInfo(app_state(request.app).settings.timezone)
-    month = month or app_state(request.app).clock.now().astimezone(tz).strftime("%Y-%m")
+    tz = ZoneInfo(settings.timezone)
+    month = month or clock.now().astimezone(tz).strftime("%Y-%m")
     return _page(request, actor, "public/console_convenience.html", "/convenience", month=month,
                  stats=convenience.month_stats(session, month, tz),
                  records=convenience.listing(session, None, month, tz, 200, 0), service_kinds=SERVICE_KINDS,
@@ -72,8 +71,8 @@ def convenience_page(request: Request, month: str | None = Query(None, pattern=r
 
 
 @router.get("/campaigns")
-def campaigns_page(request: Request, status: str | None = Query(None, max_length=12, pattern=NO_NUL),
-                   session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+def campaigns_page(request: Request, session: SessionDep, actor: OptionalActorDep,
+                   status: str | None = Query(None, max_length=12, pattern=NO_NUL)) -> Response:
     """追呼整治: statistics, running and ended campaigns, the stop list, the start form."""
     if actor is None:
         return pages.login_redirect(request)
@@ -87,8 +86,7 @@ def campaigns_page(request: Request, status: str | None = Query(None, max_length
 
 
 @router.get("/campaigns/{campaign_id}")
-def campaign_page(campaign_id: Id, request: Request, session: Session = Depends(get_session),
-                  actor: Actor | None = Depends(optional_actor)):
+def campaign_page(campaign_id: Id, request: Request, session: SessionDep, actor: OptionalActorDep) -> Response:
     """One campaign with every call."""
     if actor is None:
         return pages.login_redirect(request)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, cast
 
 import shapely
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
 from cityloop.geo.models import UnitGrid
 from cityloop.public import domain
 from cityloop.public.models import QrPlacement, ServicePoint
+from cityloop.public.points import Locate
 from cityloop.public.schemas import PlacementIn, PlacementPatch
 from cityloop.shared.errors import Invalid, NotFound
 
@@ -34,7 +36,7 @@ def fresh_codes(session: Session, n: int) -> list[str]:
     """n codes not used by any placement yet (collisions are one in 10^12, but are checked)."""
     codes = domain.new_codes(n)
     while True:
-        taken = set()
+        taken: set[str] = set()
         for i in range(0, len(codes), CHUNK):
             taken.update(session.scalars(select(QrPlacement.code).where(QrPlacement.code.in_(codes[i:i + CHUNK]))))
         if not taken:
@@ -44,7 +46,7 @@ def fresh_codes(session: Session, n: int) -> list[str]:
         codes += domain.new_codes(n - len(codes), taken=avoid.__contains__)
 
 
-def create_many(session: Session, rows: list[dict], now: datetime) -> list[str]:
+def create_many(session: Session, rows: list[dict[str, Any]], now: datetime) -> list[str]:
     """Insert placements (label, lon, lat, grid_code, batch, address, service_point_id) with fresh codes (no commit)."""
     codes = fresh_codes(session, len(rows))
     values = [{"code": code, "label": r["label"], "batch": r.get("batch"), "lon": r["lon"], "lat": r["lat"],
@@ -56,7 +58,7 @@ def create_many(session: Session, rows: list[dict], now: datetime) -> list[str]:
     return codes
 
 
-def create(session: Session, body: PlacementIn, locate: Callable, now: datetime) -> QrPlacement:
+def create(session: Session, body: PlacementIn, locate: Locate, now: datetime) -> QrPlacement:
     """One placement at a place (optionally at a service point)."""
     if body.service_point_id is not None and session.get(ServicePoint, body.service_point_id) is None:
         raise Invalid("no-such-point", "服务点位不存在", "No such service point")
@@ -122,8 +124,8 @@ def patch(session: Session, code: str, body: PlacementPatch) -> QrPlacement:
 
 def record_scan(session: Session, code: str, now: datetime) -> bool:
     """Count one scan of an active placement; False when there is none."""
-    done = session.execute(update(QrPlacement).where(QrPlacement.code == code, QrPlacement.active.is_(True))
-                           .values(scans=QrPlacement.scans + 1, last_scan_at=now))
+    done = cast(CursorResult[Any], session.execute(update(QrPlacement).where(QrPlacement.code == code, QrPlacement.active.is_(True))
+                           .values(scans=QrPlacement.scans + 1, last_scan_at=now)))
     session.commit()
     return bool(done.rowcount)
 
@@ -136,4 +138,4 @@ def for_sheet(session: Session, batch: str | None, codes: Iterable[str] | None, 
         stmt = stmt.where(QrPlacement.batch == batch)
     if codes:
         stmt = stmt.where(QrPlacement.code.in_([c.upper() for c in codes if domain.CODE_RE.match(c.upper())][:CHUNK]))
-    return [tuple(r) for r in session.execute(stmt.offset(offset).limit(limit))]
+    return [(code, label) for code, label in session.execute(stmt.offset(offset).limit(limit))]

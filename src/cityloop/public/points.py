@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, get_args
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -15,14 +16,14 @@ from cityloop.catalog.models import Component
 from cityloop.geo.coords import to_wgs84
 from cityloop.public import domain
 from cityloop.public.models import ServicePoint
-from cityloop.public.schemas import ServicePointIn, ServicePointPatch
+from cityloop.public.schemas import Kind, ServicePointIn, ServicePointPatch, State
 from cityloop.shared.errors import Conflict, Invalid, NotFound
 
 Locate = Callable[[float, float], object]
 CSV_COLUMNS = ("code", "kind", "name", "address", "lon", "lat", "hours", "free", "drinking_water", "accessible",
                "kit", "phone", "state", "note")
-_KIND_BY_NAME = {v[0]: k for k, v in domain.KINDS.items()} | {k: k for k in domain.KINDS}
-_STATE_BY_NAME = {v[0]: k for k, v in domain.STATES.items()} | {k: k for k in domain.STATES}
+_KIND_BY_NAME: dict[str, Kind] = {domain.KINDS[k][0]: k for k in get_args(Kind)} | {k: k for k in get_args(Kind)}
+_STATE_BY_NAME: dict[str, State] = {domain.STATES[k][0]: k for k in get_args(State)} | {k: k for k in get_args(State)}
 _TRUE, _FALSE = {"1", "true", "yes", "y", "是", "有", "免费"}, {"0", "false", "no", "n", "否", "无", "收费", ""}
 
 
@@ -33,7 +34,7 @@ def place(point: ServicePoint, locate: Locate) -> None:
     point.community_code = getattr(found, "community_code", None)
 
 
-def _check_refs(session: Session, fields: dict, point_id: int | None) -> None:
+def _check_refs(session: Session, fields: dict[str, Any], point_id: int | None) -> None:
     if fields.get("component_id") and session.get(Component, fields["component_id"]) is None:
         raise Invalid("no-such-component", f"部件 {fields['component_id']} 不存在",
                       f"No component {fields['component_id']}")
@@ -97,7 +98,9 @@ def _bool(text: str, column: str, default: bool) -> bool:
 
 
 def _row(raw: dict[str, str], crs: str) -> ServicePointIn:
-    get_ = lambda k: (raw.get(k) or "").strip()  # noqa: E731
+    def get_(k: str) -> str:
+        return (raw.get(k) or "").strip()
+
     kind = _KIND_BY_NAME.get(get_("kind"))
     if kind is None:
         raise ValueError(f"kind: 未知类型 / unknown kind {get_('kind')!r}")
@@ -137,7 +140,8 @@ def parse_csv(data: bytes, crs: str = "wgs84", max_rows: int = 20000) -> list[Se
     missing = {"kind", "name", "lon", "lat"} - set(reader.fieldnames or [])
     if missing:
         raise Invalid("bad-csv", f"缺少列：{', '.join(sorted(missing))}", f"Missing columns: {', '.join(sorted(missing))}")
-    rows, errors = [], []
+    rows: list[ServicePointIn] = []
+    errors: list[dict[str, Any]] = []
     try:
         lines = list(reader)
     except csv.Error as exc:

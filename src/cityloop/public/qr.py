@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import qrcode
 import qrcode.image.svg
@@ -75,7 +76,8 @@ def svg(settings: Settings, url: str, code: str) -> bytes:
 def _version(length: int) -> int:
     qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M)
     qr.add_data("x" * length)
-    return qr.best_fit()
+    version: int = qr.best_fit()
+    return version
 
 
 def modules(url: str) -> list[list[bool]]:
@@ -83,7 +85,8 @@ def modules(url: str) -> list[list[bool]]:
     qr = qrcode.QRCode(version=_version(len(url)), error_correction=ERROR_CORRECT_M, border=0, mask_pattern=SHEET_MASK)
     qr.add_data(url)
     qr.make(fit=False)
-    return qr.modules
+    matrix: list[list[bool]] = qr.modules
+    return matrix
 
 
 def path_ops(matrix: Sequence[Sequence[bool]]) -> str:
@@ -115,7 +118,7 @@ def sheet_font() -> str:
 
 
 def sheet_pdf(items: Sequence[tuple[str, str]], url_of: Callable[[str], str], title: str,
-              draw_code: Callable | None = None) -> bytes:
+              draw_code: Callable[[Any, str, float, float, float], object] | None = None) -> bytes:
     """A4 pages of QR stickers: each with its code, label and a hint. draw_code(canvas, url, x, y, size) may
     replace the vector drawing (the benchmark's image baseline)."""
     font = sheet_font()

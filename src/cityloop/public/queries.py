@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
@@ -25,7 +26,8 @@ def kind_name(kind: str, english: bool) -> str:
     return en if english else zh
 
 
-def _guide_points(session: Session, kinds: list[str] | None, bbox: tuple[float, float, float, float] | None):
+def _guide_points(session: Session, kinds: list[str] | None, bbox: tuple[float, float, float, float] | None
+                  ) -> list[ServicePoint]:
     stmt = select(ServicePoint).where(ServicePoint.state == "active",
                                       ServicePoint.kind.in_(kinds or domain.GUIDE_KINDS))
     if bbox:
@@ -34,7 +36,7 @@ def _guide_points(session: Session, kinds: list[str] | None, bbox: tuple[float, 
 
 
 def nearby(session: Session, settings: Settings, lon: float, lat: float, now: datetime, *,
-           kinds: list[str] | None = None, limit: int = 5, english: bool = False) -> list[dict]:
+           kinds: list[str] | None = None, limit: int = 5, english: bool = False) -> list[dict[str, Any]]:
     """The nearest public services by estimated walking distance, with direction and whether open now."""
     reach = settings.public_nearby_max_m / settings.public_walk_detour
     dlat = reach / 111_320
@@ -55,7 +57,7 @@ def nearby(session: Session, settings: Settings, lon: float, lat: float, now: da
     return out
 
 
-def guide(session: Session, settings: Settings, lon: float, lat: float, now: datetime, english: bool) -> list[dict]:
+def guide(session: Session, settings: Settings, lon: float, lat: float, now: datetime, english: bool) -> list[dict[str, Any]]:
     """The phone page's sections: the nearest of each public kind (toilets first), kinds with nothing near left out."""
     order = ["toilet", "water", "red_station", "convenience", "medical", "transit", "food", "lodging", "shopping"]
     sections = []
@@ -66,7 +68,7 @@ def guide(session: Session, settings: Settings, lon: float, lat: float, now: dat
     return sections
 
 
-def public_points(session: Session, kinds: list[str] | None, english: bool) -> dict:
+def public_points(session: Session, kinds: list[str] | None, english: bool) -> dict[str, Any]:
     """Active public service points as GeoJSON (what the public map shows)."""
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "id": p.id, "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]},
@@ -76,7 +78,7 @@ def public_points(session: Session, kinds: list[str] | None, english: bool) -> d
         for p in _guide_points(session, kinds, None)]}
 
 
-def closed_cases(session: Session, settings: Settings, now: datetime, english: bool) -> dict:
+def closed_cases(session: Session, settings: Settings, now: datetime, english: bool) -> dict[str, Any]:
     """Cases closed recently as GeoJSON: position rounded to ~100 m, category and closing date — no description,
     address, photos, names or phone numbers."""
     since = now - timedelta(days=settings.public_case_days)
@@ -93,10 +95,10 @@ def closed_cases(session: Session, settings: Settings, now: datetime, english: b
                                                                           round(lat, CASE_DECIMALS)]},
          "properties": {"category_code": code, "category": cat, "major": major,
                         "closed_on": closed.astimezone(tz).date().isoformat()}}
-        for lon, lat, code, cat, major, closed in rows]}
+        for lon, lat, code, cat, major, closed in rows if closed is not None]}  # closed_at >= since: never None
 
 
-def batches(session: Session) -> list[dict]:
+def batches(session: Session) -> list[dict[str, Any]]:
     """Placement batches: how many codes, how many active, how many scans."""
     rows = session.execute(
         select(QrPlacement.batch, func.count(), func.sum(case((QrPlacement.active.is_(True), 1), else_=0)),
@@ -141,7 +143,7 @@ def attempts(session: Session, campaign_id: int) -> list[CallAttempt]:
                                 .order_by(CallAttempt.at, CallAttempt.id)))
 
 
-def campaign_stats(session: Session, since: datetime | None = None) -> dict:
+def campaign_stats(session: Session, since: datetime | None = None) -> dict[str, Any]:
     """Campaigns by status and stop reason, calls made and answered, numbers cleared."""
     stmt = select(CallCampaign.status, CallCampaign.stop_reason, func.count(),
                   func.coalesce(func.sum(CallCampaign.calls), 0), func.coalesce(func.sum(CallCampaign.answered), 0)

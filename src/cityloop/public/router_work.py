@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
-from cityloop.deps import get_grid_index, get_session, require_roles
+from cityloop.config import Settings
+from cityloop.deps import ClockDep, GridIndexDep, SessionDep, SettingsDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.http.params import PathId as Id
 from cityloop.shared.fields import MAX_ID
 from cityloop.public.schemas import NO_NUL
 from cityloop.public import campaigns, convenience, queries, schemas
+from cityloop.public.models import CallCampaign, CallStop, ConvenienceRecord
+from cityloop.shared.clock import Clock
+from cityloop.sla.domain import WorkCalendar
 from cityloop.sla.service import calendar
 
 router = APIRouter(prefix="/api/v1/public", tags=["public 公众服务"])
@@ -24,74 +28,76 @@ CALLS = ("operator", "shift_lead", "dispatcher")
 CALLS_READ = (*CALLS, "leader")
 STOP_LIST = ("shift_lead", "dispatcher")
 MONTH = r"^\d{4}-\d{2}$"
+Recorder = Annotated[Actor, Depends(require_roles(*RECORD))]
+Reader = Annotated[Actor, Depends(require_roles(*READ))]
+Caller = Annotated[Actor, Depends(require_roles(*CALLS))]
+CallsReader = Annotated[Actor, Depends(require_roles(*CALLS_READ))]
+StopLister = Annotated[Actor, Depends(require_roles(*STOP_LIST))]
 
 
-def _tz(request: Request) -> ZoneInfo:
-    return ZoneInfo(app_state(request.app).settings.timezone)
+def _tz(settings: Settings) -> ZoneInfo:
+    return ZoneInfo(settings.timezone)
 
 
-def _ctx(request: Request, session: Session):
-    state = app_state(request.app)
-    return state.settings, calendar(session, state.settings), state.clock.now()
+def _ctx(settings: Settings, clock: Clock, session: Session) -> tuple[Settings, WorkCalendar, datetime]:
+    return settings, calendar(session, settings), clock.now()
 
 
 @router.post("/convenience", response_model=schemas.ConvenienceOut, status_code=201)
-def add_record(body: schemas.ConvenienceIn, request: Request, session: Session = Depends(get_session),
-               index=Depends(get_grid_index), actor: Actor = Depends(require_roles(*RECORD))):
+def add_record(body: schemas.ConvenienceIn, clock: ClockDep, session: SessionDep, index: GridIndexDep,
+               actor: Recorder) -> ConvenienceRecord:
     """登记便民服务 / Log a service given to someone."""
-    return convenience.record(session, body, actor, index.locate, app_state(request.app).clock.now())
+    return convenience.record(session, body, actor, index.locate, clock.now())
 
 
 @router.get("/convenience", response_model=list[schemas.ConvenienceOut])
-def list_records(request: Request, kind: schemas.ServiceKind | None = None,
+def list_records(settings: SettingsDep, session: SessionDep, actor: Reader, kind: schemas.ServiceKind | None = None,
                  month: str | None = Query(None, pattern=MONTH), limit: int = Query(100, ge=1, le=1000),
-                 offset: int = Query(0, ge=0), session: Session = Depends(get_session),
-                 actor: Actor = Depends(require_roles(*READ))):
+                 offset: int = Query(0, ge=0)) -> list[ConvenienceRecord]:
     """便民服务记录 / Service records, newest first."""
-    return convenience.listing(session, kind, month, _tz(request), limit, offset)
+    return convenience.listing(session, kind, month, _tz(settings), limit, offset)
 
 
-@router.get("/convenience/stats")
-def record_stats(request: Request, month: str = Query(pattern=MONTH), session: Session = Depends(get_session),
-                 actor: Actor = Depends(require_roles(*READ))):
+@router.get("/convenience/stats", response_model=None)
+def record_stats(settings: SettingsDep, session: SessionDep, actor: Reader,
+                 month: str = Query(pattern=MONTH)) -> dict[str, Any]:
     """便民服务月度统计 / A month's services: people served, thanks letters, banners."""
-    return convenience.month_stats(session, month, _tz(request))
+    return convenience.month_stats(session, month, _tz(settings))
 
 
 @router.post("/convenience/{record_id}/claim", response_model=schemas.ConvenienceOut)
-def claim(record_id: Id, body: schemas.ClaimIn, request: Request, session: Session = Depends(get_session),
-          actor: Actor = Depends(require_roles(*RECORD))):
+def claim(record_id: Id, body: schemas.ClaimIn, clock: ClockDep, session: SessionDep,
+          actor: Recorder) -> ConvenienceRecord:
     """失物认领 / The owner collected a found item."""
-    return convenience.claim(session, record_id, body, app_state(request.app).clock.now())
+    return convenience.claim(session, record_id, body, clock.now())
 
 
 @router.post("/campaigns", response_model=list[schemas.CampaignOut], status_code=201)
-def start(body: schemas.CampaignIn, request: Request, session: Session = Depends(get_session),
-          actor: Actor = Depends(require_roles(*CALLS))):
+def start(body: schemas.CampaignIn, settings: SettingsDep, clock: ClockDep, session: SessionDep,
+          actor: Caller) -> list[CallCampaign]:
     """发起追呼 / Start calling the numbers on the ads of a 07001 case."""
-    return campaigns.start(session, *_ctx(request, session), actor, body)
+    return campaigns.start(session, *_ctx(settings, clock, session), actor, body)
 
 
 @router.get("/campaigns", response_model=list[schemas.CampaignOut])
-def list_campaigns(status: str | None = Query(None, max_length=12, pattern=NO_NUL),
+def list_campaigns(session: SessionDep, actor: CallsReader,
+                   status: str | None = Query(None, max_length=12, pattern=NO_NUL),
                    case_id: int | None = Query(None, ge=1, le=MAX_ID),
-                   limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
-                   session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*CALLS_READ))):
+                   limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[CallCampaign]:
     """追呼任务 / Campaigns, newest first."""
     return queries.campaigns(session, status, case_id, limit, offset)
 
 
-@router.get("/campaigns/stats")
-def campaign_stats(request: Request, days: int | None = Query(None, ge=1, le=3660),
-                   session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*CALLS_READ))):
+@router.get("/campaigns/stats", response_model=None)
+def campaign_stats(clock: ClockDep, session: SessionDep, actor: CallsReader,
+                   days: int | None = Query(None, ge=1, le=3660)) -> dict[str, Any]:
     """追呼统计 / Campaigns by outcome, calls made and answered."""
-    since = app_state(request.app).clock.now() - timedelta(days=days) if days else None
+    since = clock.now() - timedelta(days=days) if days else None
     return queries.campaign_stats(session, since)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=schemas.CampaignDetail)
-def get_campaign(campaign_id: Id, session: Session = Depends(get_session),
-                 actor: Actor = Depends(require_roles(*CALLS_READ))):
+def get_campaign(campaign_id: Id, session: SessionDep, actor: CallsReader) -> dict[str, Any]:
     """追呼详情 / A campaign with every call."""
     campaign = campaigns.get(session, campaign_id)
     out = schemas.CampaignOut.model_validate(campaign).model_dump()
@@ -99,35 +105,34 @@ def get_campaign(campaign_id: Id, session: Session = Depends(get_session),
 
 
 @router.post("/campaigns/{campaign_id}/clear", response_model=schemas.CampaignOut)
-def clear(campaign_id: Id, body: schemas.ClearIn, request: Request, session: Session = Depends(get_session),
-          actor: Actor = Depends(require_roles(*CALLS))):
+def clear(campaign_id: Id, body: schemas.ClearIn, settings: SettingsDep, clock: ClockDep, session: SessionDep,
+          actor: Caller) -> CallCampaign:
     """号码已销号 / The number is cleared: the owner came forward, or the removal was verified."""
-    return campaigns.clear(session, *_ctx(request, session), actor, campaign_id, body)
+    return campaigns.clear(session, *_ctx(settings, clock, session), actor, campaign_id, body)
 
 
 @router.post("/campaigns/{campaign_id}/stop", response_model=schemas.CampaignOut)
-def stop(campaign_id: Id, body: schemas.StopIn, request: Request, session: Session = Depends(get_session),
-         actor: Actor = Depends(require_roles(*CALLS))):
+def stop(campaign_id: Id, body: schemas.StopIn, settings: SettingsDep, clock: ClockDep, session: SessionDep,
+         actor: Caller) -> CallCampaign:
     """停止追呼 / Stop a campaign by hand."""
-    return campaigns.stop(session, *_ctx(request, session), actor, campaign_id, body.note)
+    return campaigns.stop(session, *_ctx(settings, clock, session), actor, campaign_id, body.note)
 
 
 @router.get("/stop-list", response_model=list[schemas.StopListOut])
-def stop_list(session: Session = Depends(get_session), actor: Actor = Depends(require_roles(*CALLS_READ))):
+def stop_list(session: SessionDep, actor: CallsReader) -> list[CallStop]:
     """免呼名单 / Numbers never to be called."""
     return queries.stop_list(session)
 
 
 @router.post("/stop-list", response_model=schemas.StopListOut, status_code=201)
-def add_stop(body: schemas.StopListIn, request: Request, session: Session = Depends(get_session),
-             actor: Actor = Depends(require_roles(*STOP_LIST))):
+def add_stop(body: schemas.StopListIn, settings: SettingsDep, clock: ClockDep, session: SessionDep,
+             actor: StopLister) -> CallStop:
     """加入免呼名单 / Put a number on the stop list (its campaigns stop)."""
-    return campaigns.add_stop(session, *_ctx(request, session), actor, body)
+    return campaigns.add_stop(session, *_ctx(settings, clock, session), actor, body)
 
 
 @router.delete("/stop-list/{stop_id}", status_code=204)
-def remove_stop(stop_id: Id, request: Request, session: Session = Depends(get_session),
-                actor: Actor = Depends(require_roles(*STOP_LIST))):
+def remove_stop(stop_id: Id, clock: ClockDep, session: SessionDep, actor: StopLister) -> Response:
     """移出免呼名单 / Take a number off the stop list."""
-    campaigns.remove_stop(session, app_state(request.app).clock.now(), actor, stop_id)
+    campaigns.remove_stop(session, clock.now(), actor, stop_id)
     return Response(status_code=204)

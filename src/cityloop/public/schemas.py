@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cityloop.public import domain
 from cityloop.shared.fields import MAX_ID, Flag, Int, Num
 
-Kind = Literal[tuple(domain.KINDS)]  # type: ignore[valid-type]
-State = Literal[tuple(domain.STATES)]  # type: ignore[valid-type]
+Kind = Literal["toilet", "water", "red_station", "convenience", "transit", "food", "lodging", "shopping", "medical",
+               "bench", "bin"]  # domain.KINDS, in its order
+State = Literal["active", "repair", "closed"]  # domain.STATES
+if get_args(Kind) != tuple(domain.KINDS) or get_args(State) != tuple(domain.STATES):
+    raise RuntimeError("schemas.Kind and schemas.State must list domain.KINDS and domain.STATES")
 ServiceKind = Literal["directions", "lost_found", "lost_person", "escort_hospital", "thanks", "other"]
 SERVICE_KINDS = {"directions": ("指路", "Directions"), "lost_found": ("失物招领", "Lost and found"),
                  "lost_person": ("寻人（走失儿童、老人）", "Lost person found"),
@@ -27,18 +30,18 @@ class In(BaseModel):
 
     @field_validator("*")
     @classmethod
-    def _no_nul(cls, value):
+    def _no_nul(cls, value: Any) -> Any:
         items = value if isinstance(value, list) else [value]
         if any(isinstance(v, str) and "\x00" in v for v in items):
             raise ValueError("不能包含 NUL 字符 / NUL characters are not allowed")
         return value
 
 
-def _lon(default=...):
+def _lon(default: Any = ...) -> Any:
     return Field(default, ge=-180, le=180)
 
 
-def _lat(default=...):
+def _lat(default: Any = ...) -> Any:
     return Field(default, ge=-90, le=90)
 
 
@@ -245,7 +248,7 @@ class CampaignOut(BaseModel):
     case_id: int
     phone: str
     status: str
-    plan: dict
+    plan: dict[str, Any]
     started_by_name: str
     started_at: datetime
     stopped_by_name: str | None

@@ -8,14 +8,14 @@ import logging
 from asyncio import to_thread
 
 from cityloop.public.dialer import dial_due
-from cityloop.public.telephony import telephony_for
+from cityloop.public.telephony import Telephony, telephony_for
 from cityloop.shared.singleton import only_one
 from cityloop.state import AppState
 
 log = logging.getLogger("cityloop.public")
 
 
-def telephony_of(state: AppState):
+def telephony_of(state: AppState) -> Telephony | None:
     """The app's telephony port (tests may set state.public_telephony), made once per worker."""
     if not state.public_telephony_made:
         state.public_telephony, state.public_telephony_made = telephony_for(state.settings), True

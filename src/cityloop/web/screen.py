@@ -252,7 +252,7 @@ staff = Depends(require_roles(*SCREEN_ROLES))
 def screen_summary(request: Request, session: Session = Depends(get_session), actor: Actor = staff):
     """大屏指标 / Figures, trend, categories, sources and ranking for the big screen (a district center's own)."""
     settings = app_state(request.app).settings
-    fresh(request)  # the same projection the assessment reads, brought up to the event log first
+    fresh(app_state(request.app))  # the same projection the assessment reads, brought up to the event log first
     return summary(session, app_state(request.app).clock.now(), calendar(session, settings).tz, settings,
                    _district(actor))
 
