@@ -3,6 +3,8 @@ transaction as the report."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from sqlalchemy import select
 
 from cityloop.campaigns import domain
@@ -10,8 +12,11 @@ from cityloop.campaigns.models import Campaign, CampaignCase, CampaignGrid
 from cityloop.config import Settings
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from cityloop.cases.models import Case
 
-def on_case_events(session: Session, settings: Settings, items) -> None:
+
+def on_case_events(session: Session, settings: Settings, items: list[tuple[Case, dict[str, Any]]]) -> None:
     """For each reported case, add a campaign_cases row per claiming campaign."""
     reports = [(case, event) for case, event in items if event.get("action") == "report"]
     if not reports:

@@ -76,8 +76,8 @@ def progress(grids: list[str], item_count: int, done: list[tuple[str, int]], cas
         if grid in rows:
             rows[grid].items_done += 1
     total = GridProgress("*", items_total=item_count * len(rows))
-    for grid, closed in cases:
-        for row in ([rows[grid]] if grid in rows else []) + [total]:
+    for case_grid, closed in cases:
+        for row in ([rows[case_grid]] if case_grid is not None and case_grid in rows else []) + [total]:
             row.cases_found += 1
             row.cases_closed += closed
     total.items_done = sum(r.items_done for r in rows.values())

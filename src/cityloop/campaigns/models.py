@@ -18,7 +18,7 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     theme: Mapped[str] = mapped_column(String(16))
-    categories: Mapped[list] = mapped_column(JSONType, default=list)  # matter codes
+    categories: Mapped[list[str]] = mapped_column(JSONType, default=list)  # matter codes
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     note: Mapped[str | None] = mapped_column(Text)

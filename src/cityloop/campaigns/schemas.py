@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cityloop.campaigns.domain import THEMES
 from cityloop.shared.fields import Instant
 
-Theme = Literal[tuple(THEMES)]  # type: ignore[valid-type]
+Theme = Literal["greening", "lighting", "facilities", "illegal_ads", "event_support", "other"]
+assert get_args(Theme) == tuple(THEMES), "Theme must list the keys of THEMES, in order"
 MatterCode = Annotated[str, Field(min_length=1, max_length=8)]  # checked by the service (422 naming the bad ones)
 GridCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\x00]*$")]
 Username = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]*$")]
@@ -95,4 +96,4 @@ class TaskOut(BaseModel):
 
     campaign: CampaignOut
     grids: list[str]
-    todo: list[dict]
+    todo: list[dict[str, Any]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ MANAGERS = ("admin", "leader", "shift_lead")
 VIEWERS = ("admin", "leader", "shift_lead", "operator", "dispatcher", "inspector")
 
 
-def _status(c: Campaign, now: datetime) -> str:
+def _status(c: Campaign, now: datetime) -> Literal["planned", "running", "ended"]:
     return "planned" if now < c.starts_at else "running" if now < c.ends_at else "ended"
 
 

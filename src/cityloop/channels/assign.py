@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from cityloop.cases.schemas import ReportIn
 from cityloop.cases.service import Ctx
 from cityloop.channels import gazetteer, service
 from cityloop.channels.schemas import AssignIn, AssignOut
+from cityloop.channels.service import Locate
 from cityloop.shared.errors import Invalid
 
 
-def assign(ctx: Ctx, body: AssignIn, locate: Callable) -> AssignOut:
+def assign(ctx: Ctx, body: AssignIn, locate: Locate) -> AssignOut:
     """Report the assignment (no 核实: the assigning authority vouches for it) with its required deadline."""
     if body.required_due_at <= ctx.now:
         raise Invalid("deadline-passed", "要求办结时间必须晚于当前时间", "required_due_at must be in the future")

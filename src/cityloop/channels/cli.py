@@ -5,11 +5,19 @@ from __future__ import annotations
 import csv
 import random
 import secrets
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from cityloop.channels.schemas import CameraIn
+    from cityloop.config import Settings
 
 CLI_NAME = "channels"
 CLI_HELP = "上报渠道 / intake channels: API keys, gazetteer, cameras, photo evidence"
@@ -22,19 +30,19 @@ simulate_app = typer.Typer()
 console = Console()
 
 
-def _settings():
+def _settings() -> Settings:
     from cityloop.cli import _settings
 
     return _settings()
 
 
-def _session():
+def _session() -> Session:
     from cityloop.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(_settings().database_url))()
 
 
-def _now():
+def _now() -> datetime:
     from cityloop.shared.clock import SystemClock
 
     return SystemClock().now()
@@ -92,10 +100,11 @@ def cameras_import(file: Path) -> None:
 
     at = [1]  # the CSV line being read, for the error message
 
-    def rows(fh):
+    def rows(fh: TextIO) -> Iterator[tuple[str, CameraIn]]:
         for at[0], rec in enumerate(csv.DictReader(fh), start=2):
-            yield rec["code"], CameraIn(name=rec["name"], site=rec.get("site") or None, lon=float(rec["lon"]),
-                                        lat=float(rec["lat"]), coord_sys=rec.get("coord_sys") or "wgs84")
+            yield rec["code"], CameraIn.model_validate({
+                "name": rec["name"], "site": rec.get("site") or None, "lon": float(rec["lon"]),
+                "lat": float(rec["lat"]), "coord_sys": rec.get("coord_sys") or "wgs84"})
 
     with _session() as session, file.open(encoding="utf-8-sig") as fh:
         try:

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,7 @@ POIS = [("县人民医院", "县医院"), ("县中医院", None), ("第一中学
 CAMERAS = 723  # 工地视频 channels in the seeds
 
 
-def _point_in(geom, rng: random.Random) -> tuple[float, float]:
+def _point_in(geom: BaseGeometry, rng: random.Random) -> tuple[float, float]:
     x0, y0, x1, y1 = geom.bounds
     for _ in range(50):
         x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
@@ -91,7 +92,7 @@ def build_tracks(session: Session, settings: Settings, grids: list[UnitGrid], rn
     day = local.date() if local.hour >= 9 else local.date() - timedelta(days=1)
     start = datetime.combine(day, time(8, 0), zone)
     end = min(now, datetime.combine(day, time(18, 0), zone))
-    by_duty: dict[str, list[UnitGrid]] = {}
+    by_duty: dict[str | None, list[UnitGrid]] = {}
     for g in grids:
         by_duty.setdefault(g.duty_grid_code, []).append(g)
     rows = []

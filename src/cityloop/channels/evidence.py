@@ -5,8 +5,10 @@ operator (flagged, never rejected). Runs as a server task and on demand for one 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import imagehash
@@ -26,11 +28,11 @@ log = logging.getLogger("cityloop.evidence")
 BATCH = 200
 
 
-def _rational(value) -> float:
+def _rational(value: Any) -> float:  # an EXIF rational: a (numerator, denominator) pair or a number
     return float(value[0]) / float(value[1]) if isinstance(value, tuple) else float(value)
 
 
-def _degrees(dms, ref: str | None) -> float:
+def _degrees(dms: Sequence[Any], ref: str | None) -> float:
     d, m, s = (_rational(v) for v in dms)
     value = d + m / 60 + s / 3600
     return -value if ref in ("S", "W") else value
@@ -77,16 +79,17 @@ def read_photo(path: Path, tz: str) -> tuple[datetime | None, tuple[float, float
 
 def _known(session: Session) -> tuple[np.ndarray, list[tuple[int, int, int, str]]]:
     """Every stored hash as uint64, with (case id, photo id, event seq, case number)."""
-    rows = list(session.execute(select(PhotoEvidence.phash, PhotoEvidence.case_id, PhotoEvidence.photo_id,
-                                       CasePhoto.event_seq, Case.number)
-                                .join(CasePhoto, CasePhoto.id == PhotoEvidence.photo_id)
-                                .join(Case, Case.id == PhotoEvidence.case_id)
-                                .where(PhotoEvidence.phash.is_not(None))))
+    rows = [(h, case_id, photo_id, seq, number) for h, case_id, photo_id, seq, number in session.execute(
+        select(PhotoEvidence.phash, PhotoEvidence.case_id, PhotoEvidence.photo_id, CasePhoto.event_seq, Case.number)
+        .join(CasePhoto, CasePhoto.id == PhotoEvidence.photo_id)
+        .join(Case, Case.id == PhotoEvidence.case_id)
+        .where(PhotoEvidence.phash.is_not(None))) if h is not None]
     hashes = np.array([int(r[0], 16) for r in rows], dtype=np.uint64)
     return hashes, [(r[1], r[2], r[3], r[4]) for r in rows]
 
 
-def _similar(hashes: np.ndarray, meta: list, phash: str, bits: int) -> list[tuple[int, int, int, str, int]]:
+def _similar(hashes: np.ndarray, meta: list[tuple[int, int, int, str]], phash: str, bits: int
+             ) -> list[tuple[int, int, int, str, int]]:
     if not len(hashes):
         return []
     distance = np.bitwise_count(hashes ^ np.uint64(int(phash, 16)))
@@ -104,7 +107,7 @@ def examine(session: Session, settings: Settings, now: datetime, case_ids: list[
         return 0
     hashes, meta = _known(session)
     for photo in photos:
-        case = session.get(Case, photo.case_id)
+        case = session.get_one(Case, photo.case_id)
         try:
             with decode_slot(settings):  # shares the upload decoders' bound on concurrent decodes
                 taken, point, phash = read_photo(photo_path(settings, photo.sha256), settings.timezone)
@@ -114,7 +117,7 @@ def examine(session: Session, settings: Settings, now: datetime, case_ids: list[
             continue
         flags, distance, gap = evidence_flags(taken, point, photo.created_at, (case.lon, case.lat),
                                               settings.evidence_max_distance_m, settings.evidence_max_age_hours)
-        matches = []
+        matches: list[dict[str, Any]] = []
         similar = _similar(hashes, meta, phash, settings.evidence_phash_bits) if phash else []
         for other_case, other_photo, seq, number, bits in similar:
             if other_case != case.id:

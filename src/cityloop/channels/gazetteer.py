@@ -55,12 +55,12 @@ def load_regions(session: Session) -> int:
     """Communities and towns with a boundary become gazetteer entries at a point inside them. Not committed."""
     session.execute(delete(GazetteerEntry).where(GazetteerEntry.source == "regions"))
     count = 0
-    parents = dict(session.execute(select(Region.code, Region.name)).all())
+    parents: dict[str, str] = dict(session.execute(select(Region.code, Region.name)).tuples().all())
     for region in session.scalars(select(Region).where(Region.level.in_(("street", "community")),
                                                        Region.geometry.is_not(None))):
         point = shapely.from_geojson(region.geometry).representative_point()
         kind = "town" if region.level == "street" else "community"
-        session.add(GazetteerEntry(name=region.name, kind=kind, alias=None, address=parents.get(region.parent_code),
+        session.add(GazetteerEntry(name=region.name, kind=kind, alias=None, address=parents.get(region.parent_code) if region.parent_code is not None else None,
                                    lon=round(point.x, 6), lat=round(point.y, 6), source="regions"))
         count += 1
     return count

@@ -4,6 +4,7 @@ photo evidence flags, the gazetteer behind geocoding, and rate-limit counters. C
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,7 +28,7 @@ class ChannelReport(Base):
     device_id: Mapped[str | None] = mapped_column(String(64))
     account_id: Mapped[str | None] = mapped_column(String(64))
     external_ref: Mapped[str | None] = mapped_column(String(128))  # 上级交办: the upper platform's number
-    attributes: Mapped[dict] = mapped_column(JSONType, default=dict)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     category_guessed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -107,8 +108,8 @@ class PhotoEvidence(Base):
     distance_m: Mapped[float | None] = mapped_column(Float)
     gap_minutes: Mapped[float | None] = mapped_column(Float)
     phash: Mapped[str | None] = mapped_column(String(16), index=True)
-    flags: Mapped[list] = mapped_column(JSONType, default=list)
-    matches: Mapped[list] = mapped_column(JSONType, default=list)
+    flags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    matches: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

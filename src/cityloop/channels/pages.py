@@ -4,15 +4,15 @@ its status page, the hotline form and the operator's intake review; plus their s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, JSONResponse
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 
-from cityloop.state import app_state
 from cityloop.channels import public
-from cityloop.deps import get_session, optional_actor
+from cityloop.config import Settings
+from cityloop.deps import OptionalActorDep, SessionDep, SettingsDep
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import AppError, NotFound
 from cityloop.web import pages
@@ -24,35 +24,35 @@ TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", 
 NO_CACHE = {"Cache-Control": "no-cache"}  # the service worker keeps the offline copy; the browser always revalidates
 
 
-def _tiles(request: Request) -> dict:
+def _tiles(s: Settings) -> dict[str, Any]:
     """The map tile server, when the deployment has one (else the grids alone are the map)."""
-    s = app_state(request.app).settings
     return {"tile_url": s.map_tile_url, "tile_attribution": s.map_tile_attribution}
 
 
-def _staff_page(request: Request, actor: Actor | None, template: str, *roles: str, **context):
+def _staff_page(request: Request, settings: Settings, actor: Actor | None, template: str, *roles: str,
+                **context: Any) -> Response:
     if actor is None:
         return pages.login_redirect(request)
     if roles and not actor.has(*roles, "admin"):
         return pages.render(request, "channels/forbidden.html", status=403, menu=menu_for(actor))
-    return pages.render(request, template, menu=menu_for(actor), **_tiles(request), **context)
+    return pages.render(request, template, menu=menu_for(actor), **_tiles(settings), **context)
 
 
 @router.get("/m/inspector")
-def inspector_app(request: Request, actor: Actor | None = Depends(optional_actor)):
+def inspector_app(request: Request, actor: OptionalActorDep, settings: SettingsDep) -> Response:
     """城管通: the inspector's phone app."""
-    return _staff_page(request, actor, "channels/inspector.html", "inspector")
+    return _staff_page(request, settings, actor, "channels/inspector.html", "inspector")
 
 
 @router.get("/m/inspector/sw.js")
-def inspector_worker():
+def inspector_worker() -> Response:
     """The app's service worker; allowed to control /m/inspector itself (scope without the trailing slash)."""
     return pages.field_worker("inspector", 6, ("/m/inspector", "/channels/static/inspector.js",
                                                "/channels/static/catpicker.js"))
 
 
 @router.get("/m/inspector/manifest.webmanifest")
-def inspector_manifest():
+def inspector_manifest() -> JSONResponse:
     """Makes the app installable on a phone's home screen."""
     return JSONResponse({
         "name": "城管通 · CityLoop", "short_name": "城管通", "start_url": "/m/inspector", "scope": "/m/inspector",
@@ -62,7 +62,7 @@ def inspector_manifest():
 
 
 @router.get("/channels/static/{name}")
-def channel_static(name: str):
+def channel_static(name: str) -> FileResponse:
     """This area's scripts, styles and icon."""
     path = (STATIC / name).resolve()
     if not path.is_relative_to(STATIC) or not path.is_file():
@@ -71,15 +71,15 @@ def channel_static(name: str):
 
 
 @router.get("/m/report")
-def report_page(request: Request):
+def report_page(request: Request, settings: SettingsDep) -> Response:
     """拍一拍: anyone reports a problem with a photo."""
-    return pages.render(request, "channels/report.html", **_tiles(request))
+    return pages.render(request, "channels/report.html", **_tiles(settings))
 
 
 @router.get("/m/report/status/{code}")
-def status_page(code: str, request: Request, session: Session = Depends(get_session)):
+def status_page(code: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """The public progress of a report by its tracking code."""
-    zone = ZoneInfo(app_state(request.app).settings.timezone)
+    zone = ZoneInfo(settings.timezone)
     try:
         status = public.status(session, code, pages.lang(request) == "en")
     except AppError:
@@ -89,13 +89,13 @@ def status_page(code: str, request: Request, session: Session = Depends(get_sess
 
 
 @router.get("/console/hotline")
-def hotline_page(request: Request, actor: Actor | None = Depends(optional_actor)):
+def hotline_page(request: Request, actor: OptionalActorDep, settings: SettingsDep) -> Response:
     """热线受理: the operator's form for 12319/12345 calls."""
-    return _staff_page(request, actor, "channels/hotline.html", "operator", "shift_lead",
+    return _staff_page(request, settings, actor, "channels/hotline.html", "operator", "shift_lead",
                        can_accept=actor is not None and actor.has("operator", "admin"))
 
 
 @router.get("/console/intake")
-def intake_page(request: Request, actor: Actor | None = Depends(optional_actor)):
+def intake_page(request: Request, actor: OptionalActorDep, settings: SettingsDep) -> Response:
     """上报审核: reports waiting for 受理 with duplicate suggestions and photo evidence flags."""
-    return _staff_page(request, actor, "channels/intake.html", "operator", "shift_lead")
+    return _staff_page(request, settings, actor, "channels/intake.html", "operator", "shift_lead")

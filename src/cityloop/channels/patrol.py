@@ -3,7 +3,6 @@ the inspector's duty grids that other channels found)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +14,7 @@ from cityloop.cases.models import Case
 from cityloop.channels.domain import track_length_m
 from cityloop.channels.models import PositionPing
 from cityloop.channels.schemas import PatrolOut, PingsIn
+from cityloop.channels.service import Locate
 from cityloop.geo.coords import to_wgs84
 from cityloop.geo.models import UnitGrid
 from cityloop.org.models import User
@@ -26,7 +26,7 @@ MAX_AGE = timedelta(days=7)
 OTHER_SOURCES = ("public", "hotline", "video", "open311", "sensor")
 
 
-def store(session: Session, user_id: int, body: PingsIn, locate: Callable, now: datetime) -> int:
+def store(session: Session, user_id: int, body: PingsIn, locate: Locate, now: datetime) -> int:
     """Keep a batch of pings (the app sends them queued while offline); each is placed in its unit grid."""
     rows = []
     for p in body.pings:
@@ -62,7 +62,7 @@ def summary(session: Session, username: str, day: date, tz: str) -> PatrolOut:
         Case.duty_grid_code.in_(duty), Case.source.in_(OTHER_SOURCES), *in_day)) if duty else 0
     track = [[round(lon, 6), round(lat, 6)] for lon, lat, *_ in pings]
     return PatrolOut(username=username, day=day.isoformat(), pings=len(pings),
-                     track_km=round(track_length_m([tuple(p) for p in track]) / 1000, 3),
+                     track_km=round(track_length_m([(p[0], p[1]) for p in track]) / 1000, 3),
                      first_at=pings[0][2] if pings else None, last_at=pings[-1][2] if pings else None,
                      grids_total=len(grids), grids_visited=len(visited),
                      coverage=round(len(visited) / len(grids), 4) if grids else 0.0,

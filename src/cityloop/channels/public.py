@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -18,7 +17,8 @@ from cityloop.channels import service
 from cityloop.channels.domain import (CLOSED_STAGES, PUBLIC_STAGES, can_rate, guess_category, normalize_code,
                                       normalize_phone, public_steps, spam_reasons)
 from cityloop.channels.models import ChannelReport
-from cityloop.channels.schemas import PublicReportIn, PublicStatusOut, PublicStep
+from cityloop.channels.schemas import PublicReportIn, PublicStatusOut, PublicStep, Rating
+from cityloop.channels.service import Locate
 from cityloop.config import Settings
 from cityloop.shared.errors import Invalid, NotFound, TooManyRequests
 
@@ -69,7 +69,7 @@ def category_for(session: Session, standard: str, fallback: str, code: str | Non
     return guessed or fallback, True
 
 
-def create(ctx: Ctx, body: PublicReportIn, locate: Callable, key: str | None, ip: str
+def create(ctx: Ctx, body: PublicReportIn, locate: Locate, key: str | None, ip: str
            ) -> tuple[ChannelReport, Case, bool]:
     """File a citizen's report (核实 first) and give it a tracking code: (channel row, case, created)."""
     phone = _check(body, len(ctx.photos))
@@ -78,11 +78,14 @@ def create(ctx: Ctx, body: PublicReportIn, locate: Callable, key: str | None, ip
     report = ReportIn(category_code=code, lon=body.lon, lat=body.lat, coord_sys=body.coord_sys,
                       description=body.description, address=body.address, source="public", reporter_phone=phone)
     if key and (existing := intake.find_by_key(ctx.reads, key, intake.request_hash(report, ctx.photos))):
-        return service.report_of(ctx.reads, existing.id), existing, False  # a retry: no new count, no new case
+        first = service.report_of(ctx.reads, existing.id)  # a retry: no new count, no new case
+        assert first is not None  # the key is scoped to public reports, which all have their row
+        return first, existing, False
     _limit(ctx, ip, phone)
     case, created, row = service.submit(ctx, report, locate, key, verify=True,
                                         channel={"channel": "public", "category_guessed": guessed},
                                         payload={"category_guessed": guessed} if guessed else None)
+    assert row is not None  # a channel was given, so the case has its row (a replay's too)
     return row, case, created
 
 
@@ -100,14 +103,14 @@ def followed(session: Session, case: Case) -> Case:
     for _ in range(10):
         if case.merged_into_id is None:
             return case
-        case = session.get(Case, case.merged_into_id)
+        case = session.get_one(Case, case.merged_into_id)
     return case
 
 
 def status(session: Session, code: str, english: bool = False) -> PublicStatusOut:
     """The public view of a report: stage, plain-words history, and whether it may be rated now."""
     row = by_code(session, code)
-    own = session.get(Case, row.case_id)
+    own = session.get_one(Case, row.case_id)
     shown = followed(session, own)
     ids = [own.id] if shown.id == own.id else [own.id, shown.id]
     events = list(session.execute(select(CaseEvent.case_id, CaseEvent.action, CaseEvent.at, CaseEvent.payload)
@@ -124,9 +127,9 @@ def status(session: Session, code: str, english: bool = False) -> PublicStatusOu
                            rating=rating)
 
 
-def rate(ctx: Ctx, code: str, rating: str) -> PublicStatusOut:
+def rate(ctx: Ctx, code: str, rating: Rating) -> PublicStatusOut:
     """The reporter's satisfaction, once, after closing (the core answers 409 otherwise)."""
     row = by_code(ctx.session, code)
-    shown = followed(ctx.session, ctx.session.get(Case, row.case_id))
+    shown = followed(ctx.session, ctx.session.get_one(Case, row.case_id))
     actions.apply(ctx, shown.id, "rate", ActionIn(rating=rating))
     return status(ctx.session, code)

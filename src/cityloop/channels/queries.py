@@ -4,11 +4,12 @@ is likely to pick, and a case's photo evidence."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.domain import OPEN_STAGES, STAGES
+from cityloop.cases.domain import OPEN_STAGES, STAGES, Stage
 from cityloop.cases.models import Case, CasePhoto
 from cityloop.cases.queries import visible
 from cityloop.catalog.models import Category
@@ -39,7 +40,7 @@ def nearby_open(session: Session, lon: float, lat: float, radius_m: float, since
     for case, name in session.execute(stmt.limit(500)):
         distance = haversine_m(lon, lat, case.lon, case.lat)
         if distance <= radius_m:
-            found.append(NearbyCase(id=case.id, number=case.number, stage=case.stage, stage_name=STAGES[case.stage][0],
+            found.append(NearbyCase(id=case.id, number=case.number, stage=case.stage, stage_name=STAGES[Stage(case.stage)][0],
                                     category_code=case.category_code, category_name=name,
                                     description=case.description[:200], address=case.address,
                                     distance_m=round(distance, 1), created_at=case.created_at))
@@ -77,7 +78,7 @@ def duplicates_of(session: Session, cases: list[Case], radius_m: float, window_h
             distance = haversine_m(case.lon, case.lat, other.lon, other.lat)
             if distance <= radius_m:
                 found.append(NearbyCase(id=other.id, number=other.number, stage=other.stage,
-                                        stage_name=STAGES[other.stage][0], category_code=other.category_code,
+                                        stage_name=STAGES[Stage(other.stage)][0], category_code=other.category_code,
                                         category_name=name, description=other.description[:200],
                                         address=other.address, distance_m=round(distance, 1),
                                         created_at=other.created_at))
@@ -103,8 +104,11 @@ def suggest_categories(session: Session, actor: Actor, standard: str, lon: float
                                              Case.lat.between(lat - dlat, lat + dlat))
             .group_by(Case.category_code).order_by(func.count().desc()).limit(8)))
     names = {code: (name, major) for code, name, major in matters}
-    out, seen = [], set()
-    for reason, codes in (("recent", recent), ("nearby", nearby), ("catalog", list(names))):
+    out: list[CategorySuggestion] = []
+    seen: set[str] = set()
+    reasons: tuple[tuple[Literal["recent", "nearby", "catalog"], list[str]], ...] = (
+        ("recent", recent), ("nearby", nearby), ("catalog", list(names)))
+    for reason, codes in reasons:
         for code in codes:
             if code in names and code not in seen:
                 seen.add(code)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
 from cityloop.channels import assign, http, service, video
 from cityloop.channels.schemas import AssignIn, AssignOut, VideoEventIn, VideoEventOut
-from cityloop.deps import current_actor, get_grid_index, get_session, oauth2
+from cityloop.config import Settings
+from cityloop.deps import GridIndexDep, SessionDep, StateDep, current_actor, oauth2
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import Forbidden, Unauthorized
 
@@ -19,30 +22,30 @@ KEY_DOC = [{"name": "X-Api-Key", "in": "header", "required": False, "schema": {"
 ASSIGNERS = ("leader", "shift_lead", "admin")
 
 
-def _require_key(request: Request, session: Session, kind: str) -> None:
+def _require_key(request: Request, session: Session, settings: Settings, kind: str) -> None:
     raw = request.headers.get("x-api-key") or request.query_params.get("api_key")
-    if not service.key_ok(session, app_state(request.app).settings, kind, raw):
+    if not service.key_ok(session, settings, kind, raw):
         raise Forbidden("bad-api-key", "缺少或无效的 API key", "Missing or invalid API key")
 
 
-def _json(model, created: bool) -> Response:
+def _json(model: BaseModel, created: bool) -> Response:
     return Response(model.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
 
 
 @router.post("/video", response_model=VideoEventOut, status_code=201, openapi_extra={"parameters": KEY_DOC})
-async def video_event(request: Request, session: Session = Depends(get_session)):
+async def video_event(request: Request, session: SessionDep, state: StateDep, index: GridIndexDep) -> Response:
     """视频抓拍 / An event from the video-analytics system (JSON with `snapshot_base64`, or multipart `data` +
     `snapshot`). Repeats of one camera's event within the window note the open case; 200 then, 201 for a new case."""
-    with app_state(request.app).read_session_factory() as reads:
-        _require_key(request, reads, "video")
-    raw, files = await http.read_body(request, "snapshot", 1)
+    with state.read_session_factory() as reads:
+        _require_key(request, reads, state.settings, "video")
+    raw, files = await http.read_body(request, state.settings, "snapshot", 1)
     body = http.validate(VideoEventIn, raw)
     image = video.snapshot_of(body, files)
-    locate = get_grid_index(request).locate
+    locate = index.locate
 
     def run() -> Response:
-        with app_state(request.app).read_session_factory() as reads:
-            ctx = http.make_ctx(request, session, service.channel_actor("video"), reads=reads)
+        with state.read_session_factory() as reads:
+            ctx = http.make_ctx(state, session, service.channel_actor("video"), reads=reads)
             out = video.ingest(ctx, body, image, locate)
         http.save_photos(ctx)
         return _json(out, out.created)
@@ -50,7 +53,7 @@ async def video_event(request: Request, session: Session = Depends(get_session))
     return await run_in_threadpool(run)
 
 
-async def _assigner(request: Request, token: str | None = Depends(oauth2)) -> Actor | None:
+async def _assigner(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Actor | None:
     """A leader's login, or None when the call carries an upper platform's API key instead."""
     if token or request.cookies.get("cl_token"):
         actor = await current_actor(request, token)
@@ -63,13 +66,13 @@ async def _assigner(request: Request, token: str | None = Depends(oauth2)) -> Ac
 
 
 @router.post("/assigned", response_model=AssignOut, status_code=201, openapi_extra={"parameters": KEY_DOC})
-def assigned(body: AssignIn, request: Request, session: Session = Depends(get_session),
-             person: Actor | None = Depends(_assigner)):
+def assigned(body: AssignIn, request: Request, session: SessionDep,
+             person: Annotated[Actor | None, Depends(_assigner)], state: StateDep, index: GridIndexDep) -> Response:
     """上级交办 / Assign a case with a required deadline (an upper platform's key, or a leader). The same
     external_ref never opens a second case."""
-    with app_state(request.app).read_session_factory() as reads:
+    with state.read_session_factory() as reads:
         if person is None:
-            _require_key(request, reads, "assign")
-        ctx = http.make_ctx(request, session, person or service.channel_actor("assigned"), reads=reads)
-        out = assign.assign(ctx, body, get_grid_index(request).locate)
+            _require_key(request, reads, state.settings, "assign")
+        ctx = http.make_ctx(state, session, person or service.channel_actor("assigned"), reads=reads)
+        out = assign.assign(ctx, body, index.locate)
     return _json(out, out.created)

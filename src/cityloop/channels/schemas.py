@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,10 +56,13 @@ class PublicStatusOut(LocalTimes):
     rating: str | None = None
 
 
+Rating = Literal["满意", "基本满意", "不满意"]
+
+
 class RatingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rating: Literal["满意", "基本满意", "不满意"]
+    rating: Rating
 
 
 class VideoEventIn(BaseModel):
@@ -176,7 +179,7 @@ class EvidenceOut(LocalTimes):
     phash: str | None
     flags: list[str]
     flag_names: list[str]
-    matches: list[dict]
+    matches: list[dict[str, Any]]
 
 
 class PatrolOut(LocalTimes):

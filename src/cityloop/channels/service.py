@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, text
+from sqlalchemy import CursorResult, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,8 +21,10 @@ from cityloop.channels.models import ChannelKey, ChannelReport, RateLimit
 from cityloop.config import Settings
 from cityloop.org.actor import Actor
 from cityloop.geo.coords import to_wgs84
+from cityloop.geo.domain import Place
 
 DEMO_KEY = "demo"
+Locate = Callable[[float, float], Place | None]  # a point's unit grid (GridIndex.locate)
 
 
 def channel_actor(channel: str) -> Actor:
@@ -42,8 +45,9 @@ def _free_code(session: Session) -> str:
             return code
 
 
-def submit(ctx: Ctx, body: ReportIn, locate: Callable, key: str | None, *, verify: bool | None,
-           required_due_at: datetime | None = None, channel: dict | None = None, payload: dict | None = None,
+def submit(ctx: Ctx, body: ReportIn, locate: Locate, key: str | None, *, verify: bool | None,
+           required_due_at: datetime | None = None, channel: dict[str, Any] | None = None,
+           payload: dict[str, Any] | None = None,
            also: Callable[[Session, Case], None] | None = None) -> tuple[Case, bool, ChannelReport | None]:
     """Report through the core intake and, in the same transaction, record the channel's row (tracking code…)
     and whatever `also(session, case)` adds for the new case. Returns (case, created, channel row); a replay of
@@ -88,9 +92,10 @@ def submit(ctx: Ctx, body: ReportIn, locate: Callable, key: str | None, *, verif
         if replay is None:
             raise
         return replay
+    row = cast(ChannelReport | None, prepared.outcome)  # what `after` returned
     if batched:
-        return case, True, prepared.outcome  # written by the committer: every column is on the detached row
-    return ctx.session.get(Case, case.id), True, prepared.outcome
+        return case, True, row  # written by the committer: every column is on the detached row
+    return ctx.session.get_one(Case, case.id), True, row
 
 
 def _replay(session: Session, key: str | None, prepared: intake.Prepared
@@ -133,7 +138,8 @@ def hit(session: Session, key: str, now: datetime, window_seconds: int, limit: i
     A table rather than per-worker memory: with several workers an in-memory limit would multiply by their
     number, and public reports are few enough that one upsert each costs nothing."""
     start = int(now.timestamp()) // window_seconds * window_seconds
-    return session.execute(_HIT, {"k": key[:80], "w": start}).scalar_one() <= limit
+    count: int = session.execute(_HIT, {"k": key[:80], "w": start}).scalar_one()
+    return count <= limit
 
 
 def exhausted(session: Session, key: str, now: datetime, window_seconds: int, limit: int) -> bool:
@@ -146,4 +152,6 @@ def exhausted(session: Session, key: str, now: datetime, window_seconds: int, li
 def purge_limits(session: Session, now: datetime, longest_window: int = 86_400) -> int:
     """Forget counters whose window ended before the longest window began (not committed)."""
     oldest = int(now.timestamp()) - 2 * longest_window
-    return session.execute(text("DELETE FROM channel_rate_limits WHERE window_start < :w"), {"w": oldest}).rowcount
+    result = cast(CursorResult[Any], session.execute(text("DELETE FROM channel_rate_limits WHERE window_start < :w"),
+                                                     {"w": oldest}))
+    return result.rowcount

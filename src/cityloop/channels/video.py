@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,6 +20,7 @@ from cityloop.channels import service
 from cityloop.channels.domain import CLOSED_STAGES, is_repeat, video_needs_verification
 from cityloop.channels.models import Camera, CameraEvent
 from cityloop.channels.schemas import CameraIn, VideoEventIn, VideoEventOut
+from cityloop.channels.service import Locate
 from cityloop.geo.coords import to_wgs84
 from cityloop.geo.queries import outside_error
 from cityloop.shared.errors import Invalid
@@ -44,7 +45,7 @@ def _camera(session: Session, code: str) -> Camera:
     return camera
 
 
-def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Callable) -> VideoEventOut:
+def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Locate) -> VideoEventOut:
     """Open a case for a capture, or note the camera's open case when the same event repeats within the window."""
     s = ctx.settings
     camera = _camera(ctx.reads, body.camera_id)
@@ -57,7 +58,7 @@ def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Calla
     key = f"video:{camera.code}:{body.event_id}" if body.event_id else None
     if body.event_id and (seen := ctx.reads.scalar(select(CameraEvent).where(
             CameraEvent.camera_code == camera.code, CameraEvent.event_id == body.event_id))):
-        case = ctx.reads.get(Case, seen.case_id)  # the analytics system retried: answer as the first time
+        case = ctx.reads.get_one(Case, seen.case_id)  # the analytics system retried: answer as the first time
         return VideoEventOut(case_id=case.id, case_number=case.number, created=False, repeat=not seen.opened_case,
                              needs_verification=case.needs_verification)
     last = ctx.reads.scalar(select(CameraEvent).where(CameraEvent.camera_code == camera.code,
@@ -66,7 +67,7 @@ def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Calla
     last_case = ctx.reads.get(Case, last.case_id) if last else None
     event = dict(camera_code=camera.code, event_type=body.event_type, event_id=body.event_id,
                  confidence=body.confidence, captured_at=body.captured_at, received_at=ctx.now)
-    if last_case and is_repeat(last.captured_at, body.captured_at, s.video_repeat_minutes,
+    if last is not None and last_case is not None and is_repeat(last.captured_at, body.captured_at, s.video_repeat_minutes,
                                last_case.stage not in CLOSED_STAGES):
         note = f"同一摄像头再次抓拍：{camera.name}，置信度 {body.confidence:.2f}"
         actions.apply_in_transaction(ctx, last_case.id, "annotate", ActionIn(note=note),
@@ -87,7 +88,7 @@ def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Calla
                          needs_verification=case.needs_verification)
 
 
-def register_cameras(session: Session, locate: Callable, items: Iterable[tuple[str, CameraIn]], now: datetime) -> int:
+def register_cameras(session: Session, locate: Locate, items: Iterable[tuple[str, CameraIn]], now: datetime) -> int:
     """Add or update cameras (code, fields), all or none: one commit. Returns how many."""
     count = 0
     for code, body in items:
@@ -97,14 +98,14 @@ def register_cameras(session: Session, locate: Callable, items: Iterable[tuple[s
     return count
 
 
-def register_camera(session: Session, locate: Callable, code: str, body: CameraIn, now: datetime) -> Camera:
+def register_camera(session: Session, locate: Locate, code: str, body: CameraIn, now: datetime) -> Camera:
     """Add or update one camera (committed)."""
     camera = _register(session, locate, code, body, now)
     session.commit()
     return camera
 
 
-def _register(session: Session, locate: Callable, code: str, body: CameraIn, now: datetime) -> Camera:
+def _register(session: Session, locate: Locate, code: str, body: CameraIn, now: datetime) -> Camera:
     """Add or update a camera; its place must lie in a unit grid."""
     lon, lat = to_wgs84(body.lon, body.lat, body.coord_sys)
     place = locate(lon, lat)

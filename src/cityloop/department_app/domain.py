@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
+from typing import Any
 
 # The workflow actions a department (or town) takes from the phone; the case rules still decide who may.
 ACTIONS = ("handle", "request_extension", "request_return", "request_suspension")
@@ -36,7 +37,7 @@ def time_words(due: datetime | None, now: datetime) -> tuple[str, str] | None:
     return (f"超时 {zh}", f"overdue by {en}") if late else (f"剩余 {zh}", f"{en} left")
 
 
-def request_fingerprint(action: str, body: dict, photo_digests: list[str], split: int) -> str:
+def request_fingerprint(action: str, body: dict[str, Any], photo_digests: list[str], split: int) -> str:
     """What a resend under the same Idempotency-Key must repeat: the action, its fields and its photos."""
     doc = {"action": action, "body": {k: v for k, v in sorted(body.items()) if v is not None},
            "photos": photo_digests, "before": split}

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 
-from cityloop.state import app_state
-from cityloop.deps import optional_actor
-from cityloop.org.actor import Actor
+from cityloop.deps import OptionalActorDep, SettingsDep
 from cityloop.shared.errors import NotFound
 from cityloop.web import pages
 from cityloop.web.menu import menu_for
@@ -21,26 +19,25 @@ NO_CACHE = {"Cache-Control": "no-cache"}  # the service worker keeps the offline
 
 
 @router.get("/m/department")
-def department_app(request: Request, actor: Actor | None = Depends(optional_actor)):
+def department_app(request: Request, actor: OptionalActorDep, s: SettingsDep) -> Response:
     """部门处置端: department and town (属地) staff handle their cases on the phone."""
     if actor is None:
         return pages.login_redirect(request)
     if not actor.has("department", "admin"):
         return pages.render(request, "channels/forbidden.html", status=403, menu=menu_for(actor))
-    s = app_state(request.app).settings
     return pages.render(request, "department_app/department.html", menu=menu_for(actor),
                         tile_url=s.map_tile_url, tile_attribution=s.map_tile_attribution)
 
 
 @router.get("/m/department/sw.js")
-def department_worker():
+def department_worker() -> Response:
     """The app's service worker, controlling /m/department (scope without the trailing slash)."""
     return pages.field_worker("department", 3, ("/m/department", "/department-app/static/department.js",
                                                 "/department-app/static/department.css"))
 
 
 @router.get("/m/department/manifest.webmanifest")
-def department_manifest():
+def department_manifest() -> JSONResponse:
     """Makes the app installable on a phone's home screen."""
     return JSONResponse({
         "name": "部门处置通 · CityLoop", "short_name": "处置通", "start_url": "/m/department",
@@ -51,7 +48,7 @@ def department_manifest():
 
 
 @router.get("/department-app/static/{name}")
-def department_static(name: str):
+def department_static(name: str) -> FileResponse:
     """This area's script, styles and service worker."""
     path = (STATIC / name).resolve()
     if not path.is_relative_to(STATIC) or not path.is_file():

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
 from cityloop.cases.domain import scoped_key
 from cityloop.cases.models import Case
 from cityloop.cases.queries import to_out
 from cityloop.cases.schemas import ActionIn, CaseOut
 from cityloop.channels import http
-from cityloop.deps import get_session, require_roles
+from cityloop.deps import SessionDep, StateDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.department_app import service
 from cityloop.department_app.domain import request_fingerprint
@@ -26,6 +26,7 @@ from cityloop.web import pages
 router = APIRouter(prefix="/api/v1/department", tags=["department 部门处置端"])
 extra_routers = [pages_router]
 staff = require_roles("department")
+StaffDep = Annotated[Actor, Depends(staff)]
 ACTION_DOC = {
     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
                     "schema": {"type": "string", "maxLength": 128}}],
@@ -45,22 +46,22 @@ def _english(request: Request) -> bool:
 
 
 @router.get("/cases", response_model=list[MyCaseOut])
-def my_cases(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(staff)):
+def my_cases(request: Request, session: SessionDep, actor: StaffDep, state: StateDep) -> list[MyCaseOut]:
     """本部门待办案件 / My department's open cases, nearest deadline first, with traffic light and time left."""
-    return service.my_cases(session, actor, app_state(request.app).clock.now(), http.cal(request), _english(request))
+    return service.my_cases(session, actor, state.clock.now(), http.cal(state), _english(request))
 
 
 @router.get("/requests", response_model=list[RequestOut])
-def my_requests(request: Request, case_id: int | None = Query(None, ge=1, le=2**31 - 1),
-                session: Session = Depends(get_session), actor: Actor = Depends(staff)):
+def my_requests(request: Request, session: SessionDep, actor: StaffDep,
+                case_id: int | None = Query(None, ge=1, le=2**31 - 1)) -> list[RequestOut]:
     """本部门的申请 / My department's 延期/回退/挂账 requests and their approval state (of one case if given)."""
     return service.requests(session, actor, case_id, _english(request))
 
 
 @router.post("/cases/{ident}/actions/{action}", response_model=CaseOut, openapi_extra=ACTION_DOC,
              responses={200: {"description": "处置或申请已记录；同一 Idempotency-Key 重发时返回同一结果"}})
-async def act(ident: str, action: str, request: Request, session: Session = Depends(get_session),
-              actor: Actor = Depends(staff)):
+async def act(ident: str, action: str, request: Request, session: SessionDep, actor: StaffDep,
+              state: StateDep) -> Response:
     """处置反馈 / 申请延期·回退·挂账 (handle, request_extension, request_return, request_suspension): JSON, or
     multipart with `data` and 处置前 `before` / 处置后 `after` photos. A resend with the same Idempotency-Key acts
     once and answers with the case (header Idempotency-Replayed: true)."""
@@ -68,21 +69,21 @@ async def act(ident: str, action: str, request: Request, session: Session = Depe
     if header is not None and not (0 < len(header) <= 128):
         raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
     key = scoped_key(f"department:{actor.id}", header) if header else None
-    with app_state(request.app).read_session_factory() as reads:
+    with state.read_session_factory() as reads:
         service.may_act(reads, actor, ident, key)
-    max_photos = app_state(request.app).settings.max_photos
-    raw, before = await http.read_body(request, "before", max_photos * 2)
-    _, after = await http.read_body(request, "after", max_photos * 2)  # the same parsed form, its other files
+    max_photos = state.settings.max_photos
+    raw, before = await http.read_body(request, state.settings, "before", max_photos * 2)
+    _, after = await http.read_body(request, state.settings, "after", max_photos * 2)  # the same parsed form
     body = http.validate(ActionIn, raw)
 
     def run() -> tuple[CaseOut, bool]:
-        ctx = http.make_ctx(request, session, actor, [*before, *after])
+        ctx = http.make_ctx(state, session, actor, [*before, *after])
         fingerprint = request_fingerprint(action, body.model_dump(), [p.sha256 for p in ctx.photos], len(before))
         case_id, replayed = service.act(ctx, ident, action, body, key, fingerprint, len(before))
         if not replayed:
             http.save_photos(ctx)  # committed: now the files may be written
-        with app_state(request.app).read_session_factory() as reads:  # not the write session: it would lock again
-            return to_out(reads, reads.get(Case, case_id), actor, ctx.now, ctx.cal), replayed
+        with state.read_session_factory() as reads:  # not the write session: it would lock again
+            return to_out(reads, reads.get_one(Case, case_id), actor, ctx.now, ctx.cal), replayed
 
     out, replayed = await run_in_threadpool(run)
     return Response(out.model_dump_json(), media_type="application/json",

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.cases import actions
-from cityloop.cases.domain import STAGES
+from cityloop.cases.domain import STAGES, Stage
 from cityloop.cases.models import Case, CaseRequest
 from cityloop.cases.queries import get_visible, timing
 from cityloop.cases.schemas import ActionIn
@@ -39,7 +39,7 @@ def my_cases(session: Session, actor: Actor, now: datetime, cal: WorkCalendar, e
         running = case.stage != "suspended"
         words = time_words(case.node_due_at, now) if running else None
         out.append(MyCaseOut(
-            id=case.id, number=case.number, stage=case.stage, stage_name=STAGES[case.stage][1 if english else 0],
+            id=case.id, number=case.number, stage=case.stage, stage_name=STAGES[Stage(case.stage)][1 if english else 0],
             category_name=category_name, description=case.description, address=case.address, lon=case.lon,
             lat=case.lat, due_at=case.node_due_at if running else None, elapsed=elapsed, light=lamp,
             overdue=bool(running and case.node_due_at and now > case.node_due_at),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from cityloop.notify import domain
@@ -37,9 +38,9 @@ def save_template(session: Session, body: TemplateIn, now: datetime) -> Template
     return row
 
 
-def templates(session: Session) -> list[dict]:
+def templates(session: Session) -> list[dict[str, Any]]:
     """Every saved template and the built-in default of every kind."""
-    out = [dict(event_kind=k, channel="inbox", title=t, body=b, builtin=True, variables=list(domain.KINDS[k][2]))
+    out: list[dict[str, Any]] = [dict(event_kind=k, channel="inbox", title=t, body=b, builtin=True, variables=list(domain.KINDS[k][2]))
            for k, (t, b) in domain.DEFAULT_TEMPLATES.items()]
     for row in session.scalars(select(Template).order_by(Template.event_kind, Template.channel)):
         out.append(dict(id=row.id, event_kind=row.event_kind, channel=row.channel, title=row.title, body=row.body,
@@ -86,7 +87,7 @@ def remove_subscription(session: Session, sub_id: int) -> None:
 
 
 def deliveries(session: Session, status: str | None = None, channel: str | None = None, kind: str | None = None,
-               limit: int = 100) -> list[dict]:
+               limit: int = 100) -> list[dict[str, Any]]:
     """The delivery log, newest first, with each attempt's message."""
     stmt = (select(Delivery, OutboxMessage).join(OutboxMessage, OutboxMessage.id == Delivery.message_id)
             .order_by(Delivery.id.desc()).limit(limit))
@@ -139,6 +140,6 @@ def mark_read(session: Session, user_id: int, ids: list[int], everything: bool, 
         if not ids:
             return 0
         stmt = stmt.where(InboxItem.id.in_(ids))
-    count = session.execute(stmt).rowcount
+    count = cast(CursorResult[Any], session.execute(stmt)).rowcount
     session.commit()
     return count

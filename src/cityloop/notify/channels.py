@@ -6,6 +6,7 @@ from __future__ import annotations
 import smtplib
 import time
 from email.message import EmailMessage
+from typing import Any, Protocol
 
 import httpx
 
@@ -13,11 +14,26 @@ from cityloop.config import Settings
 from cityloop.notify import domain
 
 
+Message = dict[str, Any]  # an outbox row's fields (worker.FIELDS)
+
+
+class Sender(Protocol):
+    """Sends one message; returns the channel's answer or raises."""
+
+    def send(self, msg: Message) -> str: ...
+
+
+class BatchSender(Sender, Protocol):
+    """A channel that also takes several messages in one request (the SMS gateway)."""
+
+    def send_batch(self, msgs: list[Message]) -> str: ...
+
+
 class SendError(RuntimeError):
     """The channel refused or could not be reached."""
 
 
-def message_id(msg: dict) -> str:
+def message_id(msg: Message) -> str:
     """The id a gateway can deduplicate on: the same outbox row always sends the same id."""
     return f"cl-{msg['id']}"
 
@@ -36,12 +52,12 @@ class Sms:
     def __init__(self, settings: Settings, client: httpx.Client) -> None:
         self.s, self.client = settings, client
 
-    def _item(self, msg: dict) -> dict:
+    def _item(self, msg: Message) -> dict[str, Any]:
         code = msg.get("provider_code") or self.s.notify_sms_templates.get(msg["event_kind"])
         return {"message_id": message_id(msg), "phone": msg["address"], "sign_name": self.s.notify_sms_sign,
                 "template_code": code, "params": msg.get("params") or {}, "text": msg["body"]}
 
-    def _post(self, body: dict) -> str:
+    def _post(self, body: dict[str, Any]) -> str:
         if not self.s.notify_sms_url:
             raise SendError("未配置短信网关 (CITYLOOP_NOTIFY_SMS_URL) / no SMS gateway configured")
         headers = {"Authorization": f"Bearer {self.s.notify_sms_token}"} if self.s.notify_sms_token else {}
@@ -51,11 +67,11 @@ class Sms:
         except httpx.HTTPError as exc:
             raise SendError(f"{type(exc).__name__}: {exc}") from exc
 
-    def send(self, msg: dict) -> str:
+    def send(self, msg: Message) -> str:
         """One message."""
         return self._post(self._item(msg))
 
-    def send_batch(self, msgs: list[dict]) -> str:
+    def send_batch(self, msgs: list[Message]) -> str:
         """Several messages in one request ({"messages": [...]}); all or none accepted."""
         return self._post({"messages": [self._item(m) for m in msgs]})
 
@@ -77,7 +93,7 @@ class WeCom:
     def __init__(self, settings: Settings, client: httpx.Client) -> None:
         self.s, self.client = settings, client
 
-    def send(self, msg: dict) -> str:
+    def send(self, msg: Message) -> str:
         body = {"msgtype": "markdown", "markdown": {"content": f"**{msg['title']}**\n{msg['body']}"}}
         try:
             return _robot_answer(self.client.post(msg["address"], json=body, timeout=self.s.notify_timeout_seconds))
@@ -91,7 +107,7 @@ class DingTalk:
     def __init__(self, settings: Settings, client: httpx.Client) -> None:
         self.s, self.client = settings, client
 
-    def send(self, msg: dict) -> str:
+    def send(self, msg: Message) -> str:
         url = msg["address"]
         if msg.get("secret"):
             ts = int(time.time() * 1000)
@@ -110,7 +126,7 @@ class Webhook:
     def __init__(self, settings: Settings, client: httpx.Client) -> None:
         self.s, self.client = settings, client
 
-    def send(self, msg: dict) -> str:
+    def send(self, msg: Message) -> str:
         body = {"message_id": message_id(msg), "subject": msg["title"], "text": msg["body"]}
         try:
             return _check(self.client.post(msg["address"], json=body, timeout=self.s.notify_timeout_seconds))
@@ -121,10 +137,10 @@ class Webhook:
 class Email:
     """Plain SMTP; the Message-ID is derived from the outbox row, so a resent mail can be recognised."""
 
-    def __init__(self, settings: Settings, client=None) -> None:
+    def __init__(self, settings: Settings, client: httpx.Client | None = None) -> None:
         self.s = settings
 
-    def send(self, msg: dict) -> str:
+    def send(self, msg: Message) -> str:
         if not self.s.notify_smtp_host:
             raise SendError("未配置邮件服务器 (CITYLOOP_NOTIFY_SMTP_HOST) / no SMTP host configured")
         mail = EmailMessage()
@@ -140,7 +156,7 @@ class Email:
         return "250 queued"
 
 
-def senders(settings: Settings, client: httpx.Client) -> dict:
+def senders(settings: Settings, client: httpx.Client) -> dict[str, Sender]:
     """channel → sender for the configured channels."""
     return {"sms": Sms(settings, client), "wecom": WeCom(settings, client), "dingtalk": DingTalk(settings, client),
             "email": Email(settings), "webhook": Webhook(settings, client)}

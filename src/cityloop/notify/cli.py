@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 from cityloop.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 CLI_NAME = "notify"
 CLI_HELP = "消息通知 / notifications: delivery worker, templates, delivery log"
@@ -14,13 +17,13 @@ app = typer.Typer(help=CLI_HELP, no_args_is_help=True)
 console = Console()
 
 
-def _settings():
+def _settings() -> Settings:
     from cityloop.cli import _settings
 
     return _settings()
 
 
-def _factory(settings: Settings):
+def _factory(settings: Settings) -> sessionmaker[Session]:
     from cityloop.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url))

@@ -7,8 +7,10 @@ import hashlib
 import hmac
 import re
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
+from typing import Any
 from urllib.parse import quote_plus
 
 CHANNELS: dict[str, tuple[str, str]] = {
@@ -77,7 +79,7 @@ def validate_template(kind: str, *texts: str) -> None:
                             f"(allowed: {', '.join(KINDS[kind][2])})", unknown)
 
 
-def render(text: str, params: dict) -> str:
+def render(text: str, params: Mapping[str, Any]) -> str:
     """Fill ${var} from params; a missing value becomes empty (the template was validated when saved)."""
     values = {k: "" if v is None else str(v) for k, v in params.items()}
     return string.Template(text).safe_substitute({**{v: "" for v in string.Template(text).get_identifiers()},
@@ -133,7 +135,7 @@ class RateWindow:
     """At most `limit` sends per key in any 60 s (a sliding log; one per worker process)."""
 
     limit: int
-    log: dict
+    log: dict[str, list[float]]
 
     def allow(self, key: str, now: float) -> bool:
         """Count a send now if the key is under its limit; False when it must wait."""

@@ -4,12 +4,16 @@ session, in the caller's transaction (no commit)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from cityloop.notify.service import Recipients, publish
 from cityloop.org.models import Department
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:  # fleet imports this module: its models are imported where they are used
+    from cityloop.fleet.models import Appeal, Permit, Violation
 
 DECISIONS = {"approved": "已批准", "rejected": "已驳回", "revoked": "已撤销", "upheld": "维持违规认定",
              "cancelled": "申诉成立，撤销违规认定"}
@@ -31,11 +35,11 @@ def _company_users(session: Session, company_id: int) -> list[int]:
     return list(session.scalars(select(CompanyUser.user_id).where(CompanyUser.company_id == company_id)))
 
 
-def permit_decided(session: Session, permit, now: datetime) -> None:
+def permit_decided(session: Session, permit: Permit, now: datetime) -> None:
     """A muck-truck permit was approved, rejected or revoked: tell the company's users."""
     from cityloop.fleet.models import Company
 
-    company = session.get(Company, permit.company_id)
+    company = session.get_one(Company, permit.company_id)
     publish(session, "permit_decided", {"permit": permit.number or f"#{permit.id}", "company": company.name,
                                         "decision": DECISIONS.get(permit.status, permit.status),
                                         "note": permit.reason or ""},
@@ -43,7 +47,7 @@ def permit_decided(session: Session, permit, now: datetime) -> None:
             event_key=f"permit:{permit.id}:{permit.status}", link="/portal", now=now)
 
 
-def appeal_decided(session: Session, violation, appeal, now: datetime) -> None:
+def appeal_decided(session: Session, violation: Violation, appeal: Appeal, now: datetime) -> None:
     """A violation appeal was decided: tell the company's users."""
     from cityloop.fleet.models import Company
 
@@ -51,7 +55,7 @@ def appeal_decided(session: Session, violation, appeal, now: datetime) -> None:
         return
     company = session.get(Company, violation.company_id)
     publish(session, "appeal_decided", {"appeal": f"#{violation.id}", "company": company.name if company else "",
-                                        "decision": DECISIONS.get(appeal.decision, appeal.decision),
+                                        "decision": DECISIONS.get(appeal.decision or "", appeal.decision),
                                         "note": appeal.decision_note or ""},
             Recipients(users=_company_users(session, violation.company_id)),
             event_key=f"appeal:{appeal.id}", link="/portal", now=now)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -61,7 +62,7 @@ class OutboxMessage(Base):
     secret: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    params: Mapped[dict] = mapped_column(JSONType, default=dict)  # the template's variables (SMS sends these)
+    params: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # the template's variables (SMS sends these)
     provider_code: Mapped[str | None] = mapped_column(String(64))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending | sending | sent | parked

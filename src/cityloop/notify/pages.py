@@ -3,12 +3,11 @@ delivery log with filters, parked messages, subscriptions, templates)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from cityloop.deps import get_session, optional_actor
-from cityloop.org.actor import Actor
+from cityloop.deps import OptionalActorDep, SessionDep
 from cityloop.notify import admin, domain
 from cityloop.notify.models import Subscription
 from cityloop.org.models import Department, User
@@ -20,8 +19,7 @@ pages_router = APIRouter(include_in_schema=False)
 
 
 @pages_router.get("/console/notifications")
-def my_notifications(request: Request, session: Session = Depends(get_session),
-                     actor: Actor | None = Depends(optional_actor)):
+def my_notifications(request: Request, session: SessionDep, actor: OptionalActorDep) -> Response:
     """我的消息: the user's in-app notifications."""
     if actor is None or actor.id is None:
         return pages.login_redirect(request)
@@ -30,10 +28,10 @@ def my_notifications(request: Request, session: Session = Depends(get_session),
 
 
 @pages_router.get("/console/notify")
-def notify_console(request: Request, status: str | None = Query(None, pattern="^(sent|failed|parked|deferred)$"),
+def notify_console(request: Request, session: SessionDep, actor: OptionalActorDep,
+                   status: str | None = Query(None, pattern="^(sent|failed|parked|deferred)$"),
                    channel: str | None = Query(None, pattern="^(sms|wecom|dingtalk|email|webhook)$"),
-                   kind: str | None = Query(None, pattern=r"^[a-z_]{1,32}$"),
-                   session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+                   kind: str | None = Query(None, pattern=r"^[a-z_]{1,32}$")) -> Response:
     """消息通知管理: delivery log, parked messages, subscriptions and templates (admins)."""
     if actor is None:
         return pages.login_redirect(request)

@@ -15,12 +15,14 @@ worker (worker.py) sends the outbox rows."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Table, or_, select
 from sqlalchemy.orm import Session
 
+from cityloop.db import Base
 from cityloop.notify import domain
 from cityloop.notify.models import InboxItem, OutboxMessage, Subscription, Template
 from cityloop.org.models import User, UserRole
@@ -39,20 +41,24 @@ class Recipients:
     addresses: list[str] = field(default_factory=list)
 
 
-def _insert(session: Session, model, rows: list[dict]) -> None:
+def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
+    table = cast(Table, model.__table__)
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(model.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        session.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]), rows)
 
 
 def templates_for(session: Session, kind: str) -> dict[str, tuple[str, str, str | None]]:
     """channel → (title, body, provider code) for one kind; "*" holds the built-in default."""
     title, body = domain.DEFAULT_TEMPLATES[kind]
-    out = {"*": (title, body, None)}
+    out: dict[str, tuple[str, str, str | None]] = {"*": (title, body, None)}
     for t in session.scalars(select(Template).where(Template.event_kind == kind)):
         out[t.channel] = (t.title, t.body, t.provider_code)
     return out
@@ -67,11 +73,11 @@ class _User:
 
 
 def _users(session: Session, r: Recipients) -> list[_User]:
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if r.users:
         conds.append(User.id.in_(r.users))
     if r.departments:
-        dept = User.department_id.in_(r.departments)
+        dept: ColumnElement[bool] = User.department_id.in_(r.departments)
         if r.roles:
             dept = dept & User.id.in_(select(UserRole.user_id).where(UserRole.role.in_(r.roles)))
         conds.append(dept)
@@ -91,8 +97,8 @@ def _subscriptions(session: Session, kind: str) -> list[Subscription]:
                                                            Subscription.event_kind.in_((kind, "*")))))
 
 
-def publish(session: Session, event_kind: str, payload: dict, recipients: Recipients, event_key: str,
-            link: str | None = None, now: datetime | None = None, tz=TZ) -> int:
+def publish(session: Session, event_kind: str, payload: dict[str, Any], recipients: Recipients, event_key: str,
+            link: str | None = None, now: datetime | None = None, tz: tzinfo = TZ) -> int:
     """Add the inbox items and outbox rows of one event to the session (no commit); returns outbox rows added
     (0 for an event_key already published)."""
     if event_kind not in domain.KINDS:
@@ -104,7 +110,9 @@ def publish(session: Session, event_kind: str, payload: dict, recipients: Recipi
                 for ch, (t, b, code) in templates_for(session, event_kind).items()}
     users = _users(session, recipients)
     subs = _subscriptions(session, event_kind)
-    inbox, rows, seen = [], [], set()
+    inbox: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
     texts = {k: "" if v is None else str(v) for k, v in params.items()}
 
     def add(channel: str, recipient: str, address: str | None, user_id: int | None = None,

@@ -34,11 +34,14 @@ def near_due_sweep(session: Session, settings: Settings, now: datetime) -> int:
                             .order_by(Case.id))
     count = 0
     for case in cases:
-        if elapsed_fraction(cal, case.node_started_at, case.node_due_at, now, case.node_urgent) < NEAR_DUE:
+        started, due, department = case.node_started_at, case.node_due_at, case.department_id
+        if started is None or due is None or department is None:  # the query asks for a due date and a department
             continue
-        key = f"near_due:{case.id}:{case.node}:{case.node_started_at.isoformat()}"
+        if elapsed_fraction(cal, started, due, now, case.node_urgent) < NEAR_DUE:
+            continue
+        key = f"near_due:{case.id}:{case.node}:{started.isoformat()}"
         publish(session, "near_due", case_params(session, case),
-                Recipients(departments=[case.department_id], roles=["department"]),
+                Recipients(departments=[department], roles=["department"]),
                 event_key=key, link=f"/console/cases/{case.id}", now=now)
         count += 1
     session.commit()

@@ -3,6 +3,8 @@ filing conditions as a single-value list, its closing condition as information).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +16,7 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-25T00:00:00Z"  # bump when the shape of services or definitions changes
 
 
-def discovery(settings: Settings, base: str) -> dict:
+def discovery(settings: Settings, base: str) -> dict[str, Any]:
     """The Service Discovery document."""
     return {
         "changeset": CHANGESET,
@@ -43,7 +45,7 @@ def matter_or_404(session: Session, standard: str, code: str | None) -> Category
     return found[0]
 
 
-def service(cat: Category) -> dict:
+def service(cat: Category) -> dict[str, Any]:
     """One entry of the service list."""
     keywords = ",".join(k for k in (cat.major_name, cat.name, cat.name_en) if k)
     return {"service_code": cat.code, "service_name": cat.name,
@@ -51,9 +53,9 @@ def service(cat: Category) -> dict:
             "metadata": bool(cat.conditions), "type": "realtime", "keywords": keywords, "group": cat.major_name}
 
 
-def definition(cat: Category) -> dict:
+def definition(cat: Category) -> dict[str, Any]:
     """The service definition: which filing condition applies (optional), and what counts as done."""
-    attributes = []
+    attributes: list[dict[str, Any]] = []
     if cat.conditions:
         attributes.append({
             "variable": True, "code": "condition", "datatype": "singlevaluelist", "required": False,

@@ -5,7 +5,6 @@ channel record, and the tracking code doubling as the Open311 token."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from cityloop.cases.schemas import ReportIn
 from cityloop.cases.service import Ctx
@@ -13,6 +12,7 @@ from cityloop.catalog.models import Category
 from cityloop.channels import gazetteer, service
 from cityloop.channels.domain import text_problems
 from cityloop.channels.models import GazetteerEntry
+from cityloop.channels.service import Locate
 from cityloop.geo.queries import outside_text
 from cityloop.open311.formats import Open311Error
 
@@ -30,7 +30,7 @@ def _float(name: str, value: str) -> float:
     return number
 
 
-def location(ctx: Ctx, args: dict) -> tuple[float, float, str | None]:
+def location(ctx: Ctx, args: dict[str, str]) -> tuple[float, float, str | None]:
     """lat+long, else address_string (geocoded), else address_id (a gazetteer entry): (lon, lat, address)."""
     lat, lon, address = args.get("lat"), args.get("long"), args.get("address_string")
     if lat or lon:
@@ -54,9 +54,9 @@ def location(ctx: Ctx, args: dict) -> tuple[float, float, str | None]:
     raise Open311Error(400, "A location is required: lat & long, address_string or address_id")
 
 
-def attributes(args: dict, cat: Category) -> dict:
+def attributes(args: dict[str, str], cat: Category) -> dict[str, str]:
     """attribute[code]=value answers; only `condition` is defined, and must name one of the matter's conditions."""
-    answers = {}
+    answers: dict[str, str] = {}
     for key, value in args.items():
         m = re.fullmatch(r"attribute\[([^\]]{1,32})\](\[\])?", key)
         if m and value:
@@ -67,8 +67,8 @@ def attributes(args: dict, cat: Category) -> dict:
     return answers
 
 
-def create(ctx: Ctx, args: dict, cat: Category, locate: Callable, key: str | None, jurisdiction: str | None,
-           district: str | None) -> tuple[str, bool]:
+def create(ctx: Ctx, args: dict[str, str], cat: Category, locate: Locate, key: str | None, jurisdiction: str | None,
+           district: str | None) -> tuple[str | None, bool]:
     """File the request; returns (service_request_id, created)."""
     description = args.get("description") or ""
     if len(description) > MAX_DESCRIPTION:

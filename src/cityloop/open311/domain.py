@@ -30,7 +30,7 @@ def rounded(value: float, decimals: int) -> float:
 
 def scrubbed(text: str) -> str:
     """Free text with runs of 7+ digits (phone numbers, ids) masked to their first 3 and last 2 digits."""
-    def mask(m: re.Match) -> str:
+    def mask(m: re.Match[str]) -> str:
         digits = re.sub(r"\D", "", m.group(1))
         return digits[:3] + "*" * (len(digits) - 5) + digits[-2:] if len(digits) >= 7 else m.group(1)
     return _DIGITS.sub(mask, text)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
+from typing import Any
 
 
 MEDIA_TYPES = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
@@ -30,7 +31,7 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def prune(value):
+def prune(value: Any) -> Any:
     """Drop absent values: the spec's optional fields are left out rather than sent as null."""
     if isinstance(value, dict):
         return {k: prune(v) for k, v in value.items() if v is not None}
@@ -39,18 +40,18 @@ def prune(value):
     return value
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return _NOT_XML.sub("", str(value))
 
 
-def _append(parent: ET.Element, name: str, value) -> None:
+def _append(parent: ET.Element, name: str, value: Any) -> None:
     element = ET.SubElement(parent, name)
     _fill(element, name, value)
 
 
-def _fill(element: ET.Element, name: str, value) -> None:
+def _fill(element: ET.Element, name: str, value: Any) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             _append(element, key, item)
@@ -61,11 +62,12 @@ def _fill(element: ET.Element, name: str, value) -> None:
         element.text = _text(value)
 
 
-def to_xml(root: str, payload) -> bytes:
+def to_xml(root: str, payload: Any) -> bytes:
     """The XML document: declaration, then <root> holding the payload (a list's items named after the root)."""
     element = ET.Element(root)
     _fill(element, root, prune(payload))
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(element, encoding="utf-8", xml_declaration=False)
+    body: bytes = ET.tostring(element, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body
 
 
 def w3c(value: datetime | None) -> str | None:
@@ -73,7 +75,7 @@ def w3c(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
-def parse_w3c(name: str, text: str | None, tz) -> datetime | None:
+def parse_w3c(name: str, text: str | None, tz: tzinfo) -> datetime | None:
     """A W3C date-time argument (a missing zone is taken as local time), or a 400 naming the argument."""
     if not text:
         return None

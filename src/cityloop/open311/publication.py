@@ -4,6 +4,7 @@ public until someone has looked for faces and number plates. Each decision is au
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from cityloop.org.actor import Actor
 from cityloop.shared.errors import Invalid
 
 
-def shown(session: Session, case: Case) -> dict:
+def shown(session: Session, case: Case) -> dict[str, Any]:
     """{photo_ids, media_url}: what the public feed shows of a case's pictures."""
     ids = session.scalars(select(CasePhoto.id).where(CasePhoto.case_id == case.id, CasePhoto.public.is_(True))
                           .order_by(CasePhoto.id))
@@ -23,7 +24,7 @@ def shown(session: Session, case: Case) -> dict:
     return {"photo_ids": list(ids), "media_url": bool(row and row.media_public)}
 
 
-def publish(session: Session, actor: Actor, case: Case, photo_ids: list[int], media_url: bool, now: datetime) -> dict:
+def publish(session: Session, actor: Actor, case: Case, photo_ids: list[int], media_url: bool, now: datetime) -> dict[str, Any]:
     """Make exactly `photo_ids` public (and the reporter's media_url when asked), audited; one commit."""
     photos = list(session.scalars(select(CasePhoto).where(CasePhoto.case_id == case.id)))
     unknown = set(photo_ids) - {p.id for p in photos}

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
-from cityloop.cases.domain import OPEN_STAGES, STAGES, TERMINAL
+from cityloop.cases.domain import OPEN_STAGES, STAGES, TERMINAL, Stage
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto
 from cityloop.catalog.models import Category
 from cityloop.channels.domain import CHANNEL_NAMES, PUBLIC_STAGES, open311_status, public_steps
@@ -55,7 +56,7 @@ def window(f: Filters, now: datetime) -> tuple[datetime | None, datetime | None]
     return start, end
 
 
-def query(f: Filters, now: datetime, district: str | None, stages: frozenset[str]) -> Select:
+def query(f: Filters, now: datetime, district: str | None, stages: frozenset[str]) -> Select[Case]:
     """The published cases a GET requests call asks for, newest first."""
     stmt = select(Case).where(Case.stage.in_(stages))
     if district:
@@ -103,7 +104,7 @@ def public_photo(session: Session, public_id: str, photo_id: int, stages: frozen
 
 
 def to_requests(session: Session, cases: list[Case], base: str, extensions: bool, english: bool,
-                decimals: int) -> list[dict]:
+                decimals: int) -> list[dict[str, Any]]:
     """Service request documents for published cases, with every label read in a handful of queries: positions
     rounded, description and address only once reviewed, photos only once made public, never the reporter."""
     if not cases:
@@ -111,7 +112,7 @@ def to_requests(session: Session, cases: list[Case], base: str, extensions: bool
     ids = [c.id for c in cases]
     names = dict(session.execute(select(Category.id, Category.name)
                                  .where(Category.id.in_({c.category_id for c in cases}))).all())
-    depts = {d.id: d for d in session.scalars(select(Department).where(
+    depts: dict[int | None, Department] = {d.id: d for d in session.scalars(select(Department).where(
         Department.id.in_({c.department_id for c in cases} - {None})))}
     regions = dict(session.execute(select(Region.code, Region.name).where(
         Region.code.in_({c.community_code for c in cases} | {c.street_code for c in cases}))).all())
@@ -133,7 +134,7 @@ def to_requests(session: Session, cases: list[Case], base: str, extensions: bool
                                                    .where(CaseEvent.case_id.in_(ids))
                                                    .order_by(CaseEvent.case_id, CaseEvent.seq)):
             notes.setdefault(case_id, []).append((action, at))
-    out = []
+    out: list[dict[str, Any]] = []
     for c in cases:
         dept = depts.get(c.department_id)
         stage_zh, stage_en = PUBLIC_STAGES[c.stage]
@@ -143,7 +144,7 @@ def to_requests(session: Session, cases: list[Case], base: str, extensions: bool
         photo_url = f"{base}/open311/v2/media/{c.public_id}/{photos[c.id]}.jpg" if c.id in photos else None
         shown = reviewed(c.stage)
         area = f"{regions.get(c.community_code, '')}{regions.get(c.street_code, '')}" or c.grid_code
-        doc = {
+        doc: dict[str, Any] = {
             "service_request_id": c.public_id, "status": open311_status(c.stage), "status_notes": status_notes,
             "service_name": names.get(c.category_id, c.category_code), "service_code": c.category_code,
             "description": scrubbed(c.description) if shown else None,
@@ -157,7 +158,7 @@ def to_requests(session: Session, cases: list[Case], base: str, extensions: bool
         if extensions:
             doc["extended_attributes"] = {
                 "channel": c.source, "channel_name": CHANNEL_NAMES.get(c.source, (c.source, c.source))[int(english)],
-                "stage": c.stage, "stage_name": STAGES[c.stage][int(english)], "grid_code": c.grid_code,
+                "stage": c.stage, "stage_name": STAGES[Stage(c.stage)][int(english)], "grid_code": c.grid_code,
                 "duty_grid_code": c.duty_grid_code, "community_code": c.community_code, "street_code": c.street_code,
                 "district_code": c.district_code, "department_code": dept.code if dept else None,
                 "duplicate": c.merged_into_id is not None, "parent_service_request_id": parents.get(c.id),

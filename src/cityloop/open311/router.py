@@ -6,26 +6,31 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable
+from datetime import tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
-from cityloop.state import app_state
 from cityloop.cases.domain import scoped_key
 from cityloop.cases.models import Case
 from cityloop.cases.photos import photo_path
 from cityloop.channels import http, service
 from cityloop.channels.models import ChannelReport
-from cityloop.deps import get_grid_index, get_session
+from cityloop.channels.service import Locate
+from cityloop.config import Settings
+from cityloop.deps import ClockDep, GridIndexDep, SessionDep, SettingsDep, StateDep
 from cityloop.open311 import catalog, create, requests, router_review
 from cityloop.open311.domain import published_stages
 from cityloop.open311.formats import MEDIA_TYPES, Open311Error, prune, check_format, parse_w3c, to_xml
 from cityloop.shared.errors import AppError
 from cityloop.http.problems import wants_english
+from cityloop.state import AppState
 
 router = APIRouter(prefix="/open311/v2", tags=["open311 GeoReport v2"])
 extra_routers = [router_review.router]  # staff: which photos the feed may show
@@ -50,9 +55,9 @@ def _args(request: Request) -> dict[str, str]:
     return {k: v for k, v in request.query_params.items() if v != ""}
 
 
-def _district(request: Request, args: dict) -> str | None:
+def _district(settings: Settings, args: dict[str, str]) -> str | None:
     """The district a jurisdiction_id names when this endpoint serves several; ignored when it serves one."""
-    jurisdictions = app_state(request.app).settings.open311_jurisdictions
+    jurisdictions = settings.open311_jurisdictions
     if not jurisdictions:
         return None
     wanted = args.get("jurisdiction_id")
@@ -64,7 +69,7 @@ def _district(request: Request, args: dict) -> str | None:
 
 
 
-def render(fmt: str, root: str, payload, status: int = 200) -> Response:
+def render(fmt: str, root: str, payload: Any, status: int = 200) -> Response:
     """Answer in the requested format."""
     if fmt == "xml":
         return Response(to_xml(root, payload), status_code=status, media_type=MEDIA_TYPES["xml"])
@@ -78,74 +83,76 @@ def error(fmt: str, err: Open311Error) -> Response:
                   status=err.status)
 
 @router.get("/discovery.{fmt}")
-async def discovery(fmt: str, request: Request):
+async def discovery(fmt: str, request: Request, settings: SettingsDep) -> Response:
     """Service Discovery."""
-    return await _answer(fmt, lambda: render(fmt, "discovery", catalog.discovery(app_state(request.app).settings,
-                                                                                 http.base_url(request))))
+    return await _answer(fmt, lambda: render(fmt, "discovery", catalog.discovery(settings,
+                                                                                 http.base_url(request, settings))))
 
 
 @router.get("/services.{fmt}")
-async def services(fmt: str, request: Request, session: Session = Depends(get_session)):
+async def services(fmt: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """GET Service List: the matters of the catalog."""
-    def work():
-        _district(request, _args(request))
-        cats = catalog.matters(session, app_state(request.app).settings.catalog_standard)
+    def work() -> Response:
+        _district(settings, _args(request))
+        cats = catalog.matters(session, settings.catalog_standard)
         return render(fmt, "services", [catalog.service(c) for c in cats])
     return await _answer(fmt, work)
 
 
 @router.get("/services/{code}.{fmt}")
-async def service_definition(code: str, fmt: str, request: Request, session: Session = Depends(get_session)):
+async def service_definition(code: str, fmt: str, request: Request, session: SessionDep,
+                             settings: SettingsDep) -> Response:
     """GET Service Definition."""
-    def work():
-        _district(request, _args(request))
-        cat = catalog.matter_or_404(session, app_state(request.app).settings.catalog_standard, code)
+    def work() -> Response:
+        _district(settings, _args(request))
+        cat = catalog.matter_or_404(session, settings.catalog_standard, code)
         return render(fmt, "service_definition", catalog.definition(cat))
     return await _answer(fmt, work)
 
 
 @router.post("/requests.{fmt}")
-async def post_request(fmt: str, request: Request, session: Session = Depends(get_session)):
+async def post_request(fmt: str, request: Request, session: SessionDep, state: StateDep,
+                       index: GridIndexDep) -> Response:
     """POST Service Request (form-encoded, or multipart with `media` uploads; arguments in the query are accepted too)."""
-    async def work():
+    async def work() -> Response:
         args = _args(request)
         uploads: list[tuple[str, bytes]] = []
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-            form = await request.form(max_files=app_state(request.app).settings.max_photos + 1, max_fields=60)
+            form = await request.form(max_files=state.settings.max_photos + 1, max_fields=60)
             for name, value in form.multi_items():
-                if hasattr(value, "read"):
+                if isinstance(value, UploadFile):
                     if name in FILE_FIELDS:
                         uploads.append((value.filename or "", await value.read(
-                            app_state(request.app).settings.max_upload_bytes + 1)))
+                            state.settings.max_upload_bytes + 1)))
                 elif value != "":
                     args[name] = value
         key = request.headers.get("idempotency-key")
-        return await run_in_threadpool(_create, request, session, args, [u for u in uploads if u[1]], key)
+        return await run_in_threadpool(_create, fmt, state, session, args, [u for u in uploads if u[1]], key,
+                                       index.locate)
     return await _answer(fmt, work)
 
 
-def _create(request: Request, session: Session, args: dict, uploads: list, key: str | None) -> Response:
+def _create(fmt: str, state: AppState, session: Session, args: dict[str, str], uploads: list[tuple[str, bytes]],
+            key: str | None, locate: Locate) -> Response:
     """Check and locate on a read session; the new case is written by the group committer (cases/batcher.py)."""
-    with app_state(request.app).read_session_factory() as reads:
-        return _create_with(request, session, reads, args, uploads, key)
+    with state.read_session_factory() as reads:
+        return _create_with(fmt, state, session, reads, args, uploads, key, locate)
 
 
-def _create_with(request: Request, session: Session, reads: Session, args: dict, uploads: list,
-                 key: str | None) -> Response:
-    fmt = request.path_params["fmt"]
-    settings = app_state(request.app).settings
+def _create_with(fmt: str, state: AppState, session: Session, reads: Session, args: dict[str, str],
+                 uploads: list[tuple[str, bytes]], key: str | None, locate: Locate) -> Response:
+    settings = state.settings
     if not service.key_ok(reads, settings, "open311", args.get("api_key")):
         raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
-    district = _district(request, args)
+    district = _district(settings, args)
     cat = catalog.matter_or_404(reads, settings.catalog_standard, args.get("service_code"))
     if key is not None and not (0 < len(key) <= 100):
         raise Open311Error(400, "Idempotency-Key must be 1–100 characters")
-    ctx = http.make_ctx(request, session, service.channel_actor("open311"), uploads, reads)
+    ctx = http.make_ctx(state, session, service.channel_actor("open311"), uploads, reads)
     # A key is the caller's own: scoped to the API key it came with, it never finds another client's request.
     scoped = scoped_key(f"open311:{service.hash_key(args['api_key'])}", key) if key else None
-    number, _ = create.create(ctx, args, cat, get_grid_index(request).locate, scoped, args.get("jurisdiction_id"),
-                              district)
+    number, _ = create.create(ctx, args, cat, locate, scoped, args.get("jurisdiction_id"), district)
     http.save_photos(ctx)  # only an accepted request writes its photos
     notice = ("已登记，将由监督员现场核实后立案处置 / Registered; an inspector will verify it on site before it is "
               "handled")
@@ -153,7 +160,7 @@ def _create_with(request: Request, session: Session, reads: Session, args: dict,
     return render(fmt, "service_requests", [doc])
 
 
-def _filters(args: dict, tz) -> requests.Filters:
+def _filters(args: dict[str, str], tz: tzinfo) -> requests.Filters:
     def listed(name: str) -> list[str]:
         return [v.strip() for v in args.get(name, "").split(",") if v.strip()]
 
@@ -178,42 +185,44 @@ def _filters(args: dict, tz) -> requests.Filters:
 
 
 @router.get("/requests.{fmt}")
-async def get_requests(fmt: str, request: Request, session: Session = Depends(get_session)):
+async def get_requests(fmt: str, request: Request, session: SessionDep, settings: SettingsDep,
+                       clock: ClockDep) -> Response:
     """GET Service Requests (filters, page/page_size, updated_after/updated_before, extensions=true)."""
-    def work():
+    def work() -> Response:
         args = _args(request)
-        district = _district(request, args)
-        settings = app_state(request.app).settings
+        district = _district(settings, args)
         f = _filters(args, ZoneInfo(settings.timezone))
-        cases = requests.find(session, f, app_state(request.app).clock.now(), district,
+        cases = requests.find(session, f, clock.now(), district,
                               published_stages(settings.open311_publish_after))
-        docs = requests.to_requests(session, cases, http.base_url(request), f.extensions, wants_english(request),
+        docs = requests.to_requests(session, cases, http.base_url(request, settings), f.extensions,
+                                    wants_english(request),
                                     settings.open311_position_decimals)
         return render(fmt, "service_requests", docs)
     return await _answer(fmt, lambda: run_in_threadpool(work))
 
 
 @router.get("/requests/{ident}.{fmt}")
-async def get_request(ident: str, fmt: str, request: Request, session: Session = Depends(get_session)):
+async def get_request(ident: str, fmt: str, request: Request, session: SessionDep,
+                      settings: SettingsDep) -> Response:
     """GET Service Request: one request, still as a list of one."""
-    def work():
+    def work() -> Response:
         args = _args(request)
-        district = _district(request, args)
-        settings = app_state(request.app).settings
+        district = _district(settings, args)
         case = requests.published(session, ident, district, published_stages(settings.open311_publish_after))
         if case is None:  # unknown and not yet published look the same
             raise Open311Error(404, f"service_request_id '{ident[:24]}' was not found")
-        docs = requests.to_requests(session, [case], http.base_url(request), args.get("extensions") == "true",
+        docs = requests.to_requests(session, [case], http.base_url(request, settings), args.get("extensions") == "true",
                                     wants_english(request), settings.open311_position_decimals)
         return render(fmt, "service_requests", docs)
     return await _answer(fmt, lambda: run_in_threadpool(work))
 
 
 @router.get("/tokens/{token}.{fmt}")
-async def get_token(token: str, fmt: str, request: Request, session: Session = Depends(get_session)):
+async def get_token(token: str, fmt: str, request: Request, session: SessionDep,
+                    settings: SettingsDep) -> Response:
     """GET service_request_id from a token (our tracking code)."""
-    def work():
-        _district(request, _args(request))
+    def work() -> Response:
+        _district(settings, _args(request))
         row = session.execute(select(ChannelReport.tracking_code, Case.public_id)
                               .join(Case, Case.id == ChannelReport.case_id)
                               .where(ChannelReport.tracking_code == token.upper()[:16])).first()
@@ -224,10 +233,9 @@ async def get_token(token: str, fmt: str, request: Request, session: Session = D
 
 
 @router.get("/media/{public_id}/{photo_id}.jpg", include_in_schema=False)
-def media(public_id: str, photo_id: int, request: Request, session: Session = Depends(get_session)):
+def media(public_id: str, photo_id: int, session: SessionDep, settings: SettingsDep) -> Response:
     """A request's photo for media_url: the thumbnail, whose re-encoding drops the original's EXIF (GPS, device);
     only a photo staff have made public, of a published request."""
-    settings = app_state(request.app).settings
     row = requests.public_photo(session, public_id, photo_id, published_stages(settings.open311_publish_after)) \
         if 0 < photo_id < 2**31 else None
     path = photo_path(settings, row.sha256, thumb=True) if row else None
@@ -241,7 +249,7 @@ _RESOURCE = re.compile(r"^(discovery|services|requests|tokens)(/[^/]+)?\.([^/.]+
 
 @router.api_route("/{rest:path}", methods=["POST", "PUT", "PATCH", "DELETE", "TRACE", "OPTIONS", "QUERY"],
                   include_in_schema=False)
-def not_allowed(rest: str):
+def not_allowed(rest: str) -> Response:
     """Other methods on a GeoReport resource: 405 with the Allow header RFC 9110 asks for; else 404."""
     m = _RESOURCE.match(rest)
     if m is None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
+from typing import Annotated, Any
 
-from cityloop.state import app_state
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
 from cityloop.cases.queries import get_visible
-from cityloop.deps import get_session, require_roles
+from cityloop.deps import ClockDep, SessionDep, require_roles
 from cityloop.open311 import publication as publication_service
 from cityloop.org.actor import Actor
 
 router = APIRouter(prefix="/api/v1/cases", tags=["open311 GeoReport v2"])
 REVIEWERS = ("operator", "shift_lead")
+ReviewerDep = Annotated[Actor, Depends(require_roles(*REVIEWERS))]
 
 
 class PublicationIn(BaseModel):
@@ -32,16 +33,15 @@ class PublicationOut(BaseModel):
 
 
 @router.get("/{ident}/publication", response_model=PublicationOut)
-def publication(ident: str, session: Session = Depends(get_session),
-                actor: Actor = Depends(require_roles(*REVIEWERS))):
+def publication(ident: str, session: SessionDep, actor: ReviewerDep) -> dict[str, Any]:
     """公开照片 / Which pictures of a case the public Open311 feed shows."""
     return publication_service.shown(session, get_visible(session, actor, ident))
 
 
 @router.put("/{ident}/publication", response_model=PublicationOut)
-def publish(ident: str, body: PublicationIn, request: Request, session: Session = Depends(get_session),
-            actor: Actor = Depends(require_roles(*REVIEWERS))):
+def publish(ident: str, body: PublicationIn, session: SessionDep, actor: ReviewerDep,
+            clock: ClockDep) -> dict[str, Any]:
     """公开照片 / Set which photos of a case (and whether the reporter's media_url) the public feed may show,
     after checking them for faces and number plates."""
     return publication_service.publish(session, actor, get_visible(session, actor, ident), body.photo_ids,
-                                       body.media_url, app_state(request.app).clock.now())
+                                       body.media_url, clock.now())
