@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -332,7 +332,7 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def engine_options(self) -> dict:
+    def engine_options(self) -> dict[str, Any]:
         """make_engine's pool options for a server database (SQLite sizes its own pools)."""
         if self.is_sqlite:
             return {}

@@ -3,6 +3,8 @@ one .tar.gz with a manifest."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import os
 import shutil
@@ -57,7 +59,7 @@ def _sqlite_file(url: str) -> Path:
     return Path(path)
 
 
-def _counts(url: str) -> dict:
+def _counts(url: str) -> dict[str, Any]:
     engine = make_engine(url, readonly=True)
     try:
         with engine.connect() as conn:
@@ -71,7 +73,7 @@ def _counts(url: str) -> dict:
     return {"rows": counts, "alembic_heads": sorted(heads)}
 
 
-def backup(settings: Settings, archive: Path) -> dict:
+def backup(settings: Settings, archive: Path) -> dict[str, Any]:
     """Write the database and the media files into `archive` (.tar.gz); returns the manifest."""
     url, media = settings.database_url, Path(settings.media_dir)
     with tempfile.TemporaryDirectory(prefix="cityloop-backup-") as tmp:
@@ -100,7 +102,7 @@ def backup(settings: Settings, archive: Path) -> dict:
     return manifest
 
 
-def restore(settings: Settings, archive: Path, force: bool = False) -> dict:
+def restore(settings: Settings, archive: Path, force: bool = False) -> dict[str, Any]:
     """Restore `archive` into the configured (empty, unless force) database and media folder."""
     from cityloop.db.migrate import upgrade
 

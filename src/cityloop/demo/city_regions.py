@@ -4,6 +4,8 @@ district one schematic street and community (示意) around the seat, where unit
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 from importlib import resources
 
@@ -32,7 +34,7 @@ def real_boundaries() -> dict[str, shapely.Geometry]:
     return out
 
 
-def _city_features(text: str) -> list[dict]:
+def _city_features(text: str) -> list[dict[str, Any]]:
     """The features of this city only: parsing the whole country's 10 MB takes seconds, so the file (features of
     the shape {"geometry":…,"type":"Feature","properties":{…}}) is cut into features and only the city's parsed."""
     marker, needle = '{"geometry":', '"gb":"156' + CITY[:4]

@@ -3,6 +3,8 @@ counter later derived from events is consistent. Recent cases stop at every stag
 
 from __future__ import annotations
 
+from typing import Any
+
 import itertools
 import random
 from collections.abc import Callable
@@ -190,7 +192,7 @@ class Walker:
 
 
 def generate(session: Session, settings: Settings, places: list[Place], now: datetime, days: int, per_day: int,
-             locate: Callable, to_wgs84: Callable, components: dict | None = None, seed: int = 20261124,
+             locate: Callable, to_wgs84: Callable, components: dict[str, Any] | None = None, seed: int = 20261124,
              progress: Callable | None = None) -> int:
     """Create cases over the last `days` days, driven through the loop; returns how many."""
     rng = random.Random(seed)

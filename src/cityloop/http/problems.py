@@ -51,7 +51,7 @@ def problem(request: Request, status: int, code: str, zh: str, en: str, **extra:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _jsonable_errors(errors: list[dict]) -> list[dict]:
+def _jsonable_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         out.append({"loc": [str(x) for x in err.get("loc", ())], "msg": str(err.get("msg", "")),
