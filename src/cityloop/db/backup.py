@@ -13,6 +13,7 @@ import subprocess
 import tarfile
 import tempfile
 from datetime import datetime, timezone
+from io import BufferedWriter
 from pathlib import Path
 
 from sqlalchemy import inspect, make_url, text
@@ -44,7 +45,7 @@ def pg_command(tool: str, url: str, args: list[str], secrets: Path) -> tuple[lis
     return [tool, *args, f"--dbname={dsn}"], env
 
 
-def _private_file(path: Path):
+def _private_file(path: Path) -> BufferedWriter:
     """Open `path` for writing, readable by the owner only (a backup holds every citizen's phone number)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -110,7 +111,7 @@ def restore(settings: Settings, archive: Path, force: bool = False) -> dict[str,
         work = Path(tmp)
         with tarfile.open(archive, "r:gz") as tar:
             tar.extractall(work, filter="data")
-        manifest = json.loads((work / "manifest.json").read_text())
+        manifest: dict[str, Any] = json.loads((work / "manifest.json").read_text())
         url = settings.database_url
         kind = "sqlite" if url.startswith("sqlite") else "postgresql"
         if manifest.get("format") != FORMAT or manifest.get("database") != kind:

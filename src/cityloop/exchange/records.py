@@ -67,11 +67,15 @@ def on_component_changes(session: Session, changes: Sequence[tuple[str, Componen
 
     types = dict(session.execute(select(Category.id, Category.code).where(
         Category.id.in_({c.category_id for _, c in changes}))).all()) if changes else {}
+
+    def code(department_id: int | None) -> str | None:
+        return codes.get(department_id) if department_id is not None else None
+
     for op, c in changes:
         data = {"op": op, "id": c.id, "type_code": types.get(c.category_id), "name": c.name, "state": c.state,
                 "grid_code": c.grid_code, "lon": c.lon, "lat": c.lat,
-                "competent": codes.get(c.competent_department_id), "owner": codes.get(c.owner_department_id),
-                "maintainer": codes.get(c.maintainer_department_id),
+                "competent": code(c.competent_department_id), "owner": code(c.owner_department_id),
+                "maintainer": code(c.maintainer_department_id),
                 "initial_date": c.initial_date.isoformat() if c.initial_date else None,
                 "change_date": c.change_date.isoformat() if c.change_date else None,
                 "data_source": c.data_source, "note": (c.note or None) and c.note[:500]}

@@ -61,11 +61,13 @@ def document_problems(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _describe_problems(build())  # build() caches the schema on the app; we amend it once
-            _hoist_defs(app.openapi_schema)
+            schema = build()  # build() caches the schema on the app; we amend it once
+            _describe_problems(schema)
+            _hoist_defs(schema)
+            return schema
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to amend the schema
 
 
 BINARY = {"type": "string", "format": "binary"}
@@ -74,7 +76,7 @@ SSE_EVENT = {"type": "object", "properties": {"event": {"type": "string"}, "data
                                                "id": {"type": "string"}, "retry": {"type": "integer"}}}
 
 
-def file_of(*media_types: str) -> dict[str, Any]:
+def file_of(*media_types: str) -> dict[int | str, dict[str, Any]]:
     """`responses=` for an operation that answers a file of one of these types instead of JSON."""
     return {200: {"description": "文件 / the file",
                   "content": {media: {"schema": SSE_EVENT if media == "text/event-stream" else BINARY}
