@@ -79,11 +79,11 @@ def _watch_changes(state: AppState) -> None:
         if state.sensor_hj212 is not None:
             state.sensor_hj212.invalidate()
 
-    bus.on("actor", actor)
     def catalog(_: str) -> None:
         state.matters.invalidate()
         suggest.invalidate()
 
+    bus.on("actor", actor)
     bus.on("catalog", catalog)
     bus.on("calendar", lambda _: sla.invalidate())
     bus.on("devices", devices)
