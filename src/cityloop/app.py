@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from functools import partial
 from contextlib import asynccontextmanager
+from typing import TypedDict, Unpack
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
@@ -77,20 +79,33 @@ def _watch_changes(state: AppState) -> None:
         if state.sensor_hj212 is not None:
             state.sensor_hj212.invalidate()
 
+    def catalog(_: str) -> None:
+        state.matters.invalidate()
+        suggest.invalidate()
+
     bus.on("actor", actor)
-    bus.on("catalog", lambda _: (state.matters.invalidate(), suggest.invalidate()))
+    bus.on("catalog", catalog)
     bus.on("calendar", lambda _: sla.invalidate())
     bus.on("devices", devices)
 
 
-def create_app(settings: Settings | None = None, *, serving: bool = True, **state: AppState) -> FastAPI:
+class SharedParts(TypedDict, total=False):
+    """What a test may hand create_app to share with the app instead of building it (see configure_state)."""
+
+    engine: Engine | None
+    session_factory: sessionmaker[Session] | None
+    clock: Clock | None
+    read_session_factory: sessionmaker[Session] | None
+
+
+def create_app(settings: Settings | None = None, *, serving: bool = True, **state: Unpack[SharedParts]) -> FastAPI:
     """Build the API; pass engine/session_factory/clock to share them (tests), else built at startup.
 
     A server (`serving`) on its own engine refuses to start outside demo mode while users have the demo password."""
     settings = settings or get_settings()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if serving:
             watch_signals()  # uvicorn's handlers are installed by now: streams end when it is told to stop
             from cityloop.assessment.method import load
@@ -142,7 +157,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
     return app
 
 
-def _server_tasks(disabled: list[str]) -> list:
+def _server_tasks(disabled: list[str]) -> list[leader.ServerTask]:
     """Coroutines each area runs for the life of a worker (`SERVER_TASKS` in its tasks module)."""
     from cityloop.areas import modules
 

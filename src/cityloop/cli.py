@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 
 from cityloop.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 app = typer.Typer(help="CityLoop 数字城管 command line", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="数据库 / database", no_args_is_help=True)
@@ -30,7 +33,7 @@ def _settings() -> Settings:
         raise typer.Exit(2) from exc
 
 
-def _session_factory(settings: Settings):
+def _session_factory(settings: Settings) -> sessionmaker[Session]:
     from cityloop.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url))
@@ -80,7 +83,7 @@ def users_password(username: str,
     settings = _settings()
     if not deactivate and password is None:
         password = typer.prompt("新密码 / new password", hide_input=True, confirmation_prompt=True)
-    if not deactivate and len(password) < 8:
+    if not deactivate and len(password or "") < 8:
         console.print("[red]密码至少 8 个字符 / the password needs at least 8 characters[/red]")
         raise typer.Exit(1)
     with _session_factory(settings)() as session:
@@ -91,6 +94,7 @@ def users_password(username: str,
         if deactivate:
             user.active = False
         else:
+            assert password is not None  # given or asked for above
             user.password_hash = hash_password(password)
             throttle.unlock(session, username)
         user.token_version += 1  # either way, every session made before ends now
@@ -205,7 +209,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     settings = _settings()
     _refuse_demo_passwords(settings)
     uvicorn.run("cityloop.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True, timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+                log_level="info", proxy_headers=True,
+                # uvicorn hints int but waits with asyncio.wait_for: fractions of a second work
+                timeout_graceful_shutdown=settings.shutdown_grace_seconds)  # type: ignore[arg-type]
 
 
 @app.command()
@@ -256,13 +262,13 @@ def _mount_optional() -> None:
     mounted = {group.name for group in app.registered_groups}
     groups = {name: typer.Typer(help=text, no_args_is_help=True) for name, text in SHARED_GROUPS.items()}
     for module in modules("cli"):
-        name = getattr(module, "CLI_NAME", module.__name__.split(".")[1])
-        if name in groups and hasattr(module, "app"):
-            groups[name].registered_commands.extend(module.app.registered_commands)
-        elif name not in mounted and hasattr(module, "app"):
-            app.add_typer(module.app, name=name, help=getattr(module, "CLI_HELP", None))
-        for group, target in groups.items():
-            extra = getattr(module, f"{group}_app", None)
+        area: str = getattr(module, "CLI_NAME", module.__name__.split(".")[1])
+        if area in groups and hasattr(module, "app"):
+            groups[area].registered_commands.extend(module.app.registered_commands)
+        elif area not in mounted and hasattr(module, "app"):
+            app.add_typer(module.app, name=area, help=getattr(module, "CLI_HELP", None))
+        for shared, target in groups.items():
+            extra = getattr(module, f"{shared}_app", None)
             target.registered_commands.extend(getattr(extra, "registered_commands", []))
     for name, group in groups.items():
         if name not in mounted and group.registered_commands:

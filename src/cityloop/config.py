@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     sensor_retention_days: int = 90  # raw readings; rollups and alarms are kept longer
     sensor_rollup_retention_days: int = 730
     # Rule overrides per device type and rule, e.g. {"waterlogging": {"water_depth": {"levels": [["blue", 10], …]}}}
-    sensor_rules: dict[str, dict[str, dict]] = Field(default_factory=dict)
+    sensor_rules: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
     # 高考/中考 dates: noise limits near exam sites apply on these local dates.
     sensor_exam_dates: list[str] = Field(default_factory=lambda: [
         "2026-06-07", "2026-06-08", "2026-06-09", "2026-06-10", "2026-06-14", "2026-06-15", "2026-06-16"])
@@ -122,7 +122,8 @@ class Settings(BaseSettings):
     sensor_demo_interval_seconds: float = 10  # the demo's gentle live simulation
     # HJ 212 listener (`cityloop gateway hj212`; the demo server runs it too): CITYLOOP_SENSOR_HJ212_PORT or
     # CITYLOOP_HJ212_PORT. The host is 127.0.0.1 unless set: use 0.0.0.0 to take stations from the network.
-    sensor_hj212_port: int = Field(7212, validation_alias=AliasChoices(
+    # (pydantic's mypy plugin flags every non-literal alias as if the field had no default: this one has)
+    sensor_hj212_port: int = Field(7212, validation_alias=AliasChoices(  # type: ignore[pydantic-alias]
         "sensor_hj212_port", "CITYLOOP_SENSOR_HJ212_PORT", "CITYLOOP_HJ212_PORT"))
     sensor_hj212_host: str = "127.0.0.1"
     sensor_hj212_idle_seconds: float = 600  # a station silent this long is disconnected (it reconnects)
@@ -317,10 +318,11 @@ class Settings(BaseSettings):
                 "(or placeholder) anyone could sign tokens with: generate one, e.g. "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
             )
-        tokens = {"CITYLOOP_FLEET_INGEST_TOKEN": [self.fleet_ingest_token],
-                  "CITYLOOP_SENSOR_GATEWAY_KEYS": self.sensor_gateway_keys,
-                  "CITYLOOP_PUBLIC_VOICE_GATEWAY_TOKEN": [self.public_voice_gateway_token],
-                  "CITYLOOP_WORKORDER_SECRET": [self.workorder_secret and self.workorder_secret.get_secret_value()]}
+        tokens: dict[str, list[str | None]] = {
+            "CITYLOOP_FLEET_INGEST_TOKEN": [self.fleet_ingest_token],
+            "CITYLOOP_SENSOR_GATEWAY_KEYS": list(self.sensor_gateway_keys),
+            "CITYLOOP_PUBLIC_VOICE_GATEWAY_TOKEN": [self.public_voice_gateway_token],
+            "CITYLOOP_WORKORDER_SECRET": [self.workorder_secret.get_secret_value() if self.workorder_secret else None]}
         for name, values in tokens.items():
             if not self.demo and any(v is not None and is_example_secret(v) for v in values):
                 raise ValueError(f"{name} 是示例值或占位符 / {name} holds an example or placeholder value")
@@ -332,7 +334,7 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
-    def engine_options(self) -> dict:
+    def engine_options(self) -> dict[str, Any]:
         """make_engine's pool options for a server database (SQLite sizes its own pools)."""
         if self.is_sqlite:
             return {}
@@ -348,12 +350,18 @@ def _read_settings() -> Settings | ValueError:
         return exc
 
 
-def get_settings() -> Settings:
-    """Settings read once from the environment (an invalid environment raises its error, also read once)."""
-    got = _read_settings()
-    if isinstance(got, ValueError):
-        raise got
-    return got
+class _SettingsReader:
+    """`get_settings()`: the settings read once from the environment (an invalid environment raises its error, also
+    read once); `get_settings.cache_clear()` reads them again next time (tests, the demo command)."""
+
+    def __call__(self) -> Settings:
+        got = _read_settings()
+        if isinstance(got, ValueError):
+            raise got
+        return got
+
+    def cache_clear(self) -> None:
+        _read_settings.cache_clear()
 
 
-get_settings.cache_clear = _read_settings.cache_clear  # type: ignore[attr-defined]
+get_settings = _SettingsReader()

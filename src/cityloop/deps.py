@@ -98,7 +98,7 @@ def _cookie_token(request: Request) -> str | None:
 _REVOKED = ("invalid-token", "登录已失效，请重新登录", "Invalid or expired token")
 
 
-async def current_actor(request: Request, token: str | None = Depends(oauth2)) -> Actor:
+async def current_actor(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Actor:
     """The logged-in user (bearer token, or the pages' session cookie), or 401. The token's signature, expiry and
     version (against the user's, so logout and a new password end it at once) are checked on every request; the
     user's roles are cached briefly."""
@@ -126,7 +126,7 @@ async def current_actor(request: Request, token: str | None = Depends(oauth2)) -
     return loaded[0]
 
 
-async def optional_actor(request: Request, token: str | None = Depends(oauth2)) -> Actor | None:
+async def optional_actor(request: Request, token: Annotated[str | None, Depends(oauth2)]) -> Actor | None:
     """The logged-in user if a valid token or session came along, else None (pages use it to redirect)."""
     try:
         actor = await current_actor(request, token)
@@ -139,7 +139,7 @@ async def optional_actor(request: Request, token: str | None = Depends(oauth2)) 
 def require_roles(*roles: str) -> Callable[[Actor], Actor]:
     """Dependency factory: the actor must have one of these roles (admin always passes)."""
 
-    def _check(actor: Actor = Depends(current_actor)) -> Actor:
+    def _check(actor: ActorDep) -> Actor:
         if not actor.has(*roles, "admin"):
             raise Forbidden("role-required", f"需要角色：{'/'.join(roles)}", f"Requires role: {'/'.join(roles)}")
         return actor

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the areas' own types; importing them here at run time would
     from cityloop.catalog.cache import MatterCache
     from cityloop.db.changes import ChangeBus
     from cityloop.geo.index import GridIndex
+    from cityloop.org.actor import Actor
     from cityloop.public.telephony import Telephony
     from cityloop.sensors.hj212_listener import Listener
     from cityloop.sensors.notify import Outbox
@@ -42,7 +43,7 @@ class AppState:
     intake: GroupCommitter
     changes: ChangeBus
     read_engine: Engine | None = None
-    actor_cache: dict[int, Any] = field(default_factory=dict)
+    actor_cache: dict[int, tuple[float, Actor]] = field(default_factory=dict)  # user id → (fresh until, actor)
     # Made on first use by the area that owns each (a worker builds only what it needs):
     grid_index: GridIndex | None = None
     grid_checked: float = 0.0

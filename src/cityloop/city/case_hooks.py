@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import select, update
 
 from cityloop.cases.models import Case
@@ -17,7 +20,7 @@ def rules(session: Session) -> list[LevelRuleView]:
             for r in session.scalars(select(LevelRule).order_by(LevelRule.id))]
 
 
-def on_case_events(session: Session, settings: Settings, items) -> None:
+def on_case_events(session: Session, settings: Settings, items: Sequence[tuple[Case, dict[str, Any]]]) -> None:
     """Set handling_district on cases just reported (intake writes them in bulk, so an UPDATE, not the ORM)."""
     reported = [case for case, event in items if event["action"] == "report" and case.handling_district is None]
     if not reported:

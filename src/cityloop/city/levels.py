@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from sqlalchemy import select
 
 from cityloop.org.models import User
 from sqlalchemy.orm import Session
 from cityloop.cases.service import Ctx
+
+if TYPE_CHECKING:
+    from cityloop.cases.models import Case
+    from cityloop.cases.schemas import ActionIn
 
 
 def has_center(session: Session, district_code: str) -> bool:
@@ -15,13 +21,13 @@ def has_center(session: Session, district_code: str) -> bool:
                           .limit(1)) is not None
 
 
-def hand_down(ctx: Ctx, case, body, target) -> dict:
+def hand_down(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     """下派: the case becomes its district center's (the district it lies in)."""
     case.handling_district = case.district_code
     return {"district_code": case.district_code}
 
 
-def escalate(ctx: Ctx, case, body, target) -> dict:
+def escalate(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     """上报市级协调: the case becomes the city center's again, with the district's reason (note)."""
     district, case.handling_district = case.handling_district, None
     return {"district_code": district}

@@ -2,40 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Path
-from sqlalchemy.orm import Session
 
 from cityloop.city import service
 from cityloop.city.schemas import DistrictCenterOut, LevelRuleIn, LevelRuleOut
-from cityloop.deps import get_clock, get_session, require_roles
+from cityloop.deps import ClockDep, SessionDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.shared.ids import MAX_ID
 
 router = APIRouter(prefix="/api/v1/city", tags=["city 两级指挥"])
 STAFF = ("operator", "dispatcher", "shift_lead", "leader")
+Staff = Annotated[Actor, Depends(require_roles(*STAFF))]
+Admin = Annotated[Actor, Depends(require_roles("admin"))]
 
 
 @router.get("/level-rules", response_model=list[LevelRuleOut])
-def list_rules(session: Session = Depends(get_session), _: Actor = Depends(require_roles(*STAFF))):
+def list_rules(session: SessionDep, _: Staff) -> list[LevelRuleOut]:
     """层级规则 / Which cases are the city center's and which a district center's (category × area)."""
     return service.list_rules(session)
 
 
 @router.post("/level-rules", response_model=LevelRuleOut, status_code=201)
-def add_rule(body: LevelRuleIn, session: Session = Depends(get_session), clock=Depends(get_clock),
-             actor: Actor = Depends(require_roles("admin"))):
+def add_rule(body: LevelRuleIn, session: SessionDep, clock: ClockDep, actor: Admin) -> LevelRuleOut:
     """新增层级规则 / Add a level rule (for cases reported from now on)."""
     return service.add_rule(session, actor, body, clock.now())
 
 
 @router.delete("/level-rules/{rule_id}", status_code=204)
-def remove_rule(rule_id: int = Path(..., ge=1, le=MAX_ID), session: Session = Depends(get_session),
-                clock=Depends(get_clock), actor: Actor = Depends(require_roles("admin"))) -> None:
+def remove_rule(session: SessionDep, clock: ClockDep, actor: Admin,
+                rule_id: int = Path(..., ge=1, le=MAX_ID)) -> None:
     """删除层级规则 / Delete a level rule."""
     service.remove_rule(session, actor, rule_id, clock.now())
 
 
 @router.get("/districts", response_model=list[DistrictCenterOut])
-def districts(session: Session = Depends(get_session), _: Actor = Depends(require_roles(*STAFF))):
+def districts(session: SessionDep, _: Staff) -> list[DistrictCenterOut]:
     """区县分中心 / The district centers with their staff and open cases."""
     return service.district_centers(session)

@@ -14,6 +14,7 @@ from cityloop.city.domain import LEVELS
 from cityloop.city.models import LevelRule
 from cityloop.city.schemas import DistrictCenterOut, LevelRuleIn, LevelRuleOut
 from cityloop.geo.models import Region
+from cityloop.org.actor import Actor
 from cityloop.org.models import User
 from cityloop.shared.errors import NotFound
 
@@ -28,7 +29,7 @@ def list_rules(session: Session) -> list[LevelRuleOut]:
     return [rule_out(r) for r in session.scalars(select(LevelRule).order_by(LevelRule.id).limit(5000))]
 
 
-def add_rule(session: Session, actor, body: LevelRuleIn, now: datetime) -> LevelRuleOut:
+def add_rule(session: Session, actor: Actor, body: LevelRuleIn, now: datetime) -> LevelRuleOut:
     """Add a level rule (applies to cases reported from now on) and commit."""
     rule = LevelRule(category_code=body.category_code, area_code=body.area_code, level=body.level, note=body.note,
                      created_at=now)
@@ -39,7 +40,7 @@ def add_rule(session: Session, actor, body: LevelRuleIn, now: datetime) -> Level
     return rule_out(rule)
 
 
-def remove_rule(session: Session, actor, rule_id: int, now: datetime) -> None:
+def remove_rule(session: Session, actor: Actor, rule_id: int, now: datetime) -> None:
     """Delete a level rule and commit (cases keep the level they were given)."""
     rule = session.get(LevelRule, rule_id)
     if rule is None:
@@ -52,9 +53,9 @@ def remove_rule(session: Session, actor, rule_id: int, now: datetime) -> None:
 
 def district_centers(session: Session) -> list[DistrictCenterOut]:
     """The district centers (districts with staff of their own), their staff and open cases."""
-    staff = dict(session.execute(select(User.district_code, func.count(User.id))
-                                 .where(User.district_code.is_not(None), User.active.is_(True))
-                                 .group_by(User.district_code)).all())
+    staff = {code: n for code, n in session.execute(select(User.district_code, func.count(User.id))
+                                                    .where(User.district_code.is_not(None), User.active.is_(True))
+                                                    .group_by(User.district_code)) if code is not None}
     if not staff:
         return []
     open_cases = dict(session.execute(select(Case.handling_district, func.count(Case.id))

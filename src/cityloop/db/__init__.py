@@ -9,10 +9,13 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, Connection, DateTime, Dialect, Engine, MetaData, create_engine, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -30,13 +33,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC timestamps on every backend (SQLite stores naive text)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -44,7 +47,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: datetime | None, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -55,7 +58,7 @@ class UTCDateTime(TypeDecorator):
 JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
 
 
-def _sqlite_pragmas(dbapi_conn, _record, busy_ms: int = 30000) -> None:
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry, busy_ms: int = 30000) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -64,17 +67,17 @@ def _sqlite_pragmas(dbapi_conn, _record, busy_ms: int = 30000) -> None:
     cur.close()
 
 
-def _begin_write(conn) -> None:
+def _begin_write(conn: Connection) -> None:
     # A write transaction queues on the file's write lock, then takes SQLite's lock up front (BEGIN IMMEDIATE),
     # so writers never fail on a lock upgrade nor sleep in SQLite's busy handler.
-    raw = conn.connection.dbapi_connection
-    if hasattr(raw, "begin_write"):
-        raw.begin_write()
+    begin_write = getattr(conn.connection.dbapi_connection, "begin_write", None)  # a WriterConnection's
+    if begin_write is not None:
+        begin_write()
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _begin_read(conn) -> None:
+def _begin_read(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")  # deferred: WAL readers take no lock
 
 
@@ -89,11 +92,11 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
     without the extra round trip pool_pre_ping would cost each time. A dead one is replaced transparently."""
 
     @event.listens_for(engine, "checkin")
-    def _returned(_dbapi_conn, record) -> None:
+    def _returned(_dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry) -> None:
         record.info["returned"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")
-    def _checkout(dbapi_conn, record, _proxy) -> None:
+    def _checkout(dbapi_conn: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
         if time.monotonic() - record.info.get("returned", 0.0) < idle_seconds:
             return
         try:
@@ -103,7 +106,7 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
 
 
 def make_engine(url: str, readonly: bool = False, busy_timeout: float = 30.0, ping_idle_seconds: float = 2.0,
-                **kwargs) -> Engine:
+                **kwargs: Any) -> Engine:
     """Create an engine. SQLite gets WAL, foreign keys and a busy timeout (seconds a writer waits for the lock);
     its writers queue on a write lock (see sqlite_lock), readers (readonly=True) run deferred transactions that
     never block. A server database (PostgreSQL) gets a pool of pool_size + max_overflow connections per process,
@@ -116,7 +119,7 @@ def make_engine(url: str, readonly: bool = False, busy_timeout: float = 30.0, pi
         _ping_when_idle(engine, ping_idle_seconds)
         return engine
     path = _sqlite_path(url)
-    connect_args = {"check_same_thread": False, "isolation_level": None}
+    connect_args: dict[str, Any] = {"check_same_thread": False, "isolation_level": None}
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         if not readonly:

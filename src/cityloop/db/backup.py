@@ -3,6 +3,8 @@ one .tar.gz with a manifest."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 import os
 import shutil
@@ -11,6 +13,7 @@ import subprocess
 import tarfile
 import tempfile
 from datetime import datetime, timezone
+from io import BufferedWriter
 from pathlib import Path
 
 from sqlalchemy import inspect, make_url, text
@@ -42,7 +45,7 @@ def pg_command(tool: str, url: str, args: list[str], secrets: Path) -> tuple[lis
     return [tool, *args, f"--dbname={dsn}"], env
 
 
-def _private_file(path: Path):
+def _private_file(path: Path) -> BufferedWriter:
     """Open `path` for writing, readable by the owner only (a backup holds every citizen's phone number)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -57,7 +60,7 @@ def _sqlite_file(url: str) -> Path:
     return Path(path)
 
 
-def _counts(url: str) -> dict:
+def _counts(url: str) -> dict[str, Any]:
     engine = make_engine(url, readonly=True)
     try:
         with engine.connect() as conn:
@@ -71,7 +74,7 @@ def _counts(url: str) -> dict:
     return {"rows": counts, "alembic_heads": sorted(heads)}
 
 
-def backup(settings: Settings, archive: Path) -> dict:
+def backup(settings: Settings, archive: Path) -> dict[str, Any]:
     """Write the database and the media files into `archive` (.tar.gz); returns the manifest."""
     url, media = settings.database_url, Path(settings.media_dir)
     with tempfile.TemporaryDirectory(prefix="cityloop-backup-") as tmp:
@@ -100,7 +103,7 @@ def backup(settings: Settings, archive: Path) -> dict:
     return manifest
 
 
-def restore(settings: Settings, archive: Path, force: bool = False) -> dict:
+def restore(settings: Settings, archive: Path, force: bool = False) -> dict[str, Any]:
     """Restore `archive` into the configured (empty, unless force) database and media folder."""
     from cityloop.db.migrate import upgrade
 
@@ -108,7 +111,7 @@ def restore(settings: Settings, archive: Path, force: bool = False) -> dict:
         work = Path(tmp)
         with tarfile.open(archive, "r:gz") as tar:
             tar.extractall(work, filter="data")
-        manifest = json.loads((work / "manifest.json").read_text())
+        manifest: dict[str, Any] = json.loads((work / "manifest.json").read_text())
         url = settings.database_url
         kind = "sqlite" if url.startswith("sqlite") else "postgresql"
         if manifest.get("format") != FORMAT or manifest.get("database") != kind:

@@ -11,8 +11,8 @@ import logging
 import os
 import socket
 import zlib
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, text
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the state sits above the database layer
 
 log = logging.getLogger("cityloop.scheduler")
 LOCK_NAME = "cityloop-scheduler"
+ServerTask = Callable[["AppState"], Coroutine[Any, Any, object]]  # an area's SERVER_TASKS entry: runs for the life of a worker
 LOCK_KEY = zlib.crc32(LOCK_NAME.encode())
 RETRY_SECONDS = 5.0  # a standby host tries to take over this often
 CHECK_SECONDS = 5.0  # the leader checks its lock connection this often
@@ -82,7 +83,7 @@ def _lock_engine(state: AppState) -> Engine:
     return make_engine(url, pool_size=1)
 
 
-async def lead(state: AppState, runs: list[Callable]) -> None:
+async def lead(state: AppState, runs: list[ServerTask]) -> None:
     """Run `runs` (the server tasks) for as long as this process is the scheduler; stand by otherwise."""
     engine: Engine = _lock_engine(state)
     standby_logged = False
@@ -118,7 +119,7 @@ async def lead(state: AppState, runs: list[Callable]) -> None:
             await asyncio.to_thread(_release, conn)
 
 
-def start(state: AppState, runs: list[Callable]) -> list[asyncio.Task]:
+def start(state: AppState, runs: list[ServerTask]) -> list[asyncio.Task[Any]]:
     """The server's background tasks: all of them (SQLite), or the one leader loop that runs them (PostgreSQL)."""
     if not runs:
         return []

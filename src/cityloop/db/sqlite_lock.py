@@ -33,6 +33,7 @@ class WriterConnection(sqlite3.Connection):
 
     lock_path: str = ""
     timeout: float = 30.0
+    _lock_fd: int | None  # the lock file, opened on the first write (declared only: read with getattr)
 
     def begin_write(self) -> None:
         """Take the write lock, then BEGIN IMMEDIATE."""
@@ -41,9 +42,10 @@ class WriterConnection(sqlite3.Connection):
             raise WriteLockTimeout("database is busy: timed out waiting for the write lock (is another write "
                                    "session of this process still open — a nested write?)")
         try:
-            if getattr(self, "_lock_fd", None) is None:
-                self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            fd = getattr(self, "_lock_fd", None)
+            if fd is None:
+                fd = self._lock_fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         except BaseException:
             lock.release()
             raise
@@ -57,6 +59,7 @@ class WriterConnection(sqlite3.Connection):
     def _release(self) -> None:
         if getattr(self, "_locked", False):
             self._locked = False
+            assert self._lock_fd is not None  # locked: the lock file is open
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             _process_lock(self.lock_path).release()
 
@@ -75,8 +78,9 @@ class WriterConnection(sqlite3.Connection):
     def close(self) -> None:
         try:
             self._release()
-            if getattr(self, "_lock_fd", None) is not None:
-                os.close(self._lock_fd)
+            fd = getattr(self, "_lock_fd", None)
+            if fd is not None:
+                os.close(fd)
                 self._lock_fd = None
         finally:
             super().close()

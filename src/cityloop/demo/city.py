@@ -101,7 +101,7 @@ def _rules(session: Session, depts: dict[str, Department], now: datetime) -> Non
 
 def places(session: Session) -> list[Place]:
     """A point in every unit grid, with the inspector of its district."""
-    inspector = dict(session.execute(select(DutyGridInspector.duty_grid_code, User.username)
+    inspector: dict[str | None, str] = dict(session.execute(select(DutyGridInspector.duty_grid_code, User.username)
                                      .join(User, User.id == DutyGridInspector.user_id)).all())
     out = []
     for grid in session.scalars(select(UnitGrid).order_by(UnitGrid.code)):

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable
+from typing import Any
 from datetime import datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
 from cityloop.demo.city_data import CENTER_STAFF, DEPARTMENTS, DISTRICTS
-from cityloop.demo.history import COMMON, STOP_SHARE, STOPS, Place, Stop, Walker
+from cityloop.cases.models import Case
+from cityloop.demo.history import COMMON, STOP_SHARE, STOPS, Locate, Place, Progress, Stop, ToWgs84, Walker
 
 # The city center's login → the district center's login suffix for the same work.
 CENTER_OF = {"operator1": "op", "lead1": "lead", "dispatcher1": "disp"}
@@ -27,17 +28,17 @@ assert set(CENTER_OF.values()) == {suffix for suffix, _, _ in CENTER_STAFF}
 class CityWalker(Walker):
     """A walker that lets the district center act on its district's cases."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.abbr = {code: abbr for code, _, abbr, _, _ in DISTRICTS}
         self.spread = itertools.cycle(code for code, _, _ in DEPARTMENTS if code not in ROUTED)
 
-    def who(self, case, username: str) -> str:
+    def who(self, case: Case, username: str) -> str:
         if case.handling_district and username in CENTER_OF:
             return f"{self.abbr[case.handling_district]}_{CENTER_OF[username]}"
         return username
 
-    def step(self, case, at: datetime, action: str, username: str, **body) -> datetime:
+    def step(self, case: Case, at: datetime, action: str, username: str, **body: Any) -> datetime:
         if action == "file":
             roll = self.rng.random()
             if case.handling_district is None and roll < HAND_DOWN_SHARE:
@@ -53,7 +54,7 @@ class CityWalker(Walker):
 
 
 def generate(session: Session, settings: Settings, places: list[Place], now: datetime, days: int, per_day: int,
-             locate: Callable, to_wgs84: Callable, seed: int = 20261203, progress: Callable | None = None) -> int:
+             locate: Locate, to_wgs84: ToWgs84, seed: int = 20261203, progress: Progress | None = None) -> int:
     """Create cases over the last `days` days, driven through the loop; returns how many."""
     rng = random.Random(seed)
     walker = CityWalker(session, settings, rng, now, {})

@@ -4,6 +4,8 @@ district one schematic street and community (示意) around the seat, where unit
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 from importlib import resources
 
@@ -32,11 +34,11 @@ def real_boundaries() -> dict[str, shapely.Geometry]:
     return out
 
 
-def _city_features(text: str) -> list[dict]:
+def _city_features(text: str) -> list[dict[str, Any]]:
     """The features of this city only: parsing the whole country's 10 MB takes seconds, so the file (features of
     the shape {"geometry":…,"type":"Feature","properties":{…}}) is cut into features and only the city's parsed."""
     marker, needle = '{"geometry":', '"gb":"156' + CITY[:4]
-    out = []
+    out: list[dict[str, Any]] = []
     for chunk in text.split(marker)[1:]:
         if needle not in chunk:
             continue
@@ -44,7 +46,8 @@ def _city_features(text: str) -> list[dict]:
             end = chunk.index("}}", chunk.index('"properties":')) + 2
             out.append(json.loads(marker + chunk[:end]))
         except ValueError:  # another layout than expected: parse it all
-            return json.loads(text)["features"]
+            features: list[dict[str, Any]] = json.loads(text)["features"]
+            return features
     return out
 
 
@@ -53,7 +56,7 @@ def _schematic(seat: tuple[float, float]) -> shapely.Geometry:
     return box(x - 0.12, y - 0.09, x + 0.12, y + 0.09)
 
 
-def region_features() -> tuple[dict, bool]:
+def region_features() -> tuple[dict[str, Any], bool]:
     """A GeoJSON FeatureCollection of the districts, their schematic streets and communities; and whether the
     district boundaries are the real ones."""
     real = real_boundaries()

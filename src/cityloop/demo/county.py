@@ -133,7 +133,7 @@ def components_by_type(session: Session) -> dict[str, list[tuple[str, float, flo
 
 def places(session: Session) -> list[Place]:
     """A point in every unit grid with the inspector of its duty grid; the villages together weigh RURAL_SHARE."""
-    first: dict[str, str] = {}
+    first: dict[str | None, str] = {}
     for code, username in session.execute(select(DutyGridInspector.duty_grid_code, User.username)
                                           .join(User, User.id == DutyGridInspector.user_id).order_by(User.username)):
         first.setdefault(code, username)

@@ -3,6 +3,8 @@ counter later derived from events is consistent. Recent cases stop at every stag
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import itertools
 import random
 from collections.abc import Callable
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.cases import actions, intake, service as svc
 from cityloop.cases.domain import OPEN_STAGES
+from cityloop.cases.models import Case
 from cityloop.cases.schemas import ActionIn, ReportIn
 from cityloop.catalog.models import FilingCondition
 from cityloop.config import Settings
@@ -25,7 +28,8 @@ from cityloop.sla.service import calendar
 COMMON = [("06010", 14), ("06012", 9), ("09006", 10), ("09009", 8), ("07001", 9), ("06036", 6), ("09010", 5),
           ("07003", 3), ("08011", 3), ("06007", 3), ("01002", 3), ("01003", 2), ("01001", 2), ("03005", 2),
           ("01037", 2), ("04002", 2), ("09001", 4), ("06001", 2), ("08004", 1), ("06042", 2)]
-SOURCES = [("inspector", 70), ("public", 15), ("hotline", 10), ("video", 5)]
+Source = Literal["inspector", "public", "hotline", "video"]
+SOURCES: list[tuple[Source, int]] = [("inspector", 70), ("public", 15), ("hotline", 10), ("video", 5)]
 DESCRIPTIONS = {"06010": "路边暴露垃圾未清运", "06012": "路面有油污、泥土", "09006": "商户占用人行道经营",
                 "09009": "机动车占用人行道停放", "07001": "电线杆上张贴小广告", "06036": "沿街乱堆杂物",
                 "01001": "供水井盖破损松动", "01002": "污水井盖缺失", "01003": "雨水井盖移位", "01037": "路灯不亮",
@@ -50,11 +54,17 @@ class Stop(Exception):
     """The case has gone as far as it goes in this history."""
 
 
+Components = dict[str, list[tuple[str, float, float]]]  # surveyed components by type: (id, lon, lat)
+Locate = Callable[..., Any]  # the grid index's point lookup, as intake takes it
+ToWgs84 = Callable[..., Any]  # a coordinate conversion, as intake takes it
+Progress = Callable[[int, int], object]  # told (done, total) after each day
+
+
 class Walker:
     """Runs one case through the loop until its next step would be in the future or it reaches its stop."""
 
     def __init__(self, session: Session, settings: Settings, rng: random.Random, now: datetime,
-                 components: dict[str, list[tuple[str, float, float]]]) -> None:
+                 components: Components) -> None:
         self.session, self.settings, self.rng, self.now = session, settings, rng, now
         self.cal = calendar(session, settings)
         self.actors: dict[str, Actor] = {}
@@ -64,7 +74,9 @@ class Walker:
 
     def actor(self, username: str) -> Actor:
         if username not in self.actors:
-            self.actors[username] = actor_from_user(self.session.scalar(select(User).where(User.username == username)))
+            user = self.session.scalar(select(User).where(User.username == username))
+            assert user is not None, username  # the demo's own staff
+            self.actors[username] = actor_from_user(user)
         return self.actors[username]
 
     def ctx(self, at: datetime, username: str) -> svc.Ctx:
@@ -73,29 +85,31 @@ class Walker:
     def later(self, at: datetime, lo: int, hi: int) -> datetime:
         return self.cal.add(at, self.rng.randint(lo, hi))
 
-    def step(self, case, at: datetime, action: str, username: str, **body) -> datetime:
+    def step(self, case: Case, at: datetime, action: str, username: str, **body: Any) -> datetime:
         """Take the action at `at` unless that is in the future or the case should wait where it is."""
         if at > self.now or case.stage == self.stop_at:
             raise Stop
         actions.apply(self.ctx(at, username), case.id, action, ActionIn(**body))
         return at
 
-    def inspector_of(self, case) -> str:
+    def inspector_of(self, case: Case) -> str:
         task = svc.current_task(self.session, case)
         user = self.session.get(User, task.assignee_id) if task and task.assignee_id else None
         return user.username if user else "inspector01"
 
-    def condition(self, case) -> str | None:
+    def condition(self, case: Case) -> str | None:
         """Mostly the default 立案条件; now and then another one, such as a 紧急 missing manhole cover."""
         if self.rng.random() > 0.15:
             return None
         return self.rng.choice(list(self.session.scalars(
             select(FilingCondition.code).where(FilingCondition.category_id == case.category_id))))
 
-    def dept_user(self, case) -> str:
-        return self.session.get(Department, case.department_id).code
+    def dept_user(self, case: Case) -> str:
+        dept = self.session.get(Department, case.department_id)
+        assert dept is not None  # a dispatched case has its department
+        return dept.code
 
-    def report(self, at: datetime, code: str, place: Place, locate: Callable, to_wgs84: Callable):
+    def report(self, at: datetime, code: str, place: Place, locate: Locate, to_wgs84: ToWgs84) -> Case:
         rng = self.rng
         source = rng.choices([s for s, _ in SOURCES], [w for _, w in SOURCES])[0]
         lon, lat, component = place.lon, place.lat, None
@@ -110,7 +124,7 @@ class Walker:
         case, _ = intake.report(self.ctx(at, reporter), body, locate, to_wgs84, None)
         return case
 
-    def run(self, at: datetime, code: str, place: Place, locate: Callable, to_wgs84: Callable) -> None:
+    def run(self, at: datetime, code: str, place: Place, locate: Locate, to_wgs84: ToWgs84) -> None:
         case = self.report(at, code, place, locate, to_wgs84)
         try:
             self.intake(case, at)
@@ -119,7 +133,7 @@ class Walker:
         if case.stage in OPEN_STAGES:
             self.last_open[code] = case.id
 
-    def intake(self, case, at: datetime) -> None:
+    def intake(self, case: Case, at: datetime) -> None:
         rng, roll = self.rng, self.rng.random()
         at = self.later(at, 3, 45)
         if case.self_handled:
@@ -151,7 +165,7 @@ class Walker:
         at = self.step(case, self.later(at, 3, 40), "dispatch", "dispatcher1")
         self.handle_phase(case, at)
 
-    def handle_phase(self, case, at: datetime) -> None:
+    def handle_phase(self, case: Case, at: datetime) -> None:
         rng = self.rng
         limit = svc.handle_limit(svc.Ctx(self.session, self.settings, self.cal, at, self.actor("lead1")), case)
         roll = rng.random()
@@ -190,8 +204,8 @@ class Walker:
 
 
 def generate(session: Session, settings: Settings, places: list[Place], now: datetime, days: int, per_day: int,
-             locate: Callable, to_wgs84: Callable, components: dict | None = None, seed: int = 20261124,
-             progress: Callable | None = None) -> int:
+             locate: Locate, to_wgs84: ToWgs84, components: Components | None = None, seed: int = 20261124,
+             progress: Progress | None = None) -> int:
     """Create cases over the last `days` days, driven through the loop; returns how many."""
     rng = random.Random(seed)
     walker = Walker(session, settings, rng, now, components or {})

@@ -8,6 +8,8 @@ among its 12 urban communities; villages are Voronoi cells around seeded points.
 
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 import json
 import random
@@ -45,7 +47,7 @@ def county_boundary() -> shapely.Geometry:
     return shapely.from_geojson(json.dumps(json.loads(_data("laian_boundary.geojson"))["features"][0]["geometry"]))
 
 
-def divisions() -> list[dict]:
+def divisions() -> list[dict[str, Any]]:
     """Towns (street level) and communities/villages with their statistical codes and names."""
     rows = list(csv.DictReader(_data("laian_divisions.csv").splitlines()))
     for row in rows:  # statistical names end in 居委会/村委会; people say 北门社区, 岱山村
@@ -78,7 +80,7 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.union_all([p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"])
 
 
-def region_features(seed: int = 341122) -> dict:
+def region_features(seed: int = 341122) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of the county, its towns and all communities/villages (codes 6/9/12 digits)."""
     rng = random.Random(seed)
     county = county_boundary()

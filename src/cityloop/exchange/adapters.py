@@ -6,10 +6,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+
+import httpx
 
 from cityloop.exchange.domain import PROTOCOL_VERSION
 from cityloop.config import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy import Row
+
+    # One unacknowledged outbox message as the sender selects it: id, case id, case seq, body text, created at.
+    OutboxLine = Row[int, int | None, int | None, str, datetime]
+
+Photos = dict[tuple[int, int], list[dict[str, Any]]]  # photos' hashes by (case id, event seq)
 NATIONAL_VERSION = "1.0"
 # kind → (CJ/T 545 category, its short code, record type in the generic layout)
 CATEGORIES = {"case.event": ("管理数据", "GL", "case_event"), "component.change": ("基础数据", "JC", "component"),
@@ -23,10 +35,10 @@ class Answer:
     ok: bool
     error: str = ""
     stale_through: int | None = None  # a CityLoop that already holds everything through this outbox id
-    assignments: list[dict] = field(default_factory=list)
+    assignments: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _json(response) -> dict:
+def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         data = response.json()
     except ValueError:
@@ -39,9 +51,9 @@ class CityLoop:
 
     name = "cityloop"
 
-    def encode(self, platform: str, rows: list, photos: dict, now) -> bytes:
+    def encode(self, platform: str, rows: Sequence[OutboxLine], photos: Photos, now: datetime) -> bytes:
         """The batch body: each outbox text with created_at (and photos for case events) appended."""
-        parts = []
+        parts: list[str] = []
         for r in rows:
             extra = f',"created_at":"{r.created_at.isoformat()}"'
             if r.case_id is not None:
@@ -53,7 +65,7 @@ class CityLoop:
                           ensure_ascii=False, separators=(",", ":"))
         return (head[:-1] + ',"events":[' + ",".join(parts) + "]}").encode()
 
-    def interpret(self, response) -> Answer:
+    def interpret(self, response: httpx.Response) -> Answer:
         answer = _json(response)
         if response.status_code == 409 and answer.get("code") == "stale-batch":
             return Answer(False, stale_through=int(answer.get("acked_through") or 0))
@@ -63,7 +75,7 @@ class CityLoop:
         return Answer(True, assignments=answer.get("assignments") or [])
 
 
-def _case_fields(body: dict, photos: list[dict]) -> dict:
+def _case_fields(body: dict[str, Any], photos: list[dict[str, Any]]) -> dict[str, Any]:
     case, payload = body.get("case") or {}, body.get("payload") or {}
     return {"case_number": case.get("number"), "case_local_id": case.get("id"), "matter_code": case.get("category_code"),
             "source": case.get("source"), "seq": body.get("seq"), "prev_seq": body.get("prev_seq"),
@@ -79,7 +91,7 @@ def _case_fields(body: dict, photos: list[dict]) -> dict:
             "photo_sha256": [p["sha256"] for p in photos]}
 
 
-def _component_fields(data: dict) -> dict:
+def _component_fields(data: dict[str, Any]) -> dict[str, Any]:
     return {"component_id": data.get("id"), "component_type_code": data.get("type_code"),
             "component_name": data.get("name"), "component_state": data.get("state"), "change_type": data.get("op"),
             "grid_code": data.get("grid_code"), "lon": data.get("lon"), "lat": data.get("lat"),
@@ -88,7 +100,7 @@ def _component_fields(data: dict) -> dict:
             "change_date": data.get("change_date"), "data_source": data.get("data_source")}
 
 
-def _alarm_fields(data: dict) -> dict:
+def _alarm_fields(data: dict[str, Any]) -> dict[str, Any]:
     return {"device_id": data.get("device"), "device_type": data.get("device_type"),
             "device_name": data.get("device_name"), "component_id": data.get("component_id"),
             "grid_code": data.get("grid_code"), "lon": data.get("lon"), "lat": data.get("lat"),
@@ -98,12 +110,12 @@ def _alarm_fields(data: dict) -> dict:
             "cleared_at": data.get("cleared_at"), "case_number": data.get("case_number")}
 
 
-def _assessment_fields(key: str, data: dict) -> dict:
+def _assessment_fields(key: str | None, data: dict[str, Any]) -> dict[str, Any]:
     return {"period": key, **{k: data.get(k) for k in ("reported", "valid", "closed", "closed_on_time", "reworked",
                                                        "close_rate", "on_time_close_rate", "rework_rate")}}
 
 
-def national_record(body: dict, created_at: str, photos: list[dict]) -> dict:
+def national_record(body: dict[str, Any], created_at: str, photos: list[dict[str, Any]]) -> dict[str, Any]:
     """One outbox message in the generic layout: category, type, ids and times, flat fields."""
     category, code, kind = CATEGORIES[body["kind"]]
     if kind == "case_event":
@@ -124,7 +136,7 @@ class NationalJson:
 
     name = "national-json"
 
-    def encode(self, platform: str, rows: list, photos: dict, now) -> bytes:
+    def encode(self, platform: str, rows: Sequence[OutboxLine], photos: Photos, now: datetime) -> bytes:
         records = [national_record(json.loads(r.raw), r.created_at.isoformat(),
                                    photos.get((r.case_id, r.case_seq), []) if r.case_id is not None else [])
                    for r in rows]
@@ -136,15 +148,25 @@ class NationalJson:
                "records": records}
         return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
-    def interpret(self, response) -> Answer:
+    def interpret(self, response: httpx.Response) -> Answer:
         if 200 <= response.status_code < 300:
             return Answer(True)
         return Answer(False, f"HTTP {response.status_code}: {response.text[:200]}")
 
 
-ADAPTERS = {"cityloop": CityLoop, "national-json": NationalJson}
+class Adapter(Protocol):
+    """What the sender needs of a wire format."""
+
+    name: str
+
+    def encode(self, platform: str, rows: Sequence[OutboxLine], photos: Photos, now: datetime) -> bytes: ...
+
+    def interpret(self, response: httpx.Response) -> Answer: ...
 
 
-def adapter_for(settings: Settings):
+ADAPTERS: dict[str, type[Adapter]] = {"cityloop": CityLoop, "national-json": NationalJson}
+
+
+def adapter_for(settings: Settings) -> Adapter:
     """The configured adapter (default: another CityLoop)."""
     return ADAPTERS[getattr(settings, "exchange_adapter", "cityloop") or "cityloop"]()

@@ -3,7 +3,9 @@ platform is configured), carrying the case's shape after it and the previous eve
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, select
 
@@ -12,6 +14,9 @@ from cityloop.exchange.models import OutboxRow
 from cityloop.config import Settings
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from cityloop.cases.models import Case
+
 # Personal data stays in the county: reporters' names and phones are not sent up.
 PRIVATE_KEYS = frozenset({"reporter_phone", "reporter_name", "phone", "contact", "callback_phone"})
 CASE_FIELDS = ("number", "category_code", "source", "stage", "district_code", "street_code", "grid_code",
@@ -19,7 +24,7 @@ CASE_FIELDS = ("number", "category_code", "source", "stage", "district_code", "s
                "rework_count", "created_at", "closed_at")
 
 
-def iso(value):
+def iso(value: Any) -> Any:
     """Datetimes as ISO 8601 text; other values unchanged."""
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -29,7 +34,7 @@ def platform_code(settings: Settings) -> str:
     return settings.exchange_platform_code or settings.admin_code
 
 
-def case_message(platform: str, case, event: dict, prev_seq: int | None) -> dict:
+def case_message(platform: str, case: Case, event: dict[str, Any], prev_seq: int | None) -> dict[str, Any]:
     """The case.event message body for one event."""
     snapshot = {f: iso(getattr(case, f, None)) for f in CASE_FIELDS}
     snapshot["id"] = case.id
@@ -42,13 +47,13 @@ def case_message(platform: str, case, event: dict, prev_seq: int | None) -> dict
             "to_stage": event["to_stage"], "payload": payload}
 
 
-def on_case_events(session: Session, settings: Settings, items) -> None:
+def on_case_events(session: Session, settings: Settings, items: Sequence[tuple[Case, dict[str, Any]]]) -> None:
     """Append one outbox row per case event (never commits)."""
     if not settings.exchange_upstream_url:
         return
     platform = platform_code(settings)
     last: dict[int, int | None] = {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for case, event in items:
         if case.id not in last:
             last[case.id] = None if event["seq"] == 1 else session.scalar(

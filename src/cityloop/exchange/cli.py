@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from cityloop.config import Settings
 
 CLI_NAME = "exchange"
 CLI_HELP = "数据交换 / data exchange with the upper platform: status, monthly figures"
 app = typer.Typer(help=CLI_HELP, no_args_is_help=True)
 
 
-def _settings():
+def _settings() -> Settings:
     from cityloop.cli import _settings
 
     return _settings()
 
 
-def _session():
+def _session() -> Session:
     from cityloop.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(_settings().database_url))()

@@ -39,7 +39,7 @@ def fresh(timestamp: int, now_ts: float, max_skew: float) -> bool:
 
 def backoff_seconds(attempts: int, jitter: float, cap: float, base: float = 1.0) -> float:
     """Exponential backoff with jitter: base·2^(attempts−1), capped, times a factor in [0.5, 1.0)."""
-    raw = min(cap, base * (2 ** max(0, min(attempts - 1, 30))))
+    raw: float = min(cap, base * (2 ** max(0, min(attempts - 1, 30))))
     return raw * (0.5 + 0.5 * max(0.0, min(jitter, 1.0)))
 
 

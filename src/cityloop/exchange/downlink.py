@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +20,11 @@ from cityloop.shared.errors import AppError, Invalid, NotFound
 from cityloop.config import Settings
 from cityloop.sla.domain import WorkCalendar
 
+if TYPE_CHECKING:
+    from cityloop.geo.domain import Place
+
 log = logging.getLogger("cityloop.exchange")
+Locate = Callable[[float, float], "Place | None"]  # the grid index's lookup: a point's place, or None
 
 
 def assign(session: Session, settings: Settings, body: AssignmentIn, by: str, now: datetime) -> Assignment:
@@ -50,7 +56,8 @@ def describe(session: Session, row: Assignment) -> AssignmentOut:
                          stage=mirror.stage if mirror else None)
 
 
-def take_all(session: Session, settings: Settings, now: datetime, items: list[dict], locate, cal: WorkCalendar) -> int:
+def take_all(session: Session, settings: Settings, now: datetime, items: list[dict[str, Any]],
+             locate: Locate, cal: WorkCalendar) -> int:
     """County side: open a case for each new assignment; a bad one is logged on the uplink and skipped."""
     taken = 0
     for item in items:
@@ -70,20 +77,21 @@ def take_all(session: Session, settings: Settings, now: datetime, items: list[di
     return taken
 
 
-def take(session: Session, settings: Settings, now: datetime, ref: str, item: dict, locate, cal: WorkCalendar) -> None:
+def take(session: Session, settings: Settings, now: datetime, ref: str, item: dict[str, Any],
+         locate: Locate, cal: WorkCalendar) -> None:
     """Open the local case for one assignment (same transaction: the case, its channel row, the Received row)."""
     from cityloop.channels import gazetteer, service
     from cityloop.exchange.schemas import AssignmentIn as Shape
 
     body = Shape.model_validate({k: v for k, v in item.items() if k in Shape.model_fields} | {"platform": "up"})
-    lon, lat, coord = body.lon, body.lat, "wgs84"
+    lon, lat = body.lon, body.lat
     if lon is None or lat is None:
         found = gazetteer.best_point(session, body.address or "")
         if found is None:
             raise Invalid("address-not-found", f"无法定位地址：{body.address}", f"Cannot place {body.address}")
         lon, lat = found[0], found[1]
     by = str(item.get("assigned_by") or "上级平台")[:100]
-    report = ReportIn(category_code=body.category_code, lon=lon, lat=lat, coord_sys=coord,
+    report = ReportIn(category_code=body.category_code, lon=lon, lat=lat, coord_sys="wgs84",
                       description=body.description, address=body.address, source="assigned", reporter_name=by)
     ctx = Ctx(session, settings, cal, now, service.channel_actor("assigned"))
     service.submit(ctx, report, locate, f"exchange:{ref}", verify=False, required_due_at=body.required_due_at,

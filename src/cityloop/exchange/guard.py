@@ -3,14 +3,19 @@ is closed only after everything it did so far — its result above all — has b
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 
 from cityloop.exchange.models import OutboxRow, Received
 from cityloop.shared.errors import Conflict
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from cityloop.cases.models import Case
 
-def check_close(session: Session, case) -> None:
+
+def check_close(session: Session, case: Case) -> None:
     """Raise a 409 when the assigned case still has events not acknowledged by the upper platform."""
     if session.scalar(select(Received.id).where(Received.case_id == case.id)) is None:
         return

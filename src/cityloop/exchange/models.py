@@ -3,6 +3,8 @@ batches (for replays), mirrored cases and events, parked events, other records, 
 
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
@@ -23,7 +25,7 @@ class OutboxRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)
     case_seq: Mapped[int | None] = mapped_column(Integer)
-    body: Mapped[dict] = mapped_column(JSONType)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     batch_id: Mapped[str | None] = mapped_column(String(64))
@@ -83,7 +85,7 @@ class Batch(Base):
     platform: Mapped[str] = mapped_column(String(32))
     batch_id: Mapped[str] = mapped_column(String(64))
     digest: Mapped[str] = mapped_column(String(64))
-    result: Mapped[dict] = mapped_column(JSONType)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -113,7 +115,7 @@ class MirrorCase(Base):
     last_seq: Mapped[int] = mapped_column(Integer)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
     assignment_ref: Mapped[str | None] = mapped_column(String(64), index=True)
-    result: Mapped[dict | None] = mapped_column(JSONType)  # the newest result event: action, note, photos' hashes
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # the newest result event: action, note, photos' hashes
 
 
 class MirrorEvent(Base):
@@ -133,7 +135,7 @@ class MirrorEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     from_stage: Mapped[str | None] = mapped_column(String(16))
     to_stage: Mapped[str | None] = mapped_column(String(16))
-    body: Mapped[dict] = mapped_column(JSONType)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -149,7 +151,7 @@ class Parked(Base):
     remote_case_id: Mapped[int] = mapped_column(Integer, index=True)
     seq: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
-    body: Mapped[dict] = mapped_column(JSONType)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
     parked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -162,7 +164,7 @@ class Monthly(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(String(32))
     month: Mapped[str] = mapped_column(String(7))
-    figures: Mapped[dict] = mapped_column(JSONType)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONType)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -174,7 +176,7 @@ class Assignment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(64), unique=True)
     platform: Mapped[str] = mapped_column(String(32), index=True)
-    body: Mapped[dict] = mapped_column(JSONType)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -193,6 +195,6 @@ class Record(Base):
     key: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
-    data: Mapped[dict] = mapped_column(JSONType)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
     changes: Mapped[int] = mapped_column(Integer, default=1)  # how many messages this key has had
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)

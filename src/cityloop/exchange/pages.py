@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from cityloop.state import app_state
 from cityloop.cases.domain import STAGES
-from cityloop.deps import get_session, optional_actor
-from cityloop.org.actor import Actor
+from cityloop.deps import OptionalActorDep, SessionDep, StateDep
 from cityloop.exchange import queries
 from cityloop.shared.errors import Forbidden
 from cityloop.web import pages
@@ -22,14 +20,13 @@ VIEWERS = ("leader", "shift_lead", "dispatcher", "operator")
 
 
 @router.get("/console/exchange")
-def console(request: Request, platform: str | None = None, session: Session = Depends(get_session),
-            actor: Actor | None = Depends(optional_actor)):
+def console(request: Request, session: SessionDep, actor: OptionalActorDep, state: StateDep,
+            platform: str | None = None) -> Response:
     """数据交换: linked platforms' health, their cases, assigning a case down; a county sees its uplink."""
     if actor is None:
         return pages.login_redirect(request)
     if not actor.has(*VIEWERS, "admin"):
         return pages.refuse(request, actor, Forbidden("role-required", "仅限工作人员", "Staff only"))
-    state = app_state(request.app)
     now = state.clock.now()
     platform = (platform or "")[:32] or None
     due = (now + timedelta(days=3)).astimezone(ZoneInfo(state.settings.timezone)).replace(microsecond=0)

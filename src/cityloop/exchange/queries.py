@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -17,7 +19,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def links(session: Session, settings: Settings, now: datetime) -> list[dict]:
+def links(session: Session, settings: Settings, now: datetime) -> list[dict[str, Any]]:
     """Every linked platform (configured or seen): last batch, its age, lag, errors, cases, parked events."""
     rows = {link.platform: link for link in session.scalars(select(Link))}
     counts = dict(session.execute(select(MirrorCase.platform, func.count()).group_by(MirrorCase.platform)).all())
@@ -49,7 +51,7 @@ def _health(age: float | None, link: Link | None) -> str:
     return "ok" if age <= 120 else "silent"
 
 
-def case_row(c: MirrorCase) -> dict:
+def case_row(c: MirrorCase) -> dict[str, Any]:
     """A mirrored case as JSON."""
     return {"platform": c.platform, "number": c.number, "remote_id": c.remote_id, "category_code": c.category_code,
             "source": c.source, "stage": c.stage, "address": c.address, "lon": c.lon, "lat": c.lat,
@@ -58,7 +60,7 @@ def case_row(c: MirrorCase) -> dict:
             "last_at": _iso(c.last_at), "assignment_ref": c.assignment_ref, "result": c.result}
 
 
-def cases(session: Session, platform: str | None, stage: str | None, limit: int) -> list[dict]:
+def cases(session: Session, platform: str | None, stage: str | None, limit: int) -> list[dict[str, Any]]:
     """Mirrored cases, newest activity first."""
     stmt = select(MirrorCase).order_by(MirrorCase.last_at.desc(), MirrorCase.id.desc()).limit(limit)
     if platform:
@@ -68,7 +70,7 @@ def cases(session: Session, platform: str | None, stage: str | None, limit: int)
     return [case_row(c) for c in session.scalars(stmt)]
 
 
-def case_detail(session: Session, platform: str, number: str) -> dict:
+def case_detail(session: Session, platform: str, number: str) -> dict[str, Any]:
     """One mirrored case and its events in seq order."""
     c = session.scalar(select(MirrorCase).where(MirrorCase.platform == platform, MirrorCase.number == number))
     if c is None:
@@ -79,7 +81,7 @@ def case_detail(session: Session, platform: str, number: str) -> dict:
          "to_stage": e.to_stage, "photos": [p["sha256"] for p in e.body.get("photos", [])]} for e in events]}
 
 
-def uplink(session: Session, settings: Settings, now: datetime) -> dict:
+def uplink(session: Session, settings: Settings, now: datetime) -> dict[str, Any]:
     """The county's view: configured upstream, pending events, the oldest one's age, last success and error."""
     state = session.get(Uplink, 1)
     pending = session.scalar(select(func.count()).select_from(OutboxRow).where(OutboxRow.acked_at.is_(None)))
@@ -93,7 +95,7 @@ def uplink(session: Session, settings: Settings, now: datetime) -> dict:
             "attempts": state.attempts if state else 0, "sent_events": state.sent_events if state else 0}
 
 
-def records(session: Session, kind: str, platform: str | None, limit: int) -> list[dict]:
+def records(session: Session, kind: str, platform: str | None, limit: int) -> list[dict[str, Any]]:
     """The newest component census rows or alarm summaries of linked platforms, latest first."""
     stmt = select(Record).where(Record.kind == kind).order_by(Record.at.desc(), Record.id.desc()).limit(limit)
     if platform:

@@ -6,7 +6,9 @@ are the assessment area's pure functions."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,6 +23,19 @@ GRADES = [["A", 90], ["B", 75], ["C", 60], ["D", 40], ["E", 0]]
 NOT_VALID = frozenset({"rejected", "merged", "void"})
 
 
+class Tallied(Protocol):
+    """What the figures need of a case: a mirrored one (city) or the platform's own (county)."""
+
+    @property
+    def stage(self) -> str: ...
+
+    @property
+    def overdue(self) -> bool: ...
+
+    @property
+    def rework_count(self) -> int: ...
+
+
 def bounds(month: str, tz: str) -> tuple[datetime, datetime]:
     """The month's start and the next month's start, local midnight."""
     year, mon = int(month[:4]), int(month[5:7])
@@ -30,29 +45,30 @@ def bounds(month: str, tz: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def figures(cases: list[MirrorCase]) -> dict:
+def figures(cases: Sequence[Tallied]) -> dict[str, Any]:
     """Counters and rates of one platform's cases reported in the month."""
     valid = [c for c in cases if c.stage not in NOT_VALID]
     closed = [c for c in valid if c.stage == "closed"]
     on_time = [c for c in closed if not c.overdue]
     reworked = [c for c in closed if c.rework_count]
-    def rate(n, d):
+    def rate(n: int, d: int) -> float | None:
         return round(n / d, 4) if d else None
     return {"reported": len(cases), "valid": len(valid), "closed": len(closed), "closed_on_time": len(on_time),
             "reworked": len(reworked), "close_rate": rate(len(closed), len(valid)),
             "on_time_close_rate": rate(len(on_time), len(valid)), "rework_rate": rate(len(reworked), len(closed))}
 
 
-def composite(f: dict) -> float | None:
+def composite(f: dict[str, Any]) -> float | None:
     """0–100 from the rates (None without valid cases)."""
     if not f["valid"]:
         return None
     parts = {"close_rate": 100 * f["close_rate"], "on_time_close_rate": 100 * f["on_time_close_rate"],
              "no_rework": 100 - 100 * (f["rework_rate"] or 0.0)}
-    return round(sum(parts[k] * w for k, w in WEIGHTS.items()), 2)
+    score: float = round(sum(parts[k] * w for k, w in WEIGHTS.items()), 2)
+    return score
 
 
-def month(session: Session, settings: Settings, month: str) -> list[dict]:
+def month(session: Session, settings: Settings, month: str) -> list[dict[str, Any]]:
     """One row per linked platform: figures, score, grade, rank; and the figures the county reported itself."""
     start, end = bounds(month, settings.timezone)
     platforms = set(settings.exchange_downstream) | set(session.scalars(select(Link.platform)))
@@ -60,7 +76,7 @@ def month(session: Session, settings: Settings, month: str) -> list[dict]:
     for c in session.scalars(select(MirrorCase).where(MirrorCase.reported_at >= start, MirrorCase.reported_at < end)):
         by_platform.setdefault(c.platform, []).append(c)
     own = {m.platform: m.figures for m in session.scalars(select(Monthly).where(Monthly.month == month))}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for platform, cases in sorted(by_platform.items()):
         f = figures(cases)
         score = composite(f)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 from pydantic import ValidationError
 
 from cityloop.exchange.domain import RESULT_ACTIONS, event_id, place
 from cityloop.exchange.models import Assignment, Batch, Link, MirrorCase, MirrorEvent, Monthly, Parked, Record
-from cityloop.exchange.schemas import RECORD_DATA, BatchIn, EventIn
+from cityloop.exchange.schemas import RECORD_DATA, BatchIn, ComponentData, EventIn
 from cityloop.shared.errors import Conflict, Invalid
 
 
@@ -63,7 +65,7 @@ def _data_problem(e: EventIn) -> str | None:
     except ValidationError as exc:
         first = exc.errors()[0]
         return f"data.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    if e.kind == "component.change" and data.id != e.key:
+    if isinstance(data, ComponentData) and data.id != e.key:  # component.change
         return "component.change key must be the component id"
     return None
 
@@ -72,7 +74,7 @@ def _is_month(key: str) -> bool:
     return len(key) == 7 and key[4] == "-" and key[:4].isdigit() and key[5:].isdigit() and 1 <= int(key[5:]) <= 12
 
 
-def pending_assignments(session: Session, platform: str, now: datetime) -> list[dict]:
+def pending_assignments(session: Session, platform: str, now: datetime) -> list[dict[str, Any]]:
     """Assignments the county has not taken up yet (sent on every answer until its case event comes up)."""
     rows = session.scalars(select(Assignment).where(Assignment.platform == platform,
                                                     Assignment.accepted_at.is_(None)).order_by(Assignment.id)
@@ -82,7 +84,7 @@ def pending_assignments(session: Session, platform: str, now: datetime) -> list[
     return [{"ref": r.ref, **r.body} for r in rows]
 
 
-def apply_batch(session: Session, platform: str, batch: BatchIn, now: datetime) -> dict:
+def apply_batch(session: Session, platform: str, batch: BatchIn, now: datetime) -> dict[str, Any]:
     """Apply a verified batch (no commit); returns the answer, the same for a replay."""
     if batch.platform != platform:
         raise Invalid("platform-mismatch", "批次中的平台编码与签名不符", "The batch's platform differs from the signer")
@@ -117,43 +119,44 @@ MIRRORED = ("number", "category_code", "source", "stage", "address", "lon", "lat
             "required_due_at")
 
 
-def _apply_events(session: Session, platform: str, events: list[EventIn], now: datetime) -> dict:
+def _apply_events(session: Session, platform: str, events: list[EventIn], now: datetime) -> dict[str, Any]:
     # Mirrors are folded in memory (one row of state per case) and written once per batch: a batch of 500 events
     # touches ~70 cases, and per-event ORM updates were most of the receiver's time.
     # No per-event re-reads: an applied case event has seq <= its mirror's last_seq and a parked one is among its
     # case's parked rows, so only events at or below a mirror's last seq (and records) are looked up by id.
     case_ids = {e.case.id for e in events if e.case is not None}
-    table = MirrorCase.__table__
-    state: dict[int, dict] = {}
+    table = cast(Table, MirrorCase.__table__)
+    state: dict[int, dict[str, Any]] = {}
     parked: dict[int, list[Parked]] = {}
     known: set[str] = set()
     if case_ids:
-        for row in session.execute(select(table.c.id, table.c.remote_id, table.c.last_seq, table.c.assignment_ref)
+        for hit in session.execute(select(table.c.id, table.c.remote_id, table.c.last_seq, table.c.assignment_ref)
                                    .where(table.c.platform == platform, table.c.remote_id.in_(case_ids))):
-            state[row.remote_id] = {"id": row.id, "last_seq": row.last_seq, "assignment_ref": row.assignment_ref}
-        for row in session.scalars(select(Parked).where(Parked.platform == platform,
-                                                        Parked.remote_case_id.in_(case_ids))):
-            parked.setdefault(row.remote_case_id, []).append(row)
-            known.add(row.event_id)
+            state[hit.remote_id] = {"id": hit.id, "last_seq": hit.last_seq, "assignment_ref": hit.assignment_ref}
+        for waiting in session.scalars(select(Parked).where(Parked.platform == platform,
+                                                            Parked.remote_case_id.in_(case_ids))):
+            parked.setdefault(waiting.remote_case_id, []).append(waiting)
+            known.add(waiting.event_id)
     maybe = [e.event_id for e in events if e.case is None
              or (e.case.id in state and e.seq is not None and e.seq <= state[e.case.id]["last_seq"])]
     if maybe:
         known |= set(session.scalars(select(MirrorEvent.event_id).where(MirrorEvent.platform == platform,
                                                                         MirrorEvent.event_id.in_(maybe))))
     rows: list[tuple[int | None, EventIn]] = []
-    out = {"applied": 0, "duplicates": 0, "parked": []}
+    out: dict[str, Any] = {"applied": 0, "duplicates": 0, "parked": []}
 
     def take(e: EventIn) -> None:
-        current = state.setdefault(e.case.id, {"id": None, "last_seq": None, "assignment_ref": None,
-                                               "reported_at": e.case.created_at,
-                                               "description": e.case.description or ""})
+        snap = e.case
+        assert snap is not None  # check_events: a case event has its case
+        current = state.setdefault(snap.id, {"id": None, "last_seq": None, "assignment_ref": None,
+                                             "reported_at": snap.created_at, "description": snap.description or ""})
         _advance(session, platform, current, e)
-        rows.append((e.case.id, e))
+        rows.append((snap.id, e))
         known.add(e.event_id)
         out["applied"] += 1
-        for row in sorted(parked.get(e.case.id, []), key=lambda r: r.seq):  # a filled gap frees what waited
+        for row in sorted(parked.get(snap.id, []), key=lambda r: r.seq):  # a filled gap frees what waited
             if row.body.get("prev_seq") == current["last_seq"]:
-                parked[e.case.id].remove(row)
+                parked[snap.id].remove(row)
                 session.delete(row)
                 take(EventIn.model_validate(row.body))
 
@@ -170,22 +173,24 @@ def _apply_events(session: Session, platform: str, events: list[EventIn], now: d
             else:
                 _record(session, platform, e, now)
             continue
-        current = state.get(e.case.id)
-        verdict = place(current["last_seq"] if current else None, e.seq, e.prev_seq, e.event_id in known)
+        snap, seq = e.case, e.seq
+        assert snap is not None and seq is not None  # check_events: a case event has its case and seq
+        current = state.get(snap.id)
+        verdict = place(current["last_seq"] if current else None, seq, e.prev_seq, e.event_id in known)
         if verdict.verdict == "duplicate":
             out["duplicates"] += 1
         elif verdict.verdict == "apply":
             take(e)
         else:
-            row = Parked(platform=platform, event_id=e.event_id, remote_case_id=e.case.id, seq=e.seq,
+            row = Parked(platform=platform, event_id=e.event_id, remote_case_id=snap.id, seq=seq,
                          reason=verdict.reason, body=e.model_dump(mode="json"), parked_at=now)
             session.add(row)
-            parked.setdefault(e.case.id, []).append(row)
+            parked.setdefault(snap.id, []).append(row)
             known.add(e.event_id)
             out["parked"].append({"event_id": e.event_id, "reason": verdict.reason})
     _write_mirrors(session, platform, state)
     if rows:
-        session.execute(MirrorEvent.__table__.insert(), [
+        session.execute(cast(Table, MirrorEvent.__table__).insert(), [
             {"platform": platform, "event_id": e.event_id, "kind": e.kind,
              "mirror_case_id": state[c]["id"] if c is not None else None, "seq": e.seq, "action": e.action,
              "actor_role": e.actor_role, "at": e.at, "from_stage": e.from_stage, "to_stage": e.to_stage,
@@ -193,8 +198,8 @@ def _apply_events(session: Session, platform: str, events: list[EventIn], now: d
     return out
 
 
-def _write_mirrors(session: Session, platform: str, state: dict[int, dict]) -> None:
-    table = MirrorCase.__table__
+def _write_mirrors(session: Session, platform: str, state: dict[int, dict[str, Any]]) -> None:
+    table = cast(Table, MirrorCase.__table__)
     changed = [(remote_id, s) for remote_id, s in state.items() if "values" in s]
     new = [(remote_id, s) for remote_id, s in changed if s["id"] is None]
     if new:
@@ -204,7 +209,7 @@ def _write_mirrors(session: Session, platform: str, state: dict[int, dict]) -> N
             for remote_id, s in new]).all()
         for row in inserted:
             state[row.remote_id]["id"] = row.id
-    groups: dict[tuple[str, ...], list[dict]] = {}  # executemany needs one set of columns per statement
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}  # executemany needs one set of columns per statement
     for _, s in changed:
         if s.get("inserted") or any(s is n for _, n in new):
             continue
@@ -213,8 +218,9 @@ def _write_mirrors(session: Session, platform: str, state: dict[int, dict]) -> N
         session.execute(table.update().where(table.c.id == bindparam("_id")), params)
 
 
-def _advance(session: Session, platform: str, current: dict, e: EventIn) -> None:
+def _advance(session: Session, platform: str, current: dict[str, Any], e: EventIn) -> None:
     snap = e.case
+    assert snap is not None  # check_events: a case event has its case
     values = current.setdefault("values", {})
     for field in MIRRORED:
         values[field] = getattr(snap, field)

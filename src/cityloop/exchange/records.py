@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,8 +19,12 @@ from cityloop.exchange.domain import PROTOCOL_VERSION
 from cityloop.exchange.models import OutboxRow
 from cityloop.exchange.ranking import bounds, figures
 
+if TYPE_CHECKING:
+    from cityloop.catalog.models import Component
+    from cityloop.sensors.models import Alarm
 
-def queue_month(session: Session, settings: Settings, month: str, now: datetime) -> dict:
+
+def queue_month(session: Session, settings: Settings, month: str, now: datetime) -> dict[str, Any]:
     """Count the month's cases like the city does and queue an assessment.monthly record (the newest wins)."""
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise ValueError("月份应为 YYYY-MM / the month must be YYYY-MM")
@@ -43,14 +49,14 @@ def _upstream_platform() -> str | None:
     return platform_code(settings) if settings.exchange_upstream_url else None
 
 
-def _queue(session: Session, platform: str, kind: str, key: str, letter: str, data: dict, at: datetime) -> None:
+def _queue(session: Session, platform: str, kind: str, key: str, letter: str, data: dict[str, Any], at: datetime) -> None:
     event_id = f"{platform}:{letter}:{secrets.token_hex(6)}:{key}"[:64]
     body = {"v": PROTOCOL_VERSION, "kind": kind, "event_id": event_id, "key": key, "at": at.isoformat(),
             "data": data}
     session.add(OutboxRow(event_id=event_id, kind=kind, body=body, created_at=at))
 
 
-def on_component_changes(session: Session, changes: list[tuple[str, object]], codes: dict[int, str],
+def on_component_changes(session: Session, changes: Sequence[tuple[str, Component]], codes: dict[int, str],
                          at: datetime) -> None:
     """部件普查: queue a component.change for each (op, Component) created or changed (never commits).
     `codes` maps department ids to codes."""
@@ -61,18 +67,22 @@ def on_component_changes(session: Session, changes: list[tuple[str, object]], co
 
     types = dict(session.execute(select(Category.id, Category.code).where(
         Category.id.in_({c.category_id for _, c in changes}))).all()) if changes else {}
+
+    def code(department_id: int | None) -> str | None:
+        return codes.get(department_id) if department_id is not None else None
+
     for op, c in changes:
         data = {"op": op, "id": c.id, "type_code": types.get(c.category_id), "name": c.name, "state": c.state,
                 "grid_code": c.grid_code, "lon": c.lon, "lat": c.lat,
-                "competent": codes.get(c.competent_department_id), "owner": codes.get(c.owner_department_id),
-                "maintainer": codes.get(c.maintainer_department_id),
+                "competent": code(c.competent_department_id), "owner": code(c.owner_department_id),
+                "maintainer": code(c.maintainer_department_id),
                 "initial_date": c.initial_date.isoformat() if c.initial_date else None,
                 "change_date": c.change_date.isoformat() if c.change_date else None,
                 "data_source": c.data_source, "note": (c.note or None) and c.note[:500]}
         _queue(session, platform, "component.change", c.id, "k", data, at)
 
 
-def on_alarm_event(session: Session, alarm, change: str, at: datetime) -> None:
+def on_alarm_event(session: Session, alarm: Alarm, change: str, at: datetime) -> None:
     """运行监测: queue an alarm.summary with the alarm's state after this change (never commits)."""
     platform = _upstream_platform()
     if platform is None:
@@ -80,6 +90,7 @@ def on_alarm_event(session: Session, alarm, change: str, at: datetime) -> None:
     from cityloop.sensors.models import Device
 
     dev = session.get(Device, alarm.device_id)
+    assert dev is not None  # an alarm's device is never deleted under it
     number = session.scalar(select(Case.number).where(Case.id == alarm.case_id)) if alarm.case_id else None
     data = {"change": change, "device": dev.code, "device_type": dev.type, "device_name": dev.name,
             "component_id": dev.component_id, "grid_code": dev.grid_code, "lon": dev.lon, "lat": dev.lat,

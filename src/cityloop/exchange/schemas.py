@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,8 +90,8 @@ class AlarmData(BaseModel):
     case_number: str | None = Field(None, max_length=32, description="立案的案件编号")
 
 
-RECORD_DATA = {"component.change": ComponentData, "alarm.summary": AlarmData}
-DATA_DOC = {"description": "记录数据 / record data: assessment.monthly figures, ComponentData (component.change) "
+RECORD_DATA: dict[str, type[ComponentData] | type[AlarmData]] = {"component.change": ComponentData, "alarm.summary": AlarmData}
+DATA_DOC: dict[str, Any] = {"description": "记录数据 / record data: assessment.monthly figures, ComponentData (component.change) "
                            "or AlarmData (alarm.summary)",
             "anyOf": [{"type": "object", "title": "MonthlyFigures"}, ComponentData.model_json_schema(),
                       AlarmData.model_json_schema()]}
@@ -115,11 +115,11 @@ class EventIn(BaseModel):
     at: Instant
     from_stage: str | None = Field(None, max_length=16)
     to_stage: str | None = Field(None, max_length=16)
-    payload: dict = Field(default_factory=dict)
+    payload: dict[str, Any] = Field(default_factory=dict)
     photos: list[PhotoRef] = Field(default_factory=list, max_length=20)
     # records
     key: str | None = Field(None, max_length=64, description="记录键：月份 YYYY-MM、部件编号、设备编号")
-    data: dict = Field(default_factory=dict, json_schema_extra=DATA_DOC)
+    data: dict[str, Any] = Field(default_factory=dict, json_schema_extra=DATA_DOC)
 
 
 class BatchIn(BaseModel):
@@ -140,10 +140,10 @@ class BatchOut(BaseModel):
     batch_id: str
     applied: int
     duplicates: int
-    parked: list[dict]
+    parked: list[dict[str, Any]]
     acked_through: int
     replay: bool = False
-    assignments: list[dict] = Field(default_factory=list, description="下发的上级交办 / cases assigned down")
+    assignments: list[dict[str, Any]] = Field(default_factory=list, description="下发的上级交办 / cases assigned down")
 
 
 class AssignmentIn(BaseModel):

@@ -3,21 +3,29 @@ assignments the answer carries. State lives in the database, so a restart resume
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import logging
 import random
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Text, cast, select, update
+from sqlalchemy import CursorResult, Text, cast, select, update
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import CasePhoto
 from cityloop.exchange import downlink
-from cityloop.exchange.adapters import CityLoop, adapter_for
+from cityloop.exchange.downlink import Locate
+from cityloop.exchange.adapters import Adapter, CityLoop, Photos, adapter_for
 from cityloop.exchange.case_hooks import platform_code
 from cityloop.exchange.domain import backoff_seconds, sign
 from cityloop.exchange.models import OutboxRow, Uplink
 from cityloop.config import Settings
+from cityloop.sla.domain import WorkCalendar
+
+if TYPE_CHECKING:
+    from cityloop.exchange.adapters import OutboxLine
 
 log = logging.getLogger("cityloop.exchange")
 
@@ -32,9 +40,9 @@ def uplink(session: Session) -> Uplink:
     return row
 
 
-def photos_of(session: Session, rows: list) -> dict[tuple[int, int], list[dict]]:
+def photos_of(session: Session, rows: Sequence[OutboxLine]) -> Photos:
     """Photos' hashes by (case id, event seq) for the case events among rows."""
-    photos: dict[tuple[int, int], list[dict]] = {}
+    photos: Photos = {}
     cases = {r.case_id for r in rows if r.case_id is not None}
     if cases:
         for p in session.execute(select(CasePhoto.case_id, CasePhoto.event_seq, CasePhoto.sha256,
@@ -44,7 +52,8 @@ def photos_of(session: Session, rows: list) -> dict[tuple[int, int], list[dict]]
     return photos
 
 
-def build_batch(session: Session, platform: str, rows: list, now: datetime, adapter=None) -> bytes:
+def build_batch(session: Session, platform: str, rows: Sequence[OutboxLine], now: datetime,
+                adapter: Adapter | None = None) -> bytes:
     """The batch body for the upstream: rows in outbox order, result events with their photos' hashes."""
     return (adapter or CityLoop()).encode(platform, rows, photos_of(session, rows), now)
 
@@ -57,7 +66,8 @@ def signed_headers(settings: Settings, body: bytes, now: datetime) -> dict[str, 
             "x-exchange-signature": sign(key, platform, ts, body)}
 
 
-def send_once(session: Session, settings: Settings, now: datetime, client: httpx.Client, locate=None, cal=None) -> int:
+def send_once(session: Session, settings: Settings, now: datetime, client: httpx.Client,
+              locate: Locate | None = None, cal: WorkCalendar | None = None) -> int:
     """One round: send the next batch (or a heartbeat) unless backing off; returns events acked (−1: failed or
     waiting). Commits its own state."""
     state = uplink(session)
@@ -71,13 +81,16 @@ def send_once(session: Session, settings: Settings, now: datetime, client: httpx
     adapter = adapter_for(settings)
     body = build_batch(session, platform_code(settings), rows, now, adapter)
     first, last = (rows[0].id, rows[-1].id) if rows else (0, 0)
+    url = settings.exchange_upstream_url
+    if not url:
+        raise ValueError("no upper platform configured (CITYLOOP_EXCHANGE_UPSTREAM_URL)")
     try:
         try:
-            response = client.post(settings.exchange_upstream_url, content=body,
+            response = client.post(url, content=body,
                                    headers=signed_headers(settings, body, now),
                                    timeout=settings.exchange_timeout_seconds)
         except (httpx.RemoteProtocolError, httpx.ReadError):  # a kept-alive connection the server had closed: again
-            response = client.post(settings.exchange_upstream_url, content=body,
+            response = client.post(url, content=body,
                                    headers=signed_headers(settings, body, now),
                                    timeout=settings.exchange_timeout_seconds)
     except httpx.HTTPError as exc:
@@ -95,7 +108,7 @@ def send_once(session: Session, settings: Settings, now: datetime, client: httpx
     state.attempts, state.next_try_at, state.last_ok_at = 0, None, now
     state.sent_events += acked
     session.commit()
-    if answer.assignments and locate is not None:
+    if answer.assignments and locate is not None and cal is not None:
         downlink.take_all(session, settings, now, answer.assignments, locate, cal)
     return acked
 
@@ -103,6 +116,7 @@ def send_once(session: Session, settings: Settings, now: datetime, client: httpx
 def _ack(session: Session, through: int, batch_id: str, now: datetime) -> int:
     result = session.execute(update(OutboxRow).where(OutboxRow.acked_at.is_(None), OutboxRow.id <= through)
                              .values(acked_at=now, batch_id=batch_id).execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)  # an UPDATE's result: it has a row count
     return result.rowcount or 0
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from cityloop.exchange.domain import fresh, signature_ok
 from cityloop.exchange.receiver import apply_batch, link_of, pending_assignments
@@ -35,7 +37,7 @@ def verify(settings: Settings, platform: str | None, timestamp: str | None, sign
     return platform
 
 
-def receive(session_factory, platform: str, batch: BatchIn, now: datetime) -> dict:
+def receive(session_factory: sessionmaker[Session], platform: str, batch: BatchIn, now: datetime) -> dict[str, Any]:
     """Apply a batch in one transaction and add the pending assignments to the answer."""
     with session_factory() as session:
         try:

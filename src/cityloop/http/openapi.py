@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from cityloop.http.problems import PROBLEM_JSON
@@ -21,7 +23,7 @@ PROBLEM = {
 COMMON = {"4XX": "请求被拒绝 / the request was refused", "503": "服务暂不可用 / the database is busy, retry"}
 
 
-def _describe_problems(schema: dict) -> None:
+def _describe_problems(schema: dict[str, Any]) -> None:
     ref = {"$ref": "#/components/schemas/Problem"}
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components["Problem"] = PROBLEM
@@ -37,7 +39,7 @@ def _describe_problems(schema: dict) -> None:
                 responses.setdefault(code, {"description": text, "content": {PROBLEM_JSON: {"schema": ref}}})
 
 
-def _hoist_defs(schema: dict) -> None:
+def _hoist_defs(schema: dict[str, Any]) -> None:
     """A request body given as `Model.model_json_schema(ref_template="#/components/schemas/{model}")` carries its
     nested models in `$defs`: move them to the components its references point at."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -57,13 +59,15 @@ def document_problems(app: FastAPI) -> None:
     """Make /openapi.json declare problem+json for the errors each operation can answer."""
     build = app.openapi
 
-    def openapi() -> dict:
+    def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            _describe_problems(build())  # build() caches the schema on the app; we amend it once
-            _hoist_defs(app.openapi_schema)
+            schema = build()  # build() caches the schema on the app; we amend it once
+            _describe_problems(schema)
+            _hoist_defs(schema)
+            return schema
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to amend the schema
 
 
 BINARY = {"type": "string", "format": "binary"}
@@ -72,7 +76,7 @@ SSE_EVENT = {"type": "object", "properties": {"event": {"type": "string"}, "data
                                                "id": {"type": "string"}, "retry": {"type": "integer"}}}
 
 
-def file_of(*media_types: str) -> dict:
+def file_of(*media_types: str) -> dict[int | str, dict[str, Any]]:
     """`responses=` for an operation that answers a file of one of these types instead of JSON."""
     return {200: {"description": "文件 / the file",
                   "content": {media: {"schema": SSE_EVENT if media == "text/event-stream" else BINARY}

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy.exc
@@ -51,8 +51,8 @@ def problem(request: Request, status: int, code: str, zh: str, en: str, **extra:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _jsonable_errors(errors: list[dict]) -> list[dict]:
-    out = []
+def _jsonable_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for err in errors:
         out.append({"loc": [str(x) for x in err.get("loc", ())], "msg": str(err.get("msg", "")),
                     "type": str(err.get("type", ""))})
@@ -64,20 +64,20 @@ def install_error_handlers(app: FastAPI, html_page: Callable[..., Response | Non
     browser's page navigation (a 404 for a mistyped address) with a page in the app's look instead."""
 
     @app.exception_handler(AppError)
-    async def _app_error(request: Request, exc: AppError):
+    async def _app_error(request: Request, exc: AppError) -> Response:
         if html_page is not None and (page := html_page(request, exc.status, exc.zh, exc.en)) is not None:
             return page
         return problem(request, exc.status, exc.code, exc.zh, exc.en, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError):
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = _jsonable_errors(exc.errors())
         fields = ", ".join(".".join(e["loc"][1:]) or e["loc"][0] for e in errors if e["loc"]) or "-"
         return problem(request, 422, "invalid-input", f"输入无效：{fields}", f"Invalid input: {fields}",
                        errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException):
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         zh, en = _TITLES.get(exc.status_code, (str(exc.detail), str(exc.detail)))
         if html_page is not None and (page := html_page(request, exc.status_code, zh, en)) is not None:
             return page
@@ -86,11 +86,11 @@ def install_error_handlers(app: FastAPI, html_page: Callable[..., Response | Non
         return response
 
     @app.exception_handler(ClientDisconnect)
-    async def _gone(request: Request, exc: ClientDisconnect):
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
         return Response(status_code=400)  # nobody is listening; nothing to log
 
     @app.exception_handler(sqlalchemy.exc.DataError)
-    async def _unstorable(request: Request, exc: sqlalchemy.exc.DataError):
+    async def _unstorable(request: Request, exc: sqlalchemy.exc.DataError) -> Response:
         # The last line of defence for values the database cannot hold (NUL in PostgreSQL text, numbers out of
         # range) that slipped past a schema: the caller's input, so a 422, and the transaction is rolled back.
         return problem(request, 422, "unstorable-value", "输入包含无法保存的值（如 NUL 字符或超出范围的数字）",
@@ -99,7 +99,7 @@ def install_error_handlers(app: FastAPI, html_page: Callable[..., Response | Non
     @app.exception_handler(sqlalchemy.exc.TimeoutError)
     @app.exception_handler(sqlalchemy.exc.OperationalError)
     @app.exception_handler(sqlite3.OperationalError)  # raised unwrapped by the SQLite write lock (db.sqlite_lock)
-    async def _db_unavailable(request: Request, exc: Exception):
+    async def _db_unavailable(request: Request, exc: Exception) -> Response:
         import logging
 
         logging.getLogger("cityloop").warning("database unavailable on %s: %s", request.url.path, exc)
@@ -109,7 +109,7 @@ def install_error_handlers(app: FastAPI, html_page: Callable[..., Response | Non
         return response
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):  # pragma: no cover - last resort
+    async def _unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover - last resort
         import logging
 
         logging.getLogger("cityloop").exception("unhandled error on %s", request.url.path)

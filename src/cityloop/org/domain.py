@@ -40,7 +40,8 @@ def backoff_seconds(attempt: int, free: int, first: int, cap: int) -> int:
     doubling each attempt, never more than `cap` (a progressive delay rather than a lock anyone could hold forever)."""
     if attempt < free:
         return 0
-    return min(first * 2 ** min(attempt - free, 32), cap)
+    delay: int = min(first * 2 ** min(attempt - free, 32), cap)
+    return delay
 
 
 def backoff_steps(free: int, first: int, cap: int) -> list[tuple[int, int]]:

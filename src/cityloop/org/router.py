@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
 from cityloop.audit import service as audit
-from cityloop.deps import current_actor, get_clock, get_session, get_settings_dep, require_roles
+from cityloop.deps import ActorDep, ClockDep, SessionDep, SettingsDep, StateDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org import service, throttle
@@ -24,35 +22,37 @@ router = APIRouter(prefix="/api/v1", tags=["org 组织与登录"])
 
 
 @router.post("/auth/token", response_model=TokenOut)
-def token(request: Request, form: OAuth2PasswordRequestForm = Depends(), session: Session = Depends(get_session),
-          settings=Depends(get_settings_dep), clock=Depends(get_clock)):
+def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], session: SessionDep,
+          settings: SettingsDep, clock: ClockDep, state: StateDep) -> TokenOut:
     """登录 / Log in with username and password (OAuth2 password form). Attempts are limited per client IP and per
     account, with a growing delay (429); an unknown name and a wrong password get the same 401."""
     from cityloop.channels.http import client_ip
 
-    with app_state(request.app).read_session_factory() as reads:
+    with state.read_session_factory() as reads:
         access = service.login(reads, session, settings, form.username, form.password, clock.now(),
                                client_ip(request))
     return TokenOut(access_token=access, expires_in=settings.token_minutes * 60)
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(request: Request, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)) -> None:
+def logout(session: SessionDep, actor: ActorDep, state: StateDep) -> None:
     """退出登录 / Log out: every token issued to this user so far stops working, on every worker at once."""
+    assert actor.id is not None  # a logged-in actor is a user
     service.logout(session, actor.id)
-    app_state(request.app).changes.announce("actor", actor.id)
+    state.changes.announce("actor", str(actor.id))
 
 
 @router.get("/departments", response_model=list[DepartmentOut])
-def departments(group: Literal["class1", "class2", "center"] | None = Query(None),
-                session: Session = Depends(get_session), _: Actor = Depends(current_actor)):
+def departments(session: SessionDep, _: ActorDep,
+                group: Literal["class1", "class2", "center"] | None = Query(None)) -> list[Department]:
     """专业部门列表 / Departments (class1 = 县直部门, class2 = 乡镇/街道)."""
     return service.list_departments(session, group)
 
 
 @router.get("/me", response_model=MeOut)
-def me(actor: Actor = Depends(current_actor), session: Session = Depends(get_session)):
+def me(actor: ActorDep, session: SessionDep) -> MeOut:
     """当前用户 / The logged-in user, roles and duty grids."""
+    assert actor.id is not None  # a logged-in actor is a user
     dept = session.get(Department, actor.department_id) if actor.department_id else None
     grids = session.scalars(select(DutyGridInspector.duty_grid_code).where(DutyGridInspector.user_id == actor.id))
     return MeOut(id=actor.id, username=actor.username, display_name=actor.display_name, roles=sorted(actor.roles),
@@ -60,26 +60,26 @@ def me(actor: Actor = Depends(current_actor), session: Session = Depends(get_ses
                  duty_grids=list(grids), district_code=actor.district_code)
 
 
-admin_only = Depends(require_roles("admin"))
+AdminDep = Annotated[Actor, Depends(require_roles("admin"))]
 
 
 @router.get("/users", response_model=list[UserOut])
-def users(request: Request, role: str | None = Query(None, max_length=16), q: str | None = Query(None, max_length=64),
-          session: Session = Depends(get_session), _: Actor = admin_only):
+def users(session: SessionDep, _: AdminDep, clock: ClockDep, role: str | None = Query(None, max_length=16),
+          q: str | None = Query(None, max_length=64)) -> list[dict[str, Any]]:
     """用户列表 / Users with their roles (admin)."""
-    locked = throttle.locked_names(session, app_state(request.app).clock.now())
+    locked = throttle.locked_names(session, clock.now())
     return [service.user_out(u, locked) for u in service.list_users(session, role, q)]
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def add_user(body: UserIn, request: Request, session: Session = Depends(get_session), actor: Actor = admin_only):
+def add_user(body: UserIn, session: SessionDep, actor: AdminDep, clock: ClockDep) -> dict[str, Any]:
     """新增用户 / Add a user (admin)."""
-    return service.user_out(service.create_user(session, actor, body, app_state(request.app).clock.now()), set())
+    return service.user_out(service.create_user(session, actor, body, clock.now()), set())
 
 
 @router.patch("/users/{user_id}", response_model=UserOut)
-def patch_user(body: UserPatch, request: Request, user_id: int = Path(..., ge=1, le=MAX_ID),
-               session: Session = Depends(get_session), actor: Actor = admin_only):
+def patch_user(body: UserPatch, session: SessionDep, actor: AdminDep, state: StateDep,
+               user_id: int = Path(..., ge=1, le=MAX_ID)) -> dict[str, Any]:
     """修改用户 / Change roles, department, password or active flag; `unlock` lifts the login delay on the account
     from every IP (admin). A new password or deactivation ends the user's tokens."""
     if user_id == actor.id and body.active is False:
@@ -87,7 +87,7 @@ def patch_user(body: UserPatch, request: Request, user_id: int = Path(..., ge=1,
     changes = body.model_dump(exclude_unset=True)
     audit.record(session, actor, "user.change", str(user_id),
                  {k: v for k, v in changes.items() if k != "password"} | ({"password": "***"} if body.password else {}),
-                 app_state(request.app).clock.now())
+                 state.clock.now())
     user = service.update_user(session, user_id, changes)
-    app_state(request.app).changes.announce("actor", user_id)  # roles or active changed: no stale actor on any host
-    return service.user_out(user, throttle.locked_names(session, app_state(request.app).clock.now()))
+    state.changes.announce("actor", str(user_id))  # roles or active changed: no stale actor on any host
+    return service.user_out(user, throttle.locked_names(session, state.clock.now()))

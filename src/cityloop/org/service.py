@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -83,7 +85,7 @@ def list_departments(session: Session, group: str | None = None) -> list[Departm
     return list(session.scalars(stmt))
 
 
-def user_out(user: User, locked: set[str]) -> dict:
+def user_out(user: User, locked: set[str]) -> dict[str, Any]:
     """A user as the admin pages show it (never the password hash); `locked` is throttle.locked_names."""
     return {"id": user.id, "username": user.username, "display_name": user.display_name,
             "roles": sorted(user.role_names), "department_code": user.department.code if user.department else None,
@@ -109,7 +111,7 @@ def create_user(session: Session, actor: Actor, body: UserIn, now: datetime) -> 
     return user
 
 
-def update_user(session: Session, user_id: int, changes: dict) -> User:
+def update_user(session: Session, user_id: int, changes: dict[str, Any]) -> User:
     """Change a user's name, roles, department, phone, password or active flag; unlock after lockout."""
     user = session.get(User, user_id)
     if user is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import CursorResult, TextClause, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
@@ -35,7 +35,7 @@ def counters(settings: Settings, username: str, ip: str) -> list[Counter]:
 
 
 @lru_cache(maxsize=16)
-def _reserve_sql(free: int, first: int, cap: int):
+def _reserve_sql(free: int, first: int, cap: int) -> TextClause:
     # One statement counts the attempt and sets the delay that the new count earns, but only where no delay is
     # running: a refused attempt changes nothing, so hammering never lengthens the wait.
     n = "(CASE WHEN login_throttle.last_at <= :stale THEN 1 ELSE login_throttle.count + 1 END)"
@@ -93,6 +93,8 @@ def locked_names(session: Session, now: datetime) -> set[str]:
 def purge(session: Session, settings: Settings, now: datetime) -> int:
     """Forget counters that went quiet a whole window ago and have no delay running (not committed)."""
     at = int(now.timestamp())
-    return session.execute(delete(LoginThrottle).where(
+    result = session.execute(delete(LoginThrottle).where(
         LoginThrottle.last_at <= at - settings.login_window_minutes * 60,
-        func.coalesce(LoginThrottle.blocked_until, 0) <= at)).rowcount
+        func.coalesce(LoginThrottle.blocked_until, 0) <= at))
+    assert isinstance(result, CursorResult)  # a DELETE's result: it has a row count
+    return result.rowcount

@@ -28,7 +28,7 @@ class FixedClock:
     def now(self) -> datetime:
         return self.at
 
-    def advance(self, **kwargs) -> datetime:
+    def advance(self, **kwargs: float) -> datetime:
         """Move forward by timedelta(**kwargs) and return the new time."""
         self.at = self.at + timedelta(**kwargs)
         return self.at

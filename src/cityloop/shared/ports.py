@@ -25,7 +25,8 @@ def free_port(host: str) -> int:
     """A port the system has free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def listener_ports(web_port: int, host: str, env: Mapping[str, str]) -> dict[str, int]:

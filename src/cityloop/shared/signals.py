@@ -7,9 +7,10 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Coroutine
+from typing import Any
 
 
-async def until_signalled(coro: Coroutine) -> None:
+async def until_signalled(coro: Coroutine[Any, Any, object]) -> None:
     """Run `coro` until it ends or the process gets SIGTERM or SIGINT (then cancel it and wait for its cleanup)."""
     task = asyncio.ensure_future(coro)
     loop = asyncio.get_running_loop()
