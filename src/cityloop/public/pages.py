@@ -1,33 +1,19 @@
 """Public pages (no login): the index of public pages, the service map, a QR placement's phone page (counts the
-scan) and closed cases on a map; plus this area's scripts and styles."""
+scan) and closed cases on a map."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from cityloop.state import app_state
 from cityloop.deps import get_session
 from cityloop.public import domain, placements, queries
-from cityloop.shared.errors import AppError, NotFound
+from cityloop.shared.errors import AppError
 from cityloop.web import pages
 
 router = APIRouter(include_in_schema=False)
-STATIC = Path(__file__).resolve().parent / "static"
-TYPES = {".js": "text/javascript", ".css": "text/css"}
-
-
-@router.get("/static/public/{name}")
-def public_static(name: str):
-    """This area's scripts and styles."""
-    path = (STATIC / name).resolve()
-    if not path.is_relative_to(STATIC) or not path.is_file():
-        raise NotFound("no-such-file", "文件不存在", "No such file")
-    return FileResponse(path, media_type=TYPES.get(path.suffix, "application/octet-stream"),
-                        headers={"Cache-Control": "public, max-age=3600"})
 
 
 def _tiles(request: Request) -> dict:

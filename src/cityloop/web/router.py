@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -12,8 +12,9 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from cityloop.areas import folders
 from cityloop.state import AppState, app_state
-from cityloop.deps import get_session, optional_actor
+from cityloop.deps import SettingsDep, get_session, optional_actor
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import AppError, Forbidden, NotFound
 from cityloop.http.problems import problem
@@ -25,6 +26,12 @@ router = APIRouter(tags=["system 系统"])
 extra_routers = [console_pages.router, admin.router, screen.router, screen.api, docs.router]
 STATIC = Path(__file__).resolve().parent / "static"
 CACHE = {"Cache-Control": "public, max-age=86400"}
+# The phone apps' files: their service worker keeps the offline copy, so the browser always revalidates (and a new
+# release reaches the phones at once).
+FIELD_APP_AREAS = ("channels", "department_app")
+REVALIDATE = {"Cache-Control": "no-cache"}
+TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml",
+         ".webmanifest": "application/manifest+json"}  # others: by the file name's extension
 
 
 @router.get("/healthz")
@@ -72,7 +79,7 @@ def vendor(name: str, request: Request):
 
 @router.get("/favicon.ico", include_in_schema=False)
 def favicon():
-    """The icon browsers ask for by themselves (pages name /static/favicon.svg; this answers the rest)."""
+    """The icon browsers ask for by themselves (pages name /static/web/favicon.svg; this answers the rest)."""
     return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml", headers=CACHE)
 
 
@@ -83,13 +90,16 @@ def vocabulary(lang: str = "zh"):
     return Response(body, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})
 
 
-@router.get("/static/{name:path}", include_in_schema=False)
-def static(name: str):
-    """Our own CSS, scripts and icons."""
-    path = (STATIC / name).resolve()
-    if not path.is_relative_to(STATIC) or not path.is_file():
+@router.get("/static/{area}/{name:path}", include_in_schema=False)
+def static(area: str, name: str, settings: SettingsDep) -> FileResponse:
+    """Every area's scripts, styles and icons: the files of src/cityloop/<area>/static/ (web's are the shell's)."""
+    folder = None if area in settings.disabled_areas else folders("static").get(area)
+    path = (folder / name).resolve() if folder is not None else None
+    if (folder is None or path is None or not path.is_relative_to(folder) or not path.is_file()
+            or any(part.startswith(".") for part in PurePosixPath(name).parts)):
         raise NotFound("no-such-file", "文件不存在", "No such file")
-    return FileResponse(path, headers=CACHE)
+    cache = REVALIDATE if area in FIELD_APP_AREAS else CACHE
+    return FileResponse(path, media_type=TYPES.get(path.suffix), headers=cache)
 
 
 @router.get("/", include_in_schema=False)
