@@ -97,7 +97,7 @@ def error_page(request: Request, status: int, zh: str, en: str) -> HTMLResponse 
 
     actor = getattr(request.state, "actor", None)
     title = ("页面不存在", "Page not found") if status == 404 else ("无权访问", "Not allowed")
-    return render(request, "console/error.html", status=status, menu=menu_for(actor) if actor else None,
+    return render(request, "error.html", status=status, menu=menu_for(actor) if actor else None,
                   error=SimpleNamespace(zh=zh, en=en), title=title)
 
 
@@ -105,7 +105,7 @@ def refuse(request: Request, actor, error) -> HTMLResponse:
     """The 403 page for a logged-in user whose roles do not open this page (an AppError says why)."""
     from cityloop.web.menu import menu_for
 
-    return render(request, "console/error.html", status=403, menu=menu_for(actor), error=error)
+    return render(request, "error.html", status=403, menu=menu_for(actor), error=error)
 
 
 def set_session(response, token: str, max_age: int, secure: bool) -> None:

@@ -18,12 +18,10 @@ from cityloop.deps import SettingsDep, get_session, optional_actor
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import AppError, Forbidden, NotFound
 from cityloop.http.problems import problem
-from cityloop.web import console as console_pages
-from cityloop.web import admin, docs, pages, screen, vocab
-from cityloop.web.menu import menu_for
+from cityloop.web import docs, pages, vocab
 
 router = APIRouter(tags=["system 系统"])
-extra_routers = [console_pages.router, admin.router, screen.router, screen.api, docs.router]
+extra_routers = [docs.router]
 STATIC = Path(__file__).resolve().parent / "static"
 CACHE = {"Cache-Control": "public, max-age=86400"}
 # The phone apps' files: their service worker keeps the offline copy, so the browser always revalidates (and a new
@@ -170,20 +168,6 @@ def _login_form(request: Request, next: str, error: AppError | None, status: int
     if request.cookies.get(pages.CSRF_COOKIE) != token:
         pages.set_csrf(response, token, app_state(request.app).settings.secure_cookies)
     return response
-
-
-@router.get("/console", include_in_schema=False)
-def console(request: Request, session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
-    """The staff console's start: today's figures and what waits for this user."""
-    from cityloop.cases import queries
-    from cityloop.sla.service import calendar
-
-    if actor is None:
-        return pages.login_redirect(request)
-    now, cal = app_state(request.app).clock.now(), calendar(session, app_state(request.app).settings)
-    items = queries.inbox(session, actor, now, cal)
-    return pages.render(request, "console/index.html", menu=menu_for(actor), items=items[:10], waiting=len(items),
-                        figures=console_pages.dashboard_figures(session, actor, now, cal))
 
 
 def _safe_next(target: str) -> str:

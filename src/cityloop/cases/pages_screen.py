@@ -51,7 +51,7 @@ def screen_page(request: Request, actor: Actor | None = Depends(optional_actor))
         return pages.refuse(request, actor, Forbidden("role-required", "需要角色：领导/值班长/派遣员/受理员",
                                                       "Requires role: leader, shift lead, dispatcher or operator"))
     settings = app_state(request.app).settings
-    return pages.render(request, "screen.html", tile_url=settings.map_tile_url,
+    return pages.render(request, "cases/screen.html", tile_url=settings.map_tile_url,
                         tile_attribution=settings.map_tile_attribution,
                         poll_ms=int(settings.screen_poll_seconds * 1000))
 

@@ -44,7 +44,7 @@ def _gate(request: Request, actor: Actor | None, tab: str):
 
 def _render(request: Request, actor: Actor, tab: str, **context):
     tabs = [(name, zh, en) for name, zh, en, roles in TABS if actor.has(*roles)]
-    return pages.render(request, f"console/admin/{tab}.html", menu=menu_for(actor), tabs=tabs, tab=tab, **context)
+    return pages.render(request, f"org/admin/{tab}.html", menu=menu_for(actor), tabs=tabs, tab=tab, **context)
 
 
 @router.get("")
