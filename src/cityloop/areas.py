@@ -6,6 +6,7 @@ The app, the CLI and Alembic find them here, so adding an area edits no central 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from functools import cache
 from pathlib import Path
