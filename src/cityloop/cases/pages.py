@@ -1,5 +1,5 @@
-"""Staff console pages: the dashboard (/console), my inbox, the case list, one case (with the actions this user may
-take), the 确权 queue and the 督查督办 overview. Pages read through the case queries; every change goes through the JSON API."""
+"""Staff console pages: the dashboard (/console), my inbox, the case list, one case (with the actions this user
+may take), the 确权 queue and the 督查督办 overview. Pages read through the case queries; every change goes through the JSON API."""
 
 from __future__ import annotations
 
@@ -191,7 +191,8 @@ def case_panel(ident: str, request: Request, session: SessionDep, actor: Optiona
     """The case page's body alone, for refreshing it after an action."""
     if actor is None:
         return pages.login_redirect(request)
-    return pages.render(request, "cases/_case_panel.html", **case_context(session, actor, ident, *_now_cal(session, clock, settings)))
+    context = case_context(session, actor, ident, *_now_cal(session, clock, settings))
+    return pages.render(request, "cases/_case_panel.html", **context)
 
 
 def case_context(session: Session, actor: Actor, ident: str, now: datetime, cal: WorkCalendar) -> dict[str, Any]:
@@ -199,10 +200,10 @@ def case_context(session: Session, actor: Actor, ident: str, now: datetime, cal:
     case = queries.get_visible(session, actor, ident)
     out = queries.to_out(session, case, actor, now, cal)
     photos = list(session.scalars(select(CasePhoto).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id)))
-    context: dict[str, Any] = {"case": out, "events": queries.events(session, case), "nodes": queries.nodes(session, case),
-               "photos": photos, "can_publish": actor.has("operator", "shift_lead", "admin"),
-               "fields": ACTION_FIELDS, "node_names": NODES,
-               "names": {action: rule.name for action, rule in RULES.items()}}
+    context: dict[str, Any] = {
+        "case": out, "events": queries.events(session, case), "nodes": queries.nodes(session, case),
+        "photos": photos, "can_publish": actor.has("operator", "shift_lead", "admin"),
+        "fields": ACTION_FIELDS, "node_names": NODES, "names": {action: rule.name for action, rule in RULES.items()}}
     context["supervisions"], context["assists"] = supervision.for_case(session, now, case.id)
     context["workorder_no"] = session.scalar(select(WorkOrder.external_no).where(WorkOrder.case_id == case.id))
     if case.pending_request:

@@ -165,8 +165,9 @@ def vendor_file(node_modules: Path, name: str) -> Path | None:
 
 # Every field app's shell shares these files (the base map, the page script, the styles).
 FIELD_SHELL = ("/vocab.js", "/static/channels/outbox.js", "/static/channels/channels.css", "/static/channels/icon.svg",
-               "/static/web/css/app.css", "/static/web/js/app.js", "/static/vendor/leaflet.js", "/static/vendor/leaflet.css",
-               "/static/vendor/protomaps-leaflet.js", "/map/config.js", "/static/web/js/map.js")
+               "/static/web/css/app.css", "/static/web/js/app.js", "/static/vendor/leaflet.js",
+               "/static/vendor/leaflet.css", "/static/vendor/protomaps-leaflet.js", "/map/config.js",
+               "/static/web/js/map.js")
 
 
 def field_worker(app: str, version: int, shell: tuple[str, ...]) -> Response:
