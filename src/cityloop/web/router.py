@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path, PurePosixPath
-
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
