@@ -1,4 +1,5 @@
-"""Business areas are the subpackages of cityloop; each may bring models, a router, a CLI and server tasks.
+"""Business areas are the subpackages of cityloop; each may bring models, a router, pages, a CLI and server tasks,
+plus a `templates/` folder (found by the one Jinja environment) and a `static/` folder (served at /static/<area>/).
 
 The app, the CLI and Alembic find them here, so adding an area edits no central list."""
 
@@ -8,6 +9,7 @@ import importlib
 import importlib.util
 import pkgutil
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
 import cityloop
@@ -36,3 +38,10 @@ def modules(kind: str, exclude: tuple[str, ...] | list[str] = ()) -> list[Module
         if importlib.util.find_spec(name) is not None:
             out.append(importlib.import_module(name))
     return out
+
+
+@cache
+def folders(name: str) -> dict[str, Path]:
+    """Each area's `<name>/` folder that exists ("templates", "static"), by area name, in mounting order."""
+    root = Path(cityloop.__file__).resolve().parent
+    return {area: root / area / name for area in names() if (root / area / name).is_dir()}

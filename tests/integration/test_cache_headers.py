@@ -19,4 +19,4 @@ def test_api_answers_and_pages_are_not_stored_and_static_files_are_cached(api, w
     assert api.get("/login").headers["cache-control"] == "no-store"
     form_login(api, "admin")
     assert api.get("/console").headers["cache-control"] == "no-store"
-    assert api.get("/static/css/app.css").headers["cache-control"] == "public, max-age=86400"
+    assert api.get("/static/web/css/app.css").headers["cache-control"] == "public, max-age=86400"

@@ -21,12 +21,12 @@ def test_public_pages_and_static_files(api):
     assert sw.headers["content-type"].startswith("text/javascript")
     config = json.loads(sw.text.split("\n", 1)[0].removeprefix("const APP = ").removesuffix(";"))
     assert config["cache"].startswith("cityloop-inspector-v") and config["prefix"] == "cityloop-inspector"
-    assert {"/m/inspector", "/channels/static/inspector.js", "/static/js/map.js"} <= set(config["shell"])
+    assert {"/m/inspector", "/static/channels/inspector.js", "/static/web/js/map.js"} <= set(config["shell"])
     assert all(api.get(path).status_code == 200 for path in config["shell"])  # the worker's install would fail else
     manifest = api.get("/m/inspector/manifest.webmanifest").json()
     assert manifest["start_url"] == "/m/inspector" and manifest["display"] == "standalone"
-    assert api.get("/channels/static/inspector.js").headers["content-type"].startswith("text/javascript")
-    assert api.get("/channels/static/../models.py").status_code == 404
+    assert api.get("/static/channels/inspector.js").headers["content-type"].startswith("text/javascript")
+    assert api.get("/static/channels/../models.py").status_code == 404
 
 
 def test_staff_pages_need_login_and_role(api, settings, world, clock):

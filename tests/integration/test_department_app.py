@@ -193,11 +193,11 @@ def test_the_page_its_worker_manifest_and_files(api, world):
     assert api.get("/m/department", follow_redirects=False).headers["location"] == "/login?next=/m/department"
     sw = api.get("/m/department/sw.js")
     assert sw.headers["service-worker-allowed"] == "/m/" and '"prefix": "cityloop-department"' in sw.text
-    assert '"/department-app/static/department.js"' in sw.text and "caches.open(APP.cache)" in sw.text
+    assert '"/static/department_app/department.js"' in sw.text and "caches.open(APP.cache)" in sw.text
     assert api.get("/m/department/manifest.webmanifest").json()["start_url"] == "/m/department"
-    assert api.get("/department-app/static/department.js").headers["content-type"].startswith("text/javascript")
+    assert api.get("/static/department_app/department.js").headers["content-type"].startswith("text/javascript")
     for bad in ("..%2Fmodels.py", "nothing.js", "%2E%2E%2Fservice.py"):
-        assert api.get(f"/department-app/static/{bad}").status_code == 404
+        assert api.get(f"/static/department_app/{bad}").status_code == 404
     form_login(api, "t100", next_url="/m/department")
     page = api.get("/m/department")
     assert page.status_code == 200 and "本部门待办" in page.text and "<script>" not in page.text

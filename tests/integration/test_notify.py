@@ -286,8 +286,8 @@ def test_pages_show_the_badge_the_inbox_and_the_admin_console(api, login, world,
     _dispatched_case(api, login, world)
     page = api.get("/console/notifications", headers=login("d01"))
     assert page.status_code == 200 and 'id="notify-badge"' in page.text
-    assert '<script src="/static/js/notify-badge.js"></script>' in page.text and "新派遣案件" in page.text
-    assert api.get("/static/js/notify-badge.js").status_code == 200
+    assert '<script src="/static/notify/badge.js"></script>' in page.text and "新派遣案件" in page.text
+    assert api.get("/static/notify/badge.js").status_code == 200
     assert "Mark all read" in api.get("/console/notifications?lang=en", headers=login("d01")).text
     assert api.get("/console/notify", headers=login("d01")).status_code == 403
     admin = api.get("/console/notify?lang=zh", headers=login("admin"))

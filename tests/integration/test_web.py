@@ -49,13 +49,32 @@ def test_login_never_redirects_off_site(api, world):
 
 
 @pytest.mark.parametrize("path, status", [
-    ("/static/css/app.css", 200), ("/static/js/app.js", 200), ("/static/../config.py", 404),
+    ("/static/web/css/app.css", 200), ("/static/web/js/app.js", 200), ("/static/../config.py", 404),
     ("/static/vendor/htmx.min.js", 200), ("/static/vendor/leaflet.css", 200),
     ("/static/vendor/images/marker-icon.png", 200), ("/static/vendor/../package.json", 404),
-    ("/static/vendor/leaflet/package.json", 404),
+    ("/static/vendor/leaflet/package.json", 404), ("/static/cases/case.js", 200), ("/static/sensors/console.js", 200),
+    ("/static/web/%2E%2E%2Fconfig.py", 404), ("/static/web/..%2Frouter.py", 404), ("/static/nothing/app.css", 404),
+    ("/static/css/app.css", 404), ("/static/web/", 404), ("/static/web/css", 404),
 ])
 def test_static_files(api, path, status):
     assert api.get(path).status_code == status
+
+
+def test_every_area_serves_its_static_folder_one_way(api):
+    """/static/<area>/<path> for every area's static/ folder, with one caching rule (the phone apps revalidate)."""
+    from cityloop.areas import folders
+
+    for area, folder in folders("static").items():
+        for path in folder.rglob("*"):
+            if path.is_file():
+                got = api.get(f"/static/{area}/{path.relative_to(folder).as_posix()}")
+                assert got.status_code == 200, path
+                expected = "no-cache" if area in ("channels", "department_app") else "public, max-age=86400"
+                assert got.headers["cache-control"] == expected, path
+    assert api.get("/static/cases/case.js").headers["content-type"].startswith("text/javascript")
+    assert api.get("/static/web/css/app.css").headers["content-type"].startswith("text/css")
+    missing = api.get("/static/cases/nothing.js")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
 
 def test_home_page(api):
@@ -100,7 +119,7 @@ HTML = {"accept": "text/html,application/xhtml+xml"}
 def test_a_browser_gets_a_page_for_a_missing_address_and_an_api_caller_gets_problem_json(api, world):
     page = api.get("/console/no-such-page", headers=HTML)
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
-    assert "页面不存在" in page.text and 'href="/static/css/app.css"' in page.text
+    assert "页面不存在" in page.text and 'href="/static/web/css/app.css"' in page.text
     english = api.get("/no-such-page?lang=en", headers=HTML)
     assert english.status_code == 404 and "Page not found" in english.text
     machine = api.get("/api/v1/no-such-thing", headers=HTML)
@@ -112,4 +131,4 @@ def test_a_browser_gets_a_page_for_a_missing_address_and_an_api_caller_gets_prob
 def test_favicon(api):
     icon = api.get("/favicon.ico")
     assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml" and b"<svg" in icon.content
-    assert '<link rel="icon" href="/static/favicon.svg"' in api.get("/login").text
+    assert '<link rel="icon" href="/static/web/favicon.svg"' in api.get("/login").text

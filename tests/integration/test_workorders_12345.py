@@ -269,8 +269,8 @@ def test_unreachable_platform_is_recorded_and_retried(api, login, county, sessio
 def test_console_page_lists_the_queue(api, login, county, clock):
     post(api, order("GD-W-1", 诉求地址=None), clock.now().timestamp())
     page = api.get("/console/workorders", headers=login("operator1"))
-    assert page.status_code == 200 and "12345 工单" in page.text and "/workorders/static/workorders.js" in page.text
-    assert api.get("/workorders/static/workorders.js").status_code == 200
+    assert page.status_code == 200 and "12345 工单" in page.text and "/static/workorders/workorders.js" in page.text
+    assert api.get("/static/workorders/workorders.js").status_code == 200
     assert api.get("/console/workorders", headers=login("d01")).status_code == 403
     assert api.get("/api/v1/workorders", headers=login("d01")).status_code == 403
     assert "/console/workorders" in api.get("/console", headers=login("operator1")).text

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cityloop.state import AppState, app_state
-from cityloop.cases import actions, intake, queries, service
+from cityloop.cases import actions, intake, pages, pages_screen, queries, service
 from cityloop.cases import saved_filters as saved
 from cityloop.cases.domain import available_actions, scoped_key
 from cityloop.cases.models import Case, CasePhoto
@@ -32,6 +32,7 @@ from cityloop.sla.service import calendar
 from cityloop.shared.fields import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["cases 案件"])
+extra_routers = [pages.router, pages_screen.router, pages_screen.api]  # the console pages, the big screen
 
 
 def _body_doc(model: type[BaseModel], required: bool) -> dict:

@@ -1,27 +1,23 @@
 """Channel pages: the inspector app (城管通, an installable PWA with an offline queue), 拍一拍 public reporting and
-its status page, the hotline form and the operator's intake review; plus their scripts, manifest and service worker."""
+its status page, the hotline form and the operator's intake review; plus the app's manifest and service worker."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from cityloop.channels import public
 from cityloop.config import Settings
 from cityloop.deps import OptionalActorDep, SessionDep, SettingsDep
 from cityloop.org.actor import Actor
-from cityloop.shared.errors import AppError, NotFound
+from cityloop.shared.errors import AppError
 from cityloop.web import pages
 from cityloop.web.menu import menu_for
 
 router = APIRouter(include_in_schema=False)
-STATIC = Path(__file__).resolve().parent / "static"
-TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".webmanifest": "application/manifest+json"}
-NO_CACHE = {"Cache-Control": "no-cache"}  # the service worker keeps the offline copy; the browser always revalidates
 
 
 def _tiles(s: Settings) -> dict[str, Any]:
@@ -47,8 +43,8 @@ def inspector_app(request: Request, actor: OptionalActorDep, settings: SettingsD
 @router.get("/m/inspector/sw.js")
 def inspector_worker() -> Response:
     """The app's service worker; allowed to control /m/inspector itself (scope without the trailing slash)."""
-    return pages.field_worker("inspector", 6, ("/m/inspector", "/channels/static/inspector.js",
-                                               "/channels/static/catpicker.js"))
+    return pages.field_worker("inspector", 7, ("/m/inspector", "/static/channels/inspector.js",
+                                               "/static/channels/catpicker.js"))
 
 
 @router.get("/m/inspector/manifest.webmanifest")
@@ -57,17 +53,8 @@ def inspector_manifest() -> JSONResponse:
     return JSONResponse({
         "name": "城管通 · CityLoop", "short_name": "城管通", "start_url": "/m/inspector", "scope": "/m/inspector",
         "display": "standalone", "background_color": "#f5f7fa", "theme_color": "#0b2340", "lang": "zh-CN",
-        "icons": [{"src": "/channels/static/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"}],
+        "icons": [{"src": "/static/channels/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"}],
     }, media_type="application/manifest+json")
-
-
-@router.get("/channels/static/{name}")
-def channel_static(name: str) -> FileResponse:
-    """This area's scripts, styles and icon."""
-    path = (STATIC / name).resolve()
-    if not path.is_relative_to(STATIC) or not path.is_file():
-        raise NotFound("no-such-file", "文件不存在", "No such file")
-    return FileResponse(path, media_type=TYPES.get(path.suffix, "application/octet-stream"), headers=NO_CACHE)
 
 
 @router.get("/m/report")

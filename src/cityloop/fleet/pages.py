@@ -3,31 +3,19 @@ the live map, track playback) and the public list of approved permits (信息公
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
 from cityloop.deps import ClockDep, OptionalActorDep, SessionDep, SettingsDep
 from cityloop.fleet import access, queries
 from cityloop.fleet.service import today
 from cityloop.fleet.models import Company
 from cityloop.web import pages
-from cityloop.shared.errors import NotFound
 from cityloop.web.menu import menu_for
 
 router = APIRouter(include_in_schema=False)
 extra_routers = [router]
-STATIC = Path(__file__).resolve().parent / "static"
-
-
-@router.get("/static/fleet/{name}")
-def static(name: str) -> FileResponse:
-    """The fleet pages' scripts."""
-    path = STATIC / name
-    if "/" in name or name.startswith(".") or not path.is_file():
-        raise NotFound("no-such-file", "文件不存在", "No such file")
-    return FileResponse(path, media_type="text/javascript", headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.get("/portal")

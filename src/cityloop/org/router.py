@@ -12,13 +12,14 @@ from cityloop.audit import service as audit
 from cityloop.deps import ActorDep, ClockDep, SessionDep, SettingsDep, StateDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.geo.models import DutyGridInspector
-from cityloop.org import service, throttle
+from cityloop.org import pages, service, throttle
 from cityloop.org.models import Department
 from cityloop.org.schemas import DepartmentOut, MeOut, TokenOut, UserIn, UserOut, UserPatch
 from cityloop.shared.errors import Invalid
 from cityloop.shared.ids import MAX_ID
 
 router = APIRouter(prefix="/api/v1", tags=["org 组织与登录"])
+extra_routers = [pages.router]  # the administration pages
 
 
 @router.post("/auth/token", response_model=TokenOut)

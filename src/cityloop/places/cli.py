@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 CLI_NAME = "places"
 CLI_HELP = "地理编码数据 / places: roads, door plates, POIs for geocoding"
@@ -14,7 +19,7 @@ app = typer.Typer(help=CLI_HELP, no_args_is_help=True)
 console = Console()
 
 
-def _session():
+def _session() -> Session:
     from cityloop.cli import _settings
     from cityloop.db import make_engine, make_session_factory
 

@@ -48,9 +48,15 @@ def normalize(text: str) -> str:
     return _PUNCT.sub("", text)
 
 
+def _as_is(chars: str) -> list[str]:
+    """Characters without pinyin (letters, digits) stay as they are, one by one."""
+    return list(chars)
+
+
 @cache
 def _initial(char: str) -> str:
-    return "".join(lazy_pinyin(char, style=Style.FIRST_LETTER, errors=lambda s: list(s))).lower()
+    # pypinyin's stub says the errors callback returns a str; the library also takes a list (its documented use)
+    return "".join(lazy_pinyin(char, style=Style.FIRST_LETTER, errors=_as_is)).lower()  # type: ignore[arg-type]
 
 
 def initials(name: str) -> str:

@@ -8,7 +8,9 @@ import csv
 import io
 import json
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.channels.models import GazetteerEntry
 from cityloop.geo.coords import COORD_SYSTEMS, to_wgs84_np
+from cityloop.places.index import Geometry
 from cityloop.places.models import PlaceAddress, PlaceRoad
 from cityloop.shared.errors import Invalid
 
@@ -25,6 +28,8 @@ KINDS = ("road", "address", *POINT_KINDS)
 RANGE_FIELDS = ("left_from", "left_to", "right_from", "right_to")
 MAX_ERRORS = 20
 MAX_NAME = 100
+Props = dict[str, Any]  # a feature's properties (GeoJSON) or a CSV row
+Item = tuple[int, Props, Any]  # where (feature index or line), properties, raw geometry (GeoJSON text or object)
 
 
 class FeatureError(ValueError):
@@ -48,7 +53,7 @@ class Parsed:
         return {"roads": len(self.roads), "addresses": len(self.addresses), "pois": len(self.points)}
 
 
-def _text(props: dict, key: str, required: bool = False, what: str = "") -> str | None:
+def _text(props: Props, key: str, required: bool = False, what: str = "") -> str | None:
     value = props.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -60,7 +65,7 @@ def _text(props: dict, key: str, required: bool = False, what: str = "") -> str 
     return value
 
 
-def _int(props: dict, key: str) -> int | None:
+def _int(props: Props, key: str) -> int | None:
     value = props.get(key)
     if value is None or value == "":
         return None
@@ -73,7 +78,7 @@ def _int(props: dict, key: str) -> int | None:
     return number
 
 
-def _geometry(raw, coord_sys: str):
+def _geometry(raw: Any, coord_sys: str) -> Geometry:
     """A valid, non-empty geometry in WGS84, or a FeatureError."""
     try:
         geom = shapely.from_geojson(raw if isinstance(raw, str) else json.dumps(raw))
@@ -91,7 +96,7 @@ def _geometry(raw, coord_sys: str):
     return geom
 
 
-def _feature(props: dict, geom, source: str, out: Parsed) -> None:
+def _feature(props: Props, geom: Geometry, source: str, out: Parsed) -> None:
     """Validate one feature and add its row to out."""
     kind = (props.get("kind") or "").strip() if isinstance(props.get("kind"), str) else None
     if not kind:
@@ -131,8 +136,8 @@ def _feature(props: dict, geom, source: str, out: Parsed) -> None:
                                      source=source))
 
 
-def _collect(items, source: str, coord_sys: str, label) -> Parsed:
-    out, errors = Parsed(), []
+def _collect(items: Iterable[Item], source: str, coord_sys: str, label: Callable[[int], tuple[str, str]]) -> Parsed:
+    out, errors = Parsed(), list[dict[str, Any]]()
     for where, props, raw in items:
         try:
             _feature(props, _geometry(raw, coord_sys), source, out)
@@ -157,7 +162,7 @@ def parse_geojson(text: str, source: str, coord_sys: str = "wgs84") -> Parsed:
     if not isinstance(features, list) or not features:
         raise Invalid("places-empty", "GeoJSON 中没有要素（features）", "The GeoJSON has no features")
 
-    def items():
+    def items() -> Iterator[Item]:
         for i, f in enumerate(features):
             props = f.get("properties") if isinstance(f, dict) else None
             yield i, props if isinstance(props, dict) else {}, (f.get("geometry") if isinstance(f, dict) else None) \
@@ -176,7 +181,7 @@ def parse_csv(text: str, source: str, coord_sys: str = "wgs84") -> Parsed:
     if "kind" not in (reader.fieldnames or []):
         raise Invalid("places-columns", "CSV 缺少列：kind", "The CSV has no kind column")
 
-    def items():
+    def items() -> Iterator[Item]:
         for line, rec in enumerate(reader, start=2):
             props = {k: (v or "").strip() for k, v in rec.items() if k}
             if props.get("wkt"):

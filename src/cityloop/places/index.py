@@ -8,7 +8,9 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -25,6 +27,10 @@ PLATE_RADIUS_M = 50
 ROAD_RADIUS_M = 300
 POI_RADIUS_M = 300
 CONTEXT_BONUS, CONTEXT_PENALTY = 5, 20
+
+Geometry = Any  # a shapely geometry (shapely ships no type information)
+Fingerprint = tuple[float | str | None, ...]  # see store.fingerprint
+Region = tuple[str, str, Geometry | None]  # level, name, polygon
 
 
 @dataclass
@@ -48,7 +54,7 @@ class Road:
 
     name: str
     town: str | None
-    line: object
+    line: Geometry
     ranges: tuple[int | None, int | None, int | None, int | None]
 
 
@@ -120,7 +126,7 @@ def _degrees(m: float, lat: float) -> float:
     return m / (111_320 * max(math.cos(math.radians(lat)), 0.1))
 
 
-def _midpoint(line) -> tuple[float, float]:
+def _midpoint(line: Geometry) -> tuple[float, float]:
     p = shapely.line_interpolate_point(shapely.line_merge(line) if line.geom_type == "MultiLineString" else line,
                                        0.5, normalized=True)
     if p.is_empty:
@@ -132,7 +138,7 @@ class PlaceIndex:
     """Geocode text and reverse-geocode points over roads, door plates, POIs, communities and towns."""
 
     def __init__(self, entries: list[Entry], roads: list[Road], plates: list[Plate],
-                 regions: list[tuple[str, str, object]] = (), fingerprint: tuple = ()) -> None:
+                 regions: Sequence[Region] = (), fingerprint: Fingerprint = ()) -> None:
         self.fingerprint = fingerprint
         self.roads, self.plates = roads, plates
         self.entries = list(entries)
@@ -151,7 +157,7 @@ class PlaceIndex:
 
     # ---- building ----
 
-    def _contexts(self, regions) -> None:
+    def _contexts(self, regions: Sequence[Region]) -> None:
         """Which towns/communities each entry lies in (by region polygons, and by its own address text)."""
         self.context_forms: dict[str, str] = {}
         for _level, name, _ in regions:
@@ -196,14 +202,15 @@ class PlaceIndex:
         self.choices = {"all": FuzzyPool([p[0] for p in pairs], [p[1] for p in pairs])}
         roads = [p for p in pairs if self.entries[p[1]].road is not None]
         self.choices["road"] = FuzzyPool([p[0] for p in roads], [p[1] for p in roads])
-        by_ctx: dict[tuple[str, str], tuple[list, list]] = defaultdict(lambda: ([], []))
+        by_ctx: dict[tuple[str, str], tuple[list[str], list[int]]] = defaultdict(lambda: ([], []))
         for name, i in pairs:
             for ctx in self.entries[i].context:
                 for pool in ("all", "road") if self.entries[i].road is not None else ("all",):
                     names, owners = by_ctx[(pool, ctx)]
                     names.append(name)
                     owners.append(i)
-        self.ctx_choices = {key: FuzzyPool(*lists) for key, lists in by_ctx.items()}
+        self.ctx_choices: dict[tuple[str, str | None], FuzzyPool] = {
+            key: FuzzyPool(*lists) for key, lists in by_ctx.items()}
         self.road_groups: dict[tuple[str, str | None], list[int]] = defaultdict(list)
         for i, r in enumerate(self.roads):
             self.road_groups[(domain.normalize(r.name), r.town)].append(i)
@@ -226,8 +233,8 @@ class PlaceIndex:
         for i, j, p in zip(a.tolist(), b.tolist(), points):
             if p is None or p.is_empty:
                 continue
-            key = tuple(sorted((names[i], names[j])))
-            self.crossings[key].append((round(p.x, 6), round(p.y, 6), i, j))
+            first, second = sorted((names[i], names[j]))
+            self.crossings[(first, second)].append((round(p.x, 6), round(p.y, 6), i, j))
 
     def _plates(self) -> None:
         self.plates_by: dict[tuple[str, int], list[int]] = defaultdict(list)
@@ -292,7 +299,10 @@ class PlaceIndex:
 
     def _plate_or_interpolated(self, road_entry: int, number: int) -> tuple[float, float, bool] | None:
         """A door plate's point, else a point interpolated along the road's house-number ranges."""
-        road = self.roads[self.entries[road_entry].road]
+        road_index = self.entries[road_entry].road
+        if road_index is None:  # not a road (match(…, "road") answers roads only)
+            return None
+        road = self.roads[road_index]
         norm = domain.normalize(road.name)
         plates = [self.plates[i] for i in self.plates_by.get((norm, number), ())]
         if plates:
@@ -323,7 +333,7 @@ class PlaceIndex:
         for i, s in self.match(parsed.text, "all", ctx).items():
             e = self.entries[i]
             out.append(Candidate(s - partial, e.kind, e.name, e.lon, e.lat, e.address, e.gid, context=e.context))
-        if parsed.number:
+        if parsed.number and parsed.road:
             roads = sorted(self.match(parsed.road, "road", ctx).items(), key=lambda kv: -kv[1])[:5]
             for i, s in roads:
                 point = self._plate_or_interpolated(i, parsed.number)
@@ -337,7 +347,8 @@ class PlaceIndex:
         if ctx:
             out = [self._in_context(c, ctx) for c in out]
         out.sort(key=lambda c: (-c.score, -domain.KIND_BONUS.get(c.kind, 0), len(c.name)))
-        seen, ranked = set(), []
+        seen: set[tuple[str, str, str | None]] = set()
+        ranked: list[Candidate] = []
         for c in out:
             key = (c.kind, c.name, c.address)
             if c.score > 0 and key not in seen:
@@ -358,11 +369,12 @@ class PlaceIndex:
 
     def _crossing_candidates(self, a: str, b: str, ctx: str | None, adjust: int) -> list[Candidate]:
         """Every crossing of two roads the fragments may name (a pair of names can cross in several towns)."""
-        out = []
+        out: list[Candidate] = []
         names_a, names_b = self._road_names(a, ctx), self._road_names(b, ctx)
         for na, sa in names_a.items():
             for nb, sb in names_b.items():
-                for x, y, ri, rj in self.crossings.get(tuple(sorted((na, nb))), ()):
+                low, high = sorted((na, nb))
+                for x, y, ri, rj in self.crossings.get((low, high), ()):
                     ei, ej = self.entries[self.road_entry + ri], self.entries[self.road_entry + rj]
                     first, second = (ei, ej) if domain.normalize(ei.name) == na else (ej, ei)
                     out.append(Candidate(min(sa, sb) + adjust, "intersection", f"{first.name}与{second.name}交叉口",
@@ -377,7 +389,7 @@ class PlaceIndex:
 
     # ---- reverse geocoding ----
 
-    def reverse(self, lon: float, lat: float) -> dict | None:
+    def reverse(self, lon: float, lat: float) -> dict[str, Any] | None:
         """The door plate within 50 m, else the nearest road within 300 m (number interpolated), else a POI."""
         pt = shapely.Point(lon, lat)
         if self.plate_tree is not None:
@@ -410,10 +422,10 @@ class PlaceIndex:
         return None
 
     @staticmethod
-    def _number_near(r: Road, line, pt) -> int | None:
+    def _number_near(r: Road, line: Geometry, pt: Geometry) -> int | None:
         """The house number opposite a point: the side of the line it lies on picks the range."""
         left, right = (r.ranges[0], r.ranges[1]), (r.ranges[2], r.ranges[3])
-        sides = [s for s in (left, right) if s[0] is not None and s[1] is not None]
+        sides = [(a, b) for a, b in (left, right) if a is not None and b is not None]
         if not sides:
             return None
         fraction = shapely.line_locate_point(line, pt, normalized=True)
@@ -421,5 +433,5 @@ class PlaceIndex:
             a = shapely.line_interpolate_point(line, max(0.0, fraction - 0.01), normalized=True)
             b = shapely.line_interpolate_point(line, min(1.0, fraction + 0.01), normalized=True)
             cross = (b.x - a.x) * (pt.y - a.y) - (b.y - a.y) * (pt.x - a.x)
-            sides = [left if cross >= 0 else right]
+            sides = [sides[0] if cross >= 0 else sides[1]]  # both given: sides is [left, right]
         return domain.number_at(fraction, *sides[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from cityloop.places.index import Candidate
@@ -34,6 +36,6 @@ def best_point(session: Session, query: str) -> Candidate | None:
     return found[0] if found else None
 
 
-def reverse(session: Session, lon: float, lat: float) -> dict | None:
+def reverse(session: Session, lon: float, lat: float) -> dict[str, Any] | None:
     """The nearest door plate, road or POI of a point, or None."""
     return index_for(session).reverse(lon, lat)

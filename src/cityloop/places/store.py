@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.orm import Session
 
 from cityloop.channels.models import GazetteerEntry
 from cityloop.geo.models import Region
-from cityloop.places.index import Entry, PlaceIndex, Plate, Road
+from cityloop.places.index import Entry, Fingerprint, PlaceIndex, Plate, Road
 from cityloop.places.models import PlaceAddress, PlaceRoad
 
 # Up to this many stored places a rebuild is quick (well under a second) and done in the request, so it is exact
@@ -36,10 +37,10 @@ class _Slot:
 
 
 _lock = threading.Lock()
-_slots: WeakKeyDictionary = WeakKeyDictionary()  # bind → _Slot; a closed test connection takes its index along
+_slots: WeakKeyDictionary[Engine | Connection, _Slot] = WeakKeyDictionary()  # bind → _Slot; a closed test connection takes its index along
 
 
-def fingerprint(session: Session) -> tuple:
+def fingerprint(session: Session) -> Fingerprint:
     """Changes whenever a place row is added, removed or moved."""
     parts = []
     for model, a, b in ((GazetteerEntry, GazetteerEntry.lon, func.length(GazetteerEntry.name)),
@@ -53,7 +54,7 @@ def fingerprint(session: Session) -> tuple:
     return tuple(float(v) if v is not None and not isinstance(v, str) else v for v in row)
 
 
-def build(session: Session, fp: tuple = ()) -> PlaceIndex:
+def build(session: Session, fp: Fingerprint = ()) -> PlaceIndex:
     """A fresh index of every stored place."""
     entries = [Entry(kind=g.kind, name=g.name, lon=g.lon, lat=g.lat,
                      aliases=tuple(a.strip() for a in (g.alias or "").split(",") if a.strip()),
@@ -69,7 +70,7 @@ def build(session: Session, fp: tuple = ()) -> PlaceIndex:
     return PlaceIndex(entries, roads, plates, regions, fingerprint=fp)
 
 
-def _slot(bind) -> _Slot:
+def _slot(bind: Engine | Connection) -> _Slot:
     with _lock:
         slot = _slots.get(bind)
         if slot is None:
@@ -77,12 +78,12 @@ def _slot(bind) -> _Slot:
         return slot
 
 
-def _size(fp: tuple) -> int:
+def _size(fp: Fingerprint) -> int:
     """How many places a fingerprint counts (its first column of each table)."""
-    return int(sum(fp[i] or 0 for i in range(0, len(fp), 4)))
+    return int(sum(count for count in fp[::4] if isinstance(count, float)))
 
 
-def _rebuild(slot: _Slot, bind, fp: tuple) -> None:
+def _rebuild(slot: _Slot, bind: Engine | Connection, fp: Fingerprint) -> None:
     """Build in this (background) thread and swap the new index in; lookups meanwhile use the old one."""
     try:
         with slot.lock, Session(bind=bind) as session:
@@ -122,7 +123,7 @@ def cached(session: Session, max_age: float) -> PlaceIndex:
     return index_for(session)
 
 
-def warm(session_factory) -> threading.Thread:
+def warm(session_factory: Callable[[], Session]) -> threading.Thread:
     """Build the index at startup in a background thread."""
     def run() -> None:
         with session_factory() as session:

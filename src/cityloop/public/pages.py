@@ -1,33 +1,20 @@
 """Public pages (no login): the index of public pages, the service map, a QR placement's phone page (counts the
-scan) and closed cases on a map; plus this area's scripts and styles."""
+scan) and closed cases on a map."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import HTMLResponse
 
 from cityloop.config import Settings
 from cityloop.deps import SessionDep, SettingsDep, StateDep
 from cityloop.public import domain, placements, queries
-from cityloop.shared.errors import AppError, NotFound
+from cityloop.shared.errors import AppError
 from cityloop.web import pages
 
 router = APIRouter(include_in_schema=False)
-STATIC = Path(__file__).resolve().parent / "static"
-TYPES = {".js": "text/javascript", ".css": "text/css"}
-
-
-@router.get("/static/public/{name}")
-def public_static(name: str) -> FileResponse:
-    """This area's scripts and styles."""
-    path = (STATIC / name).resolve()
-    if not path.is_relative_to(STATIC) or not path.is_file():
-        raise NotFound("no-such-file", "文件不存在", "No such file")
-    return FileResponse(path, media_type=TYPES.get(path.suffix, "application/octet-stream"),
-                        headers={"Cache-Control": "public, max-age=3600"})
 
 
 def _tiles(s: Settings) -> dict[str, Any]:

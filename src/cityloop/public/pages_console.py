@@ -93,7 +93,7 @@ def campaign_page(campaign_id: Id, request: Request, session: SessionDep, actor:
     try:
         campaign = campaign_service.get(session, campaign_id)
     except AppError as error:
-        return pages.render(request, "console/error.html", status=404, menu=menu_for(actor), error=error)
+        return pages.render(request, "error.html", status=404, menu=menu_for(actor), error=error)
     case_number = session.scalar(select(Case.number).where(Case.id == campaign.case_id))
     return _page(request, actor, "public/console_campaign.html", "/campaigns", c=campaign, case_number=case_number,
                  may_open=bool(openable(session, actor, [campaign.case_id])),

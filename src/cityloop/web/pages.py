@@ -5,12 +5,13 @@ node_modules (never a CDN)."""
 from __future__ import annotations
 
 import json
-
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Request
@@ -18,10 +19,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
 
+from cityloop.areas import folders
 from cityloop.cases.domain import SOURCE_NAMES, STAGES
+from cityloop.org.actor import Actor
 from cityloop.org.domain import ROLE_NAMES
+from cityloop.shared.errors import AppError
 from cityloop.sla.domain import time_left_words
 from cityloop.web import vocab
+from cityloop.web.menu import Entry, Group, grouped, menu_for
 
 TOKEN_COOKIE, CSRF_COOKIE, LANG_COOKIE = "cl_token", "cl_csrf", "cl_lang"
 CSRF_HEADER = "x-csrf-token"
@@ -29,20 +34,18 @@ ROOT = Path(__file__).resolve().parents[1]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def menu_bar(entries):
+def menu_bar(entries: Iterable[Entry] | None) -> list[Entry | Group]:
     """The header bar of these menu entries: plain links and per-area dropdowns (see web/menu.py)."""
-    from cityloop.web.menu import grouped
-
     return grouped(list(entries or []))
 
 
 @cache
 def templates() -> Jinja2Templates:
-    """The template set: web/templates first, then each area's templates folder."""
-    from cityloop.areas import names
-
-    folders = [ROOT / "web" / "templates"] + [ROOT / a / "templates" for a in names() if a != "web"]
-    loader = ChoiceLoader([FileSystemLoader(str(f)) for f in folders if f.is_dir()])
+    """The template set: web/templates first (the shell: base, home, login, error), then each area's templates
+    folder (its own under templates/<area>/)."""
+    found = folders("templates")
+    ordered = [found["web"], *(folder for area, folder in found.items() if area != "web")]
+    loader = ChoiceLoader([FileSystemLoader(str(f)) for f in ordered])
     env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]))
     env.globals["ROLE_NAMES"] = ROLE_NAMES
     env.globals["menu_bar"] = menu_bar
@@ -66,7 +69,7 @@ def lang(request: Request) -> str:
     return "en" if wanted == "en" else "zh"
 
 
-def render(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Render a page with the user, the language and t(zh, en) available to the template."""
     language = lang(request)
     context.setdefault("actor", getattr(request.state, "actor", None))
@@ -93,22 +96,18 @@ def error_page(request: Request, status: int, zh: str, en: str) -> HTMLResponse 
     if (status not in PAGE_ERRORS or request.method not in ("GET", "HEAD")
             or "text/html" not in request.headers.get("accept", "") or request.url.path.startswith(MACHINE_PATHS)):
         return None
-    from cityloop.web.menu import menu_for
-
     actor = getattr(request.state, "actor", None)
     title = ("页面不存在", "Page not found") if status == 404 else ("无权访问", "Not allowed")
-    return render(request, "console/error.html", status=status, menu=menu_for(actor) if actor else None,
+    return render(request, "error.html", status=status, menu=menu_for(actor) if actor else None,
                   error=SimpleNamespace(zh=zh, en=en), title=title)
 
 
-def refuse(request: Request, actor, error) -> HTMLResponse:
+def refuse(request: Request, actor: Actor, error: AppError) -> HTMLResponse:
     """The 403 page for a logged-in user whose roles do not open this page (an AppError says why)."""
-    from cityloop.web.menu import menu_for
-
-    return render(request, "console/error.html", status=403, menu=menu_for(actor), error=error)
+    return render(request, "error.html", status=403, menu=menu_for(actor), error=error)
 
 
-def set_session(response, token: str, max_age: int, secure: bool) -> None:
+def set_session(response: Response, token: str, max_age: int, secure: bool) -> None:
     """Store the bearer token in an HttpOnly cookie plus a fresh CSRF token that page scripts echo in a header."""
     response.set_cookie(TOKEN_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=secure)
     set_csrf(response, new_csrf(), secure, max_age)
@@ -119,7 +118,7 @@ def new_csrf() -> str:
     return secrets.token_urlsafe(24)
 
 
-def set_csrf(response, token: str, secure: bool, max_age: int | None = None) -> None:
+def set_csrf(response: Response, token: str, secure: bool, max_age: int | None = None) -> None:
     """The CSRF cookie that forms echo in a hidden `csrf` field and scripts in the X-CSRF-Token header."""
     response.set_cookie(CSRF_COOKIE, token, max_age=max_age, samesite="lax", secure=secure)
 
@@ -132,7 +131,7 @@ def csrf_ok(request: Request, submitted: str) -> bool:
     return bool(expected) and secrets.compare_digest(expected.encode(), given.encode())
 
 
-def clear_session(response) -> None:
+def clear_session(response: Response) -> None:
     """Log out."""
     response.delete_cookie(TOKEN_COOKIE)
     response.delete_cookie(CSRF_COOKIE)
@@ -165,9 +164,10 @@ def vendor_file(node_modules: Path, name: str) -> Path | None:
 
 
 # Every field app's shell shares these files (the base map, the page script, the styles).
-FIELD_SHELL = ("/vocab.js", "/channels/static/outbox.js", "/channels/static/channels.css", "/channels/static/icon.svg",
-               "/static/css/app.css", "/static/js/app.js", "/static/vendor/leaflet.js", "/static/vendor/leaflet.css",
-               "/static/vendor/protomaps-leaflet.js", "/map/config.js", "/static/js/map.js")
+FIELD_SHELL = ("/vocab.js", "/static/channels/outbox.js", "/static/channels/channels.css", "/static/channels/icon.svg",
+               "/static/web/css/app.css", "/static/web/js/app.js", "/static/vendor/leaflet.js",
+               "/static/vendor/leaflet.css", "/static/vendor/protomaps-leaflet.js", "/map/config.js",
+               "/static/web/js/map.js")
 
 
 def field_worker(app: str, version: int, shell: tuple[str, ...]) -> Response:

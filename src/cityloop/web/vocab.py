@@ -6,7 +6,9 @@ table is shown as 其他/other, never as itself."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
+from typing import Any
 
 from cityloop.cases.domain import ACTION_NAMES, CLOSE_TYPES, NODES, REQUEST_KINDS, SOURCE_NAMES, STAGES
 from cityloop.channels.domain import CHANNEL_NAMES, FLAG_NAMES
@@ -22,7 +24,8 @@ DEVICE_STATES = {"active": ("在用", "active"), "maintenance": ("维护中", "m
 LIGHTS = {"green": ("正常", "on time"), "yellow": ("预警", "warning"), "red": ("超时", "overdue"),
           "grey": ("挂账", "suspended")}
 
-VOCAB: dict[str, dict[str, tuple[str, str]]] = {
+# kind -> code -> (zh, en); the codes are strings (some tables are keyed by a Literal of them)
+VOCAB: dict[str, Mapping[Any, tuple[str, str]]] = {
     "stage": STAGES, "node": NODES, "source": SOURCE_NAMES, "channel": CHANNEL_NAMES, "role": ROLE_NAMES,
     "action": ACTION_NAMES, "close_type": CLOSE_TYPES, "request": {k: REQUESTS[k] for k in REQUEST_KINDS},
     "violation": VIOLATION_KINDS, "device_type": {k: (v["zh"], v["en"]) for k, v in DEVICE_TYPES.items()},
@@ -40,7 +43,7 @@ def label(kind: str, code: str | None, lang: str = "zh") -> str:
     return VOCAB[kind].get(code, OTHER)[lang == "en"]
 
 
-def reading(metric: str, value, lang: str = "zh") -> str:
+def reading(metric: str, value: object, lang: str = "zh") -> str:
     """One value as a person reads it: 温度 9.5 ℃, 井盖开启 是."""
     name = label("metric", metric, lang)
     kind, _, _, unit = METRICS.get(metric, ("num", 0, 0, ""))
@@ -52,7 +55,7 @@ def reading(metric: str, value, lang: str = "zh") -> str:
     return f"{name} {value}{' ' + unit if unit else ''}"
 
 
-def readings(values: dict | None, lang: str = "zh") -> str:
+def readings(values: Mapping[str, object] | None, lang: str = "zh") -> str:
     """A device's latest values on one line: 水深 12 cm · 电量 87 %."""
     return " · ".join(reading(k, v, lang) for k, v in (values or {}).items())
 

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
 
 from cityloop.deps import optional_actor
 from cityloop.org.actor import Actor
-from cityloop.shared.errors import NotFound
 from cityloop.web import pages
 from cityloop.web.menu import menu_for
 
 router = APIRouter(include_in_schema=False)
-STATIC = Path(__file__).resolve().parent / "static"
-TYPES = {".js": "text/javascript", ".css": "text/css"}
-
-
-@router.get("/workorders/static/{name}")
-def workorder_static(name: str):
-    """The page's script and style."""
-    path = (STATIC / name).resolve()
-    if not path.is_relative_to(STATIC) or not path.is_file():
-        raise NotFound("not-found", "文件不存在", "No such file")
-    return FileResponse(path, media_type=TYPES.get(path.suffix))
 
 
 @router.get("/console/workorders")

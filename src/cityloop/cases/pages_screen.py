@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Annotated, Any, TypeVarTuple
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
-from sqlalchemy import Integer, case, cast, func, literal_column, select
-from sqlalchemy.orm import Session
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, literal_column, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from cityloop.state import app_state
 from cityloop.assessment import engine, service, store
 from cityloop.assessment.figures import RATES, rate
 from cityloop.assessment.periods import parse_period
@@ -23,7 +24,7 @@ from cityloop.cases.domain import ACTION_NAMES, OPEN_STAGES, ROLE_CN, SOURCE_NAM
 from cityloop.cases.models import Case, CaseEvent, CaseNode
 from cityloop.cases.queries import district_scoped, timing
 from cityloop.catalog.models import Category
-from cityloop.deps import get_session, optional_actor, require_roles
+from cityloop.deps import ClockDep, OptionalActorDep, SessionDep, SettingsDep, StateDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.org.models import Department
 from cityloop.shared.errors import Forbidden, Invalid
@@ -43,20 +44,19 @@ CLUSTER_OVER = 500  # more open cases than this in the viewport: clusters
 
 
 @router.get("/screen", include_in_schema=False)
-def screen_page(request: Request, actor: Actor | None = Depends(optional_actor)):
+def screen_page(request: Request, actor: OptionalActorDep, settings: SettingsDep) -> Response:
     """The big screen (1920×1080, dark)."""
     if actor is None:
         return pages.login_redirect(request)
     if not actor.has(*SCREEN_ROLES, "admin"):  # its data API refuses them too: no empty screen for them
         return pages.refuse(request, actor, Forbidden("role-required", "需要角色：领导/值班长/派遣员/受理员",
                                                       "Requires role: leader, shift lead, dispatcher or operator"))
-    settings = app_state(request.app).settings
-    return pages.render(request, "screen.html", tile_url=settings.map_tile_url,
+    return pages.render(request, "cases/screen.html", tile_url=settings.map_tile_url,
                         tile_attribution=settings.map_tile_attribution,
                         poll_ms=int(settings.screen_poll_seconds * 1000))
 
 
-def _month_start(now: datetime, tz) -> datetime:
+def _month_start(now: datetime, tz: tzinfo) -> datetime:
     return now.astimezone(tz).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -76,8 +76,8 @@ def month_rates(session: Session, settings: Settings, now: datetime) -> dict[str
     cols = store.fetch(session, *service.bounds_ts(settings, period), ("flags", "counts", "pending_ts"))
     needed = tuple({c for name in MONTH_RATES.values() for c in (RATES[name].numerator, *RATES[name].denominators)})
     data = engine.decode(cols, int(now.timestamp()), needed)
-    totals = {name: int(data.counters[name].sum()) for name in needed}
-    out = {}
+    totals: dict[str, int | float] = {name: int(data.counters[name].sum()) for name in needed}
+    out: dict[str, float | None] = {}
     for key, name in MONTH_RATES.items():
         value = rate(RATES[name], totals)
         out[key] = None if value is None else round(value, 4)
@@ -88,15 +88,21 @@ VOIDED = ("rejected", "merged", "void")
 RUNNING = tuple(sorted(OPEN_STAGES - {"suspended"}))  # stages whose node clock runs
 
 
-def _scoped(stmt, district: str | None):
+Ts = TypeVarTuple("Ts")
+SOURCE_LABELS: dict[str, tuple[str, str]] = dict(SOURCE_NAMES.items())  # by the plain codes the columns hold
+STAGE_LABELS: dict[str, tuple[str, str]] = dict(STAGES.items())
+
+
+def _scoped(stmt: Select[*Ts], district: str | None) -> Select[*Ts]:
     return stmt if district is None else stmt.where(Case.handling_district == district)
 
 
-def _count_cases(session: Session, district: str | None, *conds) -> int:
+def _count_cases(session: Session, district: str | None, *conds: ColumnElement[bool]) -> int:
     return session.scalar(_scoped(select(func.count(Case.id)).where(*conds), district)) or 0
 
 
-def summary(session: Session, now: datetime, tz, settings: Settings, district: str | None = None) -> dict:
+def summary(session: Session, now: datetime, tz: tzinfo, settings: Settings,
+            district: str | None = None) -> dict[str, Any]:
     """Today's figures, this month's rates, a 30-day trend, top categories, sources and the department ranking;
     every figure is a count in the database over an indexed range, so none grows with the case history (a district
     center's staff get their center's cases; the month's rates are the city's projection)."""
@@ -116,11 +122,12 @@ def summary(session: Session, now: datetime, tz, settings: Settings, district: s
                               .group_by(Case.source).order_by(func.count(Case.id).desc(), Case.source)).all()
     return {"figures": figures, "trend": _trend(session, today, tz, district=district),
             "categories": _categories(session, month, district),
-            "sources": [{"source": s, "name": SOURCE_NAMES.get(s, (s, s))[0], "count": n} for s, n in sources],
+            "sources": [{"source": s, "name": SOURCE_LABELS.get(s, (s, s))[0], "count": n} for s, n in sources],
             "ranking": _ranking(session, month, district), "version": version(session)}
 
 
-def _trend(session: Session, today: datetime, tz, days: int = 30, district: str | None = None) -> list[dict]:
+def _trend(session: Session, today: datetime, tz: tzinfo, days: int = 30,
+           district: str | None = None) -> list[dict[str, Any]]:
     """Reported and closed per local day: counted in the database per hour (time zones stay in Python)."""
     since = today - timedelta(days=days - 1)
     reported = _per_day(session, Case.created_at, _scoped(select().where(Case.created_at >= since), district), tz)
@@ -132,19 +139,20 @@ def _trend(session: Session, today: datetime, tz, days: int = 30, district: str 
     return [{"date": d.isoformat(), "reported": reported[d], "closed": closed[d]} for d in dates]
 
 
-def _per_day(session: Session, col, stmt, tz) -> Counter:
+def _per_day(session: Session, col: InstrumentedAttribute[datetime], stmt: Select[*tuple[Any, ...]],
+             tz: tzinfo) -> Counter[date]:
     """Rows of stmt per local date of col, grouped by UTC hour in SQL (every zone in use is whole or half hours
     from UTC; the half-hour ones fold their hour into the day the hour starts in)."""
     hour = func.strftime("%Y-%m-%d %H", col) if session.get_bind().dialect.name == "sqlite" else \
         func.to_char(func.timezone("UTC", col), "YYYY-MM-DD HH24")
-    out: Counter = Counter()
+    out: Counter[date] = Counter()
     for key, n in session.execute(stmt.add_columns(hour.label("h"), func.count()).group_by("h")):
         at = datetime.fromisoformat(f"{key}:00").replace(tzinfo=timezone.utc)
         out[at.astimezone(tz).date()] += n
     return out
 
 
-def _categories(session: Session, month: datetime, district: str | None) -> list[dict]:
+def _categories(session: Session, month: datetime, district: str | None) -> list[dict[str, Any]]:
     count = func.count(Case.id)
     top = session.execute(_scoped(select(Case.category_code, count).where(
         Case.created_at >= month, Case.stage.notin_(VOIDED)), district)
@@ -154,7 +162,7 @@ def _categories(session: Session, month: datetime, district: str | None) -> list
     return [{"code": code, "name": names.get(code, code), "count": n} for code, n in top]
 
 
-def _ranking(session: Session, month: datetime, district: str | None, minimum: int = 3) -> list[dict]:
+def _ranking(session: Session, month: datetime, district: str | None, minimum: int = 3) -> list[dict[str, Any]]:
     """Departments by this month's on-time handling rate (按期处置率), at least `minimum` cases handled."""
     on_time = func.sum(case((CaseNode.on_time.is_(True), 1), else_=0))
     dept = func.coalesce(CaseNode.department_id, 0)  # grouped on an expression: read by (node, ended_at)
@@ -171,8 +179,9 @@ def _ranking(session: Session, month: datetime, district: str | None, minimum: i
     return sorted(rows, key=lambda r: (-r["on_time_rate"], -r["handled"]))[:15]
 
 
-def _open_cases(session: Session, district: str | None, bbox: tuple[float, float, float, float] | None):
-    is_open = Case.stage.in_(OPEN_STAGES)
+def _open_cases(session: Session, district: str | None,
+                bbox: tuple[float, float, float, float] | None) -> Select[Case]:
+    is_open: ColumnElement[bool] = Case.stage.in_(OPEN_STAGES)
     if session.get_bind().dialect.name == "sqlite":  # its statistics cannot tell open stages are rare: say so
         is_open = func.likelihood(is_open, literal_column("0.01"))
     stmt = _scoped(select(Case).where(is_open), district)
@@ -182,23 +191,23 @@ def _open_cases(session: Session, district: str | None, bbox: tuple[float, float
 
 
 def markers(session: Session, now: datetime, cal: WorkCalendar, district: str | None = None,
-            bbox: tuple[float, float, float, float] | None = None, limit: int = MAX_MARKERS) -> list[dict]:
+            bbox: tuple[float, float, float, float] | None = None, limit: int = MAX_MARKERS) -> list[dict[str, Any]]:
     """Open cases for the map with their traffic light (a district center's only, for its staff), newest first,
     those in bbox (min lon, min lat, max lon, max lat) when given."""
     rows = session.scalars(_open_cases(session, district, bbox).order_by(Case.id.desc()).limit(limit)).all()
     names = dict(session.execute(select(Category.code, Category.name).where(
         Category.kind == "matter", Category.code.in_({c.category_code for c in rows}))).all()) if rows else {}
-    out = []
+    out: list[dict[str, Any]] = []
     for c in rows:
         _, lamp = timing(c, now, cal)
         out.append({"id": c.id, "number": c.number, "lon": c.lon, "lat": c.lat, "stage": c.stage,
-                    "stage_name": STAGES[c.stage][0], "category_code": c.category_code,
+                    "stage_name": STAGE_LABELS[c.stage][0], "category_code": c.category_code,
                     "category_name": names.get(c.category_code, ""), "light": lamp or "grey", "urgent": c.urgent})
     return out
 
 
 def clusters(session: Session, now: datetime, district: str | None, bbox: tuple[float, float, float, float],
-             zoom: int) -> list[dict]:
+             zoom: int) -> list[dict[str, Any]]:
     """Open cases in bbox counted per grid cell of about 64 screen pixels at this zoom (聚合点), in the database:
     each cell's count, mean position, urgent and overdue counts; `cluster` tells them from single markers."""
     cell = 360 / 2 ** zoom / 4
@@ -226,7 +235,8 @@ def feed_text(actor: str, role: str, action: str, category: str, department: str
     return f"{text} → {department}" if action == "dispatch" and department else text
 
 
-def latest_events(session: Session, after: int, limit: int = 20, district: str | None = None) -> list[dict]:
+def latest_events(session: Session, after: int, limit: int = 20,
+                  district: str | None = None) -> list[dict[str, Any]]:
     """The newest events (after an event id), for the live feed, each with its line of Chinese text."""
     stmt = (select(CaseEvent.id, CaseEvent.action, CaseEvent.at, CaseEvent.actor_name, CaseEvent.actor_role, Case.id,
                    Case.number, Case.category_code, Case.department_id)
@@ -241,35 +251,34 @@ def latest_events(session: Session, after: int, limit: int = 20, district: str |
     return [{"event_id": e, "action": a, "action_name": ACTION_NAMES.get(a, ("更新", "update"))[0],
              "at": at.isoformat(), "actor": who, "actor_role": ROLE_CN.get(role, ""), "case_id": cid, "number": num,
              "category_code": cat, "category_name": cats.get(cat, ""),
-             "text": feed_text(who, role, a, cats.get(cat, "案件"), deps.get(dep))}
+             "text": feed_text(who, role, a, cats.get(cat, "案件"), deps.get(dep) if dep is not None else None)}
             for e, a, at, who, role, cid, num, cat, dep in rows]
 
 
-staff = Depends(require_roles(*SCREEN_ROLES))
+Staff = Annotated[Actor, Depends(require_roles(*SCREEN_ROLES))]
 
 
-@api.get("/summary")
-def screen_summary(request: Request, session: Session = Depends(get_session), actor: Actor = staff):
+@api.get("/summary", response_model=None)
+def screen_summary(session: SessionDep, actor: Staff, clock: ClockDep, settings: SettingsDep,
+                   state: StateDep) -> dict[str, Any]:
     """大屏指标 / Figures, trend, categories, sources and ranking for the big screen (a district center's own)."""
-    settings = app_state(request.app).settings
-    fresh(app_state(request.app))  # the same projection the assessment reads, brought up to the event log first
-    return summary(session, app_state(request.app).clock.now(), calendar(session, settings).tz, settings,
-                   _district(actor))
+    fresh(state)  # the same projection the assessment reads, brought up to the event log first
+    return summary(session, clock.now(), calendar(session, settings).tz, settings, _district(actor))
 
 
-@api.get("/markers")
-def screen_markers(request: Request, bbox: str | None = Query(None, max_length=100,
-                                                               description="min_lon,min_lat,max_lon,max_lat"),
+@api.get("/markers", response_model=None)
+def screen_markers(session: SessionDep, actor: Staff, clock: ClockDep, settings: SettingsDep,
+                   bbox: str | None = Query(None, max_length=100, description="min_lon,min_lat,max_lon,max_lat"),
                    zoom: int | None = Query(None, ge=0, le=22), limit: int = Query(MAX_MARKERS, ge=1, le=MAX_MARKERS),
-                   cluster_over: int = Query(CLUSTER_OVER, ge=1, le=MAX_MARKERS),
-                   session: Session = Depends(get_session), actor: Actor = staff):
+                   cluster_over: int = Query(CLUSTER_OVER, ge=1, le=MAX_MARKERS)) -> list[dict[str, Any]]:
     """在办案件点位 / Open cases with their traffic lights: those in the viewport (bbox) when given; with a zoom, more
     than cluster_over of them come back as grid clusters (`cluster`: true, `count`) counted in the database."""
-    now, box, district = app_state(request.app).clock.now(), _bbox(bbox), _district(actor)
-    if box is not None and zoom is not None and session.scalar(select(func.count()).select_from(
-            _open_cases(session, district, box).with_only_columns(Case.id).limit(cluster_over + 1).subquery())) > cluster_over:
+    now, box, district = clock.now(), _bbox(bbox), _district(actor)
+    if box is not None and zoom is not None and (session.scalar(select(func.count()).select_from(
+            _open_cases(session, district, box).with_only_columns(Case.id).limit(cluster_over + 1).subquery()))
+            or 0) > cluster_over:
         return clusters(session, now, district, box, zoom)
-    return markers(session, now, calendar(session, app_state(request.app).settings), district, box, limit)
+    return markers(session, now, calendar(session, settings), district, box, limit)
 
 
 def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
@@ -284,9 +293,9 @@ def _bbox(text: str | None) -> tuple[float, float, float, float] | None:
     return box
 
 
-@api.get("/events")
-def screen_events(after: int = Query(0, ge=0, le=MAX_ID), session: Session = Depends(get_session),
-                  actor: Actor = staff):
+@api.get("/events", response_model=None)
+def screen_events(session: SessionDep, actor: Staff,
+                  after: int = Query(0, ge=0, le=MAX_ID)) -> list[dict[str, Any]]:
     """最新流转 / The newest events of the case loop."""
     return latest_events(session, after, district=_district(actor))
 
@@ -297,15 +306,14 @@ def _district(actor: Actor) -> str | None:
 
 
 @api.get("/stream", response_class=StreamingResponse, responses=file_of("text/event-stream"))
-async def screen_stream(request: Request, _: Actor = staff):
+async def screen_stream(request: Request, _: Staff, state: StateDep) -> StreamingResponse:
     """实时推送 / Server-Sent Events: a `change` event with the new version whenever the case loop moves."""
-    state = app_state(request.app)
 
     def current() -> int:
         with state.read_session_factory() as session:
             return version(session)
 
-    async def events():
+    async def events() -> AsyncIterator[str]:
         last, quiet = -1, 0.0
         while not stopping() and not await request.is_disconnected():  # a stopping server ends the stream
             now = await run_in_threadpool(current)

@@ -1,28 +1,30 @@
-"""Staff console pages: the dashboard, my inbox, the case list, one case (with the actions this user may take)
-and the 确权 queue. Pages read through the case queries; every change goes through the JSON API."""
+"""Staff console pages: the dashboard (/console), my inbox, the case list, one case (with the actions this user
+may take), the 确权 queue and the 督查督办 overview. Pages read through the case queries; every change goes through the JSON API."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.state import app_state
 from cityloop.cases import export, queries
 from cityloop.cases.domain import NODES, RULES, SOURCE_NAMES, STAGES, TERMINAL
 from cityloop.cases.models import Case, CasePhoto, CaseRequest, SavedFilter
 from cityloop.catalog.models import Category, FilingCondition
 from cityloop.supervision import service as supervision
 from cityloop.workorders.models import WorkOrder
-from cityloop.deps import get_session, optional_actor
+from cityloop.config import Settings
+from cityloop.deps import ClockDep, OptionalActorDep, SessionDep, SettingsDep
 from cityloop.org.actor import Actor
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org.models import Department, User, UserRole
+from cityloop.shared.clock import Clock
 from cityloop.shared.errors import AppError, Invalid
 from cityloop.sla.domain import WorkCalendar, limit_minutes
 from cityloop.sla.service import calendar
@@ -46,32 +48,45 @@ ACTION_FIELDS = {
 }
 
 
-def _page(request: Request, actor: Actor | None, template: str, **context):
+def _page(request: Request, actor: Actor | None, template: str, **context: Any) -> Response:
     if actor is None:
         return pages.login_redirect(request)
     return pages.render(request, template, menu=menu_for(actor), **context)
 
 
-def _now_cal(request: Request, session: Session):
-    return app_state(request.app).clock.now(), calendar(session, app_state(request.app).settings)
+def _now_cal(session: Session, clock: Clock, settings: Settings) -> tuple[datetime, WorkCalendar]:
+    return clock.now(), calendar(session, settings)
+
+
+@router.get("")
+def dashboard(request: Request, session: SessionDep, actor: OptionalActorDep, clock: ClockDep,
+              settings: SettingsDep) -> Response:
+    """The staff console's start: today's figures and what waits for this user."""
+    if actor is None:
+        return pages.login_redirect(request)
+    now, cal = _now_cal(session, clock, settings)
+    items = queries.inbox(session, actor, now, cal)
+    return pages.render(request, "cases/index.html", menu=menu_for(actor), items=items[:10], waiting=len(items),
+                        figures=dashboard_figures(session, actor, now, cal))
 
 
 @router.get("/inbox")
-def inbox(request: Request, session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+def inbox(request: Request, session: SessionDep, actor: OptionalActorDep, clock: ClockDep,
+          settings: SettingsDep) -> Response:
     """我的待办: what waits for this user now, most urgent first."""
     if actor is None:
         return pages.login_redirect(request)
-    now, cal = _now_cal(request, session)
-    return _page(request, actor, "console/inbox.html", items=queries.inbox(session, actor, now, cal))
+    now, cal = _now_cal(session, clock, settings)
+    return _page(request, actor, "cases/inbox.html", items=queries.inbox(session, actor, now, cal))
 
 
 SEARCH_TEXT = ("number", "address", "q", "stage", "category", "department", "source", "grid")
 
 
-def search_filters(request: Request, tz) -> dict:
+def search_filters(request: Request, tz: tzinfo) -> dict[str, Any]:
     """The case search's filters from the query string; dates are local days (date_to inclusive)."""
     params = request.query_params
-    filters: dict = {k: (params.get(k) or "").strip()[:100] or None for k in SEARCH_TEXT}
+    filters: dict[str, Any] = {k: (params.get(k) or "").strip()[:100] or None for k in SEARCH_TEXT}
     filters["overdue"] = True if params.get("overdue") == "true" else None
     for key, bound, shift in (("date_from", "created_from", 0), ("date_to", "created_to", 1)):
         raw = (params.get(key) or "").strip()
@@ -86,32 +101,32 @@ def search_filters(request: Request, tz) -> dict:
 
 
 @router.get("/cases")
-def cases(request: Request, page: int = 1, session: Session = Depends(get_session),
-          actor: Actor | None = Depends(optional_actor)):
+def cases(request: Request, session: SessionDep, actor: OptionalActorDep, clock: ClockDep, settings: SettingsDep,
+          page: int = 1) -> Response:
     """案件查询: the cases this user may see, by number, address, keyword, category, department, stage, source,
     date range and overdue; saved searches; export to Excel."""
     if actor is None:
         return pages.login_redirect(request)
-    now, cal = _now_cal(request, session)
+    now, cal = _now_cal(session, clock, settings)
     try:
         filters = search_filters(request, cal.tz)
     except AppError as exc:
-        return pages.render(request, "console/error.html", status=exc.status, menu=menu_for(actor), error=exc)
+        return pages.render(request, "error.html", status=exc.status, menu=menu_for(actor), error=exc)
     page = max(1, min(page, 10_000))
     items, total = queries.list_cases(session, actor, filters, now, page, PAGE_SIZE, cal)
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
-    return _page(request, actor, "console/cases.html", items=items, total=total, page=page, size=PAGE_SIZE,
+    return _page(request, actor, "cases/cases.html", items=items, total=total, page=page, size=PAGE_SIZE,
                  filters=filters, stages=STAGES, sources=SOURCE_NAMES, departments=_departments(session),
                  categories=_categories(session), query=query, saved=_saved(session, actor))
 
 
 @router.get("/cases/export")
-def cases_export(request: Request, session: Session = Depends(get_session),
-                 actor: Actor | None = Depends(optional_actor)):
+def cases_export(request: Request, session: SessionDep, actor: OptionalActorDep, clock: ClockDep,
+                 settings: SettingsDep) -> Response:
     """导出 Excel: the case search's result as an .xlsx file (names, not codes)."""
     if actor is None:
         return pages.login_redirect(request)
-    now, cal = _now_cal(request, session)
+    now, cal = _now_cal(session, clock, settings)
     data, _ = export.workbook(session, actor, search_filters(request, cal.tz), now, cal.tz)
     name = f"cases-{now.astimezone(cal.tz):%Y%m%d-%H%M}.xlsx"
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -119,12 +134,12 @@ def cases_export(request: Request, session: Session = Depends(get_session),
 
 
 @router.get("/cases/export.csv")
-def cases_export_csv(request: Request, session: Session = Depends(get_session),
-                     actor: Actor | None = Depends(optional_actor)):
+def cases_export_csv(request: Request, session: SessionDep, actor: OptionalActorDep, clock: ClockDep,
+                     settings: SettingsDep) -> Response:
     """导出 CSV: the case search's result with the 11-digit 事项代码, for exchange with other systems."""
     if actor is None:
         return pages.login_redirect(request)
-    now, cal = _now_cal(request, session)
+    now, cal = _now_cal(session, clock, settings)
     text, _ = export.csv_text(session, actor, search_filters(request, cal.tz), now, cal.tz)
     name = f"cases-{now.astimezone(cal.tz):%Y%m%d-%H%M}.csv"
     return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
@@ -145,49 +160,50 @@ def _categories(session: Session) -> list[tuple[str, str]]:
 
 
 @router.get("/ownership")
-def ownership(request: Request, session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+def ownership(request: Request, session: SessionDep, actor: OptionalActorDep, clock: ClockDep,
+              settings: SettingsDep) -> Response:
     """确权 queue: filed cases whose owner is not settled (属地兜底 suggested)."""
     if actor is None:
         return pages.login_redirect(request)
-    now, cal = _now_cal(request, session)
+    now, cal = _now_cal(session, clock, settings)
     rows = session.scalars(queries.visible(select(Case), session, actor).where(
         Case.needs_ownership.is_(True), Case.stage == "filed").order_by(Case.node_due_at).limit(200))
     items = [queries.to_out(session, c, actor, now, cal, with_actions=False) for c in rows]
-    return _page(request, actor, "console/ownership.html", items=items)
+    return _page(request, actor, "cases/ownership.html", items=items)
 
 
 @router.get("/cases/{ident}")
-def case_page(ident: str, request: Request, session: Session = Depends(get_session),
-              actor: Actor | None = Depends(optional_actor)):
+def case_page(ident: str, request: Request, session: SessionDep, actor: OptionalActorDep, clock: ClockDep,
+              settings: SettingsDep) -> Response:
     """One case: map, photos, timeline, node deadlines and the actions this user may take."""
     if actor is None:
         return pages.login_redirect(request)
     try:
-        context = case_context(request, session, actor, ident)
+        context = case_context(session, actor, ident, *_now_cal(session, clock, settings))
     except AppError as exc:
-        return pages.render(request, "console/error.html", status=exc.status, menu=menu_for(actor), error=exc)
-    return _page(request, actor, "console/case.html", **context)
+        return pages.render(request, "error.html", status=exc.status, menu=menu_for(actor), error=exc)
+    return _page(request, actor, "cases/case.html", **context)
 
 
 @router.get("/cases/{ident}/panel")
-def case_panel(ident: str, request: Request, session: Session = Depends(get_session),
-               actor: Actor | None = Depends(optional_actor)):
+def case_panel(ident: str, request: Request, session: SessionDep, actor: OptionalActorDep, clock: ClockDep,
+               settings: SettingsDep) -> Response:
     """The case page's body alone, for refreshing it after an action."""
     if actor is None:
         return pages.login_redirect(request)
-    return pages.render(request, "console/_case_panel.html", **case_context(request, session, actor, ident))
+    context = case_context(session, actor, ident, *_now_cal(session, clock, settings))
+    return pages.render(request, "cases/_case_panel.html", **context)
 
 
-def case_context(request: Request, session: Session, actor: Actor, ident: str) -> dict:
+def case_context(session: Session, actor: Actor, ident: str, now: datetime, cal: WorkCalendar) -> dict[str, Any]:
     """Everything the case page shows."""
-    now, cal = _now_cal(request, session)
     case = queries.get_visible(session, actor, ident)
     out = queries.to_out(session, case, actor, now, cal)
     photos = list(session.scalars(select(CasePhoto).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id)))
-    context = {"case": out, "events": queries.events(session, case), "nodes": queries.nodes(session, case),
-               "photos": photos, "can_publish": actor.has("operator", "shift_lead", "admin"),
-               "fields": ACTION_FIELDS, "node_names": NODES,
-               "names": {action: rule.name for action, rule in RULES.items()}}
+    context: dict[str, Any] = {
+        "case": out, "events": queries.events(session, case), "nodes": queries.nodes(session, case),
+        "photos": photos, "can_publish": actor.has("operator", "shift_lead", "admin"),
+        "fields": ACTION_FIELDS, "node_names": NODES, "names": {action: rule.name for action, rule in RULES.items()}}
     context["supervisions"], context["assists"] = supervision.for_case(session, now, case.id)
     context["workorder_no"] = session.scalar(select(WorkOrder.external_no).where(WorkOrder.case_id == case.id))
     if case.pending_request:
@@ -225,7 +241,7 @@ def _inspectors(session: Session, duty_grid: str | None) -> list[tuple[str, str,
     return sorted(((u, n, i in own) for i, u, n in rows), key=lambda r: (not r[2], r[0]))
 
 
-def dashboard_figures(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> dict:
+def dashboard_figures(session: Session, actor: Actor, now: datetime, cal: WorkCalendar) -> dict[str, int | None]:
     """Today's figures for the dashboard: reported, closed and open overdue cases the user may see."""
     day_start = now.astimezone(cal.tz).replace(hour=0, minute=0, second=0, microsecond=0)
     base = queries.visible(select(func.count(Case.id)), session, actor)
@@ -240,18 +256,19 @@ def dashboard_figures(session: Session, actor: Actor, now: datetime, cal: WorkCa
 
 
 @router.get("/overview")
-def overview(request: Request, session: Session = Depends(get_session), actor: Actor | None = Depends(optional_actor)):
+def overview(request: Request, session: SessionDep, actor: OptionalActorDep, clock: ClockDep,
+             settings: SettingsDep) -> Response:
     """督查督办: overdue and supervised open cases, and which departments have the most overdue."""
     if actor is None:
         return pages.login_redirect(request)
-    now, cal = _now_cal(request, session)
+    now, cal = _now_cal(session, clock, settings)
     open_cases = queries.visible(select(Case), session, actor).where(Case.stage.notin_(TERMINAL))
     overdue = list(session.scalars(open_cases.where(Case.node_due_at < now, Case.stage != "suspended")
                                    .order_by(Case.node_due_at).limit(200)))
     supervised = list(session.scalars(open_cases.where(Case.supervise_count > 0).order_by(Case.node_due_at).limit(200)))
     names = dict(session.execute(select(Department.id, Department.name)).all())
     by_department = Counter(names.get(c.department_id, "—") for c in overdue if c.stage == "dispatched")
-    return _page(request, actor, "console/overview.html",
+    return _page(request, actor, "cases/overview.html",
                  overdue=[queries.to_out(session, c, actor, now, cal, with_actions=False) for c in overdue],
                  supervised=[queries.to_out(session, c, actor, now, cal, with_actions=False) for c in supervised],
                  by_department=by_department.most_common(10))
