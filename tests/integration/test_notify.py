@@ -273,12 +273,17 @@ def test_cli_refuses_an_unknown_template_variable(settings, engine, monkeypatch)
     from typer.testing import CliRunner
 
     from cityloop.cli import _mount_optional, app
+    from cityloop.config import get_settings
 
     monkeypatch.setenv("CITYLOOP_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("CITYLOOP_DEMO", "1")
+    get_settings.cache_clear()  # an earlier test may have left another environment's settings (or error) cached
     _mount_optional()
-    result = CliRunner().invoke(app, ["notify", "template", "dispatched", "sms", "--title", "派遣",
-                                      "--body", "案件${case_no}"])
+    try:
+        result = CliRunner().invoke(app, ["notify", "template", "dispatched", "sms", "--title", "派遣",
+                                          "--body", "案件${case_no}"])
+    finally:
+        get_settings.cache_clear()
     assert result.exit_code == 2 and "case_no" in result.output and "case_number" in result.output
 
 
