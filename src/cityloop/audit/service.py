@@ -13,8 +13,9 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import literal, null, select, union_all, update
+from sqlalchemy import CompoundSelect, RowMapping, literal, null, select, union_all, update
 from sqlalchemy.orm import Session
 
 from cityloop.audit.domain import Anchor, anchor_line, chain_mac, parse_anchors
@@ -25,14 +26,14 @@ from cityloop.org.actor import Actor
 
 
 def entry_hash(prev: str, at: datetime, actor_id: int | None, actor_name: str, action: str, target: str,
-               details: dict) -> str:
+               details: dict[str, Any]) -> str:
     """SHA-256 of an audit entry chained to the previous one."""
     doc = {"prev": prev, "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"), "actor_id": actor_id,
            "actor": actor_name, "action": action, "target": target, "details": details}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
-def record(session: Session, actor: Actor, action: str, target: str, details: dict, now: datetime) -> AuditEntry:
+def record(session: Session, actor: Actor, action: str, target: str, details: dict[str, Any], now: datetime) -> AuditEntry:
     """Append an administrative change to the log (the caller's transaction commits it)."""
     head = session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
     prev = head.hash if head else ""
@@ -101,7 +102,7 @@ def verify_case_events(session: Session, key: bytes, batch: int = 5000) -> tuple
 EDITED = "内容与 MAC 不符（被修改或伪造）/ event edited or forged (MAC mismatch)"
 
 
-def _check_case(key: bytes, row, events: list[CaseEvent]) -> list[Problem]:
+def _check_case(key: bytes, row: RowMapping, events: list[CaseEvent]) -> list[Problem]:
     number = row["number"]
     problems, prev = [], ""
     for expected_seq, e in enumerate(events, 1):
@@ -195,7 +196,7 @@ def verify_chain(session: Session, key: bytes, anchors: list[Anchor]) -> tuple[i
               .outerjoin(Case, Case.id == CaseEvent.case_id).where(CaseEvent.chain_seq.is_not(None)))
     admin = (select(AuditEntry.chain_seq, literal("admin"), AuditEntry.id, AuditEntry.hash, null(), null())
              .where(AuditEntry.chain_seq.is_not(None)))
-    stmt = union_all(events, admin).order_by("pos")
+    stmt: CompoundSelect[*tuple[Any, ...]] = union_all(events, admin).order_by("pos")
     at_anchor: dict[int, list[Anchor]] = {}
     for a in anchors:
         at_anchor.setdefault(a.seq, []).append(a)

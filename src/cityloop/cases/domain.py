@@ -367,7 +367,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
 
 
-def state_digest(values: Mapping[str, Any]) -> str:
+def state_digest(values: Mapping[Any, Any]) -> str:
     """SHA-256 of a case row's covered columns (STATE_FIELDS, in that order; on the write path of every event)."""
     plain = [(values[f] - _EPOCH) // _MICRO if isinstance(values[f], datetime) else values[f] for f in STATE_FIELDS]
     plain += [[f, values[f]] for f in LATE_STATE_FIELDS if values.get(f)]
