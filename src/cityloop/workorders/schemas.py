@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,7 +28,7 @@ class WorkOrderOut(LocalTimes):
     reason: str | None
     reason_text: str | None
     return_reason: str | None
-    fields: dict
+    fields: dict[str, Any]
     deadline: datetime | None
     case_id: int | None
     case_number: str | None
@@ -41,7 +41,7 @@ class MessageOut(LocalTimes):
     id: int
     kind: str
     dedupe_key: str
-    body: dict
+    body: dict[str, Any]
     created_at: datetime
     attempts: int
     next_attempt_at: datetime
