@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, Response
 
-from cityloop.deps import optional_actor
-from cityloop.org.actor import Actor
+from cityloop.deps import OptionalActorDep
 from cityloop.shared.errors import NotFound
 from cityloop.web import pages
 from cityloop.web.menu import menu_for
@@ -19,7 +18,7 @@ TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
 @router.get("/workorders/static/{name}")
-def workorder_static(name: str):
+def workorder_static(name: str) -> FileResponse:
     """The page's script and style."""
     path = (STATIC / name).resolve()
     if not path.is_relative_to(STATIC) or not path.is_file():
@@ -28,7 +27,7 @@ def workorder_static(name: str):
 
 
 @router.get("/console/workorders")
-def workorders_page(request: Request, actor: Actor | None = Depends(optional_actor)):
+def workorders_page(request: Request, actor: OptionalActorDep) -> Response:
     """12345 工单: the parked queue and the recent ones."""
     if actor is None:
         return pages.login_redirect(request)

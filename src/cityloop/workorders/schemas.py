@@ -10,11 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from cityloop.cases.schemas import CoordSys, LocalTimes
 
 
+WebhookStatus = Literal["case", "parked", "returned"]
+
+
 class WebhookOut(BaseModel):
     """What the platform hears back from the webhook."""
 
     workorder_no: str
-    status: Literal["case", "parked", "returned"]
+    status: WebhookStatus
     case_number: str | None = None
     reason: str | None = Field(None, description="why parked (待处理原因代码)")
     reason_text: str | None = None
