@@ -34,7 +34,7 @@ def _open() -> tuple[Settings, bytes, Engine, sessionmaker[Session]]:
 
 
 def _seal(engine: Engine, factory: sessionmaker[Session], key: bytes) -> int:
-    from cityloop.audit.service import seal_all
+    from cityloop.audit.trail import seal_all
     from cityloop.shared.clock import SystemClock
     from cityloop.shared.singleton import only_one
 
@@ -49,7 +49,7 @@ def _seal(engine: Engine, factory: sessionmaker[Session], key: bytes) -> int:
 def verify(seal: bool = typer.Option(True, help="first link new entries into the global chain (--no-seal: read only)")
            ) -> None:
     """Check that no case, case event or administrative log entry was edited, forged or deleted (exit 1 if so)."""
-    from cityloop.audit.service import verify_all
+    from cityloop.audit.trail import verify_all
 
     settings, key, engine, factory = _open()
     if seal:
