@@ -7,7 +7,8 @@ from typer.testing import CliRunner
 
 from cityloop.audit.models import AuditEntry
 from cityloop.audit.keys import audit_key
-from cityloop.audit.service import verify_admin_log, verify_case_events
+from cityloop.audit.service import verify_admin_log
+from cityloop.audit.trail import verify_case_events
 from cityloop.cases.models import CaseEvent
 
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from cityloop.state import app_state
 from cityloop.audit.keys import audit_key
 from cityloop.audit.models import AuditChainHead, AuditEntry
-from cityloop.audit.service import seal_all, verify_all
+from cityloop.audit.trail import seal_all, verify_all
 from cityloop.cases.domain import event_hash
 from cityloop.cases.models import Case, CaseEvent
 from cityloop.db import Base

@@ -18,7 +18,7 @@ from cityloop.assessment.projection import refresh
 from cityloop.assessment.service import assessment, period_of
 from cityloop.assessment.simulate import history
 from cityloop.audit.keys import audit_key
-from cityloop.audit.service import verify_case_events
+from cityloop.audit.trail import verify_case_events
 from cityloop.cases.models import Case, CaseEvent, CasePhoto
 from cityloop.cases.photos import store_photo
 from cityloop.config import Settings, get_settings

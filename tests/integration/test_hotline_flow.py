@@ -14,7 +14,7 @@ def _history_vouches_for_every_case(session, settings):
     """The events' MACs and state digests still match the case rows (`audit verify`)."""
     yield
     from cityloop.audit.keys import audit_key
-    from cityloop.audit.service import verify_case_events
+    from cityloop.audit.trail import verify_case_events
 
     assert verify_case_events(session, audit_key(settings))[1] == []
 

@@ -24,7 +24,7 @@ GROUP_NAMES = {
     "department:center": ("指挥中心", "Command center"),
     "region:class1": ("一类区域", "Class-1 areas"), "region:class2": ("二类区域", "Class-2 areas"),
 }
-STAGE_NAMES: dict[str, str] = {stage.value: zh for stage, (zh, _) in STAGES.items()}
+STAGE_NAMES: dict[str, str] = {str(stage): zh for stage, (zh, _) in STAGES.items()}
 
 
 @dataclass

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from cityloop.config import Settings
 
 app = typer.Typer(no_args_is_help=True)
 CLI_HELP = "审计 / audit: verify the tamper-evident history"
 console = Console()
 
 
-def _open():
+def _open() -> tuple[Settings, bytes, Engine, sessionmaker[Session]]:
     from cityloop.audit.keys import AuditKeyError, audit_key
     from cityloop.cli import _settings
     from cityloop.db import make_engine, make_session_factory
@@ -25,8 +33,8 @@ def _open():
     return settings, key, engine, make_session_factory(engine)
 
 
-def _seal(engine, factory, key) -> int:
-    from cityloop.audit.service import seal_all
+def _seal(engine: Engine, factory: sessionmaker[Session], key: bytes) -> int:
+    from cityloop.audit.trail import seal_all
     from cityloop.shared.clock import SystemClock
     from cityloop.shared.singleton import only_one
 
@@ -41,7 +49,7 @@ def _seal(engine, factory, key) -> int:
 def verify(seal: bool = typer.Option(True, help="first link new entries into the global chain (--no-seal: read only)")
            ) -> None:
     """Check that no case, case event or administrative log entry was edited, forged or deleted (exit 1 if so)."""
-    from cityloop.audit.service import verify_all
+    from cityloop.audit.trail import verify_all
 
     settings, key, engine, factory = _open()
     if seal:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cityloop.audit.models import AuditEntry
-from cityloop.deps import get_session, require_roles
+from cityloop.deps import SessionDep, require_roles
 from cityloop.org.actor import Actor
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit 审计"])
 
 
-@router.get("/log")
-def audit_log(action: str | None = Query(None, max_length=64), limit: int = Query(200, ge=1, le=1000),
-              session: Session = Depends(get_session), _: Actor = Depends(require_roles("admin"))):
+@router.get("/log", response_model=None)
+def audit_log(session: SessionDep, _: Annotated[Actor, Depends(require_roles("admin"))],
+              action: str | None = Query(None, max_length=64),
+              limit: int = Query(200, ge=1, le=1000)) -> list[dict[str, Any]]:
     """管理操作日志 / Who changed users, rules, calendar, catalog and grids, newest first."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if action:

@@ -9,7 +9,8 @@ import time
 from asyncio import to_thread
 
 from cityloop.audit.keys import audit_key
-from cityloop.audit.service import chain_head, seal_all, write_anchor
+from cityloop.audit.service import chain_head, write_anchor
+from cityloop.audit.trail import seal_all
 from cityloop.shared.singleton import only_one
 from cityloop.state import AppState
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-
-from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -23,7 +22,9 @@ from cityloop.shared.errors import AppError, Conflict, Invalid, NotFound
 from cityloop.shared.ids import as_id
 from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
 from sqlalchemy.orm import Session
-from cityloop.cases.service import Ctx
+from cityloop.cases.service import Ctx, Handler
+from cityloop.config import Settings
+from cityloop.org.actor import Actor
 
 TASK_STAGES = frozenset({"verifying", "handled"})
 HAND_DOWN_STAGES = RULES["hand_down"].stages
@@ -52,7 +53,8 @@ def duty_grids_of(session: Session, user_id: int | None) -> frozenset[str]:
     return frozenset(rows)
 
 
-def states(session: Session, case: Case, actor, settings=None) -> tuple[CaseState, ActorState]:
+def states(session: Session, case: Case, actor: Actor, settings: Settings | None = None
+           ) -> tuple[CaseState, ActorState]:
     """The domain's view of the case and the actor."""
     tasked = case.stage in TASK_STAGES  # only 核实/核查 rules look at the task and the inspector's grids
     task = svc.current_task(session, case) if tasked else None
@@ -66,7 +68,7 @@ def states(session: Session, case: Case, actor, settings=None) -> tuple[CaseStat
     return cs, ActorState(actor.id, actor.roles, actor.department_id, grids, getattr(actor, "district_code", None))
 
 
-def _can_hand_down(session: Session, case: Case, actor) -> bool:
+def _can_hand_down(session: Session, case: Case, actor: Actor) -> bool:
     """下派 is offered only where the case's district has a center (city mode); one lookup, for city staff only."""
     if case.stage not in HAND_DOWN_STAGES or case.handling_district is not None \
             or getattr(actor, "district_code", None) is not None or not actor.has("shift_lead", "dispatcher", "admin"):
@@ -82,7 +84,7 @@ def apply(ctx: svc.Ctx, ident: int | str, action: str, body: ActionIn) -> Case:
 
 
 def apply_in_transaction(ctx: svc.Ctx, ident: int | str, action: str, body: ActionIn,
-                         extra: dict | None = None) -> Case:
+                         extra: dict[str, Any] | None = None) -> Case:
     """Run one action without committing (automation chains several steps in one transaction); `extra` is
     added to the event's payload."""
     case = load_case(ctx.session, ident, lock=True)
@@ -113,7 +115,7 @@ def _rated(ctx: Ctx, case: Case) -> bool:
                                                          CaseEvent.action == "rate")) is not None
 
 
-def _close(ctx: Ctx, case, body, target) -> dict:
+def _close(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     """结案, with the 回访 (return call) to the reporter when one was made: its outcome and satisfaction."""
     payload = _plain(ctx, case, body, target)
     payload["close_type"] = case.close_type = practice.close_type_of(ctx, case, body)
@@ -124,7 +126,7 @@ def _close(ctx: Ctx, case, body, target) -> dict:
     return payload
 
 
-def _plain(ctx: Ctx, case, body, target) -> dict:
+def _plain(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     if target is not None and target != case.stage:
         _finish_task(ctx, case, None)
         svc.enter_stage(ctx, case, target)
@@ -154,10 +156,16 @@ def _finish_task(ctx: Ctx, case: Case, result: str | None) -> None:
             task.assignee_id = ctx.actor.id
 
 
-def _inspection(result: str) -> Callable:
-    def handler(ctx: Ctx, case, body, target) -> dict:
+def _moved(target: str | None) -> str:
+    """The stage an action that always moves the case moves it to (its rule has a `to`)."""
+    assert target is not None, "the rule of this action moves the case"
+    return target
+
+
+def _inspection(result: str) -> Handler:
+    def handler(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
         _finish_task(ctx, case, result)
-        svc.enter_stage(ctx, case, target)
+        svc.enter_stage(ctx, case, _moved(target))
         if target == "rejected":
             _terminal(ctx, case)
         if result == "fail" and target == "dispatched":  # 返工: same department, the full limit again
@@ -167,7 +175,7 @@ def _inspection(result: str) -> Callable:
     return handler
 
 
-def _merge(ctx: Ctx, case, body, target) -> dict:
+def _merge(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     if not body.target_case:
         raise Invalid("target-required", "合并需要指定重复于哪个案件（target_case）", "merge needs target_case")
     other = load_case(ctx.session, body.target_case)
@@ -178,16 +186,17 @@ def _merge(ctx: Ctx, case, body, target) -> dict:
     return {"target_case": other.number}
 
 
-def _reassign(ctx: Ctx, case, body, target) -> dict:
+def _reassign(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     user = ctx.session.scalar(select(User).where(User.username == (body.inspector or "")))
     if user is None or "inspector" not in user.role_names:
         raise Invalid("not-an-inspector", f"{body.inspector} 不是监督员", f"{body.inspector} is not an inspector")
     task = svc.current_task(ctx.session, case)
+    assert task is not None, "reassign is allowed only while a 核实/核查 task is open"
     task.assignee_id = user.id
     return {"inspector": user.username, "task": task.kind}
 
 
-def _file(ctx: Ctx, case, body, target) -> dict:
+def _file(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     if body.category_code and body.category_code != case.category_code:
         cat = find_matter(ctx.session, ctx.settings.catalog_standard, body.category_code)
         case.category_id, case.category_code = cat.id, cat.code
@@ -205,12 +214,13 @@ def _file(ctx: Ctx, case, body, target) -> dict:
     suggestion = routing.suggest_for_case(ctx.session, case)
     case.suggested_department_id, case.needs_ownership = suggestion.department_id, suggestion.needs_ownership
     case.routing_reason = suggestion.reason_zh
-    svc.enter_stage(ctx, case, target)
+    svc.enter_stage(ctx, case, _moved(target))
     return {"category_code": case.category_code, "condition_code": cond.code, "urgent": case.urgent,
             "suggested_department_id": suggestion.department_id, "routing_reason": suggestion.reason_zh}
 
 
-def _dispatch(ctx: Ctx, case, body, target) -> dict:
+def _dispatch(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
+    dept_id: int | None
     if body.department_code:
         dept = ctx.session.scalar(select(Department).where(Department.code == body.department_code,
                                                            Department.active.is_(True)))
@@ -222,7 +232,7 @@ def _dispatch(ctx: Ctx, case, body, target) -> dict:
         if dept_id is None:
             raise Invalid("department-required", "无法自动确定处置部门，请指定 department_code",
                           "No department could be suggested; give department_code")
-    payload: dict = {"department_id": dept_id, "suggested": dept_id == case.suggested_department_id}
+    payload: dict[str, Any] = {"department_id": dept_id, "suggested": dept_id == case.suggested_department_id}
     if case.last_department_id is not None and dept_id != case.last_department_id:
         case.wrong_dispatch_count += 1  # 错误派遣: a return was approved and it goes elsewhere now
         payload["wrong_dispatch"] = True
@@ -232,23 +242,23 @@ def _dispatch(ctx: Ctx, case, body, target) -> dict:
         payload["rule_id"] = rule.id
         case.needs_ownership = False
     case.department_id, case.last_department_id = dept_id, None
-    svc.enter_stage(ctx, case, target)
+    svc.enter_stage(ctx, case, _moved(target))
     if body.helpers:
         payload["helpers"] = practice.open_assists(ctx, case, body.helpers)
     return payload
 
 
-def _handle(ctx: Ctx, case, body, target) -> dict:
+def _handle(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     result = (body.result or body.note or "").strip()
     if not result:
         raise Invalid("result-required", "处置反馈需要填写处置结果（result）", "handle needs a result text")
     lapsed = practice.lapse_assists(ctx, case)  # the lead (主办) reports for the case
-    svc.enter_stage(ctx, case, target)
+    svc.enter_stage(ctx, case, _moved(target))
     return {"result": result, "photos": len(ctx.photos), **({"assists_unfinished": lapsed} if lapsed else {})}
 
 
-def _request(kind: str) -> Callable:
-    def handler(ctx: Ctx, case, body, target) -> dict:
+def _request(kind: str) -> Handler:
+    def handler(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
         minutes = None
         if kind == "extension":
             try:
@@ -265,10 +275,11 @@ def _request(kind: str) -> Callable:
     return handler
 
 
-def _decide_request(approved: bool) -> Callable:
-    def handler(ctx: Ctx, case, body, target) -> dict:
+def _decide_request(approved: bool) -> Handler:
+    def handler(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
         req = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id,
                                                            CaseRequest.status == "pending"))
+        assert req is not None, "the rules decide only a pending request"
         req.status, req.decided_by, req.decided_at = ("approved" if approved else "denied"), ctx.actor.id, ctx.now
         req.decision_note = body.note
         case.pending_request = None
@@ -286,6 +297,7 @@ def _apply_request(ctx: Ctx, case: Case, req: CaseRequest) -> None:
         svc.enter_stage(ctx, case, "filed")
     elif req.kind == "extension":
         node = svc.open_node(ctx.session, case)
+        assert node is not None and req.extension_minutes is not None, "a dispatched case's 处置 node runs"
         node.due_at = due_at(ctx.cal, node.due_at, req.extension_minutes, node.urgent)
         node.extended_minutes += req.extension_minutes
         case.node_due_at, case.overdue = node.due_at, False
@@ -295,8 +307,9 @@ def _apply_request(ctx: Ctx, case: Case, req: CaseRequest) -> None:
         case.stage, case.paused_at = "suspended", ctx.now
 
 
-def _resume(ctx: Ctx, case, body, target) -> dict:
+def _resume(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     node = svc.open_node(ctx.session, case)
+    assert node is not None and case.paused_at is not None, "a suspended case keeps its 处置 node, paused"
     if node.urgent:
         paused = (ctx.now - case.paused_at).total_seconds() / 60
     else:
@@ -306,9 +319,9 @@ def _resume(ctx: Ctx, case, body, target) -> dict:
     return {"paused_minutes": round(paused, 1)}
 
 
-def _void(ctx: Ctx, case, body, target) -> dict:
+def _void(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     """作废: the shift lead's approval of a pending request_void (or, as a deployment option, a direct void)."""
-    payload: dict = {}
+    payload: dict[str, Any] = {}
     req = ctx.session.scalar(select(CaseRequest).where(CaseRequest.case_id == case.id, CaseRequest.status == "pending",
                                                        CaseRequest.kind == "void"))
     if req is not None:
@@ -318,7 +331,7 @@ def _void(ctx: Ctx, case, body, target) -> dict:
     return {**payload, **_plain(ctx, case, body, target), "close_type": "void"}
 
 
-def _rate(ctx: Ctx, case, body, target) -> dict:
+def _rate(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     if body.rating is None:
         raise Invalid("rating-required", "请选择满意度：满意、基本满意或不满意", "rate needs a rating")
     if _rated(ctx, case):
@@ -326,7 +339,7 @@ def _rate(ctx: Ctx, case, body, target) -> dict:
     return {"rating": body.rating}
 
 
-HANDLERS: dict[str, Callable] = {
+HANDLERS: dict[str, Handler] = {
     "merge": _merge, "reassign": _reassign, "file": _file, "dispatch": _dispatch, "handle": _handle,
     "verify_ok": _inspection("ok"), "verify_fail": _inspection("fail"),
     "check_ok": _inspection("ok"), "check_fail": _inspection("fail"),

@@ -6,15 +6,16 @@ exactly as if people had taken it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from cityloop.cases import actions, intake
 from cityloop.cases.domain import TERMINAL
+from cityloop.cases.intake import Locate
 from cityloop.cases.models import Case
-from cityloop.cases.schemas import ActionIn, ReportIn
+from cityloop.cases.schemas import ActionIn, ReportIn, ReportSource
 from cityloop.cases.service import Ctx
 from cityloop.config import Settings
 from cityloop.org.actor import SYSTEM_ACTOR
@@ -22,10 +23,10 @@ from cityloop.geo.coords import to_wgs84
 from cityloop.sla.domain import WorkCalendar
 
 
-def open_case(session: Session, settings: Settings, cal: WorkCalendar, now: datetime, locate: Callable, *,
-              source: str, category_code: str, lon: float, lat: float, description: str,
+def open_case(session: Session, settings: Settings, cal: WorkCalendar, now: datetime, locate: Locate, *,
+              source: ReportSource, category_code: str, lon: float, lat: float, description: str,
               address: str | None = None, component_id: str | None = None, department_code: str | None = None,
-              condition_code: str | None = None, urgent: bool | None = None, evidence: dict | None = None,
+              condition_code: str | None = None, urgent: bool | None = None, evidence: dict[str, Any] | None = None,
               key: str | None = None, required_due_at: datetime | None = None) -> Case:
     """Report, accept, file and (with a known department, or a routing suggestion) dispatch a case as the system.
 
@@ -49,7 +50,7 @@ def open_case(session: Session, settings: Settings, cal: WorkCalendar, now: date
 
 
 def note(session: Session, settings: Settings, cal: WorkCalendar, now: datetime, case_id: int, text: str,
-         payload: dict | None = None) -> Case:
+         payload: dict[str, Any] | None = None) -> Case:
     """Add a system note (备注) to a case's history, e.g. 'the alarm cleared at 14:05'."""
     ctx = Ctx(session, settings, cal, now, SYSTEM_ACTOR)
     case = actions.apply_in_transaction(ctx, case_id, "annotate", ActionIn(note=text), extra=payload)
@@ -57,7 +58,7 @@ def note(session: Session, settings: Settings, cal: WorkCalendar, now: datetime,
 
 
 def withdraw(session: Session, settings: Settings, cal: WorkCalendar, now: datetime, case_id: int, reason: str,
-             payload: dict | None = None) -> Case:
+             payload: dict[str, Any] | None = None) -> Case:
     """Void (作废) a case the platform opened whose cause fell away, e.g. a violation cancelled on appeal; a case
     already finished only gets the reason as a note."""
     case = session.get(Case, case_id)

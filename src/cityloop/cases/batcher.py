@@ -13,21 +13,31 @@ import queue
 import threading
 from concurrent.futures import Future
 from collections.abc import Callable
-from typing import Any
+from enum import Enum
+from typing import Any, Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger("cityloop.batcher")
-_STOP = object()
+
+
+class _Stop(Enum):
+    STOP = "stop"
+
+
+_STOP: Literal[_Stop.STOP] = _Stop.STOP  # queued last: the writer thread ends
+# A queued item: what to write, the event loop of the request waiting for it (None: a worker thread), its future.
+_Item = tuple[Any, asyncio.AbstractEventLoop | None, "asyncio.Future[Any] | Future[Any]"]
 
 
 class GroupCommitter:
     """Runs write(session, items) -> results for queued items in a dedicated thread and commits per batch."""
 
-    def __init__(self, factory: sessionmaker[Session], write: Callable[[Session, list], list], max_batch: int = 128) -> None:
+    def __init__(self, factory: sessionmaker[Session], write: Callable[[Session, list[Any]], list[Any]],
+                 max_batch: int = 128) -> None:
         self.factory, self.write, self.max_batch = factory, write, max_batch
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Item | Literal[_Stop.STOP]] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -42,7 +52,7 @@ class GroupCommitter:
         """Queue one item and wait for its result (or its exception)."""
         self._ensure_started()
         loop = asyncio.get_running_loop()
-        future = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         self._queue.put((item, loop, future))
         return await future
 
@@ -51,7 +61,7 @@ class GroupCommitter:
 
         The calling thread must hold no write transaction of its own (on SQLite the writer would wait for it)."""
         self._ensure_started()
-        future: Future = Future()
+        future: Future[Any] = Future()
         self._queue.put((item, None, future))
         return future.result(timeout)
 
@@ -82,7 +92,7 @@ class GroupCommitter:
             if stop:
                 return
 
-    def _flush(self, batch: list) -> None:
+    def _flush(self, batch: list[_Item]) -> None:
         try:
             with self.factory() as session:
                 results = self.write(session, [item for item, _, _ in batch])
@@ -102,7 +112,7 @@ class GroupCommitter:
                 loop.call_soon_threadsafe(_settle, future, result)
 
 
-def _settle(future: asyncio.Future | Future, result: Any) -> None:
+def _settle(future: asyncio.Future[Any] | Future[Any], result: Any) -> None:
     if future.done():  # the request was cancelled (client went away); nothing to tell it
         return
     if isinstance(result, BaseException):

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
@@ -57,7 +57,7 @@ class Source(StrEnum):
     OPEN311 = "open311"
 
 
-STAGES: dict[Stage, tuple[str, str]] = {
+STAGES: dict[str, tuple[str, str]] = {  # keyed by Stage; looked up with the stored strings
     Stage.REPORTED: ("待受理", "Reported"),
     Stage.VERIFYING: ("核实中", "Verifying"),
     Stage.ACCEPTED: ("待立案", "Accepted"),
@@ -75,17 +75,17 @@ TERMINAL = frozenset({Stage.CLOSED, Stage.REJECTED, Stage.MERGED, Stage.VOID})
 OPEN_STAGES = frozenset(STAGES) - TERMINAL
 
 # The node (环节) whose clock runs in each stage; 挂账 has none (the handling clock is paused).
-NODE_OF_STAGE: dict[Stage, Node] = {
+NODE_OF_STAGE: dict[str, Node] = {
     Stage.REPORTED: Node.ACCEPT, Stage.VERIFYING: Node.VERIFY, Stage.ACCEPTED: Node.FILE, Stage.FILED: Node.DISPATCH,
     Stage.DISPATCHED: Node.HANDLE, Stage.HANDLED: Node.CHECK, Stage.CHECKED: Node.CLOSE,
 }
-NODES: dict[Node, tuple[str, str]] = {
+NODES: dict[str, tuple[str, str]] = {
     Node.ACCEPT: ("受理", "Accept"), Node.VERIFY: ("核实", "Verify"), Node.FILE: ("立案", "File"),
     Node.DISPATCH: ("派遣", "Dispatch"), Node.HANDLE: ("处置", "Handle"), Node.CHECK: ("核查", "Check"),
     Node.CLOSE: ("结案", "Close"), Node.SEND_CHECK: ("发核查", "Send check"),
 }
 SOURCES = tuple(Source)
-SOURCE_NAMES: dict[Source, tuple[str, str]] = {
+SOURCE_NAMES: dict[str, tuple[str, str]] = {
     Source.INSPECTOR: ("监督员上报", "Inspector"), Source.PUBLIC: ("公众举报", "Public"),
     Source.HOTLINE: ("热线", "Hotline"), Source.VIDEO: ("视频发现", "Video"), Source.SENSOR: ("物联感知", "Sensor"),
     Source.FLEET: ("渣土车监管", "Fleet"), Source.ASSIGNED: ("上级交办", "Assigned"),
@@ -119,7 +119,8 @@ class Rule:
     name: tuple[str, str] = ("", "")
 
 
-def _r(stages, roles, to, scope: str="any", name=("", "")) -> Rule:
+def _r(stages: Iterable[str], roles: Iterable[str], to: str | None, scope: str = "any",
+       name: tuple[str, str] = ("", "")) -> Rule:
     return Rule(frozenset(stages), tuple(roles), to, scope, name)
 
 
@@ -323,18 +324,19 @@ def available_actions(case: CaseState, actor: ActorState) -> list[str]:
 
 
 def _event_doc(prev_hash: str, number: str, seq: int, action: str, actor_id: int | None, actor_name: str,
-               actor_role: str, at: datetime, from_stage: str | None, to_stage: str, payload: dict) -> dict:
+               actor_role: str, at: datetime, from_stage: str | None, to_stage: str,
+               payload: dict[str, Any]) -> dict[str, Any]:
     return {"case": number, "seq": seq, "action": action, "actor_id": actor_id, "actor": actor_name,
             "role": actor_role, "at": at.astimezone(timezone.utc).isoformat(timespec="microseconds"),
             "from": from_stage, "to": to_stage, "payload": payload, "prev": prev_hash}
 
 
-def _canonical(doc: dict) -> bytes:
+def _canonical(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def event_hash(prev_hash: str, number: str, seq: int, action: str, actor_id: int | None, actor_name: str,
-               actor_role: str, at: datetime, from_stage: str | None, to_stage: str, payload: dict) -> str:
+               actor_role: str, at: datetime, from_stage: str | None, to_stage: str, payload: dict[str, Any]) -> str:
     """The unkeyed SHA-256 event chain of revision 0007 (kept for that migration; events now carry event_mac)."""
     return hashlib.sha256(_canonical(_event_doc(prev_hash, number, seq, action, actor_id, actor_name, actor_role,
                                                 at, from_stage, to_stage, payload))).hexdigest()
@@ -367,7 +369,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
 
 
-def state_digest(values: Mapping[str, Any]) -> str:
+def state_digest(values: Mapping[Any, Any]) -> str:
     """SHA-256 of a case row's covered columns (STATE_FIELDS, in that order; on the write path of every event)."""
     plain = [(values[f] - _EPOCH) // _MICRO if isinstance(values[f], datetime) else values[f] for f in STATE_FIELDS]
     plain += [[f, values[f]] for f in LATE_STATE_FIELDS if values.get(f)]
@@ -376,8 +378,8 @@ def state_digest(values: Mapping[str, Any]) -> str:
 
 
 def event_mac(key: bytes, prev_hash: str, number: str, seq: int, action: str, actor_id: int | None,
-              actor_name: str, actor_role: str, at: datetime, from_stage: str | None, to_stage: str, payload: dict,
-              state: str) -> str:
+              actor_name: str, actor_role: str, at: datetime, from_stage: str | None, to_stage: str,
+              payload: dict[str, Any], state: str) -> str:
     """HMAC-SHA256 of an event, the case's previous event MAC and the case's state after it: without the key
     nobody can rewrite, insert or re-chain an event, nor make an edited case row match its history."""
     doc = _event_doc(prev_hash, number, seq, action, actor_id, actor_name, actor_role, at, from_stage, to_stage,

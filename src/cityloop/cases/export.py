@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from datetime import datetime, tzinfo
 from io import BytesIO
+from typing import Any
 
 import csv
 import io
@@ -27,11 +29,12 @@ WIDTHS = (20, 18, 10, 12, 18, 30, 40, 10, 17, 17, 8, 17)
 MAX_ROWS = 20_000
 
 
-def _local(value: datetime | None, tz) -> str:
+def _local(value: datetime | None, tz: tzinfo) -> str:
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def rows(session: Session, actor: Actor, filters: dict, now: datetime, tz):
+def rows(session: Session, actor: Actor, filters: Mapping[str, Any], now: datetime, tz: tzinfo
+         ) -> Iterator[list[str]]:
     """The search result's rows under HEADERS (at most MAX_ROWS cases, newest first); 事项代码 is the case's
     district code + the matter's 5-digit type code (GB/T 47678.5 Table 3)."""
     cols = select(Case.number, Case.district_code, Case.category_code, Category.name, Case.stage, Case.source,
@@ -48,7 +51,8 @@ def rows(session: Session, actor: Actor, filters: dict, now: datetime, tz):
                "是" if late else "否", _local(closed, tz), matter_code(district, code) or ""]
 
 
-def csv_text(session: Session, actor: Actor, filters: dict, now: datetime, tz) -> tuple[str, int]:
+def csv_text(session: Session, actor: Actor, filters: Mapping[str, Any], now: datetime, tz: tzinfo
+             ) -> tuple[str, int]:
     """The search result as CSV text (UTF-8 with BOM, so Excel reads the Chinese) and the number of rows."""
     out = io.StringIO()
     out.write("\ufeff")
@@ -61,7 +65,8 @@ def csv_text(session: Session, actor: Actor, filters: dict, now: datetime, tz) -
     return out.getvalue(), count
 
 
-def workbook(session: Session, actor: Actor, filters: dict, now: datetime, tz) -> tuple[bytes, int]:
+def workbook(session: Session, actor: Actor, filters: Mapping[str, Any], now: datetime, tz: tzinfo
+             ) -> tuple[bytes, int]:
     """The search result as an .xlsx file (at most MAX_ROWS cases, newest first) and the number of rows."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("案件查询")

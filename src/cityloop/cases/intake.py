@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, select, text
@@ -21,17 +22,23 @@ from cityloop.audit.keys import audit_key
 from cityloop.cases import hooks
 from cityloop.cases.domain import SOURCES, TRUSTED_SOURCES, event_mac, new_public_id, state_digest
 from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto
-from cityloop.cases.photos import decode
+from cityloop.cases.photos import Photo, decode
 from cityloop.cases.schemas import ReportIn
 from cityloop.cases.service import Ctx, acting_role, node_limit
 from cityloop.catalog.cache import Matter, load_matters
 from cityloop.catalog.models import Component
 from cityloop.config import Settings
 from cityloop.org.actor import Actor
+from cityloop.geo.domain import Place
 from cityloop.geo.queries import outside_error
 from cityloop.places.store import cached as places_index
 from cityloop.shared.errors import Forbidden, Invalid
 from cityloop.sla.domain import due_at
+
+# Where a point is (its grid, or None outside the district): GridIndex.locate.
+Locate = Callable[[float, float], Place | None]
+# (lon, lat, coord_sys) -> WGS84 (lon, lat): geo.coords.to_wgs84.
+ToWgs84 = Callable[[float, float, str], tuple[float, float]]
 
 # Which sources each role may report for; the first is the default.
 ROLE_SOURCES = {
@@ -55,10 +62,10 @@ class Prepared:
     """A checked, located report ready to insert: column values of the case, its first node, event and photos."""
 
     day: str
-    case: dict
-    node: dict
-    event: dict
-    photos: list[dict] = field(default_factory=list)
+    case: dict[str, Any]
+    node: dict[str, Any]
+    event: dict[str, Any]
+    photos: list[dict[str, Any]] = field(default_factory=list)
     category_name: str = ""
     state: str = ""  # state_digest of the new case row, computed here so the write lock is not held for it
     # What the channel adds in the same transaction (its own row, a 受理…): after(session, case) -> outcome.
@@ -66,7 +73,7 @@ class Prepared:
     outcome: object = None
 
 
-def request_hash(body: ReportIn, photos) -> str:
+def request_hash(body: ReportIn, photos: Sequence[Photo]) -> str:
     """Fingerprint of a report, to tell a retry from a different report under the same key."""
     doc = {"body": body.model_dump(mode="json"), "photos": [p.sha256 for p in photos]}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -118,7 +125,7 @@ def place_label(ctx: Ctx, lon: float, lat: float) -> str | None:
     return found["name"][:200] if found else None
 
 
-def prepare(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key: str | None,
+def prepare(ctx: Ctx, body: ReportIn, locate: Locate, to_wgs84: ToWgs84, key: str | None,
             matters: Callable[[str], Matter | None] | None = None, verify: bool | None = None,
             required_due_at: datetime | None = None) -> Prepared | Case:
     """Check and locate a report using ctx.reads only (matters from the cache when given); a replay of an
@@ -176,10 +183,13 @@ def _reserve(session: Session, day: str, n: int) -> int:
     several workers and hosts do not queue on it (a batch that fails leaves a gap). SQLite has one writer at a
     time anyway: there it stays in the batch's transaction and numbers have no gaps."""
     bind = session.get_bind()
+    last: int
     if bind.dialect.name != "postgresql" or not isinstance(bind, Engine):  # (tests bind sessions to a connection)
-        return session.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one()
+        last = session.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one()
+        return last
     with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one()
+        last = conn.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one()
+        return last
 
 
 def _numbers(session: Session, settings: Settings, batch: list[Prepared]) -> list[str]:
@@ -218,7 +228,7 @@ def write(session: Session, batch: list[Prepared], settings: Settings) -> list[C
     return cases
 
 
-def report(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key: str | None) -> tuple[Case, bool]:
+def report(ctx: Ctx, body: ReportIn, locate: Locate, to_wgs84: ToWgs84, key: str | None) -> tuple[Case, bool]:
     """上报 one report and commit; returns (case, created). The HTTP intake batches write() instead."""
     prepared = prepare(ctx, body, locate, to_wgs84, key)
     if isinstance(prepared, Case):
@@ -231,4 +241,4 @@ def report(ctx: Ctx, body: ReportIn, locate: Callable, to_wgs84: Callable, key: 
         if key and (existing := find_by_key(ctx.session, key, prepared.case["request_hash"])) is not None:
             return existing, False
         raise
-    return ctx.session.get(Case, case_id), True
+    return ctx.session.get_one(Case, case_id), True

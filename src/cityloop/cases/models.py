@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -104,7 +105,7 @@ class CaseEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     from_stage: Mapped[str | None] = mapped_column(String(16))
     to_stage: Mapped[str] = mapped_column(String(16))
-    payload: Mapped[dict] = mapped_column(JSONType, default=dict)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), default="")  # the case's previous event ("" for the first)
     hash: Mapped[str] = mapped_column(String(64), default="")  # keyed: cases.domain.event_mac
     state_hash: Mapped[str] = mapped_column(String(64), default="")  # the case row after this event (state_digest)

@@ -267,7 +267,7 @@ def overview(request: Request, session: SessionDep, actor: OptionalActorDep, clo
                                    .order_by(Case.node_due_at).limit(200)))
     supervised = list(session.scalars(open_cases.where(Case.supervise_count > 0).order_by(Case.node_due_at).limit(200)))
     names = dict(session.execute(select(Department.id, Department.name)).all())
-    by_department = Counter(names.get(c.department_id, "—") for c in overdue if c.stage == "dispatched")
+    by_department = Counter(names.get(c.department_id or 0, "—") for c in overdue if c.stage == "dispatched")
     return _page(request, actor, "cases/overview.html",
                  overdue=[queries.to_out(session, c, actor, now, cal, with_actions=False) for c in overdue],
                  supervised=[queries.to_out(session, c, actor, now, cal, with_actions=False) for c in supervised],

@@ -5,21 +5,24 @@ the event payload."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
 from cityloop.cases import service as svc
 from cityloop.cases.domain import close_type
 from cityloop.cases.models import Case, CaseAssist, CaseNode, CaseSupervision
+from cityloop.cases.schemas import ActionIn, HelperIn
 from cityloop.org.models import Department
 from cityloop.shared.errors import Invalid, NotFound
 from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
 from sqlalchemy.orm import Session
-from cityloop.cases.service import Ctx
+from cityloop.cases.service import Ctx, Handler
 
 
-def case_facts(session: Session, case: Case) -> dict:
+def case_facts(session: Session, case: Case) -> dict[str, Any]:
     """The CaseState fields these flows add: open 协办 departments, units owing a 督办 reply, a reply to check."""
     if (case.event_count or 0) <= 1:  # only reported so far (e.g. the response to a report): no 督办 nor 协办 yet
         return {"assist_departments": frozenset(), "supervised_departments": frozenset(), "supervision_replied": False}
@@ -32,7 +35,7 @@ def case_facts(session: Session, case: Case) -> dict:
             "supervision_replied": any(st == "replied" for _, st in sups)}
 
 
-def _deadline(ctx: Ctx, case: Case, text: str | None, default: str, what: str) -> tuple[int, object]:
+def _deadline(ctx: Ctx, case: Case, text: str | None, default: str, what: str) -> tuple[int, datetime]:
     try:
         value, unit = parse_limit(text or default)
         minutes = limit_minutes(value, unit, case.urgent, ctx.cal.day_minutes)
@@ -50,15 +53,16 @@ def _department(ctx: Ctx, code: str | None) -> Department:
 
 # --- 回退 to the previous node ---------------------------------------------------------------------------------
 
-def _send_back(ctx: Ctx, case, body, target) -> dict:
+def _send_back(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     case.send_back_count += 1
+    assert target is not None, "回退 moves the case back a node"
     svc.enter_stage(ctx, case, target)  # the previous node starts again with its full limit
     return {"send_back_count": case.send_back_count, "to_node": case.node}
 
 
 # --- 发核查 (CITYLOOP_CHECK_DISPATCH=operator) ---------------------------------------------------------------------
 
-def _send_check(ctx: Ctx, case, body, target) -> dict:
+def _send_check(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     run = svc.open_node(ctx.session, case)
     on_time = run is None or ctx.now <= run.due_at
     svc.end_node(ctx, case)
@@ -69,9 +73,10 @@ def _send_check(ctx: Ctx, case, body, target) -> dict:
 
 # --- 主办/协办 ------------------------------------------------------------------------------------------------------
 
-def open_assists(ctx: Ctx, case: Case, helpers) -> list[dict]:
+def open_assists(ctx: Ctx, case: Case, helpers: Sequence[HelperIn]) -> list[dict[str, Any]]:
     """协办 tasks for the helper departments of a dispatch (the case's department is the lead, 主办)."""
-    out, seen = [], {case.department_id}
+    out: list[dict[str, Any]] = []
+    seen = {case.department_id}
     for helper in helpers:
         dept = _department(ctx, helper.department_code)
         if dept.id in seen:
@@ -86,7 +91,7 @@ def open_assists(ctx: Ctx, case: Case, helpers) -> list[dict]:
     return out
 
 
-def _assist_report(ctx: Ctx, case, body, target) -> dict:
+def _assist_report(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     result = (body.result or body.note or "").strip()
     if not result:
         raise Invalid("result-required", "协办反馈需要填写结果（result）", "assist_report needs a result text")
@@ -95,6 +100,7 @@ def _assist_report(ctx: Ctx, case, body, target) -> dict:
     if task is None:  # an admin acting: the oldest open helper task
         task = ctx.session.scalar(select(CaseAssist).where(CaseAssist.case_id == case.id,
                                                            CaseAssist.status == "open").order_by(CaseAssist.id))
+    assert task is not None, "the rules allow assist_report only while a helper task is open"
     task.status, task.result, task.done_by, task.done_at = "done", result, ctx.actor.id, ctx.now
     task.on_time = ctx.now <= task.due_at
     return {"assist_id": task.id, "department_id": task.department_id, "result": result, "on_time": task.on_time}
@@ -102,7 +108,7 @@ def _assist_report(ctx: Ctx, case, body, target) -> dict:
 
 def lapse_assists(ctx: Ctx, case: Case) -> list[int]:
     """When the lead reports, helper tasks still open are closed as 未完成 (lapsed) and counted against the helper."""
-    lapsed = []
+    lapsed: list[int] = []
     for task in ctx.session.scalars(select(CaseAssist).where(CaseAssist.case_id == case.id,
                                                              CaseAssist.status == "open")):
         task.status, task.done_at, task.on_time = "lapsed", ctx.now, False
@@ -119,7 +125,7 @@ def cancel_assists(ctx: Ctx, case: Case) -> None:
 
 # --- 督办单 and 督查 -------------------------------------------------------------------------------------------------
 
-def _supervise(ctx: Ctx, case, body, target) -> dict:
+def _supervise(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     case.supervise_count += 1
     if body.department_code:
         dept_id = _department(ctx, body.department_code).id
@@ -139,7 +145,7 @@ def _supervise(ctx: Ctx, case, body, target) -> dict:
             "due_at": due.isoformat(), "repeat": row.repeat}
 
 
-def _supervision(ctx: Ctx, case: Case, body, status: str, department_id: int | None = None) -> CaseSupervision:
+def _supervision(ctx: Ctx, case: Case, body: ActionIn, status: str, department_id: int | None = None) -> CaseSupervision:
     stmt = select(CaseSupervision).where(CaseSupervision.case_id == case.id, CaseSupervision.status == status)
     if department_id is not None and "admin" not in ctx.actor.roles:
         stmt = stmt.where(CaseSupervision.department_id == department_id)
@@ -151,7 +157,7 @@ def _supervision(ctx: Ctx, case: Case, body, status: str, department_id: int | N
     return row
 
 
-def _reply(ctx: Ctx, case, body, target) -> dict:
+def _reply(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
     text = (body.result or body.note or "").strip()
     if not text:
         raise Invalid("reply-required", "督办回复需要填写回复内容（note）", "supervise_reply needs a note")
@@ -160,8 +166,8 @@ def _reply(ctx: Ctx, case, body, target) -> dict:
     return {"supervision_id": row.id, "department_id": row.department_id, "on_time": ctx.now <= row.due_at}
 
 
-def _check(accepted: bool) -> Callable:
-    def handler(ctx: Ctx, case, body, target) -> dict:
+def _check(accepted: bool) -> Handler:
+    def handler(ctx: Ctx, case: Case, body: ActionIn, target: str | None) -> dict[str, Any]:
         row = _supervision(ctx, case, body, "replied")
         row.checked_by, row.checked_at, row.check_note = ctx.actor.id, ctx.now, body.note
         row.status = "closed" if accepted else "open"  # returned: the unit must reply again, same deadline
@@ -177,7 +183,7 @@ def mark_overdue_supervisions(ctx: Ctx) -> int:
         CaseSupervision.overdue_marked_at.is_(None)).order_by(CaseSupervision.id).limit(500)))
     for row in rows:
         row.overdue_marked_at = ctx.now
-        case = ctx.session.get(Case, row.case_id)
+        case = ctx.session.get_one(Case, row.case_id)
         svc.record(ctx, case, "supervise_overdue", case.stage,
                    {"supervision_id": row.id, "department_id": row.department_id, "due_at": row.due_at.isoformat()})
     return len(rows)
@@ -185,7 +191,7 @@ def mark_overdue_supervisions(ctx: Ctx) -> int:
 
 # --- 结案类型 ---------------------------------------------------------------------------------------------------------
 
-def close_type_of(ctx: Ctx, case: Case, body) -> str:
+def close_type_of(ctx: Ctx, case: Case, body: ActionIn) -> str:
     """正常/超时/特殊结案: 超时 when a handling run of the department that handled it last ended past its deadline."""
     special = body.close_type == "special"
     if special and not (body.note or "").strip():
@@ -196,7 +202,7 @@ def close_type_of(ctx: Ctx, case: Case, body) -> str:
     return close_type(late, special)
 
 
-HANDLERS: dict[str, Callable] = {
+HANDLERS: dict[str, Handler] = {
     "send_back_to_lead": _send_back, "send_back_to_operator": _send_back,
     "send_check": _send_check, "assist_report": _assist_report, "supervise": _supervise,
     "supervise_reply": _reply, "supervise_close": _check(True), "supervise_return": _check(False),

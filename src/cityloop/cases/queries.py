@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
+from typing import Any, Literal, TypeVarTuple
 
-from sqlalchemy import Select, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from cityloop.cases.actions import duty_grids_of, states
@@ -21,13 +23,18 @@ from cityloop.shared.ids import as_id
 from cityloop.sla.domain import WorkCalendar, elapsed_fraction, light
 
 
-def visible(stmt: Select, session: Session, actor: Actor) -> Select:
+Ts = TypeVarTuple("Ts")
+Light = Literal["green", "yellow", "red"]
+_LIGHTS: dict[str, Light] = {"green": "green", "yellow": "yellow", "red": "red"}  # sla.domain.light's answers
+
+
+def visible(stmt: Select[*Ts], session: Session, actor: Actor) -> Select[*Ts]:
     """Restrict a case query to what the actor may see."""
     if district_scoped(actor):  # 两级指挥: a district center's staff see their district center's cases only
         return stmt.where(Case.handling_district == actor.district_code)
     if actor.has(*CITYWIDE_ROLES):
         return stmt
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if "department" in actor.roles and actor.department_id is not None:
         conditions += [Case.department_id == actor.department_id,  # 主办, and 协办 or 督办 of this department
                        exists().where(CaseAssist.case_id == Case.id, CaseAssist.department_id == actor.department_id),
@@ -37,7 +44,7 @@ def visible(stmt: Select, session: Session, actor: Actor) -> Select:
         grids = duty_grids_of(session, actor.id)
         conditions += [Case.duty_grid_code.in_(grids), Case.reporter_id == actor.id,
                        exists().where(CaseTask.case_id == Case.id, CaseTask.assignee_id == actor.id)]
-    return stmt.where(or_(*conditions)) if conditions else stmt.where(False)
+    return stmt.where(or_(*conditions)) if conditions else stmt.where(false())
 
 
 def district_scoped(actor: Actor) -> bool:
@@ -45,7 +52,7 @@ def district_scoped(actor: Actor) -> bool:
     return getattr(actor, "district_code", None) is not None and "admin" not in actor.roles
 
 
-def openable(session: Session, actor: Actor, case_ids) -> set[int]:
+def openable(session: Session, actor: Actor, case_ids: Iterable[int | None]) -> set[int]:
     """Those of `case_ids` the actor may open; other areas' lists show no number or link for the rest."""
     ids = {i for i in case_ids if i is not None}
     if not ids or (actor.has(*CITYWIDE_ROLES) and not district_scoped(actor)):
@@ -63,7 +70,8 @@ def get_visible(session: Session, actor: Actor, ident: int | str) -> Case:
     return case
 
 
-def search(session: Session, actor: Actor, filters: dict, now: datetime, stmt: Select | None = None) -> Select:
+def search(session: Session, actor: Actor, filters: Mapping[str, Any], now: datetime,
+           stmt: Select[*tuple[Any, ...]] | None = None) -> Select[*tuple[Any, ...]]:
     """The visible cases matching the filters (number, address, keyword, category, department, stage, source,
     grid, date range, overdue); unsorted."""
     stmt = visible(stmt if stmt is not None else select(Case), session, actor)
@@ -95,21 +103,21 @@ def search(session: Session, actor: Actor, filters: dict, now: datetime, stmt: S
     return stmt
 
 
-def list_cases(session: Session, actor: Actor, filters: dict, now: datetime, page: int, size: int,
+def list_cases(session: Session, actor: Actor, filters: Mapping[str, Any], now: datetime, page: int, size: int,
                cal: WorkCalendar) -> tuple[list[CaseOut], int]:
     """Filtered, paginated cases, newest first."""
     stmt = search(session, actor, filters, now)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     rows = session.scalars(stmt.order_by(Case.id.desc()).offset((page - 1) * size).limit(size))
     return [to_out(session, c, actor, now, cal, with_actions=False) for c in rows], total
 
 
-def timing(case: Case, now: datetime, cal: WorkCalendar) -> tuple[float | None, str | None]:
+def timing(case: Case, now: datetime, cal: WorkCalendar) -> tuple[float | None, Light | None]:
     """Elapsed share and traffic light of the running node (none when paused or finished)."""
     if not case.node_due_at or case.stage == "suspended" or not case.node_started_at:
         return None, None
     frac = elapsed_fraction(cal, case.node_started_at, case.node_due_at, now, case.node_urgent)
-    return round(frac, 4), light(frac)
+    return round(frac, 4), _LIGHTS[light(frac)]
 
 
 LABELS = ("category_name", "condition_code", "department_code", "department_name", "suggested_department_code",
@@ -117,7 +125,7 @@ LABELS = ("category_name", "condition_code", "department_code", "department_name
 
 
 @cache
-def _labels_stmt() -> Select:
+def _labels_stmt() -> Select[*tuple[Any, ...]]:
     # Built once, on first use: aliasing is costly and this runs for every case shown.
     dept, sugg, merged = aliased(Department), aliased(Department), aliased(Case)
     return (select(Category.name, FilingCondition.code, dept.code, dept.name, sugg.code, sugg.name, merged.number)
@@ -127,14 +135,14 @@ def _labels_stmt() -> Select:
             .outerjoin(merged, merged.id == Case.merged_into_id).where(Case.id == bindparam("case_id")))
 
 
-def _labels(session: Session, case: Case) -> dict:
+def _labels(session: Session, case: Case) -> dict[str, Any]:
     """Names and codes a case shows, in one query (category, condition, departments, merge target)."""
     row = session.execute(_labels_stmt(), {"case_id": case.id}).first()
     return dict(zip(LABELS, row)) if row else dict.fromkeys(LABELS)
 
 
 def to_out(session: Session, case: Case, actor: Actor, now: datetime, cal: WorkCalendar,
-           with_actions: bool = True, labels: dict | None = None, photo_ids: list[int] | None = None) -> CaseOut:
+           with_actions: bool = True, labels: dict[str, Any] | None = None, photo_ids: list[int] | None = None) -> CaseOut:
     """The API view of a case; labels and photo ids may be given when the caller already knows them."""
     labels = labels if labels is not None else _labels(session, case)
     elapsed, lamp = timing(case, now, cal)
@@ -188,7 +196,7 @@ def events(session: Session, case: Case) -> list[EventOut]:
                      payload=e.payload or {}) for e in rows]
 
 
-def nodes(session: Session, case: Case) -> list[dict]:
+def nodes(session: Session, case: Case) -> list[dict[str, Any]]:
     """Every run of a node (受理 … 结案) with its limit, deadline, end and whether it was on time."""
     rows = session.scalars(select(CaseNode).where(CaseNode.case_id == case.id).order_by(CaseNode.id))
     return [{"node": n.node, "node_name": NODES[n.node][0], "started_at": n.started_at, "due_at": n.due_at,
@@ -206,7 +214,7 @@ def inbox(session: Session, actor: Actor, now: datetime, cal: WorkCalendar, limi
     urgent `limit` of them)."""
     found: list[tuple[Case, str, int | None]] = []
     stages = {s for role, ss in INBOX_STAGES.items() if role in actor.roles for s in ss}
-    conds = [Case.stage.in_(stages)] if stages else []
+    conds: list[ColumnElement[bool]] = [Case.stage.in_(stages)] if stages else []
     if "dispatcher" in actor.roles:
         conds.append(Case.pending_request.in_(("return", "extension", "suspension")))  # 作废: the shift lead
     if "department" in actor.roles and actor.department_id is not None:
@@ -269,7 +277,7 @@ def _attach_photos(session: Session, items: list[TaskOut]) -> None:
 _KIND_NAMES = {"case": "待办案件", "verify": "核实任务", "check": "核查任务"}
 
 
-def _item(case: Case, now, cal: WorkCalendar, kind: str, category_name: str, task_id: int | None = None) -> TaskOut:
+def _item(case: Case, now: datetime, cal: WorkCalendar, kind: str, category_name: str, task_id: int | None = None) -> TaskOut:
     _, lamp = timing(case, now, cal)
     return TaskOut(kind=kind, kind_name=_KIND_NAMES[kind], case_id=case.id, case_number=case.number,
                    stage=case.stage, category_name=category_name, address=case.address, node=case.node,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,27 +15,30 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityloop.state import AppState, app_state
+from cityloop.state import AppState
 from cityloop.cases import actions, intake, pages, pages_screen, queries, service
 from cityloop.cases import saved_filters as saved
 from cityloop.cases.domain import available_actions, scoped_key
 from cityloop.cases.models import Case, CasePhoto
-from cityloop.cases.photos import photo_path, save, screen_all
+from cityloop.cases.photos import Photo, photo_path, save, screen_all
 from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, CheckOut, EventOut, NodeOut, ReportIn, TaskOut
-from cityloop.deps import current_actor, get_grid_index, get_session
+from cityloop.config import Settings
+from cityloop.deps import ActorDep, ClockDep, GridIndexDep, SessionDep, SettingsDep, StateDep
 from cityloop.org.actor import Actor
 from cityloop.geo.coords import to_wgs84
-from cityloop.shared.errors import Conflict, Invalid, NotFound
+from cityloop.shared.errors import Conflict, Forbidden, Invalid, NotFound
 from cityloop.shared.ids import as_id
 from cityloop.http.pagination import PageParams, page_params
+from cityloop.sla.domain import WorkCalendar
 from cityloop.sla.service import calendar
 from cityloop.shared.fields import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["cases 案件"])
 extra_routers = [pages.router, pages_screen.router, pages_screen.api]  # the console pages, the big screen
+M = TypeVar("M", bound=BaseModel)
 
 
-def _body_doc(model: type[BaseModel], required: bool) -> dict:
+def _body_doc(model: type[BaseModel], required: bool) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     return {"requestBody": {"required": required, "content": {
         "application/json": {"schema": schema},
@@ -45,16 +48,16 @@ def _body_doc(model: type[BaseModel], required: bool) -> dict:
     }}}
 
 
-async def _parse(request: Request, model: type[BaseModel], required: bool):
+async def _parse(request: Request, settings: Settings, model: type[M], required: bool
+                 ) -> tuple[M, list[tuple[str, bytes]]]:
     """JSON body, or a form (multipart or urlencoded) with a `data` JSON field and `photos` files."""
     ctype = request.headers.get("content-type", "")
     photos: list[tuple[str, bytes]] = []
-    settings = app_state(request.app).settings
     if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form(max_files=settings.max_photos + 1, max_fields=20)
         raw = form.get("data") or ("{}" if not required else None)
         for item in form.getlist("photos"):
-            if not hasattr(item, "read"):
+            if isinstance(item, str):
                 raise Invalid("bad-photo-field", "photos 字段必须是文件", "photos must be files")
             photos.append((item.filename or "", await item.read(settings.max_upload_bytes + 1)))
         if not isinstance(raw, (str, type(None))):
@@ -74,94 +77,103 @@ async def _parse(request: Request, model: type[BaseModel], required: bool):
                               for e in exc.errors()]) from exc
 
 
-def _calendar(request: Request):
-    with app_state(request.app).read_session_factory() as rs:  # cached; a read never waits for the write lock
-        return calendar(rs, app_state(request.app).settings)
+def _calendar(state: AppState) -> WorkCalendar:
+    with state.read_session_factory() as rs:  # cached; a read never waits for the write lock
+        return calendar(rs, state.settings)
 
 
-def _ctx(request: Request, session: Session, actor: Actor, photos) -> service.Ctx:
-    return service.Ctx(session, app_state(request.app).settings, _calendar(request), app_state(request.app).clock.now(), actor,
-                       photos)
+def _ctx(state: AppState, session: Session, actor: Actor, photos: list[Photo]) -> service.Ctx:
+    return service.Ctx(session, state.settings, _calendar(state), state.clock.now(), actor, photos)
 
 
-def _out(request: Request, session: Session, case, actor: Actor) -> CaseOut:
-    return queries.to_out(session, case, actor, app_state(request.app).clock.now(), _calendar(request))
+def _out(state: AppState, session: Session, case: Case, actor: Actor) -> CaseOut:
+    return queries.to_out(session, case, actor, state.clock.now(), _calendar(state))
 
 
-def _out_after_write(request: Request, case, actor: Actor) -> CaseOut:
+def _out_after_write(state: AppState, case: Case, actor: Actor) -> CaseOut:
     """The response of a write, read outside the (committed) write transaction."""
-    with app_state(request.app).read_session_factory() as rs:
-        return _out(request, rs, case, actor)
+    with state.read_session_factory() as rs:
+        return _out(state, rs, case, actor)
 
 
 @router.post("/cases", response_model=CaseOut, status_code=201, openapi_extra=_body_doc(ReportIn, True),
              responses={200: {"description": "同一 Idempotency-Key 的重复提交 / replay of the same key"}})
-async def report(request: Request, accept: bool = Query(False, description="保存并受理: 受理 in the same commit "
-                                                                           "when the caller may (else saved only)"),
-                 actor: Actor = Depends(current_actor)):
+async def report(request: Request, state: StateDep, actor: ActorDep, index: GridIndexDep,
+                 accept: bool = Query(False, description="保存并受理: 受理 in the same commit "
+                                                         "when the caller may (else saved only)")) -> Response:
     """上报案件 / Report a problem (JSON, or multipart with photos). Honours Idempotency-Key. With ?accept=true a
     caller allowed to 受理 (the operator) saves and accepts in one transaction."""
-    body, raw_photos = await _parse(request, ReportIn, True)
-    photos = screen_all(app_state(request.app).settings, raw_photos)  # size and format only; decoded in prepare
+    body, raw_photos = await _parse(request, state.settings, ReportIn, True)
+    photos = screen_all(state.settings, raw_photos)  # size and format only; decoded in prepare
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= 128):
         raise Invalid("bad-idempotency-key", "Idempotency-Key 长度应为 1–128", "Idempotency-Key must be 1–128 chars")
     key = scoped_key(f"user:{actor.id}", key) if key else None  # one user's key never finds another's case
-    state, index = app_state(request.app), get_grid_index(request)
 
-    def prepare():
+    def prepare() -> intake.Prepared | Case:
         with state.read_session_factory() as reads:
-            return intake.prepare(_ctx(request, reads, actor, photos), body, index.locate, to_wgs84, key,
+            return intake.prepare(_ctx(state, reads, actor, photos), body, index.locate, to_wgs84, key,
                                   state.matters.get)
 
     # Most reports need no query (matters are cached): prepare them right here rather than hop to a thread.
     inline = not photos and not intake.needs_reads(body, key)
     prepared = prepare() if inline else await run_in_threadpool(prepare)
-    case, created = (prepared, False) if isinstance(prepared, Case) else (None, True)
-    if created and accept:
-        prepared.after = partial(_accept, _ctx(request, None, actor, []))
+    if isinstance(prepared, Case):  # a replay of the Idempotency-Key: the case it made
+        replay = prepared
+
+        def replayed() -> CaseOut:
+            with state.read_session_factory() as reads:
+                return _out(state, reads, replay, actor)
+
+        result = await run_in_threadpool(replayed)
+        return Response(result.model_dump_json(), status_code=200, media_type="application/json")
+    new = prepared
+    case: Case
+    if accept:
+        new.after = partial(_accept, actor, state.settings, _calendar(state), state.clock.now())
         try:
-            case_id = (await state.intake.submit(prepared)).id  # group commit; 受理 in the same transaction
+            case_id: int = (await state.intake.submit(new)).id  # group commit; 受理 in the same transaction
+            created = True
         except IntegrityError:  # the same Idempotency-Key raced in from another request
-            case_id, created = (await run_in_threadpool(_replayed, state, key, prepared)).id, False
+            case_id, created = (await run_in_threadpool(_replayed, state, key, new)).id, False
         if created and photos:
             await run_in_threadpool(save, state.settings, photos)
 
         def full() -> CaseOut:
             with state.read_session_factory() as reads:
-                return _out(request, reads, reads.get(Case, case_id), actor)
+                return _out(state, reads, reads.get_one(Case, case_id), actor)
 
         result = await run_in_threadpool(full)
         return Response(result.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
-    if created:
-        try:
-            case = await state.intake.submit(prepared)  # group commit with other reports arriving now
-        except IntegrityError:  # the same Idempotency-Key raced in from another request
-            case, created = await run_in_threadpool(_replayed, state, key, prepared), False
-        if created and photos:
-            await run_in_threadpool(save, state.settings, photos)  # committed: now the files may be written
+    try:
+        case = await state.intake.submit(new)  # group commit with other reports arriving now
+        created = True
+    except IntegrityError:  # the same Idempotency-Key raced in from another request
+        case, created = await run_in_threadpool(_replayed, state, key, new), False
+    if created and photos:
+        await run_in_threadpool(save, state.settings, photos)  # committed: now the files may be written
 
     def out() -> CaseOut:
         with state.read_session_factory() as reads:
             if not created:
-                return _out(request, reads, case, actor)
-            labels = dict.fromkeys(queries.LABELS) | {"category_name": prepared.category_name}
-            return queries.to_out(reads, case, actor, state.clock.now(), _calendar(request), labels=labels,
-                                  photo_ids=None if prepared.photos else [])
+                return _out(state, reads, case, actor)
+            labels = dict.fromkeys(queries.LABELS) | {"category_name": new.category_name}
+            return queries.to_out(reads, case, actor, state.clock.now(), _calendar(state), labels=labels,
+                                  photo_ids=None if new.photos else [])
 
     # A new case without photos is described fully by what was written: no query, no thread hop.
-    result = out() if created and not prepared.photos else await run_in_threadpool(out)
+    result = out() if created and not new.photos else await run_in_threadpool(out)
     return Response(result.model_dump_json(), status_code=201 if created else 200, media_type="application/json")
 
 
 @router.post("/cases/check", response_model=CheckOut)
-async def check(request: Request, actor: Actor = Depends(current_actor)):
+async def check(request: Request, state: StateDep, actor: ActorDep, index: GridIndexDep) -> CheckOut:
     """预检 / Check and locate a report without storing it: where it is, which matter, whether it needs 核实."""
-    body, _ = await _parse(request, ReportIn, True)
-    state, index = app_state(request.app), get_grid_index(request)
+    body, _ = await _parse(request, state.settings, ReportIn, True)
     with state.read_session_factory() as reads:
-        ctx = _ctx(request, reads, actor, [])
+        ctx = _ctx(state, reads, actor, [])
         prepared = intake.prepare(ctx, body, index.locate, to_wgs84, None, state.matters.get)
+    assert isinstance(prepared, intake.Prepared)  # without an Idempotency-Key nothing is a replay
     c = prepared.case
     return CheckOut(category_code=c["category_code"], category_name=prepared.category_name, source=c["source"],
                     lon=c["lon"], lat=c["lat"], grid_code=c["grid_code"], duty_grid_code=c["duty_grid_code"],
@@ -169,11 +181,11 @@ async def check(request: Request, actor: Actor = Depends(current_actor)):
                     district_code=c["district_code"], needs_verification=c["needs_verification"])
 
 
-def _accept(ctx: service.Ctx, writes: Session, new: Case) -> None:
+def _accept(actor: Actor, settings: Settings, cal: WorkCalendar, now: datetime, writes: Session, new: Case) -> None:
     """保存并受理: when the caller may 受理 the report just written, accept it in the same transaction."""
-    case = writes.get(Case, new.id)
-    if "accept" in available_actions(*actions.states(writes, case, ctx.actor)):
-        actions.apply_in_transaction(replace(ctx, session=writes), new.id, "accept", ActionIn())
+    case = writes.get_one(Case, new.id)
+    if "accept" in available_actions(*actions.states(writes, case, actor)):
+        actions.apply_in_transaction(service.Ctx(writes, settings, cal, now, actor), new.id, "accept", ActionIn())
 
 
 def _replayed(state: AppState, key: str | None, prepared: intake.Prepared) -> Case:
@@ -185,61 +197,59 @@ def _replayed(state: AppState, key: str | None, prepared: intake.Prepared) -> Ca
 
 
 @router.get("/cases", response_model=CasePage)
-def list_cases(request: Request, stage: str | None = None, category: str | None = None,
+def list_cases(state: StateDep, pg: Annotated[PageParams, Depends(page_params)], session: SessionDep, actor: ActorDep,
+               stage: str | None = None, category: str | None = None,
                department: str | None = None, grid: str | None = None, duty_grid: str | None = None,
                district: str | None = None, street: str | None = None, source: str | None = None,
                overdue: bool | None = None, created_from: Instant | None = None,
                created_to: Instant | None = None, number: str | None = Query(None, max_length=24),
-               address: str | None = Query(None, max_length=100), q: str | None = Query(None, max_length=100),
-               pg: PageParams = Depends(page_params),
-               session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+               address: str | None = Query(None, max_length=100), q: str | None = Query(None, max_length=100)
+               ) -> CasePage:
     """案件列表 / Cases the caller may see, filtered (number prefix, address or description keyword, …), paginated."""
     filters = dict(stage=stage, category=category, department=department, grid=grid, duty_grid=duty_grid,
                    district=district, street=street, source=source, overdue=overdue,
                    created_from=created_from, created_to=created_to, number=number, address=address, q=q)
-    items, total = queries.list_cases(session, actor, filters, app_state(request.app).clock.now(), pg.page, pg.size,
-                                      _calendar(request))
+    items, total = queries.list_cases(session, actor, filters, state.clock.now(), pg.page, pg.size, _calendar(state))
     return CasePage(items=items, total=total, page=pg.page, size=pg.size)
 
 
 @router.get("/cases/{ident}", response_model=CaseOut)
-def get_case(ident: str, request: Request, session: Session = Depends(get_session),
-             actor: Actor = Depends(current_actor)):
+def get_case(ident: str, state: StateDep, session: SessionDep, actor: ActorDep) -> CaseOut:
     """案件详情 / One case by id or number."""
-    return _out(request, session, queries.get_visible(session, actor, ident), actor)
+    return _out(state, session, queries.get_visible(session, actor, ident), actor)
 
 
 @router.get("/cases/{ident}/events", response_model=list[EventOut])
-def case_events(ident: str, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+def case_events(ident: str, session: SessionDep, actor: ActorDep) -> list[EventOut]:
     """案件流转记录 / The full history of a case."""
     return queries.events(session, queries.get_visible(session, actor, ident))
 
 
 @router.get("/cases/{ident}/nodes", response_model=list[NodeOut])
-def case_nodes(ident: str, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+def case_nodes(ident: str, session: SessionDep, actor: ActorDep) -> list[dict[str, Any]]:
     """环节时限 / Every node run of a case with its limit, deadline and whether it finished on time."""
     return queries.nodes(session, queries.get_visible(session, actor, ident))
 
 
 @router.post("/cases/{ident}/actions/{action}", response_model=CaseOut, openapi_extra=_body_doc(ActionIn, False))
-async def act(ident: str, action: str, request: Request, session: Session = Depends(get_session),
-              actor: Actor = Depends(current_actor)):
+async def act(ident: str, action: str, request: Request, state: StateDep, session: SessionDep,
+              actor: ActorDep) -> CaseOut:
     """办理 / Take a workflow action (accept, verify_ok, file, dispatch, handle, check_ok, close, …)."""
-    body, raw_photos = await _parse(request, ActionIn, False)
-    photos = screen_all(app_state(request.app).settings, raw_photos)
+    body, raw_photos = await _parse(request, state.settings, ActionIn, False)
+    photos = screen_all(state.settings, raw_photos)
 
-    def run():
+    def run() -> CaseOut:
         queries.get_visible(session, actor, ident)  # 404 for cases the caller may not see
-        ctx = _ctx(request, session, actor, photos)
+        ctx = _ctx(state, session, actor, photos)
         case = actions.apply(ctx, ident, action, body)  # decodes the photos once the action is allowed
         save(ctx.settings, photos)  # committed: now the files may be written
-        return _out_after_write(request, case, actor)
+        return _out_after_write(state, case, actor)
 
     return await run_in_threadpool(run)
 
 
-@router.get("/cases/{ident}/photos")
-def case_photos(ident: str, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+@router.get("/cases/{ident}/photos", response_model=None)
+def case_photos(ident: str, session: SessionDep, actor: ActorDep) -> list[dict[str, Any]]:
     """案件照片 / Photos of a case with the event they belong to."""
     case = queries.get_visible(session, actor, ident)
     rows = session.scalars(select(CasePhoto).where(CasePhoto.case_id == case.id).order_by(CasePhoto.id))
@@ -249,36 +259,42 @@ def case_photos(ident: str, session: Session = Depends(get_session), actor: Acto
 
 
 @router.get("/photos/{photo_id}", response_class=FileResponse)
-def photo(photo_id: int, request: Request, thumb: bool = False, session: Session = Depends(get_session),
-          actor: Actor = Depends(current_actor)):
+def photo(photo_id: int, settings: SettingsDep, session: SessionDep, actor: ActorDep,
+          thumb: bool = False) -> FileResponse:
     """照片原图 / A photo."""
-    return _photo(photo_id, request, session, actor, thumb)
+    return _photo(photo_id, settings, session, actor, thumb)
 
 
 @router.get("/photos/{photo_id}/thumb", response_class=FileResponse)
-def photo_thumb(photo_id: int, request: Request, session: Session = Depends(get_session),
-                actor: Actor = Depends(current_actor)):
+def photo_thumb(photo_id: int, settings: SettingsDep, session: SessionDep, actor: ActorDep) -> FileResponse:
     """照片缩略图 / A photo's thumbnail."""
-    return _photo(photo_id, request, session, actor, True)
+    return _photo(photo_id, settings, session, actor, True)
 
 
-def _photo(photo_id: int, request: Request, session: Session, actor: Actor, thumb: bool):
+def _photo(photo_id: int, settings: Settings, session: Session, actor: Actor, thumb: bool) -> FileResponse:
     row = session.get(CasePhoto, photo_id) if as_id(photo_id) else None
     if row is None:
         raise NotFound("photo-not-found", "照片不存在", "Photo not found")
     queries.get_visible(session, actor, row.case_id)
-    path: Path = photo_path(app_state(request.app).settings, row.sha256, thumb)
+    path: Path = photo_path(settings, row.sha256, thumb)
     if not path.exists():
         raise NotFound("photo-missing", "照片文件缺失", "Photo file missing")
     return FileResponse(path, media_type="image/jpeg" if thumb else row.content_type)
 
 
 @router.get("/tasks", response_model=list[TaskOut])
-def tasks(request: Request, limit: int = Query(200, ge=1, le=500, description="最多条数 / most urgent first"),
-          session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+def tasks(state: StateDep, session: SessionDep, actor: ActorDep,
+          limit: int = Query(200, ge=1, le=500, description="最多条数 / most urgent first")) -> list[TaskOut]:
     """我的待办 / What waits for the caller now, most urgent first, with due times and traffic lights."""
-    now: datetime = app_state(request.app).clock.now()
-    return queries.inbox(session, actor, now, _calendar(request), limit)
+    now: datetime = state.clock.now()
+    return queries.inbox(session, actor, now, _calendar(state), limit)
+
+
+def _user_id(actor: Actor) -> int:
+    """A signed-in user's id (only the platform itself acts without one)."""
+    if actor.id is None:
+        raise Forbidden("user-only", "仅限登录用户", "Users only")
+    return actor.id
 
 
 class SavedFilterIn(BaseModel):
@@ -294,21 +310,20 @@ class SavedFilterOut(BaseModel):
 
 
 @router.get("/saved-filters", response_model=list[SavedFilterOut], tags=["cases 案件"])
-def saved_filters(session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+def saved_filters(session: SessionDep, actor: ActorDep) -> list[SavedFilterOut]:
     """我的常用查询 / The caller's saved case searches."""
-    return [SavedFilterOut(id=f.id, name=f.name, query=f.query) for f in saved.mine(session, actor.id)]
+    return [SavedFilterOut(id=f.id, name=f.name, query=f.query) for f in saved.mine(session, _user_id(actor))]
 
 
 @router.post("/saved-filters", response_model=SavedFilterOut, status_code=201)
-def save_filter(body: SavedFilterIn, request: Request, session: Session = Depends(get_session),
-                actor: Actor = Depends(current_actor)):
+def save_filter(body: SavedFilterIn, clock: ClockDep, session: SessionDep, actor: ActorDep) -> SavedFilterOut:
     """保存查询条件 / Save (or overwrite by name) a case search for the caller."""
-    row = saved.save(session, actor.id, body.name, body.query, app_state(request.app).clock.now())
+    row = saved.save(session, _user_id(actor), body.name, body.query, clock.now())
     return SavedFilterOut(id=row.id, name=row.name, query=row.query)
 
 
 @router.delete("/saved-filters/{filter_id}", status_code=204)
-def delete_filter(filter_id: int, session: Session = Depends(get_session), actor: Actor = Depends(current_actor)):
+def delete_filter(filter_id: int, session: SessionDep, actor: ActorDep) -> Response:
     """删除常用查询 / Delete one of the caller's saved searches (another user's is 404)."""
-    saved.delete(session, actor.id, filter_id)
+    saved.delete(session, _user_id(actor), filter_id)
     return Response(status_code=204)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
@@ -11,6 +11,7 @@ from cityloop.shared.fields import Flag
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CoordSys = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+ReportSource = Literal["inspector", "public", "hotline", "video", "sensor", "fleet", "assigned", "open311"]  # domain.Source
 
 
 def _local(value: datetime | None) -> str | None:
@@ -20,9 +21,9 @@ def _local(value: datetime | None) -> str | None:
 class LocalTimes(BaseModel):
     """Serialises every datetime field in Asia/Shanghai local time with its offset."""
 
-    @field_serializer("*", when_used="json")
-    def _times(self, value):
-        return _local(value) if isinstance(value, datetime) else value
+    # A lambda, not a def: pydantic would take a def's return annotation for the JSON schema of every field.
+    _times = field_serializer("*", when_used="json")(
+        lambda self, value: _local(value) if isinstance(value, datetime) else value)
 
 
 class ReportIn(BaseModel):
@@ -37,7 +38,7 @@ class ReportIn(BaseModel):
     address: str | None = Field(None, max_length=256)
     coord_sys: CoordSys = "wgs84"
     component_id: str | None = Field(None, min_length=16, max_length=17)
-    source: Literal["inspector", "public", "hotline", "video", "sensor", "fleet", "assigned", "open311"] | None = None
+    source: ReportSource | None = None
     self_handled: Flag = False
     reporter_name: str | None = Field(None, max_length=100)
     reporter_phone: str | None = Field(None, max_length=32)
@@ -143,7 +144,7 @@ class EventOut(LocalTimes):
     at: datetime
     from_stage: str | None
     to_stage: str
-    payload: dict
+    payload: dict[str, Any]
 
 
 class TaskOut(LocalTimes):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -20,6 +21,11 @@ from cityloop.geo.models import DutyGridInspector
 from cityloop.org.models import UserRole
 from cityloop.sla.domain import WorkCalendar, due_at, limit_minutes
 
+if TYPE_CHECKING:
+    from cityloop.cases.batcher import GroupCommitter
+    from cityloop.cases.schemas import ActionIn
+    from cityloop.catalog.cache import Matter
+
 
 @dataclass
 class Ctx:
@@ -35,20 +41,25 @@ class Ctx:
     read_session: Session | None = None
     # The process's group committer (cases/batcher.py): when given, a new report is written in a batch with
     # others arriving at the same time, by its writer thread, instead of on `session`.
-    committer: Any = None
-    matters: Any = None  # the process's matter cache (code -> Matter | None), as the core API uses
+    committer: GroupCommitter | None = None
+    matters: Callable[[str], Matter | None] | None = None  # the process's matter cache, as the core API uses
 
     @property
     def reads(self) -> Session:
         return self.read_session or self.session
 
 
-def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: dict) -> CaseEvent:
+# An action's effects (cases.actions.HANDLERS): (ctx, case, body, the stage the rules move the case to, None = it
+# stays) -> the event's payload.
+Handler = Callable[[Ctx, Case, "ActionIn", str | None], dict[str, Any]]
+
+
+def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: dict[str, Any]) -> CaseEvent:
     """Append the immutable event for an action, MACed with the case's state after it (call it last)."""
     case.event_count += 1
     case.updated_at = ctx.now
     role = acting_role(ctx.actor, action)
-    fields = dict(seq=case.event_count, action=action, actor_id=ctx.actor.id, actor_name=ctx.actor.display_name,
+    fields: dict[str, Any] = dict(seq=case.event_count, action=action, actor_id=ctx.actor.id, actor_name=ctx.actor.display_name,
                   actor_role=role, at=ctx.now, from_stage=from_stage, to_stage=case.stage, payload=payload)
     state = state_digest(case_state(case))
     digest = event_mac(audit_key(ctx.settings), case.event_hash, case.number, state=state, **fields)
@@ -64,7 +75,7 @@ def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: d
     return event
 
 
-def case_state(case: Case) -> dict:
+def case_state(case: Case) -> dict[str, Any]:
     """The case row's columns its events vouch for."""
     return {f: getattr(case, f) for f in STATE_FIELDS + LATE_STATE_FIELDS}
 
@@ -129,7 +140,7 @@ def enter_stage(ctx: Ctx, case: Case, stage: str) -> None:
     """Move to a stage: end the running node, start the stage's node, open or close inspector tasks."""
     end_node(ctx, case)
     case.stage = stage
-    node = NODE_OF_STAGE.get(stage)
+    node: str | None = NODE_OF_STAGE.get(stage)
     operator_sends = stage == "handled" and ctx.settings.check_dispatch == "operator"
     if operator_sends:
         node = "send_check"  # the 受理员 sends the 核查 task (action send_check); that node runs first

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from cityloop.cases import service as svc
 from cityloop.cases.models import Case, CaseNode
@@ -38,8 +38,10 @@ def sweep(session: Session, settings: Settings, now: datetime) -> int:
                 node.overdue_marked_at = now
             case.overdue = True
             case.supervise_count += 1
+            due = case.node_due_at
+            assert due is not None  # selected by node_due_at < now
             svc.record(ctx, case, "auto_supervise", case.stage,
-                       {"node": case.node, "due_at": case.node_due_at.isoformat(), "reason": "超时自动督办"})
+                       {"node": case.node, "due_at": due.isoformat(), "reason": "超时自动督办"})
         session.commit()
         marked += len(cases)
 
@@ -50,7 +52,7 @@ def overdue_nodes(session: Session) -> list[CaseNode]:
                                                        CaseNode.overdue_marked_at.is_not(None))))
 
 
-def sweep_once(engine: Engine, factory, settings: Settings, now: datetime) -> int | None:
+def sweep_once(engine: Engine, factory: sessionmaker[Session], settings: Settings, now: datetime) -> int | None:
     """One sweep if no other process is sweeping (advisory lock / file lock); None when another holds it."""
     with only_one(engine, "sla-sweep") as mine:
         if not mine:

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.table import Table
 
 from cityloop.catalog.domain import GBT
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from cityloop.config import Settings
 
 app = typer.Typer(help="类别目录 / catalog: 部件、事项、立案条件", no_args_is_help=True, add_completion=False)
 CLI_HELP = "类别目录 / catalog: 部件、事项、立案条件"
@@ -26,7 +31,7 @@ def _fail(zh: str, en: str) -> None:
 
 
 @contextmanager
-def _use_case() -> Iterator[tuple]:
+def _use_case() -> Iterator[tuple[Settings, Session]]:
     """Settings and a session; business and database errors end the command with a message, not a traceback."""
     from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from cityloop.catalog.domain import (
     CATEGORY_COLUMNS, CJT, COMPONENT_COLUMNS, CONDITION_COLUMNS, GBT, CatalogError, CategorySpec, ConditionSpec,
@@ -43,7 +44,10 @@ class LoadReport:
     conditions_deleted: int = 0
 
 
-def _table(path: Path, columns: tuple[str, ...], parse: Callable, *args):
+T = TypeVar("T")
+
+
+def _table(path: Path, columns: tuple[str, ...], parse: Callable[..., T], *args: Any) -> T:
     """Read a UTF-8 CSV file and parse its rows; any problem is a 422 naming the file and the line."""
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -74,7 +78,7 @@ def catalog_specs(standard: str, path: Path | None = None) -> list[CategorySpec]
                   f"Unknown standard {standard!r}: use {GBT} or {CJT}, or give a local file")
 
 
-def _assign(obj, values: dict) -> bool:
+def _assign(obj: object, values: dict[str, Any]) -> bool:
     """Set the attributes that differ; True if any did (so a second load reports no change)."""
     changed = False
     for key, value in values.items():
@@ -141,7 +145,7 @@ def load_catalog(session: Session, standard: str = GBT, path: Path | None = None
     return report
 
 
-def _fetch(session: Session, stmt, column, keys) -> list:
+def _fetch(session: Session, stmt: Select[Any], column: InstrumentedAttribute[Any], keys: Iterable[Any]) -> list[Any]:
     """stmt filtered by column IN keys, in chunks."""
     keys = sorted(set(keys))
     return [row for i in range(0, len(keys), CHUNK)
@@ -226,7 +230,7 @@ def get_category(session: Session, standard: str, code: str, kind: str = "matter
     return _category_out(cat, admin_code)
 
 
-def _components_out(session: Session, rows: list[tuple[Component, float | None]]) -> list[ComponentOut]:
+def _components_out(session: Session, rows: Sequence[tuple[Component, float | None]]) -> list[ComponentOut]:
     cats = {c.id: c for c in _fetch(session, select(Category), Category.id, [c.category_id for c, _ in rows])}
     dept_ids = [i for c, _ in rows for i in (c.owner_department_id, c.maintainer_department_id,
                                             c.competent_department_id) if i]
@@ -250,7 +254,7 @@ def list_components(session: Session, grid: str | None = None, type_code: str | 
     if type_code:
         stmt = stmt.where(Component.category_id.in_(select(Category.id).where(Category.code == type_code)))
     if near is None:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+        total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
         items = session.scalars(stmt.order_by(Component.id).offset((page - 1) * size).limit(size))
         return _components_out(session, [(c, None) for c in items]), total
     west, south, east, north = bbox(near[0], near[1], radius_m)
@@ -269,13 +273,13 @@ def get_component(session: Session, component_id: str) -> ComponentOut:
     return _components_out(session, [(comp, None)])[0]
 
 
-def update_condition(session: Session, standard: str, code: str, condition_code: str, changes: dict,
+def update_condition(session: Session, standard: str, code: str, condition_code: str, changes: dict[str, Any],
                      admin_code: str = "") -> CategoryOut:
     """Change one filing condition's limit, urgency or texts (a local edit; `catalog load` restores the table)."""
     cat = session.scalar(select(Category).where(Category.standard == standard, Category.kind == "matter",
                                                 Category.code == code, Category.active.is_(True)))
     cond = next((c for c in cat.conditions if c.code == condition_code), None) if cat else None
-    if cond is None:
+    if cat is None or cond is None:
         raise NotFound("condition-not-found", f"事项 {code} 没有立案条件 {condition_code}",
                        f"Matter {code} has no filing condition {condition_code}")
     if "limit" in changes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -13,7 +14,7 @@ from cityloop.catalog.suggest_domain import MatterText, SuggestIndex, initials, 
 
 REFRESH_SECONDS = 600.0  # the catalog changes a few times a year; a reload shows within ten minutes
 _lock = threading.Lock()
-_built: dict[str, tuple[float, SuggestIndex, list[dict]]] = {}
+_built: dict[str, tuple[float, SuggestIndex, list[dict[str, Any]]]] = {}
 
 
 def _matters(session: Session, standard: str) -> list[Category]:
@@ -21,7 +22,7 @@ def _matters(session: Session, standard: str) -> list[Category]:
         Category.standard == standard, Category.kind == "matter", Category.active.is_(True)).order_by(Category.code)))
 
 
-def _build(session: Session, standard: str) -> tuple[float, SuggestIndex, list[dict]]:
+def _build(session: Session, standard: str) -> tuple[float, SuggestIndex, list[dict[str, Any]]]:
     cats = _matters(session, standard)
     synonyms = read_synonyms()
     texts = [MatterText(c.code, c.name, c.major_name, tuple(x.description for x in c.conditions)) for c in cats]
@@ -35,7 +36,7 @@ def _build(session: Session, standard: str) -> tuple[float, SuggestIndex, list[d
     return time.monotonic(), index, picker
 
 
-def _get(session: Session, standard: str) -> tuple[float, SuggestIndex, list[dict]]:
+def _get(session: Session, standard: str) -> tuple[float, SuggestIndex, list[dict[str, Any]]]:
     hit = _built.get(standard)
     if hit is None or time.monotonic() - hit[0] > REFRESH_SECONDS:
         with _lock:
@@ -45,13 +46,13 @@ def _get(session: Session, standard: str) -> tuple[float, SuggestIndex, list[dic
     return hit
 
 
-def suggest(session: Session, standard: str, text: str, limit: int) -> list[dict]:
+def suggest(session: Session, standard: str, text: str, limit: int) -> list[dict[str, Any]]:
     """Ranked matters for a free-text description."""
     return [{"code": s.code, "name": s.name, "score": s.score, "reason": s.reason}
             for s in _get(session, standard)[1].suggest(text, limit)]
 
 
-def picker(session: Session, standard: str) -> list[dict]:
+def picker(session: Session, standard: str) -> list[dict[str, Any]]:
     """Every active matter with its pinyin initials and colloquial words, for client-side search."""
     return _get(session, standard)[2]
 

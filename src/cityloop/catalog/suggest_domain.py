@@ -11,6 +11,10 @@ import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 SYNONYMS = Path(__file__).parent / "data" / "suggest_synonyms.tsv"
 # Words that carry no category signal in a complaint ("有人在路边……").
@@ -23,7 +27,7 @@ K1, B = 1.2, 0.75
 W_SYNONYM, W_NAME, W_CONDITION, W_MAJOR = 3.0, 2.0, 0.6, 0.2
 
 _jieba_lock = threading.Lock()
-_jieba = None
+_jieba: Any = None  # a jieba.Tokenizer (jieba has no type information)
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ def read_synonyms(path: Path = SYNONYMS) -> list[tuple[str, str]]:
                 if len(row) >= 2 and row[0].strip() and not row[0].startswith("#")]
 
 
-def _segmenter():
+def _segmenter() -> Any:
     """jieba, loaded once per process on first use (its dictionary takes about a second)."""
     global _jieba
     if _jieba is None:
@@ -67,7 +71,7 @@ def _segmenter():
     return _jieba
 
 
-def add_words(words) -> None:
+def add_words(words: Iterable[str]) -> None:
     """Teach the segmenter the catalog's names and synonym phrases so they stay whole."""
     tk = _segmenter()
     for w in words:
@@ -95,7 +99,7 @@ class SuggestIndex:
     """A BM25 index with one weighted document per matter."""
 
     matters: dict[str, MatterText]
-    tf: dict[str, Counter] = field(default_factory=dict)  # code -> weighted term counts
+    tf: dict[str, dict[str, float]] = field(default_factory=dict)  # code -> weighted term counts
     length: dict[str, float] = field(default_factory=dict)
     postings: dict[str, list[str]] = field(default_factory=dict)
     idf: dict[str, float] = field(default_factory=dict)
@@ -107,7 +111,7 @@ class SuggestIndex:
         by_code = {m.code: m for m in matters}
         add_words([m.name for m in matters] + [p for p, c in synonyms if c in by_code])
         index = cls(by_code)
-        docs: dict[str, Counter] = defaultdict(Counter)
+        docs: defaultdict[str, defaultdict[str, float]] = defaultdict(lambda: defaultdict(float))
         for m in matters:
             for w in tokens(m.name):
                 docs[m.code][w] += W_NAME
@@ -123,7 +127,7 @@ class SuggestIndex:
                 for w in tokens(phrase):
                     docs[code][w] += W_SYNONYM
         n = len(by_code) or 1
-        df: Counter = Counter()
+        df: Counter[str] = Counter()
         for code, tf in docs.items():
             index.tf[code] = tf
             index.length[code] = sum(tf.values())

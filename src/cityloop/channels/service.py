@@ -74,26 +74,26 @@ def submit(ctx: Ctx, body: ReportIn, locate: Locate, key: str | None, *, verify:
 
     prepared.after = after
     # The committer's writer would wait for a write transaction this thread still holds: write here then.
-    batched = ctx.committer is not None and not ctx.session.in_transaction()
+    committer = ctx.committer if not ctx.session.in_transaction() else None
     try:
-        if batched:
+        if committer is not None:
             ctx.reads.close()  # hand its connection back while waiting: the writer may need one from the same pool
-            case = ctx.committer.submit_wait(prepared)
+            case = committer.submit_wait(prepared)
         else:
             case = intake.write(ctx.session, [prepared], ctx.settings)[0]
             ctx.session.commit()
     except IntegrityError:
         ctx.session.rollback()
-        if not batched:
+        if committer is None:
             replay = _replay(ctx.session, key, prepared)
         else:
-            with ctx.committer.factory() as fresh:  # the same key raced in: read what the other request committed
+            with committer.factory() as fresh:  # the same key raced in: read what the other request committed
                 replay = _replay(fresh, key, prepared)
         if replay is None:
             raise
         return replay
     row = cast(ChannelReport | None, prepared.outcome)  # what `after` returned
-    if batched:
+    if committer is not None:
         return case, True, row  # written by the committer: every column is on the detached row
     return ctx.session.get_one(Case, case.id), True, row
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from cityloop.cases.models import Case
 
 TZ = ZoneInfo("Asia/Shanghai")
-NODE_NAMES: dict[str, str] = {node.value: zh for node, (zh, _) in NODES.items()}  # 环节 names by code
+NODE_NAMES: dict[str, str] = {str(node): zh for node, (zh, _) in NODES.items()}  # 环节 names by code
 REQUESTS = {"return": "回退", "extension": "延期", "suspension": "挂账"}
 
 

@@ -142,7 +142,7 @@ def limit_minutes(value: int, unit: str, urgent: bool, day_minutes: int = WORKDA
     return value * per[unit]
 
 
-def due_at(cal: WorkCalendar, start: datetime, minutes: int, urgent: bool) -> datetime:
+def due_at(cal: WorkCalendar, start: datetime, minutes: float, urgent: bool) -> datetime:
     """Deadline of a node that starts at `start`: continuous for urgent, working time otherwise."""
     if urgent:
         return (_aware(start) + timedelta(minutes=minutes)).astimezone(timezone.utc)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from cityloop.cases.models import Case, CaseAssist, CaseSupervision
@@ -41,7 +42,7 @@ def _names(session: Session) -> dict[int, str]:
 
 
 def supervisions(session: Session, actor: Actor, now: datetime, department: str | None, status: str | None,
-                 overdue: bool) -> list[dict]:
+                 overdue: bool) -> list[dict[str, Any]]:
     """督办单, newest deadline last; `overdue` keeps those unanswered past their deadline."""
     dept_id = scope(session, actor, department)
     stmt = select(CaseSupervision, Case.number).join(Case, Case.id == CaseSupervision.case_id)
@@ -55,7 +56,7 @@ def supervisions(session: Session, actor: Actor, now: datetime, department: str 
 
 
 def assists(session: Session, actor: Actor, now: datetime, department: str | None, status: str | None,
-            case_id: int | None = None) -> list[dict]:
+            case_id: int | None = None) -> list[dict[str, Any]]:
     """协办任务 (a helper department's part of a case), oldest deadline first; one case's with case_id."""
     dept_id = scope(session, actor, department)
     stmt = select(CaseAssist, Case.number, Case.department_id).join(Case, Case.id == CaseAssist.case_id)
@@ -72,7 +73,7 @@ def assists(session: Session, actor: Actor, now: datetime, department: str | Non
     return _assists_out(session, stmt, now)
 
 
-def for_case(session: Session, now: datetime, case_id: int) -> tuple[list[dict], list[dict]]:
+def for_case(session: Session, now: datetime, case_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A case's 督办单 and 协办任务, for whoever may see the case itself (its page)."""
     sup = select(CaseSupervision, Case.number).join(Case, Case.id == CaseSupervision.case_id).where(
         CaseSupervision.case_id == case_id)
@@ -81,7 +82,7 @@ def for_case(session: Session, now: datetime, case_id: int) -> tuple[list[dict],
     return _supervisions_out(session, sup, now), _assists_out(session, ass, now)
 
 
-def _supervisions_out(session: Session, stmt, now: datetime) -> list[dict]:
+def _supervisions_out(session: Session, stmt: Select[CaseSupervision, str], now: datetime) -> list[dict[str, Any]]:
     codes, names = _codes(session), _names(session)
     out = []
     for row, number in session.execute(stmt.order_by(CaseSupervision.due_at, CaseSupervision.id).limit(LIMIT)):
@@ -95,32 +96,32 @@ def _supervisions_out(session: Session, stmt, now: datetime) -> list[dict]:
     return out
 
 
-def _assists_out(session: Session, stmt, now: datetime) -> list[dict]:
+def _assists_out(session: Session, stmt: Select[CaseAssist, str, int | None], now: datetime) -> list[dict[str, Any]]:
     codes, names = _codes(session), _names(session)
     return [{"id": a.id, "case_id": a.case_id, "case_number": number, "department_code": codes.get(a.department_id),
              "department_name": names.get(a.department_id),
-             "lead_department_code": codes.get(lead), "task": a.task, "created_at": a.created_at, "due_at": a.due_at,
+             "lead_department_code": codes.get(lead) if lead is not None else None, "task": a.task, "created_at": a.created_at, "due_at": a.due_at,
              "status": a.status, "status_name": domain.ASSIST_STATUSES[a.status][0], "result": a.result,
              "done_at": a.done_at, "on_time": a.on_time, "overdue": a.status == "open" and now > a.due_at}
             for a, number, lead in session.execute(stmt.order_by(CaseAssist.due_at, CaseAssist.id).limit(LIMIT))]
 
 
-def figures(session: Session, actor: Actor, now: datetime, start: datetime, end: datetime) -> list[dict]:
+def figures(session: Session, actor: Actor, now: datetime, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """Per department: 协办 figures of tasks given, and 督办单 figures of orders issued, in [start, end)."""
     if end <= start:
         raise Invalid("bad-range", "结束时间必须晚于开始时间", "end must be after start")
     dept_id = scope(session, actor, None)
-    tasks: dict[int, list] = {}
-    stmt = select(CaseAssist.department_id, CaseAssist.status, CaseAssist.on_time).where(
+    tasks: dict[int, list[tuple[str, bool | None]]] = {}
+    helpers = select(CaseAssist.department_id, CaseAssist.status, CaseAssist.on_time).where(
         CaseAssist.created_at >= start, CaseAssist.created_at < end)
-    for dept, status, on_time in session.execute(stmt):
+    for dept, status, on_time in session.execute(helpers):
         tasks.setdefault(dept, []).append((status, on_time))
-    orders: dict[int, list] = {}
-    stmt = select(CaseSupervision.department_id, CaseSupervision.status, CaseSupervision.due_at,
+    orders: dict[int, list[tuple[str, datetime, datetime | None, int]]] = {}
+    issued = select(CaseSupervision.department_id, CaseSupervision.status, CaseSupervision.due_at,
                   CaseSupervision.replied_at, CaseSupervision.repeat).where(
         CaseSupervision.issued_at >= start, CaseSupervision.issued_at < end)
-    for dept, *row in session.execute(stmt):
-        orders.setdefault(dept, []).append(tuple(row))
+    for dept, status, due_at, replied_at, repeat in session.execute(issued):
+        orders.setdefault(dept, []).append((status, due_at, replied_at, repeat))
     codes = _codes(session)
     out = []
     for dept in sorted(set(tasks) | set(orders)):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from cityloop.cases.domain import ACTION_NAMES, STAGES
-from cityloop.cases.models import CaseEvent
+from cityloop.cases.hooks import CaseEvents
+from cityloop.cases.models import Case, CaseEvent
 from cityloop.workorders.domain import message_kind
 from cityloop.workorders.models import WorkOrder
 from cityloop.workorders.service import message
@@ -13,13 +16,13 @@ from cityloop.config import Settings
 from sqlalchemy.orm import Session
 
 
-def _last_payload(session: Session, case_id: int, action: str) -> dict:
+def _last_payload(session: Session, case_id: int, action: str) -> dict[str, Any]:
     row = session.scalar(select(CaseEvent.payload).where(CaseEvent.case_id == case_id, CaseEvent.action == action)
                          .order_by(CaseEvent.seq.desc()).limit(1))
     return row or {}
 
 
-def _extra(session: Session, case, event: dict, kind: str) -> dict:
+def _extra(session: Session, case: Case, event: dict[str, Any], kind: str) -> dict[str, Any]:
     payload = event.get("payload") or {}
     out = {"case_number": case.number, "action": event["action"],
            "action_name": ACTION_NAMES.get(event["action"], ("", ""))[0], "stage": event["to_stage"],
@@ -36,7 +39,7 @@ def _extra(session: Session, case, event: dict, kind: str) -> dict:
     return out
 
 
-def on_case_events(session: Session, settings: Settings, items) -> None:
+def on_case_events(session: Session, settings: Settings, items: CaseEvents) -> None:
     """Queue a message for each event of a 工单's case that the 12345 platform hears of (see domain.message_kind)."""
     wanted = [(c, e, k) for c, e in items if (k := message_kind(e["action"], e["from_stage"], e["to_stage"]))]
     if not wanted:

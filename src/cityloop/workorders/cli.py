@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -10,19 +11,22 @@ import typer
 from rich.console import Console
 from cityloop.config import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 CLI_NAME = "workorders"
 CLI_HELP = "12345 工单对接 / 12345 work-order exchange: outbox and signatures"
 app = typer.Typer(help=CLI_HELP, no_args_is_help=True)
 console = Console()
 
 
-def _session(settings: Settings):
+def _session(settings: Settings) -> Session:
     from cityloop.db import make_engine, make_session_factory
 
     return make_session_factory(make_engine(settings.database_url))()
 
 
-def _settings():
+def _settings() -> Settings:
     from cityloop.cli import _settings as load
 
     return load()

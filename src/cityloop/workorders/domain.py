@@ -6,6 +6,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # External field → our field. A deployment's mapping file replaces entries of this one (docs/workorders-12345.md).
@@ -67,7 +68,7 @@ class Mapping:
     categories: dict[str, str]
 
 
-def merged_mapping(doc: dict | None) -> Mapping:
+def merged_mapping(doc: dict[str, Any] | None) -> Mapping:
     """The default mapping with a mapping file's `fields` and `categories` tables laid over it."""
     doc = doc or {}
     fields = {**DEFAULT_FIELDS, **{str(k): str(v) for k, v in (doc.get("fields") or {}).items()}}
@@ -78,7 +79,7 @@ def merged_mapping(doc: dict | None) -> Mapping:
     return Mapping(fields, cats)
 
 
-def apply_mapping(mapping: Mapping, raw: dict) -> dict:
+def apply_mapping(mapping: Mapping, raw: dict[str, Any]) -> dict[str, str | None]:
     """Our fields of a 工单 (strings, stripped; missing ones None)."""
     out: dict[str, str | None] = dict.fromkeys(OUR_FIELDS)
     for external, ours in mapping.fields.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,8 +20,8 @@ class WorkOrder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     external_no: Mapped[str] = mapped_column(String(64), unique=True)  # 工单编号
     delivery_id: Mapped[str | None] = mapped_column(String(128), unique=True)  # the webhook's delivery id
-    raw: Mapped[dict] = mapped_column(JSONType)
-    fields: Mapped[dict] = mapped_column(JSONType)  # our field → value (see domain.OUR_FIELDS)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    fields: Mapped[dict[str, str | None]] = mapped_column(JSONType)  # our field → value (see domain.OUR_FIELDS)
     status: Mapped[str] = mapped_column(String(16), index=True)  # parked | case | returned
     reason: Mapped[str | None] = mapped_column(String(32))  # why parked (domain.PARK_REASONS)
     return_reason: Mapped[str | None] = mapped_column(String(500))
@@ -42,7 +43,7 @@ class WorkOrderMessage(Base):
     workorder_id: Mapped[int] = mapped_column(ForeignKey("workorders.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # domain.KINDS
     dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
-    body: Mapped[dict] = mapped_column(JSONType)
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from cityloop.deps import optional_actor
-from cityloop.org.actor import Actor
+from cityloop.deps import OptionalActorDep
 from cityloop.web import pages
 from cityloop.web.menu import menu_for
 
@@ -14,7 +14,7 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/console/workorders")
-def workorders_page(request: Request, actor: Actor | None = Depends(optional_actor)):
+def workorders_page(request: Request, actor: OptionalActorDep) -> Response:
     """12345 工单: the parked queue and the recent ones."""
     if actor is None:
         return pages.login_redirect(request)

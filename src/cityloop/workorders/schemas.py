@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cityloop.cases.schemas import CoordSys, LocalTimes
 
 
+WebhookStatus = Literal["case", "parked", "returned"]
+
+
 class WebhookOut(BaseModel):
     """What the platform hears back from the webhook."""
 
     workorder_no: str
-    status: Literal["case", "parked", "returned"]
+    status: WebhookStatus
     case_number: str | None = None
     reason: str | None = Field(None, description="why parked (待处理原因代码)")
     reason_text: str | None = None
@@ -28,7 +31,7 @@ class WorkOrderOut(LocalTimes):
     reason: str | None
     reason_text: str | None
     return_reason: str | None
-    fields: dict
+    fields: dict[str, Any]
     deadline: datetime | None
     case_id: int | None
     case_number: str | None
@@ -41,7 +44,7 @@ class MessageOut(LocalTimes):
     id: int
     kind: str
     dedupe_key: str
-    body: dict
+    body: dict[str, Any]
     created_at: datetime
     attempts: int
     next_attempt_at: datetime

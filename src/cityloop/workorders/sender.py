@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import httpx
@@ -32,8 +32,11 @@ def http_post(settings: Settings, client: httpx.Client | None = None) -> Callabl
         stamp = str(int(time.time()))
         headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": msg.dedupe_key,
                    "X-CityLoop-Timestamp": stamp, "X-CityLoop-Signature": domain.sign(secret, stamp, body)}
+        url = settings.workorder_platform_url
+        if url is None:  # (callers post only when a platform is configured)
+            raise ValueError("no 12345 platform URL is set (CITYLOOP_WORKORDER_PLATFORM_URL)")
         try:
-            r = send(settings.workorder_platform_url, content=body, headers=headers,
+            r = send(url, content=body, headers=headers,
                      timeout=settings.workorder_timeout_seconds)
         except httpx.HTTPError as exc:
             return f"{type(exc).__name__}: {exc}"[:500]
@@ -44,7 +47,7 @@ def http_post(settings: Settings, client: httpx.Client | None = None) -> Callabl
     return post
 
 
-def _due_heads(session: Session, now: datetime) -> list[WorkOrderMessage]:
+def _due_heads(session: Session, now: datetime) -> Sequence[WorkOrderMessage]:
     """Each 工单's oldest unsent message, where that one is due: only a head may go, so order holds per 工单, and
     one 工单 waiting out a backoff holds back nobody else."""
     heads = (select(func.min(WorkOrderMessage.id)).where(WorkOrderMessage.sent_at.is_(None))

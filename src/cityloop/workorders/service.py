@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session
 from cityloop.cases import actions, intake
 from cityloop.cases import service as case_svc
 from cityloop.cases.models import Case, CaseEvent
-from cityloop.cases.schemas import ActionIn, ReportIn
+from cityloop.cases.schemas import ActionIn, CoordSys, ReportIn
+from cityloop.cases.intake import Locate
 from cityloop.cases.service import Ctx
 from cityloop.catalog.cache import load_matters
 from cityloop.config import Settings
@@ -66,7 +68,7 @@ def get(session: Session, ident: int) -> WorkOrder:
     return row
 
 
-def receive(ctx: Ctx, raw: dict, delivery_id: str | None, locate) -> tuple[WorkOrder, bool]:
+def receive(ctx: Ctx, raw: dict[str, Any], delivery_id: str | None, locate: Locate) -> tuple[WorkOrder, bool]:
     """Take a 工单 from the platform: a case when it can be placed and categorised, else parked with the reason.
     Returns (work order, created); a replay (same 工单编号 or delivery id) returns the first and adds nothing."""
     fields = domain.apply_mapping(mapping(ctx.settings), raw)
@@ -101,7 +103,10 @@ def receive(ctx: Ctx, raw: dict, delivery_id: str | None, locate) -> tuple[WorkO
     return order, True
 
 
-def _place(ctx: Ctx, order: WorkOrder, locate, point: tuple[float, float, str] | None):
+Point = tuple[float, float, CoordSys]  # lon, lat, coord_sys
+
+
+def _place(ctx: Ctx, order: WorkOrder, locate: Locate, point: Point | None) -> tuple[Point | None, str | None]:
     """(lon, lat, coord_sys) of the 工单, or the reason it cannot be placed."""
     if point is not None:
         return point, None
@@ -116,7 +121,7 @@ def _place(ctx: Ctx, order: WorkOrder, locate, point: tuple[float, float, str] |
     return (found.lon, found.lat, "wgs84"), None
 
 
-def _open_case(ctx: Ctx, order: WorkOrder, locate, point, category: str | None) -> str | None:
+def _open_case(ctx: Ctx, order: WorkOrder, locate: Locate, point: Point | None, category: str | None) -> str | None:
     """Open the 工单's case (not committed) and link it; or return why it stays parked."""
     code = category or domain.category_code(mapping(ctx.settings), order.fields.get("category"))
     if not code:
@@ -124,25 +129,26 @@ def _open_case(ctx: Ctx, order: WorkOrder, locate, point, category: str | None) 
     if load_matters(ctx.session, ctx.settings.catalog_standard, code).get(code) is None:
         return "unknown-category"
     where, reason = _place(ctx, order, locate, point)
-    if reason:
+    if reason or where is None:
         return reason
     lon, lat, coord_sys = where
     f = order.fields
     body = ReportIn(category_code=code, lon=lon, lat=lat, coord_sys=coord_sys, source="hotline",
                     description=(f.get("description") or f"12345 工单 {order.external_no}")[:4000],
-                    address=(f.get("address") or None) and f["address"][:256],
-                    reporter_name=(f.get("contact") or None) and f["contact"][:100],
-                    reporter_phone=(f.get("phone") or None) and f["phone"][:32])
+                    address=address[:256] if (address := f.get("address")) else None,
+                    reporter_name=contact[:100] if (contact := f.get("contact")) else None,
+                    reporter_phone=phone[:32] if (phone := f.get("phone")) else None)
     prepared = intake.prepare(ctx, body, locate, to_wgs84, None, verify=ctx.settings.workorder_verify,
                               required_due_at=order.deadline)
+    assert isinstance(prepared, intake.Prepared)  # without an Idempotency-Key nothing is a replay
     prepared.event["payload"] = {**prepared.event["payload"], "workorder": order.external_no}
     case = intake.write(ctx.session, [prepared], ctx.settings)[0]
     order.case_id, order.status, order.reason = case.id, "case", None
     return None
 
 
-def accept_parked(ctx: Ctx, ident: int, locate, category: str | None, address: str | None,
-                  point: tuple[float, float, str] | None) -> WorkOrder:
+def accept_parked(ctx: Ctx, ident: int, locate: Locate, category: str | None, address: str | None,
+                  point: Point | None) -> WorkOrder:
     """An operator fixes a parked 工单 (category, address or a point) and accepts it: the case is opened and
     受理 at once, so the platform hears 签收. A fix that still does not hold is a 422 and changes nothing."""
     order = get(ctx.session, ident)
@@ -157,6 +163,7 @@ def accept_parked(ctx: Ctx, ident: int, locate, category: str | None, address: s
         raise Invalid(f"workorder-{reason}", zh, en)
     order.decided_at, order.decided_by = ctx.now, ctx.actor.display_name
     ctx.session.flush()  # the case hook finds the link for the 签收
+    assert order.case_id is not None  # _open_case linked it
     actions.apply_in_transaction(ctx, order.case_id, "accept", ActionIn())
     ctx.session.commit()
     return order
@@ -174,7 +181,7 @@ def return_order(ctx: Ctx, ident: int, reason: str) -> WorkOrder:
         ctx.session.add(message(order, "return", f"{order.external_no}:return", ctx.now,
                                 {"reason": reason[:500], "actor": ctx.actor.display_name}))
     elif order.status == "case":
-        case = ctx.session.get(Case, order.case_id)
+        case = ctx.session.get_one(Case, order.case_id)
         if case.stage != "reported":
             raise Conflict("workorder-not-returnable", "案件已受理，不能再退单", "The case is past 受理: it can no longer be returned")
         actions.apply_in_transaction(ctx, case.id, "reject", ActionIn(note=reason[:2000]))  # the hook sends 退单
@@ -202,7 +209,7 @@ def record_callback(ctx: Ctx, ident: int, result: str, rating: str) -> WorkOrder
     return order
 
 
-def message(order: WorkOrder, kind: str, key: str, at: datetime, extra: dict) -> WorkOrderMessage:
+def message(order: WorkOrder, kind: str, key: str, at: datetime, extra: dict[str, Any]) -> WorkOrderMessage:
     """An outbox row for the platform (added by the caller's transaction)."""
     body = {"message_id": key, "kind": kind, "kind_name": domain.KINDS[kind][0], "workorder_no": order.external_no,
             "at": at.isoformat(), **extra}
