@@ -31,8 +31,7 @@ demo-city: install
 # SQLite always; PostgreSQL too when CITYLOOP_TEST_DATABASE_URL is set (.ci/run sets it).
 test: install system-deps
 	$(BIN)/ruff check src tests bench
-# enabled once src/ is clean:
-#	$(BIN)/mypy
+	$(BIN)/mypy
 	env -u CITYLOOP_TEST_DATABASE_URL $(BIN)/pytest
 	@if [ -n "$$CITYLOOP_TEST_DATABASE_URL" ]; then \
 		echo "== PostgreSQL: $$CITYLOOP_TEST_DATABASE_URL"; $(BIN)/pytest; \
@@ -41,8 +40,7 @@ test: install system-deps
 # The quick loop while working: no browser, subprocess or whole-demo tests, SQLite only.
 test-fast: install
 	$(BIN)/ruff check src tests bench
-# enabled once src/ is clean:
-#	$(BIN)/mypy
+	$(BIN)/mypy
 	env -u CITYLOOP_TEST_DATABASE_URL $(BIN)/pytest -m "not slow"
 
 # Every page of the demo as each role sees it, at 1920×1080 and 390×844, into screenshots/ (open index.html there).

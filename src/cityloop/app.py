@@ -17,8 +17,8 @@ from cityloop.basemap.http import TileFastPath
 from cityloop.config import Settings, get_settings
 from cityloop.db import leader
 from cityloop.shared.clock import Clock, SystemClock
-from cityloop.cases import intake
-from cityloop.cases.batcher import GroupCommitter
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import GroupCommitter
 from cityloop.catalog.cache import MatterCache
 from cityloop.db import make_engine, make_session_factory
 from cityloop.db.changes import ChangeBus
@@ -46,7 +46,7 @@ def build_state(settings: Settings, engine: Engine | None = None,
     reads = read_session_factory or writes
     return AppState(settings=settings, engine=engine, session_factory=writes, read_session_factory=reads,
                     clock=clock or SystemClock(), matters=MatterCache(reads, settings.catalog_standard),
-                    intake=GroupCommitter(writes, partial(intake.write, settings=settings)),
+                    intake=GroupCommitter(writes, partial(cases_api.write, settings=settings)),
                     changes=ChangeBus(engine, settings.database_session_url), read_engine=read_engine)
 
 

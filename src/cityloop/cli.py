@@ -130,7 +130,7 @@ def users_unlock(username: str) -> None:
 @sla_app.command("sweep")
 def sla_sweep(loop: bool = typer.Option(False, help="keep running every sweep_interval_seconds")) -> None:
     """Mark overdue nodes and record automatic 督办 (one process at a time)."""
-    from cityloop.cases.tasks import sweep_once
+    from cityloop.cases.api import sweep_once
     from cityloop.db import make_engine, make_session_factory
     from cityloop.shared.clock import SystemClock
 

@@ -16,7 +16,7 @@ from cityloop.config import Settings
 from cityloop.shared.clock import Clock
 
 if TYPE_CHECKING:  # the areas' own types; importing them here at run time would turn the layers upside down
-    from cityloop.cases.batcher import GroupCommitter
+    from cityloop.cases.api import GroupCommitter
     from cityloop.catalog.cache import MatterCache
     from cityloop.db.changes import ChangeBus
     from cityloop.geo.index import GridIndex

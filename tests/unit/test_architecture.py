@@ -92,3 +92,11 @@ def graph_file(module: str) -> Path:
     spec = importlib.util.find_spec(module)
     assert spec is not None and spec.origin is not None
     return Path(spec.origin)
+
+
+def test_other_areas_use_the_cases_area_through_its_api() -> None:
+    """Outside cityloop.cases, the cases area is imported from cityloop.cases.api alone: its one public module."""
+    wrong = sorted((m, i) for m in project_modules()
+                   if m != "cityloop.cases" and not m.startswith("cityloop.cases.")
+                   for i in imports(m) if i.startswith("cityloop.cases.") and i != "cityloop.cases.api")
+    assert wrong == [], "modules importing the cases area's internals instead of cityloop.cases.api"

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from cityloop.assessment import engine, queries, service, store
 from cityloop.assessment.figures import RATES, rate
 from cityloop.assessment.periods import Period, months_back
-from cityloop.cases.domain import SOURCE_NAMES
+from cityloop.cases.api import SOURCE_NAMES
 from cityloop.config import Settings
 
 TREND = ("reported", "filed", "handle_due", "handled", "handled_on_time", "close_due", "closed", "closed_on_time")

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from cityloop.assessment.figures import NODE_CODES
-from cityloop.cases.domain import NODE_OF_STAGE
+from cityloop.cases.api import NODE_OF_STAGE
 from cityloop.sla.domain import WorkCalendar
 
 # Actions that end the running node (approve does so only for an approved return).

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from cityloop.assessment import store
 from cityloop.assessment.domain import derive
 from cityloop.assessment.models import AssessState, CaseStat
-from cityloop.cases.models import Case, CaseEvent
+from cityloop.cases.api import Case, CaseEvent
 from cityloop.config import Settings
 from cityloop.sla.service import calendar
 

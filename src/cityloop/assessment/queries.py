@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from cityloop.assessment.figures import KINDS, PEOPLE_ROLES, REGION_DIGITS
 from cityloop.assessment.models import CaseStat
-from cityloop.cases.domain import STAGES
-from cityloop.cases.models import Case
+from cityloop.cases.api import STAGES, Case
 from cityloop.catalog.models import Category
 from cityloop.config import Settings
 from cityloop.geo.models import Region, UnitGrid

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from cityloop.cases.schemas import LocalTimes
+from cityloop.cases.api import LocalTimes
 
 
 class RowOut(BaseModel):

@@ -27,7 +27,7 @@ def history(session: Session, settings: Settings, now: datetime, months: int, pe
             progress: Callable[[int, int], None] | None = None) -> int:
     """Generate `months` of history ending now on a database with the demo county (built first when empty);
     returns how many cases were made."""
-    from cityloop.cases.tasks import sweep
+    from cityloop.cases.api import sweep
     from cityloop.demo import county
     from cityloop.demo.history import generate
     from cityloop.geo.coords import to_wgs84

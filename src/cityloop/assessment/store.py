@@ -19,7 +19,7 @@ from cityloop.assessment.domain import CaseStats, Ev, Facts, Run
 from cityloop.assessment.engine import FETCH, empty_columns
 from cityloop.assessment.figures import NEVER, NODE_CODES, pack
 from cityloop.assessment.models import CaseStat
-from cityloop.cases.models import Case, CaseEvent, CaseNode, CaseTask
+from cityloop.cases.api import Case, CaseEvent, CaseNode, CaseTask
 
 TABLE = CaseStat.__table__
 TABLE_NAME = CaseStat.__tablename__

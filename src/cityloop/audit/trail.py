@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from cityloop.audit.domain import Anchor, chain_mac
 from cityloop.audit.models import AuditChainHead, AuditEntry
 from cityloop.audit.service import Problem, chain_head, read_anchors, verify_admin_log
-from cityloop.cases.domain import LATE_STATE_FIELDS, STATE_FIELDS, event_mac, state_digest
-from cityloop.cases.models import Case, CaseEvent
+from cityloop.cases.api import LATE_STATE_FIELDS, STATE_FIELDS, event_mac, state_digest, Case, CaseEvent
 
 
 def verify_case_events(session: Session, key: bytes, batch: int = 5000) -> tuple[int, list[Problem]]:

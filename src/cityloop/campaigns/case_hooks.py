@@ -13,7 +13,7 @@ from cityloop.config import Settings
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from cityloop.cases.models import Case
+    from cityloop.cases.api import Case
 
 
 def on_case_events(session: Session, settings: Settings, items: list[tuple[Case, dict[str, Any]]]) -> None:

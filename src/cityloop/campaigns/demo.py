@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.campaigns import domain
 from cityloop.campaigns.models import Campaign, CampaignCase, CampaignCheck, CampaignGrid, CampaignInspector, CampaignItem
-from cityloop.cases.models import Case
+from cityloop.cases.api import Case
 from cityloop.config import Settings
 from cityloop.geo.models import DutyGrid, DutyGridInspector
 

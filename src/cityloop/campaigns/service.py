@@ -13,7 +13,7 @@ from cityloop.campaigns.models import (
     Campaign, CampaignCase, CampaignCheck, CampaignGrid, CampaignInspector, CampaignItem,
 )
 from cityloop.campaigns.schemas import CampaignIn, CampaignOut, GridProgressOut, ItemOut, ProgressOut, TaskOut
-from cityloop.cases.models import Case
+from cityloop.cases.api import Case
 from cityloop.catalog.models import Category
 from cityloop.org.actor import Actor
 from cityloop.geo.models import DutyGrid, DutyGridInspector

@@ -2,7 +2,7 @@
 
 Everything else in the package (models, domain, schemas, service, intake, actions, queries, photos, …) is the
 area's own layout and may change; other areas import from here (`from cityloop.cases.api import Case, Ctx`) or use
-it as a namespace (`from cityloop.cases import api as automation`, then `automation.open_case(...)`).
+it as a namespace (`from cityloop.cases import api as cases_api`, then `cases_api.open_case(...)`).
 tests/unit/test_architecture.py holds every module outside the package to that.
 """
 

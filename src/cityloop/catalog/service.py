@@ -105,7 +105,7 @@ def _sync_conditions(session: Session, cat: Category, specs: list[ConditionSpec]
         wanted.append(cond)
     kept = []
     if current:  # conditions no longer in the table: delete, unless cases point at them
-        from cityloop.cases.models import Case
+        from cityloop.cases.api import Case
 
         used = set(session.scalars(select(Case.filing_condition_id).where(
             Case.filing_condition_id.in_([c.id for c in current.values()]))))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from cityloop.cases.schemas import ReportIn
-from cityloop.cases.service import Ctx
+from cityloop.cases.api import ReportIn, Ctx
 from cityloop.channels import gazetteer, service
 from cityloop.channels.schemas import AssignIn, AssignOut
 from cityloop.channels.service import Locate

@@ -135,7 +135,7 @@ def simulate_video(events: int = typer.Option(20, help="how many captures"), see
     from PIL import Image
     from sqlalchemy import select
 
-    from cityloop.cases.service import Ctx
+    from cityloop.cases.api import Ctx
     from cityloop.channels import service, video
     from cityloop.channels.models import Camera
     from cityloop.channels.schemas import VideoEventIn

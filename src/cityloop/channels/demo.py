@@ -13,7 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import exists, insert, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import Case
+from cityloop.cases.api import Case
 from cityloop.channels import gazetteer
 from cityloop.channels.domain import new_tracking_code
 from cityloop.channels.models import Camera, ChannelReport, GazetteerEntry, PositionPing

@@ -18,8 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import Case, CasePhoto
-from cityloop.cases.photos import FORMATS, decode_slot, photo_path
+from cityloop.cases.api import Case, CasePhoto, FORMATS, decode_slot, photo_path
 from cityloop.channels.domain import evidence_flags
 from cityloop.channels.models import PhotoEvidence
 from cityloop.config import Settings

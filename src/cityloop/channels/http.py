@@ -11,8 +11,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from cityloop.cases.photos import save, screen_all
-from cityloop.cases.service import Ctx
+from cityloop.cases.api import save, screen_all, Ctx
 from cityloop.config import Settings
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import Invalid, TooLarge

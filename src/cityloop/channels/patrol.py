@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.actions import duty_grids_of
-from cityloop.cases.models import Case
+from cityloop.cases.api import duty_grids_of, Case
 from cityloop.channels.domain import track_length_m
 from cityloop.channels.models import PositionPing
 from cityloop.channels.schemas import PatrolOut, PingsIn

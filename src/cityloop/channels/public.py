@@ -7,10 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.cases import actions, intake
-from cityloop.cases.models import Case, CaseEvent
-from cityloop.cases.schemas import ActionIn, ReportIn
-from cityloop.cases.service import Ctx
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import Case, CaseEvent, ActionIn, ReportIn, Ctx
 from cityloop.catalog.cache import load_matters
 from cityloop.catalog.models import Category
 from cityloop.channels import service
@@ -77,7 +75,7 @@ def create(ctx: Ctx, body: PublicReportIn, locate: Locate, key: str | None, ip: 
                                  body.category_code, body.description)
     report = ReportIn(category_code=code, lon=body.lon, lat=body.lat, coord_sys=body.coord_sys,
                       description=body.description, address=body.address, source="public", reporter_phone=phone)
-    if key and (existing := intake.find_by_key(ctx.reads, key, intake.request_hash(report, ctx.photos))):
+    if key and (existing := cases_api.find_by_key(ctx.reads, key, cases_api.request_hash(report, ctx.photos))):
         first = service.report_of(ctx.reads, existing.id)  # a retry: no new count, no new case
         assert first is not None  # the key is scoped to public reports, which all have their row
         return first, existing, False
@@ -131,5 +129,5 @@ def rate(ctx: Ctx, code: str, rating: Rating) -> PublicStatusOut:
     """The reporter's satisfaction, once, after closing (the core answers 409 otherwise)."""
     row = by_code(ctx.session, code)
     shown = followed(ctx.session, ctx.session.get_one(Case, row.case_id))
-    actions.apply(ctx, shown.id, "rate", ActionIn(rating=rating))
+    cases_api.apply(ctx, shown.id, "rate", ActionIn(rating=rating))
     return status(ctx.session, code)

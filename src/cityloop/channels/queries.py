@@ -9,9 +9,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.domain import OPEN_STAGES, STAGES, Stage
-from cityloop.cases.models import Case, CasePhoto
-from cityloop.cases.queries import visible
+from cityloop.cases.api import OPEN_STAGES, STAGES, Stage, Case, CasePhoto, visible
 from cityloop.catalog.models import Category
 from cityloop.channels.domain import FLAG_NAMES, degrees_around, haversine_m
 from cityloop.channels.models import PhotoEvidence

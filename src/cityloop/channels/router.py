@@ -17,10 +17,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from cityloop.cases.actions import duty_grids_of
-from cityloop.cases.domain import SOURCE_NAMES, scoped_key
-from cityloop.cases.models import Case, CasePhoto
-from cityloop.cases.queries import get_visible, mask_phone, visible
+from cityloop.cases.api import (
+    duty_grids_of, SOURCE_NAMES, scoped_key, Case, CasePhoto, get_visible, mask_phone, visible,
+)
 from cityloop.catalog.models import Category
 from cityloop.channels import evidence, http, patrol, public, queries, video
 from cityloop.channels.domain import PUBLIC_STAGES

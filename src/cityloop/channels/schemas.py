@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cityloop.cases.schemas import CoordSys, LocalTimes
+from cityloop.cases.api import CoordSys, LocalTimes
 from cityloop.shared.fields import Flag, Instant, Num
 
 

@@ -12,10 +12,8 @@ from sqlalchemy import CursorResult, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityloop.cases import intake
-from cityloop.cases.models import Case
-from cityloop.cases.schemas import ReportIn
-from cityloop.cases.service import Ctx
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import Case, ReportIn, Ctx
 from cityloop.channels.domain import CHANNEL_NAMES, new_tracking_code
 from cityloop.channels.models import ChannelKey, ChannelReport, RateLimit
 from cityloop.config import Settings
@@ -55,7 +53,7 @@ def submit(ctx: Ctx, body: ReportIn, locate: Locate, key: str | None, *, verify:
 
     Every check and lookup reads ctx.reads; with ctx.committer the write joins the process's group commit (the
     write lock is held for the inserts only), else it is written and committed on ctx.session."""
-    prepared = intake.prepare(ctx, body, locate, to_wgs84, key, verify=verify, required_due_at=required_due_at)
+    prepared = cases_api.prepare(ctx, body, locate, to_wgs84, key, verify=verify, required_due_at=required_due_at)
     if isinstance(prepared, Case):
         return prepared, False, report_of(ctx.reads, prepared.id)
     if payload:
@@ -80,7 +78,7 @@ def submit(ctx: Ctx, body: ReportIn, locate: Locate, key: str | None, *, verify:
             ctx.reads.close()  # hand its connection back while waiting: the writer may need one from the same pool
             case = committer.submit_wait(prepared)
         else:
-            case = intake.write(ctx.session, [prepared], ctx.settings)[0]
+            case = cases_api.write(ctx.session, [prepared], ctx.settings)[0]
             ctx.session.commit()
     except IntegrityError:
         ctx.session.rollback()
@@ -98,10 +96,10 @@ def submit(ctx: Ctx, body: ReportIn, locate: Locate, key: str | None, *, verify:
     return ctx.session.get_one(Case, case.id), True, row
 
 
-def _replay(session: Session, key: str | None, prepared: intake.Prepared
+def _replay(session: Session, key: str | None, prepared: cases_api.Prepared
             ) -> tuple[Case, bool, ChannelReport | None] | None:
     """The case another request created under the same Idempotency-Key, as a replay; None when there is none."""
-    existing = intake.find_by_key(session, key, prepared.case["request_hash"]) if key else None
+    existing = cases_api.find_by_key(session, key, prepared.case["request_hash"]) if key else None
     return None if existing is None else (existing, False, report_of(session, existing.id))
 
 

@@ -11,11 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.cases import actions
-from cityloop.cases.models import Case
-from cityloop.cases.photos import screen
-from cityloop.cases.schemas import ActionIn, ReportIn
-from cityloop.cases.service import Ctx
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import Case, screen, ActionIn, ReportIn, Ctx
 from cityloop.channels import service
 from cityloop.channels.domain import CLOSED_STAGES, is_repeat, video_needs_verification
 from cityloop.channels.models import Camera, CameraEvent
@@ -70,7 +67,7 @@ def ingest(ctx: Ctx, body: VideoEventIn, image: tuple[str, bytes], locate: Locat
     if last is not None and last_case is not None and is_repeat(last.captured_at, body.captured_at, s.video_repeat_minutes,
                                last_case.stage not in CLOSED_STAGES):
         note = f"同一摄像头再次抓拍：{camera.name}，置信度 {body.confidence:.2f}"
-        actions.apply_in_transaction(ctx, last_case.id, "annotate", ActionIn(note=note),
+        cases_api.apply_in_transaction(ctx, last_case.id, "annotate", ActionIn(note=note),
                                      extra={"camera": camera.code, "event_type": body.event_type,
                                             "confidence": body.confidence, "repeat": True})
         ctx.session.add(CameraEvent(case_id=last_case.id, opened_case=False, **event))

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from cityloop.cases.models import Case
+from cityloop.cases.api import Case
 from cityloop.city.domain import LevelRuleView, decide_level, handling_district
 from cityloop.city.models import LevelRule
 from cityloop.config import Settings

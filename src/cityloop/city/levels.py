@@ -8,11 +8,9 @@ from sqlalchemy import select
 
 from cityloop.org.models import User
 from sqlalchemy.orm import Session
-from cityloop.cases.service import Ctx
 
 if TYPE_CHECKING:
-    from cityloop.cases.models import Case
-    from cityloop.cases.schemas import ActionIn
+    from cityloop.cases.api import Case, ActionIn, Ctx
 
 
 def has_center(session: Session, district_code: str) -> bool:

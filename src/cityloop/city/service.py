@@ -8,8 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cityloop.audit import service as audit
-from cityloop.cases.domain import TERMINAL
-from cityloop.cases.models import Case
+from cityloop.cases.api import TERMINAL, Case
 from cityloop.city.domain import LEVELS
 from cityloop.city.models import LevelRule
 from cityloop.city.schemas import DistrictCenterOut, LevelRuleIn, LevelRuleOut

@@ -29,7 +29,7 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def _is_built(url: str) -> bool:
-    from cityloop.cases.models import Case
+    from cityloop.cases.api import Case
 
     engine = make_engine(url)
     try:
@@ -89,7 +89,7 @@ def _remove(db: Path) -> None:
 
 def _build(settings: Settings, console: Console, days: int, per_day: int) -> int:
     from cityloop.areas import modules
-    from cityloop.cases.tasks import sweep
+    from cityloop.cases.api import sweep
     from cityloop.demo import county
     from cityloop.demo.history import generate
     from cityloop.geo.coords import to_wgs84

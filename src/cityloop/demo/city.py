@@ -172,7 +172,7 @@ def build(settings: Settings, console: Console, days: int, per_day: int) -> tupl
     """Migrate, build the standing data and the history into settings.database_url; (cases made, real borders)."""
     from rich.progress import Progress
 
-    from cityloop.cases.tasks import sweep
+    from cityloop.cases.api import sweep
     from cityloop.db import make_engine, make_session_factory
     from cityloop.demo.city_history import generate
     from cityloop.geo.coords import to_wgs84

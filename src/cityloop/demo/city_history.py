@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.config import Settings
 from cityloop.demo.city_data import CENTER_STAFF, DEPARTMENTS, DISTRICTS
-from cityloop.cases.models import Case
+from cityloop.cases.api import Case
 from cityloop.demo.history import COMMON, STOP_SHARE, STOPS, Locate, Place, Progress, Stop, ToWgs84, Walker
 
 # The city center's login → the district center's login suffix for the same work.

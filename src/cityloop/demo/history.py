@@ -14,10 +14,8 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.cases import actions, intake, service as svc
-from cityloop.cases.domain import OPEN_STAGES
-from cityloop.cases.models import Case
-from cityloop.cases.schemas import ActionIn, ReportIn
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import OPEN_STAGES, Case, ActionIn, ReportIn
 from cityloop.catalog.models import FilingCondition
 from cityloop.config import Settings
 from cityloop.org.actor import Actor, actor_from_user
@@ -79,8 +77,8 @@ class Walker:
             self.actors[username] = actor_from_user(user)
         return self.actors[username]
 
-    def ctx(self, at: datetime, username: str) -> svc.Ctx:
-        return svc.Ctx(self.session, self.settings, self.cal, at, self.actor(username))
+    def ctx(self, at: datetime, username: str) -> cases_api.Ctx:
+        return cases_api.Ctx(self.session, self.settings, self.cal, at, self.actor(username))
 
     def later(self, at: datetime, lo: int, hi: int) -> datetime:
         return self.cal.add(at, self.rng.randint(lo, hi))
@@ -89,11 +87,11 @@ class Walker:
         """Take the action at `at` unless that is in the future or the case should wait where it is."""
         if at > self.now or case.stage == self.stop_at:
             raise Stop
-        actions.apply(self.ctx(at, username), case.id, action, ActionIn(**body))
+        cases_api.apply(self.ctx(at, username), case.id, action, ActionIn(**body))
         return at
 
     def inspector_of(self, case: Case) -> str:
-        task = svc.current_task(self.session, case)
+        task = cases_api.current_task(self.session, case)
         user = self.session.get(User, task.assignee_id) if task and task.assignee_id else None
         return user.username if user else "inspector01"
 
@@ -121,7 +119,7 @@ class Walker:
                         self_handled=self_handled,
                         reporter_phone=f"13{rng.randint(100000000, 999999999)}" if source != "inspector" else None)
         reporter = place.inspector if source == "inspector" else "operator1"
-        case, _ = intake.report(self.ctx(at, reporter), body, locate, to_wgs84, None)
+        case, _ = cases_api.report(self.ctx(at, reporter), body, locate, to_wgs84, None)
         return case
 
     def run(self, at: datetime, code: str, place: Place, locate: Locate, to_wgs84: ToWgs84) -> None:
@@ -167,7 +165,7 @@ class Walker:
 
     def handle_phase(self, case: Case, at: datetime) -> None:
         rng = self.rng
-        limit = svc.handle_limit(svc.Ctx(self.session, self.settings, self.cal, at, self.actor("lead1")), case)
+        limit = cases_api.handle_limit(cases_api.Ctx(self.session, self.settings, self.cal, at, self.actor("lead1")), case)
         roll = rng.random()
         if roll < 0.03:
             self.step(case, self.later(at, limit // 2, limit), "supervise", "leader1", note="请加快处置")

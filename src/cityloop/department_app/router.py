@@ -8,10 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from cityloop.cases.domain import scoped_key
-from cityloop.cases.models import Case
-from cityloop.cases.queries import to_out
-from cityloop.cases.schemas import ActionIn, CaseOut
+from cityloop.cases.api import scoped_key, Case, to_out, ActionIn, CaseOut
 from cityloop.channels import http
 from cityloop.deps import SessionDep, StateDep, require_roles
 from cityloop.org.actor import Actor

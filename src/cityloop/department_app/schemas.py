@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from cityloop.cases.schemas import LocalTimes
+from cityloop.cases.api import LocalTimes
 
 
 class MyCaseOut(LocalTimes):

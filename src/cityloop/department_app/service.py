@@ -9,12 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityloop.cases import actions
-from cityloop.cases.domain import STAGES, Stage
-from cityloop.cases.models import Case, CaseRequest
-from cityloop.cases.queries import get_visible, timing
-from cityloop.cases.schemas import ActionIn
-from cityloop.cases.service import Ctx
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import STAGES, Stage, Case, CaseRequest, get_visible, timing, ActionIn, Ctx
 from cityloop.catalog.models import Category
 from cityloop.org.actor import Actor
 from cityloop.department_app.domain import ACTIONS, MY_STAGES, REQUEST_NAMES, REQUEST_STATUS, time_words
@@ -83,7 +79,7 @@ def act(ctx: Ctx, ident: str, action: str, body: ActionIn, key: str | None, fing
         return _replay(session, found, fingerprint), True
     get_visible(session, ctx.actor, ident)  # 404 for another department's case
     extra = {"before_photos": before, "after_photos": len(ctx.photos) - before} if ctx.photos else None
-    case = actions.apply_in_transaction(ctx, ident, action, body, extra)
+    case = cases_api.apply_in_transaction(ctx, ident, action, body, extra)
     if key is not None:
         session.add(DepartmentActionKey(key=key, user_id=ctx.actor.id, case_id=case.id, action=action,
                                         request_hash=fingerprint, event_seq=case.event_count, created_at=ctx.now))

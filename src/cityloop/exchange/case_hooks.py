@@ -15,7 +15,7 @@ from cityloop.config import Settings
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from cityloop.cases.models import Case
+    from cityloop.cases.api import Case
 
 # Personal data stays in the county: reporters' names and phones are not sent up.
 PRIVATE_KEYS = frozenset({"reporter_phone", "reporter_name", "phone", "contact", "callback_phone"})

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.schemas import ReportIn
-from cityloop.cases.service import Ctx
+from cityloop.cases.api import ReportIn, Ctx
 from cityloop.exchange.models import Assignment, MirrorCase, Received, Uplink
 from cityloop.exchange.schemas import AssignmentIn, AssignmentOut
 from cityloop.shared.errors import AppError, Invalid, NotFound

@@ -12,7 +12,7 @@ from cityloop.shared.errors import Conflict
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from cityloop.cases.models import Case
+    from cityloop.cases.api import Case
 
 
 def check_close(session: Session, case: Case) -> None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from cityloop.cases.domain import STAGES
+from cityloop.cases.api import STAGES
 from cityloop.deps import OptionalActorDep, SessionDep, StateDep
 from cityloop.exchange import queries
 from cityloop.shared.errors import Forbidden

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import Case
+from cityloop.cases.api import Case
 from cityloop.config import Settings, get_settings
 from cityloop.exchange.case_hooks import platform_code
 from cityloop.exchange.domain import PROTOCOL_VERSION

@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import CursorResult, Text, cast, select, update
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import CasePhoto
+from cityloop.cases.api import CasePhoto
 from cityloop.exchange import downlink
 from cityloop.exchange.downlink import Locate
 from cityloop.exchange.adapters import Adapter, CityLoop, Photos, adapter_for

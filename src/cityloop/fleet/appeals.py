@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.cases import automation
-from cityloop.cases.photos import decode, photo_path, save, screen, write_once
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import decode, photo_path, save, screen, write_once
 from cityloop.config import Settings
 from cityloop.org.actor import Actor
 from cityloop.fleet import access, domain
@@ -84,7 +84,7 @@ def submit(session: Session, settings: Settings, cal: WorkCalendar, actor: Actor
     session.add(appeal)
     v.status = "appealed"
     if v.case_id is not None:
-        automation.note(session, settings, cal, now, v.case_id, f"运输企业提出申诉：{text.strip()[:500]}",
+        cases_api.note(session, settings, cal, now, v.case_id, f"运输企业提出申诉：{text.strip()[:500]}",
                         {"fleet_appeal": {"violation_id": v.id, "files": len(records)}})
     session.commit()
     for _, write in checked:
@@ -107,7 +107,7 @@ def decide(session: Session, settings: Settings, cal: WorkCalendar, actor: Actor
     appeal.decision, appeal.decision_note, appeal.decided_by, appeal.decided_at = decision, note, actor.id, now
     v.status = decision
     if v.case_id is not None:
-        record = automation.note if decision == "upheld" else automation.withdraw  # cancelled: the case is void
+        record = cases_api.note if decision == "upheld" else cases_api.withdraw  # cancelled: the case is void
         verdict = "维持违规认定" if decision == "upheld" else "申诉成立，撤销违规认定"
         record(session, settings, cal, now, v.case_id, f"申诉复核：{verdict}。{(note or '').strip()[:500]}",
                {"fleet_appeal_decision": decision})

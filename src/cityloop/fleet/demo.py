@@ -162,8 +162,8 @@ def drive_history(session: Session, settings: Settings, now: datetime, hours: fl
 def _replay_state(session: Session, settings: Settings, clock: FixedClock) -> AppState:
     """The state the history replay's pipeline runs on: this session's database, the replay's clock, and the grid
     index of the demo's grids, built once (cityloop.app.build_state's parts; the core does not import the app)."""
-    from cityloop.cases import intake
-    from cityloop.cases.batcher import GroupCommitter
+    from cityloop.cases import api as cases_api
+    from cityloop.cases.api import GroupCommitter
     from cityloop.catalog.cache import MatterCache
     from cityloop.db.changes import ChangeBus
     from cityloop.geo.queries import build_index
@@ -173,7 +173,7 @@ def _replay_state(session: Session, settings: Settings, clock: FixedClock) -> Ap
     factory = sessionmaker(bind=bind, expire_on_commit=False)
     state = AppState(settings=settings, engine=engine, session_factory=factory, read_session_factory=factory,
                      clock=clock, matters=MatterCache(factory, settings.catalog_standard),
-                     intake=GroupCommitter(factory, partial(intake.write, settings=settings)),
+                     intake=GroupCommitter(factory, partial(cases_api.write, settings=settings)),
                      changes=ChangeBus(engine, settings.database_session_url))
     state.fleet_locate = build_index(session).locate
     return state

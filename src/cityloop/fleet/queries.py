@@ -12,8 +12,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import Case
-from cityloop.cases.queries import openable
+from cityloop.cases.api import Case, openable
 from cityloop.config import Settings
 from cityloop.org.actor import Actor
 from cityloop.fleet import domain, positions, schemas, track

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cityloop.cases.schemas import LocalTimes
+from cityloop.cases.api import LocalTimes
 from cityloop.fleet.world import parse_hours
 from cityloop.shared.fields import NOT_FLAG, Day, Flag, Instant, Int, Num
 

@@ -16,8 +16,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.cases import automation
-from cityloop.cases.models import Case
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import Case
 from cityloop.config import Settings
 from cityloop.fleet import positions, track
 from cityloop.fleet.domain import KINDS, Event
@@ -102,7 +102,7 @@ def open_violation(session: Session, settings: Settings, e: Event, now: datetime
                                   "distance_m", "max_speed_kmh", "details")}
     try:
         with session.begin_nested():
-            case = automation.open_case(
+            case = cases_api.open_case(
                 session, settings, cal, now, locate, source="fleet", category_code=code,
                 condition_code=condition or None, lon=place[0], lat=place[1], description=_describe(vehicle, e),
                 department_code=settings.fleet_department_code, key=f"fleet:{e.key}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cityloop.cases.models import Case
+from cityloop.cases.api import Case
 from cityloop.muck.service import match_spill
 from cityloop.config import Settings
 from sqlalchemy.orm import Session

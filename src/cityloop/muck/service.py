@@ -9,7 +9,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import Case
+from cityloop.cases.api import Case
 from cityloop.catalog.domain import bbox
 from cityloop.config import Settings
 from cityloop.org.actor import Actor

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from cityloop.cases.domain import NODES
+from cityloop.cases.api import NODES
 from cityloop.catalog.models import Category
 from cityloop.notify.service import Recipients, publish
 from cityloop.org.models import Department
@@ -15,7 +15,7 @@ from cityloop.config import Settings
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from cityloop.cases.models import Case
+    from cityloop.cases.api import Case
 
 TZ = ZoneInfo("Asia/Shanghai")
 NODE_NAMES: dict[str, str] = {str(node): zh for node, (zh, _) in NODES.items()}  # 环节 names by code

@@ -11,7 +11,7 @@ from asyncio import to_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import Case
+from cityloop.cases.api import Case
 from cityloop.config import Settings
 from cityloop.notify import worker as delivery
 from cityloop.notify.case_hooks import case_params

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 
-from cityloop.cases.schemas import ReportIn
-from cityloop.cases.service import Ctx
+from cityloop.cases.api import ReportIn, Ctx
 from cityloop.catalog.models import Category
 from cityloop.channels import gazetteer, service
 from cityloop.channels.domain import text_problems

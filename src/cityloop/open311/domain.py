@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from cityloop.cases.domain import STAGES
+from cityloop.cases.api import STAGES
 
 # Past 受理: an operator has looked at the report and taken it on (a rejected, merged or voided one never shows).
 REVIEWED = frozenset({"verifying", "accepted", "filed", "dispatched", "suspended", "handled", "checked", "closed"})

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.audit import service as audit
-from cityloop.cases.models import Case, CasePhoto
+from cityloop.cases.api import Case, CasePhoto
 from cityloop.channels.models import ChannelReport
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import Invalid

@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased
 
-from cityloop.cases.domain import OPEN_STAGES, STAGES, TERMINAL, Stage
-from cityloop.cases.models import Case, CaseEvent, CaseNode, CasePhoto
+from cityloop.cases.api import OPEN_STAGES, STAGES, TERMINAL, Stage, Case, CaseEvent, CaseNode, CasePhoto
 from cityloop.catalog.models import Category
 from cityloop.channels.domain import CHANNEL_NAMES, PUBLIC_STAGES, open311_status, public_steps
 from cityloop.channels.models import ChannelReport

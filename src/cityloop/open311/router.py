@@ -17,9 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from cityloop.cases.domain import scoped_key
-from cityloop.cases.models import Case
-from cityloop.cases.photos import photo_path
+from cityloop.cases.api import scoped_key, Case, photo_path
 from cityloop.channels import http, service
 from cityloop.channels.models import ChannelReport
 from cityloop.channels.service import Locate

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from cityloop.cases.queries import get_visible
+from cityloop.cases.api import get_visible
 from cityloop.deps import ClockDep, SessionDep, require_roles
 from cityloop.open311 import publication as publication_service
 from cityloop.org.actor import Actor

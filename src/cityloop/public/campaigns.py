@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.audit import service as audit
-from cityloop.cases import automation
-from cityloop.cases.models import Case
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import Case
 from cityloop.config import Settings
 from cityloop.org.actor import Actor
 from cityloop.public import domain
@@ -109,7 +109,7 @@ def start(session: Session, settings: Settings, cal: WorkCalendar, now: datetime
     session.flush()
     ids = [c.id for c in made]
     audit.record(session, actor, "public.campaign.start", f"case:{case.id}", {"campaigns": ids, "phones": phones}, now)
-    automation.note(session, settings, cal, now, case.id,
+    cases_api.note(session, settings, cal, now, case.id,
                     f"追呼开始（{actor.display_name}）：{'、'.join(masked(p) for p in phones)}",
                     {"call_campaigns": ids})
     session.commit()
@@ -126,7 +126,7 @@ def finish(session: Session, settings: Settings, cal: WorkCalendar, now: datetim
     audit.record(session, actor, f"public.campaign.{status}", f"campaign:{campaign.id}",
                  {"reason": reason, "note": note, "calls": campaign.calls}, now)
     text = f"追呼结束（{zh}）：{masked(campaign.phone)}，共呼叫 {campaign.calls} 次" + (f"。{note}" if note else "")
-    automation.note(session, settings, cal, now, campaign.case_id, text,
+    cases_api.note(session, settings, cal, now, campaign.case_id, text,
                     {"call_campaign": campaign.id, "reason": reason})
 
 

@@ -130,7 +130,7 @@ def _records(session: Session, grids: list[UnitGrid], rng: random.Random, now: d
 
 def _campaign(session: Session, settings: Settings, grids: list[UnitGrid], rng: random.Random, now: datetime) -> None:
     """A 非法小广告 case three days old whose number has been called on schedule since, still running."""
-    from cityloop.cases import automation
+    from cityloop.cases import api as cases_api
     from cityloop.geo.queries import build_index
     from cityloop.public.campaigns import plan_of
     from cityloop.sla.service import calendar
@@ -140,7 +140,7 @@ def _campaign(session: Session, settings: Settings, grids: list[UnitGrid], rng: 
     cal = calendar(session, settings)
     started = now - timedelta(days=3)
     lon, lat = _point(rng.choice(grids).geometry, rng)
-    case = automation.open_case(session, settings, cal, started, build_index(session).locate, source="inspector",
+    case = cases_api.open_case(session, settings, cal, started, build_index(session).locate, source="inspector",
                                 category_code="07001", lon=lon, lat=lat, key="demo-public-ads-1",
                                 description="电线杆上张贴“办证”小广告，留有电话号码（演示）")
     plan = plan_of(settings)
@@ -150,7 +150,7 @@ def _campaign(session: Session, settings: Settings, grids: list[UnitGrid], rng: 
                                   "max_calls": plan.max_calls, "min_gap_minutes": plan.min_gap_minutes})
     session.add(campaign)
     session.flush()
-    automation.note(session, settings, cal, started, case.id, "追呼开始（演示）：139****1234",
+    cases_api.note(session, settings, cal, started, case.id, "追呼开始（演示）：139****1234",
                     {"call_campaigns": [campaign.id]})
     times: list[datetime] = []
     while True:  # replay the dialer: call at each due time until now

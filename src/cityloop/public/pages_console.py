@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from cityloop.cases.models import Case
-from cityloop.cases.queries import openable
+from cityloop.cases.api import Case, openable
 from cityloop.deps import ClockDep, OptionalActorDep, SessionDep, SettingsDep
 from cityloop.org.actor import Actor
 from cityloop.public import campaigns as campaign_service

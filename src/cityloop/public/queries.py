@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import Case
+from cityloop.cases.api import Case
 from cityloop.catalog.models import Category
 from cityloop.config import Settings
 from cityloop.public import domain

@@ -18,7 +18,7 @@ from cityloop.routing.schemas import RuleIn
 from cityloop.shared.errors import Invalid, NotFound
 
 if TYPE_CHECKING:
-    from cityloop.cases.models import Case
+    from cityloop.cases.api import Case
 
 
 def case_area(case: Case) -> dict[str, str]:

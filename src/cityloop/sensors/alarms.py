@@ -11,9 +11,8 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cityloop.cases import automation
-from cityloop.cases.domain import TERMINAL
-from cityloop.cases.models import Case
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import TERMINAL, Case
 from cityloop.config import Settings
 from cityloop.sensors import domain
 from cityloop.sensors.devices import DeviceMeta, Locate
@@ -108,7 +107,7 @@ class Linker:
             alarm.state = "active"  # a higher level needs a new acknowledgement
             _event(session, alarm, "escalate", now, tr.value)
             if alarm.case_id:
-                automation.note(session, self.settings, self.work_calendar, now, alarm.case_id,
+                cases_api.note(session, self.settings, self.work_calendar, now, alarm.case_id,
                                 f"报警升级为{domain.LEVELS[tr.level][0]}：{spec.zh} {_fmt(spec, tr.value)}",
                                 {"sensor_alarm": alarm.id, "level": tr.level})
             kind = "escalate"
@@ -136,7 +135,7 @@ class Linker:
             if stage not in TERMINAL:  # a re-trigger joins the open case of its episode
                 alarm.case_id = previous.case_id
                 _event(session, alarm, "retrigger", now, tr.value, case_id=previous.case_id)
-                automation.note(session, self.settings, self.work_calendar, now, alarm.case_id,
+                cases_api.note(session, self.settings, self.work_calendar, now, alarm.case_id,
                                 f"报警再次触发：{spec.zh} {_fmt(spec, tr.value)}",
                                 {"sensor_alarm": alarm.id, "level": tr.level})
         if spec.case_level is None:
@@ -164,7 +163,7 @@ class Linker:
         if sibling is not None:
             alarm.case_id = sibling
             _event(session, alarm, "case", now, tr.value, case_id=sibling, joined=True)
-            automation.note(session, self.settings, self.work_calendar, now, sibling,
+            cases_api.note(session, self.settings, self.work_calendar, now, sibling,
                             f"同一设备另一报警：{spec.zh}（{domain.LEVELS[alarm.level][0]}）{_fmt(spec, tr.value)}",
                             {"sensor_alarm": alarm.id, "level": alarm.level})
             return False
@@ -179,7 +178,7 @@ class Linker:
                     "chart": chart, "summary": f"{spec.zh}{level_zh}：{_fmt(spec, tr.value)}"}
         try:
             with session.begin_nested():
-                case = automation.open_case(
+                case = cases_api.open_case(
                     session, self.settings, self.work_calendar, now, self.locate, source="sensor", category_code=code,
                     lon=dev.lon, lat=dev.lat, description=f"{dev.name}：{spec.zh}（{level_zh}），{_fmt(spec, tr.value)}",
                     address=dev.address or dev.name, component_id=dev.component_id,
@@ -221,7 +220,7 @@ class Linker:
             notices.append(Notice(dev.department_code, f"{warning.place} 预警解除",
                                   f"【预警解除】{warning.place}：积水已退，恢复通行"))
         if alarm.case_id is not None:
-            automation.note(session, self.settings, self.work_calendar, now, alarm.case_id,
+            cases_api.note(session, self.settings, self.work_calendar, now, alarm.case_id,
                             f"报警已解除：{spec.zh}，当前 {_fmt(spec, tr.value)}",
                             {"sensor_alarm": alarm.id, "alarm": "cleared"})
             number = session.scalar(select(Case.number).where(Case.id == alarm.case_id))

@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-import cityloop.cases.models  # noqa: F401 - the tables our foreign keys name (cases, components, departments)
+import cityloop.cases.api  # noqa: F401 - the tables our foreign keys name (cases, components, departments)
 import cityloop.catalog.models  # noqa: F401
 import cityloop.org.models  # noqa: F401
 from cityloop.db import Base, JSONType, UTCDateTime

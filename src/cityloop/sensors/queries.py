@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import Case
-from cityloop.cases.queries import openable
+from cityloop.cases.api import Case, openable
 from cityloop.org.actor import Actor
 from cityloop.org.models import Department
 from cityloop.sensors import domain

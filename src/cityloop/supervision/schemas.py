@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from cityloop.cases.schemas import LocalTimes
+from cityloop.cases.api import LocalTimes
 
 
 class SupervisionOut(LocalTimes):

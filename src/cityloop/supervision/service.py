@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from cityloop.cases.models import Case, CaseAssist, CaseSupervision
+from cityloop.cases.api import Case, CaseAssist, CaseSupervision
 from cityloop.org.actor import Actor
 from cityloop.org.domain import CITYWIDE_ROLES
 from cityloop.org.models import Department

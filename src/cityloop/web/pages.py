@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, pass_context, select_autoescape
 
 from cityloop.areas import folders
-from cityloop.cases.domain import SOURCE_NAMES, STAGES
+from cityloop.cases.api import SOURCE_NAMES, STAGES
 from cityloop.org.actor import Actor
 from cityloop.org.domain import ROLE_NAMES
 from cityloop.shared.errors import AppError

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from cityloop.cases.domain import ACTION_NAMES, CLOSE_TYPES, NODES, REQUEST_KINDS, SOURCE_NAMES, STAGES
+from cityloop.cases.api import ACTION_NAMES, CLOSE_TYPES, NODES, REQUEST_KINDS, SOURCE_NAMES, STAGES
 from cityloop.channels.domain import CHANNEL_NAMES, FLAG_NAMES
 from cityloop.fleet.domain import KINDS as VIOLATION_KINDS
 from cityloop.org.domain import ROLE_NAMES

@@ -6,9 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from cityloop.cases.domain import ACTION_NAMES, STAGES
-from cityloop.cases.hooks import CaseEvents
-from cityloop.cases.models import Case, CaseEvent
+from cityloop.cases.api import ACTION_NAMES, STAGES, CaseEvents, Case, CaseEvent
 from cityloop.workorders.domain import message_kind
 from cityloop.workorders.models import WorkOrder
 from cityloop.workorders.service import message

@@ -12,8 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.state import AppState
-from cityloop.cases.models import Case
-from cityloop.cases.service import Ctx
+from cityloop.cases.api import Case, Ctx
 from cityloop.deps import GridIndexDep, SessionDep, StateDep, get_grid_index, require_roles
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import Forbidden, Invalid, Unauthorized

@@ -15,12 +15,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityloop.cases import actions, intake
-from cityloop.cases import service as case_svc
-from cityloop.cases.models import Case, CaseEvent
-from cityloop.cases.schemas import ActionIn, CoordSys, ReportIn
-from cityloop.cases.intake import Locate
-from cityloop.cases.service import Ctx
+from cityloop.cases import api as cases_api
+from cityloop.cases.api import Case, CaseEvent, ActionIn, CoordSys, ReportIn, Locate, Ctx
 from cityloop.catalog.cache import load_matters
 from cityloop.config import Settings
 from cityloop.org.actor import Actor
@@ -138,11 +134,11 @@ def _open_case(ctx: Ctx, order: WorkOrder, locate: Locate, point: Point | None, 
                     address=address[:256] if (address := f.get("address")) else None,
                     reporter_name=contact[:100] if (contact := f.get("contact")) else None,
                     reporter_phone=phone[:32] if (phone := f.get("phone")) else None)
-    prepared = intake.prepare(ctx, body, locate, to_wgs84, None, verify=ctx.settings.workorder_verify,
+    prepared = cases_api.prepare(ctx, body, locate, to_wgs84, None, verify=ctx.settings.workorder_verify,
                               required_due_at=order.deadline)
-    assert isinstance(prepared, intake.Prepared)  # without an Idempotency-Key nothing is a replay
+    assert isinstance(prepared, cases_api.Prepared)  # without an Idempotency-Key nothing is a replay
     prepared.event["payload"] = {**prepared.event["payload"], "workorder": order.external_no}
-    case = intake.write(ctx.session, [prepared], ctx.settings)[0]
+    case = cases_api.write(ctx.session, [prepared], ctx.settings)[0]
     order.case_id, order.status, order.reason = case.id, "case", None
     return None
 
@@ -164,7 +160,7 @@ def accept_parked(ctx: Ctx, ident: int, locate: Locate, category: str | None, ad
     order.decided_at, order.decided_by = ctx.now, ctx.actor.display_name
     ctx.session.flush()  # the case hook finds the link for the 签收
     assert order.case_id is not None  # _open_case linked it
-    actions.apply_in_transaction(ctx, order.case_id, "accept", ActionIn())
+    cases_api.apply_in_transaction(ctx, order.case_id, "accept", ActionIn())
     ctx.session.commit()
     return order
 
@@ -184,7 +180,7 @@ def return_order(ctx: Ctx, ident: int, reason: str) -> WorkOrder:
         case = ctx.session.get_one(Case, order.case_id)
         if case.stage != "reported":
             raise Conflict("workorder-not-returnable", "案件已受理，不能再退单", "The case is past 受理: it can no longer be returned")
-        actions.apply_in_transaction(ctx, case.id, "reject", ActionIn(note=reason[:2000]))  # the hook sends 退单
+        cases_api.apply_in_transaction(ctx, case.id, "reject", ActionIn(note=reason[:2000]))  # the hook sends 退单
         order.decided_at, order.decided_by = ctx.now, ctx.actor.display_name
     else:
         raise Conflict("workorder-returned", "该工单已退单", "The work order was already returned")
@@ -197,13 +193,13 @@ def record_callback(ctx: Ctx, ident: int, result: str, rating: str) -> WorkOrder
     order = get(ctx.session, ident)
     if order.case_id is None:
         raise Conflict("workorder-no-case", "该工单没有案件", "The work order has no case")
-    case = actions.load_case(ctx.session, order.case_id, lock=True)
+    case = cases_api.load_case(ctx.session, order.case_id, lock=True)
     if case.stage != "closed":
         raise Conflict("workorder-not-closed", "案件结案后才能回访", "The case must be closed before the return call")
     rated = ctx.session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.action == "rate"))
     if rated is not None:
         raise Conflict("already-rated", "该案件已回访/评价过", "This case has already been rated")
-    case_svc.record(replace(ctx, photos=[]), case, "rate", case.stage,
+    cases_api.record(replace(ctx, photos=[]), case, "rate", case.stage,
                     {"rating": rating, "via": "callback", "result": (result or "").strip()[:500]})
     ctx.session.commit()
     return order
