@@ -37,8 +37,13 @@ def _codes(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Department.id, Department.code)).all())
 
 
-def _names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Department.id, Department.name)).all())
+def _departments(session: Session, ids: set[int | None]) -> dict[int, tuple[str, str]]:
+    """(code, name) of just these departments: one query, never the whole table."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(Department.id, Department.code, Department.name).where(Department.id.in_(wanted)))
+    return {i: (code, name) for i, code, name in rows}
 
 
 def supervisions(session: Session, actor: Actor, now: datetime, department: str | None, status: str | None,
@@ -83,12 +88,14 @@ def for_case(session: Session, now: datetime, case_id: int) -> tuple[list[dict[s
 
 
 def _supervisions_out(session: Session, stmt: Select[CaseSupervision, str], now: datetime) -> list[dict[str, Any]]:
-    codes, names = _codes(session), _names(session)
+    rows = session.execute(stmt.order_by(CaseSupervision.due_at, CaseSupervision.id).limit(LIMIT)).all()
+    depts = _departments(session, {row.department_id for row, _ in rows})
+    none: tuple[str | None, str | None] = (None, None)
     out = []
-    for row, number in session.execute(stmt.order_by(CaseSupervision.due_at, CaseSupervision.id).limit(LIMIT)):
+    for row, number in rows:
+        code, name = depts.get(row.department_id, none)
         out.append({"id": row.id, "case_id": row.case_id, "case_number": number,
-                    "department_code": codes.get(row.department_id),
-                    "department_name": names.get(row.department_id), "text": row.text, "issued_at": row.issued_at,
+                    "department_code": code, "department_name": name, "text": row.text, "issued_at": row.issued_at,
                     "due_at": row.due_at, "repeat": row.repeat, "status": row.status,
                     "status_name": domain.SUPERVISION_STATUSES[row.status][0], "reply": row.reply,
                     "replied_at": row.replied_at, "checked_at": row.checked_at, "check_note": row.check_note,
@@ -97,13 +104,19 @@ def _supervisions_out(session: Session, stmt: Select[CaseSupervision, str], now:
 
 
 def _assists_out(session: Session, stmt: Select[CaseAssist, str, int | None], now: datetime) -> list[dict[str, Any]]:
-    codes, names = _codes(session), _names(session)
-    return [{"id": a.id, "case_id": a.case_id, "case_number": number, "department_code": codes.get(a.department_id),
-             "department_name": names.get(a.department_id),
-             "lead_department_code": codes.get(lead) if lead is not None else None, "task": a.task, "created_at": a.created_at, "due_at": a.due_at,
+    rows = session.execute(stmt.order_by(CaseAssist.due_at, CaseAssist.id).limit(LIMIT)).all()
+    ids: set[int | None] = {lead for _, _, lead in rows}
+    ids.update(a.department_id for a, _, _ in rows)
+    depts = _departments(session, ids)
+    none: tuple[str | None, str | None] = (None, None)
+    return [{"id": a.id, "case_id": a.case_id, "case_number": number,
+             "department_code": depts.get(a.department_id, none)[0],
+             "department_name": depts.get(a.department_id, none)[1],
+             "lead_department_code": depts.get(lead, none)[0] if lead is not None else None, "task": a.task,
+             "created_at": a.created_at, "due_at": a.due_at,
              "status": a.status, "status_name": domain.ASSIST_STATUSES[a.status][0], "result": a.result,
              "done_at": a.done_at, "on_time": a.on_time, "overdue": a.status == "open" and now > a.due_at}
-            for a, number, lead in session.execute(stmt.order_by(CaseAssist.due_at, CaseAssist.id).limit(LIMIT))]
+            for a, number, lead in rows]
 
 
 def figures(session: Session, actor: Actor, now: datetime, start: datetime, end: datetime) -> list[dict[str, Any]]:
