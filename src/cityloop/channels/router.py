@@ -18,13 +18,14 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from cityloop.cases.api import (
-    duty_grids_of, SOURCE_NAMES, scoped_key, Case, CasePhoto, get_visible, mask_phone, visible,
+    duty_grids_of, scoped_key, get_visible,
 )
 from cityloop.catalog.models import Category
 from cityloop.channels import evidence, http, patrol, public, queries, video
+from cityloop.channels.review import queue as review_queue
 from cityloop.channels.domain import PUBLIC_STAGES
 from cityloop.channels.router_integrations import router as integrations_router
-from cityloop.channels.models import Camera, ChannelReport, PhotoEvidence
+from cityloop.channels.models import Camera
 from cityloop.channels.pages import router as pages_router
 from cityloop.channels.schemas import (CameraIn, CameraOut, CategorySuggestion, EvidenceOut, NearbyCase,
                                        PatrolOut, PingsIn, PublicReportIn, PublicReportOut, PublicStatusOut, RatingIn)
@@ -202,35 +203,4 @@ def review(session: SessionDep, actor: Annotated[Actor, Depends(require_roles("o
            size: int = Query(50, ge=1, le=200)) -> list[dict[str, Any]]:
     """上报审核 / Reports waiting for 受理 (oldest deadline first, a page at a time) with their channel, suggested
     parent cases and photo evidence flags; phones are masked. A district center's staff see their center's only."""
-    s = state.settings
-    waiting = visible(select(Case).where(Case.stage == "reported"), session, actor)
-    cases = list(session.scalars(waiting.order_by(Case.node_due_at, Case.id).offset((page - 1) * size).limit(size)))
-    ids = [c.id for c in cases]
-    flags: dict[int, list[str]] = {}
-    with state.session_factory() as writes:  # check their photos now; read the flags back from the same session
-        evidence.examine(writes, s, state.clock.now(), ids)
-        for case_id, found in writes.execute(select(PhotoEvidence.case_id, PhotoEvidence.flags)
-                                             .where(PhotoEvidence.case_id.in_(ids))):
-            flags.setdefault(case_id, []).extend(f for f in found or [] if f not in flags.get(case_id, []))
-    codes = dict(session.execute(select(ChannelReport.case_id, ChannelReport.tracking_code)
-                                 .where(ChannelReport.case_id.in_(ids))).all())
-    names = dict(session.execute(select(Category.id, Category.name)
-                                 .where(Category.id.in_({c.category_id for c in cases}))).all())
-    dups = {cid: [d.model_dump(mode="json") for d in found] for cid, found in queries.duplicates_of(
-        session, cases, s.duplicate_radius_m, s.duplicate_window_hours).items()}
-    photos: dict[int, list[int]] = {}
-    shown = set(ids) | {d["id"] for ds in dups.values() for d in ds}
-    for photo_id, case_id in session.execute(select(CasePhoto.id, CasePhoto.case_id)
-                                             .where(CasePhoto.case_id.in_(shown)).order_by(CasePhoto.id)):
-        photos.setdefault(case_id, []).append(photo_id)
-    for ds in dups.values():
-        for d in ds:
-            d["photos"] = photos.get(d["id"], [])[:3]
-    return [{"id": c.id, "number": c.number, "source": c.source,
-             "source_name": SOURCE_NAMES.get(c.source, (c.source,))[0], "category_code": c.category_code,
-             "category_name": names.get(c.category_id, ""), "description": c.description, "address": c.address,
-             "lon": c.lon, "lat": c.lat, "photos": photos.get(c.id, []), "reporter_name": c.reporter_name,
-             "reporter_phone": mask_phone(c.reporter_phone) if c.reporter_phone else None,
-             "tracking_code": codes.get(c.id), "node_due_at": c.node_due_at.isoformat() if c.node_due_at else None,
-             "created_at": c.created_at.astimezone(ZoneInfo(s.timezone)).isoformat(), "flags": flags.get(c.id, []), "duplicates": dups[c.id]}
-            for c in cases]
+    return review_queue(session, state.session_factory, state.settings, state.clock.now(), actor, page, size)
