@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Literal, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, false, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from cityloop.cases.actions import duty_grids_of, states
@@ -83,7 +83,13 @@ def search(session: Session, actor: Actor, filters: Mapping[str, Any], now: date
     if filters.get("address"):
         stmt = stmt.where(Case.address.icontains(filters["address"].strip(), autoescape=True))
     if filters.get("q"):
-        stmt = stmt.where(Case.description.icontains(filters["q"].strip(), autoescape=True))
+        keyword = filters["q"].strip()
+        stmt = stmt.where(Case.description.icontains(keyword, autoescape=True))  # exact; on PostgreSQL, by index
+        if len(keyword) >= 3 and session.get_bind().dialect.name == "sqlite":
+            # The FTS5 trigram index (migration dash18a1) narrows to the cases holding the keyword's trigrams.
+            phrase = '"' + keyword.replace('"', '""') + '"'
+            stmt = stmt.where(Case.id.in_(text("SELECT rowid FROM cases_fts WHERE cases_fts MATCH :phrase")
+                                          .bindparams(phrase=phrase)))
     eq = {"stage": Case.stage, "category": Case.category_code, "grid": Case.grid_code,
           "duty_grid": Case.duty_grid_code, "district": Case.district_code, "street": Case.street_code,
           "source": Case.source}
