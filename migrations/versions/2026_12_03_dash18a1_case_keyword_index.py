@@ -41,6 +41,9 @@ def upgrade() -> None:
             return
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_cases_description_trgm ON cases USING gin (lower(description) gin_trgm_ops)")
+        # Statistics on lower(description): without them a keyword in every case looks rare, and the newest-first
+        # page reads all its matches by the index and sorts them instead of walking the primary key backwards.
+        op.execute("ANALYZE cases")
 
 
 def downgrade() -> None:
