@@ -8,7 +8,10 @@ Create Date: 2026-12-03 19:00:00
   keyword of 3 or more characters is matched there first (Chinese has no spaces: trigrams, not words).
 - PostgreSQL: a pg_trgm GIN index on lower(description), which the search's lower(description) LIKE '%…%' uses
   directly (skipped, with the search still correct, where the pg_trgm extension is not available).
-Neither is in the models (autogenerate ignores them: cityloop.db.SEARCH_OBJECTS).
+Neither is in the models (autogenerate ignores them: cityloop.db.SEARCH_OBJECTS). A later SQLite migration that
+rebuilds the cases table (batch mode: copy, drop, rename) drops the three cases_fts_* triggers with it: it must
+create them again (SQLITE below) and rebuild the index.
+Keywords under 3 characters (e.g. 井盖) have no trigram: they are matched by a scan on both databases.
 """
 from alembic import op
 from sqlalchemy import text
