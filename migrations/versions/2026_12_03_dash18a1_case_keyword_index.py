@@ -6,7 +6,7 @@ Create Date: 2026-12-03 19:00:00
 
 - SQLite: cases_fts, an FTS5 trigram table over cases.description (external content, kept by triggers); a
   keyword of 3 or more characters is matched there first (Chinese has no spaces: trigrams, not words).
-- PostgreSQL: a pg_trgm GIN index on lower(description), which the search's lower(description) LIKE '%…%' uses
+- PostgreSQL: a pg_trgm GIN index on description, which the search's description ILIKE '%…%' uses
   directly (skipped, with the search still correct, where the pg_trgm extension is not available).
 Neither is in the models (autogenerate ignores them: cityloop.db.SEARCH_OBJECTS). A later SQLite migration that
 rebuilds the cases table (batch mode: copy, drop, rename) drops the three cases_fts_* triggers with it: it must
@@ -43,8 +43,8 @@ def upgrade() -> None:
         if bind.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")).first() is None:
             return
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        op.execute("CREATE INDEX ix_cases_description_trgm ON cases USING gin (lower(description) gin_trgm_ops)")
-        # Statistics on lower(description): without them a keyword in every case looks rare, and the newest-first
+        op.execute("CREATE INDEX ix_cases_description_trgm ON cases USING gin (description gin_trgm_ops)")
+        # Fresh statistics: without them a keyword in every case looks rare, and the newest-first
         # page reads all its matches by the index and sorts them instead of walking the primary key backwards.
         op.execute("ANALYZE cases")
 
