@@ -66,6 +66,45 @@ def test_each_filter_and_combinations(api, login, cases, clock):
     assert _numbers(api, h, q="垃圾", address="人民路") == set()
 
 
+def test_keyword_of_three_or_more_characters_reads_the_index(api, login, cases, session):
+    """Keywords of 3+ characters go through the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL); the result
+    is the same as the plain substring match, kept up to date when a description changes."""
+    h = login("dispatcher1")
+    A, B, C = (cases[k]["number"] for k in "ABC")
+    assert _numbers(api, h, q="垃圾堆积") == {A}
+    assert _numbers(api, h, q="带垃圾") == {C}
+    assert _numbers(api, h, q="占道经营 b") == {B}  # ASCII case folded as before
+    assert _numbers(api, h, q='"垃圾"') == set()  # quotes are literal, not FTS syntax
+    assert _numbers(api, h, q="垃圾 OR 占道") == set()
+    assert _numbers(api, h, q="%%%") == set()
+    c = session.get(Case, cases["C"]["id"])
+    c.description = "井盖缺失 C"
+    session.commit()
+    assert _numbers(api, h, q="带垃圾") == set()
+    assert _numbers(api, h, q="井盖缺") == {C}
+
+
+def test_total_is_a_lower_bound_past_the_count_cap(api, login, cases, monkeypatch):
+    from cityloop.cases import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 1)
+    h = login("dispatcher1")
+    body = api.get("/api/v1/cases", params={"size": 1}, headers=h).json()
+    assert body["total"] == 1 and body["total_is_estimate"] is True and len(body["items"]) == 1
+    body = api.get("/api/v1/cases", params={"size": 2}, headers=h).json()  # counted to the end of the page asked
+    assert body["total"] == 2 and body["total_is_estimate"] is True
+    body = api.get("/api/v1/cases", params={"size": 2, "page": 2}, headers=h).json()  # the last page: exact
+    assert body["total"] == 3 and body["total_is_estimate"] is False and len(body["items"]) == 1
+    body = api.get("/api/v1/cases", params={"size": 1, "q": "占道"}, headers=h).json()
+    assert body["total"] == 1 and body["total_is_estimate"] is False
+    from cityloop.cases import pages
+
+    monkeypatch.setattr(pages, "PAGE_SIZE", 1)
+    page = api.get("/console/cases", headers=h)
+    assert page.status_code == 200 and '<span class="muted small">1+</span>' in page.text
+    assert "1 / 1+" in page.text and "page=2" in page.text  # the next page stays reachable
+
+
 def test_paging(api, login, cases):
     h = login("dispatcher1")
     seen = []

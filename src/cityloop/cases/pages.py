@@ -113,9 +113,10 @@ def cases(request: Request, session: SessionDep, actor: OptionalActorDep, clock:
     except AppError as exc:
         return pages.render(request, "error.html", status=exc.status, menu=menu_for(actor), error=exc)
     page = max(1, min(page, 10_000))
-    items, total = queries.list_cases(session, actor, filters, now, page, PAGE_SIZE, cal)
+    items, total, capped = queries.list_cases(session, actor, filters, now, page, PAGE_SIZE, cal)
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "page"])
-    return _page(request, actor, "cases/cases.html", items=items, total=total, page=page, size=PAGE_SIZE,
+    return _page(request, actor, "cases/cases.html", items=items, total=total, capped=capped, page=page,
+                 size=PAGE_SIZE,
                  filters=filters, stages=STAGES, sources=SOURCE_NAMES, departments=_departments(session),
                  categories=_categories(session), query=query, saved=_saved(session, actor))
 

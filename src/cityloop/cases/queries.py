@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Literal, TypeVarTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, false, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from cityloop.cases.actions import duty_grids_of, states
@@ -83,7 +83,13 @@ def search(session: Session, actor: Actor, filters: Mapping[str, Any], now: date
     if filters.get("address"):
         stmt = stmt.where(Case.address.icontains(filters["address"].strip(), autoescape=True))
     if filters.get("q"):
-        stmt = stmt.where(Case.description.icontains(filters["q"].strip(), autoescape=True))
+        keyword = filters["q"].strip()
+        stmt = stmt.where(Case.description.icontains(keyword, autoescape=True))  # exact; on PostgreSQL, by index
+        if len(keyword) >= 3 and session.get_bind().dialect.name == "sqlite":
+            # The FTS5 trigram index (migration dash18a1) narrows to the cases holding the keyword's trigrams.
+            phrase = '"' + keyword.replace('"', '""') + '"'
+            stmt = stmt.where(Case.id.in_(text("SELECT rowid FROM cases_fts WHERE cases_fts MATCH :phrase")
+                                          .bindparams(phrase=phrase)))
     eq = {"stage": Case.stage, "category": Case.category_code, "grid": Case.grid_code,
           "duty_grid": Case.duty_grid_code, "district": Case.district_code, "street": Case.street_code,
           "source": Case.source}
@@ -103,13 +109,26 @@ def search(session: Session, actor: Actor, filters: Mapping[str, Any], now: date
     return stmt
 
 
+# Counting every match would read the whole history for a broad query: at most this many are counted.
+COUNT_CAP = 10_000
+
+
 def list_cases(session: Session, actor: Actor, filters: Mapping[str, Any], now: datetime, page: int, size: int,
-               cal: WorkCalendar) -> tuple[list[CaseOut], int]:
-    """Filtered, paginated cases, newest first."""
+               cal: WorkCalendar) -> tuple[list[CaseOut], int, bool]:
+    """Filtered, paginated cases, newest first, with the number of matches and whether that number is only a
+    lower bound: matches are counted up to COUNT_CAP (or to the end of the page asked for, if further), so the
+    time of a broad query does not grow with the history; past the bound the total is the bound."""
     stmt = search(session, actor, filters, now)
-    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = session.scalars(stmt.order_by(Case.id.desc()).offset((page - 1) * size).limit(size))
-    return [to_out(session, c, actor, now, cal, with_actions=False) for c in rows], total
+    offset = (page - 1) * size
+    rows = list(session.scalars(stmt.order_by(Case.id.desc()).offset(offset).limit(size)))
+    if rows and len(rows) < size:  # the last page: the count is known without counting
+        total, capped = offset + len(rows), False
+    else:
+        bound = max(COUNT_CAP, offset + size)
+        ids = stmt.with_only_columns(Case.id).limit(bound + 1).subquery()
+        total = session.execute(select(func.count()).select_from(ids)).scalar_one()
+        total, capped = min(total, bound), total > bound
+    return [to_out(session, c, actor, now, cal, with_actions=False) for c in rows], total, capped
 
 
 def timing(case: Case, now: datetime, cal: WorkCalendar) -> tuple[float | None, Light | None]:

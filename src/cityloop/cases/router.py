@@ -209,8 +209,9 @@ def list_cases(state: StateDep, pg: Annotated[PageParams, Depends(page_params)],
     filters = dict(stage=stage, category=category, department=department, grid=grid, duty_grid=duty_grid,
                    district=district, street=street, source=source, overdue=overdue,
                    created_from=created_from, created_to=created_to, number=number, address=address, q=q)
-    items, total = queries.list_cases(session, actor, filters, state.clock.now(), pg.page, pg.size, _calendar(state))
-    return CasePage(items=items, total=total, page=pg.page, size=pg.size)
+    items, total, capped = queries.list_cases(session, actor, filters, state.clock.now(), pg.page, pg.size,
+                                              _calendar(state))
+    return CasePage(items=items, total=total, page=pg.page, size=pg.size, total_is_estimate=capped)
 
 
 @router.get("/cases/{ident}", response_model=CaseOut)

@@ -167,9 +167,12 @@ class TaskOut(LocalTimes):
 
 class CasePage(BaseModel):
     items: list[CaseOut]
-    total: int
+    total: int = Field(description="符合条件的案件数；total_is_estimate 时为下限 / matches; a lower bound when "
+                                   "total_is_estimate")
     page: int
     size: int
+    total_is_estimate: bool = Field(False, description="超过计数上限（如 10000+），total 为下限 / more matches than "
+                                                       "were counted: total is a lower bound (\"10000+\")")
 
 
 class NodeOut(LocalTimes):

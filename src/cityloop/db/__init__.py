@@ -159,3 +159,13 @@ def import_all_models() -> None:
     from cityloop.areas import modules
 
     modules("models")
+
+
+# Search structures that only the migrations know (dash18a1): an FTS5 table and its shadow tables on SQLite, a
+# pg_trgm index on PostgreSQL. Autogenerate and the schema comparison leave them alone.
+SEARCH_OBJECTS = ("cases_fts", "ix_cases_description_trgm")
+
+
+def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Alembic's include_name hook: everything but SEARCH_OBJECTS (and FTS5's cases_fts_* shadow tables)."""
+    return not (name and name.startswith(SEARCH_OBJECTS))
