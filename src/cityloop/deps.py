@@ -5,13 +5,13 @@ Routes take them as `Annotated` parameters (`state: StateDep`, `session: Session
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.state import AppState, app_state
@@ -20,6 +20,7 @@ from cityloop.geo.index import GridIndex
 from cityloop.org.actor import Actor, actor_from_user
 from cityloop.org.models import User
 from cityloop.org.security import read_token
+from cityloop.org.tokens import TokenVersions, token_versions
 from cityloop.shared.clock import Clock
 from cityloop.shared.errors import Forbidden, Unauthorized
 
@@ -27,17 +28,20 @@ from cityloop.shared.errors import Forbidden, Unauthorized
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_state(request: Request) -> AppState:
+# The dependencies here are `async def` unless they block: FastAPI runs a plain `def` dependency in a worker thread,
+# a hop that costs more than most of them do.
+
+async def get_state(request: Request) -> AppState:
     """The process's AppState (built in create_app)."""
     return app_state(request.app)
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The process's settings."""
     return app_state(request.app).settings
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     """The process's clock (tests pass a fixed one)."""
     return app_state(request.app).clock
 
@@ -58,10 +62,19 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 def get_grid_index(request: Request) -> GridIndex:
-    """The in-memory grid index of this app, rebuilt when grids change."""
+    """The in-memory grid index of this app, rebuilt when grids change (blocking: it may query)."""
     from cityloop.geo.queries import get_index
 
     return get_index(app_state(request.app))
+
+
+async def grid_index(request: Request) -> GridIndex:
+    """GridIndexDep: the index as get_grid_index finds it, in a worker thread only when it must be checked."""
+    from cityloop.geo.queries import fresh_index, get_index
+
+    state = app_state(request.app)
+    index = fresh_index(state)
+    return index if index is not None else await run_in_threadpool(get_index, state)
 
 
 ACTOR_TTL_SECONDS = 30.0  # changed roles take effect within this time; revocation and deactivation at once
@@ -75,12 +88,13 @@ def _load_actor(state: AppState, user_id: int) -> tuple[Actor, int] | None:
         return (actor_from_user(user), user.token_version) if user is not None and user.active else None
 
 
-def _token_version(state: AppState, user_id: int) -> int | None:
-    """The user's token version (None when gone or inactive): one primary-key lookup of two columns, so even a
-    cached actor is checked against revocation on every request, on every worker."""
-    with state.read_session_factory() as session:
-        row = session.execute(select(User.token_version, User.active).where(User.id == user_id)).first()
-        return row[0] if row is not None and row[1] else None
+def _token_versions(state: AppState) -> TokenVersions:
+    """The process's batched token version reads: even a cached actor is checked against the user's current
+    version on every request, on every worker (requests arriving together share one query)."""
+    versions = state.token_versions
+    if versions is None:
+        versions = state.token_versions = TokenVersions(partial(token_versions, state.read_session_factory))
+    return versions
 
 
 def _cookie_token(request: Request) -> str | None:
@@ -114,7 +128,7 @@ async def current_actor(request: Request, token: Annotated[str | None, Depends(o
     now = time.monotonic()
     hit = cache.get(user_id)
     if hit is not None and hit[0] > now:
-        if await run_in_threadpool(_token_version, state, user_id) != version:
+        if await _token_versions(state).of(user_id) != version:
             raise Unauthorized(*_REVOKED)
         return hit[1]
     loaded = await run_in_threadpool(_load_actor, state, user_id)
@@ -136,10 +150,10 @@ async def optional_actor(request: Request, token: Annotated[str | None, Depends(
     return actor
 
 
-def require_roles(*roles: str) -> Callable[[Actor], Actor]:
+def require_roles(*roles: str) -> Callable[[Actor], Awaitable[Actor]]:
     """Dependency factory: the actor must have one of these roles (admin always passes)."""
 
-    def _check(actor: ActorDep) -> Actor:
+    async def _check(actor: ActorDep) -> Actor:
         if not actor.has(*roles, "admin"):
             raise Forbidden("role-required", f"需要角色：{'/'.join(roles)}", f"Requires role: {'/'.join(roles)}")
         return actor
@@ -153,4 +167,4 @@ ClockDep = Annotated[Clock, Depends(get_clock)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
 OptionalActorDep = Annotated[Actor | None, Depends(optional_actor)]
-GridIndexDep = Annotated[GridIndex, Depends(get_grid_index)]
+GridIndexDep = Annotated[GridIndex, Depends(grid_index)]

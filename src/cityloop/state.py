@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the areas' own types; importing them here at run time would
     from cityloop.db.changes import ChangeBus
     from cityloop.geo.index import GridIndex
     from cityloop.org.actor import Actor
+    from cityloop.org.tokens import TokenVersions
     from cityloop.public.telephony import Telephony
     from cityloop.sensors.hj212_listener import Listener
     from cityloop.sensors.notify import Outbox
@@ -45,6 +46,7 @@ class AppState:
     read_engine: Engine | None = None
     actor_cache: dict[int, tuple[float, Actor]] = field(default_factory=dict)  # user id → (fresh until, actor)
     # Made on first use by the area that owns each (a worker builds only what it needs):
+    token_versions: TokenVersions | None = None  # the users' token versions, read in batches (cityloop.deps)
     grid_index: GridIndex | None = None
     grid_checked: float = 0.0
     sensor_ingestor: Ingestor | None = None

@@ -9,6 +9,7 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
@@ -219,6 +220,7 @@ class WorkflowError(Exception):
         self.status, self.code, self.zh, self.en = status, code, zh, en
 
 
+@cache  # rules are frozen: the same words every time
 def _needs(rule: Rule) -> tuple[str, str]:
     stages_zh = "、".join(STAGES[s][0] for s in sorted(rule.stages))
     stages_en = ", ".join(sorted(rule.stages))
@@ -314,7 +316,9 @@ def _target(case: CaseState, action: str, rule: Rule) -> str | None:
 def available_actions(case: CaseState, actor: ActorState) -> list[str]:
     """Actions this actor may take on this case now."""
     out = []
-    for action in RULES:
+    for action, rule in RULES.items():
+        if case.stage not in rule.stages:  # decide's first refusal (wrong stage), without building its error
+            continue
         try:
             decide(case, action, actor)
         except WorkflowError:

@@ -64,11 +64,17 @@ def _region_index(session: Session, version: int) -> tuple[GridIndex | None, str
                      version=version), area_name
 
 
+def fresh_index(state: AppState) -> GridIndex | None:
+    """This app's index if it was checked against the stored grid version within CHECK_SECONDS, else None
+    (then get_index checks it; this never blocks)."""
+    index = state.grid_index
+    return index if index is not None and time.monotonic() - state.grid_checked < CHECK_SECONDS else None
+
+
 def get_index(state: AppState) -> GridIndex:
     """This app's index, rebuilt when the stored grid version moved (checked at most every CHECK_SECONDS)."""
-    now = time.monotonic()
-    index = state.grid_index
-    if index is not None and now - state.grid_checked < CHECK_SECONDS:
+    index = fresh_index(state)
+    if index is not None:
         return index
     with _lock:
         index = state.grid_index

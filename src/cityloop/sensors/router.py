@@ -47,7 +47,7 @@ async def _gateway_or_admin(request: Request, token: Annotated[str | None, Depen
             return "gateway"
         raise Unauthorized("bad-gateway-key", "网关密钥无效", "Invalid gateway key")
     actor = await current_actor(request, token)
-    require_roles("admin")(actor)
+    await require_roles("admin")(actor)
     return actor.username
 
 

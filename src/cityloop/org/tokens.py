@@ -1,0 +1,81 @@
+"""Token versions read in batches: every request's bearer token is checked against its user's current token version
+(logout, a new password or a deactivation end a token at once, on every worker and every host), yet under load the
+requests that arrive while one read is running share the next read — one query for all of them.
+
+Each read starts after every request it answers has arrived, so it sees every change committed before any of them
+came in: the same answer each request would get from a read of its own, with no cache to go stale."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cityloop.org.models import User
+
+
+def token_versions(factory: sessionmaker[Session], user_ids: list[int]) -> dict[int, int]:
+    """The current token version of each of these users that exists and is active (one query)."""
+    with factory() as session:  # never a request's write session: it may not exist yet
+        rows = session.execute(select(User.id, User.token_version, User.active).where(User.id.in_(user_ids)))
+        return {user_id: version for user_id, version, active in rows if active}
+
+
+@dataclass(eq=False)
+class _Round:
+    """One event loop's requests waiting for a read (the ones that came while the previous read ran)."""
+
+    waiting: dict[int, list[asyncio.Future[int | None]]] = field(default_factory=dict)
+    task: asyncio.Task[None] | None = None
+
+
+class TokenVersions:
+    """`await versions.of(user_id)`: the user's token version now (None: no such user, or inactive).
+
+    The blocking `read(user_ids) -> {user id: version}` runs in a worker thread, one at a time per event loop; the
+    requests that arrive meanwhile wait for the next one, which starts as soon as it is done."""
+
+    def __init__(self, read: Callable[[list[int]], dict[int, int]]) -> None:
+        self.read = read
+        self._rounds: dict[asyncio.AbstractEventLoop, _Round] = {}  # loops with a read running or due
+
+    async def of(self, user_id: int) -> int | None:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int | None] = loop.create_future()
+        current = self._rounds.get(loop)
+        if current is None:
+            current = self._rounds[loop] = _Round()
+            current.task = loop.create_task(self._drain(loop, current))
+        current.waiting.setdefault(user_id, []).append(future)
+        return await future
+
+    async def _drain(self, loop: asyncio.AbstractEventLoop, state: _Round) -> None:
+        try:
+            while state.waiting:
+                batch, state.waiting = state.waiting, {}  # who came before this read starts
+                try:
+                    found = await loop.run_in_executor(None, self.read, list(batch))
+                except asyncio.CancelledError:  # the loop is closing: so are its requests
+                    for futures in batch.values():
+                        for future in futures:
+                            future.cancel()
+                    raise
+                except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure
+                    for futures in batch.values():
+                        for future in futures:
+                            if not future.done():
+                                future.set_exception(exc)
+                    continue
+                for user_id, futures in batch.items():
+                    for future in futures:
+                        if not future.done():  # a request whose client went away is not waiting any more
+                            future.set_result(found.get(user_id))
+        finally:
+            if self._rounds.get(loop) is state:
+                del self._rounds[loop]
+            for futures in state.waiting.values():  # only when cancelled: nobody will read for them
+                for future in futures:
+                    future.cancel()
