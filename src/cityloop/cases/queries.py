@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
-from typing import Any, Literal, TypeVarTuple
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, exists, false, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
@@ -20,12 +20,10 @@ from cityloop.org.domain import CITYWIDE_ROLES
 from cityloop.org.models import Department
 from cityloop.shared.errors import NotFound
 from cityloop.shared.ids import as_id
-from cityloop.sla.domain import WorkCalendar, elapsed_fraction, light
+from cityloop.sla.domain import Light, WorkCalendar, elapsed_fraction, light
 
 
 Ts = TypeVarTuple("Ts")
-Light = Literal["green", "yellow", "red"]
-_LIGHTS: dict[str, Light] = {"green": "green", "yellow": "yellow", "red": "red"}  # sla.domain.light's answers
 
 
 def visible(stmt: Select[*Ts], session: Session, actor: Actor) -> Select[*Ts]:
@@ -136,7 +134,7 @@ def timing(case: Case, now: datetime, cal: WorkCalendar) -> tuple[float | None, 
     if not case.node_due_at or case.stage == "suspended" or not case.node_started_at:
         return None, None
     frac = elapsed_fraction(cal, case.node_started_at, case.node_due_at, now, case.node_urgent)
-    return round(frac, 4), _LIGHTS[light(frac)]
+    return round(frac, 4), light(frac)
 
 
 LABELS = ("category_name", "condition_code", "department_code", "department_name", "suggested_department_code",

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from cityloop.sla.domain import Light
 from cityloop.shared.fields import Flag
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -110,7 +111,7 @@ class CaseOut(LocalTimes):
     node_started_at: datetime | None = None
     node_due_at: datetime | None = None
     elapsed: float | None = Field(None, description="已用时限比例 / share of the node limit used")
-    light: Literal["green", "yellow", "red"] | None = None
+    light: Light | None = None
     minutes_left: int | None = Field(None, description="距截止分钟数，超时为负 / minutes to the node's deadline, "
                                                        "negative once overdue")
     overdue: bool

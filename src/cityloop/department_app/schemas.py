@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
+from cityloop.sla.domain import Light
 from cityloop.cases.api import LocalTimes
 
 
@@ -22,7 +22,7 @@ class MyCaseOut(LocalTimes):
     lat: float
     due_at: datetime | None
     elapsed: float | None
-    light: Literal["green", "yellow", "red"] | None
+    light: Light | None
     overdue: bool
     time_text: str | None  # 剩余 2 小时 / 超时 3 天 5 小时 (in the caller's language)
     urgent: bool

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -176,7 +177,10 @@ def time_left_words(minutes: int) -> tuple[str, str]:
     return (f"超时 {zh}", f"overdue by {en}") if late else (f"剩余 {zh}", f"{en} left")
 
 
-def light(fraction: float) -> str:
+Light = Literal["green", "yellow", "red"]
+
+
+def light(fraction: float) -> Light:
     """Traffic light: green < 80 %, yellow 80–100 %, red beyond 100 %."""
     if fraction < 0.8:
         return "green"
