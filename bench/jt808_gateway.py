@@ -26,7 +26,7 @@ from common import write_result  # noqa: E402
 
 from sqlalchemy import text  # noqa: E402
 
-from cityloop.app import build_state  # noqa: E402
+from cityloop.runtime import build_state  # noqa: E402
 from cityloop.config import Settings  # noqa: E402
 from cityloop.db import make_engine, make_session_factory  # noqa: E402
 from cityloop.fleet import jt808 as j  # noqa: E402

@@ -4,50 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from functools import partial
 from contextlib import asynccontextmanager
 from typing import TypedDict, Unpack
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
-
 from sqlalchemy.orm import Session, sessionmaker
 
 from cityloop.basemap.http import TileFastPath
 from cityloop.config import Settings, get_settings
 from cityloop.db import leader
-from cityloop.shared.clock import Clock, SystemClock
-from cityloop.cases import api as cases_api
-from cityloop.cases.api import GroupCommitter
-from cityloop.catalog.cache import MatterCache
-from cityloop.db import make_engine, make_session_factory
-from cityloop.db.changes import ChangeBus
+from cityloop.shared.clock import Clock
+from cityloop.runtime import build_state
 from cityloop.state import AppState, app_state
 from cityloop.http.openapi import document_problems
 from cityloop.http.problems import install_error_handlers
 from cityloop.web.pages import error_page
 from cityloop.http.middleware import BodyLimit, SecurityHeaders
 from cityloop.shared.shutdown import watch_signals
-
-
-def build_state(settings: Settings, engine: Engine | None = None,
-                session_factory: sessionmaker[Session] | None = None, clock: Clock | None = None,
-                read_session_factory: sessionmaker[Session] | None = None) -> AppState:
-    """An AppState with engines and session factories from settings unless given (tests share theirs).
-
-    Reads use their own factory: on SQLite its transactions are deferred and take no lock."""
-    engine = engine or make_engine(settings.database_url, busy_timeout=settings.db_busy_timeout_seconds,
-                                   **settings.engine_options())
-    writes = session_factory or make_session_factory(engine)
-    read_engine = None
-    if read_session_factory is None and session_factory is None and engine.dialect.name == "sqlite":
-        read_engine = make_engine(settings.database_url, readonly=True)
-        read_session_factory = make_session_factory(read_engine)
-    reads = read_session_factory or writes
-    return AppState(settings=settings, engine=engine, session_factory=writes, read_session_factory=reads,
-                    clock=clock or SystemClock(), matters=MatterCache(reads, settings.catalog_standard),
-                    intake=GroupCommitter(writes, partial(cases_api.write, settings=settings)),
-                    changes=ChangeBus(engine, settings.database_session_url), read_engine=read_engine)
 
 
 def configure_state(app: FastAPI, settings: Settings, engine: Engine | None = None,
@@ -113,12 +87,11 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
             load(settings.assessment_method_file)  # a bad 考核办法 file stops the server with its fault
         configured = hasattr(app.state, "cityloop")
         shared = app_state(app) if configured else configure_state(app, settings)
-        if not configured:
-            if serving and not settings.demo:
-                from cityloop.org.demo_passwords import refuse_demo_passwords
+        if not configured and serving and not settings.demo:
+            from cityloop.org.demo_passwords import refuse_demo_passwords
 
-                with shared.read_session_factory() as session:
-                    refuse_demo_passwords(session)
+            with shared.read_session_factory() as session:
+                refuse_demo_passwords(session)
         if serving:  # build the places index off the request path (see places/store.py)
             from cityloop.places.store import warm
 

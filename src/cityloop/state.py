@@ -1,6 +1,6 @@
 """AppState: the one typed object a running process shares (settings, engines, sessions, clock, caches).
 
-Built by `cityloop.app.build_state` (create_app, the scheduler, CLIs and benchmarks), attached to a FastAPI app as
+Built by `cityloop.runtime.build_state` (create_app, the scheduler, CLIs and benchmarks), attached to a FastAPI app as
 `app.state.cityloop` and reached from routes through the `Annotated` dependencies in `cityloop.deps`."""
 
 from __future__ import annotations

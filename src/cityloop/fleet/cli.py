@@ -21,7 +21,7 @@ console = Console()
 
 
 def _state() -> AppState:
-    from cityloop.app import build_state
+    from cityloop.runtime import build_state
     from cityloop.cli import _settings
     from cityloop.db import make_engine, make_session_factory
     from cityloop.shared.clock import SystemClock

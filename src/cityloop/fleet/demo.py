@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 from datetime import date, datetime, timedelta
-from functools import partial
 
 import shapely
 from sqlalchemy import Engine, func, select
@@ -161,20 +160,14 @@ def drive_history(session: Session, settings: Settings, now: datetime, hours: fl
 
 def _replay_state(session: Session, settings: Settings, clock: FixedClock) -> AppState:
     """The state the history replay's pipeline runs on: this session's database, the replay's clock, and the grid
-    index of the demo's grids, built once (cityloop.app.build_state's parts; the core does not import the app)."""
-    from cityloop.cases import api as cases_api
-    from cityloop.cases.api import GroupCommitter
-    from cityloop.catalog.cache import MatterCache
-    from cityloop.db.changes import ChangeBus
+    index of the demo's grids, built once."""
     from cityloop.geo.queries import build_index
+    from cityloop.runtime import build_state
 
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     factory = sessionmaker(bind=bind, expire_on_commit=False)
-    state = AppState(settings=settings, engine=engine, session_factory=factory, read_session_factory=factory,
-                     clock=clock, matters=MatterCache(factory, settings.catalog_standard),
-                     intake=GroupCommitter(factory, partial(cases_api.write, settings=settings)),
-                     changes=ChangeBus(engine, settings.database_session_url))
+    state = build_state(settings, engine, session_factory=factory, clock=clock, read_session_factory=factory)
     state.fleet_locate = build_index(session).locate
     return state
 
