@@ -10,8 +10,7 @@ from cityloop.audit import service as audit
 from cityloop.catalog import service, suggest
 from cityloop.catalog.schemas import CategoryOut, ComponentOut, ConditionPatch
 from cityloop.config import Settings
-from cityloop.deps import ActorDep, ClockDep, SessionDep, SettingsDep, StateDep, require_roles
-from cityloop.org.actor import Actor
+from cityloop.deps import ActorDep, AdminDep, ClockDep, SessionDep, SettingsDep, StateDep
 from cityloop.shared.errors import Invalid
 from cityloop.http.pagination import Page, PageParams, page_params
 
@@ -91,7 +90,7 @@ def get_component(session: SessionDep, _: ActorDep,
 
 @router.patch("/categories/{code}/conditions/{condition_code}", response_model=CategoryOut)
 def patch_condition(body: ConditionPatch, state: StateDep, settings: SettingsDep, clock: ClockDep,
-                    session: SessionDep, actor: Annotated[Actor, Depends(require_roles("admin"))],
+                    session: SessionDep, actor: AdminDep,
                     code: str = Path(..., pattern=CODE),
                     condition_code: str = Path(..., pattern=r"^[0-9A-Za-z]{1,16}$")) -> CategoryOut:
     """修改立案条件 / Change a filing condition's handling limit, urgency or texts (admin)."""

@@ -30,7 +30,7 @@ from cityloop.channels.pages import router as pages_router
 from cityloop.channels.schemas import (CameraIn, CameraOut, CategorySuggestion, EvidenceOut, NearbyCase,
                                        PatrolOut, PingsIn, PublicReportIn, PublicReportOut, PublicStatusOut, RatingIn)
 from cityloop.channels.service import channel_actor
-from cityloop.deps import ActorDep, ClockDep, GridIndexDep, SessionDep, SettingsDep, StateDep, require_roles
+from cityloop.deps import ActorDep, AdminDep, ClockDep, GridIndexDep, SessionDep, SettingsDep, StateDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.geo.models import UnitGrid
 from cityloop.shared.errors import Forbidden, Invalid
@@ -178,7 +178,7 @@ def cameras(session: SessionDep, _: StaffDep, duty_grid: str | None = Query(None
 
 
 @router.put("/api/v1/channels/cameras/{code}", response_model=CameraOut)
-def put_camera(code: str, body: CameraIn, session: SessionDep, _: Annotated[Actor, Depends(require_roles("admin"))],
+def put_camera(code: str, body: CameraIn, session: SessionDep, _: AdminDep,
                index: GridIndexDep, clock: ClockDep) -> Camera:
     """登记摄像头 / Register or update a camera (its place must be in a unit grid)."""
     if not (0 < len(code) <= 32) or not code.replace("-", "").replace("_", "").isalnum():

@@ -8,14 +8,13 @@ from fastapi import APIRouter, Depends, Path
 
 from cityloop.city import service
 from cityloop.city.schemas import DistrictCenterOut, LevelRuleIn, LevelRuleOut
-from cityloop.deps import ClockDep, SessionDep, require_roles
+from cityloop.deps import AdminDep, ClockDep, SessionDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.shared.ids import MAX_ID
 
 router = APIRouter(prefix="/api/v1/city", tags=["city 两级指挥"])
 STAFF = ("operator", "dispatcher", "shift_lead", "leader")
 Staff = Annotated[Actor, Depends(require_roles(*STAFF))]
-Admin = Annotated[Actor, Depends(require_roles("admin"))]
 
 
 @router.get("/level-rules", response_model=list[LevelRuleOut])
@@ -25,13 +24,13 @@ def list_rules(session: SessionDep, _: Staff) -> list[LevelRuleOut]:
 
 
 @router.post("/level-rules", response_model=LevelRuleOut, status_code=201)
-def add_rule(body: LevelRuleIn, session: SessionDep, clock: ClockDep, actor: Admin) -> LevelRuleOut:
+def add_rule(body: LevelRuleIn, session: SessionDep, clock: ClockDep, actor: AdminDep) -> LevelRuleOut:
     """新增层级规则 / Add a level rule (for cases reported from now on)."""
     return service.add_rule(session, actor, body, clock.now())
 
 
 @router.delete("/level-rules/{rule_id}", status_code=204)
-def remove_rule(session: SessionDep, clock: ClockDep, actor: Admin,
+def remove_rule(session: SessionDep, clock: ClockDep, actor: AdminDep,
                 rule_id: int = Path(..., ge=1, le=MAX_ID)) -> None:
     """删除层级规则 / Delete a level rule."""
     service.remove_rule(session, actor, rule_id, clock.now())

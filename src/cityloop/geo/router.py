@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from cityloop.audit import service as audit
-from cityloop.deps import ActorDep, ClockDep, GridIndexDep, SessionDep, require_roles
-from cityloop.org.actor import Actor
+from cityloop.deps import ActorDep, AdminDep, ClockDep, GridIndexDep, SessionDep
 from cityloop.geo import queries, service
 from cityloop.geo.coords import COORD_SYSTEMS, CoordSys, to_wgs84, to_wgs84_np
 from cityloop.shared.errors import Invalid
@@ -146,7 +145,7 @@ def duty_grids(session: SessionDep, _: ActorDep, district: str | None = Query(No
 
 @router.put("/duty-grids/{code}/inspectors", response_model=None)
 def put_inspectors(code: str, body: InspectorsIn, session: SessionDep,
-                   actor: Annotated[Actor, Depends(require_roles("admin"))], clock: ClockDep) -> dict[str, Any]:
+                   actor: AdminDep, clock: ClockDep) -> dict[str, Any]:
     """设置责任网格监督员 / Set who patrols a duty grid."""
     audit.record(session, actor, "grids.staff", code[:200], body.model_dump(), clock.now())
     return {"code": code, "inspectors": service.set_inspectors(session, code, body.usernames)}

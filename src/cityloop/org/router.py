@@ -9,8 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from sqlalchemy import select
 
 from cityloop.audit import service as audit
-from cityloop.deps import ActorDep, ClockDep, SessionDep, SettingsDep, StateDep, require_roles
-from cityloop.org.actor import Actor
+from cityloop.deps import ActorDep, AdminDep, ClockDep, SessionDep, SettingsDep, StateDep
 from cityloop.geo.models import DutyGridInspector
 from cityloop.org import pages, service, throttle
 from cityloop.org.models import Department
@@ -61,7 +60,6 @@ def me(actor: ActorDep, session: SessionDep) -> MeOut:
                  duty_grids=list(grids), district_code=actor.district_code)
 
 
-AdminDep = Annotated[Actor, Depends(require_roles("admin"))]
 
 
 @router.get("/users", response_model=list[UserOut])

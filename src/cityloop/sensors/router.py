@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
 from cityloop.deps import (
-    ClockDep, GridIndexDep, SessionDep, SettingsDep, StateDep, current_actor, oauth2, require_roles,
+    AdminDep, ClockDep, GridIndexDep, SessionDep, SettingsDep, StateDep, current_actor, oauth2, require_roles,
 )
 from cityloop.org.actor import Actor
 from cityloop.sensors import alarms as alarm_service
@@ -95,7 +95,7 @@ def list_devices(request: Request, session: SessionDep, actor: Annotated[Actor, 
 
 @router.post("/sensors/devices", response_model=DeviceOut, status_code=201)
 def add_device(body: DeviceIn, request: Request, session: SessionDep,
-               actor: Annotated[Actor, Depends(require_roles("admin"))], state: StateDep,
+               actor: AdminDep, state: StateDep,
                index: GridIndexDep) -> DeviceOut:
     """登记设备 / Register a device (its unit grid comes from its place)."""
     device = registry.add(session, state.settings, body.model_dump(), index.locate, state.clock.now())
@@ -105,7 +105,7 @@ def add_device(body: DeviceIn, request: Request, session: SessionDep,
 
 @router.patch("/sensors/devices/{code}", response_model=DeviceOut)
 def change_device(code: str, body: DevicePatch, request: Request, session: SessionDep,
-                  actor: Annotated[Actor, Depends(require_roles("admin"))], state: StateDep,
+                  actor: AdminDep, state: StateDep,
                   index: GridIndexDep) -> DeviceOut:
     """修改设备 / Change a device's registry fields, state or rule overrides."""
     registry.change(session, state.settings, code, body.model_dump(exclude_unset=True), index.locate,
@@ -124,14 +124,14 @@ def _device_out(session: Session, state: AppState, english: bool, code: str) -> 
 
 @router.get("/sensors/devices.csv", response_class=PlainTextResponse, responses=file_of("text/csv"))
 def export_devices(session: SessionDep,
-                   actor: Annotated[Actor, Depends(require_roles("admin"))]) -> PlainTextResponse:
+                   actor: AdminDep) -> PlainTextResponse:
     """导出设备台账 / All devices as CSV (the import format)."""
     return PlainTextResponse(registry.export_csv(session), media_type="text/csv; charset=utf-8")
 
 
 @router.post("/sensors/devices/import", response_model=None)
 async def import_devices(request: Request, session: SessionDep,
-                         actor: Annotated[Actor, Depends(require_roles("admin"))], state: StateDep,
+                         actor: AdminDep, state: StateDep,
                          index: GridIndexDep) -> dict[str, int]:
     """导入设备台账 / Add or update devices from a CSV body (UTF-8); all or nothing."""
     raw = await request.body()

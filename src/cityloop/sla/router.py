@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from cityloop.audit import service as audit
-from cityloop.deps import ActorDep, ClockDep, SessionDep, SettingsDep, StateDep, require_roles
-from cityloop.org.actor import Actor
+from cityloop.deps import ActorDep, AdminDep, ClockDep, SessionDep, SettingsDep, StateDep
 from cityloop.shared.errors import Invalid, NotFound
 from cityloop.sla import service
 from cityloop.sla.domain import LimitError, due_at, limit_minutes, parse_limit
@@ -54,7 +52,7 @@ def preview(start: Instant = Query(..., description="ISO 8601 with offset, e.g. 
 
 @router.put("/calendar/{day}", response_model=OverrideIn)
 def put_override(day: date, body: OverrideIn, session: SessionDep, clock: ClockDep, state: StateDep,
-                 actor: Annotated[Actor, Depends(require_roles("admin"))]) -> OverrideIn:
+                 actor: AdminDep) -> OverrideIn:
     """设置工作日/休息日 / Override the statutory calendar for one date."""
     if body.day != day:
         raise Invalid("day-mismatch", "路径与请求体中的日期不一致", "The date in the path and the body differ")
@@ -73,7 +71,7 @@ def list_overrides(session: SessionDep, _: ActorDep,
 
 @router.delete("/calendar/{day}", status_code=204)
 def delete_override(day: date, session: SessionDep, clock: ClockDep, state: StateDep,
-                    actor: Annotated[Actor, Depends(require_roles("admin"))]) -> None:
+                    actor: AdminDep) -> None:
     """取消本地调整 / Fall back to the statutory calendar for one date."""
     audit.record(session, actor, "calendar.remove", day.isoformat(), {}, clock.now())
     if not service.remove_override(session, day):
