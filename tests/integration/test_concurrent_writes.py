@@ -228,3 +228,21 @@ def test_concurrent_open311_and_save_and_accept_reports_share_the_group_commit(s
         assert conn.execute(text("SELECT count(*) FROM channel_reports WHERE channel = 'open311'")).scalar() == 21
         numbers = conn.execute(text("SELECT number FROM cases")).scalars().all()
         assert len(set(numbers)) == 31
+
+
+def test_a_batch_reserves_each_days_numbers_and_on_postgresql_its_case_ids(engine):
+    """A batch straddling midnight takes a range of each day's numbers; on PostgreSQL its case ids come with them
+    (one round trip), on SQLite from the insert."""
+    from cityloop.cases.intake import _reserve
+
+    days = {"19990101": 3, "19990102": 2}  # days no other test numbers
+    with make_session_factory(engine)() as session:
+        first, ids = _reserve(session, days)
+        again, more = _reserve(session, days)
+        session.rollback()
+    assert again == {day: first[day] + n for day, n in days.items()}
+    if engine.dialect.name == "postgresql":
+        assert ids is not None and more is not None
+        assert len(set(ids + more)) == 10 and sorted(ids) == ids and min(more) > max(ids)
+    else:
+        assert ids is None and more is None and first == {"19990101": 1, "19990102": 1}

@@ -175,29 +175,48 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Locate, to_wgs84: ToWgs84, key: st
 
 _NEXT_NUMBERS = text("INSERT INTO case_number_seq (day, last) VALUES (:d, :n) "
                      "ON CONFLICT (day) DO UPDATE SET last = case_number_seq.last + :n RETURNING last")
+# PostgreSQL: a day's numbers and the batch's case ids in one statement (one round trip, a fixed text the server
+# keeps prepared), so the cases can then be inserted by executemany without RETURNING.
+_NUMBERS_AND_IDS = text("WITH n AS (INSERT INTO case_number_seq (day, last) VALUES (:d, :n) "
+                        "ON CONFLICT (day) DO UPDATE SET last = case_number_seq.last + :n RETURNING last) "
+                        "SELECT (SELECT last FROM n), nextval(pg_get_serial_sequence('cases', 'id')) "
+                        "FROM generate_series(1, :k)")
 
 
-def _reserve(session: Session, day: str, n: int) -> int:
-    """Reserve n numbers of a day; returns the last. On PostgreSQL the day's counter row is bumped in a statement
-    of its own (autocommit), so it is locked for that statement only, not until the batch commits — writers of
-    several workers and hosts do not queue on it (a batch that fails leaves a gap). SQLite has one writer at a
-    time anyway: there it stays in the batch's transaction and numbers have no gaps."""
-    bind = session.get_bind()
-    last: int
-    if bind.dialect.name != "postgresql" or not isinstance(bind, Engine):  # (tests bind sessions to a connection)
-        last = session.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one()
-        return last
-    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        last = conn.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one()
-        return last
-
-
-def _numbers(session: Session, settings: Settings, batch: list[Prepared]) -> list[str]:
-    """Case numbers for a batch: LA + local date + 5-digit daily sequence, one range reserved per day."""
+def _counted(batch: list[Prepared]) -> dict[str, int]:
     wanted: dict[str, int] = {}
     for p in batch:
         wanted[p.day] = wanted.get(p.day, 0) + 1
-    first = {day: _reserve(session, day, n) - n + 1 for day, n in wanted.items()}
+    return wanted
+
+
+def _reserve(session: Session, wanted: dict[str, int]) -> tuple[dict[str, int], list[int] | None]:
+    """Reserve each day's numbers; returns the first number of each day and, on PostgreSQL, the batch's case ids.
+
+    On PostgreSQL the day's counter row is bumped in a statement of its own (autocommit), so it is locked for that
+    statement only, not until the batch commits — writers of several workers and hosts do not queue on it (a
+    batch that fails leaves a gap). SQLite has one writer at a time anyway: there it stays in the batch's
+    transaction, numbers have no gaps and ids come from the insert."""
+    bind = session.get_bind()
+    first: dict[str, int] = {}
+    if bind.dialect.name != "postgresql" or not isinstance(bind, Engine):  # (tests bind sessions to a connection)
+        for day, n in wanted.items():
+            first[day] = session.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one() - n + 1
+        return first, None
+    ids: list[int] | None = None
+    with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for day, n in wanted.items():  # one day, except for a batch that straddles midnight
+            if ids is None:
+                rows = conn.execute(_NUMBERS_AND_IDS, {"d": day, "n": n, "k": sum(wanted.values())}).all()
+                last, ids = rows[0][0], [row[1] for row in rows]
+            else:
+                last = conn.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one()
+            first[day] = last - n + 1
+    return first, ids
+
+
+def _numbers(settings: Settings, batch: list[Prepared], first: dict[str, int]) -> list[str]:
+    """Case numbers for a batch: LA + local date + 5-digit daily sequence, from each day's first number."""
     out = []
     for p in batch:
         out.append(f"{settings.case_number_prefix}{p.day}{first[p.day]:05d}")
@@ -208,12 +227,16 @@ def _numbers(session: Session, settings: Settings, batch: list[Prepared]) -> lis
 def write(session: Session, batch: list[Prepared], settings: Settings) -> list[Case]:
     """Insert prepared reports (cases, first nodes, events, photos) without committing; returns the new cases
     as detached objects carrying every column."""
-    numbers = _numbers(session, settings, batch)
+    first, ids = _reserve(session, _counted(batch))
+    numbers = _numbers(settings, batch, first)
     key = audit_key(settings)
     states = [p.state or state_digest(p.case) for p in batch]
     hashes = [event_mac(key, "", n, state=st, **p.event) for p, n, st in zip(batch, numbers, states)]
     rows = [dict(p.case, number=n, event_hash=h) for p, n, h in zip(batch, numbers, hashes)]
-    ids = session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True), rows).all()
+    if ids is None:
+        ids = list(session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True), rows).all())
+    else:  # ids already drawn: a plain executemany, prepared once per connection
+        session.execute(insert(Case), [dict(row, id=i) for row, i in zip(rows, ids)])
     session.execute(insert(CaseNode), [dict(p.node, case_id=i) for p, i in zip(batch, ids)])
     session.execute(insert(CaseEvent), [dict(p.event, case_id=i, prev_hash="", hash=h, state_hash=st)
                                         for p, i, h, st in zip(batch, ids, hashes, states)])
