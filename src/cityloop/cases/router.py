@@ -30,7 +30,7 @@ from cityloop.shared.errors import Conflict, Forbidden, Invalid, NotFound
 from cityloop.shared.ids import as_id
 from cityloop.http.pagination import PageParams, page_params
 from cityloop.sla.domain import WorkCalendar
-from cityloop.sla.service import calendar
+from cityloop.sla.service import work_calendar
 from cityloop.shared.fields import Instant
 
 router = APIRouter(prefix="/api/v1", tags=["cases 案件"])
@@ -78,8 +78,7 @@ async def _parse(request: Request, settings: Settings, model: type[M], required:
 
 
 def _calendar(state: AppState) -> WorkCalendar:
-    with state.read_session_factory() as rs:  # cached; a read never waits for the write lock
-        return calendar(rs, state.settings)
+    return work_calendar(state.read_session_factory, state.settings)
 
 
 def _ctx(state: AppState, session: Session, actor: Actor, photos: list[Photo]) -> service.Ctx:

@@ -16,7 +16,7 @@ from cityloop.config import Settings
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import Invalid, TooLarge
 from cityloop.sla.domain import WorkCalendar
-from cityloop.sla.service import calendar
+from cityloop.sla.service import work_calendar
 from cityloop.state import AppState
 
 M = TypeVar("M", bound=BaseModel)
@@ -72,8 +72,7 @@ async def read_body(request: Request, settings: Settings, file_field: str, max_f
 
 def cal(state: AppState) -> WorkCalendar:
     """The working calendar (read without waiting for the write lock)."""
-    with state.read_session_factory() as reads:
-        return calendar(reads, state.settings)
+    return work_calendar(state.read_session_factory, state.settings)
 
 
 def make_ctx(state: AppState, session: Session, actor: Actor, raw_photos: Sequence[tuple[str, bytes]] = (),

@@ -23,7 +23,7 @@ from cityloop.fleet.models import Appeal, Company, Driver, Permit, Site, Vehicle
 from cityloop.fleet.pages import extra_routers  # noqa: F401 - mounted by the app with this module
 from cityloop.shared.errors import Forbidden, Invalid, NotFound, Unauthorized
 from cityloop.http.pagination import Page, PageParams, page_params
-from cityloop.sla.service import calendar
+from cityloop.sla.service import work_calendar
 from cityloop.shared.fields import Instant
 from cityloop.config import Settings
 
@@ -262,8 +262,7 @@ async def appeal(violation_id: RowId, request: Request, session: SessionDep, act
     text, files = await _appeal_form(request, settings)
 
     def run() -> schemas.AppealOut | None:
-        with state.read_session_factory() as reads:
-            cal = calendar(reads, settings)
+        cal = work_calendar(state.read_session_factory, settings)
         a = appeals.submit(session, settings, cal, actor, violation_id, text, files, state.clock.now())
         return queries._appeal_out(a)
 
@@ -295,8 +294,7 @@ def decide_appeal(violation_id: RowId, body: schemas.DecisionIn, session: Sessio
                   state: StateDep) -> schemas.ViolationDetail:
     """申诉复核 / A reviewer upholds or cancels an appealed violation."""
     settings = state.settings
-    with state.read_session_factory() as reads:
-        cal = calendar(reads, settings)
+    cal = work_calendar(state.read_session_factory, settings)
     appeals.decide(session, settings, cal, actor, violation_id, body.decision, body.note, state.clock.now())
     return queries.get_violation(session, state.clock.now(), violation_id, None, actor)
 

@@ -19,7 +19,7 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.size
 
 
-def page_params(
+async def page_params(
     page: int = Query(1, ge=1, le=100_000, description="页码 / page number"),
     size: int = Query(50, ge=1, le=500, description="每页条数 / page size"),
 ) -> PageParams:

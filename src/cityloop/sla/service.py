@@ -8,7 +8,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from cityloop.config import Settings
 from cityloop.sla.domain import WorkCalendar, parse_periods
@@ -19,20 +19,34 @@ _lock = threading.Lock()
 _cache: dict[tuple[str, tuple[str, ...], str], tuple[float, WorkCalendar]] = {}
 
 
-def calendar(session: Session, settings: Settings) -> WorkCalendar:
-    """The calendar with overrides from the database (re-read at most every 30 s, and after set_override)."""
+def _cached(settings: Settings) -> tuple[tuple[str, tuple[str, ...], str], float, WorkCalendar | None]:
     key = (settings.database_url, tuple(settings.work_periods), settings.timezone)
     now = _time.monotonic()
     with _lock:
         hit = _cache.get(key)
-        if hit and now - hit[0] < _CACHE_SECONDS:
-            return hit[1]
+    return key, now, hit[1] if hit and now - hit[0] < _CACHE_SECONDS else None
+
+
+def calendar(session: Session, settings: Settings) -> WorkCalendar:
+    """The calendar with overrides from the database (re-read at most every 30 s, and after set_override)."""
+    key, now, cal = _cached(settings)
+    if cal is not None:
+        return cal
     overrides = {o.day: o.is_workday for o in session.scalars(select(CalendarOverride))}
     cal = WorkCalendar(periods=parse_periods(settings.work_periods), overrides=overrides,
                        tz=ZoneInfo(settings.timezone))
     with _lock:
         _cache[key] = (now, cal)
     return cal
+
+
+def work_calendar(reads: sessionmaker[Session], settings: Settings) -> WorkCalendar:
+    """calendar(), opening a read session only when the cached one has to be re-read."""
+    cal = _cached(settings)[2]
+    if cal is not None:
+        return cal
+    with reads() as session:
+        return calendar(session, settings)
 
 
 def invalidate() -> None:

@@ -17,7 +17,7 @@ from cityloop.deps import GridIndexDep, SessionDep, StateDep, get_grid_index, re
 from cityloop.org.actor import Actor
 from cityloop.shared.errors import Forbidden, Invalid, Unauthorized
 from cityloop.shared.ids import MAX_ID
-from cityloop.sla.service import calendar
+from cityloop.sla.service import work_calendar
 from cityloop.workorders import domain, service
 from cityloop.workorders.models import WorkOrder, WorkOrderMessage
 from cityloop.workorders.pages import router as pages_router
@@ -41,8 +41,7 @@ Operator = Annotated[Actor, Depends(require_roles("operator"))]
 
 
 def _ctx(state: AppState, session: Session, actor: Actor) -> Ctx:
-    with state.read_session_factory() as reads:
-        cal = calendar(reads, state.settings)
+    cal = work_calendar(state.read_session_factory, state.settings)
     return Ctx(session, state.settings, cal, state.clock.now(), actor)
 
 
