@@ -3,17 +3,20 @@ filing conditions as a single-value list, its closing condition as information).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cityloop.catalog.cache import Matter
 from cityloop.catalog.models import Category
 from cityloop.config import Settings
 from cityloop.open311.formats import Open311Error
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-25T00:00:00Z"  # bump when the shape of services or definitions changes
+T = TypeVar("T")
 
 
 def discovery(settings: Settings, base: str) -> dict[str, Any]:
@@ -35,14 +38,23 @@ def matters(session: Session, standard: str, code: str | None = None) -> list[Ca
     return list(session.scalars(stmt.where(Category.code == code) if code is not None else stmt))
 
 
-def matter_or_404(session: Session, standard: str, code: str | None) -> Category:
-    """The matter a service_code names: 400 when missing, 404 when unknown."""
+def _checked(code: str | None, found: T | None) -> T:
     if not code:
         raise Open311Error(400, "service_code was not provided")
-    found = matters(session, standard, code[:8]) if len(code) <= 8 else []
-    if not found:
+    if found is None:
         raise Open311Error(404, f"service_code '{code[:20]}' was not found")
-    return found[0]
+    return found
+
+
+def matter_or_404(session: Session, standard: str, code: str | None) -> Category:
+    """The matter a service_code names, with its conditions: 400 when missing, 404 when unknown."""
+    found = matters(session, standard, code) if code and len(code) <= 8 else []
+    return _checked(code, found[0] if found else None)
+
+
+def cached_matter_or_404(find: Callable[[str], Matter | None], code: str | None) -> Matter:
+    """matter_or_404 from the process's matter cache (catalog/cache.py): what a new request needs, no query."""
+    return _checked(code, find(code) if code and len(code) <= 8 else None)
 
 
 def service(cat: Category) -> dict[str, Any]:

@@ -7,7 +7,11 @@ from __future__ import annotations
 import re
 
 from cityloop.cases.api import ReportIn, Ctx
-from cityloop.catalog.models import Category
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cityloop.catalog.cache import Matter
+from cityloop.catalog.models import FilingCondition
 from cityloop.channels import gazetteer, service
 from cityloop.channels.domain import text_problems
 from cityloop.channels.models import GazetteerEntry
@@ -53,7 +57,7 @@ def location(ctx: Ctx, args: dict[str, str]) -> tuple[float, float, str | None]:
     raise Open311Error(400, "A location is required: lat & long, address_string or address_id")
 
 
-def attributes(args: dict[str, str], cat: Category) -> dict[str, str]:
+def attributes(reads: Session, args: dict[str, str], cat: Matter) -> dict[str, str]:
     """attribute[code]=value answers; only `condition` is defined, and must name one of the matter's conditions."""
     answers: dict[str, str] = {}
     for key, value in args.items():
@@ -61,12 +65,13 @@ def attributes(args: dict[str, str], cat: Category) -> dict[str, str]:
         if m and value:
             answers[m.group(1)] = value
     condition = answers.get("condition")
-    if condition and condition not in {c.code for c in cat.conditions}:
+    if condition and reads.scalar(select(FilingCondition.id).where(FilingCondition.category_id == cat.id,
+                                                                   FilingCondition.code == condition)) is None:
         raise Open311Error(400, f"attribute[condition] '{condition[:16]}' is not a filing condition of {cat.code}")
     return answers
 
 
-def create(ctx: Ctx, args: dict[str, str], cat: Category, locate: Locate, key: str | None, jurisdiction: str | None,
+def create(ctx: Ctx, args: dict[str, str], cat: Matter, locate: Locate, key: str | None, jurisdiction: str | None,
            district: str | None) -> tuple[str | None, bool]:
     """File the request; returns (service_request_id, created)."""
     description = args.get("description") or ""
@@ -89,7 +94,7 @@ def create(ctx: Ctx, args: dict[str, str], cat: Category, locate: Locate, key: s
     report = ReportIn(category_code=cat.code, lon=lon, lat=lat, description=text[:CASE_DESCRIPTION - 1] + "…"
                       if len(text) > CASE_DESCRIPTION else text, address=address, source="open311",
                       reporter_name=name, reporter_phone=(args.get("phone") or None) and args["phone"][:32])
-    extras = attributes(args, cat)
+    extras = attributes(ctx.reads, args, cat)
     if len(text) > CASE_DESCRIPTION:
         extras["description_full"] = text
     case, created, _ = service.submit(

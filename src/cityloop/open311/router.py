@@ -144,7 +144,7 @@ def _create_with(fmt: str, state: AppState, session: Session, reads: Session, ar
     if not service.key_ok(reads, settings, "open311", args.get("api_key")):
         raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
     district = _district(settings, args)
-    cat = catalog.matter_or_404(reads, settings.catalog_standard, args.get("service_code"))
+    cat = catalog.cached_matter_or_404(state.matters.get, args.get("service_code"))
     if key is not None and not (0 < len(key) <= 100):
         raise Open311Error(400, "Idempotency-Key must be 1–100 characters")
     ctx = http.make_ctx(state, session, service.channel_actor("open311"), uploads, reads)
