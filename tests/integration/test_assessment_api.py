@@ -286,3 +286,6 @@ def test_pages_answer_by_role(api, world, month):
     drill = api.get(f"/console/assessment/inspector/{world.users['inspector01'].id}/cases?period=2026-11"
                     "&figure=reported")
     assert drill.status_code == 200 and month["a"]["number"] in drill.text
+    bare = api.get(f"/console/assessment/inspector/{world.users['inspector01'].id}/cases?period=2026-11",
+                   follow_redirects=False)  # no figure named: back to the overview, not a 422
+    assert bare.status_code == 303 and bare.headers["location"] == "/console/assessment?kind=inspector&period=2026-11"

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from cityloop.state import AppState
@@ -117,11 +117,15 @@ def assessment_page(request: Request, state: StateDep, session: SessionDep, acto
 
 
 @console.get("/{kind}/{object_id}/cases")
-def drill_page(kind: str, object_id: str, request: Request, figure: str, state: StateDep, session: SessionDep,
-               actor: OptionalActorDep, period: str | None = None, page: int = 1) -> Response:
-    """指标明细: the cases behind one figure of one object."""
+def drill_page(kind: str, object_id: str, request: Request, state: StateDep, session: SessionDep,
+               actor: OptionalActorDep, figure: str | None = None, period: str | None = None,
+               page: int = 1) -> Response:
+    """指标明细: the cases behind one figure of one object (without a figure: back to the overview)."""
     if actor is None:
         return pages.login_redirect(request)
+    if not figure:
+        back = {"kind": kind} | ({"period": period} if period else {})
+        return RedirectResponse(f"/console/assessment?{urlencode(back)}", status_code=303)
     context: dict[str, Any] = {"menu": menu_for(actor), "LABELS": LABELS, "KINDS": KINDS, "kind": kind, "error": None}
     try:
         service.kind_of(kind)
