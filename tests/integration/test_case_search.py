@@ -66,9 +66,9 @@ def test_each_filter_and_combinations(api, login, cases, clock):
     assert _numbers(api, h, q="垃圾", address="人民路") == set()
 
 
-def test_keyword_of_three_or_more_characters_reads_the_index(api, login, cases, session):
-    """Keywords of 3+ characters go through the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL); the result
-    is the same as the plain substring match, kept up to date when a description changes."""
+def test_keywords_read_the_index(api, login, cases, session):
+    """Keywords go through an index (FTS5 trigrams on SQLite from 3 characters, character pairs on PostgreSQL from
+    2); the result is the same as the plain substring match, kept up to date when a description changes."""
     h = login("dispatcher1")
     A, B, C = (cases[k]["number"] for k in "ABC")
     assert _numbers(api, h, q="垃圾堆积") == {A}
@@ -82,6 +82,9 @@ def test_keyword_of_three_or_more_characters_reads_the_index(api, login, cases, 
     session.commit()
     assert _numbers(api, h, q="带垃圾") == set()
     assert _numbers(api, h, q="井盖缺") == {C}
+    assert _numbers(api, h, q="井盖") == {C}  # two characters: every pair of them, then the exact match
+    assert _numbers(api, h, q="缺失 c") == {C} and _numbers(api, h, q=" c") == {C}  # ASCII case folded
+    assert _numbers(api, h, q="盖井") == set() and _numbers(api, h, q="井") == {C}
 
 
 def test_total_is_a_lower_bound_past_the_count_cap(api, login, cases, monkeypatch):

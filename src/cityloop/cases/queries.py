@@ -82,9 +82,15 @@ def search(session: Session, actor: Actor, filters: Mapping[str, Any], now: date
         stmt = stmt.where(Case.address.icontains(filters["address"].strip(), autoescape=True))
     if filters.get("q"):
         keyword = filters["q"].strip()
-        stmt = stmt.where(Case.description.icontains(keyword, autoescape=True))  # exact; on PostgreSQL, by index
-        if len(keyword) >= 3 and session.get_bind().dialect.name == "sqlite":
-            # The FTS5 trigram index (migration dash18a1) narrows to the cases holding the keyword's trigrams.
+        stmt = stmt.where(Case.description.icontains(keyword, autoescape=True))  # exact: the indexes only narrow
+        dialect = session.get_bind().dialect.name
+        if len(keyword) >= 2 and dialect == "postgresql":
+            # The character-pair index (migration s18b1): the cases holding every pair of the keyword.
+            pairs = func.cityloop_bigrams
+            stmt = stmt.where(pairs(Case.description).op("@>")(pairs(keyword)))
+        elif len(keyword) >= 3 and dialect == "sqlite":
+            # The FTS5 trigram index (migration dash18a1) narrows to the cases holding the keyword's trigrams;
+            # a shorter keyword is matched by a scan.
             phrase = '"' + keyword.replace('"', '""') + '"'
             stmt = stmt.where(Case.id.in_(text("SELECT rowid FROM cases_fts WHERE cases_fts MATCH :phrase")
                                           .bindparams(phrase=phrase)))

@@ -161,9 +161,9 @@ def import_all_models() -> None:
     modules("models")
 
 
-# Search structures that only the migrations know (dash18a1): an FTS5 table and its shadow tables on SQLite, a
-# pg_trgm index on PostgreSQL. Autogenerate and the schema comparison leave them alone.
-SEARCH_OBJECTS = ("cases_fts", "ix_cases_description_trgm")
+# Search structures that only the migrations know (dash18a1, s18b1): an FTS5 table and its shadow tables on SQLite,
+# a character-pair GIN index on PostgreSQL (pg_trgm before). Autogenerate and the schema comparison leave them alone.
+SEARCH_OBJECTS = ("cases_fts", "ix_cases_description_trgm", "ix_cases_description_bigrams")
 
 
 def include_name(name: str | None, type_: str, _parents: Any) -> bool:
