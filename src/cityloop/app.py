@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityloop.basemap.http import TileFastPath
 from cityloop.config import Settings, get_settings
-from cityloop.db import leader
+from cityloop.db import leader, sqlite_path
+from cityloop.db.checkpoint import WalCheckpointer
 from cityloop.shared.clock import Clock
 from cityloop.runtime import build_state
 from cityloop.state import AppState, app_state
@@ -97,8 +98,12 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
 
             warm(shared.read_session_factory)
         own_engine = state.get("engine") is None
+        checkpointer = None
         if own_engine:  # a real server or scheduler: hear the other hosts' changes (PostgreSQL)
             shared.changes.start()
+            if (path := sqlite_path(settings.database_url)) is not None:
+                checkpointer = WalCheckpointer(path)
+                checkpointer.start()
         tasks = leader.start(shared, _server_tasks(settings.disabled_areas)) if settings.scheduler_in_server else []
         yield
         for task in tasks:
@@ -107,6 +112,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
             await asyncio.wait(tasks, timeout=3)
         shared.changes.stop()
         shared.intake.stop()
+        if checkpointer is not None:
+            checkpointer.stop()
         if own_engine:
             shared.engine.dispose()
             if shared.read_engine is not None:

@@ -81,7 +81,10 @@ def _begin_read(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")  # deferred: WAL readers take no lock
 
 
-def _sqlite_path(url: str) -> str | None:
+def sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL (None: not SQLite, in memory, or a file: URI)."""
+    if not url.startswith("sqlite"):
+        return None
     path = url.split("///", 1)[-1]
     return None if not path or path == ":memory:" or path.startswith("file:") else path
 
@@ -118,7 +121,7 @@ def make_engine(url: str, readonly: bool = False, busy_timeout: float = 30.0, pi
         engine = create_engine(url, **serializer, **kwargs)
         _ping_when_idle(engine, ping_idle_seconds)
         return engine
-    path = _sqlite_path(url)
+    path = sqlite_path(url)
     connect_args: dict[str, Any] = {"check_same_thread": False, "isolation_level": None}
     if path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
