@@ -3,6 +3,7 @@ splitter, packets -> readings, and fuzzing (no input may raise anything but Fram
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,21 @@ def test_the_reference_vector_gives_crc_5440_and_round_trips():
 def test_crc_is_not_modbus():
     # CRC-16/MODBUS XORs each byte into the register; HJ 212 XORs it into the register shifted right by 8.
     assert hj212.crc16(b"123456789") != 0x4B37 and hj212.crc16(b"") == 0xFFFF
+
+
+def test_crc_equals_appendix_a_step_by_step_for_every_length_and_byte():
+    def appendix_a(data: bytes) -> int:  # the standard's loop, one bit at a time
+        reg = 0xFFFF
+        for byte in data:
+            reg = (reg >> 8) ^ byte
+            for _ in range(8):
+                reg = (reg >> 1) ^ 0xA001 if reg & 1 else reg >> 1
+        return reg
+
+    rng = random.Random(212)
+    cases = [bytes(rng.randrange(256) for _ in range(n)) for n in list(range(70)) + [127, 128, 129, 1000, 4099]]
+    cases += [bytes([b]) * 9 for b in range(256)]
+    assert all(hj212.crc16(data) == appendix_a(data) for data in cases)
 
 
 def test_every_field_kind_decodes():
