@@ -23,7 +23,7 @@ from sqlalchemy import select
 from cityloop.sensors import hj212
 from cityloop.sensors.models import Device, StationEvent
 from cityloop.sensors.pipeline import Ingestor, Result
-from cityloop.sensors.readings import Interval, Reading, from_packet
+from cityloop.sensors.readings import Interval, Reading, Reject, from_packet
 from cityloop.shared.lookup_gate import LookupGate
 from cityloop.config import Settings
 from sqlalchemy.orm import Session, sessionmaker
@@ -316,15 +316,20 @@ class Listener:
         if any(st.code not in refs for st in stations):
             refs = ingestor.devices(refresh=True)
         now = ingestor.clock.now().timestamp()
-        readings, intervals, rejected = [], [], []
+        readings: list[Reading] = []
+        intervals: list[Interval] = []
+        rejected: list[tuple[int, Reject]] = []
+        tz, max_future, max_age = self.tz, s.sensor_max_future_s, s.sensor_retention_days * 86400.0
+        epochs: dict[datetime, float] = {}
+        get = refs.get
         for i, (packet, station) in enumerate(zip(packets, stations)):
-            got = from_packet(packet, refs.get(station.code), now, self.tz, s.sensor_max_future_s,
-                              s.sensor_retention_days * 86400.0)
-            if isinstance(got, Reading):
+            got = from_packet(packet, get(station.code), now, tz, max_future, max_age, epochs)
+            if type(got) is Reading:
                 readings.append(got)
-            elif isinstance(got, Interval):
+            elif type(got) is Interval:
                 intervals.append(got)
             else:
+                assert isinstance(got, Reject)
                 rejected.append((i, got))
         return ingestor.accept(readings, rejected, intervals, counts)
 
