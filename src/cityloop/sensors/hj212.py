@@ -217,42 +217,55 @@ def _header(head: str) -> dict[str, str]:
     return out
 
 
+# Factor item keys seen before ("a34002-Rtd" -> code, suffix, kind: 0 number, 1 flag, 2 other), so a frame's items
+# skip re-splitting and re-checking their keys; bounded, as keys come from the network.
+_KEYS: dict[str, tuple[str, str, int]] = {}
+_MAX_KEYS = 4096
+
+
 def _cp(body: str, packet: Packet) -> None:
-    factors, fields = packet.factors, packet.fields
+    factors, fields, keys = packet.factors, packet.fields, _KEYS
     for part in body.replace(",", ";").split(";"):
         key, sep, value = part.partition("=")
-        if not sep:
-            if part.strip():
+        known = keys.get(key) if sep else None
+        if known is None:
+            if not sep:
+                if part.strip():
+                    raise FrameError("bad-cp", part.strip()[:30])
+                continue
+            stripped = key.strip()
+            if not stripped:
                 raise FrameError("bad-cp", part.strip()[:30])
-            continue
-        key = key.strip()
-        if not key:
-            raise FrameError("bad-cp", part.strip()[:30])
-        code, dash, suffix = key.partition("-")
-        if not dash:
-            if key == "DataTime":
-                packet.data_time = _time(value)
-            else:
-                fields[key] = value.strip()
-            continue
-        if not code or not suffix:
-            raise FrameError("bad-cp", key[:30])
+            code, dash, suffix = stripped.partition("-")
+            if not dash:
+                if stripped == "DataTime":
+                    packet.data_time = _time(value)
+                else:
+                    fields[stripped] = value.strip()
+                continue
+            if not code or not suffix:
+                raise FrameError("bad-cp", stripped[:30])
+            known = (code, suffix, 0 if suffix in NUMERIC else 1 if suffix == "Flag" else 2)
+            if len(keys) < _MAX_KEYS:
+                keys[key] = known
+            key = stripped
+        code, suffix, kind = known
         factor = factors.get(code)
         if factor is None:
             factor = factors[code] = Factor(code, {}, None, {})
-        if suffix in NUMERIC:
+        if kind == 0:
             # Inlined fast path of _number (it runs for most items of every frame).
             if len(value) < 300 and value.isascii() and value.replace(".", "", 1).isdigit():
                 factor.values[suffix] = float(value)
             else:
-                factor.values[suffix] = _number(value, key)
-        elif suffix == "Flag":
+                factor.values[suffix] = _number(value, key.strip())
+        elif kind == 1:
             if value in _LETTERS:
                 factor.flag = value
                 continue
             value = value.strip()
             if len(value) != 1 or not value.isalpha() or not value.isascii():
-                raise FrameError("bad-value", f"{key}={value[:20]}")
+                raise FrameError("bad-value", f"{key.strip()}={value[:20]}")
             factor.flag = value
         else:
             factor.extra[suffix] = value.strip()
