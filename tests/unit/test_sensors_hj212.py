@@ -160,6 +160,17 @@ def convert(packet, device=DEVICE, now=NOW):
     return from_packet(packet, device, now, TZ, 300, 90 * 86400.0)
 
 
+def test_a_batch_converts_each_datatime_once_and_gets_the_same_readings():
+    epochs: dict[datetime, float] = {}
+    packets = [hj212.decode(hj212.frame(seg(cp=f"DataTime=2026112309000{s};a34002-Rtd={v},a34002-Flag=N")))
+               for s, v in ((0, 80), (0, 81), (5, 82))]
+    minute = hj212.decode(hj212.frame(seg("2051", "DataTime=20261123090005;a34002-Avg=90")))
+    cached = [from_packet(p, DEVICE, NOW, TZ, 300, 90 * 86400.0, epochs) for p in [*packets, minute]]
+    assert cached == [convert(p) for p in [*packets, minute]]
+    assert [r.ts for r in cached] == [NOW - 30, NOW - 30, NOW - 25, NOW - 30]  # the minute starts at 09:00:00
+    assert epochs == {datetime(2026, 11, 23, 9, 0, 0): NOW - 30, datetime(2026, 11, 23, 9, 0, 5): NOW - 25}
+
+
 def test_packets_become_readings_and_intervals():
     vector = hj212.decode(hj212.frame(VECTOR.replace("20180427125809", "20261123090000")
                                       .replace("75600.000", "75.6").replace("140600.000", "140.6")
