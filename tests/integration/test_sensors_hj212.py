@@ -228,6 +228,23 @@ def test_frames_in_one_read_and_across_reads(app, api, gateway, clock, session):
     assert [a.cn for a in station.send(quiet, station.realtime(clock, {"pm10": 62.0}), answers=1)] == ["9014"]
 
 
+def test_one_read_mixing_stored_frames_and_looked_up_ones_is_answered_in_order(app, gateway, clock, session):
+    # The unknown MN is looked up (the connection waits on a thread) between stored frames of the same read: a batch
+    # may be written meanwhile, and every frame still gets its answer, in the order sent.
+    station = Station(gateway.port)
+    frames = []
+    for i in range(3):
+        clock.advance(seconds=10)
+        frames.append(station.realtime(clock, {"pm10": 60.0 + i}))
+    stranger = hj212.frame(hj212.unframe(frames[0]).replace(DUST[1], "NOT-REGISTERED-2"))
+    answers = station.send(frames[0], stranger, frames[1], stranger, frames[2])
+    assert [(a.cn, a.fields.get("QnRtn")) for a in answers] == [
+        ("9014", None), ("9011", "4"), ("9014", None), ("9011", "4"), ("9014", None)]
+    assert [a.qn for a in answers[::2]] == [hj212.decode(f).qn for f in frames]
+    device_id = session.scalar(select(Device.id).where(Device.code == "DU-1"))
+    assert len(session.scalars(select(Row.ts).where(Row.device_id == device_id)).all()) == 3
+
+
 def test_broken_frames_are_counted_per_station_answered_and_the_connection_goes_on(app, api, gateway, clock,
                                                                                    login, session):
     station = Station(gateway.port)

@@ -3,6 +3,7 @@ splitter, packets -> readings, and fuzzing (no input may raise anything but Fram
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,21 @@ def test_the_reference_vector_gives_crc_5440_and_round_trips():
 def test_crc_is_not_modbus():
     # CRC-16/MODBUS XORs each byte into the register; HJ 212 XORs it into the register shifted right by 8.
     assert hj212.crc16(b"123456789") != 0x4B37 and hj212.crc16(b"") == 0xFFFF
+
+
+def test_crc_equals_appendix_a_step_by_step_for_every_length_and_byte():
+    def appendix_a(data: bytes) -> int:  # the standard's loop, one bit at a time
+        reg = 0xFFFF
+        for byte in data:
+            reg = (reg >> 8) ^ byte
+            for _ in range(8):
+                reg = (reg >> 1) ^ 0xA001 if reg & 1 else reg >> 1
+        return reg
+
+    rng = random.Random(212)
+    cases = [bytes(rng.randrange(256) for _ in range(n)) for n in list(range(70)) + [127, 128, 129, 1000, 4099]]
+    cases += [bytes([b]) * 9 for b in range(256)]
+    assert all(hj212.crc16(data) == appendix_a(data) for data in cases)
 
 
 def test_every_field_kind_decodes():
@@ -142,6 +158,17 @@ NOW = datetime(2026, 11, 23, 9, 0, 30, tzinfo=TZ).timestamp()
 
 def convert(packet, device=DEVICE, now=NOW):
     return from_packet(packet, device, now, TZ, 300, 90 * 86400.0)
+
+
+def test_a_batch_converts_each_datatime_once_and_gets_the_same_readings():
+    epochs: dict[datetime, float] = {}
+    packets = [hj212.decode(hj212.frame(seg(cp=f"DataTime=2026112309000{s};a34002-Rtd={v},a34002-Flag=N")))
+               for s, v in ((0, 80), (0, 81), (5, 82))]
+    minute = hj212.decode(hj212.frame(seg("2051", "DataTime=20261123090005;a34002-Avg=90")))
+    cached = [from_packet(p, DEVICE, NOW, TZ, 300, 90 * 86400.0, epochs) for p in [*packets, minute]]
+    assert cached == [convert(p) for p in [*packets, minute]]
+    assert [r.ts for r in cached] == [NOW - 30, NOW - 30, NOW - 25, NOW - 30]  # the minute starts at 09:00:00
+    assert epochs == {datetime(2026, 11, 23, 9, 0, 0): NOW - 30, datetime(2026, 11, 23, 9, 0, 5): NOW - 25}
 
 
 def test_packets_become_readings_and_intervals():

@@ -63,6 +63,7 @@ CODES = {"pm10": "a34002", "pm25": "a34004", "tsp": "a34001", "leq_db": "LA", "t
 NUMERIC = frozenset({"Rtd", "Avg", "Min", "Max", "Cou", "ZsRtd", "ZsAvg", "ZsMin", "ZsMax"})
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _HEX = re.compile(rb"[0-9A-Fa-f]{4}")
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 _ERROR_RTN = {"bad-crc": 9, "unknown-cn": 8, "bad-flag": 6}
 
 
@@ -120,15 +121,39 @@ def _crc_step(value: int) -> int:
 # Appendix A shifts the register right by 8 before XORing each byte in, so the register's next value depends on one
 # byte only: a 256-entry table is the whole algorithm.
 _CRC_TABLE = tuple(_crc_step(i) for i in range(256))
+# That byte is a linear map of the message over GF(2): index_next = H(index ^ byte) with H = table >> 8, and H^8 is
+# the identity. So a byte's share of the final index depends only on its distance from the end modulo 8: XOR the
+# message into 8 bytes (64-bit words aligned at the end, in C), map each by its power of H, XOR them and the
+# start's share, and look the result up once — a few big-int operations instead of a Python step per byte.
+_H = tuple(t >> 8 for t in _CRC_TABLE)
+
+
+def _h_power(r: int, byte: int) -> int:
+    for _ in range(r):
+        byte = _H[byte]
+    return byte
+
+
+_SHARE = tuple(tuple(_h_power(r, b) for b in range(256)) for r in range(8))  # [distance from the end % 8][byte]
+_START = tuple(_h_power((n - 1) % 8, 0xFF) for n in range(8, 16))  # the 0xFFFF start's share, by length % 8
 
 
 def crc16(data: bytes) -> int:
     """The CRC of HJ 212 appendix A (init 0xFFFF; per byte: the register shifted right by 8, XOR the byte, then 8
     rounds of shift right with polynomial 0xA001) — not CRC-16/MODBUS, which keeps the register's low byte."""
-    reg, table = 0xFFFF, _CRC_TABLE
-    for byte in data:
-        reg = table[(reg >> 8) ^ byte]
-    return reg
+    n = len(data)
+    if not n:
+        return 0xFFFF
+    x = int.from_bytes(data, "big")
+    words = (n + 7) >> 3
+    while words > 1:
+        half = words >> 1
+        bits = half << 6
+        x = (x >> bits) ^ (x & ((1 << bits) - 1))
+        words -= half
+    s0, s1, s2, s3, s4, s5, s6, s7 = _SHARE
+    return _CRC_TABLE[_START[n & 7] ^ s0[x & 255] ^ s1[x >> 8 & 255] ^ s2[x >> 16 & 255] ^ s3[x >> 24 & 255]
+                      ^ s4[x >> 32 & 255] ^ s5[x >> 40 & 255] ^ s6[x >> 48 & 255] ^ s7[x >> 56]]
 
 
 def frame(segment: str) -> bytes:
@@ -158,6 +183,9 @@ def unframe(data: bytes) -> str:
 
 def _number(text: str, key: str) -> float:
     text = text.strip()
+    # The common "80.1" needs no pattern: ASCII digits with at most one point, short enough to be finite.
+    if len(text) < 300 and text.isascii() and text.replace(".", "", 1).isdigit():
+        return float(text)
     if not _NUMBER.fullmatch(text):
         raise FrameError("bad-value", f"{key}={text[:20]}")
     value = float(text)
@@ -189,33 +217,55 @@ def _header(head: str) -> dict[str, str]:
     return out
 
 
+# Factor item keys seen before ("a34002-Rtd" -> code, suffix, kind: 0 number, 1 flag, 2 other), so a frame's items
+# skip re-splitting and re-checking their keys; bounded, as keys come from the network.
+_KEYS: dict[str, tuple[str, str, int]] = {}
+_MAX_KEYS = 4096
+
+
 def _cp(body: str, packet: Packet) -> None:
-    for part in re.split("[;,]", body):
-        part = part.strip()
-        if not part:
-            continue
+    factors, fields, keys = packet.factors, packet.fields, _KEYS
+    for part in body.replace(",", ";").split(";"):
         key, sep, value = part.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise FrameError("bad-cp", part[:30])
-        if key == "DataTime":
-            packet.data_time = _time(value)
-            continue
-        code, dash, suffix = key.partition("-")
-        if not dash:
-            packet.fields[key] = value.strip()
-            continue
-        if not code or not suffix:
-            raise FrameError("bad-cp", key[:30])
-        factor = packet.factors.get(code)
+        known = keys.get(key) if sep else None
+        if known is None:
+            if not sep:
+                if part.strip():
+                    raise FrameError("bad-cp", part.strip()[:30])
+                continue
+            stripped = key.strip()
+            if not stripped:
+                raise FrameError("bad-cp", part.strip()[:30])
+            code, dash, suffix = stripped.partition("-")
+            if not dash:
+                if stripped == "DataTime":
+                    packet.data_time = _time(value)
+                else:
+                    fields[stripped] = value.strip()
+                continue
+            if not code or not suffix:
+                raise FrameError("bad-cp", stripped[:30])
+            known = (code, suffix, 0 if suffix in NUMERIC else 1 if suffix == "Flag" else 2)
+            if len(keys) < _MAX_KEYS:
+                keys[key] = known
+            key = stripped
+        code, suffix, kind = known
+        factor = factors.get(code)
         if factor is None:
-            factor = packet.factors[code] = Factor(code)
-        if suffix in NUMERIC:
-            factor.values[suffix] = _number(value, key)
-        elif suffix == "Flag":
+            factor = factors[code] = Factor(code, {}, None, {})
+        if kind == 0:
+            # Inlined fast path of _number (it runs for most items of every frame).
+            if len(value) < 300 and value.isascii() and value.replace(".", "", 1).isdigit():
+                factor.values[suffix] = float(value)
+            else:
+                factor.values[suffix] = _number(value, key.strip())
+        elif kind == 1:
+            if value in _LETTERS:
+                factor.flag = value
+                continue
             value = value.strip()
             if len(value) != 1 or not value.isalpha() or not value.isascii():
-                raise FrameError("bad-value", f"{key}={value[:20]}")
+                raise FrameError("bad-value", f"{key.strip()}={value[:20]}")
             factor.flag = value
         else:
             factor.extra[suffix] = value.strip()

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from cityloop.sensors import hj212
 from cityloop.sensors.models import Device, StationEvent
 from cityloop.sensors.pipeline import Ingestor, Result
-from cityloop.sensors.readings import Interval, Reading, from_packet
+from cityloop.sensors.readings import Interval, Reading, Reject, from_packet
 from cityloop.shared.lookup_gate import LookupGate
 from cityloop.config import Settings
 from sqlalchemy.orm import Session, sessionmaker
@@ -65,11 +65,13 @@ def station_counter(device_id: int, reason: str) -> str:
 
 @dataclass(slots=True)
 class Work:
-    """A data frame waiting for its batch."""
+    """A data frame waiting for its batch: ok once stored; the last frame of a read carries the future its
+    connection waits on (batches are written in queue order, so the read's other frames are done by then)."""
 
     packet: hj212.Packet
     station: Station
-    future: asyncio.Future[bool]
+    future: asyncio.Future[bool] | None = None
+    ok: bool | None = None  # None: not written yet
 
 
 @dataclass
@@ -168,23 +170,36 @@ class Listener:
         try:
             while True:
                 try:
-                    data = await asyncio.wait_for(reader.read(READ_BYTES), self.settings.sensor_hj212_idle_seconds)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(self.settings.sensor_hj212_idle_seconds):
+                        data = await reader.read(READ_BYTES)
+                except TimeoutError:
                     break
                 if not data:
                     break
                 junk = splitter.junk
                 if time.monotonic() - self.loaded_at >= RELOAD_SECONDS:
                     await self.refresh()
-                replies = [await self._frame(item, peer) for item in splitter.feed(data)]
+                items = splitter.feed(data)
                 self.stats["junk_bytes"] += splitter.junk - junk
-                works = [r for r in replies if type(r) is Work]
-                if works:
+                if not items:
+                    continue
+                peer.frames += len(items)
+                peer.last_at = time.time()
+                self.stats["frames"] += len(items)
+                replies: list[Work | bytes | None] = []
+                last: Work | None = None
+                for item in items:
+                    got = self._frame(item, peer)
+                    reply = await self._looked_up(got, peer) if isinstance(got, hj212.Packet) else got
+                    if type(reply) is Work:
+                        last = reply
+                    replies.append(reply)
+                if last is not None and last.ok is None:  # not written yet (a lookup above may have let it be)
+                    last.future = asyncio.get_running_loop().create_future()
                     self._wake.set()
-                    # Batches are written in queue order and all of a batch's futures are set together: once
-                    # this read's last frame is answered, so are the others.
-                    await works[-1].future
-                out = b"".join(filter(None, (self._answer(r) if isinstance(r, Work) else r for r in replies)))
+                    await last.future
+                answer = self._answer
+                out = b"".join([a for a in (answer(r) if isinstance(r, Work) else r for r in replies) if a])
                 if out:
                     writer.write(out)
                     await writer.drain()
@@ -197,11 +212,9 @@ class Listener:
             self._writers.discard(writer)
             writer.close()
 
-    async def _frame(self, item: bytes | hj212.FrameError, peer: Peer) -> Work | bytes | None:
-        """One frame: a Work for its batch, or the answer to a refused frame (None: no answer)."""
-        peer.frames += 1
-        peer.last_at = time.time()
-        self.stats["frames"] += 1
+    def _frame(self, item: bytes | hj212.FrameError, peer: Peer) -> Work | bytes | hj212.Packet | None:
+        """One frame: a Work for its batch, or the answer to a refused frame (None: no answer); the packet when
+        its station must be looked up first (_looked_up)."""
         if isinstance(item, hj212.FrameError):
             return self._refuse(f"hj212-{item.code}", {}, peer)
         try:
@@ -210,16 +223,24 @@ class Listener:
             return self._refuse(f"hj212-{exc.code}", hj212.peek(item), peer, rtn=hj212.error_rtn(exc.code))
         station = self.stations.get(packet.mn)
         if station is None or not self._password_ok(packet, station):
-            station = await self.lookup(packet.mn)  # registered or changed a moment ago?
-            if station is None:
-                return self._refuse("unknown-device", hj212.header_fields(packet), peer, rtn=4)
-            if not self._password_ok(packet, station):
-                return self._refuse("hj212-password", hj212.header_fields(packet), peer, rtn=3)
+            return packet
+        return self._admit(packet, station, peer)
+
+    async def _looked_up(self, packet: hj212.Packet, peer: Peer) -> Work | bytes | None:
+        """A frame whose MN is unknown or whose password did not match, after looking its station up."""
+        station = await self.lookup(packet.mn)  # registered or changed a moment ago?
+        if station is None:
+            return self._refuse("unknown-device", hj212.header_fields(packet), peer, rtn=4)
+        if not self._password_ok(packet, station):
+            return self._refuse("hj212-password", hj212.header_fields(packet), peer, rtn=3)
+        return self._admit(packet, station, peer)
+
+    def _admit(self, packet: hj212.Packet, station: Station, peer: Peer) -> Work | None:
         peer.mn = packet.mn
         if packet.cn not in hj212.INTERVALS and packet.cn not in hj212.UPLOADS:  # an answer to a command
             self.stats["ignored"] += 1
             return None
-        work = Work(packet, station, asyncio.get_running_loop().create_future())
+        work = Work(packet, station)
         self.queue.append(work)
         return work
 
@@ -242,7 +263,7 @@ class Listener:
         return None
 
     def _answer(self, work: Work) -> bytes | None:
-        if work.future.result() and work.packet.answer_required:
+        if work.ok and work.packet.answer_required:
             self.stats["answers"] += 1
             return hj212.data_answer(work.packet)
         return None  # not stored: no answer, so the station sends it again
@@ -278,7 +299,8 @@ class Listener:
             self.pending.update(counts)
         finally:  # also when cancelled (closing): unanswered frames are sent again by their stations
             for work in works:
-                if not work.future.done():
+                work.ok = ok
+                if work.future is not None and not work.future.done():
                     work.future.set_result(ok)
         return ok
 
@@ -294,15 +316,20 @@ class Listener:
         if any(st.code not in refs for st in stations):
             refs = ingestor.devices(refresh=True)
         now = ingestor.clock.now().timestamp()
-        readings, intervals, rejected = [], [], []
+        readings: list[Reading] = []
+        intervals: list[Interval] = []
+        rejected: list[tuple[int, Reject]] = []
+        tz, max_future, max_age = self.tz, s.sensor_max_future_s, s.sensor_retention_days * 86400.0
+        epochs: dict[datetime, float] = {}
+        get = refs.get
         for i, (packet, station) in enumerate(zip(packets, stations)):
-            got = from_packet(packet, refs.get(station.code), now, self.tz, s.sensor_max_future_s,
-                              s.sensor_retention_days * 86400.0)
-            if isinstance(got, Reading):
+            got = from_packet(packet, get(station.code), now, tz, max_future, max_age, epochs)
+            if type(got) is Reading:
                 readings.append(got)
-            elif isinstance(got, Interval):
+            elif type(got) is Interval:
                 intervals.append(got)
             else:
+                assert isinstance(got, Reject)
                 rejected.append((i, got))
         return ingestor.accept(readings, rejected, intervals, counts)
 

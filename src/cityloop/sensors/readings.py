@@ -162,52 +162,77 @@ def check_values(device: DeviceRef, raw: dict[str, Any]) -> dict[str, float] | R
 
 
 def from_packet(packet: hj212.Packet, device: DeviceRef | None, now: float, tz: tzinfo, max_future_s: float,
-                max_age_s: float) -> Reading | Interval | Reject:
+                max_age_s: float, epochs: dict[datetime, float] | None = None) -> Reading | Interval | Reject:
     """An HJ 212 data packet of a station -> a Reading (2011 real time) or an Interval (2051 minute, 2061 hour,
     2031 day; ts = the interval's local start). Factors map to value keys (hj212.FACTORS); factors the device's
-    type does not measure are ignored; values flagged other than N go to `flags`, unchecked."""
+    type does not measure are ignored; values flagged other than N go to `flags`, unchecked. `epochs` caches the
+    epoch of each local DataTime (in tz) across the packets of a batch: stations report the same seconds."""
     if device is None:
         return Reject("unknown-device", packet.mn)
     code = device.code
     if not device.active:
         return Reject("device-inactive", code)
     step = hj212.INTERVALS[packet.cn]
-    assert packet.data_time is not None  # decode() refuses a data packet without DataTime
-    local = packet.data_time.replace(tzinfo=tz)
-    ts = local.timestamp()
-    if step:
-        offset = local.utcoffset()
-        assert offset is not None  # local has a zone
-        ts -= (ts + offset.total_seconds()) % step
+    data_time = packet.data_time
+    assert data_time is not None  # decode() refuses a data packet without DataTime
+    ts = epochs.get(data_time) if epochs is not None and not step else None
+    if ts is None:
+        local = data_time.replace(tzinfo=tz)
+        ts = local.timestamp()
+        if step:
+            offset = local.utcoffset()
+            assert offset is not None  # local has a zone
+            ts -= (ts + offset.total_seconds()) % step
+        elif epochs is not None:
+            epochs[data_time] = ts
     if ts > now + max_future_s:
         return Reject("future-ts", code, f"{ts - now:.0f} s ahead")
     if ts < now - max_age_s:
         return Reject("stale-ts", code)
     allowed = DEVICE_TYPES[device.type]["metrics"]
-    normal: dict[str, tuple[float, ...]] = {}
+    factors = hj212.FACTORS
     flags: dict[str, list[Any]] = {}
+    if not step:  # real time: one number per metric
+        values: dict[str, float] = {}
+        for factor in packet.factors.values():
+            key = factors.get(factor.code)
+            if key is None or key not in allowed:
+                continue
+            v = factor.values
+            first = v.get("Rtd", v.get("Avg"))
+            if first is None:
+                continue
+            if factor.flag is None or factor.flag == "N":
+                values[key] = first
+            else:
+                flags[key] = [factor.flag, first]
+        if not values and not flags:
+            return Reject("no-values", code)
+        got = check_values(device, values)
+        if isinstance(got, Reject):
+            return got
+        return Reading(device.id, code, ts, got, flags or None)
+    normal: dict[str, tuple[float, ...]] = {}
     for factor in packet.factors.values():
-        key = hj212.FACTORS.get(factor.code)
+        key = factors.get(factor.code)
         if key is None or key not in allowed:
             continue
         v = factor.values
-        first = v.get("Avg", v.get("Rtd")) if step else v.get("Rtd", v.get("Avg"))
+        first = v.get("Avg", v.get("Rtd"))
         if first is None:
             continue
-        numbers = (first, v.get("Min", first), v.get("Max", first)) if step else (first,)
+        numbers = (first, v.get("Min", first), v.get("Max", first))
         if factor.flag in (None, "N"):
             normal[key] = numbers
         else:
             flags[key] = [factor.flag, *numbers]
     if not normal and not flags:
         return Reject("no-values", code)
-    for i in range(3 if step else 1):
-        got = check_values(device, {k: n[i] for k, n in normal.items()})
-        if isinstance(got, Reject):
-            return got
-    if step:
-        return Interval(device.id, code, step, ts, normal, flags or None)
-    return Reading(device.id, code, ts, {k: n[0] for k, n in normal.items()}, flags or None)
+    for i in range(3):
+        checked = check_values(device, {k: n[i] for k, n in normal.items()})
+        if isinstance(checked, Reject):
+            return checked
+    return Interval(device.id, code, step, ts, normal, flags or None)
 
 
 def _no_constants(name: str) -> NoReturn:
