@@ -52,3 +52,29 @@ def test_markers_follow_the_viewport_and_cluster_when_many(api, login, world, ma
     r = api.get("/api/v1/screen/markers?bbox=1,2,3", headers=headers)
     assert r.status_code == 422 and r.json()["type"].endswith("bad-bbox")
     assert len(api.get("/api/v1/screen/markers?limit=1", headers=headers).json()) == 1
+
+
+def test_the_trend_counts_reports_on_their_local_day(api, login, world, session, clock):
+    """Hours are grouped in the database, days in Shanghai time: 23:30 and 00:30 local fall on either side of
+    midnight (15:30 and 16:30 UTC), a report 31 days back is outside the 30 days."""
+    from datetime import datetime, timedelta, timezone
+
+    from cityloop.cases.models import Case
+
+    lon, lat = world.point("341122100001001")
+    ids = []
+    for n in range(4):
+        r = api.post("/api/v1/cases", json={"category_code": "06010", "lon": lon, "lat": lat,
+                                            "description": f"垃圾 {n}"}, headers=login("operator1"))
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    at = [datetime(2026, 11, 20, 15, 30, tzinfo=timezone.utc), datetime(2026, 11, 20, 16, 30, tzinfo=timezone.utc),
+          datetime(2026, 11, 20, 17, 5, 59, 999999, tzinfo=timezone.utc), clock.now() - timedelta(days=31)]
+    for case_id, when in zip(ids, at):
+        session.get(Case, case_id).created_at = when
+    session.commit()
+    trend = {t["date"]: t["reported"] for t in api.get("/api/v1/screen/summary",
+                                                       headers=login("leader1")).json()["trend"]}
+    assert len(trend) == 30 and min(trend) == "2026-10-25" and max(trend) == "2026-11-23"
+    assert trend["2026-11-20"] == 1 and trend["2026-11-21"] == 2
+    assert sum(trend.values()) == 3

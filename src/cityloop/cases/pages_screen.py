@@ -143,7 +143,8 @@ def _per_day(session: Session, col: InstrumentedAttribute[datetime], stmt: Selec
              tz: tzinfo) -> Counter[date]:
     """Rows of stmt per local date of col, grouped by UTC hour in SQL (every zone in use is whole or half hours
     from UTC; the half-hour ones fold their hour into the day the hour starts in)."""
-    hour = func.strftime("%Y-%m-%d %H", col) if session.get_bind().dialect.name == "sqlite" else \
+    # SQLite holds UTC text "YYYY-MM-DD HH:MM:SS.ffffff": its first 13 characters are the hour, without parsing.
+    hour = func.substr(col, 1, 13) if session.get_bind().dialect.name == "sqlite" else \
         func.to_char(func.timezone("UTC", col), "YYYY-MM-DD HH24")
     out: Counter[date] = Counter()
     for key, n in session.execute(stmt.add_columns(hour.label("h"), func.count()).group_by("h")):
