@@ -173,3 +173,24 @@ def test_saved_filters_crud_and_isolation(api, login, cases):
     assert api.post("/api/v1/saved-filters", json={"name": " ", "query": ""}, headers=ops).status_code == 422
     assert api.delete(f"/api/v1/saved-filters/{fid}", headers=ops).status_code == 204
     assert api.get("/api/v1/saved-filters", headers=ops).json() == []
+
+
+def test_a_list_shows_each_case_with_its_own_names(api, login, cases, session, world):
+    """The page's names are read in one query for all its cases: each still gets its own (as in its detail)."""
+    b = session.get(Case, cases["B"]["id"])
+    b.suggested_department_id = world.departments["d01"].id
+    b.merged_into_id = cases["C"]["id"]
+    session.commit()
+    h = login("dispatcher1")
+    r = api.get("/api/v1/cases", headers=h)
+    assert r.status_code == 200, r.text
+    labels = ("category_name", "condition_code", "department_code", "department_name", "suggested_department_code",
+              "suggested_department_name", "merged_into")
+    listed = {c["number"]: {k: c[k] for k in labels} for c in r.json()["items"]}
+    assert listed[cases["A"]["number"]]["department_code"] == "d01"
+    assert listed[cases["B"]["number"]]["suggested_department_code"] == "d01"
+    assert listed[cases["B"]["number"]]["merged_into"] == cases["C"]["number"]
+    assert listed[cases["A"]["number"]]["category_name"] != listed[cases["B"]["number"]]["category_name"]
+    for key in "ABC":
+        detail = api.get(f"/api/v1/cases/{cases[key]['id']}", headers=h).json()
+        assert listed[cases[key]["number"]] == {k: detail[k] for k in labels}

@@ -132,7 +132,8 @@ def list_cases(session: Session, actor: Actor, filters: Mapping[str, Any], now: 
         ids = stmt.with_only_columns(Case.id).limit(bound + 1).subquery()
         total = session.execute(select(func.count()).select_from(ids)).scalar_one()
         total, capped = min(total, bound), total > bound
-    return [to_out(session, c, actor, now, cal, with_actions=False) for c in rows], total, capped
+    labels = labels_of(session, rows)  # one query for the page, not one a case
+    return [to_out(session, c, actor, now, cal, with_actions=False, labels=labels[c.id]) for c in rows], total, capped
 
 
 def timing(case: Case, now: datetime, cal: WorkCalendar) -> tuple[float | None, Light | None]:
@@ -148,20 +149,34 @@ LABELS = ("category_name", "condition_code", "department_code", "department_name
 
 
 @cache
-def _labels_stmt() -> Select[*tuple[Any, ...]]:
+def _labels_base() -> Select[*tuple[Any, ...]]:
     # Built once, on first use: aliasing is costly and this runs for every case shown.
     dept, sugg, merged = aliased(Department), aliased(Department), aliased(Case)
-    return (select(Category.name, FilingCondition.code, dept.code, dept.name, sugg.code, sugg.name, merged.number)
+    return (select(Category.name, FilingCondition.code, dept.code, dept.name, sugg.code, sugg.name, merged.number,
+                   Case.id)
             .select_from(Case).join(Category, Category.id == Case.category_id)
             .outerjoin(FilingCondition, FilingCondition.id == Case.filing_condition_id)
             .outerjoin(dept, dept.id == Case.department_id).outerjoin(sugg, sugg.id == Case.suggested_department_id)
-            .outerjoin(merged, merged.id == Case.merged_into_id).where(Case.id == bindparam("case_id")))
+            .outerjoin(merged, merged.id == Case.merged_into_id))
+
+
+@cache
+def _labels_stmt() -> Select[*tuple[Any, ...]]:
+    return _labels_base().where(Case.id == bindparam("case_id"))
 
 
 def _labels(session: Session, case: Case) -> dict[str, Any]:
     """Names and codes a case shows, in one query (category, condition, departments, merge target)."""
     row = session.execute(_labels_stmt(), {"case_id": case.id}).first()
     return dict(zip(LABELS, row)) if row else dict.fromkeys(LABELS)
+
+
+def labels_of(session: Session, cases: Iterable[Case]) -> dict[int, dict[str, Any]]:
+    """`_labels` of many cases in one query (a page of a list), by case id; every case has an entry."""
+    ids = {c.id for c in cases}
+    found = {row[-1]: dict(zip(LABELS, row)) for row in session.execute(
+        _labels_base().where(Case.id.in_(ids)))} if ids else {}
+    return {i: found.get(i) or dict.fromkeys(LABELS) for i in ids}
 
 
 def to_out(session: Session, case: Case, actor: Actor, now: datetime, cal: WorkCalendar,
