@@ -197,6 +197,9 @@ def test_ownership_fallback_and_saved_rule(flow, api, login, world):
     case = flow.report(code="09006")  # no rule for 占道经营: 属地兜底 to the town
     case = flow.act(flow.act(case, "accept", "operator1"), "file", "lead1")
     assert case["suggested_department_code"] == "t100" and case["needs_ownership"] is True
+    queue = api.get("/console/ownership", headers=login("dispatcher1"))  # the 待确权 page names what it suggests
+    assert queue.status_code == 200 and case["number"] in queue.text
+    assert case["suggested_department_name"] in queue.text and case["category_name"] in queue.text
     case = flow.act(case, "dispatch", "dispatcher1", department_code="d01", save_rule_level="street")
     assert case["department_code"] == "d01" and case["needs_ownership"] is False
     again = flow.act(flow.act(flow.report(code="09006"), "accept", "operator1"), "file", "lead1")

@@ -167,9 +167,9 @@ def ownership(request: Request, session: SessionDep, actor: OptionalActorDep, cl
     if actor is None:
         return pages.login_redirect(request)
     now, cal = _now_cal(session, clock, settings)
-    rows = session.scalars(queries.visible(select(Case), session, actor).where(
-        Case.needs_ownership.is_(True), Case.stage == "filed").order_by(Case.node_due_at).limit(200))
-    items = [queries.to_out(session, c, actor, now, cal, with_actions=False) for c in rows]
+    rows = list(session.scalars(queries.visible(select(Case), session, actor).where(
+        Case.needs_ownership.is_(True), Case.stage == "filed").order_by(Case.node_due_at).limit(200)))
+    items = queries.list_out(session, rows, actor, now, cal)
     return _page(request, actor, "cases/ownership.html", items=items)
 
 
@@ -270,6 +270,6 @@ def overview(request: Request, session: SessionDep, actor: OptionalActorDep, clo
     names = dict(session.execute(select(Department.id, Department.name)).all())
     by_department = Counter(names.get(c.department_id or 0, "—") for c in overdue if c.stage == "dispatched")
     return _page(request, actor, "cases/overview.html",
-                 overdue=[queries.to_out(session, c, actor, now, cal, with_actions=False) for c in overdue],
-                 supervised=[queries.to_out(session, c, actor, now, cal, with_actions=False) for c in supervised],
+                 overdue=queries.list_out(session, overdue, actor, now, cal),
+                 supervised=queries.list_out(session, supervised, actor, now, cal),
                  by_department=by_department.most_common(10))
