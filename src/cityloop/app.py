@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cityloop.basemap.http import TileFastPath
 from cityloop.config import Settings, get_settings
-from cityloop.db import leader, sqlite_path
-from cityloop.db.checkpoint import WalCheckpointer
+from cityloop.db import leader
+from cityloop.db.checkpoint import start_checkpointing
 from cityloop.shared.clock import Clock
 from cityloop.runtime import build_state
 from cityloop.state import AppState, app_state
@@ -101,9 +101,7 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
         checkpointer = None
         if own_engine:  # a real server or scheduler: hear the other hosts' changes (PostgreSQL)
             shared.changes.start()
-            if (path := sqlite_path(settings.database_url)) is not None:
-                checkpointer = WalCheckpointer(path)
-                checkpointer.start()
+            checkpointer = start_checkpointing(settings.database_url)
         tasks = leader.start(shared, _server_tasks(settings.disabled_areas)) if settings.scheduler_in_server else []
         yield
         for task in tasks:

@@ -45,3 +45,15 @@ class WalCheckpointer:
                     log.debug("checkpoint skipped: %s", exc)
         finally:
             conn.close()
+
+
+def start_checkpointing(database_url: str) -> WalCheckpointer | None:
+    """A running WalCheckpointer for a SQLite file (a server, the scheduler, a gateway); None on PostgreSQL."""
+    from cityloop.db import sqlite_path
+
+    path = sqlite_path(database_url)
+    if path is None:
+        return None
+    checkpointer = WalCheckpointer(path)
+    checkpointer.start()
+    return checkpointer

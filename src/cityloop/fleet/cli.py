@@ -51,8 +51,11 @@ def jt808(port: Optional[int] = typer.Option(None, help="TCP port (default: CITY
     """JT/T 808 (2013/2019) gateway for Beidou/GPS terminals; positions go through the violation rules."""
     from cityloop.fleet.runner import run_gateway
 
+    from cityloop.db.checkpoint import start_checkpointing
+
     state = _state()
     port = state.settings.jt808_port if port is None else port
+    start_checkpointing(state.settings.database_url)  # a daemon thread: ends with the process
 
     def started(bound: int) -> None:
         console.print(f"[green]JT/T 808 网关已启动 / gateway listening[/green] {host}:{bound}")

@@ -44,6 +44,14 @@ def _factory(settings: Settings) -> sessionmaker[Session]:
     return make_session_factory(make_engine(settings.database_url))
 
 
+def _ingest_factory(settings: Settings) -> sessionmaker[Session]:
+    """_factory for a long-running ingest process: on SQLite its WAL is checkpointed off the write path."""
+    from cityloop.db.checkpoint import start_checkpointing
+
+    start_checkpointing(settings.database_url)  # a daemon thread: ends with the process
+    return _factory(settings)
+
+
 def _invalidator(target: Ingestor | Listener) -> Callable[[str], None]:
     return lambda _: target.invalidate()
 
@@ -71,7 +79,7 @@ def ingest_mqtt(url: Optional[str] = typer.Option(None, help="broker URL (defaul
     from cityloop.shared.clock import SystemClock
 
     settings = _settings()
-    ingestor = Ingestor(_factory(settings), settings, SystemClock(), Outbox(settings))
+    ingestor = Ingestor(_ingest_factory(settings), settings, SystemClock(), Outbox(settings))
     sub = Subscriber(ingestor, settings, url, shared=not no_share).start()
     bus = _hear_registry(ingestor, settings)
     stop = threading.Event()
@@ -101,7 +109,7 @@ def gateway_hj212(port: Optional[int] = typer.Option(None, help="TCP port (defau
     from cityloop.shared.signals import until_signalled
 
     settings = _settings()
-    ingestor = Ingestor(_factory(settings), settings, SystemClock(), Outbox(settings))
+    ingestor = Ingestor(_ingest_factory(settings), settings, SystemClock(), Outbox(settings))
     try:
         import uvloop  # the event loop the JT/T 808 gateway runs on too: far less CPU per connection
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
