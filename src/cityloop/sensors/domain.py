@@ -7,6 +7,7 @@ condition, duration and K-of-M conditions, schedules — plus dated windows (exa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -154,8 +155,33 @@ def _cleared(spec: RuleSpec, value: float | None) -> bool:
 def _window(hist: tuple[tuple[float, float], ...], ts: float, value: float,
             span: float) -> tuple[tuple[float, float], ...]:
     cut = ts - span
-    kept = tuple(p for p in hist if p[0] >= cut)
-    return kept + ((ts, value),)
+    first = 0  # hist is in time order (only newer readings are added): drop the too old ones at its start
+    for p in hist:
+        if p[0] >= cut:
+            break
+        first += 1
+    return hist[first:] + ((ts, value),)
+
+
+def calm(spec: RuleSpec) -> tuple[float, float]:
+    """(low, high): a value with low <= value < high leaves a quiet state (no alarm, nothing pending, no memory)
+    exactly as it is, so evaluate() need not run; an empty range for rules that remember values (means, rates)."""
+    inf = float("inf")
+    if spec.mean_s or not spec.levels:
+        return inf, -inf
+    limits = [limit for _, limit in spec.levels]
+    if spec.kind == "above":
+        return -inf, min(limits)
+    if spec.kind == "below":
+        return math.nextafter(max(limits), inf), inf
+    if spec.kind == "flag" and level_of(spec, 0.0) is None:  # the subject is 0 or 1: only a false value is calm
+        return 0.0, math.nextafter(0.0, 1.0)
+    return inf, -inf
+
+
+def is_quiet(st: State) -> bool:
+    """No alarm, nothing pending, no outcomes or values remembered (what calm() values leave unchanged)."""
+    return st.level is None and st.since is None and not st.mask and not st.hist
 
 
 def evaluate(spec: RuleSpec, st: State, ts: float, value: float,

@@ -213,7 +213,7 @@ class Ingestor:
         transitions: Transitions = []
         seen: set[tuple[int, int]] = set()
         local_cache: dict[int, tuple[str, int, int]] = {}
-        evaluate = domain.evaluate
+        evaluate, is_quiet = domain.evaluate, domain.is_quiet
         readings.sort(key=_by_ts)
         for device_id, code, ts, v, flags in readings:
             if keep:
@@ -241,9 +241,11 @@ class Ingestor:
             local = self._local(ts, offset, local_cache) if meta.scheduled else None
             by_metric = meta.by_metric
             for metric, value in v.items():
-                for spec in by_metric.get(metric, ()):
+                for spec, low, high in by_metric.get(metric, ()):
                     key = (device_id, spec.code)
                     st = states.get(key, EMPTY)
+                    if low <= value < high and (st is EMPTY or is_quiet(st)):
+                        continue  # evaluate() would return st unchanged and no transition
                     new, tr = evaluate(spec, st, ts, value, local)
                     if new is not st:
                         states[key] = new
