@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 # 预警等级 blue < yellow < orange < red.
@@ -152,6 +153,9 @@ def _cleared(spec: RuleSpec, value: float | None) -> bool:
     return value < first - spec.hysteresis
 
 
+_VALUE = itemgetter(1)
+
+
 def _window(hist: tuple[tuple[float, float], ...], ts: float, value: float,
             span: float) -> tuple[tuple[float, float], ...]:
     cut = ts - span
@@ -199,7 +203,7 @@ def evaluate(spec: RuleSpec, st: State, ts: float, value: float,
         t0, v0 = hist[0]
         subject = (value - v0) / (ts - t0) * 60.0 if ts - t0 >= spec.window_s / 2 else None
     elif spec.mean_s:
-        subject = sum(p[1] for p in hist) / len(hist)
+        subject = sum(map(_VALUE, hist)) / len(hist)  # the same additions in the same order, in C
     in_window = spec.schedule is None or local is None or spec.schedule.active(local)
     level = level_of(spec, subject) if subject is not None and in_window else None
     mask = ((st.mask << 1) | (level is not None)) & ((1 << spec.m) - 1)
