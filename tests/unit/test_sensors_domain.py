@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from cityloop.sensors.domain import (
-    DEFAULT_RULES, RuleSpec, Schedule, State, category_for, evaluate, level_of, offline_due, parse_period, rules_for,
-    tune,
+    DEFAULT_RULES, RuleSpec, Schedule, State, calm, category_for, evaluate, is_quiet, level_of, offline_due,
+    parse_period, rules_for, tune,
 )
 
 WATER = next(s for s in DEFAULT_RULES["waterlogging"] if s.code == "water_depth")
@@ -132,3 +132,35 @@ def test_bad_overrides_are_refused(change):
 ])
 def test_category_mapping(key, context, cover, want):
     assert category_for(key, context, cover) == want
+
+
+ALL_RULES = [s for specs in DEFAULT_RULES.values() for s in specs] + [
+    PLAIN, RuleSpec("lo", "lo", "lo", "below", "battery_pct", (("blue", 20), ("yellow", 10))),
+    RuleSpec("f1", "f1", "f1", "flag", "open", (("red", 1),)), RuleSpec("f0", "f0", "f0", "flag", "open", (("red", 0),))]
+
+
+@pytest.mark.parametrize("spec", ALL_RULES, ids=lambda s: s.code)
+def test_calm_values_leave_a_quiet_state_as_it_is(spec):
+    """The ingestor skips evaluate() for a calm value on a quiet state: that must be exactly what evaluate does."""
+    low, high = calm(spec)
+    quiet = [State(), State(None, None, 0, None, 1_000_000.0, ())]
+    values = [-1000.0, -1.0, 0.0, 1e-9, 0.5, 1.0, 5.0, 9.99, 10.0, 14.99, 15.0, 20.0, 20.0001, 50.0, 75.0, 90.0, 150.0,
+              1000.0, 5000.0, low, high]
+    calm_seen = 0
+    for st in quiet:
+        assert is_quiet(st)
+        for v in values:
+            if low <= v < high:
+                calm_seen += 1
+                assert evaluate(spec, st, 2_000_000.0, v) == (st, None), v
+    if spec.kind in ("above", "below") and not spec.mean_s:
+        assert calm_seen  # the fast path is real for plain thresholds
+    if spec.kind == "rise" or spec.mean_s:
+        assert not calm_seen  # rules that remember values are always evaluated
+
+
+def test_a_state_with_memory_is_not_quiet():
+    assert not is_quiet(State("blue"))
+    assert not is_quiet(State(None, 5.0))
+    assert not is_quiet(State(None, None, 1))
+    assert not is_quiet(State(None, None, 0, None, 0.0, ((1.0, 2.0),)))

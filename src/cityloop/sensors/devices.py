@@ -45,7 +45,7 @@ class DeviceMeta:
     cover_type: str | None
     component_id: str | None
     rules: tuple[domain.RuleSpec, ...]
-    by_metric: dict[str, tuple[domain.RuleSpec, ...]]  # metric -> its rules
+    by_metric: dict[str, tuple[tuple[domain.RuleSpec, float, float], ...]]  # metric -> its rules, calm ranges
     scheduled: bool  # some rule has a schedule (the local time is needed)
 
 
@@ -70,10 +70,10 @@ def load(session: Session, settings: Settings) -> tuple[dict[str, DeviceRef], di
             rules = rules_of(settings, d.type, d.rule_overrides)
         except Invalid:
             rules = rules_of(settings, d.type, None)  # a stored bad override never stops ingestion
-        by_metric: dict[str, tuple[domain.RuleSpec, ...]] = {}
+        by_metric: dict[str, tuple[tuple[domain.RuleSpec, float, float], ...]] = {}
         for spec in rules:
             if spec.metric:
-                by_metric[spec.metric] = by_metric.get(spec.metric, ()) + (spec,)
+                by_metric[spec.metric] = by_metric.get(spec.metric, ()) + ((spec, *domain.calm(spec)),)
         metas[d.id] = DeviceMeta(d.id, d.code, d.name, d.type, d.context, d.lon, d.lat, d.address,
                                  _code_of(depts, d.department_id), d.cover_type, d.component_id, rules, by_metric,
                                  any(s.schedule is not None for s in rules))

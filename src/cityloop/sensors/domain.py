@@ -7,7 +7,9 @@ condition, duration and K-of-M conditions, schedules — plus dated windows (exa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 # 预警等级 blue < yellow < orange < red.
@@ -151,11 +153,39 @@ def _cleared(spec: RuleSpec, value: float | None) -> bool:
     return value < first - spec.hysteresis
 
 
+_VALUE = itemgetter(1)
+
+
 def _window(hist: tuple[tuple[float, float], ...], ts: float, value: float,
             span: float) -> tuple[tuple[float, float], ...]:
     cut = ts - span
-    kept = tuple(p for p in hist if p[0] >= cut)
-    return kept + ((ts, value),)
+    first = 0  # hist is in time order (only newer readings are added): drop the too old ones at its start
+    for p in hist:
+        if p[0] >= cut:
+            break
+        first += 1
+    return hist[first:] + ((ts, value),)
+
+
+def calm(spec: RuleSpec) -> tuple[float, float]:
+    """(low, high): a value with low <= value < high leaves a quiet state (no alarm, nothing pending, no memory)
+    exactly as it is, so evaluate() need not run; an empty range for rules that remember values (means, rates)."""
+    inf = float("inf")
+    if spec.mean_s or not spec.levels:
+        return inf, -inf
+    limits = [limit for _, limit in spec.levels]
+    if spec.kind == "above":
+        return -inf, min(limits)
+    if spec.kind == "below":
+        return math.nextafter(max(limits), inf), inf
+    if spec.kind == "flag" and level_of(spec, 0.0) is None:  # the subject is 0 or 1: only a false value is calm
+        return 0.0, math.nextafter(0.0, 1.0)
+    return inf, -inf
+
+
+def is_quiet(st: State) -> bool:
+    """No alarm, nothing pending, no outcomes or values remembered (what calm() values leave unchanged)."""
+    return st.level is None and st.since is None and not st.mask and not st.hist
 
 
 def evaluate(spec: RuleSpec, st: State, ts: float, value: float,
@@ -173,7 +203,7 @@ def evaluate(spec: RuleSpec, st: State, ts: float, value: float,
         t0, v0 = hist[0]
         subject = (value - v0) / (ts - t0) * 60.0 if ts - t0 >= spec.window_s / 2 else None
     elif spec.mean_s:
-        subject = sum(p[1] for p in hist) / len(hist)
+        subject = sum(map(_VALUE, hist)) / len(hist)  # the same additions in the same order, in C
     in_window = spec.schedule is None or local is None or spec.schedule.active(local)
     level = level_of(spec, subject) if subject is not None and in_window else None
     mask = ((st.mask << 1) | (level is not None)) & ((1 << spec.m) - 1)

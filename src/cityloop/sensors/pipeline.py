@@ -15,6 +15,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,7 @@ from cityloop.shared.clock import Clock
 
 log = logging.getLogger("cityloop.sensors")
 EMPTY = domain.State()
+_BY_TS = attrgetter("ts")
 RELOAD_SECONDS = 60.0  # registry changes made by other processes are seen within this time
 
 
@@ -44,10 +46,6 @@ class Result:
     intervals: int = 0  # rollup rows written from station-reported intervals (HJ 212 minute, hour, day data)
     rejected: list[tuple[int, Reject]] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
-
-
-def _by_ts(reading: Reading) -> float:
-    return reading.ts
 
 
 Transitions = list[tuple[registry.DeviceMeta, domain.RuleSpec, domain.Transition]]
@@ -213,8 +211,8 @@ class Ingestor:
         transitions: Transitions = []
         seen: set[tuple[int, int]] = set()
         local_cache: dict[int, tuple[str, int, int]] = {}
-        evaluate = domain.evaluate
-        readings.sort(key=_by_ts)
+        evaluate, is_quiet = domain.evaluate, domain.is_quiet
+        readings.sort(key=_BY_TS)
         for device_id, code, ts, v, flags in readings:
             if keep:
                 ms = int(round(ts * 1000))
@@ -241,9 +239,11 @@ class Ingestor:
             local = self._local(ts, offset, local_cache) if meta.scheduled else None
             by_metric = meta.by_metric
             for metric, value in v.items():
-                for spec in by_metric.get(metric, ()):
+                for spec, low, high in by_metric.get(metric, ()):
                     key = (device_id, spec.code)
                     st = states.get(key, EMPTY)
+                    if low <= value < high and (st is EMPTY or is_quiet(st)):
+                        continue  # evaluate() would return st unchanged and no transition
                     new, tr = evaluate(spec, st, ts, value, local)
                     if new is not st:
                         states[key] = new

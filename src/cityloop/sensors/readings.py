@@ -81,6 +81,8 @@ class Reject(NamedTuple):
 
 def parse_ts(raw: object) -> float | None:
     """Epoch seconds from an ISO 8601 string with a zone, or epoch seconds / milliseconds; None if invalid."""
+    if type(raw) is float and 0.0 < raw <= 1e11:  # the common case: epoch seconds (NaN and ±inf fail the range)
+        return raw
     if isinstance(raw, bool):
         return None
     if isinstance(raw, (int, float)):
@@ -119,7 +121,9 @@ def check_of(item: dict[str, Any], device: DeviceRef, now: float, max_future_s: 
              max_age_s: float) -> Reading | Reject:
     """The rest of check() once the reading's device is known and active: its time and values."""
     code = device.code
-    ts = parse_ts(item.get("ts"))
+    ts = item.get("ts")
+    if type(ts) is not float or not 0.0 < ts <= 1e11:  # else epoch seconds already, as parse_ts would return
+        ts = parse_ts(ts)
     if ts is None:
         return Reject("bad-ts", code, str(item.get("ts"))[:40])
     if ts > now + max_future_s:
@@ -133,15 +137,20 @@ def check_of(item: dict[str, Any], device: DeviceRef, now: float, max_future_s: 
     return values if isinstance(values, Reject) else Reading(device.id, code, ts, values)
 
 
+_ALLOWED: dict[str, dict[object, tuple[str, float, float]]] = {  # device type -> value key -> (kind, low, high)
+    t: {key: METRICS[key][:3] for key in spec["metrics"]} for t, spec in DEVICE_TYPES.items()}
+
+
 def check_values(device: DeviceRef, raw: dict[str, Any]) -> dict[str, float] | Reject:
     """The values of one reading checked against the device's type: known key, type, finite, in range."""
-    allowed = DEVICE_TYPES[device.type]["metrics"]
+    allowed = _ALLOWED[device.type]
     code = device.code
     values: dict[str, float] = {}
     for key, value in raw.items():
-        if key not in allowed:
+        limits = allowed.get(key)
+        if limits is None:
             return Reject("unknown-metric", code, str(key)[:40])
-        kind, low, high, _ = METRICS[key]
+        kind, low, high = limits
         if kind == "bool":
             if not isinstance(value, bool) and value not in (0, 1):
                 return Reject("wrong-type", code, key)
