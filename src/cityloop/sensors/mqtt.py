@@ -38,7 +38,8 @@ def broker(url: str) -> tuple[str, int, str | None, str | None]:
     return parts.hostname or "127.0.0.1", parts.port or 1883, parts.username, parts.password
 
 
-def client(url: str, client_id: str | None = None, protocol: int = mqtt.MQTTv5) -> mqtt.Client:
+def client(url: str, client_id: str | None = None,
+           protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv5) -> mqtt.Client:
     """A paho client (MQTT 5 unless told) for the broker at url (not yet connected)."""
     host, port, user, password = broker(url)
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"cityloop-{uuid.uuid4().hex[:10]}",
