@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from cityloop.config import Settings
@@ -39,7 +39,7 @@ def broker(url: str) -> tuple[str, int, str | None, str | None]:
 
 
 def client(url: str, client_id: str | None = None,
-           protocol: mqtt.MQTTProtocolVersion = mqtt.MQTTv5) -> mqtt.Client:
+           protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv5) -> mqtt.Client:
     """A paho client (MQTT 5 unless told) for the broker at url (not yet connected)."""
     host, port, user, password = broker(url)
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"cityloop-{uuid.uuid4().hex[:10]}",
@@ -69,7 +69,7 @@ class Subscriber:
         self._stop = threading.Event()
         # MQTT 3.1.1: paho parses every v5 PUBLISH's properties, about half its cost per message; $share
         # subscriptions work with 3.1.1 clients on Mosquitto (1.6+), EMQX and HiveMQ alike.
-        self._client = client(self.url, protocol=mqtt.MQTTv311)
+        self._client = client(self.url, protocol=MQTTProtocolVersion.MQTTv311)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
         self._flusher = threading.Thread(target=self._run, name="cityloop-mqtt-flush", daemon=True)
