@@ -99,7 +99,7 @@ def serve_pipeline(url: str, ports: mp.Queue, stats_file: str) -> None:
                                           "cpu_s": time.process_time()})
 
     async def main():
-        await asyncio.gather(run_gateway(state, "127.0.0.1", 0, started=ports.put), report())
+        await asyncio.gather(run_gateway(state, "127.0.0.1", 0, started=ports.put, dedicated=True), report())
 
     uvloop.run(main())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -165,6 +166,31 @@ def test_simulated_trucks_drive_through_the_gateway_into_the_database(pipeline, 
     pipeline.stop()
     stored = session.scalar(select(func.count()).select_from(Position))
     assert stored == len({(f[0], int(f[1])) for f in fixes})  # a position re-sent within the second is stored once
+
+
+def test_the_writer_gathers_a_second_of_positions_per_batch(pipeline, app, session, clock, monkeypatch):
+    from cityloop.fleet import ingest
+
+    vid = session.scalar(select(Vehicle.id).where(Vehicle.active.is_(True)).limit(1))
+    t0 = (clock.now() - timedelta(minutes=5)).timestamp()
+    fixes = [(vid, t0 + k, lon_at(1000 + 10 * k), LAT, 20.0, 90, 0, 3, 0) for k in (1, 0, 3, 2, 5, 4, 7, 6)]
+    written: list[int] = []
+    write = pipeline._write
+    monkeypatch.setattr(pipeline, "_write", lambda batch: (write(batch), written.append(len(batch))))
+    monkeypatch.setattr(ingest, "WRITE_EVERY_S", 2.0)
+    pipeline.submit(fixes[:2])  # the first batch goes at once, the next ones wait for the interval
+    deadline = time.monotonic() + 5
+    while not written and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for k in range(2, 8, 2):
+        pipeline.submit(fixes[k:k + 2])  # three gateway flushes within the interval: one write
+    pipeline.stop()
+    assert written == [2, 6]
+    assert session.scalar(select(func.count()).select_from(Position).where(Position.vehicle_id == vid)) == 8
+    # the vehicle's newest position is on its row
+    vehicle = session.get(Vehicle, vid)
+    session.refresh(vehicle)
+    assert vehicle.last_at == int(t0 + 7) and vehicle.last_lon == lon_at(1070)
 
 
 def test_retention_drops_old_positions(pipeline, session, clock):

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cityloop.fleet import jt808 as j
+from cityloop.fleet.domain import FLAG_BAD_CHECKSUM
 
 # 112 frames from Traccar's JT/T 808 decoder tests (Apache-2.0; source and commit in the file's header).
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "jt808_frames.tsv"
@@ -356,3 +357,50 @@ def test_altitude_is_an_unsigned_word():
     assert loc.altitude == 40000
     assert j.encode_location(loc) == bytes(body)
     assert j.decode_location(j.encode_location(j.Location.make(1, 1, 0, 0, when, altitude=65535))).altitude == 65535
+
+
+# --- the gateway's fast path (issue 18) -----------------------------------------------------------------------------
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(min_size=28, max_size=80), st.integers(0, 0xFFFF), st.sampled_from([0x0200, 0x0002]),
+       st.integers(0, 3), st.booleans())
+def test_the_fast_path_reads_a_frame_as_decode_frame_does(body, serial, mid, damage, other_phone):
+    phone = "013800138000"
+    raw = bytearray(j.encode_frame(mid, phone, serial, body))
+    if damage == 1:
+        raw[-2] ^= 0x01 if raw[-2] not in (0x7C, 0x7F) else 0x10  # a wrong checksum, escapes kept valid
+    elif damage == 2:
+        raw[1:1] = b"\x7d\x05"  # an invalid escape
+    elif damage == 3:
+        raw += b"\x7e\x00"  # a second, partial frame in the same read
+    got = j.plain_location(bytes(raw), bytes.fromhex("013800138001" if other_phone else phone))
+    frame = j.decode_frame(bytes(raw[1:-1])) if damage != 3 else None
+    fast = (damage == 0 and mid == j.LOCATION and not other_phone and len(raw) <= 128)
+    assert (got is not None) == fast
+    if got is not None and frame is not None:
+        assert frame.checksum_ok and frame.bad_escapes == 0 and frame.header.msg_id == j.LOCATION
+        assert got[13:-2] == frame.body and int.from_bytes(got[11:13], "big") == frame.header.serial
+
+
+def test_escaped_locations_and_answer_serials_are_answered_as_the_full_decoder_would():
+    when = datetime(2026, 11, 24, 2, 0, tzinfo=j.BEIJING)
+    fixes: list = []
+    gw, s = _session(fixes)
+    _login(s)
+    plain = j.encode_location(j.Location.make(118.5, 32.5, 12.6, 126, when))  # heading 126 = 0x7E
+    assert b"\x7e" in plain
+    sent = []
+    for serial in range(0x7A, 0x82):  # the terminal's serials and the gateway's pass 0x7D and 0x7E
+        s.data_received(j.encode_frame(j.LOCATION, "013800138000", serial, plain))
+        sent.append(serial)
+    answers = _answers(s)
+    assert [j.decode_general_response(a.body) for a in answers] == [(k, j.LOCATION, j.OK) for k in sent]
+    assert [a.header.serial for a in answers] == list(range(2, 2 + len(sent)))  # the login took serial 1
+    assert all(a.checksum_ok and a.bad_escapes == 0 for a in answers)
+    assert len(gw.pending) == len(sent) and gw.pending[0][5] == 126 and gw.pending[0][4] == 12.6
+    assert gw.stats["frames"] == 1 + len(sent) and gw.stats["bad_checksum"] == 0
+    # an invalid escape still goes the long way: answered, its position kept and flagged
+    raw = bytearray(j.encode_frame(j.LOCATION, "013800138000", 0x90, plain))
+    raw[1:1] = b"\x7d\x05"
+    s.data_received(bytes(raw))
+    assert gw.stats["bad_checksum"] == 1 and gw.pending[-1][8] == FLAG_BAD_CHECKSUM

@@ -60,7 +60,7 @@ def jt808(port: Optional[int] = typer.Option(None, help="TCP port (default: CITY
     def started(bound: int) -> None:
         console.print(f"[green]JT/T 808 网关已启动 / gateway listening[/green] {host}:{bound}")
 
-    _run(run_gateway(state, host, port, started=started))
+    _run(run_gateway(state, host, port, started=started, dedicated=True))
     console.print("已停止 / stopped")
 
 

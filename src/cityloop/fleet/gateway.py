@@ -23,6 +23,9 @@ from cityloop.fleet import jt808 as j
 from cityloop.fleet.domain import FLAG_BACKFILL, FLAG_BAD_CHECKSUM, Fix
 
 log = logging.getLogger("cityloop.jt808")
+_LOC = struct.Struct(">IIIIHHH6s")  # the fixed part of a 0x0200 body
+_LOCATION_OK = struct.pack(">HB", j.LOCATION, j.OK)  # the end of a 0x8001 answer to a location
+_BYTES = [bytes((i,)) for i in range(256)]
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,8 @@ class Session(asyncio.Protocol):
         self.reassembler: j.Reassembler | None = None
         self.transport: asyncio.Transport
         # Set once a 2013 terminal authenticates: the phone as sent and the fixed start of every 0x8001 answer.
-        self.fast_phone: bytes | None = None
-        self.fast_head: bytes | None = None
+        self.fast_phone = b""
+        self.fast_head = b""
         self.fast_xor = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -141,12 +144,11 @@ class Session(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.last_seen = self.gw.clock()
         # The common case, one whole plain 2013 0x0200 from this authenticated terminal, takes the fast path.
-        whole = self.buffer.whole(data) if self.fast_head is not None else None
-        if whole is not None and self.location_fast(whole):
+        if self.fast_phone and self.buffer.at_rest and self.location_fast(data):
             return
         out: list[bytes] = []
         overflows = self.buffer.overflows
-        for raw in self.buffer.feed(data) if whole is None else (whole,):
+        for raw in self.buffer.feed(data):
             try:
                 self.handle(raw, out)
             except Exception:  # noqa: BLE001 - a decoder bug must cost one frame, never the connection
@@ -156,21 +158,33 @@ class Session(asyncio.Protocol):
         if out:
             self.transport.write(b"".join(out))
 
-    def location_fast(self, raw: bytes) -> bool:
-        """A plain 0x0200 frame (2013 header, no escapes, no sub-packages, checksum right, this terminal's phone)
-        handled without building a Header and Frame, answered as reply() would; False: use handle()."""
-        head = self.fast_head
-        if len(raw) < 41 or b"\x7d" in raw or raw[:2] != b"\x02\x00" or raw[2] & 0xE0 or raw[4:10] != self.fast_phone \
-                or j.checksum(raw[:-1]) != raw[-1] or head is None:
+    def location_fast(self, data: bytes) -> bool:
+        """A plain 0x0200 frame (see jt808.plain_location) handled without building a Header and Frame, answered
+        as reply() would, from the session's prefix; False: use handle()."""
+        raw = j.plain_location(data, self.fast_phone)
+        if raw is None or self.terminal is None:
             return False
-        stats = self.gw.stats
+        self.buffer.took_whole()
+        gw = self.gw
+        stats = gw.stats
         stats["frames"] += 1
-        ok = self.locations(j.LOCATION, raw[12:-1], 0)
+        alarm, status, lat, lon, _, speed, heading, when = _LOC.unpack_from(raw, 13)
+        t = j.bcd_time_epoch(when)
+        if t is not None and status & j.STATUS_FIXED:
+            gw.pending.append((self.terminal.vehicle_id, t, -lon / 1e6 if status & j.STATUS_WEST else lon / 1e6,
+                               -lat / 1e6 if status & j.STATUS_SOUTH else lat / 1e6, speed / 10, heading, alarm,
+                               status, 0))
+            stats["positions"] += 1
+        else:
+            stats["dropped_positions"] += 1  # no fix (or no valid time): nothing to place
+        # The answer: 0x8001 with result OK (a body of 28 bytes or more always decodes).
         serial = self.serial = (self.serial + 1) & 0xFFFF
-        result = j.OK if ok else j.BAD_MESSAGE
-        data = head + serial.to_bytes(2, "big") + raw[10:12] + b"\x02\x00" + bytes((result,))
-        x = self.fast_xor ^ (serial >> 8) ^ (serial & 0xFF) ^ raw[10] ^ raw[11] ^ 0x02 ^ result
-        self.transport.write(b"\x7e" + j.escape(data + bytes((x,))) + b"\x7e")
+        tail = serial.to_bytes(2, "big") + raw[11:13] + _LOCATION_OK
+        x = self.fast_xor ^ (serial >> 8) ^ (serial & 0xFF) ^ raw[11] ^ raw[12] ^ 0x02
+        tail += _BYTES[x]
+        if b"\x7d" in tail or b"\x7e" in tail:
+            tail = j.escape(tail)
+        self.transport.write(self.fast_head + tail + b"\x7e")
         return True
 
     def reply(self, h: j.Header, result: int) -> bytes:
@@ -223,7 +237,7 @@ class Session(asyncio.Protocol):
         elif mid in (j.HEARTBEAT, j.LOGOUT):
             answer.append(self.reply(h, j.OK))
             if mid == j.LOGOUT:
-                self.terminal = self.fast_phone = self.fast_head = None
+                self.terminal, self.fast_phone, self.fast_head = None, b"", b""
         elif mid != j.TERMINAL_RESPONSE:
             stats["unsupported"] += 1
             answer.append(self.reply(h, j.UNSUPPORTED))
@@ -251,10 +265,11 @@ class Session(asyncio.Protocol):
             self.terminal, self.phone = terminal, h.phone
             if h.version is None:
                 self.fast_phone = bytes.fromhex(h.phone)
-                self.fast_head = struct.pack(">HH", j.PLATFORM_RESPONSE, 5) + self.fast_phone
-                self.fast_xor = j.checksum(self.fast_head)
+                head = struct.pack(">HH", j.PLATFORM_RESPONSE, 5) + self.fast_phone
+                self.fast_xor = j.checksum(head)
+                self.fast_head = b"\x7e" + j.escape(head)
             else:
-                self.fast_phone = self.fast_head = None
+                self.fast_phone = self.fast_head = b""
             self.gw.stats["authenticated"] += 1
             out.append(self.reply(h, j.OK))
         else:

@@ -89,10 +89,22 @@ class Location:
 
 _LOC = struct.Struct(">IIIIHHH6s")  # altitude is a WORD: unsigned metres
 _day_cache: dict[bytes, float | None] = {}
+_time_cache: dict[bytes, float | None] = {}  # terminals report the same few seconds: most times are repeats
 
 
 def bcd_time_epoch(raw: bytes) -> float | None:
     """UNIX seconds of a BCD[6] YYMMDDhhmmss GMT+8 time, or None if it is not a valid time."""
+    try:
+        return _time_cache[raw]
+    except KeyError:
+        pass
+    if len(_time_cache) >= 16384:
+        _time_cache.clear()
+    t = _time_cache[raw] = _bcd_time(raw)
+    return t
+
+
+def _bcd_time(raw: bytes) -> float | None:
     day = _day_cache.get(raw[:3])
     if day is None and raw[:3] not in _day_cache:
         try:

@@ -4,6 +4,7 @@ the MQTT subscriber, and the simulated fleet driving over JT/T 808 or JSON over 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -26,10 +27,13 @@ def refresh(state: AppState, pipeline: Pipeline) -> None:
 
 
 async def run_gateway(state: AppState, host: str, port: int, started: Callable[[int], None] | None = None,
-                      simulate: bool = False) -> None:
-    """The JT/T 808 gateway with this process's pipeline (and MQTT, and the demo fleet) until cancelled."""
+                      simulate: bool = False, dedicated: bool = False) -> None:
+    """The JT/T 808 gateway with this process's pipeline (and MQTT, and the demo fleet) until cancelled;
+    `dedicated`: the process does nothing else (`cityloop gateway jt808`), so its garbage collector is tuned."""
     settings, pipeline = state.settings, get_pipeline(state)
     await asyncio.to_thread(refresh, state, pipeline)
+    if dedicated:
+        quiet_collector()
     gw = Gateway(pipeline.directory, pipeline.submit, accept_bad_checksum=settings.jt808_accept_bad_checksum,
                  idle_seconds=settings.jt808_idle_seconds)
     try:
@@ -54,6 +58,17 @@ async def run_gateway(state: AppState, host: str, port: int, started: Callable[[
         gw.close()
         state.fleet_gateway = None
         await asyncio.to_thread(pipeline.stop)
+
+
+def quiet_collector() -> None:
+    """Keep the cyclic garbage collector off the hot path of a process that holds a large, long-lived heap (the
+    world, the registry, thousands of sessions) and makes short-lived objects per message: what startup built is
+    frozen out of collections, and full collections wait for 100 younger ones instead of 10 (measured: they cost
+    the gateway several µs per message otherwise)."""
+    gc.collect()
+    gc.freeze()
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 100)
 
 
 async def _keep_fresh(state: AppState, pipeline: Pipeline, every: float = 5.0) -> None:
