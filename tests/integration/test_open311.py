@@ -193,3 +193,20 @@ def test_several_jurisdictions(api, world, settings, login, session):
     accept(api, login, session, number)
     assert api.get(f"{BASE}/requests/{number}.json?jurisdiction_id=other.gov.cn").status_code == 404
     assert len(api.get(f"{BASE}/requests.json?jurisdiction_id=laian.gov.cn").json()) == 1
+
+
+def test_a_tracking_code_clash_is_written_again_with_a_fresh_code(api, world, session, monkeypatch):
+    from cityloop.channels import domain
+    from cityloop.open311 import create as open311_create
+
+    first = create(api, world).json()[0]["service_request_id"]
+    taken = session.query(ChannelReport).join(Case, Case.id == ChannelReport.case_id).filter(
+        Case.public_id == first).one().tracking_code
+    codes = iter([taken])  # the new request draws the first request's code; the retry a fresh one
+    monkeypatch.setattr(open311_create, "new_tracking_code", lambda: next(codes))
+    monkeypatch.setattr("cityloop.channels.service.new_tracking_code", lambda: next(codes, domain.new_tracking_code()))
+    r = create(api, world, description="另一处垃圾")
+    assert r.status_code == 200, r.text
+    case = session.query(Case).filter_by(public_id=r.json()[0]["service_request_id"]).one()
+    row = session.query(ChannelReport).filter_by(case_id=case.id).one()
+    assert row.tracking_code != taken and case.description == "另一处垃圾"

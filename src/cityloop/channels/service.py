@@ -3,9 +3,12 @@ channel's own row, one commit), API keys and the fixed-window rate limiter."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, text
@@ -43,6 +46,41 @@ def _free_code(session: Session) -> str:
             return code
 
 
+def stage(ctx: Ctx, body: ReportIn, locate: Locate, key: str | None, code: Callable[[], str], *, verify: bool | None,
+          required_due_at: datetime | None = None, channel: dict[str, Any] | None = None,
+          payload: dict[str, Any] | None = None,
+          also: Callable[[Session, Case], None] | None = None) -> cases_api.Prepared | Case:
+    """The checked, located report with the channel's row (its tracking code drawn by `code()`) and `also` to add
+    when it is written; a replay of the Idempotency-Key returns its case. Reads ctx.reads only, if at all."""
+    prepared = cases_api.prepare(ctx, body, locate, to_wgs84, key, verify=verify, required_due_at=required_due_at)
+    if isinstance(prepared, Case):
+        return prepared
+    if payload:
+        prepared.event["payload"] = {**prepared.event["payload"], **payload}
+    prepared.after = _Rows(ctx.now, channel, code() if channel is not None else None, also)
+    return prepared
+
+
+@dataclass
+class _Rows:
+    """What a channel adds when its report is written (Prepared.after): its own row, `also`'s."""
+
+    now: datetime
+    channel: dict[str, Any] | None
+    code: str | None
+    also: Callable[[Session, Case], None] | None
+
+    def __call__(self, session: Session, case: Case) -> ChannelReport | None:
+        row = None
+        if self.channel is not None:
+            row = ChannelReport(case_id=case.id, tracking_code=self.code, created_at=self.now,
+                                **{"attributes": {}, "category_guessed": False, **self.channel})
+            session.add(row)
+        if self.also is not None:
+            self.also(session, case)
+        return row
+
+
 def submit(ctx: Ctx, body: ReportIn, locate: Locate, key: str | None, *, verify: bool | None,
            required_due_at: datetime | None = None, channel: dict[str, Any] | None = None,
            payload: dict[str, Any] | None = None,
@@ -53,24 +91,10 @@ def submit(ctx: Ctx, body: ReportIn, locate: Locate, key: str | None, *, verify:
 
     Every check and lookup reads ctx.reads; with ctx.committer the write joins the process's group commit (the
     write lock is held for the inserts only), else it is written and committed on ctx.session."""
-    prepared = cases_api.prepare(ctx, body, locate, to_wgs84, key, verify=verify, required_due_at=required_due_at)
+    prepared = stage(ctx, body, locate, key, partial(_free_code, ctx.reads), verify=verify, required_due_at=required_due_at, channel=channel,
+                     payload=payload, also=also)
     if isinstance(prepared, Case):
         return prepared, False, report_of(ctx.reads, prepared.id)
-    if payload:
-        prepared.event["payload"] = {**prepared.event["payload"], **payload}
-    code = _free_code(ctx.reads) if channel is not None else None
-
-    def after(session: Session, case: Case) -> ChannelReport | None:
-        row = None
-        if channel is not None:
-            row = ChannelReport(case_id=case.id, tracking_code=code, created_at=ctx.now,
-                                **{"attributes": {}, "category_guessed": False, **channel})
-            session.add(row)
-        if also is not None:
-            also(session, case)
-        return row
-
-    prepared.after = after
     # The committer's writer would wait for a write transaction this thread still holds: write here then.
     committer = ctx.committer if not ctx.session.in_transaction() else None
     try:
@@ -82,11 +106,8 @@ def submit(ctx: Ctx, body: ReportIn, locate: Locate, key: str | None, *, verify:
             ctx.session.commit()
     except IntegrityError:
         ctx.session.rollback()
-        if committer is None:
-            replay = _replay(ctx.session, key, prepared)
-        else:
-            with committer.factory() as fresh:  # the same key raced in: read what the other request committed
-                replay = _replay(fresh, key, prepared)
+        replay = _replay(ctx.session, key, prepared) if committer is None else _replay_committed(committer, key,
+                                                                                                 prepared)
         if replay is None:
             raise
         return replay
@@ -94,6 +115,31 @@ def submit(ctx: Ctx, body: ReportIn, locate: Locate, key: str | None, *, verify:
     if committer is not None:
         return case, True, row  # written by the committer: every column is on the detached row
     return ctx.session.get_one(Case, case.id), True, row
+
+
+async def submit_staged(committer: cases_api.GroupCommitter, prepared: cases_api.Prepared, key: str | None
+                        ) -> tuple[Case, bool, ChannelReport | None]:
+    """submit's write for a report staged on the event loop (by stage() with code=new_tracking_code, unchecked):
+    awaits the group commit rather than blocking a thread. The unique tracking code is then checked by the write
+    itself: a clash (1 in 8.5e11) is written again with a fresh code, never answered with a 500."""
+    retried = False
+    while True:
+        try:
+            return await committer.submit(prepared), True, cast(ChannelReport | None, prepared.outcome)
+        except IntegrityError:
+            replay = await asyncio.to_thread(_replay_committed, committer, key, prepared)
+            if replay is not None:
+                return replay
+            rows = prepared.after
+            if retried or not isinstance(rows, _Rows) or rows.code is None:
+                raise
+            rows.code, retried = new_tracking_code(), True
+
+
+def _replay_committed(committer: cases_api.GroupCommitter, key: str | None, prepared: cases_api.Prepared
+                      ) -> tuple[Case, bool, ChannelReport | None] | None:
+    with committer.factory() as fresh:  # the same key raced in: read what the other request committed
+        return _replay(fresh, key, prepared)
 
 
 def _replay(session: Session, key: str | None, prepared: cases_api.Prepared

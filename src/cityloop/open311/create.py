@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import re
 
-from cityloop.cases.api import ReportIn, Ctx
+from cityloop.cases.api import Case, Ctx, Prepared, ReportIn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.catalog.cache import Matter
 from cityloop.catalog.models import FilingCondition
 from cityloop.channels import gazetteer, service
-from cityloop.channels.domain import text_problems
+from cityloop.channels.domain import new_tracking_code, text_problems
 from cityloop.channels.models import GazetteerEntry
 from cityloop.channels.service import Locate
+from cityloop.config import Settings
 from cityloop.geo.queries import outside_text
 from cityloop.open311.formats import Open311Error
 
@@ -71,9 +72,17 @@ def attributes(reads: Session, args: dict[str, str], cat: Matter) -> dict[str, s
     return answers
 
 
-def create(ctx: Ctx, args: dict[str, str], cat: Matter, locate: Locate, key: str | None, jurisdiction: str | None,
-           district: str | None) -> tuple[str | None, bool]:
-    """File the request; returns (service_request_id, created)."""
+def needs_reads(settings: Settings, args: dict[str, str], key: str | None) -> bool:
+    """Whether checking this request reads the database: an API key other than demo mode's, an Idempotency-Key,
+    an address to look up rather than lat/long, or a filing condition to find (matters are cached)."""
+    return bool(key) or not (settings.demo and args.get("api_key") == service.DEMO_KEY) or not args.get("lat") \
+        or not args.get("long") or any(k.startswith("attribute[condition]") for k in args)
+
+
+def stage(ctx: Ctx, args: dict[str, str], cat: Matter, locate: Locate, key: str | None, jurisdiction: str | None,
+          district: str | None) -> Prepared | Case:
+    """Check and locate the request as a report ready for the group committer (service.submit_staged), or the
+    case an earlier request made under the same Idempotency-Key."""
     description = args.get("description") or ""
     if len(description) > MAX_DESCRIPTION:
         raise Open311Error(400, f"description is limited to {MAX_DESCRIPTION} characters", code="description-too-long")
@@ -97,9 +106,9 @@ def create(ctx: Ctx, args: dict[str, str], cat: Matter, locate: Locate, key: str
     extras = attributes(ctx.reads, args, cat)
     if len(text) > CASE_DESCRIPTION:
         extras["description_full"] = text
-    case, created, _ = service.submit(
-        ctx, report, locate, key, verify=True,
+    # The tracking code is checked by the write (its unique index): no query for it here.
+    return service.stage(
+        ctx, report, locate, key, new_tracking_code, verify=True,
         channel={"channel": "open311", "jurisdiction_id": jurisdiction, "media_url": media_url,
                  "device_id": (args.get("device_id") or "")[:64] or None,
                  "account_id": (args.get("account_id") or "")[:64] or None, "attributes": extras})
-    return case.public_id, created

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from cityloop.cases.api import scoped_key, Case, photo_path
+from cityloop.cases.api import Case, Ctx, Prepared, photo_path, scoped_key
 from cityloop.channels import http, service
 from cityloop.channels.models import ChannelReport
 from cityloop.channels.service import Locate
@@ -109,8 +109,7 @@ async def service_definition(code: str, fmt: str, request: Request, session: Ses
 
 
 @router.post("/requests.{fmt}")
-async def post_request(fmt: str, request: Request, session: SessionDep, state: StateDep,
-                       index: GridIndexDep) -> Response:
+async def post_request(fmt: str, request: Request, state: StateDep, index: GridIndexDep) -> Response:
     """POST Service Request (form-encoded, or multipart with `media` uploads; arguments in the query are accepted too)."""
     async def work() -> Response:
         args = _args(request)
@@ -126,20 +125,36 @@ async def post_request(fmt: str, request: Request, session: SessionDep, state: S
                 elif value != "":
                     args[name] = value
         key = request.headers.get("idempotency-key")
-        return await run_in_threadpool(_create, fmt, state, session, args, [u for u in uploads if u[1]], key,
-                                       index.locate)
+        files = [u for u in uploads if u[1]]
+
+        def staged() -> tuple[Ctx, Prepared | Case]:
+            with state.read_session_factory() as reads:
+                return _stage(state, reads, args, files, key, index.locate)
+
+        # Like the core API's intake: most requests need no query (matters are cached), so they are checked
+        # right here rather than in a thread, and the new case is written by the group committer (cases/batcher.py).
+        inline = not files and not create.needs_reads(state.settings, args, key)
+        ctx, prepared = staged() if inline else await run_in_threadpool(staged)
+        case = prepared if isinstance(prepared, Case) else \
+            (await service.submit_staged(state.intake, prepared, _scoped(args, key)))[0]
+        if ctx.photos:
+            await run_in_threadpool(http.save_photos, ctx)  # only an accepted request writes its photos
+        return render(fmt, "service_requests", [{"service_request_id": case.public_id, "service_notice": NOTICE,
+                                                  "account_id": args.get("account_id")}])
     return await _answer(fmt, work)
 
 
-def _create(fmt: str, state: AppState, session: Session, args: dict[str, str], uploads: list[tuple[str, bytes]],
-            key: str | None, locate: Locate) -> Response:
-    """Check and locate on a read session; the new case is written by the group committer (cases/batcher.py)."""
-    with state.read_session_factory() as reads:
-        return _create_with(fmt, state, session, reads, args, uploads, key, locate)
+NOTICE = "已登记，将由监督员现场核实后立案处置 / Registered; an inspector will verify it on site before it is handled"
 
 
-def _create_with(fmt: str, state: AppState, session: Session, reads: Session, args: dict[str, str],
-                 uploads: list[tuple[str, bytes]], key: str | None, locate: Locate) -> Response:
+def _scoped(args: dict[str, str], key: str | None) -> str | None:
+    """A key is the caller's own: scoped to the API key it came with, it never finds another client's request."""
+    return scoped_key(f"open311:{service.hash_key(args['api_key'])}", key) if key else None
+
+
+def _stage(state: AppState, reads: Session, args: dict[str, str], uploads: list[tuple[str, bytes]],
+           key: str | None, locate: Locate) -> tuple[Ctx, Prepared | Case]:
+    """Check the API key and the request on a read session (no query for most: see create.needs_reads)."""
     settings = state.settings
     if not service.key_ok(reads, settings, "open311", args.get("api_key")):
         raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request.")
@@ -147,15 +162,8 @@ def _create_with(fmt: str, state: AppState, session: Session, reads: Session, ar
     cat = catalog.cached_matter_or_404(state.matters.get, args.get("service_code"))
     if key is not None and not (0 < len(key) <= 100):
         raise Open311Error(400, "Idempotency-Key must be 1–100 characters")
-    ctx = http.make_ctx(state, session, service.channel_actor("open311"), uploads, reads)
-    # A key is the caller's own: scoped to the API key it came with, it never finds another client's request.
-    scoped = scoped_key(f"open311:{service.hash_key(args['api_key'])}", key) if key else None
-    number, _ = create.create(ctx, args, cat, locate, scoped, args.get("jurisdiction_id"), district)
-    http.save_photos(ctx)  # only an accepted request writes its photos
-    notice = ("已登记，将由监督员现场核实后立案处置 / Registered; an inspector will verify it on site before it is "
-              "handled")
-    doc = {"service_request_id": number, "service_notice": notice, "account_id": args.get("account_id")}
-    return render(fmt, "service_requests", [doc])
+    ctx = http.make_ctx(state, reads, service.channel_actor("open311"), uploads, reads)
+    return ctx, create.stage(ctx, args, cat, locate, _scoped(args, key), args.get("jurisdiction_id"), district)
 
 
 def _filters(args: dict[str, str], tz: tzinfo) -> requests.Filters:
