@@ -404,3 +404,22 @@ def test_escaped_locations_and_answer_serials_are_answered_as_the_full_decoder_w
     raw[1:1] = b"\x7d\x05"
     s.data_received(bytes(raw))
     assert gw.stats["bad_checksum"] == 1 and gw.pending[-1][8] == FLAG_BAD_CHECKSUM
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(min_size=28, max_size=60), st.integers(0, 0xFFFF))
+def test_the_fast_path_queues_and_answers_what_the_full_decoder_does(body, serial):
+    fast_fixes: list = []
+    gw_fast, fast = _session(fast_fixes)
+    gw_slow, slow = _session([])
+    _login(fast)
+    _login(slow)
+    slow.fast_phone = b""  # this session always takes handle() …
+    fast.handle = None  # … and this one never does (it would count an error)
+    frame = j.encode_frame(j.LOCATION, "013800138000", serial, body)
+    fast.data_received(frame)
+    slow.data_received(frame)
+    assert fast.buffer.at_rest and slow.buffer.at_rest
+    assert gw_fast.pending == gw_slow.pending
+    assert gw_fast.stats == gw_slow.stats
+    assert fast.transport.sent == slow.transport.sent

@@ -86,6 +86,11 @@ class Event:
         return f"{self.vehicle_id}:{self.kind}:{int(self.start)}"
 
 
+def columns(rows: list[Fix]) -> list[tuple[Any, ...]]:
+    """The nine columns of fix tuples (a transpose costs per row: make it once per batch)."""
+    return list(zip(*rows)) if rows else [()] * 9
+
+
 @dataclass
 class Batch:
     """Positions of many vehicles, any order: arrays of equal length (WGS84, km/h, UNIX seconds)."""
@@ -101,7 +106,11 @@ class Batch:
     @classmethod
     def of(cls, rows: list[Fix]) -> Batch:
         """From fix tuples (vehicle_id, t, lon, lat, speed, heading, alarm, status, flags)."""
-        cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [()] * 9
+        return cls.of_columns(columns(rows))
+
+    @classmethod
+    def of_columns(cls, cols: list[tuple[Any, ...]]) -> Batch:
+        """From the columns of fix tuples (see columns)."""
         return cls(np.array(cols[0], np.int64), np.array(cols[1], float), np.array(cols[2], float),
                    np.array(cols[3], float), np.array(cols[4], float), np.array(cols[7], np.int64),
                    np.array(cols[8], np.int64))

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from typing import cast
 
 from cityloop.fleet import jt808 as j
+from cityloop.fleet.jt808 import STATUS_FIXED
 from cityloop.fleet.domain import FLAG_BACKFILL, FLAG_BAD_CHECKSUM, Fix
 
 log = logging.getLogger("cityloop.jt808")
-_LOC = struct.Struct(">IIIIHHH6s")  # the fixed part of a 0x0200 body
 _LOCATION_OK = struct.pack(">HB", j.LOCATION, j.OK)  # the end of a 0x8001 answer to a location
-_BYTES = [bytes((i,)) for i in range(256)]
+_ANSWER = struct.Struct(">H2s3sBB")  # the rest of a 0x8001 answer to a location: serial, reply serial, reply id
+# and result, checksum, flag
 
 
 @dataclass(frozen=True)
@@ -165,26 +166,15 @@ class Session(asyncio.Protocol):
         if raw is None or self.terminal is None:
             return False
         self.buffer.took_whole()
-        gw = self.gw
-        stats = gw.stats
-        stats["frames"] += 1
-        alarm, status, lat, lon, _, speed, heading, when = _LOC.unpack_from(raw, 13)
-        t = j.bcd_time_epoch(when)
-        if t is not None and status & j.STATUS_FIXED:
-            gw.pending.append((self.terminal.vehicle_id, t, -lon / 1e6 if status & j.STATUS_WEST else lon / 1e6,
-                               -lat / 1e6 if status & j.STATUS_SOUTH else lat / 1e6, speed / 10, heading, alarm,
-                               status, 0))
-            stats["positions"] += 1
-        else:
-            stats["dropped_positions"] += 1  # no fix (or no valid time): nothing to place
+        self.gw.stats["frames"] += 1
+        self.queue(self.terminal.vehicle_id, raw[13:-2], 0)
         # The answer: 0x8001 with result OK (a body of 28 bytes or more always decodes).
         serial = self.serial = (self.serial + 1) & 0xFFFF
-        tail = serial.to_bytes(2, "big") + raw[11:13] + _LOCATION_OK
         x = self.fast_xor ^ (serial >> 8) ^ (serial & 0xFF) ^ raw[11] ^ raw[12] ^ 0x02
-        tail += _BYTES[x]
-        if b"\x7d" in tail or b"\x7e" in tail:
-            tail = j.escape(tail)
-        self.transport.write(self.fast_head + tail + b"\x7e")
+        answer = _ANSWER.pack(serial, raw[11:13], _LOCATION_OK, x, 0x7E)
+        if len(answer.translate(None, b"\x7d\x7e")) != 8:  # a byte to escape (rare): answer[:-1] is escaped
+            answer = j.escape(answer[:-1]) + b"\x7e"
+        self.transport.write(self.fast_head + answer)
         return True
 
     def reply(self, h: j.Header, result: int) -> bytes:
@@ -288,16 +278,20 @@ class Session(asyncio.Protocol):
             items = [body[2:] if mid == j.LOCATION_ANSWER else body]
         if self.terminal is None:  # only an authenticated terminal's positions come here
             return False
-        vid, pending, used, decoded = self.terminal.vehicle_id, self.gw.pending, 0, False
-        for item in items:
-            fix = j.location_fix(item)
-            decoded = decoded or fix is not None
-            if fix is not None:
-                alarm, status, lon, lat, speed, heading, t = fix
-                if t is not None and status & j.STATUS_FIXED:
-                    pending.append((vid, t, lon, lat, speed, heading, alarm, status, flags))
-                    used += 1
-                    continue
+        vid = self.terminal.vehicle_id
+        decoded = [self.queue(vid, item, flags) for item in items]
+        return any(decoded)
+
+    def queue(self, vid: int, body: bytes, flags: int) -> bool:
+        """Queue the fix of one 0x0200 body when it is positioned; False if the body does not decode."""
+        fix = j.location_fix(body)
+        if fix is None:
+            self.gw.stats["dropped_positions"] += 1
+            return False
+        alarm, status, lon, lat, speed, heading, t = fix
+        if t is not None and status & STATUS_FIXED:
+            self.gw.pending.append((vid, t, lon, lat, speed, heading, alarm, status, flags))
+            self.gw.stats["positions"] += 1
+        else:
             self.gw.stats["dropped_positions"] += 1  # no fix (or no valid time): nothing to place
-        self.gw.stats["positions"] += used
-        return decoded
+        return True

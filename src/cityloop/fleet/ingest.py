@@ -24,7 +24,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cityloop.fleet import access, positions, violations
-from cityloop.fleet.domain import FLAG_BACKFILL, FLAG_WGS84, Batch, Fix, RuleEngine, Thresholds
+from cityloop.fleet.domain import FLAG_BACKFILL, FLAG_WGS84, Batch, Fix, RuleEngine, Thresholds, columns
 from cityloop.fleet.gateway import Terminal, issue_auth_code
 from cityloop.fleet.models import Permit, PermitVehicle, Site, Vehicle, Zone
 from cityloop.fleet.schemas import PositionIn
@@ -152,8 +152,9 @@ class Pipeline:
 
         with self.lock:
             engine = self.refresh(session)
-            b = Batch.of(fixes)
-            rows = self._rows(fixes, b, now)
+            cols = columns(fixes)
+            b = Batch.of_columns(cols)
+            rows = self._rows(cols, b, now)
             # In key order (a stable sort: repeats keep their order), so the index inserts walk the B-tree once.
             order = np.lexsort((rows["t"], rows["vehicle_id"]))
             rows = {k: v if k == "keep" else v[order] for k, v in rows.items()}
@@ -169,7 +170,7 @@ class Pipeline:
         self.stats["violations"] += len(made)
         return stored, len(fixes) - stored, [v.id for v in made]
 
-    def _rows(self, fixes: list[Fix], b: Batch, now: datetime) -> dict[str, np.ndarray]:
+    def _rows(self, cols: list[tuple[Any, ...]], b: Batch, now: datetime) -> dict[str, np.ndarray]:
         """Known vehicles' positions within the retention window, converted to WGS84."""
         now_s = now.timestamp()
         code = self._coord_codes[np.clip(b.vehicle_id, 0, len(self._coord_codes) - 1)]  # 0 unknown, 1 WGS84, 2 GCJ
@@ -179,9 +180,7 @@ class Pipeline:
         gcj = keep & (code == 2) & (b.flags & FLAG_WGS84 == 0)
         if gcj.any():
             lon[gcj], lat[gcj] = to_wgs84_np(lon[gcj], lat[gcj], "gcj02")
-        cols: list[tuple[Any, ...]] = list(zip(*fixes)) if fixes else [()] * 9
-        heading = np.array(cols[5], np.int64) if fixes else np.zeros(0, np.int64)
-        alarm = np.array(cols[6], np.int64) if fixes else np.zeros(0, np.int64)
+        heading, alarm = np.array(cols[5], np.int64), np.array(cols[6], np.int64)
         return {"keep": keep, "vehicle_id": b.vehicle_id[keep], "t": np.floor(b.t[keep]).astype(np.int64),
                 "lon": lon[keep], "lat": lat[keep], "speed": b.speed[keep], "heading": heading[keep],
                 "alarm": alarm[keep], "status": b.status[keep], "flags": b.flags[keep]}

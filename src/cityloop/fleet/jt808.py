@@ -33,14 +33,15 @@ MAX_BODY = 1023  # the body-length field has 10 bits
 
 def escape(data: bytes) -> bytes:
     """0x7D → 7D 01, 0x7E → 7D 02."""
-    if b"\x7d" not in data and b"\x7e" not in data:
+    if data.find(b"\x7d") < 0 and data.find(b"\x7e") < 0:  # not `in`: bytes.__contains__ raises and clears an
+        # exception when given bytes (it tries an int first), find does not
         return data
     return data.replace(b"\x7d", b"\x7d\x01").replace(b"\x7e", b"\x7d\x02")
 
 
 def unescape(data: bytes) -> tuple[bytes, int]:
     """Undo escaping; returns the bytes and how many invalid escapes were dropped (as Traccar does)."""
-    if b"\x7d" not in data:
+    if data.find(b"\x7d") < 0:  # (see escape)
         return data, 0
     parts = data.split(b"\x7d")
     out, bad = [parts[0]], 0
@@ -72,7 +73,7 @@ def plain_location(data: bytes, phone: bytes) -> bytes | None:
     n = len(data)
     if data[:3] != b"\x7e\x02\x00" or n > 128 or data.find(b"\x7e", 1) != n - 1:
         return None
-    if b"\x7d" in data:
+    if data.find(b"\x7d") >= 0:  # (see escape)
         if data.count(b"\x7d") != data.count(b"\x7d\x01") + data.count(b"\x7d\x02"):
             return None  # an invalid escape, or a 0x7D checksum sent unescaped: decode_frame knows
         data = data.replace(b"\x7d\x02", b"\x7e").replace(b"\x7d\x01", b"\x7d")
@@ -209,20 +210,21 @@ class FrameBuffer:
     def __init__(self, max_frame: int = 4096) -> None:
         self.max_frame, self.overflows = max_frame, 0
         self._partial = b""  # starts with a flag when inside a frame
-
-    @property
-    def at_rest(self) -> bool:
-        """No partial frame pending: the next read can be taken whole (see plain_location)."""
-        return len(self._partial) <= 1
+        self.at_rest = True  # no partial frame pending: the next read can be taken whole (see plain_location)
 
     def took_whole(self) -> None:
         """A whole frame was read without feed: leave the buffer as feed would."""
-        self._partial = b"\x7e"
+        self._partial, self.at_rest = b"\x7e", True
 
     def feed(self, data: bytes) -> list[bytes]:
         """The escaped contents of every frame completed by `data`."""
+        frames = self._feed(data)
+        self.at_rest = len(self._partial) <= 1
+        return frames
+
+    def _feed(self, data: bytes) -> list[bytes]:
         buf = self._partial + data
-        if b"\x7e" not in buf:
+        if buf.find(b"\x7e") < 0:  # (see escape)
             self._partial = buf if buf[:1] == b"\x7e" else b""
             return []
         parts = buf.split(b"\x7e")

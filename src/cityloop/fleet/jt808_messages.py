@@ -149,8 +149,9 @@ def location_fix(body: bytes) -> tuple[int, int, float, float, float, int, float
     if len(body) < 28:
         return None
     alarm, status, lat, lon, _, speed, heading, when = _LOC.unpack_from(body)
+    t = _time_cache.get(when)  # most times are repeats: skip the call
     return (alarm, status, -lon / 1e6 if status & 8 else lon / 1e6, -lat / 1e6 if status & 4 else lat / 1e6,
-            speed / 10, heading, bcd_time_epoch(when))
+            speed / 10, heading, bcd_time_epoch(when) if t is None else t)
 
 
 def decode_batch(body: bytes) -> tuple[int, list[bytes]]:

@@ -85,4 +85,5 @@ def track(session: Session, vehicle_id: int, t0: float, t1: float, limit: int = 
                                   Position.flags)
                            .where(Position.vehicle_id == vehicle_id, Position.t >= int(t0), Position.t <= int(t1))
                            .order_by(Position.t).limit(limit)).all()
-    return np.array(rows, dtype=float).reshape(-1, 6)
+    # As tuples: numpy probes a Row for array attributes, and each miss raises inside SQLAlchemy.
+    return np.array([tuple(r) for r in rows], dtype=float).reshape(-1, 6)
