@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from cityloop.cases import api as cases_api
@@ -66,6 +66,16 @@ def _open(session: Session, device_id: int, rule: str) -> Alarm | None:
                                               Alarm.is_open.is_(True)).with_for_update())
 
 
+OpenAlarms = dict[tuple[int, str], Alarm]  # (device id, rule code) -> its open alarm
+
+
+def open_alarms(session: Session, keys: set[tuple[int, str]]) -> OpenAlarms:
+    """The open alarms of these (device, rule) pairs, locked, in one query (a batch's transitions)."""
+    found = session.scalars(select(Alarm).where(tuple_(Alarm.device_id, Alarm.rule_code).in_(sorted(keys)),
+                                                Alarm.is_open.is_(True)).order_by(Alarm.id).with_for_update())
+    return {(a.device_id, a.rule_code): a for a in found}
+
+
 def _recent_episode(session: Session, settings: Settings, device_id: int, rule: str, now: datetime) -> Alarm | None:
     """The last cleared alarm of this device and rule if it cleared within the re-trigger window."""
     since = now - timedelta(minutes=settings.sensor_retrigger_minutes)
@@ -91,9 +101,21 @@ class Linker:
         return self.cal
 
     def apply(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, tr: domain.Transition,
-              now: datetime, notices: list[Notice]) -> Outcome:
-        """Apply one transition of one rule of one device."""
-        alarm = _open(session, dev.id, spec.code)
+              now: datetime, notices: list[Notice], known: OpenAlarms | None = None) -> Outcome:
+        """Apply one transition of one rule of one device; `known` (from open_alarms(), kept up to date here)
+        spares the query for the open alarm."""
+        if known is None:
+            return self._apply(session, dev, spec, tr, now, notices, _open(session, dev.id, spec.code))
+        key = (dev.id, spec.code)
+        out = self._apply(session, dev, spec, tr, now, notices, known.get(key))
+        if out.kind == "raise":
+            known[key] = cast(Alarm, session.get(Alarm, out.alarm_id))
+        elif out.kind == "clear":
+            known.pop(key, None)
+        return out
+
+    def _apply(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, tr: domain.Transition,
+               now: datetime, notices: list[Notice], alarm: Alarm | None) -> Outcome:
         if tr.kind == "clear":
             if alarm is None:
                 return Outcome(dev.code, spec.code, "noop", tr.level, 0)

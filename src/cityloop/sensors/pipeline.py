@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityloop.config import Settings
 from cityloop.sensors import devices as registry
 from cityloop.sensors import domain, store
-from cityloop.sensors.alarms import Linker, Notice, Outcome
+from cityloop.sensors.alarms import Linker, Notice, Outcome, open_alarms
 from cityloop.sensors.models import Alarm, Device, RuleState
 from cityloop.sensors.readings import DeviceRef, Interval, Reading, Reject, check, check_of, parse_message
 from cityloop.shared.clock import Clock
@@ -292,6 +292,13 @@ class Ingestor:
         linker = self.linker
         assert linker is not None  # made by the load every batch starts with
         linker.cal = calendar(session, self.settings)
+        mark = len(notices)
+        try:  # the common case: one query for the open alarms, one savepoint for the batch
+            with session.begin_nested():
+                known = open_alarms(session, {(meta.id, spec.code) for meta, spec, _ in transitions})
+                return [linker.apply(session, meta, spec, tr, now, notices, known) for meta, spec, tr in transitions]
+        except IntegrityError:  # another worker opened one of these alarms meanwhile: one transition at a time
+            del notices[mark:]
         out = []
         for meta, spec, tr in transitions:
             for attempt in (1, 2):

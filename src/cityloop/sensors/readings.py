@@ -121,9 +121,7 @@ def check_of(item: dict[str, Any], device: DeviceRef, now: float, max_future_s: 
              max_age_s: float) -> Reading | Reject:
     """The rest of check() once the reading's device is known and active: its time and values."""
     code = device.code
-    ts = item.get("ts")
-    if type(ts) is not float or not 0.0 < ts <= 1e11:  # else epoch seconds already, as parse_ts would return
-        ts = parse_ts(ts)
+    ts = parse_ts(item.get("ts"))
     if ts is None:
         return Reject("bad-ts", code, str(item.get("ts"))[:40])
     if ts > now + max_future_s:
