@@ -194,15 +194,26 @@ def _number(text: str, key: str) -> float:
     return value
 
 
+_TIMES: dict[str, datetime] = {}  # DataTime text -> its datetime (a city's stations report the same seconds)
+_MAX_KEYS = 4096  # bound of each cache of what came from the network
+
+
 def _time(text: str) -> datetime:
-    text = text.strip()
-    if len(text) not in (14, 17) or not (text.isdigit() and text.isascii()):
-        raise FrameError("bad-time", text[:20])
+    known = _TIMES.get(text)
+    if known is not None:
+        return known
+    value = text.strip()
+    if len(value) not in (14, 17) or not (value.isdigit() and value.isascii()):
+        raise FrameError("bad-time", value[:20])
     try:
-        return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
-                        int(text[12:14]))
+        known = datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]), int(value[10:12]),
+                         int(value[12:14]))
     except ValueError as exc:
-        raise FrameError("bad-time", text[:20]) from exc
+        raise FrameError("bad-time", value[:20]) from exc
+    if len(_TIMES) >= _MAX_KEYS:
+        _TIMES.clear()
+    _TIMES[text] = known
+    return known
 
 
 def _header(head: str) -> dict[str, str]:
@@ -220,7 +231,6 @@ def _header(head: str) -> dict[str, str]:
 # Factor item keys seen before ("a34002-Rtd" -> code, suffix, kind: 0 number, 1 flag, 2 other), so a frame's items
 # skip re-splitting and re-checking their keys; bounded, as keys come from the network.
 _KEYS: dict[str, tuple[str, str, int]] = {}
-_MAX_KEYS = 4096
 
 
 def _cp(body: str, packet: Packet) -> None:
@@ -271,15 +281,19 @@ def _cp(body: str, packet: Packet) -> None:
             factor.extra[suffix] = value.strip()
 
 
-def parse(segment: str) -> Packet:
-    """A data segment -> Packet; FrameError if malformed."""
-    at = segment.find("CP=")
-    if at < 0:
-        raise FrameError("bad-cp", "no CP field")
-    cp = segment[at + 3:]
-    if len(cp) < 4 or not cp.startswith("&&") or not cp.endswith("&&") or "&&" in cp[2:-2]:
-        raise FrameError("bad-cp", "CP must be enclosed in && … &&")
-    head = _header(segment[:at])
+# Header tails after "QN=…;" already checked, and the fields they give: a station's header changes only in its QN.
+_HEADS: dict[str, tuple[str, str, str, str | None, int, int | None, int | None]] = {}
+
+
+def _head(text: str) -> Packet:
+    # A known tail after a valid QN is the header checked before; anything else is read and checked in full.
+    if text.startswith("QN="):
+        end = text.find(";")
+        known = _HEADS.get(text[end + 1:]) if end > 0 else None
+        number = text[3:end]
+        if known is not None and number.isdigit() and number.isascii() and len(number) <= 20:
+            return Packet(known[0], known[1], known[2], number, known[3], known[4], known[5], known[6])
+    head = _header(text)
     for name in ("ST", "CN", "MN"):
         if not head.get(name):
             raise FrameError("missing-field", name)
@@ -303,8 +317,25 @@ def parse(segment: str) -> Packet:
             if not (head[name].isdigit() and head[name].isascii() and len(head[name]) <= 4):
                 raise FrameError("bad-segment", f"{name}={head[name][:10]}")
             setattr(packet, name.lower(), int(head[name]))
+    end = text.find(";")
+    if end > 0 and text.startswith("QN=") and packet.qn == text[3:end] and "QN" not in _header(text[end + 1:]):
+        if len(_HEADS) >= _MAX_KEYS:
+            _HEADS.clear()
+        _HEADS[text[end + 1:]] = (st, cn, mn, pw, packet.flag, packet.pnum, packet.pno)
+    return packet
+
+
+def parse(segment: str) -> Packet:
+    """A data segment -> Packet; FrameError if malformed."""
+    at = segment.find("CP=")
+    if at < 0:
+        raise FrameError("bad-cp", "no CP field")
+    cp = segment[at + 3:]
+    if len(cp) < 4 or not cp.startswith("&&") or not cp.endswith("&&") or "&&" in cp[2:-2]:
+        raise FrameError("bad-cp", "CP must be enclosed in && … &&")
+    packet = _head(segment[:at])
     _cp(cp[2:-2], packet)
-    if cn in INTERVALS and packet.data_time is None:
+    if packet.cn in INTERVALS and packet.data_time is None:
         raise FrameError("bad-time", "DataTime missing")
     return packet
 
