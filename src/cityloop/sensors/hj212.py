@@ -448,33 +448,40 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[bytes | FrameError]:
         """Add received bytes; returns the complete frames (and errors) in order."""
-        buf = self.buf
         out: list[bytes | FrameError] = []
-        buf += data
-        while buf:
-            start = buf.find(b"##")
+        buf = self.buf
+        if buf:  # a frame begun in an earlier read
+            buf += data
+            data = bytes(buf)
+            buf.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)
+        at, size = 0, len(data)  # walk with an index: frames are sliced out once, the rest kept once
+        while at < size:
+            start = data.find(b"##", at)
             if start < 0:
-                keep = 1 if buf.endswith(b"#") else 0
-                self.junk += len(buf) - keep
-                del buf[:len(buf) - keep]
+                keep = 1 if data.endswith(b"#") else 0
+                self.junk += size - at - keep
+                at = size - keep
                 break
-            while buf[start + 2:start + 3] == b"#":  # "###0123…": the last two are the header
+            while data.startswith(b"#", start + 2):  # "###0123…": the last two are the header
                 start += 1
-            if start:
-                self.junk += start
-                del buf[:start]
-            end, after = buf.find(b"\r\n", 2), buf.find(b"##", 2)
+            self.junk += start - at
+            at = start
+            end, after = data.find(b"\r\n", at + 2), data.find(b"##", at + 2)
             if after >= 0 and (end < 0 or after < end):
                 out.append(FrameError("bad-tail", "another frame began before this one ended"))
-                del buf[:after]
+                at = after
                 continue
             if end < 0:
-                if len(buf) > MAX_FRAME:
+                if size - at > MAX_FRAME:
                     out.append(FrameError("too-long", f"no end within {MAX_FRAME} bytes"))
-                    keep = 1 if buf.endswith(b"#") else 0
-                    self.junk += len(buf) - keep
-                    del buf[:len(buf) - keep]
+                    keep = 1 if data.endswith(b"#") else 0
+                    self.junk += size - at - keep
+                    at = size - keep
                 break
-            out.append(bytes(buf[:end + 2]))
-            del buf[:end + 2]
+            out.append(data[at:end + 2])
+            at = end + 2
+        if at < size:
+            buf += data[at:]
         return out
