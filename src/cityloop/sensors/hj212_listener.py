@@ -460,7 +460,7 @@ class Connection(asyncio.Protocol):
         self._next()
 
     def _next(self) -> None:
-        if self.busy or self.blocked or self.transport is None:
+        if self.busy or self.blocked or self.transport is None or self.transport.is_closing():
             return
         if self.backlog:
             data = bytes(self.backlog[:READ_BYTES])
