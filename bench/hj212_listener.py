@@ -14,6 +14,7 @@ import asyncio
 import multiprocessing
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -113,10 +114,11 @@ async def run_listener(url: str, settings: Settings, frames: list[list[bytes]]) 
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     proc = ctx.Process(target=stations_process, args=(port, frames, WINDOW, out))
-    cpu0 = time.process_time()
+    cpu0, use0 = time.process_time(), resource.getrusage(resource.RUSAGE_SELF)
     proc.start()
     answered, seconds, lat = await asyncio.to_thread(out.get)
     cpu = time.process_time() - cpu0  # the listener and ingestor (the stations run in the child)
+    use = resource.getrusage(resource.RUSAGE_SELF)
     await asyncio.to_thread(proc.join)
     await listener.close()
     ingestor.flush_state()
@@ -130,7 +132,9 @@ async def run_listener(url: str, settings: Settings, frames: list[list[bytes]]) 
             "readings_stored": ingestor.counts["stored"], "refused": sum(v for k, v in st.items()
                                                                          if k.startswith("rejected:")),
             "answer_p50_s": pct(0.5), "answer_p99_s": pct(0.99),
-            "listener_cpu_us_per_frame": round(cpu / max(1, answered) * 1e6, 2)}
+            "listener_cpu_us_per_frame": round(cpu / max(1, answered) * 1e6, 2),
+            "listener_user_us_per_frame": round((use.ru_utime - use0.ru_utime) / max(1, answered) * 1e6, 2),
+            "listener_sys_us_per_frame": round((use.ru_stime - use0.ru_stime) / max(1, answered) * 1e6, 2)}
 
 
 def codec_alone(frames: list[list[bytes]]) -> float:

@@ -303,3 +303,25 @@ def test_the_standard_uploads_that_are_not_data_are_known_and_their_items_kept(c
 def test_st_is_a_code_of_two_to_five_characters(code):
     packet = hj212.decode(hj212.frame(seg().replace("ST=22;", f"ST={code};")))
     assert packet.st == code and packet.factors["a34002"].values == {"Rtd": 80.5}
+
+
+def test_a_known_header_tail_is_reused_only_with_a_valid_qn_of_its_own():
+    first = hj212.decode(GOOD)  # reads and remembers the tail after QN
+    again = hj212.decode(hj212.frame(seg().replace("QN=20261123090000123", "QN=20261123090001456")))
+    assert (again.qn, again.mn, again.pw, again.flag) == ("20261123090001456", first.mn, first.pw, first.flag)
+    for qn in ("QN=2026x;", "QN=123456789012345678901;", "QN=;"):
+        with pytest.raises(hj212.FrameError) as err:
+            hj212.decode(hj212.frame(seg().replace("QN=20261123090000123;", qn)))
+        assert err.value.code == "bad-segment"
+    twice = seg().replace("Flag=5;", "Flag=5;QN=77;")  # a later QN wins, as when read in full
+    assert hj212.decode(hj212.frame(twice)).qn == hj212.decode(hj212.frame(twice)).qn == "77"
+    paged = seg().replace("Flag=5;", "Flag=5;PNUM=3;PNO=2;")
+    assert [(p.pnum, p.pno) for p in (hj212.decode(hj212.frame(paged)), hj212.decode(hj212.frame(paged)))] == [(3, 2)] * 2
+
+
+def test_the_splitter_slices_a_read_of_many_frames_and_keeps_the_unfinished_one():
+    reader = hj212.FrameReader()
+    frames = [hj212.frame(seg(cp=f"DataTime=20261123090000;a34002-Rtd={i}")) for i in range(500)]
+    stream = b"".join(frames)
+    assert reader.feed(stream[:-10]) == frames[:-1] and reader.buf == frames[-1][:-10]
+    assert reader.feed(stream[-10:] + b"xx#") == frames[-1:] and reader.buf == b"#" and reader.junk == 2

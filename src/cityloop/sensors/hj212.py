@@ -194,15 +194,26 @@ def _number(text: str, key: str) -> float:
     return value
 
 
+_TIMES: dict[str, datetime] = {}  # DataTime text -> its datetime (a city's stations report the same seconds)
+_MAX_KEYS = 4096  # bound of each cache of what came from the network
+
+
 def _time(text: str) -> datetime:
-    text = text.strip()
-    if len(text) not in (14, 17) or not (text.isdigit() and text.isascii()):
-        raise FrameError("bad-time", text[:20])
+    known = _TIMES.get(text)
+    if known is not None:
+        return known
+    value = text.strip()
+    if len(value) not in (14, 17) or not (value.isdigit() and value.isascii()):
+        raise FrameError("bad-time", value[:20])
     try:
-        return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
-                        int(text[12:14]))
+        known = datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]), int(value[10:12]),
+                         int(value[12:14]))
     except ValueError as exc:
-        raise FrameError("bad-time", text[:20]) from exc
+        raise FrameError("bad-time", value[:20]) from exc
+    if len(_TIMES) >= _MAX_KEYS:
+        _TIMES.clear()
+    _TIMES[text] = known
+    return known
 
 
 def _header(head: str) -> dict[str, str]:
@@ -220,7 +231,6 @@ def _header(head: str) -> dict[str, str]:
 # Factor item keys seen before ("a34002-Rtd" -> code, suffix, kind: 0 number, 1 flag, 2 other), so a frame's items
 # skip re-splitting and re-checking their keys; bounded, as keys come from the network.
 _KEYS: dict[str, tuple[str, str, int]] = {}
-_MAX_KEYS = 4096
 
 
 def _cp(body: str, packet: Packet) -> None:
@@ -271,15 +281,19 @@ def _cp(body: str, packet: Packet) -> None:
             factor.extra[suffix] = value.strip()
 
 
-def parse(segment: str) -> Packet:
-    """A data segment -> Packet; FrameError if malformed."""
-    at = segment.find("CP=")
-    if at < 0:
-        raise FrameError("bad-cp", "no CP field")
-    cp = segment[at + 3:]
-    if len(cp) < 4 or not cp.startswith("&&") or not cp.endswith("&&") or "&&" in cp[2:-2]:
-        raise FrameError("bad-cp", "CP must be enclosed in && … &&")
-    head = _header(segment[:at])
+# Header tails after "QN=…;" already checked, and the fields they give: a station's header changes only in its QN.
+_HEADS: dict[str, tuple[str, str, str, str | None, int, int | None, int | None]] = {}
+
+
+def _head(text: str) -> Packet:
+    # A known tail after a valid QN is the header checked before; anything else is read and checked in full.
+    if text.startswith("QN="):
+        end = text.find(";")
+        known = _HEADS.get(text[end + 1:]) if end > 0 else None
+        number = text[3:end]
+        if known is not None and number.isdigit() and number.isascii() and len(number) <= 20:
+            return Packet(known[0], known[1], known[2], number, known[3], known[4], known[5], known[6])
+    head = _header(text)
     for name in ("ST", "CN", "MN"):
         if not head.get(name):
             raise FrameError("missing-field", name)
@@ -303,8 +317,25 @@ def parse(segment: str) -> Packet:
             if not (head[name].isdigit() and head[name].isascii() and len(head[name]) <= 4):
                 raise FrameError("bad-segment", f"{name}={head[name][:10]}")
             setattr(packet, name.lower(), int(head[name]))
+    end = text.find(";")
+    if end > 0 and text.startswith("QN=") and packet.qn == text[3:end] and "QN" not in _header(text[end + 1:]):
+        if len(_HEADS) >= _MAX_KEYS:
+            _HEADS.clear()
+        _HEADS[text[end + 1:]] = (st, cn, mn, pw, packet.flag, packet.pnum, packet.pno)
+    return packet
+
+
+def parse(segment: str) -> Packet:
+    """A data segment -> Packet; FrameError if malformed."""
+    at = segment.find("CP=")
+    if at < 0:
+        raise FrameError("bad-cp", "no CP field")
+    cp = segment[at + 3:]
+    if len(cp) < 4 or not cp.startswith("&&") or not cp.endswith("&&") or "&&" in cp[2:-2]:
+        raise FrameError("bad-cp", "CP must be enclosed in && … &&")
+    packet = _head(segment[:at])
     _cp(cp[2:-2], packet)
-    if cn in INTERVALS and packet.data_time is None:
+    if packet.cn in INTERVALS and packet.data_time is None:
         raise FrameError("bad-time", "DataTime missing")
     return packet
 
@@ -417,33 +448,40 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[bytes | FrameError]:
         """Add received bytes; returns the complete frames (and errors) in order."""
-        buf = self.buf
         out: list[bytes | FrameError] = []
-        buf += data
-        while buf:
-            start = buf.find(b"##")
+        buf = self.buf
+        if buf:  # a frame begun in an earlier read
+            buf += data
+            data = bytes(buf)
+            buf.clear()
+        elif type(data) is not bytes:
+            data = bytes(data)
+        at, size = 0, len(data)  # walk with an index: frames are sliced out once, the rest kept once
+        while at < size:
+            start = data.find(b"##", at)
             if start < 0:
-                keep = 1 if buf.endswith(b"#") else 0
-                self.junk += len(buf) - keep
-                del buf[:len(buf) - keep]
+                keep = 1 if data.endswith(b"#") else 0
+                self.junk += size - at - keep
+                at = size - keep
                 break
-            while buf[start + 2:start + 3] == b"#":  # "###0123…": the last two are the header
+            while data.startswith(b"#", start + 2):  # "###0123…": the last two are the header
                 start += 1
-            if start:
-                self.junk += start
-                del buf[:start]
-            end, after = buf.find(b"\r\n", 2), buf.find(b"##", 2)
+            self.junk += start - at
+            at = start
+            end, after = data.find(b"\r\n", at + 2), data.find(b"##", at + 2)
             if after >= 0 and (end < 0 or after < end):
                 out.append(FrameError("bad-tail", "another frame began before this one ended"))
-                del buf[:after]
+                at = after
                 continue
             if end < 0:
-                if len(buf) > MAX_FRAME:
+                if size - at > MAX_FRAME:
                     out.append(FrameError("too-long", f"no end within {MAX_FRAME} bytes"))
-                    keep = 1 if buf.endswith(b"#") else 0
-                    self.junk += len(buf) - keep
-                    del buf[:len(buf) - keep]
+                    keep = 1 if data.endswith(b"#") else 0
+                    self.junk += size - at - keep
+                    at = size - keep
                 break
-            out.append(bytes(buf[:end + 2]))
-            del buf[:end + 2]
+            out.append(data[at:end + 2])
+            at = end + 2
+        if at < size:
+            buf += data[at:]
         return out

@@ -1,9 +1,10 @@
-"""The HJ 212 listener (`cityloop gateway hj212`, and the demo server): asyncio TCP, one task per connection.
+"""The HJ 212 listener (`cityloop gateway hj212`, and the demo server): asyncio TCP, one Protocol per connection.
 
-Each connection splits and decodes its own frames; a station is known by its MN and password (registered devices
-only). Data frames go to the ingestor in batches — one transaction per batch, never one per frame — and are
-answered (9014) once their batch is committed. A broken frame is counted (in all and per station) and answered
-with 9011 when it asks for answers; nothing one connection sends can affect another."""
+Each connection splits and decodes its own frames as they arrive; a station is known by its MN and password
+(registered devices only). Data frames go to the ingestor in batches on a thread — one transaction per batch, never
+one per frame — and each read is answered (9014) in one write once its batch is committed. A broken frame is counted
+(in all and per station) and answered with 9011 when it asks for answers; nothing one connection sends can affect
+another."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -63,15 +64,13 @@ def station_counter(device_id: int, reason: str) -> str:
     return f"hj212:{device_id}:{reason}"
 
 
-@dataclass(slots=True)
-class Work:
-    """A data frame waiting for its batch: ok once stored; the last frame of a read carries the future its
-    connection waits on (batches are written in queue order, so the read's other frames are done by then)."""
+class Pending(NamedTuple):
+    """A frame whose station must be looked up (unknown MN or wrong password) before it is judged."""
 
     packet: hj212.Packet
-    station: Station
-    future: asyncio.Future[bool] | None = None
-    ok: bool | None = None  # None: not written yet
+
+
+Reply = hj212.Packet | Pending | bytes | None  # a data frame answered once stored, a lookup, an answer, none
 
 
 @dataclass
@@ -95,12 +94,13 @@ class Listener:
         self.stations: dict[str, Station] = {}
         self.loaded_at = 0.0
         self.gate = LookupGate(LOOKUP_AGAIN_SECONDS, LOOKUPS_PER_SECOND)
-        self.queue: list[Work] = []
+        self.waiting: list[Connection] = []  # connections whose chunk's data frames wait for a batch, in order
+        self.queued = 0  # their data frames
         self.pending: Counter[str] = Counter()  # counter deltas written with the next batch
         self.stats: Counter[str] = Counter()  # this process: connections, frames, answers, junk bytes, errors
         self.peers: dict[int, Peer] = {}
         self.server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
+        self.connections: set[Connection] = set()
         self._wake = asyncio.Event()
         self._reload = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
@@ -109,7 +109,8 @@ class Listener:
     async def start(self, host: str, port: int, reuse_port: bool = False) -> int:
         """Load the stations, listen, start batching; returns the bound port (port 0: a free one)."""
         await self.refresh(force=True)
-        self.server = await asyncio.start_server(self._serve, host, port, reuse_port=reuse_port or None)
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(lambda: Connection(self), host, port, reuse_port=reuse_port or None)
         self._flusher = asyncio.create_task(self._flush_loop())
         bound: int = self.server.sockets[0].getsockname()[1]
         return bound
@@ -118,11 +119,11 @@ class Listener:
         """Stop listening, drop the connections, write what is queued."""
         if self.server is not None:
             self.server.close()
-        for writer in list(self._writers):
-            writer.close()
+        for connection in list(self.connections):
+            connection.close()
         if self._flusher is not None:
             self._flusher.cancel()
-        if self.queue or self.pending:
+        if self.waiting or self.pending:
             await self._flush_once()
 
     def invalidate(self) -> None:
@@ -160,89 +161,40 @@ class Listener:
         with self.ingestor.lock, self.factory() as session:  # one user of a connection at a time
             return query(session, *args)
 
-    # --- connections ------------------------------------------------------------------------------------------
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = Peer(str(writer.get_extra_info("peername")), time.time())
-        self.peers[id(writer)] = peer
-        self._writers.add(writer)
-        self.stats["connections"] += 1
-        splitter = hj212.FrameReader()
-        try:
-            while True:
-                try:
-                    async with asyncio.timeout(self.settings.sensor_hj212_idle_seconds):
-                        data = await reader.read(READ_BYTES)
-                except TimeoutError:
-                    break
-                if not data:
-                    break
-                junk = splitter.junk
-                if time.monotonic() - self.loaded_at >= RELOAD_SECONDS:
-                    await self.refresh()
-                items = splitter.feed(data)
-                self.stats["junk_bytes"] += splitter.junk - junk
-                if not items:
-                    continue
-                peer.frames += len(items)
-                peer.last_at = time.time()
-                self.stats["frames"] += len(items)
-                replies: list[Work | bytes | None] = []
-                last: Work | None = None
-                for item in items:
-                    got = self._frame(item, peer)
-                    reply = await self._looked_up(got, peer) if isinstance(got, hj212.Packet) else got
-                    if type(reply) is Work:
-                        last = reply
-                    replies.append(reply)
-                if last is not None and last.ok is None:  # not written yet (a lookup above may have let it be)
-                    last.future = asyncio.get_running_loop().create_future()
-                    self._wake.set()
-                    await last.future
-                answer = self._answer
-                out = b"".join([a for a in (answer(r) if isinstance(r, Work) else r for r in replies) if a])
-                if out:
-                    writer.write(out)
-                    await writer.drain()
-        except (ConnectionError, OSError):
-            pass
-        except Exception:  # noqa: BLE001 - a bug must cost this connection only, and be seen
-            log.exception("HJ 212 connection from %s failed", peer.address)
-        finally:
-            self.peers.pop(id(writer), None)
-            self._writers.discard(writer)
-            writer.close()
-
-    def _frame(self, item: bytes | hj212.FrameError, peer: Peer) -> Work | bytes | hj212.Packet | None:
-        """One frame: a Work for its batch, or the answer to a refused frame (None: no answer); the packet when
-        its station must be looked up first (_looked_up)."""
-        if isinstance(item, hj212.FrameError):
-            return self._refuse(f"hj212-{item.code}", {}, peer)
+    # --- frames -----------------------------------------------------------------------------------------------
+    def judge(self, item: bytes | hj212.FrameError, conn: Connection) -> Reply:
+        """One frame: the packet once admitted to its connection's chunk, the answer to a refused frame (None: no
+        answer), or Pending when its station must be looked up first (looked_up)."""
+        if type(item) is not bytes:
+            assert isinstance(item, hj212.FrameError)
+            return self._refuse(f"hj212-{item.code}", {}, conn.peer)
         try:
             packet = hj212.decode(item)
         except hj212.FrameError as exc:
-            return self._refuse(f"hj212-{exc.code}", hj212.peek(item), peer, rtn=hj212.error_rtn(exc.code))
+            return self._refuse(f"hj212-{exc.code}", hj212.peek(item), conn.peer, rtn=hj212.error_rtn(exc.code))
         station = self.stations.get(packet.mn)
         if station is None or not self._password_ok(packet, station):
-            return packet
-        return self._admit(packet, station, peer)
+            conn.lookups += 1
+            return Pending(packet)
+        return self._admit(packet, station, conn)
 
-    async def _looked_up(self, packet: hj212.Packet, peer: Peer) -> Work | bytes | None:
+    async def looked_up(self, packet: hj212.Packet, conn: Connection) -> Reply:
         """A frame whose MN is unknown or whose password did not match, after looking its station up."""
         station = await self.lookup(packet.mn)  # registered or changed a moment ago?
         if station is None:
-            return self._refuse("unknown-device", hj212.header_fields(packet), peer, rtn=4)
+            return self._refuse("unknown-device", hj212.header_fields(packet), conn.peer, rtn=4)
         if not self._password_ok(packet, station):
-            return self._refuse("hj212-password", hj212.header_fields(packet), peer, rtn=3)
-        return self._admit(packet, station, peer)
+            return self._refuse("hj212-password", hj212.header_fields(packet), conn.peer, rtn=3)
+        return self._admit(packet, station, conn)
 
-    def _admit(self, packet: hj212.Packet, station: Station, peer: Peer) -> Work | None:
-        peer.mn = packet.mn
+    def _admit(self, packet: hj212.Packet, station: Station, conn: Connection) -> hj212.Packet | None:
+        conn.peer.mn = packet.mn
         if packet.cn not in hj212.INTERVALS and packet.cn not in hj212.UPLOADS:  # an answer to a command
             self.stats["ignored"] += 1
             return None
-        work = Work(packet, station)
-        self.queue.append(work)
-        return work
+        conn.packets.append(packet)
+        conn.stations.append(station)
+        return packet
 
     @staticmethod
     def _password_ok(packet: hj212.Packet, station: Station) -> bool:
@@ -262,11 +214,23 @@ class Listener:
             return hj212.request_answer(fields, rtn)
         return None
 
-    def _answer(self, work: Work) -> bytes | None:
-        if work.ok and work.packet.answer_required:
-            self.stats["answers"] += 1
-            return hj212.data_answer(work.packet)
-        return None  # not stored: no answer, so the station sends it again
+    def answers(self, replies: list[Reply], stored: bool) -> bytes:
+        """The answers of a chunk's frames, in order, as one write (data frames only when stored)."""
+        out, answered = [], 0
+        for reply in replies:
+            if type(reply) is bytes:
+                out.append(reply)
+            elif stored and type(reply) is hj212.Packet and reply.answer_required:
+                out.append(hj212.data_answer(reply))
+                answered += 1
+        self.stats["answers"] += answered
+        return b"".join(out)
+
+    def enqueue(self, conn: Connection) -> None:
+        """A connection's judged chunk: its data frames wait for the next batch."""
+        self.waiting.append(conn)
+        self.queued += len(conn.packets)
+        self._wake.set()
 
     # --- batches ----------------------------------------------------------------------------------------------
     async def _flush_loop(self) -> None:
@@ -274,34 +238,42 @@ class Listener:
         # under load, whatever arrived while the last batch was written is the next batch.
         pause, idle = self.settings.sensor_flush_ms / 1000, True
         while True:
-            if not self.queue and not self.pending:
+            if not self.waiting and not self.pending:
                 idle = True
                 self._wake.clear()
                 await self._wake.wait()
-            if idle and len(self.queue) < MAX_PER_FLUSH:
+            if idle and self.queued < MAX_PER_FLUSH:
                 await asyncio.sleep(pause)
             idle = False
             if not await self._flush_once():
                 await asyncio.sleep(0.5)  # the database is busy or down: the stations will send again
 
     async def _flush_once(self) -> bool:
-        works, self.queue = self.queue[:MAX_PER_FLUSH], self.queue[MAX_PER_FLUSH:]
+        # Whole chunks (a chunk is answered in one write), up to about MAX_PER_FLUSH frames.
+        waiting, count, taken = self.waiting, 0, 0
+        while taken < len(waiting) and count < MAX_PER_FLUSH:
+            count += len(waiting[taken].packets)
+            taken += 1
+        conns, self.waiting = waiting[:taken], waiting[taken:]
+        self.queued -= count
+        packets: list[hj212.Packet] = []
+        stations: list[Station] = []
+        for conn in conns:
+            packets += conn.packets
+            stations += conn.stations
         counts, self.pending = self.pending, Counter()
         ok = False
         try:
-            result = await asyncio.to_thread(self.ingest, [w.packet for w in works], [w.station for w in works],
-                                             counts)
+            result = await asyncio.to_thread(self.ingest, packets, stations, counts)
             ok = True
             self.stats["readings"] += result.accepted
             self.stats["intervals"] += result.intervals
         except Exception:  # noqa: BLE001 - one failed batch never stops the listener
-            log.exception("HJ 212 batch of %d frames failed", len(works))
+            log.exception("HJ 212 batch of %d frames failed", len(packets))
             self.pending.update(counts)
         finally:  # also when cancelled (closing): unanswered frames are sent again by their stations
-            for work in works:
-                work.ok = ok
-                if work.future is not None and not work.future.done():
-                    work.future.set_result(ok)
+            for conn in conns:
+                conn.stored(ok)
         return ok
 
     def ingest(self, packets: list[hj212.Packet], stations: list[Station], counts: dict[str, int]) -> Result:
@@ -350,3 +322,157 @@ class Listener:
             return None if local is None else local.replace(tzinfo=self.tz).astimezone(timezone.utc)
         except (OverflowError, ValueError):
             return None
+
+
+class Connection(asyncio.Protocol):
+    """One station's connection. Each received chunk is split, judged and queued at once; the chunk is answered
+    in one write when its batch is stored. Meanwhile what arrives waits in `backlog`, and reading pauses once
+    READ_BYTES wait (or the answers cannot be sent): a station cannot make the listener hold more."""
+
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
+        self.loop = asyncio.get_running_loop()
+        self.splitter = hj212.FrameReader()
+        self.transport: asyncio.Transport | None = None
+        self.peer = Peer("", time.time())
+        self.replies: list[Reply] = []  # the chunk's frames, in order
+        self.packets: list[hj212.Packet] = []  # the chunk's data frames and their stations, for the batch
+        self.stations: list[Station] = []
+        self.lookups = 0  # Pending replies of the chunk
+        self.busy = False  # a chunk is being judged or waits for its batch
+        self.backlog = bytearray()
+        self.paused = self.blocked = self.eof = False  # reading paused; writing paused by the transport; EOF seen
+        self.idle = listener.settings.sensor_hj212_idle_seconds
+        self.heard = self.loop.time()  # when the station last sent, or was last answered
+        self.timer: asyncio.TimerHandle | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's are not its subclasses
+        self.peer.address = str(transport.get_extra_info("peername"))
+        self.listener.peers[id(self)] = self.peer
+        self.listener.connections.add(self)
+        self.listener.stats["connections"] += 1
+        self.timer = self.loop.call_later(self.idle, self._idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.listener.peers.pop(id(self), None)
+        self.listener.connections.discard(self)
+        if self.timer is not None:
+            self.timer.cancel()
+        self.transport = None
+
+    def close(self) -> None:
+        """Hang up."""
+        if self.transport is not None:
+            self.transport.close()
+
+    def _idle(self) -> None:
+        # A station silent for `idle` seconds while the listener waits for it is hung up on.
+        wait = self.idle if self.busy or self.blocked else self.heard + self.idle - self.loop.time()
+        if wait <= 0:
+            self.close()
+        else:
+            self.timer = self.loop.call_later(wait, self._idle)
+
+    def data_received(self, data: bytes) -> None:
+        self.heard = self.loop.time()
+        if self.busy or self.blocked or self.backlog:  # in order, after the chunk being answered
+            self.backlog += data
+            if len(self.backlog) >= READ_BYTES and not self.paused and self.transport is not None:
+                self.paused = True
+                self.transport.pause_reading()
+            return
+        self._chunk(data)
+
+    def eof_received(self) -> bool:
+        if not self.busy and not self.blocked and not self.backlog:
+            return False  # close
+        self.eof = True  # answer what was sent first
+        return True
+
+    def pause_writing(self) -> None:
+        self.blocked = True
+
+    def resume_writing(self) -> None:
+        self.blocked = False
+        if not self.busy:
+            self._next()
+
+    def _chunk(self, data: bytes) -> None:
+        """Split, count and judge one chunk (the lookups and a stale directory's reload on a task)."""
+        listener, splitter = self.listener, self.splitter
+        self.busy = True
+        try:
+            junk = splitter.junk
+            items = splitter.feed(data)
+            listener.stats["junk_bytes"] += splitter.junk - junk
+            if not items:
+                self.stored(True)
+                return
+            peer = self.peer
+            peer.frames += len(items)
+            peer.last_at = time.time()
+            listener.stats["frames"] += len(items)
+            if time.monotonic() - listener.loaded_at >= RELOAD_SECONDS:
+                self.task = self.loop.create_task(self._later(items))
+                return
+            judge = listener.judge
+            self.replies = [judge(item, self) for item in items]
+            if self.lookups:
+                self.task = self.loop.create_task(self._later(None))
+            else:
+                self._judged()
+        except Exception:  # noqa: BLE001 - a bug must cost this connection only, and be seen
+            self._failed()
+
+    async def _later(self, items: list[bytes | hj212.FrameError] | None) -> None:
+        """The chunk's frames after reloading the directory (items) or with their lookups done (None)."""
+        listener = self.listener
+        try:
+            if items is not None:
+                await listener.refresh()
+                self.replies = [listener.judge(item, self) for item in items]
+            replies = self.replies
+            for i, reply in enumerate(replies):
+                if type(reply) is Pending:
+                    replies[i] = await listener.looked_up(reply.packet, self)
+            self._judged()
+        except Exception:  # noqa: BLE001 - as in _chunk
+            self._failed()
+
+    def _judged(self) -> None:
+        self.lookups = 0
+        if self.packets:
+            self.listener.enqueue(self)
+        else:
+            self.stored(True)
+
+    def stored(self, ok: bool) -> None:
+        """The chunk's batch is written (ok) or failed: answer the chunk, then take what arrived meanwhile."""
+        try:
+            out = self.listener.answers(self.replies, ok)
+            if out and self.transport is not None and not self.transport.is_closing():
+                self.transport.write(out)
+        except Exception:  # noqa: BLE001 - as in _chunk
+            self._failed()
+        self.replies, self.packets, self.stations = [], [], []
+        self.heard, self.busy, self.task = self.loop.time(), False, None
+        self._next()
+
+    def _next(self) -> None:
+        if self.busy or self.blocked or self.transport is None or self.transport.is_closing():
+            return
+        if self.backlog:
+            data = bytes(self.backlog[:READ_BYTES])
+            del self.backlog[:READ_BYTES]
+            self._chunk(data)
+        elif self.eof:
+            self.close()
+        elif self.paused:
+            self.paused = False
+            self.transport.resume_reading()
+
+    def _failed(self) -> None:
+        log.exception("HJ 212 connection from %s failed", self.peer.address)
+        self.close()
