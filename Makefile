@@ -28,14 +28,11 @@ demo: install
 demo-city: install
 	$(BIN)/cityloop demo --city --port $(PORT)
 
-# SQLite always; PostgreSQL too when CITYLOOP_TEST_DATABASE_URL is set (.ci/run sets it).
+# SQLite always; PostgreSQL too, side by side, when CITYLOOP_TEST_DATABASE_URL is set (.ci/run sets it).
 test: install system-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	env -u CITYLOOP_TEST_DATABASE_URL $(BIN)/pytest
-	@if [ -n "$$CITYLOOP_TEST_DATABASE_URL" ]; then \
-		echo "== PostgreSQL: $$CITYLOOP_TEST_DATABASE_URL"; $(BIN)/pytest; \
-	else echo "(PostgreSQL run skipped: CITYLOOP_TEST_DATABASE_URL not set)"; fi
+	@scripts/test-both.sh $(BIN)
 
 # The quick loop while working: no browser, subprocess or whole-demo tests, SQLite only.
 test-fast: install

@@ -45,7 +45,7 @@ class Server:
             [sys.executable, "-m", "uvicorn", "cityloop.app:create_app", "--factory", "--port", str(self.port),
              "--log-level", "error"], env=self.env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until_up(self.base, 30)
+        wait_until_up(self.base, 90)
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -48,7 +48,7 @@ class Server:
             [sys.executable, "-m", "uvicorn", "cityloop.app:create_app", "--factory", "--port", str(self.port),
              "--workers", "2", "--log-level", "error"], env=self.env, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until_up(f"http://127.0.0.1:{self.port}", 30)
+        wait_until_up(f"http://127.0.0.1:{self.port}", 90)  # a loaded 2-core CI machine starts two workers slowly
 
     def kill(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)  # the whole group: master and workers, no clean shutdown
