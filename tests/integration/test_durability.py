@@ -5,10 +5,6 @@ each of them once. The same for batches of sensor readings a gateway posts."""
 from __future__ import annotations
 
 import itertools
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -25,9 +21,10 @@ from cityloop.geo.queries import build_index
 from cityloop.org.security import issue_token
 from cityloop.sensors import devices as registry
 from cityloop.sensors.models import Reading
-from tests.conftest import SHANGHAI, free_port, wait_until_up
+from tests.conftest import SHANGHAI
 from tests.factories import seed_world
 from tests.integration.test_backup import two_databases  # noqa: F401
+from tests.server_process import ServerProcess
 
 SECRET = "durability-test-secret-32-bytes-long"
 GATEWAY_KEY = "durability-gateway-key"
@@ -36,26 +33,7 @@ BATCH = 10  # readings per telemetry request
 NOW = datetime(2026, 11, 23, 9, tzinfo=SHANGHAI)
 
 
-class Server:
-    def __init__(self, url: str, media, port: int, **env: str):
-        self.env = {**os.environ, "CITYLOOP_DATABASE_URL": url, "CITYLOOP_SECRET_KEY": SECRET,
-                    "CITYLOOP_MEDIA_DIR": str(media), "CITYLOOP_SCHEDULER_IN_SERVER": "false", **env}
-        self.env.pop("CITYLOOP_DEMO", None)
-        self.port, self.proc = port, None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "cityloop.app:create_app", "--factory", "--port", str(self.port),
-             "--workers", "2", "--log-level", "error"], env=self.env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until_up(f"http://127.0.0.1:{self.port}", 90)  # a loaded 2-core CI machine starts two workers slowly
-
-    def kill(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)  # the whole group: master and workers, no clean shutdown
-        self.proc.wait()
-
-
-def _under_kills(server: Server, new_key, send) -> tuple[set, set]:
+def _under_kills(server: ServerProcess, new_key, send) -> tuple[set, set]:
     """Six clients send fresh items (`send(key)` → acknowledged?) while the server is killed KILLS times and
     restarted; returns the acknowledged and the unacknowledged keys."""
     acked, unacked, lock, stop = set(), set(), threading.Lock(), threading.Event()
@@ -106,8 +84,8 @@ def test_acknowledged_reports_survive_sigkill(two_databases, tmp_path):  # noqa:
     session, world = _seeded(url)
     inspector, point = world.users["inspector01"].id, world.point("341122100001001")
     token = issue_token(SECRET, inspector, "inspector01", datetime.now(timezone.utc), 60)
-    server = Server(url, tmp_path / "media", free_port())
-    base = f"http://127.0.0.1:{server.port}/api/v1/cases"
+    server = ServerProcess(url, SECRET, tmp_path / "media", tmp_path / "server.log", workers=2)
+    base = f"{server.base}/api/v1/cases"
 
     def post(key: str) -> bool:
         body = {"category_code": "06010", "lon": point[0], "lat": point[1], "description": f"报告 {key}"}
@@ -141,8 +119,9 @@ def test_acknowledged_telemetry_survives_sigkill(two_databases, tmp_path):  # no
             build_index(session).locate, NOW)
         session.commit()
         device_id = device.id
-    server = Server(url, tmp_path / "media", free_port(), CITYLOOP_SENSOR_GATEWAY_KEYS=f'["{GATEWAY_KEY}"]')
-    url_telemetry = f"http://127.0.0.1:{server.port}/api/v1/telemetry"
+    server = ServerProcess(url, SECRET, tmp_path / "media", tmp_path / "server.log", workers=2,
+                           CITYLOOP_SENSOR_GATEWAY_KEYS=f'["{GATEWAY_KEY}"]')
+    url_telemetry = f"{server.base}/api/v1/telemetry"
     start_ms = int(time.time() * 1000) - 3_600_000  # an hour ago: inside retention, never in the future
     batches = itertools.count()
 

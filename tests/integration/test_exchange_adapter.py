@@ -13,7 +13,7 @@ import pytest
 
 from cityloop.exchange.domain import signature_ok
 from tests.conftest import free_port
-from tests.integration.exchange_servers import COUNTY, EXCHANGE_KEY, Server, headers, seeded, wait_for
+from tests.integration.exchange_servers import COUNTY, EXCHANGE_KEY, headers, server, seeded, wait_for
 from tests.integration.test_backup import two_databases  # noqa: F401
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def test_a_national_json_upstream_receives_mapped_batches(two_databases, tmp_pat
     users = seeded(county_url)
     upstream = Upstream()
     upstream.thread.start()
-    county = Server(county_url, tmp_path / "media", CITYLOOP_EXCHANGE_UPSTREAM_URL=f"http://127.0.0.1:{upstream.port}/in",
+    county = server(county_url, tmp_path / "media", CITYLOOP_EXCHANGE_UPSTREAM_URL=f"http://127.0.0.1:{upstream.port}/in",
                     CITYLOOP_EXCHANGE_KEY=EXCHANGE_KEY, CITYLOOP_EXCHANGE_ADAPTER="national-json",
                     CITYLOOP_EXCHANGE_INTERVAL_SECONDS="0.2", CITYLOOP_EXCHANGE_BACKOFF_MAX_SECONDS="1")
     county.start()

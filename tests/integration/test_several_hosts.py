@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,8 +19,9 @@ from cityloop.db.migrate import upgrade
 from cityloop.org.models import User
 from cityloop.org.security import hash_password, issue_token
 from cityloop.db.leader import LOCK_KEY
-from tests.conftest import SHANGHAI, free_port, wait_until_up
+from tests.conftest import SHANGHAI
 from tests.factories import seed_world
+from tests.server_process import ServerProcess
 
 pytestmark = pytest.mark.slow
 BASE_URL = os.environ.get("CITYLOOP_TEST_DATABASE_URL", "")
@@ -57,41 +55,20 @@ def hosts_db():
     server.dispose()
 
 
-class Host:
-    """One `cityloop serve` subprocess; its log goes to a file (a full pipe would stall it)."""
-
-    def __init__(self, name: str, db_url: str, tmp: Path):
-        self.port, self.log = free_port(), tmp / f"{name}.log"
-        env = {**os.environ, "CITYLOOP_DATABASE_URL": db_url, "CITYLOOP_SECRET_KEY": SECRET,
-               "CITYLOOP_MEDIA_DIR": str(tmp / "media"), "CITYLOOP_SCHEDULER_IN_SERVER": "true",
-               "CITYLOOP_SCREEN_POLL_SECONDS": "0.3", "CITYLOOP_LOGIN_MAX_FAILURES": "4",
-               "CITYLOOP_PUBLIC_REPORTS_PER_IP_HOUR": "3", "CITYLOOP_MAP_TILES_PATH": str(tmp / "none.mbtiles")}
-        env.pop("CITYLOOP_DEMO", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "cityloop.cli", "serve", "--port", str(self.port)],
-                                     env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self) -> None:
-        def alive() -> None:
-            assert self.proc.poll() is None, self.log.read_text()
-
-        wait_until_up(self.url, 90, alive)  # a loaded machine imports slowly
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def new_host(name: str, db_url: str, tmp: Path) -> ServerProcess:
+    """One `cityloop serve` host with its scheduler and tight limits, so cross-host effects show quickly."""
+    return ServerProcess(db_url, SECRET, tmp / "media", tmp / f"{name}.log", scheduler=True,
+                         CITYLOOP_SCREEN_POLL_SECONDS="0.3", CITYLOOP_LOGIN_MAX_FAILURES="4",
+                         CITYLOOP_PUBLIC_REPORTS_PER_IP_HOUR="3", CITYLOOP_MAP_TILES_PATH=str(tmp / "none.mbtiles"))
 
 
 @pytest.fixture
 def two_hosts(hosts_db, tmp_path):
     db_url, world, engine = hosts_db
-    a, b = Host("a", db_url, tmp_path), Host("b", db_url, tmp_path)
+    a, b = new_host("a", db_url, tmp_path), new_host("b", db_url, tmp_path)
     try:
+        a.launch()
+        b.launch()
         a.wait_ready()
         b.wait_ready()
         yield a, b, world, engine
@@ -137,16 +114,16 @@ def test_two_hosts_on_one_database_act_as_one_system(two_hosts):
     lon, lat = world.point("341122100001001")
 
     # A big screen on B hears a case created on A; the same Idempotency-Key on A then B makes one case.
-    with httpx.stream("GET", f"{b.url}/api/v1/screen/stream", headers=bearer(world, "leader1"),
+    with httpx.stream("GET", f"{b.base}/api/v1/screen/stream", headers=bearer(world, "leader1"),
                       timeout=httpx.Timeout(10, read=6)) as stream:
         assert stream.status_code == 200
         lines = stream.iter_lines()
         first = change_version(lines)
         report = {"category_code": "06010", "lon": lon, "lat": lat, "description": "路边有暴露垃圾"}
         h = {**bearer(world, "inspector01"), "Idempotency-Key": "two-hosts-1"}
-        made = httpx.post(f"{a.url}/api/v1/cases", json=report, headers=h, timeout=10)
+        made = httpx.post(f"{a.base}/api/v1/cases", json=report, headers=h, timeout=10)
         assert made.status_code == 201, made.text
-        again = httpx.post(f"{b.url}/api/v1/cases", json=report, headers=h, timeout=10)
+        again = httpx.post(f"{b.base}/api/v1/cases", json=report, headers=h, timeout=10)
         assert again.status_code == 200 and again.json()["id"] == made.json()["id"]
         started = time.monotonic()
         assert change_version(lines) > first
@@ -155,8 +132,8 @@ def test_two_hosts_on_one_database_act_as_one_system(two_hosts):
         assert conn.execute(text("SELECT count(*) FROM cases")).scalar() == 1  # the only case so far
 
     # Failed logins on A and B add up to one lockout (4 wrong passwords allowed per account and address).
-    def login(host: Host, password: str) -> int:
-        return httpx.post(f"{host.url}/api/v1/auth/token", data={"username": "operator1", "password": password},
+    def login(host: ServerProcess, password: str) -> int:
+        return httpx.post(f"{host.base}/api/v1/auth/token", data={"username": "operator1", "password": password},
                           timeout=10).status_code
 
     codes = [login(host, "wrong") for host in (a, b, a, b, a, b)]
@@ -164,8 +141,8 @@ def test_two_hosts_on_one_database_act_as_one_system(two_hosts):
     assert login(a, PASSWORD) == 429 and login(b, PASSWORD) == 429  # locked on both, even the right password
 
     # The public reporting limit (3 an hour per address) is one count over both hosts.
-    def public(host: Host) -> int:
-        return httpx.post(f"{host.url}/api/v1/channels/public/reports",
+    def public(host: ServerProcess) -> int:
+        return httpx.post(f"{host.base}/api/v1/channels/public/reports",
                           data={"lon": str(lon), "lat": str(lat), "description": "路边垃圾堆了好几天"},
                           files=[("photos", ("p.jpg", jpeg(), "image/jpeg"))], timeout=10).status_code
 
@@ -177,24 +154,24 @@ def test_two_hosts_on_one_database_act_as_one_system(two_hosts):
     preview = {"start": "2026-12-04T17:00:00+08:00", "limit": "2h"}  # Friday 17:00: the weekend is skipped
 
     def due_on_b() -> str:
-        res = httpx.get(f"{b.url}/api/v1/sla/preview", params=preview, headers=admin, timeout=10)
+        res = httpx.get(f"{b.base}/api/v1/sla/preview", params=preview, headers=admin, timeout=10)
         assert res.status_code == 200, res.text
         return res.json()["due_at"]
 
     assert due_on_b().startswith("2026-12-07T09:00")
-    put = httpx.put(f"{a.url}/api/v1/sla/calendar/2026-12-05", json={"day": "2026-12-05", "is_workday": True},
+    put = httpx.put(f"{a.base}/api/v1/sla/calendar/2026-12-05", json={"day": "2026-12-05", "is_workday": True},
                     headers=admin, timeout=10)
     assert put.status_code == 200, put.text
     until(lambda: due_on_b().startswith("2026-12-05T09:00"), 3)
 
     # A catalog change on A reaches B's suggestions (cached on B for ten minutes otherwise).
     def score_on_b(words: str) -> float:
-        res = httpx.get(f"{b.url}/api/v1/catalog/suggest", params={"text": words}, headers=admin, timeout=10)
+        res = httpx.get(f"{b.base}/api/v1/catalog/suggest", params={"text": words}, headers=admin, timeout=10)
         assert res.status_code == 200, res.text
         return max([s["score"] for s in res.json()["items"] if s["code"] == "09006"], default=0.0)
 
     before = score_on_b("烧烤摊夜市")
-    patched = httpx.patch(f"{a.url}/api/v1/catalog/categories/09006/conditions/01",
+    patched = httpx.patch(f"{a.base}/api/v1/catalog/categories/09006/conditions/01",
                           json={"description": "烧烤摊夜市占道经营"}, headers=admin, timeout=10)
     assert patched.status_code == 200, patched.text
     until(lambda: score_on_b("烧烤摊夜市") > before, 3)
@@ -202,24 +179,24 @@ def test_two_hosts_on_one_database_act_as_one_system(two_hosts):
     # A device registered through A is known to B's telemetry intake at once.
     def reading_on_b() -> dict:
         now = datetime.now(timezone.utc).isoformat()
-        res = httpx.post(f"{b.url}/api/v1/telemetry", headers=admin, timeout=10,
+        res = httpx.post(f"{b.base}/api/v1/telemetry", headers=admin, timeout=10,
                          json={"readings": [{"device_id": "NO-9", "ts": now, "values": {"leq_db": 40}}]})
         assert res.status_code == 200, res.text
         return res.json()
 
     assert "unknown-device" in str(reading_on_b()["rejected"])  # B has just (re)loaded its directory
-    added = httpx.post(f"{a.url}/api/v1/sensors/devices", headers=admin, timeout=10,
+    added = httpx.post(f"{a.base}/api/v1/sensors/devices", headers=admin, timeout=10,
                        json={"code": "NO-9", "name": "噪声监测", "type": "noise", "lon": lon, "lat": lat})
     assert added.status_code == 201, added.text
     assert until(lambda: reading_on_b()["accepted"] == 1, 3)
 
     # A role taken away on A is refused on B at once (B had the user's actor cached).
     op = bearer(world, "operator1")
-    assert httpx.get(f"{b.url}/api/v1/screen/summary", headers=op, timeout=10).status_code == 200
+    assert httpx.get(f"{b.base}/api/v1/screen/summary", headers=op, timeout=10).status_code == 200
     uid = world.users["operator1"].id
-    assert httpx.patch(f"{a.url}/api/v1/users/{uid}", json={"roles": ["inspector"]}, headers=admin,
+    assert httpx.patch(f"{a.base}/api/v1/users/{uid}", json={"roles": ["inspector"]}, headers=admin,
                        timeout=10).status_code == 200
-    until(lambda: httpx.get(f"{b.url}/api/v1/screen/summary", headers=op, timeout=10).status_code == 403, 3)
+    until(lambda: httpx.get(f"{b.base}/api/v1/screen/summary", headers=op, timeout=10).status_code == 403, 3)
 
     # Both hosts start a scheduler; one holds the lock and runs the jobs, and the other takes over when it stops.
     def holders() -> list[str]:

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 
@@ -17,8 +14,9 @@ from cityloop.db import make_engine, make_session_factory
 from cityloop.db.migrate import upgrade
 from cityloop.org.models import User
 from cityloop.org.security import issue_token
-from tests.conftest import SHANGHAI, free_port, wait_until_up
+from tests.conftest import SHANGHAI
 from tests.factories import seed_world
+from tests.server_process import ServerProcess
 
 SECRET = "shutdown-test-secret-of-32-characters"
 
@@ -31,31 +29,19 @@ def test_sigterm_ends_an_open_screen_stream_and_the_server_exits(tmp_path):
         s.execute(update(User).values(password_hash="!"))  # not a demo database
         s.commit()
         leader = world.users["leader1"].id
-    port = free_port()
-    env = {**os.environ, "CITYLOOP_DATABASE_URL": url, "CITYLOOP_SECRET_KEY": SECRET,
-           "CITYLOOP_MEDIA_DIR": str(tmp_path / "media"), "CITYLOOP_SCHEDULER_IN_SERVER": "false",
-           "CITYLOOP_SCREEN_POLL_SECONDS": "0.5"}
-    env.pop("CITYLOOP_DEMO", None)
-    proc = subprocess.Popen([sys.executable, "-m", "cityloop.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = ServerProcess(url, SECRET, tmp_path / "media", tmp_path / "serve.log", CITYLOOP_SCREEN_POLL_SECONDS="0.5")
     try:
-        base = f"http://127.0.0.1:{port}"
-        def alive() -> None:
-            assert proc.poll() is None, proc.stdout.read()
-
-        wait_until_up(base, 60, alive)  # a loaded machine imports slowly
+        server.start()
         token = issue_token(SECRET, leader, "leader1", datetime.now(timezone.utc), 10)
-        with httpx.stream("GET", f"{base}/api/v1/screen/stream", headers={"Authorization": f"Bearer {token}"},
+        with httpx.stream("GET", f"{server.base}/api/v1/screen/stream", headers={"Authorization": f"Bearer {token}"},
                           timeout=30) as stream:
             assert stream.status_code == 200
             lines = stream.iter_lines()
             assert next(lines).startswith("event: change")  # the stream is live
-            proc.send_signal(signal.SIGTERM)
+            server.signal(signal.SIGTERM)
             started = time.monotonic()
-            proc.wait(timeout=15)
+            server.proc.wait(timeout=15)
             assert time.monotonic() - started < 8
-        assert proc.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it caught once it is done
+        assert server.proc.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal it caught once done
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        server.kill()
