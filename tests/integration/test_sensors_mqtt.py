@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from cityloop.state import app_state
-from cityloop.sensors.mqtt import LocalBroker, Subscriber, publish
+from cityloop.sensors.mqtt import LocalBroker, Subscriber, partition_of, publish
+from cityloop.sensors.pipeline import Ingestor
 from cityloop.sensors.service import get_ingestor
 from cityloop.sensors.simulate import messages
 from tests.integration.sensors_kit import (  # noqa: F401
@@ -30,8 +31,10 @@ def broker():
 def subscribe(app, sensors, broker):
     started = []
 
-    def _start(shared: bool = True) -> Subscriber:
-        sub = Subscriber(get_ingestor(app_state(app)), app_state(app).settings, broker, shared=shared).start()
+    def _start(shared: bool = True, ingestor: Ingestor | None = None,
+               partition: tuple[int, int] | None = None) -> Subscriber:
+        sub = Subscriber(ingestor or get_ingestor(app_state(app)), app_state(app).settings, broker, shared=shared,
+                         partition=partition).start()
         assert sub.ready.wait(10), "could not subscribe"
         started.append(sub)
         return sub
@@ -105,6 +108,30 @@ def test_a_shared_subscription_splits_the_load_without_duplicates(app, api, sens
     wait_until(lambda: ingestor.counts["accepted"] >= 2000)
     assert first.received > 0 and second.received > 0 and first.received + second.received == 2000
     assert ingestor.counts["stored"] == 2000
+
+
+def test_two_partitions_split_the_devices_and_the_storm_comes_out_exactly_as_from_one(app, api, sensors, broker,
+                                                                                    subscribe, clock, login, fake):
+    """Each partition is its own process in production (its own rule state): here two ingestors, one per
+    partition. Every device's readings reach exactly one of them, so durations and clears work as with one."""
+    clock.set(STORM_START + timedelta(minutes=STORM_MINUTES))
+    state = app_state(app)
+    first = get_ingestor(state)
+    second = Ingestor(state.session_factory, state.settings, state.clock, state.sensor_notifier)
+    second.lock = first.lock  # tests share one connection, so the two take turns; their rule states stay apart
+    subs = [subscribe(ingestor=first, partition=(0, 2)), subscribe(ingestor=second, partition=(1, 2))]
+    plan, ticks = storm(sensors)
+    total = sum(len(t) for t in ticks)
+    publish(broker, [m for tick in ticks for m in messages(tick, "341122")], qos=1)
+    wait_until(lambda: first.counts["accepted"] + second.counts["accepted"] >= total)
+    for sub in subs:
+        sub.stop()
+    owners = {code: partition_of(code, 2) for code in sensors}
+    assert set(owners.values()) == {0, 1}  # the test devices land in both partitions
+    assert first.counts["accepted"] == sum(len([r for r in t if owners[r["device_id"]] == 0]) for t in ticks)
+    assert first.counts["stored"] + second.counts["stored"] == total
+    assert all(sub.received + sub.skipped == len(ticks) * len(sensors) for sub in subs)
+    check_storm_outcome(api, login, plan, fake)
 
 
 def test_a_failing_batch_is_retried_and_the_subscriber_survives(app, sensors, broker, subscribe, clock,

@@ -71,21 +71,33 @@ def _hear_registry(ingestor: Ingestor, settings: Settings, *more: Listener) -> C
 @ingest_app.command("mqtt")
 def ingest_mqtt(url: Optional[str] = typer.Option(None, help="broker URL (default settings.sensor_mqtt_url)"),
                 no_share: bool = typer.Option(False, "--no-share", help="plain subscription instead of $share"),
+                workers: int = typer.Option(1, min=1, max=64, help="processes, each owning the devices that hash "
+                                                                   "to it (one per core)"),
+                partition: Optional[str] = typer.Option(None, help="k/n: be partition k of n (what --workers runs)"),
                 seconds: float = typer.Option(0, help="stop after this many seconds (0: run until Ctrl-C)")) -> None:
-    """Subscribe to cityloop/<tenant>/devices/+/telemetry and ingest (run several: the shared group splits)."""
-    from cityloop.sensors.mqtt import Subscriber
+    """Subscribe to cityloop/<tenant>/devices/+/telemetry and ingest; --workers N: N processes split the devices
+    (each device's readings stay in one process, in order); several replicas without --workers share $share."""
+    from cityloop.sensors.mqtt import Subscriber, parse_partition
     from cityloop.sensors.notify import Outbox
     from cityloop.sensors.pipeline import Ingestor
     from cityloop.shared.clock import SystemClock
 
-    settings = _settings()
-    ingestor = Ingestor(_ingest_factory(settings), settings, SystemClock(), Outbox(settings))
-    sub = Subscriber(ingestor, settings, url, shared=not no_share).start()
-    bus = _hear_registry(ingestor, settings)
+    try:
+        part = parse_partition(partition) if partition else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--partition") from None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    console.print(f"订阅 / subscribed: {sub.url} (group {settings.sensor_mqtt_group}, tenant {settings.sensor_tenant})")
+    if workers > 1 and part is None:
+        _run_partitions(workers, url, seconds, stop)
+        return
+    settings = _settings()
+    ingestor = Ingestor(_ingest_factory(settings), settings, SystemClock(), Outbox(settings))
+    sub = Subscriber(ingestor, settings, url, shared=not no_share, partition=part).start()
+    bus = _hear_registry(ingestor, settings)
+    whose = f"partition {part[0]}/{part[1]}" if part else f"group {settings.sensor_mqtt_group}"
+    console.print(f"订阅 / subscribed: {sub.url} ({whose}, tenant {settings.sensor_tenant})")
     started = time.monotonic()
     while not stop.wait(5):
         console.print(f"received {sub.received} · accepted {ingestor.counts['accepted']} · "
@@ -95,6 +107,18 @@ def ingest_mqtt(url: Optional[str] = typer.Option(None, help="broker URL (defaul
     sub.stop()
     bus.stop()
     ingestor.flush_state()
+
+
+def _run_partitions(workers: int, url: str | None, seconds: float, stop: threading.Event) -> None:
+    """Run `ingest mqtt --partition k/workers` for every k and keep them running until stopped."""
+    import sys
+
+    from cityloop.shared.workers import run_workers
+
+    base = [sys.executable, "-m", "cityloop.cli", "ingest", "mqtt", "--seconds", str(seconds)]
+    base += ["--url", url] if url else []
+    console.print(f"{workers} 个接入进程 / ingest processes, devices split by hash")
+    run_workers([[*base, "--partition", f"{k}/{workers}"] for k in range(workers)], stop)
 
 
 @gateway_app.command("hj212")

@@ -1,8 +1,10 @@
 """MQTT transport: the production subscriber (`cityloop ingest mqtt`) and a small publisher for the simulator.
 
-The subscriber joins the shared subscription $share/<group>/cityloop/<tenant>/devices/+/telemetry, so several
-workers split the messages; it gathers messages for `sensor_flush_ms` and hands each batch to the ingestor. A bad
-message is counted and skipped; a failed batch is retried, then counted — the subscriber keeps running."""
+The subscriber joins the shared subscription $share/<group>/cityloop/<tenant>/devices/+/telemetry, so replicas
+split the messages; or, as one of N partitions, a plain subscription keeping only the devices that hash to it, so
+each device's readings reach one process in order and its rule state (durations, hysteresis) stays whole. It
+gathers messages for `sensor_flush_ms` and hands each batch to the ingestor. A bad message is counted and skipped;
+a failed batch is retried, then counted — the subscriber keeps running."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import logging
 import threading
 import time
 import uuid
+import zlib
 from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -56,15 +59,31 @@ def topic_filter(settings: Settings, shared: bool = True) -> str:
     return f"$share/{settings.sensor_mqtt_group}/{base}" if shared else base
 
 
-class Subscriber:
-    """Receives telemetry and feeds the ingestor in batches, on two threads (paho's and the flusher)."""
+def partition_of(device_code: str, partitions: int) -> int:
+    """The ingest partition a device's telemetry belongs to: the same in every process and after restarts."""
+    return zlib.crc32(device_code.encode()) % partitions
 
-    def __init__(self, ingestor: Ingestor, settings: Settings, url: str | None = None, shared: bool = True) -> None:
+
+def parse_partition(text: str) -> tuple[int, int]:
+    """(k, n) of "k/n", 0 ≤ k < n; ValueError otherwise."""
+    k, sep, n = text.partition("/")
+    if not sep or not k.isdigit() or not n.isdigit() or not 0 <= int(k) < int(n):
+        raise ValueError(f"partition {text!r}: expected k/n with 0 ≤ k < n, e.g. 0/2")
+    return int(k), int(n)
+
+
+class Subscriber:
+    """Receives telemetry and feeds the ingestor in batches, on two threads (paho's and the flusher);
+    `partition` (k, n): keep only the devices partition_of() puts in k, from a plain subscription."""
+
+    def __init__(self, ingestor: Ingestor, settings: Settings, url: str | None = None, shared: bool = True,
+                 partition: tuple[int, int] | None = None) -> None:
         self.ingestor, self.settings = ingestor, settings
         self.url = url or settings.sensor_mqtt_url
-        self.shared = shared
+        self.shared = shared and partition is None
+        self.partition = partition
         self.queue: deque[tuple[str, bytes | bytearray]] = deque()
-        self.received = self.batches = self.failed_batches = 0
+        self.received = self.skipped = self.batches = self.failed_batches = 0
         self.ready = threading.Event()
         self._stop = threading.Event()
         # MQTT 3.1.1: paho parses every v5 PUBLISH's properties, about half its cost per message; $share
@@ -82,7 +101,13 @@ class Subscriber:
         self.ready.set()
 
     def _on_message(self, c: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self.queue.append((msg.topic, msg.payload))
+        topic = msg.topic
+        if self.partition is not None:
+            k, n = self.partition  # the filter's one "+" level guarantees cityloop/<tenant>/devices/<code>/…
+            if partition_of(topic.split("/", 4)[3], n) != k:
+                self.skipped += 1
+                return
+        self.queue.append((topic, msg.payload))
         self.received += 1
 
     def start(self) -> "Subscriber":
