@@ -3,10 +3,11 @@ Mosquitto, with the p99 delay from reading to stored and from reading to case; p
 
 Setup: the demo county's grids, units and catalog on a fresh SQLite file (or CITYLOOP_BENCH_DATABASE_URL), 5,000
 simulated devices; a publisher process sends a rainstorm (a tenth of the waterlogging monitors flood, covers are
-knocked open) as gateway batches of PER_MESSAGE readings of one device; the subscriber and ingestor run in this
-process. Baseline (same run, same broker, same messages): the broker's raw publish → receive rate with a paho
-subscriber that does nothing. ingest_cpu_us_per_reading (this process's CPU time per reading: subscriber and
-ingestor) is what the other load on a shared machine hardly moves."""
+knocked open) as gateway batches of PER_MESSAGE readings of one device; PROCESSES ingest workers (default: one per
+core), each a subscriber and ingestor owning the devices that hash to it, as `cityloop ingest mqtt --workers N`
+runs them; a storm of the same size through one worker is reported beside it. Baseline (same run, same broker,
+same messages): the broker's raw publish → receive rate with a paho subscriber that does nothing. ingest_cpu_us_per_reading (the workers' CPU time per reading: subscribers and
+ingestors) is what the other load on a shared machine hardly moves."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ PER_MESSAGE = int(os.environ.get("SENSOR_BENCH_PER_MESSAGE", 10))
 READINGS = int(os.environ.get("SENSOR_BENCH_READINGS", 300_000))
 PACED_RATE = int(os.environ.get("SENSOR_BENCH_PACED_RATE", 20_000))  # readings/s offered in the latency phase
 PACED_SECONDS = float(os.environ.get("SENSOR_BENCH_PACED_SECONDS", 10))
+PROCESSES = int(os.environ.get("SENSOR_BENCH_PROCESSES", os.cpu_count() or 1))  # as `ingest mqtt --workers`
 TENANT = "341122"
 
 
@@ -125,38 +127,74 @@ def baseline(url: str, devices, plan) -> float:
     return got.value * PER_MESSAGE / (last[0] - t0)
 
 
-def end_to_end(url: str, db_url: str, settings: Settings, devices, plan, total: int, rate: float) -> dict:
+def ingest_process(url: str, db_url: str, settings: Settings, partition: tuple[int, int] | None, handled,
+                   ready, go, stop, results) -> None:
+    """Run in a child process, as one `cityloop ingest mqtt` worker: subscribe, ingest until told to stop, then
+    report counts, delays and this process's CPU time from `go` on."""
     engine = make_engine(db_url)
     ingestor = Ingestor(make_session_factory(engine), settings, SystemClock())
-    sub = Subscriber(ingestor, settings, url, shared=True).start()
+    sub = Subscriber(ingestor, settings, url, shared=True, partition=partition).start()
     assert sub.ready.wait(10)
     ingestor.accept([])  # load devices and the grid index before the clock starts
-    done = multiprocessing.Value("d", 0.0)
-    msgs = templates(devices, plan, total, PER_MESSAGE)
-    proc = multiprocessing.get_context("fork").Process(target=publisher, args=(url, msgs, PER_MESSAGE, rate, done))
-    t0, cpu0 = time.time(), time.process_time()
-    proc.start()
-    deadline = t0 + 600
-    while ingestor.counts["accepted"] + sum(v for k, v in ingestor.counts.items() if k.startswith("rejected:")) \
-            < total and time.time() < deadline:
-        time.sleep(0.02)
-    elapsed, cpu = time.time() - t0, time.process_time() - cpu0  # this process: subscriber and ingestor
-    proc.join()
+    ready.release()
+    go.wait()
+    cpu0 = time.process_time()
+    k = partition[0] if partition else 0
+    while not stop.is_set():
+        handled[k] = ingestor.counts["accepted"] + sum(v for key, v in ingestor.counts.items()
+                                                       if key.startswith("rejected:"))
+        time.sleep(0.01)
+    cpu = time.process_time() - cpu0
     sub.stop()
     ingestor.flush_state()
     engine.dispose()
-    lat = sorted(ingestor.latencies)
-    cases = sorted(ingestor.case_latencies)
+    results.put({"accepted": ingestor.counts["accepted"], "stored": ingestor.counts["stored"],
+                 "rejected": sum(v for key, v in ingestor.counts.items() if key.startswith("rejected:") and v),
+                 "latencies": list(ingestor.latencies), "case_latencies": list(ingestor.case_latencies),
+                 "batches": sub.batches, "cpu": cpu})
+
+
+def end_to_end(url: str, db_url: str, settings: Settings, devices, plan, total: int, rate: float,
+               processes: int) -> dict:
+    """Readings/s through `processes` ingest workers (partitioned by device when more than one)."""
+    ctx = multiprocessing.get_context("fork")
+    handled = ctx.Array("q", processes)
+    ready, go, stop, results = ctx.Semaphore(0), ctx.Event(), ctx.Event(), ctx.Queue()
+    workers = [ctx.Process(target=ingest_process, args=(url, db_url, settings, (k, processes) if processes > 1
+                                                        else None, handled, ready, go, stop, results))
+               for k in range(processes)]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        assert ready.acquire(timeout=120), "an ingest worker did not start"
+    done = multiprocessing.Value("d", 0.0)
+    msgs = templates(devices, plan, total, PER_MESSAGE)
+    proc = ctx.Process(target=publisher, args=(url, msgs, PER_MESSAGE, rate, done))
+    go.set()
+    t0 = time.time()
+    proc.start()
+    deadline = t0 + 600
+    while sum(handled[:]) < total and time.time() < deadline:
+        time.sleep(0.02)
+    elapsed = time.time() - t0
+    stop.set()
+    proc.join()
+    parts = [results.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join()
+    accepted = sum(p["accepted"] for p in parts)
+    lat = sorted(x for p in parts for x in p["latencies"])
+    cases = sorted(x for p in parts for x in p["case_latencies"])
 
     def pct(xs, q):
         return round(xs[min(len(xs) - 1, int(q * len(xs)))], 4) if xs else None
 
-    return {"readings": ingestor.counts["accepted"], "stored": ingestor.counts["stored"],
-            "rejected": sum(v for k, v in ingestor.counts.items() if k.startswith("rejected:") and v),
-            "seconds": round(elapsed, 3), "readings_per_s": round(ingestor.counts["accepted"] / elapsed, 1),
-            "stored_p50_s": pct(lat, 0.5), "stored_p99_s": pct(lat, 0.99), "cases": len(cases),
-            "case_p50_s": pct(cases, 0.5), "case_p99_s": pct(cases, 0.99), "batches": sub.batches,
-            "ingest_cpu_us_per_reading": round(cpu / max(1, ingestor.counts["accepted"]) * 1e6, 2)}
+    return {"processes": processes, "readings": accepted, "stored": sum(p["stored"] for p in parts),
+            "rejected": sum(p["rejected"] for p in parts), "seconds": round(elapsed, 3),
+            "readings_per_s": round(accepted / elapsed, 1), "stored_p50_s": pct(lat, 0.5),
+            "stored_p99_s": pct(lat, 0.99), "cases": len(cases), "case_p50_s": pct(cases, 0.5),
+            "case_p99_s": pct(cases, 0.99), "batches": sum(p["batches"] for p in parts),
+            "ingest_cpu_us_per_reading": round(sum(p["cpu"] for p in parts) / max(1, accepted) * 1e6, 2)}
 
 
 def rules_only(db_url: str, settings: Settings, devices, plan, n: int = 200_000) -> dict:
@@ -193,15 +231,17 @@ def main() -> None:
     plan = simulate.plan(devices, "rainstorm", seed=7)
     with LocalBroker() as url:
         base = baseline(url, devices, plan)
-        full = end_to_end(url, db_url, settings, devices, plan, READINGS, 0)
-        # Other devices flood in each paced run, so each opens cases of its own.
+        one = end_to_end(url, db_url, settings, devices, plan, READINGS, 0, 1)
+        # Other devices flood in each later run, so each opens cases of its own.
+        full = end_to_end(url, db_url, settings, devices, simulate.plan(devices, "rainstorm", seed=6), READINGS, 0,
+                          PROCESSES)
         paced = [{"offered_per_s": rate, **end_to_end(url, db_url, settings, devices,
                                                       simulate.plan(devices, "rainstorm", seed=8 + i),
-                                                      int(rate * PACED_SECONDS), rate)}
+                                                      int(rate * PACED_SECONDS), rate, PROCESSES)}
                  for i, rate in enumerate((PACED_RATE // 2, PACED_RATE))]
     rules = rules_only(db_url, settings, devices, plan)
     params = {"devices": len(devices), "readings_per_message": PER_MESSAGE, "readings": READINGS,
-              "unpaced": full, "paced": paced, "rules_one_core": rules,
+              "ingest_processes": PROCESSES, "unpaced": full, "unpaced_one_process": one, "paced": paced, "rules_one_core": rules,
               "p99_reading_to_case_s": paced[-1]["case_p99_s"], "p99_reading_to_stored_s": paced[-1]["stored_p99_s"],
               "broker": "mosquitto (private, 127.0.0.1)", "qos": 0,
               "note": "2 shared cores: provisional; publisher, broker and ingestor on the same machine",
