@@ -6,9 +6,12 @@ exactly as if people had taken it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.cases import actions, intake
@@ -20,6 +23,7 @@ from cityloop.cases.service import Ctx
 from cityloop.config import Settings
 from cityloop.org.actor import SYSTEM_ACTOR
 from cityloop.geo.coords import to_wgs84
+from cityloop.shared.errors import AppError, Invalid
 from cityloop.sla.domain import WorkCalendar
 
 
@@ -47,6 +51,103 @@ def open_case(session: Session, settings: Settings, cal: WorkCalendar, now: date
     if department_code or case.suggested_department_id:
         case = apply(ctx, case_id, "dispatch", ActionIn(department_code=department_code))
     return case
+
+
+@dataclass(frozen=True)
+class NewCase:
+    """One case for open_cases(): the arguments open_case() takes after its keyword star."""
+
+    source: ReportSource
+    category_code: str
+    lon: float
+    lat: float
+    description: str
+    address: str | None = None
+    component_id: str | None = None
+    department_code: str | None = None
+    condition_code: str | None = None
+    urgent: bool | None = None
+    evidence: dict[str, Any] | None = None
+    key: str | None = None
+    required_due_at: datetime | None = None
+
+    def body(self) -> ReportIn:
+        """The report as intake checks it."""
+        return ReportIn(category_code=self.category_code, lon=self.lon, lat=self.lat, description=self.description,
+                        address=self.address, component_id=self.component_id, source=self.source)
+
+
+def open_cases(session: Session, settings: Settings, cal: WorkCalendar, now: datetime, locate: Locate,
+               wanted: Sequence[NewCase]) -> list[Case | AppError]:
+    """open_case() for many cases at once, in order (numbers as consecutive calls would give them): every report
+    is prepared first, all are written by one intake.write, then accepted, filed and dispatched a step at a time
+    for all of them. Returns each one's case, or the AppError that kept it from opening (nothing of it written).
+    Never commits."""
+    ctx = Ctx(session, settings, cal, now, SYSTEM_ACTOR)
+    results: list[Case | AppError | None] = [None] * len(wanted)
+    keys = sorted({w.key for w in wanted if w.key})
+    taken = set(session.scalars(select(Case.idempotency_key).where(Case.idempotency_key.in_(keys)))) if keys else set()
+    todo: list[tuple[int, intake.Prepared, NewCase]] = []
+    first: dict[str, int] = {}  # key -> position in todo of the first report under it in this call
+    alias: dict[int, int] = {}  # a repeated key's report -> position in todo of the first one
+    for i, w in enumerate(wanted):
+        body = w.body()
+        try:
+            if w.key and w.key in taken:  # a replay: the case made earlier (or a 422 for a different body)
+                results[i] = intake.find_by_key(ctx.reads, w.key, intake.request_hash(body, ctx.photos))
+                continue
+            if w.key and w.key in first:
+                if todo[first[w.key]][1].case["request_hash"] != intake.request_hash(body, ctx.photos):
+                    raise _key_reused()
+                alias[i] = first[w.key]
+                continue
+            prepared = intake.prepare(ctx, body, locate, to_wgs84, None, verify=False,
+                                      required_due_at=w.required_due_at)
+            assert not isinstance(prepared, Case)  # without a key there is no replay
+        except AppError as exc:
+            results[i] = exc
+            continue
+        prepared.case["idempotency_key"] = w.key  # (not part of the state digest prepare computed)
+        if w.evidence:
+            prepared.event["payload"] = {**prepared.event["payload"], "evidence": w.evidence}
+        if w.key:
+            first[w.key] = len(todo)
+        todo.append((i, prepared, w))
+    if todo:
+        try:
+            with session.begin_nested():
+                opened = _write_and_route(ctx, [p for _, p, _ in todo], [w for _, _, w in todo])
+            for (i, _, _), case in zip(todo, opened):
+                results[i] = case
+        except AppError:  # one of them is refused: each on its own, as open_case would
+            for i, p, w in todo:
+                try:
+                    with session.begin_nested():
+                        results[i] = _write_and_route(ctx, [p], [w])[0]
+                except AppError as exc:
+                    results[i] = exc
+    for i, t in alias.items():
+        results[i] = results[todo[t][0]]
+    out: list[Case | AppError] = []
+    for r in results:
+        assert r is not None  # every report has its case or its error by now
+        out.append(r)
+    return out
+
+
+def _key_reused() -> AppError:
+    return Invalid("idempotency-key-reused", "该 Idempotency-Key 已用于另一份不同的上报",
+                   "This Idempotency-Key was already used with a different request body")
+
+
+def _write_and_route(ctx: Ctx, prepared: list[intake.Prepared], wanted: list[NewCase]) -> list[Case]:
+    ids = [c.id for c in intake.write(ctx.session, prepared, ctx.settings)]
+    actions.apply_many(ctx, [(i, "accept", ActionIn()) for i in ids])
+    cases = actions.apply_many(ctx, [(i, "file", ActionIn(condition_code=w.condition_code, urgent=w.urgent))
+                                     for i, w in zip(ids, wanted)])
+    actions.apply_many(ctx, [(c.id, "dispatch", ActionIn(department_code=w.department_code))
+                             for c, w in zip(cases, wanted) if w.department_code or c.suggested_department_id])
+    return cases
 
 
 def note(session: Session, settings: Settings, cal: WorkCalendar, now: datetime, case_id: int, text: str,

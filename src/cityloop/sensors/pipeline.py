@@ -296,7 +296,7 @@ class Ingestor:
         try:  # the common case: one query for the open alarms, one savepoint for the batch
             with session.begin_nested():
                 known = open_alarms(session, {(meta.id, spec.code) for meta, spec, _ in transitions})
-                return [linker.apply(session, meta, spec, tr, now, notices, known) for meta, spec, tr in transitions]
+                return linker.apply_batch(session, transitions, now, notices, known)
         except IntegrityError:  # another worker opened one of these alarms meanwhile: one transition at a time
             del notices[mark:]
         out = []
