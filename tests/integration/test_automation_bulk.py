@@ -43,16 +43,18 @@ CASES = {  # name -> (grid, open_case arguments); "dup" repeats "pipe", "reuse" 
     "dup": ("341122100001003", dict(department_code="d01", key="sensor:b:1", description="pipe")),
     "reuse": ("341122100001003", dict(department_code="d01", key="sensor:b:1")),
     "nodept": ("341122100001004", dict(department_code="zz9")),
+    "nocond": ("341122100001004", dict(department_code="d01", condition_code="zz")),
 }
 
 
-@pytest.mark.parametrize("names", [
-    ("cover", "spill", "pipe"),
-    ("cover", "nocat", "spill"),  # a report prepare refuses
-    ("cover", "pipe", "dup", "reuse", "spill"),  # a key twice in one call
-    ("cover", "nodept", "spill"),  # a step refuses (unknown department): each then on its own
+@pytest.mark.parametrize("names, foresee", [
+    (("cover", "spill", "pipe"), True),
+    (("cover", "nocat", "spill"), True),  # a report prepare refuses
+    (("cover", "pipe", "dup", "reuse", "spill"), True),  # a key twice in one call
+    (("cover", "nodept", "spill", "nocond"), True),  # steps refuse (unknown department, condition)
+    (("cover", "nodept", "spill"), False),  # a refusal not foreseen: each then on its own
 ])
-def test_open_cases_is_open_case_in_a_row(names, session, settings, clock, world):
+def test_open_cases_is_open_case_in_a_row(names, foresee, session, settings, clock, world, monkeypatch):
     locate, cal, now = build_index(session).locate, calendar(session, settings), clock.now()
 
     def wanted(name: str) -> dict:
@@ -72,6 +74,8 @@ def test_open_cases_is_open_case_in_a_row(names, session, settings, clock, world
     single = ([_outcome(r) for r in one_by_one], _snapshot(session))
     outer.rollback()
 
+    if not foresee:
+        monkeypatch.setattr(automation, "_foreseen_refusals", lambda *args: set())
     outer = session.begin_nested()
     results = automation.open_cases(session, settings, cal, now, locate, [NewCase(**wanted(n)) for n in names])
     session.flush()
@@ -79,3 +83,18 @@ def test_open_cases_is_open_case_in_a_row(names, session, settings, clock, world
     outer.rollback()
     assert bulk == single
     assert any(o[0] == "case" for o in bulk[0])
+
+
+def test_cases_after_a_refused_one_still_open(session, settings, clock, world):
+    """(One open_case after another that a step refused can find the refused case's object where SQLite reuses its
+    id; open_cases reloads after a refusal.)"""
+    locate, cal, now = build_index(session).locate, calendar(session, settings), clock.now()
+    wanted = []
+    for name in ("nocond", "pipe", "nodept", "cover"):
+        grid, kw = CASES[name]
+        lon, lat = world.point(grid)
+        wanted.append(NewCase(**{"source": "sensor", "category_code": "01001", "lon": lon, "lat": lat,
+                                 "description": name, **kw}))
+    results = automation.open_cases(session, settings, cal, now, locate, wanted)
+    assert [_outcome(r)[:2] for r in results] == [("error", "unknown-condition"), ("case", "LA2026112300001"),
+                                                  ("error", "unknown-department"), ("case", "LA2026112300002")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -91,10 +92,12 @@ def apply_in_transaction(ctx: svc.Ctx, ident: int | str, action: str, body: Acti
     return _run(ctx, load_case(ctx.session, ident, lock=True), action, body, extra, None)
 
 
-def apply_many(ctx: svc.Ctx, steps: Sequence[tuple[int, str, ActionIn]]) -> list[Case]:
+def apply_many(ctx: svc.Ctx, steps: Sequence[tuple[int, str, ActionIn]], own_rows_only: bool = False) -> list[Case]:
     """Run one action on each of several cases (case id, action, body) without committing: the cases are loaded
     and locked with one query, and the hooks get the steps' events in one call, each (case, event) as the single
-    action would have handed it. Any refused step raises, as apply_in_transaction does."""
+    action would have handed it. Any refused step raises, as apply_in_transaction does. `own_rows_only`: the
+    caller knows these steps read no row another step of the call writes (no 核实/核查 task to assign, no routing
+    rule saved, no merge), so the session flushes once for all of them instead of before each read."""
     if not steps:
         return []
     ids = sorted({case_id for case_id, _, _ in steps})
@@ -103,15 +106,17 @@ def apply_many(ctx: svc.Ctx, steps: Sequence[tuple[int, str, ActionIn]]) -> list
     pending: hooks.CaseEvents = []
     out: list[Case] = []
     seen: set[int] = set()
-    for case_id, action, body in steps:
-        case = found.get(case_id)
-        if case is None:
-            raise NotFound("case-not-found", f"案件 {case_id} 不存在", f"Case {case_id} not found")
-        if case_id in seen:  # a second step on a case: the hooks see the first one's state first
-            hooks.emit(ctx.session, ctx.settings, pending)
-            pending, seen = [], set()
-        seen.add(case_id)
-        out.append(_run(ctx, case, action, body, None, pending))
+    with ctx.session.no_autoflush if own_rows_only else nullcontext():
+        for case_id, action, body in steps:
+            case = found.get(case_id)
+            if case is None:
+                raise NotFound("case-not-found", f"案件 {case_id} 不存在", f"Case {case_id} not found")
+            if case_id in seen:  # a second step on a case: it and the hooks see the first one's effects
+                ctx.session.flush()
+                hooks.emit(ctx.session, ctx.settings, pending)
+                pending, seen = [], set()
+            seen.add(case_id)
+            out.append(_run(ctx, case, action, body, None, pending))
     hooks.emit(ctx.session, ctx.settings, pending)
     return out
 
