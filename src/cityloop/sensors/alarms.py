@@ -4,7 +4,6 @@ notices for people; and acknowledgement by staff. Callers commit."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
@@ -45,7 +44,7 @@ class Outcome:
 
 
 @dataclass
-class _Deferred:
+class Deferred:
     """A transition whose case waits for the batch's bulk opening: what remains to do for it then."""
 
     out: Outcome
@@ -59,11 +58,11 @@ class _Deferred:
 
 
 @dataclass
-class _Batch:
-    """What apply_batch() keeps across a batch's transitions."""
+class BatchState:
+    """What BatchLinker.apply_batch() keeps across a batch's transitions."""
 
     episodes: dict[tuple[int, str], Alarm]  # (device, rule) -> its last alarm cleared within the re-trigger window
-    pending: list[_Deferred] = field(default_factory=list)
+    pending: list[Deferred] = field(default_factory=list)
     devices: set[int] = field(default_factory=set)  # devices with a pending case
 
 
@@ -113,8 +112,8 @@ class Linker:
     def __init__(self, settings: Settings, cal: WorkCalendar | None, locate: Locate) -> None:
         self.settings, self.cal, self.locate = settings, cal, locate
         self.grids = 0  # the grid version locate was built from
-        # While apply_batch() runs: its alarm events in order, added to the session at its end (a deferred case's
-        # events fill the slot it left).
+        # While BatchLinker.apply_batch() runs: its alarm events in order, added to the session at its end (a
+        # deferred case's events fill the slot it left).
         self.sink: list[AlarmEvent | list[AlarmEvent]] | None = None
         self.categories: dict[str, tuple[str, str | None]] = {
             **domain.CATEGORIES,
@@ -144,38 +143,8 @@ class Linker:
         spares the query for the open alarm."""
         return self._apply_known(session, dev, spec, tr, now, notices, known, None)
 
-    def apply_batch(self, session: Session, transitions: Sequence[tuple[DeviceMeta, domain.RuleSpec,
-                                                                         domain.Transition]],
-                    now: datetime, notices: list[Notice], known: OpenAlarms) -> list[Outcome]:
-        """Apply a batch's transitions in order, leaving what apply() one by one would, given their open alarms
-        (open_alarms()): one query for the recent episodes, the alarm events inserted together at the end, and
-        the cases opened together (open_cases), at the end or before a later transition of the same device."""
-        batch = _Batch(self._episodes(session, {(m.id, s.code) for m, s, tr in transitions if tr.kind != "clear"},
-                                      now))
-        self.sink = []
-        try:
-            out = []
-            for meta, spec, tr in transitions:
-                if meta.id in batch.devices:
-                    self._open_pending(session, batch, now, notices)
-                out.append(self._apply_known(session, meta, spec, tr, now, notices, known, batch))
-            self._open_pending(session, batch, now, notices)
-            session.add_all([e for item in self.sink for e in (item if isinstance(item, list) else [item])])
-        finally:
-            self.sink = None
-        return out
-
-    def _episodes(self, session: Session, keys: set[tuple[int, str]], now: datetime) -> dict[tuple[int, str], Alarm]:
-        """_recent_episode() of each of these (device, rule) pairs, in one query."""
-        if not keys:
-            return {}
-        since = now - timedelta(minutes=self.settings.sensor_retrigger_minutes)
-        found = session.scalars(select(Alarm).where(tuple_(Alarm.device_id, Alarm.rule_code).in_(sorted(keys)),
-                                                    Alarm.cleared_at >= since).order_by(Alarm.cleared_at, Alarm.id))
-        return {(a.device_id, a.rule_code): a for a in found}  # the last cleared wins
-
     def _apply_known(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, tr: domain.Transition,
-                     now: datetime, notices: list[Notice], known: OpenAlarms | None, batch: _Batch | None) -> Outcome:
+                     now: datetime, notices: list[Notice], known: OpenAlarms | None, batch: BatchState | None) -> Outcome:
         if known is None:
             return self._apply(session, dev, spec, tr, now, notices, _open(session, dev.id, spec.code), batch)
         key = (dev.id, spec.code)
@@ -187,7 +156,7 @@ class Linker:
         return out
 
     def _apply(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, tr: domain.Transition,
-               now: datetime, notices: list[Notice], alarm: Alarm | None, batch: _Batch | None = None) -> Outcome:
+               now: datetime, notices: list[Notice], alarm: Alarm | None, batch: BatchState | None = None) -> Outcome:
         if tr.kind == "clear":
             if alarm is None:
                 return Outcome(dev.code, spec.code, "noop", tr.level, 0)
@@ -215,9 +184,9 @@ class Linker:
             if batch is not None:  # opened with the batch's other cases; its warning follows its case
                 out = Outcome(dev.code, spec.code, kind, alarm.level, alarm.id)
                 slot: list[AlarmEvent] = []
-                assert self.sink is not None  # apply_batch() set it
+                assert self.sink is not None  # BatchLinker.apply_batch() set it
                 self.sink.append(slot)
-                batch.pending.append(_Deferred(out, dev, spec, alarm, tr, len(notices),
+                batch.pending.append(Deferred(out, dev, spec, alarm, tr, len(notices),
                                                domain.at_least(alarm.level, spec.warn_level), slot))
                 batch.devices.add(dev.id)
                 return out
@@ -227,7 +196,7 @@ class Linker:
         return Outcome(dev.code, spec.code, kind, alarm.level, alarm.id, alarm.case_id, opened)
 
     def _raise(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, tr: domain.Transition,
-               now: datetime, notices: list[Notice], batch: _Batch | None = None) -> Alarm:
+               now: datetime, notices: list[Notice], batch: BatchState | None = None) -> Alarm:
         alarm = Alarm(device_id=dev.id, rule_code=spec.code, level=tr.level, state="active", is_open=True,
                       value=tr.value, peak_value=tr.value, raised_at=now, updated_at=now)
         session.add(alarm)
@@ -318,58 +287,6 @@ class Linker:
                               f"案件 {result.number}：{dev.name} {spec.zh}（{domain.LEVELS[alarm.level][0]}）"
                               f"{_fmt(spec, tr.value)}，请立即处置"))
         return True
-
-    def _open_pending(self, session: Session, batch: _Batch, now: datetime, notices: list[Notice]) -> None:
-        """Finish the deferred transitions: join a sibling's case or open the rest together, then warn; their
-        notices go where apply() would have put them."""
-        items, batch.pending, batch.devices = batch.pending, [], set()
-        if not items:
-            return
-        siblings = self._siblings(session, items)
-        opening = [d for d in items if siblings.get(d.alarm.id) is None]
-        sink = self.sink
-        try:
-            for d in items:
-                if (sibling := siblings.get(d.alarm.id)) is not None:
-                    self.sink = cast("list[AlarmEvent | list[AlarmEvent]]", d.slot)
-                    self._join(session, d.spec, d.alarm, d.tr, now, sibling)
-            self.sink = sink
-            results = cases_api.open_cases(session, self.settings, self.work_calendar, now, self.locate,
-                                           [self._new_case(d.dev, d.spec, d.alarm, d.tr) for d in opening]) \
-                if opening else []
-            opened = {id(d): r for d, r in zip(opening, results)}
-            late: list[tuple[int, list[Notice]]] = []
-            for d in items:
-                self.sink = cast("list[AlarmEvent | list[AlarmEvent]]", d.slot)
-                mine: list[Notice] = []
-                if id(d) in opened:
-                    d.out.case_opened = self._opened(session, d.dev, d.spec, d.alarm, d.tr, now, mine, opened[id(d)])
-                if d.warn:
-                    self._warn(session, d.dev, d.alarm, d.tr, now, mine)
-                d.out.case_id = d.alarm.case_id
-                late.append((d.mark, mine))
-        finally:
-            self.sink = sink
-        for mark, mine in reversed(late):
-            notices[mark:mark] = mine
-
-    def _siblings(self, session: Session, items: list[_Deferred]) -> dict[int, int]:
-        """_sibling_case() of each deferred alarm (of distinct devices), in one query: alarm id -> case id."""
-        codes = {d.alarm.id: {s.code for s in d.dev.rules if s.category == d.spec.category and s.code != d.spec.code}
-                 for d in items}
-        devices = {d.dev.id for d in items if codes[d.alarm.id]}
-        if not devices:
-            return {}
-        rows = session.execute(select(Alarm.device_id, Alarm.rule_code, Alarm.case_id).join(
-            Case, Case.id == Alarm.case_id).where(Alarm.device_id.in_(sorted(devices)), Alarm.is_open.is_(True),
-                                                  Case.stage.notin_(TERMINAL)).order_by(Alarm.id)).all()
-        out: dict[int, int] = {}
-        for d in items:
-            found = next((case_id for device_id, rule, case_id in rows
-                          if device_id == d.dev.id and rule in codes[d.alarm.id]), None)
-            if found is not None:
-                out[d.alarm.id] = found
-        return out
 
     def _warn(self, session: Session, dev: DeviceMeta, alarm: Alarm, tr: domain.Transition,
               now: datetime, notices: list[Notice]) -> None:

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityloop.config import Settings
 from cityloop.sensors import devices as registry
 from cityloop.sensors import domain, store
-from cityloop.sensors.alarms import Linker, Notice, Outcome, open_alarms
+from cityloop.sensors.alarms import Notice, Outcome, open_alarms
+from cityloop.sensors.batch_link import BatchLinker
 from cityloop.sensors.models import Alarm, Device, RuleState
 from cityloop.sensors.readings import DeviceRef, Interval, Reading, Reject, check, check_of, parse_message
 from cityloop.shared.clock import Clock
@@ -76,7 +77,7 @@ class Ingestor:
         self.touched: set[int] = set()  # devices with new readings since the last persist
         self.loaded_at = 0.0
         self.state_flushed_at = time.monotonic()
-        self.linker: Linker | None = None
+        self.linker: BatchLinker | None = None
         self.tz = ZoneInfo(settings.timezone)
         self.counts: Counter[str] = Counter()
         self.latencies: deque[float] = deque(maxlen=200_000)  # commit time − reading time, s
@@ -100,7 +101,7 @@ class Ingestor:
                 if seen is not None:
                     self.latest[device_id] = [seen.timestamp(), dict(values or {})]
             index = build_index(session)
-            self.linker = Linker(self.settings, None, index.locate)
+            self.linker = BatchLinker(self.settings, None, index.locate)
             self.linker.grids = index.version
             for device_id, rule, doc in session.execute(select(RuleState.device_id, RuleState.rule_code,
                                                                RuleState.state)):
