@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 
-from cityloop.cases import practice
+from cityloop.cases import hooks, practice
 from cityloop.cases import service as svc
 from cityloop.cases.domain import RULES, ActorState, CaseState, WorkflowError, decide
 from cityloop.cases.intake import find_matter
@@ -87,7 +89,40 @@ def apply_in_transaction(ctx: svc.Ctx, ident: int | str, action: str, body: Acti
                          extra: dict[str, Any] | None = None) -> Case:
     """Run one action without committing (automation chains several steps in one transaction); `extra` is
     added to the event's payload."""
-    case = load_case(ctx.session, ident, lock=True)
+    return _run(ctx, load_case(ctx.session, ident, lock=True), action, body, extra, None)
+
+
+def apply_many(ctx: svc.Ctx, steps: Sequence[tuple[int, str, ActionIn]], own_rows_only: bool = False) -> list[Case]:
+    """Run one action on each of several cases (case id, action, body) without committing: the cases are loaded
+    and locked with one query, and the hooks get the steps' events in one call, each (case, event) as the single
+    action would have handed it. Any refused step raises, as apply_in_transaction does. `own_rows_only`: the
+    caller knows these steps read no row another step of the call writes (no 核实/核查 task to assign, no routing
+    rule saved, no merge), so the session flushes once for all of them instead of before each read."""
+    if not steps:
+        return []
+    ids = sorted({case_id for case_id, _, _ in steps})
+    found = {c.id: c for c in ctx.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id)
+                                                  .with_for_update())}
+    pending: hooks.CaseEvents = []
+    out: list[Case] = []
+    seen: set[int] = set()
+    with ctx.session.no_autoflush if own_rows_only else nullcontext():
+        for case_id, action, body in steps:
+            case = found.get(case_id)
+            if case is None:
+                raise NotFound("case-not-found", f"案件 {case_id} 不存在", f"Case {case_id} not found")
+            if case_id in seen:  # a second step on a case: it and the hooks see the first one's effects
+                ctx.session.flush()
+                hooks.emit(ctx.session, ctx.settings, pending)
+                pending, seen = [], set()
+            seen.add(case_id)
+            out.append(_run(ctx, case, action, body, None, pending))
+    hooks.emit(ctx.session, ctx.settings, pending)
+    return out
+
+
+def _run(ctx: svc.Ctx, case: Case, action: str, body: ActionIn, extra: dict[str, Any] | None,
+         pending: hooks.CaseEvents | None) -> Case:
     cs, actor_state = states(ctx.session, case, ctx.actor, ctx.settings)
     try:
         target = decide(cs, action, actor_state)
@@ -103,10 +138,11 @@ def apply_in_transaction(ctx: svc.Ctx, ident: int | str, action: str, body: Acti
     payload = HANDLERS.get(action, _plain)(ctx, case, body, target)
     if body.note:
         payload["note"] = body.note
-    svc.record(ctx, case, action, from_stage, {**payload, **(extra or {})})
+    svc.record(ctx, case, action, from_stage, {**payload, **(extra or {})}, pending)
     if action == "close" and body.rating and not _rated(ctx, case):
         # 回访: the caller's satisfaction, as the same "rate" event a public rating makes (满意率 counts it).
-        svc.record(replace(ctx, photos=[]), case, "rate", case.stage, {"rating": body.rating, "via": "callback"})
+        svc.record(replace(ctx, photos=[]), case, "rate", case.stage, {"rating": body.rating, "via": "callback"},
+                   pending)
     return case
 
 

@@ -32,13 +32,13 @@ from cityloop.cases.service import Ctx, Handler, current_task, handle_limit, rec
 # 上报 intake: check and locate a report, write reports in bulk.
 from cityloop.cases.intake import Locate, Prepared, ToWgs84, find_by_key, prepare, report, request_hash, write
 # The workflow actions.
-from cityloop.cases.actions import apply, apply_in_transaction, duty_grids_of, load_case
+from cityloop.cases.actions import apply, apply_in_transaction, apply_many, duty_grids_of, load_case
 # The read side: visibility, lists, one case, its history, the inbox.
 from cityloop.cases.queries import (
     district_scoped, events, get_visible, inbox, list_cases, mask_phone, nodes, openable, timing, to_out, visible,
 )
 # Cases the platform opens, notes and withdraws by itself.
-from cityloop.cases.automation import note, open_case, withdraw
+from cityloop.cases.automation import NewCase, note, open_case, open_cases, withdraw
 # The overdue sweep.
 from cityloop.cases.tasks import sweep, sweep_once
 # Export of a case search.
@@ -63,12 +63,12 @@ __all__ = [
     # intake
     "Locate", "Prepared", "ToWgs84", "find_by_key", "prepare", "report", "request_hash", "write",
     # actions
-    "apply", "apply_in_transaction", "duty_grids_of", "load_case",
+    "apply", "apply_in_transaction", "apply_many", "duty_grids_of", "load_case",
     # queries
     "district_scoped", "events", "get_visible", "inbox", "list_cases", "mask_phone", "nodes", "openable", "timing",
     "to_out", "visible",
     # automation
-    "note", "open_case", "withdraw",
+    "NewCase", "note", "open_case", "open_cases", "withdraw",
     # tasks
     "sweep", "sweep_once",
     # export

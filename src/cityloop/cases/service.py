@@ -54,8 +54,10 @@ class Ctx:
 Handler = Callable[[Ctx, Case, "ActionIn", str | None], dict[str, Any]]
 
 
-def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: dict[str, Any]) -> CaseEvent:
-    """Append the immutable event for an action, MACed with the case's state after it (call it last)."""
+def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: dict[str, Any],
+           pending: hooks.CaseEvents | None = None) -> CaseEvent:
+    """Append the immutable event for an action, MACed with the case's state after it (call it last); with
+    `pending`, the (case, event) goes there for the caller to emit to the hooks instead of being emitted now."""
     case.event_count += 1
     case.updated_at = ctx.now
     role = acting_role(ctx.actor, action)
@@ -66,7 +68,10 @@ def record(ctx: Ctx, case: Case, action: str, from_stage: str | None, payload: d
     event = CaseEvent(case_id=case.id, prev_hash=case.event_hash, hash=digest, state_hash=state, **fields)
     case.event_hash = digest
     ctx.session.add(event)
-    hooks.emit(ctx.session, ctx.settings, [(case, fields)])
+    if pending is None:
+        hooks.emit(ctx.session, ctx.settings, [(case, fields)])
+    else:
+        pending.append((case, fields))
     decode(ctx.settings, ctx.photos)  # only now, when the action was allowed: the costly part of an upload
     for photo in ctx.photos:
         ctx.session.add(CasePhoto(case_id=case.id, event_seq=event.seq, sha256=photo.sha256,

@@ -73,9 +73,13 @@ def _place(locate: Locate, e: Event, ev: dict[str, Any]) -> tuple[float, float] 
     return None
 
 
+Pending = list[tuple[Violation, cases_api.NewCase]]  # violations whose cases open_pending() opens together
+
+
 def open_violation(session: Session, settings: Settings, e: Event, now: datetime, cal: WorkCalendar,
-                   locate: Locate) -> Violation | None:
-    """Store an opened episode and open its case (in the caller's transaction)."""
+                   locate: Locate, pending: Pending | None = None) -> Violation | None:
+    """Store an opened episode and open its case (in the caller's transaction); with `pending`, the case is left
+    there for open_pending()."""
     if session.scalar(select(Violation.id).where(Violation.key == e.key)) is not None:
         return None
     vehicle = session.get(Vehicle, e.vehicle_id)
@@ -100,18 +104,43 @@ def open_violation(session: Session, settings: Settings, e: Event, now: datetime
         return v
     summary = {k: ev[k] for k in ("plate", "kind", "kind_name", "started_at", "detected_at", "duration_s", "points",
                                   "distance_m", "max_speed_kmh", "details")}
+    wanted = cases_api.NewCase(
+        source="fleet", category_code=code, condition_code=condition or None, lon=place[0], lat=place[1],
+        description=_describe(vehicle, e), department_code=settings.fleet_department_code, key=f"fleet:{e.key}",
+        evidence={**summary, "violation_id": v.id, "track": ev["track"][-50:]})
+    if pending is not None:
+        pending.append((v, wanted))
+        return v
+    result: Case | AppError
     try:
         with session.begin_nested():
-            case = cases_api.open_case(
-                session, settings, cal, now, locate, source="fleet", category_code=code,
-                condition_code=condition or None, lon=place[0], lat=place[1], description=_describe(vehicle, e),
-                department_code=settings.fleet_department_code, key=f"fleet:{e.key}",
-                evidence={**summary, "violation_id": v.id, "track": ev["track"][-50:]})
-        v.case_id = case.id
+            result = cases_api.open_case(
+                session, settings, cal, now, locate, source=wanted.source, category_code=wanted.category_code,
+                condition_code=wanted.condition_code, lon=wanted.lon, lat=wanted.lat, description=wanted.description,
+                department_code=wanted.department_code, key=wanted.key, evidence=wanted.evidence)
     except AppError as exc:
-        v.case_error = f"{exc.zh} / {exc.en}"[:200]
-        log.warning("violation %s opened no case: %s", v.key, exc.en)
+        result = exc
+    _link(v, result)
     return v
+
+
+def _link(v: Violation, result: Case | AppError) -> None:
+    if isinstance(result, AppError):
+        v.case_error = f"{result.zh} / {result.en}"[:200]
+        log.warning("violation %s opened no case: %s", v.key, result.en)
+    else:
+        v.case_id = result.id
+
+
+def open_pending(session: Session, settings: Settings, now: datetime, cal: WorkCalendar, locate: Locate,
+                 pending: Pending) -> None:
+    """Open the pending violations' cases together (cases_api.open_cases) and link them; empties `pending`."""
+    if not pending:
+        return
+    items = list(pending)
+    pending.clear()
+    for (v, _), result in zip(items, cases_api.open_cases(session, settings, cal, now, locate, [w for _, w in items])):
+        _link(v, result)
 
 
 def _open_case_of_the_day(session: Session, settings: Settings, v: Violation) -> int | None:
@@ -137,9 +166,14 @@ def record(session: Session, settings: Settings, events: list[Event], now: datet
            locate: Locate) -> list[Violation]:
     """Write the violations of a batch of episodes; returns the new ones."""
     made: list[Violation] = []
+    pending: Pending = []
     for e in events:
         if e.closed:
             close_violation(session, e)
-        elif (v := open_violation(session, settings, e, now, cal, locate)) is not None:
+            continue
+        if any(v.vehicle_id == e.vehicle_id and v.kind == e.kind for v, _ in pending):
+            open_pending(session, settings, now, cal, locate, pending)  # its day's case may be one of them
+        if (v := open_violation(session, settings, e, now, cal, locate, pending)) is not None:
             made.append(v)
+    open_pending(session, settings, now, cal, locate, pending)
     return made

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityloop.config import Settings
 from cityloop.sensors import devices as registry
 from cityloop.sensors import domain, store
-from cityloop.sensors.alarms import Linker, Notice, Outcome, open_alarms
+from cityloop.sensors.alarms import Notice, Outcome, open_alarms
+from cityloop.sensors.batch_link import BatchLinker
 from cityloop.sensors.models import Alarm, Device, RuleState
 from cityloop.sensors.readings import DeviceRef, Interval, Reading, Reject, check, check_of, parse_message
 from cityloop.shared.clock import Clock
@@ -76,7 +77,7 @@ class Ingestor:
         self.touched: set[int] = set()  # devices with new readings since the last persist
         self.loaded_at = 0.0
         self.state_flushed_at = time.monotonic()
-        self.linker: Linker | None = None
+        self.linker: BatchLinker | None = None
         self.tz = ZoneInfo(settings.timezone)
         self.counts: Counter[str] = Counter()
         self.latencies: deque[float] = deque(maxlen=200_000)  # commit time − reading time, s
@@ -100,7 +101,7 @@ class Ingestor:
                 if seen is not None:
                     self.latest[device_id] = [seen.timestamp(), dict(values or {})]
             index = build_index(session)
-            self.linker = Linker(self.settings, None, index.locate)
+            self.linker = BatchLinker(self.settings, None, index.locate)
             self.linker.grids = index.version
             for device_id, rule, doc in session.execute(select(RuleState.device_id, RuleState.rule_code,
                                                                RuleState.state)):
@@ -296,7 +297,7 @@ class Ingestor:
         try:  # the common case: one query for the open alarms, one savepoint for the batch
             with session.begin_nested():
                 known = open_alarms(session, {(meta.id, spec.code) for meta, spec, _ in transitions})
-                return [linker.apply(session, meta, spec, tr, now, notices, known) for meta, spec, tr in transitions]
+                return linker.apply_batch(session, transitions, now, notices, known)
         except IntegrityError:  # another worker opened one of these alarms meanwhile: one transition at a time
             del notices[mark:]
         out = []
