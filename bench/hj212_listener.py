@@ -110,7 +110,7 @@ async def run_listener(url: str, settings: Settings, frames: list[list[bytes]]) 
     ingestor = Ingestor(make_session_factory(engine), settings, SystemClock())
     ingestor.accept([])  # load devices and the grid index before the clock starts
     listener = Listener(ingestor, ingestor.factory, settings)
-    port = await listener.start("127.0.0.1", 0)
+    port = await listener.start("127.0.0.1", 0, dedicated=True)  # as `cityloop gateway hj212`
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     proc = ctx.Process(target=stations_process, args=(port, frames, WINDOW, out))

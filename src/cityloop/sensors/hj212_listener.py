@@ -29,6 +29,7 @@ from cityloop.sensors.hj212_connection import Connection
 from cityloop.sensors.models import StationEvent
 from cityloop.sensors.pipeline import Ingestor, Result
 from cityloop.sensors.readings import Interval, Reading, Reject, from_packet
+from cityloop.shared.collector import quiet_collector
 from cityloop.shared.lookup_gate import LookupGate
 
 __all__ = ["READ_BYTES", "Connection", "Listener", "Peer", "Pending", "Reply", "Station", "find_station",
@@ -58,9 +59,12 @@ class Listener:
         self._flusher: asyncio.Task[None] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------------------
-    async def start(self, host: str, port: int, reuse_port: bool = False) -> int:
-        """Load the stations, listen, start batching; returns the bound port (port 0: a free one)."""
+    async def start(self, host: str, port: int, reuse_port: bool = False, dedicated: bool = False) -> int:
+        """Load the stations, listen, start batching; returns the bound port (port 0: a free one). `dedicated`: the
+        process does nothing else (`cityloop gateway hj212`), so its garbage collector is tuned."""
         await self.refresh(force=True)
+        if dedicated:
+            quiet_collector()
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(lambda: Connection(self), host, port, reuse_port=reuse_port or None)
         self._flusher = asyncio.create_task(self._flush_loop())
