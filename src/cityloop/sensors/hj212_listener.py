@@ -63,7 +63,8 @@ class Listener:
         """Load the stations, listen, start batching; returns the bound port (port 0: a free one). `dedicated`: the
         process does nothing else (`cityloop gateway hj212`), so its garbage collector is tuned."""
         await self.refresh(force=True)
-        if dedicated:
+        if dedicated:  # load what the first batch would (registry, grid index) so the frozen heap holds it
+            await asyncio.to_thread(self.ingestor.devices)
             quiet_collector()
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(lambda: Connection(self), host, port, reuse_port=reuse_port or None)
