@@ -152,7 +152,7 @@ async def _listen(ingestor: Ingestor, settings: Settings, host: str, port: int, 
 
     listener = Listener(ingestor, ingestor.factory, settings)
     try:
-        bound = await listener.start(host, port)
+        bound = await listener.start(host, port, dedicated=True)
     except OSError as exc:
         console.print(f"[red]无法监听 / cannot listen on {host}:{port}[/red]: {exc}")
         raise typer.Exit(1) from exc

@@ -14,75 +14,28 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from cityloop.sensors import hj212
-from cityloop.sensors.models import Device, StationEvent
-from cityloop.sensors.pipeline import Ingestor, Result
-from cityloop.sensors.readings import Interval, Reading, Reject, from_packet
-from cityloop.shared.lookup_gate import LookupGate
-from cityloop.config import Settings
 from sqlalchemy.orm import Session, sessionmaker
 
+from cityloop.config import Settings
+from cityloop.sensors import hj212
+from cityloop.sensors.hj212_common import (LOOKUP_AGAIN_SECONDS, LOOKUPS_PER_SECOND, MAX_PER_FLUSH, READ_BYTES,
+                                           RELOAD_SECONDS, Peer, Pending, Reply, Station, find_station,
+                                           load_stations, station_counter)
+from cityloop.sensors.hj212_connection import Connection
+from cityloop.sensors.models import StationEvent
+from cityloop.sensors.pipeline import Ingestor, Result
+from cityloop.sensors.readings import Interval, Reading, Reject, from_packet
+from cityloop.shared.collector import quiet_collector
+from cityloop.shared.lookup_gate import LookupGate
+
+__all__ = ["READ_BYTES", "Connection", "Listener", "Peer", "Pending", "Reply", "Station", "find_station",
+           "load_stations", "station_counter"]
 log = logging.getLogger("cityloop.sensors.hj212")
 T = TypeVar("T")
-MAX_PER_FLUSH = 2_000  # frames per batch: bounds a batch's time, hence the answers' delay
-RELOAD_SECONDS = 60.0  # registry changes (removed stations, new passwords) are seen within this time …
-LOOKUP_AGAIN_SECONDS = 1.0  # … while an unknown MN or a wrong password is looked up in the database at once, at
-LOOKUPS_PER_SECOND = 50  # most once a second per MN and this often in all (so random MNs cannot flood the database)
-READ_BYTES = 65_536
-
-
-class Station(NamedTuple):
-    """A registered HJ 212 station."""
-
-    device_id: int
-    code: str
-    password: str
-
-
-def load_stations(session: Session) -> dict[str, Station]:
-    """Registered HJ 212 stations by MN."""
-    rows = session.execute(select(Device.hj212_mn, Device.id, Device.code, Device.hj212_password)
-                           .where(Device.hj212_mn.is_not(None)))
-    return {mn: Station(device_id, code, password or "") for mn, device_id, code, password in rows if mn is not None}
-
-
-def find_station(session: Session, mn: str) -> Station | None:
-    """One registered HJ 212 station by MN (a station registered a moment ago, maybe by another process)."""
-    row = session.execute(select(Device.id, Device.code, Device.hj212_password).where(Device.hj212_mn == mn)).first()
-    return None if row is None else Station(row[0], row[1], row[2] or "")
-
-
-def station_counter(device_id: int, reason: str) -> str:
-    """The name of a station's own counter of a refusal reason (sensor_counters)."""
-    return f"hj212:{device_id}:{reason}"
-
-
-class Pending(NamedTuple):
-    """A frame whose station must be looked up (unknown MN or wrong password) before it is judged."""
-
-    packet: hj212.Packet
-
-
-Reply = hj212.Packet | Pending | bytes | None  # a data frame answered once stored, a lookup, an answer, none
-
-
-@dataclass
-class Peer:
-    """One connection, for the stations view."""
-
-    address: str
-    since: float
-    mn: str | None = None
-    frames: int = 0
-    errors: int = 0
-    last_at: float = 0.0
 
 
 class Listener:
@@ -106,9 +59,13 @@ class Listener:
         self._flusher: asyncio.Task[None] | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------------------
-    async def start(self, host: str, port: int, reuse_port: bool = False) -> int:
-        """Load the stations, listen, start batching; returns the bound port (port 0: a free one)."""
+    async def start(self, host: str, port: int, reuse_port: bool = False, dedicated: bool = False) -> int:
+        """Load the stations, listen, start batching; returns the bound port (port 0: a free one). `dedicated`: the
+        process does nothing else (`cityloop gateway hj212`), so its garbage collector is tuned."""
         await self.refresh(force=True)
+        if dedicated:  # load what the first batch would (registry, grid index) so the frozen heap holds it
+            await asyncio.to_thread(self.ingestor.devices)
+            quiet_collector()
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(lambda: Connection(self), host, port, reuse_port=reuse_port or None)
         self._flusher = asyncio.create_task(self._flush_loop())
@@ -322,157 +279,3 @@ class Listener:
             return None if local is None else local.replace(tzinfo=self.tz).astimezone(timezone.utc)
         except (OverflowError, ValueError):
             return None
-
-
-class Connection(asyncio.Protocol):
-    """One station's connection. Each received chunk is split, judged and queued at once; the chunk is answered
-    in one write when its batch is stored. Meanwhile what arrives waits in `backlog`, and reading pauses once
-    READ_BYTES wait (or the answers cannot be sent): a station cannot make the listener hold more."""
-
-    def __init__(self, listener: Listener) -> None:
-        self.listener = listener
-        self.loop = asyncio.get_running_loop()
-        self.splitter = hj212.FrameReader()
-        self.transport: asyncio.Transport | None = None
-        self.peer = Peer("", time.time())
-        self.replies: list[Reply] = []  # the chunk's frames, in order
-        self.packets: list[hj212.Packet] = []  # the chunk's data frames and their stations, for the batch
-        self.stations: list[Station] = []
-        self.lookups = 0  # Pending replies of the chunk
-        self.busy = False  # a chunk is being judged or waits for its batch
-        self.backlog = bytearray()
-        self.paused = self.blocked = self.eof = False  # reading paused; writing paused by the transport; EOF seen
-        self.idle = listener.settings.sensor_hj212_idle_seconds
-        self.heard = self.loop.time()  # when the station last sent, or was last answered
-        self.timer: asyncio.TimerHandle | None = None
-        self.task: asyncio.Task[None] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's are not its subclasses
-        self.peer.address = str(transport.get_extra_info("peername"))
-        self.listener.peers[id(self)] = self.peer
-        self.listener.connections.add(self)
-        self.listener.stats["connections"] += 1
-        self.timer = self.loop.call_later(self.idle, self._idle)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.listener.peers.pop(id(self), None)
-        self.listener.connections.discard(self)
-        if self.timer is not None:
-            self.timer.cancel()
-        self.transport = None
-
-    def close(self) -> None:
-        """Hang up."""
-        if self.transport is not None:
-            self.transport.close()
-
-    def _idle(self) -> None:
-        # A station silent for `idle` seconds while the listener waits for it is hung up on.
-        wait = self.idle if self.busy or self.blocked else self.heard + self.idle - self.loop.time()
-        if wait <= 0:
-            self.close()
-        else:
-            self.timer = self.loop.call_later(wait, self._idle)
-
-    def data_received(self, data: bytes) -> None:
-        self.heard = self.loop.time()
-        if self.busy or self.blocked or self.backlog:  # in order, after the chunk being answered
-            self.backlog += data
-            if len(self.backlog) >= READ_BYTES and not self.paused and self.transport is not None:
-                self.paused = True
-                self.transport.pause_reading()
-            return
-        self._chunk(data)
-
-    def eof_received(self) -> bool:
-        if not self.busy and not self.blocked and not self.backlog:
-            return False  # close
-        self.eof = True  # answer what was sent first
-        return True
-
-    def pause_writing(self) -> None:
-        self.blocked = True
-
-    def resume_writing(self) -> None:
-        self.blocked = False
-        if not self.busy:
-            self._next()
-
-    def _chunk(self, data: bytes) -> None:
-        """Split, count and judge one chunk (the lookups and a stale directory's reload on a task)."""
-        listener, splitter = self.listener, self.splitter
-        self.busy = True
-        try:
-            junk = splitter.junk
-            items = splitter.feed(data)
-            listener.stats["junk_bytes"] += splitter.junk - junk
-            if not items:
-                self.stored(True)
-                return
-            peer = self.peer
-            peer.frames += len(items)
-            peer.last_at = time.time()
-            listener.stats["frames"] += len(items)
-            if time.monotonic() - listener.loaded_at >= RELOAD_SECONDS:
-                self.task = self.loop.create_task(self._later(items))
-                return
-            judge = listener.judge
-            self.replies = [judge(item, self) for item in items]
-            if self.lookups:
-                self.task = self.loop.create_task(self._later(None))
-            else:
-                self._judged()
-        except Exception:  # noqa: BLE001 - a bug must cost this connection only, and be seen
-            self._failed()
-
-    async def _later(self, items: list[bytes | hj212.FrameError] | None) -> None:
-        """The chunk's frames after reloading the directory (items) or with their lookups done (None)."""
-        listener = self.listener
-        try:
-            if items is not None:
-                await listener.refresh()
-                self.replies = [listener.judge(item, self) for item in items]
-            replies = self.replies
-            for i, reply in enumerate(replies):
-                if type(reply) is Pending:
-                    replies[i] = await listener.looked_up(reply.packet, self)
-            self._judged()
-        except Exception:  # noqa: BLE001 - as in _chunk
-            self._failed()
-
-    def _judged(self) -> None:
-        self.lookups = 0
-        if self.packets:
-            self.listener.enqueue(self)
-        else:
-            self.stored(True)
-
-    def stored(self, ok: bool) -> None:
-        """The chunk's batch is written (ok) or failed: answer the chunk, then take what arrived meanwhile."""
-        try:
-            out = self.listener.answers(self.replies, ok)
-            if out and self.transport is not None and not self.transport.is_closing():
-                self.transport.write(out)
-        except Exception:  # noqa: BLE001 - as in _chunk
-            self._failed()
-        self.replies, self.packets, self.stations = [], [], []
-        self.heard, self.busy, self.task = self.loop.time(), False, None
-        self._next()
-
-    def _next(self) -> None:
-        if self.busy or self.blocked or self.transport is None or self.transport.is_closing():
-            return
-        if self.backlog:
-            data = bytes(self.backlog[:READ_BYTES])
-            del self.backlog[:READ_BYTES]
-            self._chunk(data)
-        elif self.eof:
-            self.close()
-        elif self.paused:
-            self.paused = False
-            self.transport.resume_reading()
-
-    def _failed(self) -> None:
-        log.exception("HJ 212 connection from %s failed", self.peer.address)
-        self.close()
