@@ -30,6 +30,7 @@ from cityloop.sensors.mqtt import LocalBroker, Subscriber, client, publish  # no
 from cityloop.sensors.pipeline import Ingestor  # noqa: E402
 from cityloop.sensors.readings import Reading  # noqa: E402
 from cityloop.shared.clock import SystemClock  # noqa: E402
+from cityloop.shared.collector import quiet_collector  # noqa: E402
 
 DEVICES = int(os.environ.get("SENSOR_BENCH_DEVICES", 5000))
 PER_MESSAGE = int(os.environ.get("SENSOR_BENCH_PER_MESSAGE", 10))
@@ -133,9 +134,10 @@ def ingest_process(url: str, db_url: str, settings: Settings, partition: tuple[i
     report counts, delays and this process's CPU time from `go` on."""
     engine = make_engine(db_url)
     ingestor = Ingestor(make_session_factory(engine), settings, SystemClock())
+    ingestor.accept([])  # load devices and the grid index before the clock starts
+    quiet_collector()  # as `ingest mqtt` does
     sub = Subscriber(ingestor, settings, url, shared=True, partition=partition).start()
     assert sub.ready.wait(10)
-    ingestor.accept([])  # load devices and the grid index before the clock starts
     ready.release()
     go.wait()
     cpu0 = time.process_time()

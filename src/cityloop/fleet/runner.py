@@ -4,7 +4,6 @@ the MQTT subscriber, and the simulated fleet driving over JT/T 808 or JSON over 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from collections.abc import Callable
@@ -13,6 +12,7 @@ from datetime import datetime, timezone
 from cityloop.fleet.gateway import Gateway
 from cityloop.fleet.ingest import Pipeline, get_pipeline, load_world
 from cityloop.fleet.simulate import Fleet, Plan, Report, plans_from_db
+from cityloop.shared.collector import quiet_collector
 from cityloop.fleet.terminal import Terminal, TerminalError
 from cityloop.fleet.world import World
 from cityloop.state import AppState
@@ -58,17 +58,6 @@ async def run_gateway(state: AppState, host: str, port: int, started: Callable[[
         gw.close()
         state.fleet_gateway = None
         await asyncio.to_thread(pipeline.stop)
-
-
-def quiet_collector() -> None:
-    """Keep the cyclic garbage collector off the hot path of a process that holds a large, long-lived heap (the
-    world, the registry, thousands of sessions) and makes short-lived objects per message: what startup built is
-    frozen out of collections, and full collections wait for 100 younger ones instead of 10 (measured: they cost
-    the gateway several µs per message otherwise)."""
-    gc.collect()
-    gc.freeze()
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, 100)
 
 
 async def _keep_fresh(state: AppState, pipeline: Pipeline, every: float = 5.0) -> None:

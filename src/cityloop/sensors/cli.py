@@ -81,6 +81,7 @@ def ingest_mqtt(url: Optional[str] = typer.Option(None, help="broker URL (defaul
     from cityloop.sensors.notify import Outbox
     from cityloop.sensors.pipeline import Ingestor
     from cityloop.shared.clock import SystemClock
+    from cityloop.shared.collector import quiet_collector
 
     try:
         part = parse_partition(partition) if partition else None
@@ -94,6 +95,8 @@ def ingest_mqtt(url: Optional[str] = typer.Option(None, help="broker URL (defaul
         return
     settings = _settings()
     ingestor = Ingestor(_ingest_factory(settings), settings, SystemClock(), Outbox(settings))
+    ingestor.accept([])  # load the registry and grid index now, so the frozen heap holds them
+    quiet_collector()
     sub = Subscriber(ingestor, settings, url, shared=not no_share, partition=part).start()
     bus = _hear_registry(ingestor, settings)
     whose = f"partition {part[0]}/{part[1]}" if part else f"group {settings.sensor_mqtt_group}"
