@@ -166,17 +166,8 @@ class Session(asyncio.Protocol):
         """A plain 0x0200 frame (unescaped by jt808.plain_location) handled without building a Header and Frame:
         queued as queue() would, answered as reply() would, from the session's prefix."""
         self.buffer.took_whole()
-        gw = self.gw
-        stats = gw.stats
-        stats["frames"] += 1
-        fix = j.location_fix(raw, 13)  # the body starts after the flag and the 12 bytes of a 2013 header
-        assert fix is not None  # plain_location keeps frames of 43 bytes or more: a body of 28 at least
-        alarm, status, lon, lat, speed, heading, t = fix
-        if t is not None and status & STATUS_FIXED:
-            gw.pending.append((vid, t, lon, lat, speed, heading, alarm, status, 0))
-            stats["positions"] += 1
-        else:
-            stats["dropped_positions"] += 1  # no fix (or no valid time): nothing to place
+        self.gw.stats["frames"] += 1
+        self.queue(vid, raw, 0, 13)  # the body is read in place: after the flag and the 12 bytes of a 2013 header
         # The answer: 0x8001 with result OK (a body of 28 bytes or more always decodes).
         serial = self.serial = (self.serial + 1) & 0xFFFF
         x = self.fast_xor ^ (serial >> 8) ^ (serial & 0xFF) ^ raw[11] ^ raw[12] ^ 0x02
@@ -290,9 +281,10 @@ class Session(asyncio.Protocol):
         decoded = [self.queue(vid, item, flags) for item in items]
         return any(decoded)
 
-    def queue(self, vid: int, body: bytes, flags: int) -> bool:
-        """Queue the fix of one 0x0200 body when it is positioned; False if the body does not decode."""
-        fix = j.location_fix(body)
+    def queue(self, vid: int, body: bytes, flags: int, offset: int = 0) -> bool:
+        """Queue the fix of one 0x0200 body (at `offset` in `body`) when it is positioned; False if the body does
+        not decode."""
+        fix = j.location_fix(body, offset)
         if fix is None:
             self.gw.stats["dropped_positions"] += 1
             return False
