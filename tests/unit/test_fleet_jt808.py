@@ -423,3 +423,26 @@ def test_the_fast_path_queues_and_answers_what_the_full_decoder_does(body, seria
     assert gw_fast.pending == gw_slow.pending
     assert gw_fast.stats == gw_slow.stats
     assert fast.transport.sent == slow.transport.sent
+
+
+def _captured_frames() -> list[bytes]:
+    return [raw for _, raw, _ in corpus() if raw[:1] == b"\x7e" and raw.find(b"\x7e", 1) == len(raw) - 1]
+
+
+@pytest.mark.parametrize("raw", _captured_frames(), ids=lambda raw: raw[:12].hex())
+def test_the_fast_path_agrees_with_decode_frame_on_every_captured_frame(raw):
+    frame = j.decode_frame(raw[1:-1])
+    h = frame.header
+    got = j.plain_location(raw, bytes.fromhex(h.phone) if h.version is None else b"")
+    fast = (h.msg_id == j.LOCATION and h.version is None and h.total is None and frame.checksum_ok
+            and not frame.bad_escapes and len(frame.body) >= 28 and len(raw) <= 128 and raw[-2:-1] != b"\x7d")
+    assert (got is not None) == fast
+    if got is not None:  # the body read in place is the body decode_frame cuts out
+        assert got[13:-2] == frame.body
+        assert j.location_fix(got, 13) == j.location_fix(frame.body)
+
+
+@pytest.mark.parametrize("body", [bytes(range(28)), bytes(range(40)), bytes(27), b""])
+@pytest.mark.parametrize("offset", [0, 13])
+def test_a_location_read_at_an_offset_is_the_location_of_the_slice(body, offset):
+    assert j.location_fix(bytes(offset) + body, offset) == j.location_fix(body)

@@ -145,8 +145,11 @@ class Session(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.last_seen = self.gw.clock()
         # The common case, one whole plain 2013 0x0200 from this authenticated terminal, takes the fast path.
-        if self.fast_phone and self.buffer.at_rest and self.location_fast(data):
-            return
+        if self.fast_phone and self.buffer.at_rest:
+            raw = j.plain_location(data, self.fast_phone)
+            if raw is not None and self.terminal is not None:
+                self.location_fast(raw, self.terminal.vehicle_id)
+                return
         out: list[bytes] = []
         overflows = self.buffer.overflows
         for raw in self.buffer.feed(data):
@@ -159,15 +162,12 @@ class Session(asyncio.Protocol):
         if out:
             self.transport.write(b"".join(out))
 
-    def location_fast(self, data: bytes) -> bool:
-        """A plain 0x0200 frame (see jt808.plain_location) handled without building a Header and Frame, answered
-        as reply() would, from the session's prefix; False: use handle()."""
-        raw = j.plain_location(data, self.fast_phone)
-        if raw is None or self.terminal is None:
-            return False
+    def location_fast(self, raw: bytes, vid: int) -> None:
+        """A plain 0x0200 frame (unescaped by jt808.plain_location) handled without building a Header and Frame:
+        queued as queue() would, answered as reply() would, from the session's prefix."""
         self.buffer.took_whole()
         self.gw.stats["frames"] += 1
-        self.queue(self.terminal.vehicle_id, raw[13:-2], 0)
+        self.queue(vid, raw, 0, 13)  # the body is read in place: after the flag and the 12 bytes of a 2013 header
         # The answer: 0x8001 with result OK (a body of 28 bytes or more always decodes).
         serial = self.serial = (self.serial + 1) & 0xFFFF
         x = self.fast_xor ^ (serial >> 8) ^ (serial & 0xFF) ^ raw[11] ^ raw[12] ^ 0x02
@@ -175,7 +175,6 @@ class Session(asyncio.Protocol):
         if len(answer.translate(None, b"\x7d\x7e")) != 8:  # a byte to escape (rare): answer[:-1] is escaped
             answer = j.escape(answer[:-1]) + b"\x7e"
         self.transport.write(self.fast_head + answer)
-        return True
 
     def reply(self, h: j.Header, result: int) -> bytes:
         self.serial = (self.serial + 1) & 0xFFFF
@@ -282,9 +281,10 @@ class Session(asyncio.Protocol):
         decoded = [self.queue(vid, item, flags) for item in items]
         return any(decoded)
 
-    def queue(self, vid: int, body: bytes, flags: int) -> bool:
-        """Queue the fix of one 0x0200 body when it is positioned; False if the body does not decode."""
-        fix = j.location_fix(body)
+    def queue(self, vid: int, body: bytes, flags: int, offset: int = 0) -> bool:
+        """Queue the fix of one 0x0200 body (at `offset` in `body`) when it is positioned; False if the body does
+        not decode."""
+        fix = j.location_fix(body, offset)
         if fix is None:
             self.gw.stats["dropped_positions"] += 1
             return False

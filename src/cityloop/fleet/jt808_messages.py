@@ -144,11 +144,12 @@ def encode_location(loc: Location) -> bytes:
     return out + b"".join(bytes([i, len(v)]) + v for i, v in loc.extras) + loc.tail
 
 
-def location_fix(body: bytes) -> tuple[int, int, float, float, float, int, float | None] | None:
-    """The hot path: (alarm, status, lon, lat, speed km/h, heading, UNIX seconds) of a 0x0200 body, or None."""
-    if len(body) < 28:
+def location_fix(body: bytes, offset: int = 0) -> tuple[int, int, float, float, float, int, float | None] | None:
+    """The hot path: (alarm, status, lon, lat, speed km/h, heading, UNIX seconds) of a 0x0200 body (at `offset`
+    in `body`: a whole frame need not be sliced), or None."""
+    if len(body) < offset + 28:
         return None
-    alarm, status, lat, lon, _, speed, heading, when = _LOC.unpack_from(body)
+    alarm, status, lat, lon, _, speed, heading, when = _LOC.unpack_from(body, offset)
     t = _time_cache.get(when)  # most times are repeats: skip the call
     return (alarm, status, -lon / 1e6 if status & 8 else lon / 1e6, -lat / 1e6 if status & 4 else lat / 1e6,
             speed / 10, heading, bcd_time_epoch(when) if t is None else t)
