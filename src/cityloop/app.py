@@ -122,9 +122,8 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
             checkpointer.stop()
         if own_engine:
             shared.engine.dispose()
-            for extra in (shared.read_engine, shared.intake_engine):
-                if extra is not None:
-                    extra.dispose()
+            if shared.read_engine is not None:
+                shared.read_engine.dispose()
 
     app = FastAPI(
         title="CityLoop 数字城管",

@@ -44,7 +44,6 @@ class AppState:
     intake: GroupCommitter
     changes: ChangeBus
     read_engine: Engine | None = None
-    intake_engine: Engine | None = None  # the group committer's own pool (PostgreSQL; see runtime.INTAKE_POOL)
     actor_cache: dict[int, tuple[float, Actor]] = field(default_factory=dict)  # user id → (fresh until, actor)
     # Made on first use by the area that owns each (a worker builds only what it needs):
     token_versions: TokenVersions | None = None  # the users' token versions, read in batches (cityloop.deps)
