@@ -115,12 +115,16 @@ def session(session_factory):
 
 @pytest.fixture(autouse=True)
 def _fresh_calendar():
-    """Calendar overrides live in the rolled-back test transaction, so no cached calendar may outlive a test."""
+    """Calendar overrides (and campaigns, level rules) live in the rolled-back test transaction, so no cached
+    copy may outlive a test."""
+    from cityloop.db.topic_cache import invalidate_all
     from cityloop.sla.service import invalidate
 
     invalidate()
+    invalidate_all()
     yield
     invalidate()
+    invalidate_all()
 
 
 @pytest.fixture

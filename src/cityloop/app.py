@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TypedDict, Unpack
 
 from fastapi import FastAPI
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityloop.basemap.http import TileFastPath
 from cityloop.config import Settings, get_settings
 from cityloop.db import leader
+from cityloop.db import topic_cache
 from cityloop.db.checkpoint import start_checkpointing
 from cityloop.shared.clock import Clock
 from cityloop.runtime import build_state
@@ -62,6 +64,12 @@ def _watch_changes(state: AppState) -> None:
     bus.on("catalog", catalog)
     bus.on("calendar", lambda _: sla.invalidate())
     bus.on("devices", devices)
+    for topic in ("campaigns", "level_rules"):  # intake's per-batch reads (campaigns and city case_hooks)
+        bus.on(topic, partial(_drop_topic, topic))
+
+
+def _drop_topic(topic: str, _arg: str) -> None:
+    topic_cache.invalidate(topic)
 
 
 class SharedParts(TypedDict, total=False):

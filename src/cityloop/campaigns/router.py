@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from cityloop.audit import service as audit
 from cityloop.campaigns import export, service
+from cityloop.campaigns.case_hooks import TOPIC
 from cityloop.campaigns.pages import extra_routers  # noqa: F401 - mounted by the app with this module
 from cityloop.campaigns.schemas import CampaignIn, CampaignOut, CheckIn, ProgressOut, TagIn, TaskOut
-from cityloop.deps import ClockDep, SessionDep, SettingsDep, require_roles
+from cityloop.deps import ClockDep, SessionDep, SettingsDep, StateDep, require_roles
 from cityloop.org.actor import Actor
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns 专项普查"])
@@ -20,10 +21,12 @@ ViewerDep = Annotated[Actor, Depends(require_roles(*service.VIEWERS))]
 
 @router.post("", response_model=CampaignOut, status_code=201)
 def create(body: CampaignIn, session: SessionDep, actor: Annotated[Actor, Depends(require_roles(*service.MANAGERS))],
-           settings: SettingsDep, clock: ClockDep) -> CampaignOut:
+           settings: SettingsDep, clock: ClockDep, state: StateDep) -> CampaignOut:
     """新建专项普查 / Create a campaign: theme, matters, window, duty grids, inspectors, checklist."""
     audit.record(session, actor, "campaign.create", body.name, body.model_dump(mode="json"), clock.now())
-    return service.create(session, body, actor, settings.catalog_standard, clock.now())
+    out = service.create(session, body, actor, settings.catalog_standard, clock.now())
+    state.changes.announce(TOPIC)  # every host's intake tags cases to it at once
+    return out
 
 
 @router.get("", response_model=list[CampaignOut])

@@ -11,10 +11,10 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, Table, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -183,6 +183,9 @@ _NUMBERS_AND_IDS = text("WITH n AS (INSERT INTO case_number_seq (day, last) VALU
                         "FROM generate_series(1, :k)")
 
 
+_CASES, _NODES, _EVENTS, _PHOTOS = (cast(Table, m.__table__) for m in (Case, CaseNode, CaseEvent, CasePhoto))
+
+
 def _counted(batch: list[Prepared]) -> dict[str, int]:
     wanted: dict[str, int] = {}
     for p in batch:
@@ -233,16 +236,18 @@ def write(session: Session, batch: list[Prepared], settings: Settings) -> list[C
     states = [p.state or state_digest(p.case) for p in batch]
     hashes = [event_mac(key, "", n, state=st, **p.event) for p, n, st in zip(batch, numbers, states)]
     rows = [dict(p.case, number=n, event_hash=h) for p, n, h in zip(batch, numbers, hashes)]
+    # Core inserts of the tables (the attribute names are the column names): the ORM's bulk path would cost more
+    # Python per batch than the statements themselves.
     if ids is None:
-        ids = list(session.scalars(insert(Case).returning(Case.id, sort_by_parameter_order=True), rows).all())
+        ids = list(session.scalars(_CASES.insert().returning(_CASES.c.id, sort_by_parameter_order=True), rows).all())
     else:  # ids already drawn: a plain executemany, prepared once per connection
-        session.execute(insert(Case), [dict(row, id=i) for row, i in zip(rows, ids)])
-    session.execute(insert(CaseNode), [dict(p.node, case_id=i) for p, i in zip(batch, ids)])
-    session.execute(insert(CaseEvent), [dict(p.event, case_id=i, prev_hash="", hash=h, state_hash=st)
-                                        for p, i, h, st in zip(batch, ids, hashes, states)])
+        session.execute(_CASES.insert(), [dict(row, id=i) for row, i in zip(rows, ids)])
+    session.execute(_NODES.insert(), [dict(p.node, case_id=i) for p, i in zip(batch, ids)])
+    session.execute(_EVENTS.insert(), [dict(p.event, case_id=i, prev_hash="", hash=h, state_hash=st)
+                                       for p, i, h, st in zip(batch, ids, hashes, states)])
     photos = [dict(ph, case_id=i) for p, i in zip(batch, ids) for ph in p.photos]
     if photos:
-        session.execute(insert(CasePhoto), photos)
+        session.execute(_PHOTOS.insert(), photos)
     cases = [Case(id=i, **row) for i, row in zip(ids, rows)]
     hooks.emit(session, settings, [(c, p.event) for c, p in zip(cases, batch)])
     for p, c in zip(batch, cases):

@@ -11,13 +11,22 @@ from cityloop.cases.api import Case
 from cityloop.city.domain import LevelRuleView, decide_level, handling_district
 from cityloop.city.models import LevelRule
 from cityloop.config import Settings
+from cityloop.db.topic_cache import TopicCache
 from sqlalchemy.orm import Session
+
+TOPIC = "level_rules"  # announced after a level rule is added or removed
+_cache: TopicCache[list[LevelRuleView]] = TopicCache(TOPIC)
+
+
+def read_rules(session: Session) -> list[LevelRuleView]:
+    """Every level rule (a handful per city), from the database."""
+    return [LevelRuleView(r.id, r.category_code, r.area_code, r.level)
+            for r in session.scalars(select(LevelRule).order_by(LevelRule.id))]
 
 
 def rules(session: Session) -> list[LevelRuleView]:
-    """Every level rule (a handful per city)."""
-    return [LevelRuleView(r.id, r.category_code, r.area_code, r.level)
-            for r in session.scalars(select(LevelRule).order_by(LevelRule.id))]
+    """Every level rule (cached per process, see db/topic_cache)."""
+    return _cache.get(session, read_rules)
 
 
 def on_case_events(session: Session, settings: Settings, items: Sequence[tuple[Case, dict[str, Any]]]) -> None:

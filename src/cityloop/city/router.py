@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path
 
 from cityloop.city import service
+from cityloop.city.case_hooks import TOPIC
 from cityloop.city.schemas import DistrictCenterOut, LevelRuleIn, LevelRuleOut
-from cityloop.deps import AdminDep, ClockDep, SessionDep, require_roles
+from cityloop.deps import AdminDep, ClockDep, SessionDep, StateDep, require_roles
 from cityloop.org.actor import Actor
 from cityloop.shared.ids import MAX_ID
 
@@ -24,16 +25,20 @@ def list_rules(session: SessionDep, _: Staff) -> list[LevelRuleOut]:
 
 
 @router.post("/level-rules", response_model=LevelRuleOut, status_code=201)
-def add_rule(body: LevelRuleIn, session: SessionDep, clock: ClockDep, actor: AdminDep) -> LevelRuleOut:
+def add_rule(body: LevelRuleIn, state: StateDep, session: SessionDep, clock: ClockDep,
+             actor: AdminDep) -> LevelRuleOut:
     """新增层级规则 / Add a level rule (for cases reported from now on)."""
-    return service.add_rule(session, actor, body, clock.now())
+    out = service.add_rule(session, actor, body, clock.now())
+    state.changes.announce(TOPIC)  # every host's intake decides levels with it at once
+    return out
 
 
 @router.delete("/level-rules/{rule_id}", status_code=204)
-def remove_rule(session: SessionDep, clock: ClockDep, actor: AdminDep,
+def remove_rule(state: StateDep, session: SessionDep, clock: ClockDep, actor: AdminDep,
                 rule_id: int = Path(..., ge=1, le=MAX_ID)) -> None:
     """删除层级规则 / Delete a level rule."""
     service.remove_rule(session, actor, rule_id, clock.now())
+    state.changes.announce(TOPIC)
 
 
 @router.get("/districts", response_model=list[DistrictCenterOut])
