@@ -58,7 +58,7 @@ def _run(connection, session_factory, settings, clock, batch: bool, monkeypatch)
     ingestor = Ingestor(session_factory, settings, clock, notify=notices.extend)
     with monkeypatch.context() as patch:
         if batch:  # the batch path must not fall back to the one-at-a-time path (which queries each alarm)
-            patch.setattr(alarms, "_open", None)
+            patch.setattr(alarms, "open_alarm", None)
         else:
             def race(*args, **kwargs):
                 raise IntegrityError("SELECT", {}, Exception("another worker opened the alarm"))

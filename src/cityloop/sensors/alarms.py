@@ -5,16 +5,17 @@ notices for people; and acknowledgement by staff. Callers commit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, cast
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cityloop.cases import api as cases_api
 from cityloop.cases.api import TERMINAL, Case
 from cityloop.config import Settings
 from cityloop.sensors import domain
+from cityloop.sensors.alarm_reads import OpenAlarms, open_alarm, recent_episodes, sibling_cases
 from cityloop.sensors.devices import DeviceMeta, Locate
 from cityloop.sensors.models import Alarm, AlarmEvent, PublicWarning
 from cityloop.shared.errors import AppError, Conflict, NotFound
@@ -71,39 +72,22 @@ def _utc(ts: float) -> datetime:
 
 
 def _event(session: Session, alarm: Alarm, kind: str, at: datetime, value: float | None = None, actor: str = "system",
-           **payload: Any) -> None:
+           sink: list[AlarmEvent | list[AlarmEvent]] | None = None, **payload: Any) -> None:
+    """Record an alarm event: added to the session, or appended to `sink` (a batch adds its events at its end)."""
     from cityloop.exchange.records import on_alarm_event  # the alarm's summary goes up (exchange outbox)
 
-    session.add(AlarmEvent(alarm_id=alarm.id, at=at, kind=kind, level=alarm.level, value=value, actor=actor,
-                           payload=payload or None))
+    event = AlarmEvent(alarm_id=alarm.id, at=at, kind=kind, level=alarm.level, value=value, actor=actor,
+                       payload=payload or None)
+    if sink is None:
+        session.add(event)
+    else:
+        sink.append(event)
     on_alarm_event(session, alarm, kind, at)
 
 
 def _fmt(spec: domain.RuleSpec, value: float) -> str:
     unit = domain.METRICS[spec.metric][3] if spec.metric else ""
     return f"{value:g}{unit}"
-
-
-def _open(session: Session, device_id: int, rule: str) -> Alarm | None:
-    return session.scalar(select(Alarm).where(Alarm.device_id == device_id, Alarm.rule_code == rule,
-                                              Alarm.is_open.is_(True)).with_for_update())
-
-
-OpenAlarms = dict[tuple[int, str], Alarm]  # (device id, rule code) -> its open alarm
-
-
-def open_alarms(session: Session, keys: set[tuple[int, str]]) -> OpenAlarms:
-    """The open alarms of these (device, rule) pairs, locked, in one query (a batch's transitions)."""
-    found = session.scalars(select(Alarm).where(tuple_(Alarm.device_id, Alarm.rule_code).in_(sorted(keys)),
-                                                Alarm.is_open.is_(True)).order_by(Alarm.id).with_for_update())
-    return {(a.device_id, a.rule_code): a for a in found}
-
-
-def _recent_episode(session: Session, settings: Settings, device_id: int, rule: str, now: datetime) -> Alarm | None:
-    """The last cleared alarm of this device and rule if it cleared within the re-trigger window."""
-    since = now - timedelta(minutes=settings.sensor_retrigger_minutes)
-    return session.scalar(select(Alarm).where(Alarm.device_id == device_id, Alarm.rule_code == rule,
-                                              Alarm.cleared_at >= since).order_by(Alarm.cleared_at.desc()).limit(1))
 
 
 class Linker:
@@ -121,14 +105,7 @@ class Linker:
 
     def _event(self, session: Session, alarm: Alarm, kind: str, at: datetime, value: float | None = None,
                **payload: Any) -> None:
-        if self.sink is None:
-            _event(session, alarm, kind, at, value, **payload)
-            return
-        from cityloop.exchange.records import on_alarm_event
-
-        self.sink.append(AlarmEvent(alarm_id=alarm.id, at=at, kind=kind, level=alarm.level, value=value,
-                                    actor="system", payload=payload or None))
-        on_alarm_event(session, alarm, kind, at)
+        _event(session, alarm, kind, at, value, sink=self.sink, **payload)
 
     @property
     def work_calendar(self) -> WorkCalendar:
@@ -146,7 +123,7 @@ class Linker:
     def _apply_known(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, tr: domain.Transition,
                      now: datetime, notices: list[Notice], known: OpenAlarms | None, batch: BatchState | None) -> Outcome:
         if known is None:
-            return self._apply(session, dev, spec, tr, now, notices, _open(session, dev.id, spec.code), batch)
+            return self._apply(session, dev, spec, tr, now, notices, open_alarm(session, dev.id, spec.code), batch)
         key = (dev.id, spec.code)
         out = self._apply(session, dev, spec, tr, now, notices, known.get(key), batch)
         if out.kind == "raise":
@@ -201,8 +178,8 @@ class Linker:
                       value=tr.value, peak_value=tr.value, raised_at=now, updated_at=now)
         session.add(alarm)
         session.flush()
-        previous = (_recent_episode(session, self.settings, dev.id, spec.code, now) if batch is None
-                    else batch.episodes.get((dev.id, spec.code)))
+        key = (dev.id, spec.code)
+        previous = (recent_episodes(session, self.settings, {key}, now) if batch is None else batch.episodes).get(key)
         alarm.episode_id = previous.episode_id if previous is not None else alarm.id
         self._event(session, alarm, "raise", now, tr.value, reading_at=_utc(tr.ts).isoformat())
         if previous is not None and previous.case_id is not None:
@@ -222,33 +199,14 @@ class Linker:
                      f"{dev.name}（{dev.code}）{spec.zh}：{_fmt(spec, tr.value)}", now)
         return alarm
 
-    def _sibling_case(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, alarm: Alarm) -> int | None:
-        """An open case of another open alarm of this device in the same category (cover opened + tilted,
-        night + exam noise): one incident, one case."""
-        codes = [s.code for s in dev.rules if s.category == spec.category and s.code != spec.code]
-        if not codes:
-            return None
-        return session.scalar(select(Alarm.case_id).join(Case, Case.id == Alarm.case_id).where(
-            Alarm.device_id == dev.id, Alarm.is_open.is_(True), Alarm.rule_code.in_(codes),
-            Case.stage.notin_(TERMINAL)).limit(1))
-
     def _case(self, session: Session, dev: DeviceMeta, spec: domain.RuleSpec, alarm: Alarm, tr: domain.Transition,
               now: datetime, notices: list[Notice]) -> bool:
-        sibling = self._sibling_case(session, dev, spec, alarm)
+        sibling = sibling_cases(session, [(alarm.id, dev, spec)]).get(alarm.id)
         if sibling is not None:
             self._join(session, spec, alarm, tr, now, sibling)
             return False
-        w = self._new_case(dev, spec, alarm, tr)
-        result: Case | AppError
-        try:
-            with session.begin_nested():
-                result = cases_api.open_case(
-                    session, self.settings, self.work_calendar, now, self.locate, source=w.source,
-                    category_code=w.category_code, lon=w.lon, lat=w.lat, description=w.description, address=w.address,
-                    component_id=w.component_id, department_code=w.department_code, condition_code=w.condition_code,
-                    urgent=w.urgent, evidence=w.evidence, key=w.key)
-        except AppError as exc:  # e.g. the category is missing from a local catalog: the alarm stands alone
-            result = exc
+        result = cases_api.open_cases(session, self.settings, self.work_calendar, now, self.locate,
+                                      [self._new_case(dev, spec, alarm, tr)])[0]
         return self._opened(session, dev, spec, alarm, tr, now, notices, result)
 
     def _join(self, session: Session, spec: domain.RuleSpec, alarm: Alarm, tr: domain.Transition, now: datetime,

@@ -4,18 +4,17 @@ episodes, the alarm events inserted at the end in their order, and the cases ope
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import cast
 
-from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from cityloop.cases import api as cases_api
-from cityloop.cases.api import TERMINAL, Case
 from cityloop.sensors import domain
-from cityloop.sensors.alarms import BatchState, Deferred, Linker, Notice, OpenAlarms, Outcome
+from cityloop.sensors.alarm_reads import OpenAlarms, recent_episodes, sibling_cases
+from cityloop.sensors.alarms import BatchState, Linker, Notice, Outcome
 from cityloop.sensors.devices import DeviceMeta
-from cityloop.sensors.models import Alarm, AlarmEvent
+from cityloop.sensors.models import AlarmEvent
 
 
 class BatchLinker(Linker):
@@ -27,8 +26,8 @@ class BatchLinker(Linker):
         """Apply a batch's transitions in order, leaving what apply() one by one would, given their open alarms
         (open_alarms()): one query for the recent episodes, the alarm events inserted together at the end, and
         the cases opened together (open_cases), at the end or before a later transition of the same device."""
-        batch = BatchState(self._episodes(session, {(m.id, s.code) for m, s, tr in transitions if tr.kind != "clear"},
-                                      now))
+        batch = BatchState(recent_episodes(session, self.settings,
+                                           {(m.id, s.code) for m, s, tr in transitions if tr.kind != "clear"}, now))
         self.sink = []
         try:
             out = []
@@ -42,22 +41,13 @@ class BatchLinker(Linker):
             self.sink = None
         return out
 
-    def _episodes(self, session: Session, keys: set[tuple[int, str]], now: datetime) -> dict[tuple[int, str], Alarm]:
-        """_recent_episode() of each of these (device, rule) pairs, in one query."""
-        if not keys:
-            return {}
-        since = now - timedelta(minutes=self.settings.sensor_retrigger_minutes)
-        found = session.scalars(select(Alarm).where(tuple_(Alarm.device_id, Alarm.rule_code).in_(sorted(keys)),
-                                                    Alarm.cleared_at >= since).order_by(Alarm.cleared_at, Alarm.id))
-        return {(a.device_id, a.rule_code): a for a in found}  # the last cleared wins
-
     def _open_pending(self, session: Session, batch: BatchState, now: datetime, notices: list[Notice]) -> None:
         """Finish the deferred transitions: join a sibling's case or open the rest together, then warn; their
         notices go where apply() would have put them."""
         items, batch.pending, batch.devices = batch.pending, [], set()
         if not items:
             return
-        siblings = self._siblings(session, items)
+        siblings = sibling_cases(session, [(d.alarm.id, d.dev, d.spec) for d in items])
         opening = [d for d in items if siblings.get(d.alarm.id) is None]
         sink = self.sink
         try:
@@ -84,21 +74,3 @@ class BatchLinker(Linker):
             self.sink = sink
         for mark, mine in reversed(late):
             notices[mark:mark] = mine
-
-    def _siblings(self, session: Session, items: list[Deferred]) -> dict[int, int]:
-        """_sibling_case() of each deferred alarm (of distinct devices), in one query: alarm id -> case id."""
-        codes = {d.alarm.id: {s.code for s in d.dev.rules if s.category == d.spec.category and s.code != d.spec.code}
-                 for d in items}
-        devices = {d.dev.id for d in items if codes[d.alarm.id]}
-        if not devices:
-            return {}
-        rows = session.execute(select(Alarm.device_id, Alarm.rule_code, Alarm.case_id).join(
-            Case, Case.id == Alarm.case_id).where(Alarm.device_id.in_(sorted(devices)), Alarm.is_open.is_(True),
-                                                  Case.stage.notin_(TERMINAL)).order_by(Alarm.id)).all()
-        out: dict[int, int] = {}
-        for d in items:
-            found = next((case_id for device_id, rule, case_id in rows
-                          if device_id == d.dev.id and rule in codes[d.alarm.id]), None)
-            if found is not None:
-                out[d.alarm.id] = found
-        return out

@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cityloop.config import Settings
 from cityloop.sensors import devices as registry
 from cityloop.sensors import domain, store
-from cityloop.sensors.alarms import Notice, Outcome, open_alarms
+from cityloop.sensors.alarm_reads import open_alarms
+from cityloop.sensors.alarms import Notice, Outcome
 from cityloop.sensors.batch_link import BatchLinker
 from cityloop.sensors.models import Alarm, Device, RuleState
 from cityloop.sensors.readings import DeviceRef, Interval, Reading, Reject, check, check_of, parse_message
