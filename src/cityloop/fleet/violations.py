@@ -76,10 +76,10 @@ def _place(locate: Locate, e: Event, ev: dict[str, Any]) -> tuple[float, float] 
 Pending = list[tuple[Violation, cases_api.NewCase]]  # violations whose cases open_pending() opens together
 
 
-def open_violation(session: Session, settings: Settings, e: Event, now: datetime, cal: WorkCalendar,
-                   locate: Locate, pending: Pending | None = None) -> Violation | None:
-    """Store an opened episode and open its case (in the caller's transaction); with `pending`, the case is left
-    there for open_pending()."""
+def open_violation(session: Session, settings: Settings, e: Event, now: datetime, locate: Locate,
+                   pending: Pending) -> Violation | None:
+    """Store an opened episode (in the caller's transaction) and leave its case in `pending` for open_pending(),
+    unless it joins the day's case or opens none."""
     if session.scalar(select(Violation.id).where(Violation.key == e.key)) is not None:
         return None
     vehicle = session.get(Vehicle, e.vehicle_id)
@@ -108,28 +108,8 @@ def open_violation(session: Session, settings: Settings, e: Event, now: datetime
         source="fleet", category_code=code, condition_code=condition or None, lon=place[0], lat=place[1],
         description=_describe(vehicle, e), department_code=settings.fleet_department_code, key=f"fleet:{e.key}",
         evidence={**summary, "violation_id": v.id, "track": ev["track"][-50:]})
-    if pending is not None:
-        pending.append((v, wanted))
-        return v
-    result: Case | AppError
-    try:
-        with session.begin_nested():
-            result = cases_api.open_case(
-                session, settings, cal, now, locate, source=wanted.source, category_code=wanted.category_code,
-                condition_code=wanted.condition_code, lon=wanted.lon, lat=wanted.lat, description=wanted.description,
-                department_code=wanted.department_code, key=wanted.key, evidence=wanted.evidence)
-    except AppError as exc:
-        result = exc
-    _link(v, result)
+    pending.append((v, wanted))
     return v
-
-
-def _link(v: Violation, result: Case | AppError) -> None:
-    if isinstance(result, AppError):
-        v.case_error = f"{result.zh} / {result.en}"[:200]
-        log.warning("violation %s opened no case: %s", v.key, result.en)
-    else:
-        v.case_id = result.id
 
 
 def open_pending(session: Session, settings: Settings, now: datetime, cal: WorkCalendar, locate: Locate,
@@ -140,7 +120,11 @@ def open_pending(session: Session, settings: Settings, now: datetime, cal: WorkC
     items = list(pending)
     pending.clear()
     for (v, _), result in zip(items, cases_api.open_cases(session, settings, cal, now, locate, [w for _, w in items])):
-        _link(v, result)
+        if isinstance(result, AppError):
+            v.case_error = f"{result.zh} / {result.en}"[:200]
+            log.warning("violation %s opened no case: %s", v.key, result.en)
+        else:
+            v.case_id = result.id
 
 
 def _open_case_of_the_day(session: Session, settings: Settings, v: Violation) -> int | None:
@@ -173,7 +157,7 @@ def record(session: Session, settings: Settings, events: list[Event], now: datet
             continue
         if any(v.vehicle_id == e.vehicle_id and v.kind == e.kind for v, _ in pending):
             open_pending(session, settings, now, cal, locate, pending)  # its day's case may be one of them
-        if (v := open_violation(session, settings, e, now, cal, locate, pending)) is not None:
+        if (v := open_violation(session, settings, e, now, locate, pending)) is not None:
             made.append(v)
     open_pending(session, settings, now, cal, locate, pending)
     return made
