@@ -1,6 +1,6 @@
 """HTTP load plumbing for the intake benchmarks: a demo-county database, a uvicorn server in a subprocess, and wrk
 (Debian package, installed if missing) driven by a Lua script that posts reports (the core API's JSON, or an Open311
-form), optionally at a fixed rate."""
+form) as fast as it can; at a fixed rate, the open-loop client of _open_loop.py instead."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ import time
 from contextlib import contextmanager
 
 import httpx
+from _open_loop import run_open_loop
 
 POST_LUA = r"""
 local points = {%(points)s}
 local token = "%(token)s"
 local path = "%(path)s"
-local pause = %(pause_ms)s
 local i = 0
 request = function()
   i = i + 1
@@ -27,7 +27,6 @@ request = function()
   local body = string.format('%(body)s', p[1], p[2], i)
   return wrk.format("POST", path, {["Content-Type"]="%(ctype)s", ["Authorization"]="Bearer " .. token}, body)
 end
-delay = function() return pause end
 done = function(summary, latency, requests)
   io.write(string.format('RESULT {"requests":%%d,"errors":%%d,"status":%%d,"p50_ms":%%.3f,"p99_ms":%%.3f,"seconds":%%.3f}\n',
     summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
@@ -113,10 +112,12 @@ OPEN311_BODY = ("api_key=demo&service_code=06010&long=%.6f&lat=%.6f&description=
 
 def run_wrk(wrk: str, port: int, path: str, token: str, points, connections: int, duration: str,
             rate: float | None = None, body: tuple[str, str] = JSON_BODY) -> dict:
-    """POST reports to `path`: as fast as possible, or at about `rate` requests/s over all connections."""
-    pause_ms = int(connections / rate * 1000) if rate else 0
+    """POST reports to `path`: as fast as wrk goes (closed loop), or open-loop at `rate` requests/s."""
+    if rate:
+        return run_open_loop(port, path, token, points[:2000], body, rate, float(duration.rstrip("s")),
+                             connections)
     script = POST_LUA % {"points": ",".join(f"{{{x},{y}}}" for x, y in points[:2000]), "token": token,
-                         "path": path, "pause_ms": pause_ms, "body": body[0], "ctype": body[1]}
+                         "path": path, "body": body[0], "ctype": body[1]}
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
         fh.write(script)
     cmd = [wrk, "-t2", f"-c{connections}", f"-d{duration}", "--timeout", "10s", "-s", fh.name,

@@ -109,11 +109,11 @@ def open_cases(session: Session, settings: Settings, cal: WorkCalendar, now: dat
         except AppError as exc:
             results[i] = exc
             continue
-        prepared.case["idempotency_key"] = w.key  # (not part of the state digest prepare computed)
+        if w.key:  # (neither column is part of the state digest prepare computed)
+            prepared.case |= {"idempotency_key": w.key, "request_hash": intake.request_hash(body, ctx.photos)}
+            first[w.key] = len(todo)
         if w.evidence:
             prepared.event["payload"] = {**prepared.event["payload"], "evidence": w.evidence}
-        if w.key:
-            first[w.key] = len(todo)
         todo.append((i, prepared, w))
     run: list[tuple[int, intake.Prepared, NewCase]] = []
     refused = _foreseen_refusals(session, todo)

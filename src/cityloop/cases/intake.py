@@ -131,9 +131,11 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Locate, to_wgs84: ToWgs84, key: st
     """Check and locate a report using ctx.reads only (matters from the cache when given); a replay of an
     Idempotency-Key returns its case. `verify` overrides the source's default need for 核实 (channels decide);
     `required_due_at` fixes the handling deadline (上级交办)."""
-    fingerprint = request_hash(body, ctx.photos)
-    if key and (existing := find_by_key(ctx.reads, key, fingerprint)) is not None:
-        return existing
+    fingerprint = None  # only a retry under the same Idempotency-Key is ever compared with it
+    if key:
+        fingerprint = request_hash(body, ctx.photos)
+        if (existing := find_by_key(ctx.reads, key, fingerprint)) is not None:
+            return existing
     source = pick_source(ctx.actor, body.source)
     if body.self_handled and source != "inspector":
         raise Invalid("self-handled-inspector-only", "只有监督员可以上报自行处置案件", "Only inspectors report self-handled cases")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cityloop.state import AppState
+from cityloop.state import AppState, app_state
 from cityloop.cases import actions, intake, pages, pages_screen, queries, service
 from cityloop.cases import saved_filters as saved
 from cityloop.cases.domain import available_actions, scoped_key
@@ -23,7 +23,7 @@ from cityloop.cases.models import Case, CasePhoto
 from cityloop.cases.photos import Photo, photo_path, save, screen_all
 from cityloop.cases.schemas import ActionIn, CaseOut, CasePage, CheckOut, EventOut, NodeOut, ReportIn, TaskOut
 from cityloop.config import Settings
-from cityloop.deps import ActorDep, ClockDep, GridIndexDep, SessionDep, SettingsDep, StateDep
+from cityloop.deps import ActorDep, ClockDep, GridIndexDep, SessionDep, SettingsDep, StateDep, grid_index
 from cityloop.org.actor import Actor
 from cityloop.geo.coords import to_wgs84
 from cityloop.shared.errors import Conflict, Forbidden, Invalid, NotFound
@@ -97,11 +97,13 @@ def _out_after_write(state: AppState, case: Case, actor: Actor) -> CaseOut:
 
 @router.post("/cases", response_model=CaseOut, status_code=201, openapi_extra=_body_doc(ReportIn, True),
              responses={200: {"description": "同一 Idempotency-Key 的重复提交 / replay of the same key"}})
-async def report(request: Request, state: StateDep, actor: ActorDep, index: GridIndexDep,
+async def report(request: Request, actor: ActorDep,
                  accept: bool = Query(False, description="保存并受理: 受理 in the same commit "
                                                          "when the caller may (else saved only)")) -> Response:
     """上报案件 / Report a problem (JSON, or multipart with photos). Honours Idempotency-Key. With ?accept=true a
     caller allowed to 受理 (the operator) saves and accepts in one transaction."""
+    # The busiest write: state and index fetched here, not as dependencies (FastAPI's cost per dependency showed)
+    state, index = app_state(request.app), await grid_index(request)
     body, raw_photos = await _parse(request, state.settings, ReportIn, True)
     photos = screen_all(state.settings, raw_photos)  # size and format only; decoded in prepare
     key = request.headers.get("idempotency-key")

@@ -391,6 +391,8 @@ class PlaceIndex:
 
     def reverse(self, lon: float, lat: float) -> dict[str, Any] | None:
         """The door plate within 50 m, else the nearest road within 300 m (number interpolated), else a POI."""
+        if self.plate_tree is None and self.road_tree is None and self.poi_tree is None:
+            return None  # nothing imported: not even the point is worth making
         pt = shapely.Point(lon, lat)
         if self.plate_tree is not None:
             hit = self.plate_tree.query_nearest(pt, max_distance=_degrees(PLATE_RADIUS_M, lat))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
@@ -121,14 +120,3 @@ def cached(session: Session, max_age: float) -> PlaceIndex:
     if slot is not None and slot.index is not None and time.monotonic() - slot.checked < max_age:
         return slot.index
     return index_for(session)
-
-
-def warm(session_factory: Callable[[], Session]) -> threading.Thread:
-    """Build the index at startup in a background thread."""
-    def run() -> None:
-        with session_factory() as session:
-            index_for(session)
-
-    thread = threading.Thread(target=run, name="places-warm", daemon=True)
-    thread.start()
-    return thread
