@@ -1,7 +1,8 @@
 """The HJ 212 gateway with its ingest process, on a committed database (SQLite file, or a PostgreSQL database of its
 own when CITYLOOP_TEST_DATABASE_URL is set): real TCP frames in, 9014 only for what is stored, every reading stored
 once, rule state and alarms kept per station, SIGTERM to the whole process group loses nothing, and an ingest
-process that dies is started again while its unanswered batch is sent again by the stations."""
+process that dies is started again while its unanswered batch is sent again by the stations; frames malformed past
+their header (which the listener leaves to the ingest process) are refused in order and counted per station."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from cityloop.db.migrate import upgrade
 from cityloop.sensors import hj212, hj212_sim
 from cityloop.sensors.hj212_listener import Listener
 from cityloop.sensors.hj212_worker import IngestWorker
-from cityloop.sensors.models import Alarm, Device, Reading, RuleState
+from cityloop.sensors.models import Alarm, Counter, Device, Reading, RuleState
 from tests.conftest import SHANGHAI, free_port
 from tests.factories import seed_world
 from tests.integration.sensors_kit import seed_sensors
@@ -164,33 +165,61 @@ class Gateway:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
 
-def test_an_ingest_process_that_dies_is_started_again_and_its_lost_batch_is_sent_again(gateway_db):
+@pytest.fixture
+def gateway(gateway_db):
+    """The in-process gateway on a thread's event loop, its port, and the database's engine."""
     import threading
 
     url, engine = gateway_db
     gw = Gateway(url)
     thread = threading.Thread(target=gw.loop.run_forever, daemon=True)
     thread.start()
-    try:
-        port = gw.run(gw.listener.start("127.0.0.1", 0))
-        sock, reader = connect(port, time.monotonic() + 10), hj212.FrameReader()
-        start = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
-        first, second = (realtime(DUST, "dust", start + timedelta(seconds=s), {"pm10": 40.0}) for s in (0, 30))
-        assert [a.cn for a in exchange(sock, reader, [first])] == ["9014"]
-        dead = gw.worker.process
-        os.kill(dead.pid, signal.SIGKILL)
-        dead.join(30)
-        sock.sendall(second)  # its batch fails with the process: no answer
-        sock.settimeout(1.5)
-        with pytest.raises(TimeoutError):
-            sock.recv(65536)
-        sock.settimeout(120)
-        assert [(a.cn, a.qn) for a in exchange(sock, reader, [second])] == [("9014", hj212.decode(second).qn)]
-        assert gw.worker.process is not None and gw.worker.process.pid != dead.pid
-        sock.close()
-    finally:
-        gw.run(gw.listener.close())
-        gw.loop.call_soon_threadsafe(gw.loop.stop)
-        thread.join(10)
-        gw.engine.dispose()
+    gw.port = gw.run(gw.listener.start("127.0.0.1", 0))
+    yield gw, engine
+    gw.run(gw.listener.close())
+    gw.loop.call_soon_threadsafe(gw.loop.stop)
+    thread.join(10)
+    gw.engine.dispose()
+
+
+def test_frames_malformed_past_their_header_are_refused_in_order_and_counted_per_station(gateway):
+    gw, engine = gateway
+    sock, reader = connect(gw.port, time.monotonic() + 10), hj212.FrameReader()
+    start = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
+    good = [realtime(DUST, "dust", start + timedelta(seconds=30 * i), {"pm10": 40.0}) for i in range(3)]
+    text = hj212.unframe(good[1])
+    bad_value = hj212.frame(text.replace("a34002-Rtd=40", "a34002-Rtd=4O"))
+    no_time = hj212.frame(text.replace(text[text.index("DataTime="):text.index(";", text.index("DataTime=")) + 1], ""))
+    answers = exchange(sock, reader, [good[0], bad_value, good[1], no_time, good[2]])
+    assert [(a.cn, a.fields.get("QnRtn")) for a in answers] == [("9014", None), ("9011", "100"), ("9014", None),
+                                                                ("9011", "100"), ("9014", None)]
+    assert [a.qn for a in answers] == [hj212.decode_head(f).qn for f in
+                                       (good[0], bad_value, good[1], no_time, good[2])]
+    sock.close()
+    assert count(engine, "DU-1") == 3
+    with make_session_factory(engine)() as s:
+        du1 = s.scalar(select(Device.id).where(Device.code == "DU-1"))
+        counters = dict(s.execute(select(Counter.name, Counter.value)).all())
+    assert counters["rejected:hj212-bad-value"] == counters["rejected:hj212-bad-time"] == 1
+    assert counters[f"hj212:{du1}:hj212-bad-value"] == counters[f"hj212:{du1}:hj212-bad-time"] == 1
+    assert gw.listener.stats["rejected:hj212-bad-value"] == gw.listener.stats["rejected:hj212-bad-time"] == 1
+
+
+def test_an_ingest_process_that_dies_is_started_again_and_its_lost_batch_is_sent_again(gateway):
+    gw, engine = gateway
+    sock, reader = connect(gw.port, time.monotonic() + 10), hj212.FrameReader()
+    start = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
+    first, second = (realtime(DUST, "dust", start + timedelta(seconds=s), {"pm10": 40.0}) for s in (0, 30))
+    assert [a.cn for a in exchange(sock, reader, [first])] == ["9014"]
+    dead = gw.worker.process
+    os.kill(dead.pid, signal.SIGKILL)
+    dead.join(30)
+    sock.sendall(second)  # its batch fails with the process: no answer
+    sock.settimeout(1.5)
+    with pytest.raises(TimeoutError):
+        sock.recv(65536)
+    sock.settimeout(120)
+    assert [(a.cn, a.qn) for a in exchange(sock, reader, [second])] == [("9014", hj212.decode(second).qn)]
+    assert gw.worker.process is not None and gw.worker.process.pid != dead.pid
+    sock.close()
     assert count(engine, "DU-1") == 2

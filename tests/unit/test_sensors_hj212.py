@@ -325,3 +325,17 @@ def test_the_splitter_slices_a_read_of_many_frames_and_keeps_the_unfinished_one(
     stream = b"".join(frames)
     assert reader.feed(stream[:-10]) == frames[:-1] and reader.buf == frames[-1][:-10]
     assert reader.feed(stream[-10:] + b"xx#") == frames[-1:] and reader.buf == b"#" and reader.junk == 2
+
+
+def test_decode_head_reads_the_header_and_leaves_the_items_to_parse():
+    good = hj212.decode_head(hj212.frame(VECTOR))
+    assert (good.qn, good.cn, good.mn, good.pw, good.flag, good.factors, good.data_time) == (
+        "20180427125809000", "2011", "LXHB0CS0306310", "123456", 5, {}, None)
+    bad_item = hj212.frame(seg(cp="DataTime=20261123090000;a34002-Rtd=8O.5"))
+    assert hj212.decode_head(bad_item).mn == "DUST0001"  # the item is the ingest process's to refuse
+    with pytest.raises(hj212.FrameError, match="bad-value"):
+        hj212.decode(bad_item)
+    for broken, code in ((hj212.frame(seg(cp="a&&b")), "bad-cp"), (hj212.frame(VECTOR)[:-4] + b"\r\n", "bad-length"),
+                         (hj212.frame(seg().replace("CN=2011", "CN=7777")), "unknown-cn")):
+        with pytest.raises(hj212.FrameError, match=code):
+            hj212.decode_head(broken)

@@ -325,16 +325,21 @@ def _head(text: str) -> Packet:
     return packet
 
 
-def parse(segment: str) -> Packet:
-    """A data segment -> Packet; FrameError if malformed."""
+def _split(segment: str) -> tuple[str, str]:
     at = segment.find("CP=")
     if at < 0:
         raise FrameError("bad-cp", "no CP field")
     cp = segment[at + 3:]
     if len(cp) < 4 or not cp.startswith("&&") or not cp.endswith("&&") or "&&" in cp[2:-2]:
         raise FrameError("bad-cp", "CP must be enclosed in && … &&")
-    packet = _head(segment[:at])
-    _cp(cp[2:-2], packet)
+    return segment[:at], cp[2:-2]
+
+
+def parse(segment: str) -> Packet:
+    """A data segment -> Packet; FrameError if malformed."""
+    head, cp = _split(segment)
+    packet = _head(head)
+    _cp(cp, packet)
     if packet.cn in INTERVALS and packet.data_time is None:
         raise FrameError("bad-time", "DataTime missing")
     return packet
@@ -343,6 +348,12 @@ def parse(segment: str) -> Packet:
 def decode(data: bytes) -> Packet:
     """One frame -> Packet; FrameError if anything is wrong."""
     return parse(unframe(data))
+
+
+def decode_head(data: bytes) -> Packet:
+    """One frame's header only — CRC, fields and the CP's && checked, its items (factors, DataTime) not read: what a
+    listener needs to check the station and answer, when its ingest process parses the whole frame later."""
+    return _head(_split(unframe(data))[0])
 
 
 def peek(data: bytes) -> dict[str, str]:

@@ -49,6 +49,8 @@ class Listener:
             raise ValueError("a listener feeds either an ingestor or an ingest process")
         self.ingestor, self.factory, self.settings, self.worker = ingestor, factory, settings, worker
         self.lock: Any = ingestor.lock if ingestor is not None else threading.RLock()
+        # The ingest process parses each data frame in full: here the header is enough (the station, the answer).
+        self._decode = hj212.decode if worker is None else hj212.decode_head
         self.tz = ZoneInfo(settings.timezone)
         self.stations: dict[str, Station] = {}
         self.loaded_at = 0.0
@@ -139,7 +141,7 @@ class Listener:
             assert isinstance(item, hj212.FrameError)
             return self._refuse(f"hj212-{item.code}", {}, conn.peer)
         try:
-            packet = hj212.decode(item)
+            packet = self._decode(item)
         except hj212.FrameError as exc:
             return self._refuse(f"hj212-{exc.code}", hj212.peek(item), conn.peer, rtn=hj212.error_rtn(exc.code))
         station = self.stations.get(packet.mn)
@@ -172,15 +174,18 @@ class Listener:
     def _password_ok(packet: hj212.Packet, station: Station) -> bool:
         return hmac.compare_digest((packet.pw or "").encode("latin-1"), station.password.encode("latin-1"))
 
-    def _refuse(self, reason: str, fields: dict[str, str], peer: Peer, rtn: int = 100) -> bytes | None:
-        """Count a refused frame (per station when its MN is registered) and answer it if it asks for answers."""
+    def _refuse(self, reason: str, fields: dict[str, str], peer: Peer, rtn: int = 100,
+                counted: bool = False) -> bytes | None:
+        """Count a refused frame (per station when its MN is registered; `counted`: the ingest process did) and
+        answer it if it asks for answers."""
         peer.errors += 1
         self.stats[f"rejected:{reason}"] += 1
-        self.pending[f"rejected:{reason}"] += 1
         station = self.stations.get(fields.get("MN", ""))
-        if station is not None:
-            self.pending[station_counter(station.device_id, reason)] += 1
-        self._wake.set()
+        if not counted:
+            self.pending[f"rejected:{reason}"] += 1
+            if station is not None:
+                self.pending[station_counter(station.device_id, reason)] += 1
+            self._wake.set()
         if fields.get("MN") and hj212.wants_answer(fields):
             self.stats["answers"] += 1
             return hj212.request_answer(fields, rtn)
@@ -239,7 +244,9 @@ class Listener:
         ok = False
         try:
             if self.worker is not None:
-                result = await self.worker.store(frames, stations, counts)
+                result, refused = await self.worker.store(frames, stations, counts)
+                if refused:
+                    self._refused_late(conns, dict(refused))
             else:
                 result = await asyncio.to_thread(self.ingest, packets, stations, counts)
             ok = True
@@ -253,6 +260,19 @@ class Listener:
             for conn in conns:
                 conn.stored(ok)
         return ok
+
+    def _refused_late(self, conns: list[Connection], refused: dict[int, str]) -> None:
+        """Frames of a batch the ingest process found malformed past their header (by index: error code): refused
+        and answered as judge() refuses them (the process counted them in the batch's transaction)."""
+        at = 0
+        for conn in conns:
+            for j, (packet, frame) in enumerate(zip(conn.packets, conn.frames)):
+                code = refused.get(at + j)
+                if code is not None:
+                    answer = self._refuse(f"hj212-{code}", hj212.peek(frame), conn.peer, hj212.error_rtn(code), True)
+                    replies = conn.replies
+                    replies[next(k for k, reply in enumerate(replies) if reply is packet)] = answer
+            at += len(conn.packets)
 
     def ingest(self, packets: list[hj212.Packet], stations: list[Station], counts: dict[str, int]) -> Result:
         """Hand a batch of data packets to this process's ingestor (on a thread)."""

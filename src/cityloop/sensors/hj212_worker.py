@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cityloop.config import Settings
-from cityloop.sensors.hj212_common import Station
+from cityloop.sensors.hj212_common import Station, station_counter
 from cityloop.sensors.pipeline import Result
 
 log = logging.getLogger("cityloop.sensors.hj212")
@@ -77,13 +77,16 @@ class IngestWorker:
                 raise WorkerError(f"the HJ 212 ingest process could not start: {reply[1]}")
             self.cpu_seconds = reply[-1]
 
-    async def store(self, frames: list[bytes], stations: list[Station], counts: dict[str, int]) -> Result:
-        """One batch of checked data frames (and their stations) stored, or WorkerError / the batch's error."""
+    async def store(self, frames: list[bytes], stations: list[Station],
+                    counts: dict[str, int]) -> tuple[Result, list[tuple[int, str]]]:
+        """One batch of data frames whose headers and stations are checked, stored (WorkerError if not): what was
+        done, and the frames found malformed past their header (index in the batch, FrameError code)."""
         if self.pipe is None:
             await self.start()
         return await asyncio.to_thread(self._store, frames, stations, counts)
 
-    def _store(self, frames: list[bytes], stations: list[Station], counts: dict[str, int]) -> Result:
+    def _store(self, frames: list[bytes], stations: list[Station],
+               counts: dict[str, int]) -> tuple[Result, list[tuple[int, str]]]:
         with self.lock:
             pipe = self.pipe
             if pipe is None:
@@ -98,9 +101,9 @@ class IngestWorker:
         self.cpu_seconds = reply[-1]
         if reply[0] != "ok":
             raise WorkerError(f"batch failed in the ingest process: {reply[1]}")
-        _, accepted, stored, intervals, events, _ = reply
+        _, accepted, stored, intervals, events, refused, _ = reply
         self.counts.update(accepted=accepted, stored=stored, intervals=intervals, events=events)
-        return Result(accepted=accepted, stored=stored, intervals=intervals, events=events)
+        return Result(accepted=accepted, stored=stored, intervals=intervals, events=events), refused
 
     def invalidate(self) -> None:
         """The registry changed: the process reloads it before the next batch."""
@@ -161,10 +164,9 @@ def _ingestor(settings: Settings) -> Any:
 
 
 def _loop(pipe: Pipe, ingestor: Any, settings: Settings) -> None:
-    from cityloop.sensors import hj212
     from cityloop.sensors.hj212_batch import store_batch
 
-    tz, parse = ZoneInfo(settings.timezone), hj212.parse
+    tz = ZoneInfo(settings.timezone)
     while True:
         try:
             message = pipe.recv_bytes()
@@ -174,10 +176,10 @@ def _loop(pipe: Pipe, ingestor: Any, settings: Settings) -> None:
         if refresh:
             ingestor.invalidate()
         try:
-            # The listener checked these frames (CRC, fields, station): parsing their data segments cannot fail.
-            packets = [parse(frame[6:-6].decode("latin-1")) for frame in frames]
-            r = store_batch(ingestor, settings, tz, packets, stations, counts)
-            reply: tuple[Any, ...] = ("ok", r.accepted, r.stored, r.intervals, r.events, time.process_time())
+            packets, kept, refused = _parse(frames, stations, counts)
+            r = store_batch(ingestor, settings, tz, packets, kept, counts)
+            reply: tuple[Any, ...] = ("ok", r.accepted, r.stored, r.intervals, r.events, refused,
+                                      time.process_time())
         except Exception as exc:  # noqa: BLE001 - one failed batch never stops the process
             log.exception("HJ 212 batch of %d frames failed", len(frames))
             reply = ("error", repr(exc)[:500], time.process_time())
@@ -185,3 +187,23 @@ def _loop(pipe: Pipe, ingestor: Any, settings: Settings) -> None:
             pipe.send_bytes(pickle.dumps(reply, pickle.HIGHEST_PROTOCOL))
         except OSError:
             return
+
+
+def _parse(frames: list[bytes], stations: list[Station],
+           counts: dict[str, int]) -> tuple[list[Any], list[Station], list[tuple[int, str]]]:
+    """The batch's frames parsed in full (the listener read their headers only); a malformed one is left out and
+    counted, in all and for its station, as the listener counts refused frames."""
+    from cityloop.sensors import hj212
+
+    parse, error = hj212.parse, hj212.FrameError
+    packets, kept, refused = [], [], []
+    for i, (frame, station) in enumerate(zip(frames, stations)):
+        try:
+            packets.append(parse(frame[6:-6].decode("latin-1")))  # CRC and length checked by the listener
+        except error as exc:
+            refused.append((i, exc.code))
+            for name in (f"rejected:hj212-{exc.code}", station_counter(station.device_id, f"hj212-{exc.code}")):
+                counts[name] = counts.get(name, 0) + 1
+            continue
+        kept.append(station)
+    return packets, kept, refused
