@@ -129,7 +129,8 @@ def gateway_hj212(port: Optional[int] = typer.Option(None, help="TCP port (defau
                                                                 "0.0.0.0 for stations on the network)"),
                   seconds: float = typer.Option(0, help="stop after this many seconds (0: run until Ctrl-C)"),
                   ingest_process: bool = typer.Option(True, "--ingest-process/--ingest-thread",
-                                                      help="rules and store in a process of their own (a second "
+                                                      help="规则与入库在独立进程（第二个核）或监听进程的线程中 / "
+                                                           "rules and store in a process of their own (a second "
                                                            "core) or on a thread of the listener's")) -> None:
     """HJ 212-2017 listener for dust and noise stations (registered devices, known by MN and password)."""
     from cityloop.sensors.hj212_listener import Listener
@@ -166,7 +167,10 @@ async def _listen(listener: Listener, settings: Settings, host: str, port: int, 
         bound = await listener.start(host, port, dedicated=True)
     except (OSError, WorkerError) as exc:
         await listener.close()
-        console.print(f"[red]无法监听 / cannot listen on {host}:{port}[/red]: {exc}")
+        if isinstance(exc, WorkerError):
+            console.print(f"[red]入库进程无法启动 / the ingest process did not start[/red]: {exc}")
+        else:
+            console.print(f"[red]无法监听 / cannot listen on {host}:{port}[/red]: {exc}")
         raise typer.Exit(1) from exc
     targets = [listener] if listener.ingestor is None else [listener.ingestor, listener]
     bus = _hear_registry(listener.factory, settings, *targets)

@@ -28,7 +28,7 @@ from cityloop.sensors.pipeline import Result
 
 log = logging.getLogger("cityloop.sensors.hj212")
 START_SECONDS = 120.0  # a new process loads the registry, rule state and grid index before it is ready
-STOP_SECONDS = 60.0  # a closing process writes its last batch and the rule state
+STOP_SECONDS = 20.0  # a closing process writes its last batch and the rule state (systemd waits 30 s in all)
 
 
 class WorkerError(RuntimeError):
