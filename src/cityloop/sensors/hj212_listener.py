@@ -257,8 +257,10 @@ class Listener:
             log.exception("HJ 212 batch of %d frames failed", len(packets))
             self.pending.update(counts)
         finally:  # also when cancelled (closing): unanswered frames are sent again by their stations
-            for conn in conns:
-                conn.stored(ok)
+            if ok and self.worker is not None:  # answered on the loop's next turn: the next batch is sent first,
+                asyncio.get_running_loop().call_soon(_answer, conns, ok)  # so the process does not wait for them
+            else:
+                _answer(conns, ok)
         return ok
 
     def _refused_late(self, conns: list[Connection], refused: dict[int, str]) -> None:
@@ -278,3 +280,8 @@ class Listener:
         """Hand a batch of data packets to this process's ingestor (on a thread)."""
         assert self.ingestor is not None  # without a worker the listener has one
         return store_batch(self.ingestor, self.settings, self.tz, packets, stations, counts)
+
+
+def _answer(conns: list[Connection], ok: bool) -> None:
+    for conn in conns:
+        conn.stored(ok)
