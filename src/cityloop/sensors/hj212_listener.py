@@ -3,9 +3,8 @@
 Each connection splits and decodes its own frames as they arrive; a station is known by its MN and password
 (registered devices only). Data frames go to the ingestor in batches — on a thread, or in the ingest process of the
 gateway (hj212_worker) — one transaction per batch, never one per frame, and each read is answered (9014) in one
-write once its batch is committed. A broken frame is counted
-(in all and per station) and answered with 9011 when it asks for answers; nothing one connection sends can affect
-another."""
+write once its batch is committed. A broken frame is counted (in all and per station) and answered with 9011 when
+it asks for answers; nothing one connection sends can affect another."""
 
 from __future__ import annotations
 
