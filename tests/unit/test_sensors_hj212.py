@@ -339,3 +339,16 @@ def test_decode_head_reads_the_header_and_leaves_the_items_to_parse():
                          (hj212.frame(seg().replace("CN=2011", "CN=7777")), "unknown-cn")):
         with pytest.raises(hj212.FrameError, match=code):
             hj212.decode_head(broken)
+
+
+def test_a_lazy_parse_keeps_the_factors_as_items_and_gives_the_same_readings_and_events():
+    cps = ("DataTime=20261123090000;a34002-Rtd=80.5,a34002-Flag=C;a34004-Rtd=30,a34004-Flag=N;LA-Rtd=57.9;a01006-Xx=ab",
+           "DataTime=20261123090000;a34002-Avg=80.5,a34002-Min=70,a34002-Max=90,a34002-Flag=N")
+    for cn, cp in (("2011", cps[0]), ("2051", cps[1]), ("2081", cps[0])):
+        full, lazy = hj212.parse(seg(cn, cp)), hj212.parse(seg(cn, cp), lazy=True)
+        assert lazy.factors == {} and full.items == {} and set(lazy.items) == set(full.factors)
+        assert list(hj212.factor_items(lazy)) == [(f.code, f.values, f.flag, f.extra or None)
+                                                   for f in full.factors.values()]
+        assert hj212.event_values(lazy) == hj212.event_values(full)
+        if cn in hj212.INTERVALS:
+            assert convert(lazy) == convert(full)

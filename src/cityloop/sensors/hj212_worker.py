@@ -199,7 +199,7 @@ def _parse(frames: list[bytes], stations: list[Station],
     packets, kept, refused = [], [], []
     for i, (frame, station) in enumerate(zip(frames, stations)):
         try:
-            packets.append(parse(frame[6:-6].decode("latin-1")))  # CRC and length checked by the listener
+            packets.append(parse(frame[6:-6].decode("latin-1"), True))  # CRC and length checked by the listener
         except error as exc:
             refused.append((i, exc.code))
             for name in (f"rejected:hj212-{exc.code}", station_counter(station.device_id, f"hj212-{exc.code}")):
