@@ -4,7 +4,8 @@ flight; plus the p50/p99 time from a frame's send to its answer.
 
 Setup: the demo county's grids, units and catalog on a fresh SQLite file (or CITYLOOP_BENCH_DATABASE_URL), DEVICES
 simulated devices of which the dust and noise monitors are HJ 212 stations; the stations run in a child process
-(asyncio, one connection each), the listener and ingestor in this one. Baseline in the same run: the codec alone —
+(asyncio, one connection each), the listener in this one and, as `cityloop gateway hj212` runs them, rules and store
+in its ingest process (HJ212_BENCH_INGEST=thread: on a thread of this one, as before). Baseline in the same run: the codec alone —
 the splitter and decode() over the same frames on one core, no I/O. Both sides run on uvloop, as
 `cityloop gateway hj212` does."""
 
@@ -29,12 +30,14 @@ from cityloop.config import Settings  # noqa: E402
 from cityloop.db import make_engine, make_session_factory  # noqa: E402
 from cityloop.sensors import hj212, hj212_sim  # noqa: E402
 from cityloop.sensors.hj212_listener import Listener  # noqa: E402
+from cityloop.sensors.hj212_worker import IngestWorker  # noqa: E402
 from cityloop.sensors.pipeline import Ingestor  # noqa: E402
 from cityloop.shared.clock import SystemClock  # noqa: E402
 
 DEVICES = int(os.environ.get("HJ212_BENCH_DEVICES", 2000))
 FRAMES = int(os.environ.get("HJ212_BENCH_FRAMES", 60_000))
 WINDOW = int(os.environ.get("HJ212_BENCH_WINDOW", 5))
+INGEST = os.environ.get("HJ212_BENCH_INGEST", "process")
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -107,32 +110,43 @@ def stations_process(port: int, frames: list[list[bytes]], window: int, out) -> 
 
 async def run_listener(url: str, settings: Settings, frames: list[list[bytes]]) -> dict:
     engine = make_engine(url)
-    ingestor = Ingestor(make_session_factory(engine), settings, SystemClock())
-    ingestor.accept([])  # load devices and the grid index before the clock starts
-    listener = Listener(ingestor, ingestor.factory, settings)
-    port = await listener.start("127.0.0.1", 0, dedicated=True)  # as `cityloop gateway hj212`
+    worker, ingestor = None, None
+    if INGEST == "process":  # as `cityloop gateway hj212`
+        worker = IngestWorker(settings)
+        listener = Listener(None, make_session_factory(engine), settings, worker)
+    else:
+        ingestor = Ingestor(make_session_factory(engine), settings, SystemClock())
+        ingestor.accept([])  # load devices and the grid index before the clock starts
+        listener = Listener(ingestor, ingestor.factory, settings)
+    port = await listener.start("127.0.0.1", 0, dedicated=True)
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     proc = ctx.Process(target=stations_process, args=(port, frames, WINDOW, out))
     cpu0, use0 = time.process_time(), resource.getrusage(resource.RUSAGE_SELF)
+    ingest_cpu0 = worker.cpu_seconds if worker is not None else 0.0
     proc.start()
     answered, seconds, lat, stations_cpu = await asyncio.to_thread(out.get)
-    cpu = time.process_time() - cpu0  # the listener and ingestor (the stations run in the child)
+    cpu = time.process_time() - cpu0  # the listener (and ingestor thread) — the stations run in the child
+    ingest_cpu = worker.cpu_seconds - ingest_cpu0 if worker is not None else 0.0
     use = resource.getrusage(resource.RUSAGE_SELF)
     await asyncio.to_thread(proc.join)
     await listener.close()
-    ingestor.flush_state()
+    if ingestor is not None:
+        ingestor.flush_state()
     engine.dispose()
+    stored = worker.counts["stored"] if worker is not None else ingestor.counts["stored"] if ingestor else 0
 
     def pct(q):
         return round(lat[min(len(lat) - 1, int(q * len(lat)))], 4) if lat else None
 
     st = listener.stats
     return {"answered": answered, "seconds": round(seconds, 3), "frames_per_s": round(answered / seconds, 1),
-            "readings_stored": ingestor.counts["stored"], "refused": sum(v for k, v in st.items()
+            "ingest": INGEST, "readings_stored": stored, "refused": sum(v for k, v in st.items()
                                                                          if k.startswith("rejected:")),
             "answer_p50_s": pct(0.5), "answer_p99_s": pct(0.99),
             "listener_cpu_us_per_frame": round(cpu / max(1, answered) * 1e6, 2),
+            "ingest_process_cpu_us_per_frame": round(ingest_cpu / max(1, answered) * 1e6, 2),
+            "listener_and_ingest_cpu_us_per_frame": round((cpu + ingest_cpu) / max(1, answered) * 1e6, 2),
             "stations_cpu_us_per_frame": round(stations_cpu / max(1, answered) * 1e6, 2),
             "listener_user_us_per_frame": round((use.ru_utime - use0.ru_utime) / max(1, answered) * 1e6, 2),
             "listener_sys_us_per_frame": round((use.ru_stime - use0.ru_stime) / max(1, answered) * 1e6, 2)}

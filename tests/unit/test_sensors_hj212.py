@@ -325,3 +325,30 @@ def test_the_splitter_slices_a_read_of_many_frames_and_keeps_the_unfinished_one(
     stream = b"".join(frames)
     assert reader.feed(stream[:-10]) == frames[:-1] and reader.buf == frames[-1][:-10]
     assert reader.feed(stream[-10:] + b"xx#") == frames[-1:] and reader.buf == b"#" and reader.junk == 2
+
+
+def test_decode_head_reads_the_header_and_leaves_the_items_to_parse():
+    good = hj212.decode_head(hj212.frame(VECTOR))
+    assert (good.qn, good.cn, good.mn, good.pw, good.flag, good.factors, good.data_time) == (
+        "20180427125809000", "2011", "LXHB0CS0306310", "123456", 5, {}, None)
+    bad_item = hj212.frame(seg(cp="DataTime=20261123090000;a34002-Rtd=8O.5"))
+    assert hj212.decode_head(bad_item).mn == "DUST0001"  # the item is the ingest process's to refuse
+    with pytest.raises(hj212.FrameError, match="bad-value"):
+        hj212.decode(bad_item)
+    for broken, code in ((hj212.frame(seg(cp="a&&b")), "bad-cp"), (hj212.frame(VECTOR)[:-4] + b"\r\n", "bad-length"),
+                         (hj212.frame(seg().replace("CN=2011", "CN=7777")), "unknown-cn")):
+        with pytest.raises(hj212.FrameError, match=code):
+            hj212.decode_head(broken)
+
+
+def test_a_lazy_parse_keeps_the_factors_as_items_and_gives_the_same_readings_and_events():
+    cps = ("DataTime=20261123090000;a34002-Rtd=80.5,a34002-Flag=C;a34004-Rtd=30,a34004-Flag=N;LA-Rtd=57.9;a01006-Xx=ab",
+           "DataTime=20261123090000;a34002-Avg=80.5,a34002-Min=70,a34002-Max=90,a34002-Flag=N")
+    for cn, cp in (("2011", cps[0]), ("2051", cps[1]), ("2081", cps[0])):
+        full, lazy = hj212.parse(seg(cn, cp)), hj212.parse(seg(cn, cp), lazy=True)
+        assert lazy.factors == {} and full.items == {} and set(lazy.items) == set(full.factors)
+        assert list(hj212.factor_items(lazy)) == [(f.code, f.values, f.flag, f.extra or None)
+                                                   for f in full.factors.values()]
+        assert hj212.event_values(lazy) == hj212.event_values(full)
+        if cn in hj212.INTERVALS:
+            assert convert(lazy) == convert(full)

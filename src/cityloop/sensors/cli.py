@@ -56,12 +56,11 @@ def _invalidator(target: Ingestor | Listener) -> Callable[[str], None]:
     return lambda _: target.invalidate()
 
 
-def _hear_registry(ingestor: Ingestor, settings: Settings, *more: Listener) -> ChangeBus:
+def _hear_registry(factory: sessionmaker[Session], settings: Settings, *targets: Ingestor | Listener) -> ChangeBus:
     """Reload the device registry when a host announces a change (PostgreSQL), not only every RELOAD_SECONDS."""
     from cityloop.db.changes import ChangeBus
 
-    bus = ChangeBus(ingestor.factory.kw["bind"], settings.database_session_url)
-    targets: list[Ingestor | Listener] = [ingestor, *more]
+    bus = ChangeBus(factory.kw["bind"], settings.database_session_url)
     for target in targets:
         bus.on("devices", _invalidator(target))
     bus.start()
@@ -98,7 +97,7 @@ def ingest_mqtt(url: Optional[str] = typer.Option(None, help="broker URL (defaul
     ingestor.accept([])  # load the registry and grid index now, so the frozen heap holds them
     quiet_collector()
     sub = Subscriber(ingestor, settings, url, shared=not no_share, partition=part).start()
-    bus = _hear_registry(ingestor, settings)
+    bus = _hear_registry(ingestor.factory, settings, ingestor)
     whose = f"partition {part[0]}/{part[1]}" if part else f"group {settings.sensor_mqtt_group}"
     console.print(f"订阅 / subscribed: {sub.url} ({whose}, tenant {settings.sensor_tenant})")
     started = time.monotonic()
@@ -128,15 +127,25 @@ def _run_partitions(workers: int, url: str | None, seconds: float, stop: threadi
 def gateway_hj212(port: Optional[int] = typer.Option(None, help="TCP port (default settings.sensor_hj212_port: 7212)"),
                   host: Optional[str] = typer.Option(None, help="address (default settings.sensor_hj212_host; "
                                                                 "0.0.0.0 for stations on the network)"),
-                  seconds: float = typer.Option(0, help="stop after this many seconds (0: run until Ctrl-C)")) -> None:
+                  seconds: float = typer.Option(0, help="stop after this many seconds (0: run until Ctrl-C)"),
+                  ingest_process: bool = typer.Option(True, "--ingest-process/--ingest-thread",
+                                                      help="规则与入库在独立进程（第二个核）或监听进程的线程中 / "
+                                                           "rules and store in a process of their own (a second "
+                                                           "core) or on a thread of the listener's")) -> None:
     """HJ 212-2017 listener for dust and noise stations (registered devices, known by MN and password)."""
+    from cityloop.sensors.hj212_listener import Listener
+    from cityloop.sensors.hj212_worker import IngestWorker
     from cityloop.sensors.notify import Outbox
     from cityloop.sensors.pipeline import Ingestor
     from cityloop.shared.clock import SystemClock
     from cityloop.shared.signals import until_signalled
 
     settings = _settings()
-    ingestor = Ingestor(_ingest_factory(settings), settings, SystemClock(), Outbox(settings))
+    if ingest_process:
+        ingestor, listener = None, Listener(None, _factory(settings), settings, IngestWorker(settings))
+    else:
+        ingestor = Ingestor(_ingest_factory(settings), settings, SystemClock(), Outbox(settings))
+        listener = Listener(ingestor, ingestor.factory, settings)
     try:
         import uvloop  # the event loop the JT/T 808 gateway runs on too: far less CPU per connection
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
@@ -144,22 +153,27 @@ def gateway_hj212(port: Optional[int] = typer.Option(None, help="TCP port (defau
     else:
         run = uvloop.run
     try:
-        run(until_signalled(_listen(ingestor, settings, host or settings.sensor_hj212_host,
+        run(until_signalled(_listen(listener, settings, host or settings.sensor_hj212_host,
                                     settings.sensor_hj212_port if port is None else port, seconds)))
     finally:
-        ingestor.flush_state()
+        if ingestor is not None:
+            ingestor.flush_state()
 
 
-async def _listen(ingestor: Ingestor, settings: Settings, host: str, port: int, seconds: float) -> None:
-    from cityloop.sensors.hj212_listener import Listener
+async def _listen(listener: Listener, settings: Settings, host: str, port: int, seconds: float) -> None:
+    from cityloop.sensors.hj212_worker import WorkerError
 
-    listener = Listener(ingestor, ingestor.factory, settings)
     try:
         bound = await listener.start(host, port, dedicated=True)
-    except OSError as exc:
-        console.print(f"[red]无法监听 / cannot listen on {host}:{port}[/red]: {exc}")
+    except (OSError, WorkerError) as exc:
+        await listener.close()
+        if isinstance(exc, WorkerError):
+            console.print(f"[red]入库进程无法启动 / the ingest process did not start[/red]: {exc}")
+        else:
+            console.print(f"[red]无法监听 / cannot listen on {host}:{port}[/red]: {exc}")
         raise typer.Exit(1) from exc
-    bus = _hear_registry(ingestor, settings, listener)
+    targets = [listener] if listener.ingestor is None else [listener.ingestor, listener]
+    bus = _hear_registry(listener.factory, settings, *targets)
     console.print(f"HJ 212 监听 / listening on {host}:{bound} · {len(listener.stations)} stations registered")
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds if seconds else float("inf")

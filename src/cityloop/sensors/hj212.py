@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 MAX_SEGMENT = 9999  # the length field has four decimal digits
 MAX_FRAME = MAX_SEGMENT + 12
@@ -100,6 +102,8 @@ class Packet:
     data_time: datetime | None = None
     factors: dict[str, Factor] = field(default_factory=dict)
     fields: dict[str, str] = field(default_factory=dict)  # other CP items: QnRtn, ExeRtn, SystemTime …
+    # parse(lazy=True) only: the factors as [values, flag, extra or None] by code, no Factor objects (factor_items)
+    items: dict[str, list[Any]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def answer_required(self) -> bool:
@@ -233,8 +237,8 @@ def _header(head: str) -> dict[str, str]:
 _KEYS: dict[str, tuple[str, str, int]] = {}
 
 
-def _cp(body: str, packet: Packet) -> None:
-    factors, fields, keys = packet.factors, packet.fields, _KEYS
+def _cp(body: str, packet: Packet, lazy: bool) -> None:
+    items, fields, keys = packet.items, packet.fields, _KEYS
     for part in body.replace(",", ";").split(";"):
         key, sep, value = part.partition("=")
         known = keys.get(key) if sep else None
@@ -260,25 +264,40 @@ def _cp(body: str, packet: Packet) -> None:
                 keys[key] = known
             key = stripped
         code, suffix, kind = known
-        factor = factors.get(code)
-        if factor is None:
-            factor = factors[code] = Factor(code, {}, None, {})
+        entry = items.get(code)
+        if entry is None:  # a list, not a Factor: an object per factor of every frame costs ~10 % of the ingest
+            entry = items[code] = [{}, None, None]
         if kind == 0:
             # Inlined fast path of _number (it runs for most items of every frame).
             if len(value) < 300 and value.isascii() and value.replace(".", "", 1).isdigit():
-                factor.values[suffix] = float(value)
+                entry[0][suffix] = float(value)
             else:
-                factor.values[suffix] = _number(value, key.strip())
+                entry[0][suffix] = _number(value, key.strip())
         elif kind == 1:
             if value in _LETTERS:
-                factor.flag = value
+                entry[1] = value
                 continue
             value = value.strip()
             if len(value) != 1 or not value.isalpha() or not value.isascii():
                 raise FrameError("bad-value", f"{key.strip()}={value[:20]}")
-            factor.flag = value
+            entry[1] = value
         else:
-            factor.extra[suffix] = value.strip()
+            if entry[2] is None:
+                entry[2] = {}
+            entry[2][suffix] = value.strip()
+    if not lazy:
+        packet.factors = {code: Factor(code, v, flag, extra or {}) for code, (v, flag, extra) in items.items()}
+        packet.items = {}
+
+
+def factor_items(packet: Packet) -> Iterator[tuple[str, dict[str, float], str | None, dict[str, str] | None]]:
+    """A packet's factors as (code, values, flag, other items or None), however it was parsed."""
+    if packet.items:
+        for code, (values, flag, extra) in packet.items.items():
+            yield code, values, flag, extra
+    else:
+        for f in packet.factors.values():
+            yield f.code, f.values, f.flag, f.extra
 
 
 # Header tails after "QN=…;" already checked, and the fields they give: a station's header changes only in its QN.
@@ -325,16 +344,21 @@ def _head(text: str) -> Packet:
     return packet
 
 
-def parse(segment: str) -> Packet:
-    """A data segment -> Packet; FrameError if malformed."""
+def _split(segment: str) -> tuple[str, str]:
     at = segment.find("CP=")
     if at < 0:
         raise FrameError("bad-cp", "no CP field")
     cp = segment[at + 3:]
     if len(cp) < 4 or not cp.startswith("&&") or not cp.endswith("&&") or "&&" in cp[2:-2]:
         raise FrameError("bad-cp", "CP must be enclosed in && … &&")
-    packet = _head(segment[:at])
-    _cp(cp[2:-2], packet)
+    return segment[:at], cp[2:-2]
+
+
+def parse(segment: str, lazy: bool = False) -> Packet:
+    """A data segment -> Packet; FrameError if malformed. `lazy`: its factors in `items` only (factor_items)."""
+    head, cp = _split(segment)
+    packet = _head(head)
+    _cp(cp, packet, lazy)
     if packet.cn in INTERVALS and packet.data_time is None:
         raise FrameError("bad-time", "DataTime missing")
     return packet
@@ -343,6 +367,12 @@ def parse(segment: str) -> Packet:
 def decode(data: bytes) -> Packet:
     """One frame -> Packet; FrameError if anything is wrong."""
     return parse(unframe(data))
+
+
+def decode_head(data: bytes) -> Packet:
+    """One frame's header only — CRC, fields and the CP's && checked, its items (factors, DataTime) not read: what a
+    listener needs to check the station and answer, when its ingest process parses the whole frame later."""
+    return _head(_split(unframe(data))[0])
 
 
 def peek(data: bytes) -> dict[str, str]:
@@ -420,11 +450,11 @@ def error_rtn(code: str) -> int:
 def event_values(packet: Packet) -> dict[str, str | float]:
     """The CP items of an upload kept as a station event (DataTime apart): fields, then code-suffix keys."""
     out: dict[str, str | float] = dict(packet.fields)
-    for f in packet.factors.values():
-        out.update({f"{f.code}-{k}": v for k, v in f.values.items()})
-        out.update({f"{f.code}-{k}": v for k, v in f.extra.items()})
-        if f.flag is not None:
-            out[f"{f.code}-Flag"] = f.flag
+    for code, values, flag, extra in factor_items(packet):
+        out.update({f"{code}-{k}": v for k, v in values.items()})
+        out.update({f"{code}-{k}": v for k, v in (extra or {}).items()})
+        if flag is not None:
+            out[f"{code}-Flag"] = flag
     return out
 
 

@@ -49,6 +49,7 @@ class Pending(NamedTuple):
     """A frame whose station must be looked up (unknown MN or wrong password) before it is judged."""
 
     packet: hj212.Packet
+    frame: bytes
 
 
 Reply = hj212.Packet | Pending | bytes | None  # a data frame answered once stored, a lookup, an answer, none

@@ -29,7 +29,8 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer = Peer("", time.time())
         self.replies: list[Reply] = []  # the chunk's frames, in order
-        self.packets: list[hj212.Packet] = []  # the chunk's data frames and their stations, for the batch
+        self.packets: list[hj212.Packet] = []  # the chunk's data frames (decoded, as received) and their stations
+        self.frames: list[bytes] = []
         self.stations: list[Station] = []
         self.lookups = 0  # Pending replies of the chunk
         self.busy = False  # a chunk is being judged or waits for its batch
@@ -129,7 +130,7 @@ class Connection(asyncio.Protocol):
             replies = self.replies
             for i, reply in enumerate(replies):
                 if type(reply) is Pending:
-                    replies[i] = await listener.looked_up(reply.packet, self)
+                    replies[i] = await listener.looked_up(reply, self)
             self._judged()
         except Exception:  # noqa: BLE001 - as in _chunk
             self._failed()
@@ -149,7 +150,7 @@ class Connection(asyncio.Protocol):
                 self.transport.write(out)
         except Exception:  # noqa: BLE001 - as in _chunk
             self._failed()
-        self.replies, self.packets, self.stations = [], [], []
+        self.replies, self.packets, self.frames, self.stations = [], [], [], []
         self.heard, self.busy, self.task = self.loop.time(), False, None
         self._next()
 

@@ -1,20 +1,20 @@
 """The HJ 212 listener (`cityloop gateway hj212`, and the demo server): asyncio TCP, one Protocol per connection.
 
 Each connection splits and decodes its own frames as they arrive; a station is known by its MN and password
-(registered devices only). Data frames go to the ingestor in batches on a thread — one transaction per batch, never
-one per frame — and each read is answered (9014) in one write once its batch is committed. A broken frame is counted
-(in all and per station) and answered with 9011 when it asks for answers; nothing one connection sends can affect
-another."""
+(registered devices only). Data frames go to the ingestor in batches — on a thread, or in the ingest process of the
+gateway (hj212_worker) — one transaction per batch, never one per frame, and each read is answered (9014) in one
+write once its batch is committed. A broken frame is counted (in all and per station) and answered with 9011 when
+it asks for answers; nothing one connection sends can affect another."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -25,10 +25,10 @@ from cityloop.sensors import hj212
 from cityloop.sensors.hj212_common import (LOOKUP_AGAIN_SECONDS, LOOKUPS_PER_SECOND, MAX_PER_FLUSH, READ_BYTES,
                                            RELOAD_SECONDS, Peer, Pending, Reply, Station, find_station,
                                            load_stations, station_counter)
+from cityloop.sensors.hj212_batch import store_batch
 from cityloop.sensors.hj212_connection import Connection
-from cityloop.sensors.models import StationEvent
+from cityloop.sensors.hj212_worker import IngestWorker
 from cityloop.sensors.pipeline import Ingestor, Result
-from cityloop.sensors.readings import Interval, Reading, Reject, from_packet
 from cityloop.shared.collector import quiet_collector
 from cityloop.shared.lookup_gate import LookupGate
 
@@ -39,10 +39,17 @@ T = TypeVar("T")
 
 
 class Listener:
-    """The HJ 212 TCP listener of one process, feeding that process's ingestor."""
+    """The HJ 212 TCP listener of one process, feeding that process's ingestor — or, given a worker, the ingest
+    process it starts (then `ingestor` is None and `factory` serves the station lookups only)."""
 
-    def __init__(self, ingestor: Ingestor, factory: sessionmaker[Session], settings: Settings) -> None:
-        self.ingestor, self.factory, self.settings = ingestor, factory, settings
+    def __init__(self, ingestor: Ingestor | None, factory: sessionmaker[Session], settings: Settings,
+                 worker: IngestWorker | None = None) -> None:
+        if (ingestor is None) == (worker is None):
+            raise ValueError("a listener feeds either an ingestor or an ingest process")
+        self.ingestor, self.factory, self.settings, self.worker = ingestor, factory, settings, worker
+        self.lock: Any = ingestor.lock if ingestor is not None else threading.RLock()
+        # The ingest process parses each data frame in full: here the header is enough (the station, the answer).
+        self._decode = hj212.decode if worker is None else hj212.decode_head
         self.tz = ZoneInfo(settings.timezone)
         self.stations: dict[str, Station] = {}
         self.loaded_at = 0.0
@@ -63,8 +70,11 @@ class Listener:
         """Load the stations, listen, start batching; returns the bound port (port 0: a free one). `dedicated`: the
         process does nothing else (`cityloop gateway hj212`), so its garbage collector is tuned."""
         await self.refresh(force=True)
-        if dedicated:  # load what the first batch would (registry, grid index) so the frozen heap holds it
-            await asyncio.to_thread(self.ingestor.devices)
+        if self.worker is not None:
+            await self.worker.start()
+        elif dedicated:  # load what the first batch would (registry, grid index) so the frozen heap holds it
+            await asyncio.to_thread(self.ingestor.devices)  # type: ignore[union-attr]
+        if dedicated:
             quiet_collector()
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(lambda: Connection(self), host, port, reuse_port=reuse_port or None)
@@ -82,10 +92,14 @@ class Listener:
             self._flusher.cancel()
         if self.waiting or self.pending:
             await self._flush_once()
+        if self.worker is not None:
+            await self.worker.close()
 
     def invalidate(self) -> None:
         """Reload the stations on the next frame (the registry changed here or on another host)."""
         self.loaded_at = 0.0
+        if self.worker is not None:
+            self.worker.invalidate()
 
     async def refresh(self, force: bool = False) -> None:
         """Reload the stations when stale (force: now)."""
@@ -115,7 +129,7 @@ class Listener:
         return station
 
     def _read(self, query: Callable[..., T], *args: Any) -> T:
-        with self.ingestor.lock, self.factory() as session:  # one user of a connection at a time
+        with self.lock, self.factory() as session:  # one user of a connection at a time
             return query(session, *args)
 
     # --- frames -----------------------------------------------------------------------------------------------
@@ -126,30 +140,32 @@ class Listener:
             assert isinstance(item, hj212.FrameError)
             return self._refuse(f"hj212-{item.code}", {}, conn.peer)
         try:
-            packet = hj212.decode(item)
+            packet = self._decode(item)
         except hj212.FrameError as exc:
             return self._refuse(f"hj212-{exc.code}", hj212.peek(item), conn.peer, rtn=hj212.error_rtn(exc.code))
         station = self.stations.get(packet.mn)
         if station is None or not self._password_ok(packet, station):
             conn.lookups += 1
-            return Pending(packet)
-        return self._admit(packet, station, conn)
+            return Pending(packet, item)
+        return self._admit(packet, item, station, conn)
 
-    async def looked_up(self, packet: hj212.Packet, conn: Connection) -> Reply:
+    async def looked_up(self, pending: Pending, conn: Connection) -> Reply:
         """A frame whose MN is unknown or whose password did not match, after looking its station up."""
+        packet = pending.packet
         station = await self.lookup(packet.mn)  # registered or changed a moment ago?
         if station is None:
             return self._refuse("unknown-device", hj212.header_fields(packet), conn.peer, rtn=4)
         if not self._password_ok(packet, station):
             return self._refuse("hj212-password", hj212.header_fields(packet), conn.peer, rtn=3)
-        return self._admit(packet, station, conn)
+        return self._admit(packet, pending.frame, station, conn)
 
-    def _admit(self, packet: hj212.Packet, station: Station, conn: Connection) -> hj212.Packet | None:
+    def _admit(self, packet: hj212.Packet, frame: bytes, station: Station, conn: Connection) -> hj212.Packet | None:
         conn.peer.mn = packet.mn
         if packet.cn not in hj212.INTERVALS and packet.cn not in hj212.UPLOADS:  # an answer to a command
             self.stats["ignored"] += 1
             return None
         conn.packets.append(packet)
+        conn.frames.append(frame)
         conn.stations.append(station)
         return packet
 
@@ -157,15 +173,18 @@ class Listener:
     def _password_ok(packet: hj212.Packet, station: Station) -> bool:
         return hmac.compare_digest((packet.pw or "").encode("latin-1"), station.password.encode("latin-1"))
 
-    def _refuse(self, reason: str, fields: dict[str, str], peer: Peer, rtn: int = 100) -> bytes | None:
-        """Count a refused frame (per station when its MN is registered) and answer it if it asks for answers."""
+    def _refuse(self, reason: str, fields: dict[str, str], peer: Peer, rtn: int = 100,
+                counted: bool = False) -> bytes | None:
+        """Count a refused frame (per station when its MN is registered; `counted`: the ingest process did) and
+        answer it if it asks for answers."""
         peer.errors += 1
         self.stats[f"rejected:{reason}"] += 1
-        self.pending[f"rejected:{reason}"] += 1
         station = self.stations.get(fields.get("MN", ""))
-        if station is not None:
-            self.pending[station_counter(station.device_id, reason)] += 1
-        self._wake.set()
+        if not counted:
+            self.pending[f"rejected:{reason}"] += 1
+            if station is not None:
+                self.pending[station_counter(station.device_id, reason)] += 1
+            self._wake.set()
         if fields.get("MN") and hj212.wants_answer(fields):
             self.stats["answers"] += 1
             return hj212.request_answer(fields, rtn)
@@ -214,68 +233,54 @@ class Listener:
         conns, self.waiting = waiting[:taken], waiting[taken:]
         self.queued -= count
         packets: list[hj212.Packet] = []
+        frames: list[bytes] = []
         stations: list[Station] = []
         for conn in conns:
             packets += conn.packets
+            frames += conn.frames
             stations += conn.stations
         counts, self.pending = self.pending, Counter()
         ok = False
         try:
-            result = await asyncio.to_thread(self.ingest, packets, stations, counts)
+            if self.worker is not None:
+                result, refused = await self.worker.store(frames, stations, counts)
+                if refused:
+                    self._refused_late(conns, dict(refused))
+            else:
+                result = await asyncio.to_thread(self.ingest, packets, stations, counts)
             ok = True
             self.stats["readings"] += result.accepted
             self.stats["intervals"] += result.intervals
+            self.stats["events"] += result.events
         except Exception:  # noqa: BLE001 - one failed batch never stops the listener
             log.exception("HJ 212 batch of %d frames failed", len(packets))
             self.pending.update(counts)
         finally:  # also when cancelled (closing): unanswered frames are sent again by their stations
-            for conn in conns:
-                conn.stored(ok)
+            if ok and self.worker is not None:  # answered on the loop's next turn: the next batch is sent first,
+                asyncio.get_running_loop().call_soon(_answer, conns, ok)  # so the process does not wait for them
+            else:
+                _answer(conns, ok)
         return ok
 
+    def _refused_late(self, conns: list[Connection], refused: dict[int, str]) -> None:
+        """Frames of a batch the ingest process found malformed past their header (by index: error code): refused
+        and answered as judge() refuses them (the process counted them in the batch's transaction)."""
+        at = 0
+        for conn in conns:
+            for j, (packet, frame) in enumerate(zip(conn.packets, conn.frames)):
+                code = refused.get(at + j)
+                if code is not None:
+                    answer = self._refuse(f"hj212-{code}", hj212.peek(frame), conn.peer, hj212.error_rtn(code), True)
+                    replies = conn.replies
+                    replies[next(k for k, reply in enumerate(replies) if reply is packet)] = answer
+            at += len(conn.packets)
+
     def ingest(self, packets: list[hj212.Packet], stations: list[Station], counts: dict[str, int]) -> Result:
-        """Turn data packets into readings and intervals and hand them to the ingestor as one batch (a thread)."""
-        ingestor, s = self.ingestor, self.settings
-        uploads = [(p, st) for p, st in zip(packets, stations) if p.cn in hj212.UPLOADS]
-        if uploads:  # first: should they fail, the whole batch is sent again
-            self._store_events(uploads)
-            data = [(p, st) for p, st in zip(packets, stations) if p.cn not in hj212.UPLOADS]
-            packets, stations = [p for p, _ in data], [st for _, st in data]
-        refs = ingestor.devices()
-        if any(st.code not in refs for st in stations):
-            refs = ingestor.devices(refresh=True)
-        now = ingestor.clock.now().timestamp()
-        readings: list[Reading] = []
-        intervals: list[Interval] = []
-        rejected: list[tuple[int, Reject]] = []
-        tz, max_future, max_age = self.tz, s.sensor_max_future_s, s.sensor_retention_days * 86400.0
-        epochs: dict[datetime, float] = {}
-        get = refs.get
-        for i, (packet, station) in enumerate(zip(packets, stations)):
-            got = from_packet(packet, get(station.code), now, tz, max_future, max_age, epochs)
-            if type(got) is Reading:
-                readings.append(got)
-            elif type(got) is Interval:
-                intervals.append(got)
-            else:
-                assert isinstance(got, Reject)
-                rejected.append((i, got))
-        return ingestor.accept(readings, rejected, intervals, counts)
+        """Hand a batch of data packets to this process's ingestor (on a thread)."""
+        assert self.ingestor is not None  # without a worker the listener has one
+        return store_batch(self.ingestor, self.settings, self.tz, packets, stations, counts)
 
-    def _store_events(self, uploads: list[tuple[hj212.Packet, Station]]) -> None:
-        """Keep station uploads that are not data (boot time, running status …) as station events."""
-        received = self.ingestor.clock.now()
-        rows = [StationEvent(device_id=station.device_id, cn=packet.cn, received_at=received,
-                             data_time=self._utc(packet.data_time), values=hj212.event_values(packet))
-                for packet, station in uploads]
-        with self.ingestor.lock, self.ingestor.factory() as session:
-            session.add_all(rows)
-            session.commit()
-        self.stats["events"] += len(rows)
 
-    def _utc(self, local: datetime | None) -> datetime | None:
-        """A station's local DataTime in UTC; None when absent or out of range (year 1 is a valid DataTime)."""
-        try:
-            return None if local is None else local.replace(tzinfo=self.tz).astimezone(timezone.utc)
-        except (OverflowError, ValueError):
-            return None
+def _answer(conns: list[Connection], ok: bool) -> None:
+    for conn in conns:
+        conn.stored(ok)

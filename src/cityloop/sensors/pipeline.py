@@ -46,6 +46,7 @@ class Result:
     accepted: int = 0
     stored: int = 0
     intervals: int = 0  # rollup rows written from station-reported intervals (HJ 212 minute, hour, day data)
+    events: int = 0  # HJ 212 station uploads that are not data, kept as station events
     rejected: list[tuple[int, Reject]] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)
 

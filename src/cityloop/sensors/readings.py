@@ -201,18 +201,17 @@ def from_packet(packet: hj212.Packet, device: DeviceRef | None, now: float, tz: 
     flags: dict[str, list[Any]] = {}
     if not step:  # real time: one number per metric
         values: dict[str, float] = {}
-        for factor in packet.factors.values():
-            key = factors.get(factor.code)
+        for code, v, flag, _ in hj212.factor_items(packet):
+            key = factors.get(code)
             if key is None or key not in allowed:
                 continue
-            v = factor.values
             first = v.get("Rtd", v.get("Avg"))
             if first is None:
                 continue
-            if factor.flag is None or factor.flag == "N":
+            if flag is None or flag == "N":
                 values[key] = first
             else:
-                flags[key] = [factor.flag, first]
+                flags[key] = [flag, first]
         if not values and not flags:
             return Reject("no-values", code)
         got = check_values(device, values)
@@ -220,19 +219,18 @@ def from_packet(packet: hj212.Packet, device: DeviceRef | None, now: float, tz: 
             return got
         return Reading(device.id, code, ts, got, flags or None)
     normal: dict[str, tuple[float, ...]] = {}
-    for factor in packet.factors.values():
-        key = factors.get(factor.code)
+    for code, v, flag, _ in hj212.factor_items(packet):
+        key = factors.get(code)
         if key is None or key not in allowed:
             continue
-        v = factor.values
         first = v.get("Avg", v.get("Rtd"))
         if first is None:
             continue
         numbers = (first, v.get("Min", first), v.get("Max", first))
-        if factor.flag in (None, "N"):
+        if flag in (None, "N"):
             normal[key] = numbers
         else:
-            flags[key] = [factor.flag, *numbers]
+            flags[key] = [flag, *numbers]
     if not normal and not flags:
         return Reject("no-values", code)
     for i in range(3):

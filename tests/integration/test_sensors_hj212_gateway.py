@@ -1,0 +1,225 @@
+"""The HJ 212 gateway with its ingest process, on a committed database (SQLite file, or a PostgreSQL database of its
+own when CITYLOOP_TEST_DATABASE_URL is set): real TCP frames in, 9014 only for what is stored, every reading stored
+once, rule state and alarms kept per station, SIGTERM to the whole process group loses nothing, and an ingest
+process that dies is started again while its unanswered batch is sent again by the stations; frames malformed past
+their header (which the listener leaves to the ingest process) are refused in order and counted per station."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, func, make_url, select, text, update
+
+from cityloop.config import Settings
+from cityloop.db import make_engine, make_session_factory
+from cityloop.db.migrate import upgrade
+from cityloop.sensors import hj212, hj212_sim
+from cityloop.sensors.hj212_listener import Listener
+from cityloop.sensors.hj212_worker import IngestWorker
+from cityloop.sensors.models import Alarm, Counter, Device, Reading, RuleState
+from tests.conftest import SHANGHAI, free_port
+from tests.factories import seed_world
+from tests.integration.sensors_kit import seed_sensors
+
+TZ = ZoneInfo("Asia/Shanghai")
+DUST = ("DU-1", "LADU341122000001", "pw0001")
+NOISE = ("NO-1", "LANO341122000001", "pw0002")
+BASE_URL = os.environ.get("CITYLOOP_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture
+def gateway_db(tmp_path):
+    """A migrated, seeded database the gateway's processes can all see; DU-1 and NO-1 are HJ 212 stations."""
+    server = None
+    if BASE_URL.startswith("postgresql"):
+        base = make_url(BASE_URL)
+        name = f"{base.database}_gateway"
+        server = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = base.set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        now = datetime.now(SHANGHAI)
+        seed_sensors(session, seed_world(session, now), Settings(database_url=url, demo=True), now)
+        for code, mn, password in (DUST, NOISE):
+            session.execute(update(Device).where(Device.code == code).values(hj212_mn=mn, hj212_password=password))
+        session.commit()
+    yield url, engine
+    engine.dispose()
+    if server is not None:
+        with server.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def connect(port: int, deadline: float) -> socket.socket:
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=60)
+        except OSError:
+            assert time.monotonic() < deadline, "the gateway did not start"
+            time.sleep(0.1)
+
+
+def exchange(sock: socket.socket, reader: hj212.FrameReader, frames: list[bytes]) -> list[hj212.Packet]:
+    """Send frames in one write; the answers to all of them."""
+    sock.sendall(b"".join(frames))
+    got: list[hj212.Packet] = []
+    while len(got) < len(frames):
+        data = sock.recv(65536)
+        assert data, "the gateway hung up"
+        got += [hj212.decode(item) for item in reader.feed(data)]
+    return got
+
+
+def realtime(station: tuple[str, str, str], kind: str, at: datetime, vals: dict) -> bytes:
+    return hj212_sim.realtime(station[1], station[2], kind, at.astimezone(TZ).replace(tzinfo=None), vals)
+
+
+def gone(group: int, seconds: float = 10) -> bool:
+    """True once no process of the group is left (multiprocessing's resource tracker ends a moment later)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def count(engine, code: str) -> int:
+    with make_session_factory(engine)() as s:
+        return s.scalar(select(func.count()).select_from(Reading).join(Device, Device.id == Reading.device_id)
+                        .where(Device.code == code))
+
+
+def test_the_gateway_answers_what_its_ingest_process_stored_and_keeps_everything_on_sigterm(gateway_db, tmp_path):
+    url, engine = gateway_db
+    port = free_port()
+    env = {**os.environ, "CITYLOOP_DATABASE_URL": url, "CITYLOOP_DEMO": "1",
+           "CITYLOOP_SENSOR_STATE_FLUSH_SECONDS": "3600"}  # rule state is written at the end only
+    log = tmp_path / "gateway.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "cityloop.cli", "gateway", "hj212", "--port", str(port),
+                                 "--host", "127.0.0.1"], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        dust, noise = connect(port, time.monotonic() + 90), connect(port, time.monotonic() + 90)
+        start = (datetime.now(SHANGHAI) - timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+        # 300 µg/m³ every 30 s for 6 minutes, in construction hours: held over 5 minutes, the dust rule raises an alarm
+        frames = [realtime(DUST, "dust", start + timedelta(seconds=30 * i), {"pm10": 300.0}) for i in range(12)]
+        reader = hj212.FrameReader()
+        for at in range(0, 12, 4):
+            answers = exchange(dust, reader, frames[at:at + 4])
+            assert [(a.cn, a.qn) for a in answers] == [("9014", hj212.decode(f).qn) for f in frames[at:at + 4]]
+        resent = exchange(dust, reader, frames[:3])  # answers lost on the way: the station sends them again
+        assert [a.cn for a in resent] == ["9014"] * 3
+        loud = [realtime(NOISE, "noise", start + timedelta(seconds=60 * i), {"leq_db": 50.0}) for i in range(5)]
+        assert [a.cn for a in exchange(noise, hj212.FrameReader(), loud)] == ["9014"] * 5
+        os.killpg(proc.pid, signal.SIGTERM)  # as systemd stops a unit: every process of it
+        assert proc.wait(90) == 0, log.read_text()
+        assert gone(proc.pid), subprocess.run(["ps", "-o", "pid,args", "-g", str(proc.pid)], capture_output=True,
+                                              text=True).stdout  # the ingest process ended with the listener
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        dust.close()
+        noise.close()
+    assert (count(engine, "DU-1"), count(engine, "NO-1")) == (12, 5)  # each reading once
+    with make_session_factory(engine)() as s:
+        du1 = s.scalar(select(Device).where(Device.code == "DU-1"))
+        alarms = s.execute(select(Alarm.rule_code, Alarm.is_open).where(Alarm.device_id == du1.id)).all()
+        states = set(s.scalars(select(RuleState.rule_code).where(RuleState.device_id == du1.id)))
+        assert alarms == [("dust_pm10", True)]
+        assert "dust_pm10" in states  # written by the ingest process as it ended
+        assert du1.last_seen_at is not None and du1.last_values["pm10"] == 300.0
+
+
+class Gateway:
+    """A listener with its ingest process, on an event loop of its own in this process."""
+
+    def __init__(self, url: str) -> None:
+        self.settings = Settings(database_url=url, demo=True, sensor_flush_ms=5)
+        self.engine = make_engine(url)
+        self.worker = IngestWorker(self.settings)
+        self.listener = Listener(None, make_session_factory(self.engine), self.settings, self.worker)
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, coro, timeout: float = 120):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+@pytest.fixture
+def gateway(gateway_db):
+    """The in-process gateway on a thread's event loop, its port, and the database's engine."""
+    import threading
+
+    url, engine = gateway_db
+    gw = Gateway(url)
+    thread = threading.Thread(target=gw.loop.run_forever, daemon=True)
+    thread.start()
+    gw.port = gw.run(gw.listener.start("127.0.0.1", 0))
+    yield gw, engine
+    gw.run(gw.listener.close())
+    gw.loop.call_soon_threadsafe(gw.loop.stop)
+    thread.join(10)
+    gw.engine.dispose()
+
+
+def test_frames_malformed_past_their_header_are_refused_in_order_and_counted_per_station(gateway):
+    gw, engine = gateway
+    sock, reader = connect(gw.port, time.monotonic() + 10), hj212.FrameReader()
+    start = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
+    good = [realtime(DUST, "dust", start + timedelta(seconds=30 * i), {"pm10": 40.0}) for i in range(3)]
+    text = hj212.unframe(good[1])
+    bad_value = hj212.frame(text.replace("a34002-Rtd=40", "a34002-Rtd=4O"))
+    no_time = hj212.frame(text.replace(text[text.index("DataTime="):text.index(";", text.index("DataTime=")) + 1], ""))
+    answers = exchange(sock, reader, [good[0], bad_value, good[1], no_time, good[2]])
+    assert [(a.cn, a.fields.get("QnRtn")) for a in answers] == [("9014", None), ("9011", "100"), ("9014", None),
+                                                                ("9011", "100"), ("9014", None)]
+    assert [a.qn for a in answers] == [hj212.decode_head(f).qn for f in
+                                       (good[0], bad_value, good[1], no_time, good[2])]
+    sock.close()
+    assert count(engine, "DU-1") == 3
+    with make_session_factory(engine)() as s:
+        du1 = s.scalar(select(Device.id).where(Device.code == "DU-1"))
+        counters = dict(s.execute(select(Counter.name, Counter.value)).all())
+    assert counters["rejected:hj212-bad-value"] == counters["rejected:hj212-bad-time"] == 1
+    assert counters[f"hj212:{du1}:hj212-bad-value"] == counters[f"hj212:{du1}:hj212-bad-time"] == 1
+    assert gw.listener.stats["rejected:hj212-bad-value"] == gw.listener.stats["rejected:hj212-bad-time"] == 1
+
+
+def test_an_ingest_process_that_dies_is_started_again_and_its_lost_batch_is_sent_again(gateway):
+    gw, engine = gateway
+    sock, reader = connect(gw.port, time.monotonic() + 10), hj212.FrameReader()
+    start = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
+    first, second = (realtime(DUST, "dust", start + timedelta(seconds=s), {"pm10": 40.0}) for s in (0, 30))
+    assert [a.cn for a in exchange(sock, reader, [first])] == ["9014"]
+    dead = gw.worker.process
+    os.kill(dead.pid, signal.SIGKILL)
+    dead.join(30)
+    sock.sendall(second)  # its batch fails with the process: no answer
+    sock.settimeout(1.5)
+    with pytest.raises(TimeoutError):
+        sock.recv(65536)
+    sock.settimeout(120)
+    assert [(a.cn, a.qn) for a in exchange(sock, reader, [second])] == [("9014", hj212.decode(second).qn)]
+    assert gw.worker.process is not None and gw.worker.process.pid != dead.pid
+    sock.close()
+    assert count(engine, "DU-1") == 2
