@@ -56,10 +56,10 @@ async def _run(port: int, requests, rate: float, seconds: float, connections: in
     latencies: list[float] = []
     outcome = {"errors": 0, "status": 0}
     t0 = loop.time() + 0.2  # let every connection open before the first slot
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(_connection(port, requests, c, connections, t0, rate, slots, latencies, outcome)
                            for c in range(connections)))
-    elapsed = time.perf_counter() - started - 0.2
+    elapsed, cpu = time.perf_counter() - started - 0.2, time.process_time() - cpu
     latencies.sort()
 
     def pct(q: float) -> float:
@@ -68,7 +68,8 @@ async def _run(port: int, requests, rate: float, seconds: float, connections: in
     done = len(latencies)
     return {"requests": done + outcome["errors"], "errors": outcome["errors"], "status": outcome["status"],
             "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1.0), "seconds": round(elapsed, 3),
-            "offered": rate, "per_second": round((done - outcome["status"]) / elapsed, 1)}
+            "offered": rate, "per_second": round((done - outcome["status"]) / elapsed, 1),
+            "client_cpu_us_per_request": round(cpu / max(done, 1) * 1e6, 1)}
 
 
 def run_open_loop(port: int, path: str, token: str, points, body: tuple[str, str], rate: float, seconds: float,
