@@ -1,13 +1,17 @@
-"""insert_rows: many rows into one table in one statement on PostgreSQL (INSERT … SELECT FROM unnest of one array
-per column), by executemany elsewhere.
+"""insert_rows: many rows into one table in one statement on PostgreSQL (INSERT … SELECT FROM
+json_populate_recordset of the rows as one JSON document), by executemany elsewhere.
 
 executemany runs the INSERT once per row: on PostgreSQL every run starts an executor and opens the table and each
-of its indexes again (thirteen for cases), which costs more server time than the row itself. One INSERT of arrays
-does that once per batch, and its text does not change with the number of rows, so the server keeps it prepared."""
+of its indexes again (thirteen for cases), which costs more server time than the row itself. One INSERT of a JSON
+array does that once per batch; its text does not change with the number of rows, so the server keeps it prepared,
+and the whole batch is one parameter serialised by the json module's C encoder (arrays of one parameter per column
+would be built value by value in Python by the driver)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Dialect, Table, text
@@ -16,32 +20,36 @@ from sqlalchemy.sql.elements import TextClause
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert rows (dicts with the same column keys) into table without returning anything."""
+    """Insert rows (dicts keyed by column name, all with the same keys) into table; returns nothing."""
     if not rows:
         return
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
         session.execute(table.insert(), list(rows))
         return
-    names = tuple(rows[0])
-    statement, processors = _unnest(table, names, dialect)
-    params = {}
-    for i, (name, process) in enumerate(zip(names, processors)):
-        values = [row[name] for row in rows]
-        params[f"c{i}"] = [process(v) for v in values] if process is not None else values
-    session.execute(statement, params)
+    statement = _statement(table, tuple(rows[0]), dialect)
+    session.execute(statement, {"rows": json.dumps(rows, ensure_ascii=False, default=_json_value)})
 
 
-_CACHE: dict[tuple[str, tuple[str, ...], str], tuple[TextClause, list[Callable[[Any], Any] | None]]] = {}
+def _json_value(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # as UTCDateTime: a naive time would be read in the session's time zone
+            raise ValueError("naive datetime given; CityLoop stores aware UTC timestamps only")
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot insert a {type(value).__name__} through insert_rows")
 
 
-def _unnest(table: Table, names: tuple[str, ...], dialect: Dialect) -> tuple[TextClause, list[Any]]:
-    key = (table.name, names, dialect.name)
-    found = _CACHE.get(key)
-    if found is None:
-        columns, quote = [table.c[name] for name in names], dialect.identifier_preparer.quote
-        arrays = ", ".join(f"CAST(:c{i} AS {c.type.compile(dialect=dialect)}[])" for i, c in enumerate(columns))
-        statement = text(f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-                         f"SELECT * FROM unnest({arrays})")
-        found = _CACHE[key] = (statement, [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns])
-    return found
+_STATEMENTS: dict[tuple[str, tuple[str, ...]], TextClause] = {}
+
+
+def _statement(table: Table, names: tuple[str, ...], dialect: Dialect) -> TextClause:
+    statement = _STATEMENTS.get((table.name, names))
+    if statement is None:
+        quote = dialect.identifier_preparer.quote
+        columns = ", ".join(quote(table.c[name].name) for name in names)  # table.c[…]: an unknown key fails here
+        statement = _STATEMENTS[(table.name, names)] = text(
+            f"INSERT INTO {quote(table.name)} ({columns}) SELECT {columns} "
+            f"FROM json_populate_recordset(NULL::{quote(table.name)}, CAST(:rows AS json))")
+    return statement
