@@ -162,7 +162,8 @@ def _end_read_only(conn: Connection) -> None:
     # transaction is rolled back as usual.
     dbapi_conn = conn.connection.dbapi_connection
     info = getattr(dbapi_conn, "info", None)
-    if info is not None and getattr(dbapi_conn, "read_only", False) and info.transaction_status == _INTRANS:
+    if (dbapi_conn is not None and info is not None and getattr(dbapi_conn, "read_only", False)
+            and info.transaction_status == _INTRANS):
         dbapi_conn.commit()
 
 
