@@ -67,3 +67,17 @@ def test_build_state_gives_postgresql_a_read_only_read_factory(db_url, tmp_path)
             assert s.execute(text("SHOW transaction_read_only")).scalar_one() == "off"
     finally:
         state.engine.dispose()
+
+
+def test_after_a_read_session_writes_follow_the_servers_default_again(db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only (CITYLOOP_TEST_DATABASE_URL)")
+    engine = make_engine(db_url, pool_size=1, max_overflow=0,
+                         connect_args={"options": "-c default_transaction_read_only=on"})  # maintenance, full disk
+    try:
+        with make_read_session_factory(engine)() as r:
+            r.execute(text("SELECT 1"))
+        with make_session_factory(engine)() as s:  # not BEGIN … READ WRITE: the server's read-only default holds
+            assert s.execute(text("SHOW transaction_read_only")).scalar_one() == "on"
+    finally:
+        engine.dispose()

@@ -124,6 +124,7 @@ def make_engine(url: str, readonly: bool = False, busy_timeout: float = 30.0, pi
         _ping_when_idle(engine, ping_idle_seconds)
         if engine.dialect.name == "postgresql":
             event.listen(engine, "rollback", _end_read_only)
+            event.listen(engine, "checkin", _server_default_access)
         return engine
     path = sqlite_path(url)
     connect_args: dict[str, Any] = {"check_same_thread": False, "isolation_level": None}
@@ -165,6 +166,14 @@ def _end_read_only(conn: Connection) -> None:
     if (dbapi_conn is not None and info is not None and getattr(dbapi_conn, "read_only", False)
             and info.transaction_status == _INTRANS):
         dbapi_conn.commit()
+
+
+def _server_default_access(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # Leaving a read session, SQLAlchemy sets the connection back to read_only=False, which makes psycopg begin
+    # every later transaction READ WRITE — overriding a server's default_transaction_read_only (maintenance, a
+    # full disk). None lets the server's default apply again, as on a connection never used for reads.
+    if getattr(dbapi_conn, "read_only", None) is False:
+        dbapi_conn.read_only = None
 
 
 @contextmanager
