@@ -28,6 +28,7 @@ from cityloop.cases.service import Ctx, acting_role, node_limit
 from cityloop.catalog.cache import Matter, load_matters
 from cityloop.catalog.models import Component
 from cityloop.config import Settings
+from cityloop.db.bulk import insert_rows
 from cityloop.org.actor import Actor
 from cityloop.geo.domain import Place
 from cityloop.geo.queries import outside_error
@@ -178,10 +179,11 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Locate, to_wgs84: ToWgs84, key: st
 _NEXT_NUMBERS = text("INSERT INTO case_number_seq (day, last) VALUES (:d, :n) "
                      "ON CONFLICT (day) DO UPDATE SET last = case_number_seq.last + :n RETURNING last")
 # PostgreSQL: a day's numbers and the batch's case ids in one statement (one round trip, a fixed text the server
-# keeps prepared), so the cases can then be inserted by executemany without RETURNING.
+# keeps prepared), so the cases can then be inserted by executemany without RETURNING. The sequence is looked up
+# once per statement (a sub-select), not once per id.
 _NUMBERS_AND_IDS = text("WITH n AS (INSERT INTO case_number_seq (day, last) VALUES (:d, :n) "
                         "ON CONFLICT (day) DO UPDATE SET last = case_number_seq.last + :n RETURNING last) "
-                        "SELECT (SELECT last FROM n), nextval(pg_get_serial_sequence('cases', 'id')) "
+                        "SELECT (SELECT last FROM n), nextval((SELECT pg_get_serial_sequence('cases', 'id')::regclass)) "
                         "FROM generate_series(1, :k)")
 
 
@@ -242,14 +244,12 @@ def write(session: Session, batch: list[Prepared], settings: Settings) -> list[C
     # Python per batch than the statements themselves.
     if ids is None:
         ids = list(session.scalars(_CASES.insert().returning(_CASES.c.id, sort_by_parameter_order=True), rows).all())
-    else:  # ids already drawn: a plain executemany, prepared once per connection
-        session.execute(_CASES.insert(), [dict(row, id=i) for row, i in zip(rows, ids)])
-    session.execute(_NODES.insert(), [dict(p.node, case_id=i) for p, i in zip(batch, ids)])
-    session.execute(_EVENTS.insert(), [dict(p.event, case_id=i, prev_hash="", hash=h, state_hash=st)
-                                       for p, i, h, st in zip(batch, ids, hashes, states)])
-    photos = [dict(ph, case_id=i) for p, i in zip(batch, ids) for ph in p.photos]
-    if photos:
-        session.execute(_PHOTOS.insert(), photos)
+    else:  # ids already drawn (PostgreSQL): one statement per table for the whole batch, prepared once
+        insert_rows(session, _CASES, [dict(row, id=i) for row, i in zip(rows, ids)])
+    insert_rows(session, _NODES, [dict(p.node, case_id=i) for p, i in zip(batch, ids)])
+    insert_rows(session, _EVENTS, [dict(p.event, case_id=i, prev_hash="", hash=h, state_hash=st)
+                                   for p, i, h, st in zip(batch, ids, hashes, states)])
+    insert_rows(session, _PHOTOS, [dict(ph, case_id=i) for p, i in zip(batch, ids) for ph in p.photos])
     cases = [Case(id=i, **row) for i, row in zip(ids, rows)]
     hooks.emit(session, settings, [(c, p.event) for c, p in zip(cases, batch)])
     for p, c in zip(batch, cases):
