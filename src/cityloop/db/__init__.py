@@ -55,8 +55,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
 
-_INTRANS = 2  # psycopg.pq.TransactionStatus.INTRANS: in a transaction that has not failed
-
 JSONType = JSON().with_variant(JSON(none_as_null=True), "postgresql")
 
 
@@ -122,9 +120,6 @@ def make_engine(url: str, readonly: bool = False, busy_timeout: float = 30.0, pi
         kwargs.setdefault("max_overflow", 10)
         engine = create_engine(url, **serializer, **kwargs)
         _ping_when_idle(engine, ping_idle_seconds)
-        if engine.dialect.name == "postgresql":
-            event.listen(engine, "rollback", _end_read_only)
-            event.listen(engine, "checkin", _server_default_access)
         return engine
     path = sqlite_path(url)
     connect_args: dict[str, Any] = {"check_same_thread": False, "isolation_level": None}
@@ -147,33 +142,6 @@ def make_engine(url: str, readonly: bool = False, busy_timeout: float = 30.0, pi
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for reads only, on the engine's pool: on PostgreSQL their transactions are READ ONLY (a write
-    fails) and end in COMMIT rather than ROLLBACK (see _end_read_only)."""
-    return make_session_factory(engine.execution_options(postgresql_readonly=True))
-
-
-def _end_read_only(conn: Connection) -> None:
-    # psycopg forgets every statement it prepared on a connection when a transaction is rolled back (and sends
-    # DEALLOCATE ALL): a pooled connection that served a read session would make the next writer, the group
-    # committer among them, parse and plan its inserts again. A READ ONLY transaction has nothing to undo, so it is
-    # committed here instead; the rollback that follows finds no transaction and keeps the statements. A failed
-    # transaction is rolled back as usual.
-    dbapi_conn = conn.connection.dbapi_connection
-    info = getattr(dbapi_conn, "info", None)
-    if (dbapi_conn is not None and info is not None and getattr(dbapi_conn, "read_only", False)
-            and info.transaction_status == _INTRANS):
-        dbapi_conn.commit()
-
-
-def _server_default_access(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
-    # Leaving a read session, SQLAlchemy sets the connection back to read_only=False, which makes psycopg begin
-    # every later transaction READ WRITE — overriding a server's default_transaction_read_only (maintenance, a
-    # full disk). None lets the server's default apply again, as on a connection never used for reads.
-    if getattr(dbapi_conn, "read_only", None) is False:
-        dbapi_conn.read_only = None
 
 
 @contextmanager
