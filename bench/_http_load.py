@@ -86,9 +86,14 @@ def build_county(db_url: str, env: dict) -> list[tuple[float, float]]:
 @contextmanager
 def server(env: dict, port: int, workers: int):
     """uvicorn with `workers` processes on `port`; yields a bearer token of inspector01."""
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "cityloop.app:create_app", "--factory", "--port",
-                             str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
-                            env={**env, "CITYLOOP_SCHEDULER_IN_SERVER": "false"})
+    # Several workers as `cityloop serve --workers` runs them (a listening socket each: cityloop/http/serving.py).
+    options = dict(app="cityloop.app:create_app", factory=True, host="127.0.0.1", port=port, log_level="warning",
+                   access_log=False)
+    code = f"from cityloop.http import serving; serving.run({options!r}, '127.0.0.1', {port}, {workers}, 10.0)"
+    cmd = ([sys.executable, "-c", code] if workers > 1 else
+           [sys.executable, "-m", "uvicorn", "cityloop.app:create_app", "--factory", "--port", str(port),
+            "--log-level", "warning", "--no-access-log"])
+    proc = subprocess.Popen(cmd, env={**env, "CITYLOOP_SCHEDULER_IN_SERVER": "false"})
     try:
         for _ in range(300):
             try:

@@ -1,4 +1,4 @@
-"""case_intake_http_postgres: report creates over HTTP on PostgreSQL with 4 uvicorn workers at rising offered
+"""case_intake_http_postgres: report creates over HTTP on PostgreSQL with 2 API workers (one per core) at rising offered
 rates — achieved throughput, p50/p99 and errors per step — beside the same endpoint with no database work
 (POST /api/v1/cases/check) at the same rates. The headline value is the highest achieved create rate among the
 steps that had no errors.
@@ -22,7 +22,7 @@ from common import write_result  # noqa: E402
 
 DATABASE = os.environ.get("BENCH_PG_DATABASE", "cityloop_bench_intake")
 PORT = int(os.environ.get("BENCH_PORT", "8766"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 SQLITE_WORKERS = int(os.environ.get("BENCH_SQLITE_WORKERS", "2"))
 RATES = [int(r) for r in os.environ.get("BENCH_RATES", "250,500,1000,1500,2000").split(",")]
 STEP = os.environ.get("BENCH_STEP", "10s")

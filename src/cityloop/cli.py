@@ -206,12 +206,23 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the API server."""
     import uvicorn
 
+    from cityloop.http import serving
+
     settings = _settings()
     _refuse_demo_passwords(settings)
-    uvicorn.run("cityloop.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", proxy_headers=True,
-                # uvicorn hints int but waits with asyncio.wait_for: fractions of a second work
-                timeout_graceful_shutdown=settings.shutdown_grace_seconds)  # type: ignore[arg-type]
+    options = dict(app="cityloop.app:create_app", factory=True, host=host, port=port, log_level="info",
+                   proxy_headers=True,
+                   # uvicorn hints int but waits with asyncio.wait_for: fractions of a second work
+                   timeout_graceful_shutdown=settings.shutdown_grace_seconds)
+    if workers > 1 and serving.can_spread():  # a listening socket per worker: connections spread evenly
+        console.print(f"API 工作进程 {workers} 个 / {workers} API workers on {host}:{port}")
+        try:
+            serving.run(options, host, port, workers, settings.shutdown_grace_seconds)
+        except OSError as exc:
+            console.print(f"[red]无法监听 / cannot listen on {host}:{port}:[/red] {exc}")
+            raise typer.Exit(1) from exc
+        return
+    uvicorn.run(**options, workers=workers)  # type: ignore[arg-type]
 
 
 @app.command()

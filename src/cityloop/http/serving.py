@@ -1,0 +1,83 @@
+"""`cityloop serve --workers N`: N uvicorn processes, each listening on a socket of its own on the same port.
+
+On one shared listening socket (uvicorn's own multi-worker mode) the worker that wakes first accepts a whole
+burst of new connections — a proxy opening its keep-alive pool, a load spike — and serves them alone while the
+others idle. With a socket per worker (SO_REUSEPORT) the kernel spreads connections across the workers evenly.
+This process only starts the workers, starts one again when it dies, and passes SIGTERM/SIGINT on."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from typing import Any
+
+log = logging.getLogger("cityloop.serving")
+BACKLOG = 2048
+STOP_SECONDS = 5.0  # beyond uvicorn's own grace: then a worker that still runs is killed
+
+
+def can_spread() -> bool:
+    """Whether this system balances connections across sockets of one port (Linux SO_REUSEPORT)."""
+    return hasattr(socket, "SO_REUSEPORT") and os.name == "posix"
+
+
+def _socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _worker(host: str, port: int, options: dict[str, Any]) -> None:
+    import uvicorn
+
+    sock = _socket(host, port)
+    sock.listen(BACKLOG)
+    uvicorn.Server(uvicorn.Config(**options)).run(sockets=[sock])
+
+
+def run(options: dict[str, Any], host: str, port: int, workers: int, grace: float) -> int:
+    """Serve `options` (uvicorn.Config keywords) with `workers` processes until SIGTERM or SIGINT; returns the exit
+    code. The port is reserved first (bound, not listening: it takes no connections), so a taken port fails here."""
+    reserve = _socket(host, port)
+    ctx = multiprocessing.get_context("spawn")  # a worker inherits none of this process's state
+    stopping: list[int] = []
+
+    def start() -> Any:
+        process = ctx.Process(target=_worker, args=(host, port, options), name="cityloop-api")
+        process.start()
+        return process
+
+    def stop(sig: int, _frame: Any) -> None:
+        stopping.append(sig)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    processes = [start() for _ in range(workers)]
+    try:
+        while not stopping:
+            for i, process in enumerate(processes):
+                if not process.is_alive():
+                    log.warning("API 工作进程 %s 退出 (%s)，重新启动 / worker %s exited, starting another",
+                                process.pid, process.exitcode, process.pid, process.exitcode)
+                    processes[i] = start()
+            time.sleep(0.2)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace + STOP_SECONDS
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
+        reserve.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
