@@ -4,13 +4,11 @@ audit hash and photo, and a past month's assessment comes out identical; an occu
 from __future__ import annotations
 
 import io
-import os
-import uuid
 from datetime import datetime
 
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from cityloop.assessment.figures import KINDS
@@ -24,6 +22,7 @@ from cityloop.cases.photos import store_photo
 from cityloop.config import Settings, get_settings
 from cityloop.db import make_engine, make_session_factory
 from cityloop.db.migrate import upgrade
+from tests.own_database import own_database
 from tests.conftest import SHANGHAI
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=SHANGHAI)
@@ -32,21 +31,8 @@ NOW = datetime(2026, 11, 23, 9, tzinfo=SHANGHAI)
 @pytest.fixture
 def two_databases(tmp_path):
     """A source and an empty target of the kind under test (SQLite files, or two new PostgreSQL databases)."""
-    base = os.environ.get("CITYLOOP_TEST_DATABASE_URL")
-    if not base:
-        yield f"sqlite:///{tmp_path / 'source.db'}", f"sqlite:///{tmp_path / 'target.db'}"
-        return
-    names = [f"cl_backup_{uuid.uuid4().hex[:8]}_{n}" for n in ("src", "dst")]
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-    stem = base.rsplit("/", 1)[0]
-    yield f"{stem}/{names[0]}", f"{stem}/{names[1]}"
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+    with own_database(tmp_path, "source") as source, own_database(tmp_path, "target") as target:
+        yield source, target
 
 
 def _jpeg() -> bytes:

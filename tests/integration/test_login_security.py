@@ -6,15 +6,12 @@ tokens at once on every instance, and the login and logout forms need their CSRF
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
-import uuid
 from datetime import datetime
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from cityloop.state import app_state
 from cityloop.app import create_app
@@ -24,6 +21,7 @@ from cityloop.db.migrate import upgrade
 from cityloop.org import service as org_service
 from cityloop.org.security import verify_password
 from cityloop.shared.clock import FixedClock
+from tests.own_database import own_database
 from tests.conftest import SHANGHAI
 
 TOKEN = "/api/v1/auth/token"
@@ -34,22 +32,9 @@ SECRET = "test-secret-of-thirty-two-bytes-or-more"
 
 @pytest.fixture
 def shared_url(tmp_path):
-    base = os.environ.get("CITYLOOP_TEST_DATABASE_URL")
-    if not base:
-        url = f"sqlite:///{tmp_path / 'logins.db'}"
+    with own_database(tmp_path, "logins") as url:
         upgrade(url)
         yield url
-        return
-    name = f"cl_login_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = f"{base.rsplit('/', 1)[0]}/{name}"
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, func, make_url, select, text, update
+from sqlalchemy import func, select, update
 
 from cityloop.config import Settings
 from cityloop.db import make_engine, make_session_factory
@@ -26,6 +26,7 @@ from cityloop.sensors import hj212, hj212_sim
 from cityloop.sensors.hj212_listener import Listener
 from cityloop.sensors.hj212_worker import IngestWorker
 from cityloop.sensors.models import Alarm, Counter, Device, Reading, RuleState
+from tests.own_database import own_database
 from tests.conftest import SHANGHAI, free_port
 from tests.factories import seed_world
 from tests.integration.sensors_kit import seed_sensors
@@ -39,31 +40,18 @@ BASE_URL = os.environ.get("CITYLOOP_TEST_DATABASE_URL", "")
 @pytest.fixture
 def gateway_db(tmp_path):
     """A migrated, seeded database the gateway's processes can all see; DU-1 and NO-1 are HJ 212 stations."""
-    server = None
-    if BASE_URL.startswith("postgresql"):
-        base = make_url(BASE_URL)
-        name = f"{base.database}_gateway"
-        server = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = base.set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp_path / 'gateway.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with make_session_factory(engine)() as session:
-        now = datetime.now(SHANGHAI)
-        seed_sensors(session, seed_world(session, now), Settings(database_url=url, demo=True), now)
-        for code, mn, password in (DUST, NOISE):
-            session.execute(update(Device).where(Device.code == code).values(hj212_mn=mn, hj212_password=password))
-        session.commit()
-    yield url, engine
-    engine.dispose()
-    if server is not None:
-        with server.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
+    with own_database(tmp_path, "gateway") as url:
+        upgrade(url)
+        engine = make_engine(url)
+        with make_session_factory(engine)() as session:
+            now = datetime.now(SHANGHAI)
+            seed_sensors(session, seed_world(session, now), Settings(database_url=url, demo=True), now)
+            for code, mn, password in (DUST, NOISE):
+                session.execute(update(Device).where(Device.code == code).values(hj212_mn=mn,
+                                                                                hj212_password=password))
+            session.commit()
+        yield url, engine
+        engine.dispose()
 
 
 def connect(port: int, deadline: float) -> socket.socket:

@@ -12,13 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, make_url, text, update
+from sqlalchemy import text, update
 
 from cityloop.db import make_engine, make_session_factory
 from cityloop.db.migrate import upgrade
 from cityloop.org.models import User
 from cityloop.org.security import hash_password, issue_token
 from cityloop.db.leader import LOCK_KEY
+from tests.own_database import own_database
 from tests.conftest import SHANGHAI
 from tests.factories import seed_world
 from tests.server_process import ServerProcess
@@ -33,26 +34,17 @@ if not BASE_URL.startswith("postgresql"):
 
 
 @pytest.fixture(scope="module")
-def hosts_db():
+def hosts_db(tmp_path_factory):
     """A database of its own (the session's test database stays untouched), migrated and seeded."""
-    url = make_url(BASE_URL)
-    name = f"{url.database}_hosts"
-    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = url.set(database=name).render_as_string(hide_password=False)
-    upgrade(db_url)
-    engine = make_engine(db_url)
-    with make_session_factory(engine)() as s:
-        world = seed_world(s, datetime(2026, 11, 23, 9, tzinfo=SHANGHAI))
-        s.execute(update(User).values(password_hash=hash_password(PASSWORD)))  # not a demo database
-        s.commit()
-    yield db_url, world, engine
-    engine.dispose()
-    with server.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    server.dispose()
+    with own_database(tmp_path_factory.mktemp("hosts"), "hosts") as db_url:
+        upgrade(db_url)
+        engine = make_engine(db_url)
+        with make_session_factory(engine)() as s:
+            world = seed_world(s, datetime(2026, 11, 23, 9, tzinfo=SHANGHAI))
+            s.execute(update(User).values(password_hash=hash_password(PASSWORD)))  # not a demo database
+            s.commit()
+        yield db_url, world, engine
+        engine.dispose()
 
 
 def new_host(name: str, db_url: str, tmp: Path) -> ServerProcess:
