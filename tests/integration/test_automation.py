@@ -88,3 +88,15 @@ def test_withdrawing_voids_an_open_case_and_only_notes_a_finished_one(auto, sess
     session.commit()
     events = api.get(f"/api/v1/cases/{case.id}/events", headers=login("lead1")).json()
     assert events[-1]["action"] == "annotate" and events[-1]["payload"]["note"] == "再次撤销"
+
+
+def test_a_refused_case_leaves_nothing_and_the_next_one_opens_under_its_own_number(auto, session, api, login):
+    with pytest.raises(AppError) as err:
+        auto(department_code="no-such-department", description="拒绝的报警")
+    assert err.value.status == 422
+    case = auto(department_code="d03", description="下一条报警")  # on SQLite it may get the refused row's id
+    session.expire_all()
+    got = api.get(f"/api/v1/cases/{case.id}", headers=login("lead1")).json()
+    assert (got["description"], got["number"]) == ("下一条报警", case.number)
+    listed = api.get("/api/v1/cases", params={"q": "拒绝的报警"}, headers=login("lead1")).json()
+    assert listed["total"] == 0

@@ -37,22 +37,14 @@ def open_case(session: Session, settings: Settings, cal: WorkCalendar, now: date
     """Report, accept, file and (with a known department, or a routing suggestion) dispatch a case as the system.
 
     `evidence` goes into the report event's payload; `key` makes the call idempotent (a replay returns the case).
-    Never commits: the caller's use case commits once."""
-    ctx = Ctx(session, settings, cal, now, SYSTEM_ACTOR)
-    body = ReportIn(category_code=category_code, lon=lon, lat=lat, description=description, address=address,
-                    component_id=component_id, source=source)
-    prepared = intake.prepare(ctx, body, locate, to_wgs84, key, verify=False, required_due_at=required_due_at)
-    if isinstance(prepared, Case):
-        return prepared
-    if evidence:
-        prepared.event["payload"] = {**prepared.event["payload"], "evidence": evidence}
-    case_id = intake.write(session, [prepared], settings)[0].id
-    apply = actions.apply_in_transaction
-    apply(ctx, case_id, "accept", ActionIn())
-    case = apply(ctx, case_id, "file", ActionIn(condition_code=condition_code, urgent=urgent))
-    if department_code or case.suggested_department_id:
-        case = apply(ctx, case_id, "dispatch", ActionIn(department_code=department_code))
-    return case
+    A refusal raises its AppError and leaves nothing of the case. Never commits: the caller's use case commits once."""
+    (result,) = open_cases(session, settings, cal, now, locate, [NewCase(
+        source=source, category_code=category_code, lon=lon, lat=lat, description=description, address=address,
+        component_id=component_id, department_code=department_code, condition_code=condition_code, urgent=urgent,
+        evidence=evidence, key=key, required_due_at=required_due_at)])
+    if isinstance(result, AppError):
+        raise result
+    return result
 
 
 @dataclass(frozen=True)
