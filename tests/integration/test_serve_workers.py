@@ -1,5 +1,6 @@
 """`cityloop serve --workers 2`: a burst of keep-alive connections is spread over both workers (a listening socket
-each), a worker that dies is replaced, SIGTERM stops them all, and a taken port is a clear error."""
+each), a worker that dies is replaced, SIGHUP replaces them all, SIGTERM stops them all, and a taken port is a clear
+error."""
 
 from __future__ import annotations
 
@@ -75,7 +76,7 @@ def server(tmp_path):
         srv.kill()
 
 
-def test_a_burst_of_connections_is_spread_over_the_workers_and_a_dead_worker_is_replaced(server):
+def test_connections_are_spread_over_the_workers_which_are_replaced_when_they_die_or_on_sighup(server):
     workers = _children(server.proc.pid)
     assert len(workers) == 2
     conns = _burst(server.port, 32)
@@ -95,6 +96,14 @@ def test_a_burst_of_connections_is_spread_over_the_workers_and_a_dead_worker_is_
     server.wait_ready()
     for c in _burst(server.port, 8):
         c.close()
+    before = _children(server.proc.pid)
+    server.signal(signal.SIGHUP)  # reload: every worker replaced, the port served throughout
+    while _children(server.proc.pid) & before or len(_children(server.proc.pid)) < 2:
+        assert time.monotonic() < deadline, server.log.read_text()
+        for c in _burst(server.port, 2):
+            c.close()
+        time.sleep(0.2)
+    server.wait_ready()
     survivors = _children(server.proc.pid)
     server.signal(signal.SIGTERM)
     assert server.proc.wait(30) == 0
