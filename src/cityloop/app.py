@@ -103,9 +103,11 @@ def create_app(settings: Settings | None = None, *, serving: bool = True, **stat
 
             with shared.read_session_factory() as session:
                 refuse_demo_passwords(session)
-        if serving:  # build the indexes off the request path (see places/store.py)
-            threading.Thread(target=_warm, args=(shared,), name="warm", daemon=True).start()
         own_engine = state.get("engine") is None
+        # A real server builds its indexes off the request path (see places/store.py). Not an app given its engine
+        # (tests): its sessions may share one connection, which a second thread must not use meanwhile.
+        if serving and own_engine:
+            threading.Thread(target=_warm, args=(shared,), name="warm", daemon=True).start()
         checkpointer = None
         if own_engine:  # a real server or scheduler: hear the other hosts' changes (PostgreSQL)
             shared.changes.start()
