@@ -67,16 +67,18 @@ def matrix(engine, db_url, tmp_path_factory):
     settings = _settings(db_url, tmp_path_factory.mktemp("authz") / "media")
     app = create_app(settings, engine=engine, session_factory=writes, read_session_factory=reads, clock=clock)
     session = writes()
-    with TestClient(app) as client:
-        m = authz_world.build(session, settings, clock, client)
-        session.execute(update(User).values(password_hash=security.hash_password("demo")))
-        session.commit()
-        m.conn, m.app = conn, app
-        yield m
-    session.close()
-    trans.rollback()
-    conn.close()
-    patch.undo()
+    try:  # also when building fails: an open transaction would hold its rows' locks for the rest of the run
+        with TestClient(app) as client:
+            m = authz_world.build(session, settings, clock, client)
+            session.execute(update(User).values(password_hash=security.hash_password("demo")))
+            session.commit()
+            m.conn, m.app = conn, app
+            yield m
+    finally:
+        session.close()
+        trans.rollback()
+        conn.close()
+        patch.undo()
 
 
 # --- the table covers the app exactly ---
