@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cityloop.sensors.mqtt")
 MAX_PER_FLUSH = 1_000  # messages per batch: bounds a batch's time, hence the delay
+CONNECT_SECONDS = 30.0  # how long publish() waits for the broker to accept its connection
 
 
 def broker(url: str) -> tuple[str, int, str | None, str | None]:
@@ -165,6 +166,11 @@ def publish(url: str, messages: Iterable[tuple[str, bytes]], qos: int = 0, clien
     sent = 0
     last: mqtt.MQTTMessageInfo | None = None
     try:
+        deadline = time.monotonic() + CONNECT_SECONDS
+        while not c.is_connected():  # the broker's CONNACK first: a refused login must not swallow the messages
+            if time.monotonic() > deadline:
+                raise ConnectionError(f"MQTT broker {host}:{port} did not accept the connection")
+            time.sleep(0.01)
         for topic, payload in messages:
             last = c.publish(topic, payload, qos=qos)
             sent += 1
