@@ -29,6 +29,20 @@ def iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+# One advisory lock for the outbox (any constant; only outbox writers take it).
+OUTBOX_LOCK = 0x636C6F62
+
+
+def outbox_turn(session: Session) -> None:
+    """Wait for this transaction's turn to write outbox rows, held until it ends (PostgreSQL).
+
+    Rows then get their ids in commit order. Without it, a row numbered 100 can commit after 101 was sent and
+    acknowledged, and the sender, which sends and acknowledges in id order, passes over it: the upper platform never
+    gets that event and parks the case's later ones. SQLite writers take turns anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(OUTBOX_LOCK)))
+
+
 def platform_code(settings: Settings) -> str:
     """This platform's code in the exchange (its key id)."""
     return settings.exchange_platform_code or settings.admin_code
@@ -62,4 +76,5 @@ def on_case_events(session: Session, settings: Settings, items: Sequence[tuple[C
         last[case.id] = event["seq"]
         rows.append({"event_id": body["event_id"], "kind": "case.event", "case_id": case.id,
                      "case_seq": event["seq"], "body": body, "created_at": event["at"]})
+    outbox_turn(session)
     session.execute(insert(OutboxRow), rows)

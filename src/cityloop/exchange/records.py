@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.cases.api import Case
 from cityloop.config import Settings, get_settings
-from cityloop.exchange.case_hooks import platform_code
+from cityloop.exchange.case_hooks import outbox_turn, platform_code
 from cityloop.exchange.domain import PROTOCOL_VERSION
 from cityloop.exchange.models import OutboxRow
 from cityloop.exchange.ranking import bounds, figures
@@ -35,6 +35,7 @@ def queue_month(session: Session, settings: Settings, month: str, now: datetime)
     event_id = f"{platform}:m:{month}:{int(now.timestamp())}"
     body = {"v": PROTOCOL_VERSION, "kind": "assessment.monthly", "event_id": event_id, "key": month,
             "at": now.isoformat(), "data": data}
+    outbox_turn(session)
     session.add(OutboxRow(event_id=event_id, kind="assessment.monthly", body=body, created_at=now))
     session.commit()
     return data
@@ -53,6 +54,7 @@ def _queue(session: Session, platform: str, kind: str, key: str, letter: str, da
     event_id = f"{platform}:{letter}:{secrets.token_hex(6)}:{key}"[:64]
     body = {"v": PROTOCOL_VERSION, "kind": kind, "event_id": event_id, "key": key, "at": at.isoformat(),
             "data": data}
+    outbox_turn(session)
     session.add(OutboxRow(event_id=event_id, kind=kind, body=body, created_at=at))
 
 
