@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import time
 from typing import Any
 
@@ -23,8 +24,9 @@ START_SECONDS = 90.0  # a reload waits this long for a new worker's app to start
 
 
 def can_spread() -> bool:
-    """Whether this system balances connections across sockets of one port (Linux SO_REUSEPORT)."""
-    return hasattr(socket, "SO_REUSEPORT") and os.name == "posix"
+    """Whether this system balances connections across sockets of one port: Linux does (SO_REUSEPORT); the BSDs and
+    macOS accept the option but hand every connection to one socket."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
 def _socket(host: str, port: int) -> socket.socket:
