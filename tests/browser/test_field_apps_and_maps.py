@@ -83,6 +83,8 @@ def test_task_cards_show_what_where_and_how_far_and_badges_follow_the_list(live,
     card.locator("button[data-action=verify_ok]").click()
     expect(page.locator(f"#tasks li[data-case='{first['number']}']")).to_have_count(0)
     expect(page.locator("#verify-count")).to_have_text(str(shown - 1))
+    # The card leaves before the answer is stored, so "0 queued" alone may be read before it; wait for the server's yes.
+    expect(page.locator("#flash")).to_have_text("任务已回复", timeout=20_000)
     expect(page.locator("#queued")).to_have_text("0", timeout=20_000)
     expect(page.locator("#task-count")).to_have_text(str(page.locator("#tasks li.task-card").count()))
     assert second["number"] in page.inner_text("#tasks") or shown == 1

@@ -56,6 +56,7 @@ def _answer_on_site(page, item, live, action: str, photo: str, stage: str) -> No
     """The inspector answers a task card with a photo; the outbox sends it and the case reaches `stage`."""
     item.locator("input[name=photos]").set_input_files(_photo(photo))
     item.locator(f"button[data-action={action}]").click()
+    expect(page.locator("#flash")).to_have_text("任务已回复", timeout=20_000)  # the server took it ("0 queued" may come first)
     expect(page.locator("#queued")).to_have_text("0", timeout=20_000)
     for _ in range(100):
         if _stage(live) == stage:
