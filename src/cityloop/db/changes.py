@@ -3,17 +3,23 @@
 On PostgreSQL a process announces with `pg_notify` after its commit and every process LISTENs on one channel (a
 background thread with its own connection), so several API hosts drop their cached catalog, calendar, actors and
 device directories at once. After the listening connection is (re)opened every cache is dropped, since notices sent
-while it was away are lost. On SQLite (one host) the announcement only reaches this process."""
+while it was away are lost. On SQLite (one host) the announcement reaches this process's handlers, and it also stamps
+a file per topic beside the database (`stamp`), which a per-batch cache (db/topic_cache) compares with the stamp of
+the value it holds, so the host's other worker processes read again too."""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 
-from sqlalchemy import Connection, Engine, make_url, text
+from sqlalchemy import URL, Connection, Engine, make_url, text
 
 log = logging.getLogger("cityloop.changes")
 CHANNEL = "cityloop_changes"
@@ -21,10 +27,36 @@ EVERYTHING = ""  # the argument a handler gets when it must forget all it holds 
 RETRY_SECONDS = 1.0
 
 
+@cache
+def stamp_file(url: URL, topic: str) -> Path | None:
+    """The file whose modification time stamps `topic`'s last change on a SQLite database file (else None)."""
+    from cityloop.db import sqlite_path
+
+    path = sqlite_path(url.render_as_string()) if url.get_backend_name() == "sqlite" else None
+    return Path(f"{path}-changes") / topic if path else None
+
+
+def stamp(path: Path) -> int:
+    """The stamp of a topic's file: its modification time in nanoseconds, 0 when it never changed."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def _restamp(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    now = max(time.time_ns(), stamp(path) + 1)  # set explicitly: the file system's own clock ticks coarsely
+    os.utime(path, ns=(now, now))
+
+
 def notify(bind: Engine | Connection, topic: str, arg: str = EVERYTHING) -> None:
-    """Tell every listening process (PostgreSQL) that `topic` changed; a no-op elsewhere. Call after the commit
-    (given a connection rather than an engine, the notice goes out when that connection's transaction commits)."""
+    """Tell every listening process (PostgreSQL) that `topic` changed, or stamp its file (SQLite). Call after the
+    commit (given a PostgreSQL connection rather than an engine, the notice goes out when its transaction commits)."""
     if bind.dialect.name != "postgresql":
+        if (path := stamp_file(bind.engine.url, topic)) is not None:
+            _restamp(path)
         return
     stmt, params = text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": f"{topic}:{arg}"[:7900]}
     if isinstance(bind, Connection):

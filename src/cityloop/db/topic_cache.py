@@ -2,7 +2,9 @@
 
 A value is kept per database (PostgreSQL only) until its topic is announced on the ChangeBus — by this process at
 once, by another process through `pg_notify` — or until it is MAX_AGE seconds old (notices missed while the
-listener was away). SQLite reads every time: its workers hear no other worker's notices and the read is local."""
+listener was away). On a SQLite file, whose worker processes hear no other worker's notices, a value is kept while
+its topic's stamp file (db/changes.stamp) is unchanged: one stat() per use instead of the queries. An in-memory
+SQLite database reads every time."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session
+
+from cityloop.db.changes import stamp, stamp_file
 
 T = TypeVar("T")
 MAX_AGE = 30.0
@@ -24,7 +28,7 @@ class TopicCache(Generic[T]):
 
     def __init__(self, topic: str, max_age: float = MAX_AGE) -> None:
         self.topic, self.max_age = topic, max_age
-        self._values: dict[str, tuple[float, T]] = {}
+        self._values: dict[str, tuple[float, int, T]] = {}  # by database: (read at, stamp then, value)
         self._generation = 0
         self._lock = threading.Lock()
         with _registry_lock:
@@ -33,17 +37,20 @@ class TopicCache(Generic[T]):
     def get(self, session: Session, load: Callable[[Session], T]) -> T:
         """The cached value, or load(session) (kept unless the topic changed while it was being read)."""
         bind = session.get_bind()
+        url, stamped = bind.engine.url, 0
         if bind.dialect.name != "postgresql":
-            return load(session)
-        key, now = bind.engine.url.render_as_string(), time.monotonic()
+            if (path := stamp_file(url, self.topic)) is None:
+                return load(session)
+            stamped = stamp(path)  # before the read: a change stamped during it makes the next use read again
+        key, now = url.render_as_string(), time.monotonic()
         with self._lock:
             hit, generation = self._values.get(key), self._generation
-        if hit is not None and now - hit[0] < self.max_age:
-            return hit[1]
+        if hit is not None and now - hit[0] < self.max_age and hit[1] == stamped:
+            return hit[2]
         value = load(session)
         with self._lock:
             if self._generation == generation:  # a change announced during the read may not be in it
-                self._values[key] = (now, value)
+                self._values[key] = (now, stamped, value)
         return value
 
     def invalidate(self) -> None:
