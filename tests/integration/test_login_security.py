@@ -275,3 +275,21 @@ def test_the_command_line_lifts_a_delay_when_no_admin_can(shared, monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert api.post(TOKEN, data={"username": "admin", "password": "demo"}).status_code == 200
+
+
+def test_workers_on_their_own_engines_end_a_token_at_logout_and_at_a_new_password(shared):
+    # Each worker reads token versions on its own pooled driver connections (org/tokens.py), not a test's shared one.
+    _, _, make_app = shared
+    one, two = TestClient(make_app()), TestClient(make_app())
+    token = _bearer(one, "operator1")
+    assert one.get("/api/v1/me", headers=token).status_code == 200
+    assert two.get("/api/v1/me", headers=token).status_code == 200  # both hold the actor in memory now
+    assert two.post("/api/v1/auth/logout", headers=token).status_code == 204
+    assert one.get("/api/v1/me", headers=token).status_code == 401
+    lead = _bearer(one, "lead1")
+    assert two.get("/api/v1/me", headers=lead).status_code == 200
+    r = one.patch("/api/v1/users/" + str(one.get("/api/v1/me", headers=lead).json()["id"]),
+                  json={"password": "a-brand-new-pass"}, headers=_bearer(one, "admin"))
+    assert r.status_code == 200, r.text
+    assert two.get("/api/v1/me", headers=lead).status_code == 401
+    assert two.get("/api/v1/me", headers=_bearer(two, "lead1", "a-brand-new-pass")).status_code == 200

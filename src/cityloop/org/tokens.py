@@ -11,17 +11,32 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from contextlib import closing
+from typing import Any
 
-from cityloop.org.models import User
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def token_versions(factory: sessionmaker[Session], user_ids: list[int]) -> dict[int, int]:
     """The current token version of each of these users that exists and is active (one query)."""
-    with factory() as session:  # never a request's write session: it may not exist yet
-        rows = session.execute(select(User.id, User.token_version, User.active).where(User.id.in_(user_ids)))
-        return {user_id: version for user_id, version, active in rows if active}
+    bind = factory.kw["bind"]  # a read factory: never a request's write session, which may not exist yet
+    # On the driver's own connection: the read runs for every request, and a Session and the ORM cost ten times
+    # what the query does.
+    if isinstance(bind, Engine):
+        with closing(bind.raw_connection()) as conn:  # back to the pool (rolled back) when done
+            return _versions(conn, bind.dialect.paramstyle, user_ids)
+    return _versions(bind.connection.dbapi_connection, bind.dialect.paramstyle, user_ids)  # a test's connection
+
+
+def _versions(conn: Any, paramstyle: str, user_ids: list[int]) -> dict[int, int]:
+    marks = ", ".join(["?" if paramstyle == "qmark" else "%s"] * len(user_ids))
+    cursor = conn.cursor()
+    try:
+        cursor.execute(f"SELECT id, token_version, active FROM users WHERE id IN ({marks})", tuple(user_ids))
+        return {user_id: version for user_id, version, active in cursor.fetchall() if active}
+    finally:
+        cursor.close()
 
 
 @dataclass(eq=False)
