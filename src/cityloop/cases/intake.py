@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, Table, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
+from sqlalchemy.orm.base import manager_of_class
 
 from cityloop.audit.keys import audit_key
 from cityloop.cases import hooks
@@ -234,28 +235,44 @@ def _numbers(settings: Settings, batch: list[Prepared], first: dict[str, int]) -
 def write(session: Session, batch: list[Prepared], settings: Settings) -> list[Case]:
     """Insert prepared reports (cases, first nodes, events, photos) without committing; returns the new cases
     as detached objects carrying every column."""
+    # Everything that needs no number nor id is built before the first statement: on SQLite that statement takes
+    # the write lock, which every worker process of the host queues on.
+    rows = [dict(p.case) for p in batch]
+    configure_mappers()  # (done once per process; new_instance below does not do it)
+    cases = [_unsaved(row) for row in rows]
+    states = [p.state or state_digest(p.case) for p in batch]
+    key = audit_key(settings)
     first, ids = _reserve(session, _counted(batch))
     numbers = _numbers(settings, batch, first)
-    key = audit_key(settings)
-    states = [p.state or state_digest(p.case) for p in batch]
     hashes = [event_mac(key, "", n, state=st, **p.event) for p, n, st in zip(batch, numbers, states)]
-    rows = [dict(p.case, number=n, event_hash=h) for p, n, h in zip(batch, numbers, hashes)]
+    for row, case, n, h in zip(rows, cases, numbers, hashes):
+        row["number"] = case.__dict__["number"] = n
+        row["event_hash"] = case.__dict__["event_hash"] = h
     # Core inserts of the tables (the attribute names are the column names): the ORM's bulk path would cost more
     # Python per batch than the statements themselves.
     if ids is None:
         ids = list(session.scalars(_CASES.insert().returning(_CASES.c.id, sort_by_parameter_order=True), rows).all())
     else:  # ids already drawn (PostgreSQL): one statement per table for the whole batch, prepared once
         insert_rows(session, _CASES, [dict(row, id=i) for row, i in zip(rows, ids)])
+    for case, i in zip(cases, ids):
+        case.__dict__["id"] = i
     insert_rows(session, _NODES, [dict(p.node, case_id=i) for p, i in zip(batch, ids)])
     insert_rows(session, _EVENTS, [dict(p.event, case_id=i, prev_hash="", hash=h, state_hash=st)
                                    for p, i, h, st in zip(batch, ids, hashes, states)])
     insert_rows(session, _PHOTOS, [dict(ph, case_id=i) for p, i in zip(batch, ids) for ph in p.photos])
-    cases = [Case(id=i, **row) for i, row in zip(ids, rows)]
     hooks.emit(session, settings, [(c, p.event) for c, p in zip(cases, batch)])
     for p, c in zip(batch, cases):
         if p.after is not None:
             p.outcome = p.after(session, c)
     return cases
+
+
+def _unsaved(row: dict[str, Any]) -> Case:
+    """A Case object holding these column values, filled as the ORM fills a loaded row (Case(**row) would
+    record each value as a change, costing more than the row's insert); it belongs to no session."""
+    case = manager_of_class(Case).new_instance()
+    case.__dict__.update(row)
+    return case
 
 
 def report(ctx: Ctx, body: ReportIn, locate: Locate, to_wgs84: ToWgs84, key: str | None) -> tuple[Case, bool]:
