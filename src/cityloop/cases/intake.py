@@ -179,6 +179,10 @@ def prepare(ctx: Ctx, body: ReportIn, locate: Locate, to_wgs84: ToWgs84, key: st
 
 _NEXT_NUMBERS = text("INSERT INTO case_number_seq (day, last) VALUES (:d, :n) "
                      "ON CONFLICT (day) DO UPDATE SET last = case_number_seq.last + :n RETURNING last")
+# SQLite: a day's numbers and the largest case id so far, in one statement.
+_NUMBERS_AND_TOP_ID = text("INSERT INTO case_number_seq (day, last) VALUES (:d, :n) "
+                           "ON CONFLICT (day) DO UPDATE SET last = case_number_seq.last + :n "
+                           "RETURNING last, (SELECT coalesce(max(id), 0) FROM cases)")
 # PostgreSQL: a day's numbers and the batch's case ids in one statement (one round trip, a fixed text the server
 # keeps prepared), so the cases can then be inserted by executemany without RETURNING. The sequence is looked up
 # once per statement (a sub-select), not once per id.
@@ -199,21 +203,33 @@ def _counted(batch: list[Prepared]) -> dict[str, int]:
 
 
 def _reserve(session: Session, wanted: dict[str, int]) -> tuple[dict[str, int], list[int] | None]:
-    """Reserve each day's numbers; returns the first number of each day and, on PostgreSQL, the batch's case ids.
+    """Reserve each day's numbers; returns the first number of each day and the batch's case ids (None: the insert
+    draws them).
 
-    On PostgreSQL the day's counter row is bumped in a statement of its own (autocommit), so it is locked for that
-    statement only, not until the batch commits — writers of several workers and hosts do not queue on it (a
-    batch that fails leaves a gap). SQLite has one writer at a time anyway: there it stays in the batch's
-    transaction, numbers have no gaps and ids come from the insert."""
+    SQLite has one writer at a time: the counter row stays in the batch's transaction, numbers have no gaps, and the
+    ids are the ones the insert would draw (rowids after the largest; cases has no AUTOINCREMENT), read in the same
+    statement, so the cases go in with one executemany rather than a RETURNING statement per row. On PostgreSQL the
+    day's counter row is bumped in a statement of its own (autocommit), so it is locked for that statement only, not
+    until the batch commits — writers of several workers and hosts do not queue on it (a batch that fails leaves a
+    gap)."""
     bind = session.get_bind()
     first: dict[str, int] = {}
-    if bind.dialect.name != "postgresql" or not isinstance(bind, Engine):  # (tests bind sessions to a connection)
+    ids: list[int] | None = None
+    if bind.dialect.name != "postgresql":
+        for day, n in wanted.items():  # one day, except for a batch that straddles midnight
+            if ids is None:
+                last, top = session.execute(_NUMBERS_AND_TOP_ID, {"d": day, "n": n}).one()
+                ids = list(range(top + 1, top + 1 + sum(wanted.values())))
+            else:
+                last = session.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one()
+            first[day] = last - n + 1
+        return first, ids
+    if not isinstance(bind, Engine):  # (tests bind sessions to a connection)
         for day, n in wanted.items():
             first[day] = session.execute(_NEXT_NUMBERS, {"d": day, "n": n}).scalar_one() - n + 1
         return first, None
-    ids: list[int] | None = None
     with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for day, n in wanted.items():  # one day, except for a batch that straddles midnight
+        for day, n in wanted.items():
             if ids is None:
                 rows = conn.execute(_NUMBERS_AND_IDS, {"d": day, "n": n, "k": sum(wanted.values())}).all()
                 last, ids = rows[0][0], [row[1] for row in rows]
@@ -252,7 +268,7 @@ def write(session: Session, batch: list[Prepared], settings: Settings) -> list[C
     # Python per batch than the statements themselves.
     if ids is None:
         ids = list(session.scalars(_CASES.insert().returning(_CASES.c.id, sort_by_parameter_order=True), rows).all())
-    else:  # ids already drawn (PostgreSQL): one statement per table for the whole batch, prepared once
+    else:  # ids already known: one statement per table for the whole batch
         insert_rows(session, _CASES, [dict(row, id=i) for row, i in zip(rows, ids)])
     for case, i in zip(cases, ids):
         case.__dict__["id"] = i
