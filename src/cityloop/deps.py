@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from cityloop.state import AppState, app_state
@@ -93,7 +94,9 @@ def _token_versions(state: AppState) -> TokenVersions:
     version on every request, on every worker (requests arriving together share one query)."""
     versions = state.token_versions
     if versions is None:
-        versions = state.token_versions = TokenVersions(partial(token_versions, state.read_session_factory))
+        bind = state.read_session_factory.kw.get("bind")
+        versions = state.token_versions = TokenVersions(partial(token_versions, state.read_session_factory),
+                                                        inline=isinstance(bind, Engine) and bind.dialect.name == "sqlite")
     return versions
 
 

@@ -91,3 +91,19 @@ def test_the_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> N
     for user in range(1, 8):
         assert read_token(SECRET, issue_token(SECRET, user, f"u{user}", NOW, 60), NOW) == (user, 0)
         assert len(security._VERIFIED) <= 3
+
+
+def test_an_inline_read_answers_on_the_event_loop_each_request_with_its_own_read() -> None:
+    calls: list[tuple[list[int], str]] = []
+
+    def read(ids: list[int]) -> dict[int, int]:
+        calls.append((ids, threading.current_thread().name))
+        return {i: 3 for i in ids if i != 99}
+
+    versions = TokenVersions(read, inline=True)
+
+    async def run() -> list[int | None]:
+        return list(await asyncio.gather(versions.of(1), versions.of(99)))
+
+    assert asyncio.run(run()) == [3, None]
+    assert calls == [([1], "MainThread"), ([99], "MainThread")]

@@ -105,11 +105,19 @@ class GroupCommitter:
             results = [exc]
             if not isinstance(exc, IntegrityError):  # a duplicate Idempotency-Key is expected, anything else is not
                 log.warning("write failed: %r", exc)
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
         for (_, loop, future), result in zip(batch, results):
             if loop is None:  # a worker thread waits in submit_wait
                 _settle(future, result)
             else:
-                loop.call_soon_threadsafe(_settle, future, result)
+                answers.setdefault(loop, []).append((future, result))
+        for loop, settled in answers.items():  # one wake-up of each waiting event loop per batch
+            loop.call_soon_threadsafe(_settle_all, settled)
+
+
+def _settle_all(settled: list[tuple[Any, Any]]) -> None:
+    for future, result in settled:
+        _settle(future, result)
 
 
 def _settle(future: asyncio.Future[Any] | Future[Any], result: Any) -> None:

@@ -51,13 +51,17 @@ class TokenVersions:
     """`await versions.of(user_id)`: the user's token version now (None: no such user, or inactive).
 
     The blocking `read(user_ids) -> {user id: version}` runs in a worker thread, one at a time per event loop; the
-    requests that arrive meanwhile wait for the next one, which starts as soon as it is done."""
+    requests that arrive meanwhile wait for the next one, which starts as soon as it is done. An `inline` read (a
+    local SQLite file: about 15 µs, and a WAL reader never waits for a lock) runs on the event loop itself, as the
+    hop to a thread and back would cost several times the read."""
 
-    def __init__(self, read: Callable[[list[int]], dict[int, int]]) -> None:
-        self.read = read
+    def __init__(self, read: Callable[[list[int]], dict[int, int]], inline: bool = False) -> None:
+        self.read, self.inline = read, inline
         self._rounds: dict[asyncio.AbstractEventLoop, _Round] = {}  # loops with a read running or due
 
     async def of(self, user_id: int) -> int | None:
+        if self.inline:
+            return self.read([user_id]).get(user_id)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[int | None] = loop.create_future()
         current = self._rounds.get(loop)
