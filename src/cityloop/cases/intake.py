@@ -29,7 +29,7 @@ from cityloop.cases.service import Ctx, acting_role, node_limit
 from cityloop.catalog.cache import Matter, load_matters
 from cityloop.catalog.models import Component
 from cityloop.config import Settings
-from cityloop.db.bulk import insert_rows
+from cityloop.db.bulk import insert_tables
 from cityloop.org.actor import Actor
 from cityloop.geo.domain import Place
 from cityloop.geo.queries import outside_error
@@ -266,21 +266,28 @@ def write(session: Session, batch: list[Prepared], settings: Settings) -> list[C
         row["event_hash"] = case.__dict__["event_hash"] = h
     # Core inserts of the tables (the attribute names are the column names): the ORM's bulk path would cost more
     # Python per batch than the statements themselves.
-    if ids is None:
+    if ids is None:  # (PostgreSQL tests, whose sessions are bound to one connection: the insert draws them)
         ids = list(session.scalars(_CASES.insert().returning(_CASES.c.id, sort_by_parameter_order=True), rows).all())
-    else:  # ids already known: one statement per table for the whole batch
-        insert_rows(session, _CASES, [dict(row, id=i) for row, i in zip(rows, ids)])
+        insert_tables(session, _children(batch, ids, hashes, states))
+    else:  # the cases and their first nodes, events and photos at once
+        for row, i in zip(rows, ids):
+            row["id"] = i
+        insert_tables(session, [(_CASES, rows), *_children(batch, ids, hashes, states)])
     for case, i in zip(cases, ids):
         case.__dict__["id"] = i
-    insert_rows(session, _NODES, [dict(p.node, case_id=i) for p, i in zip(batch, ids)])
-    insert_rows(session, _EVENTS, [dict(p.event, case_id=i, prev_hash="", hash=h, state_hash=st)
-                                   for p, i, h, st in zip(batch, ids, hashes, states)])
-    insert_rows(session, _PHOTOS, [dict(ph, case_id=i) for p, i in zip(batch, ids) for ph in p.photos])
     hooks.emit(session, settings, [(c, p.event) for c, p in zip(cases, batch)])
     for p, c in zip(batch, cases):
         if p.after is not None:
             p.outcome = p.after(session, c)
     return cases
+
+
+def _children(batch: list[Prepared], ids: list[int], hashes: list[str], states: list[str]
+              ) -> list[tuple[Table, list[dict[str, Any]]]]:
+    return [(_NODES, [dict(p.node, case_id=i) for p, i in zip(batch, ids)]),
+            (_EVENTS, [dict(p.event, case_id=i, prev_hash="", hash=h, state_hash=st)
+                       for p, i, h, st in zip(batch, ids, hashes, states)]),
+            (_PHOTOS, [dict(ph, case_id=i) for p, i in zip(batch, ids) for ph in p.photos])]
 
 
 def _unsaved(row: dict[str, Any]) -> Case:
