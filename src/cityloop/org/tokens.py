@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
-
 from contextlib import closing
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
