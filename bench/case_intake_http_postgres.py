@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _http_load import build_county, ensure_wrk, fresh_postgres, run_wrk, server  # noqa: E402
+from _http_load import analyze, build_county, ensure_wrk, fresh_postgres, run_wrk, server  # noqa: E402
 from common import write_result  # noqa: E402
 
 DATABASE = os.environ.get("BENCH_PG_DATABASE", "cityloop_bench_intake")
@@ -72,6 +72,7 @@ def main() -> None:
             for port, token in ((PORT, pg_token), (PORT + 1, lite_token)):  # warm every worker's caches and pools
                 for path in ("/api/v1/cases/check", "/api/v1/cases"):
                     run_wrk(wrk, port, path, token, points, CONNECTIONS, "3s")
+            analyze(pg_env["CITYLOOP_DATABASE_URL"])
             for rate in [*RATES, *[None] * ROUNDS]:
                 pg.append(step(wrk, PORT, pg_token, points, rate, True))
                 lite.append(step(wrk, PORT + 1, lite_token, points, rate, False))

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _http_load import OPEN311_BODY, build_county, ensure_wrk, fresh_postgres, run_wrk, server  # noqa: E402
+from _http_load import OPEN311_BODY, analyze, build_county, ensure_wrk, fresh_postgres, run_wrk, server  # noqa: E402
 from common import write_result  # noqa: E402
 
 PORT = int(os.environ.get("BENCH_PORT", "8767"))
@@ -34,6 +34,7 @@ def measure(wrk: str, url: str, media: Path, db: str) -> None:
     with server(env, PORT, WORKERS) as token:
         run_wrk(wrk, PORT, "/api/v1/cases", token, points, CONNECTIONS, "3s")  # warm caches and pools
         run_wrk(wrk, PORT, "/open311/v2/requests.json", token, points, CONNECTIONS, "3s", body=OPEN311_BODY)
+        analyze(url)
         for _ in range(ROUNDS):
             core.append(run_wrk(wrk, PORT, "/api/v1/cases", token, points, CONNECTIONS, DURATION))
             open311.append(run_wrk(wrk, PORT, "/open311/v2/requests.json", token, points, CONNECTIONS, DURATION,
