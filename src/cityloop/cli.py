@@ -76,6 +76,7 @@ def users_password(username: str,
     """Change a user's password (or deactivate the user), e.g. every demo login before serving for real."""
     from sqlalchemy import select
 
+    from cityloop.db.changes import notify
     from cityloop.org import throttle
     from cityloop.org.models import User
     from cityloop.org.security import hash_password
@@ -99,6 +100,7 @@ def users_password(username: str,
             throttle.unlock(session, username)
         user.token_version += 1  # either way, every session made before ends now
         session.commit()
+        notify(session.get_bind(), "actor")  # running servers drop the user's actor and token version at once
     console.print(f"[green]{'已停用 / deactivated' if deactivate else '已修改密码 / password changed'}[/green] {username}")
 
 

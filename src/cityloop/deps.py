@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cityloop.state import AppState, app_state
 from cityloop.config import Settings
+from cityloop.db.changes import stamp, stamp_file
 from cityloop.geo.index import GridIndex
 from cityloop.org.actor import Actor, actor_from_user
 from cityloop.org.models import User
@@ -90,13 +91,16 @@ def _load_actor(state: AppState, user_id: int) -> tuple[Actor, int] | None:
 
 
 def _token_versions(state: AppState) -> TokenVersions:
-    """The process's batched token version reads: even a cached actor is checked against the user's current
-    version on every request, on every worker (requests arriving together share one query)."""
+    """The process's token version reads: even a cached actor is checked against the user's current version on
+    every request, on every worker (requests arriving together share one query; on a SQLite file, versions are
+    kept while the `actor` topic's stamp, touched by every logout, password change and deactivation, stays the
+    same)."""
     versions = state.token_versions
     if versions is None:
         bind = state.read_session_factory.kw.get("bind")
+        path = stamp_file(bind.url, "actor") if isinstance(bind, Engine) else None  # a SQLite file's
         versions = state.token_versions = TokenVersions(partial(token_versions, state.read_session_factory),
-                                                        inline=isinstance(bind, Engine) and bind.dialect.name == "sqlite")
+                                                        stamped=partial(stamp, path) if path else None)
     return versions
 
 

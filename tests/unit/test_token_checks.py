@@ -12,6 +12,7 @@ import pytest
 
 from cityloop.org import security
 from cityloop.org.security import issue_token, read_token
+from cityloop.org import tokens
 from cityloop.org.tokens import TokenVersions
 
 SECRET = "s" * 40
@@ -93,17 +94,37 @@ def test_the_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> N
         assert len(security._VERIFIED) <= 3
 
 
-def test_an_inline_read_answers_on_the_event_loop_each_request_with_its_own_read() -> None:
+def test_stamped_versions_are_read_on_the_event_loop_and_kept_until_the_stamp_changes_or_they_age(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[list[int], str]] = []
+    version, stamp, clock = [3], [10], [1000.0]
 
     def read(ids: list[int]) -> dict[int, int]:
         calls.append((ids, threading.current_thread().name))
-        return {i: 3 for i in ids if i != 99}
+        return {i: version[0] for i in ids if i != 99}
 
-    versions = TokenVersions(read, inline=True)
+    monkeypatch.setattr(tokens.time, "monotonic", lambda: clock[0])
+    versions = TokenVersions(read, stamped=lambda: stamp[0])
 
-    async def run() -> list[int | None]:
-        return list(await asyncio.gather(versions.of(1), versions.of(99)))
+    def ask(user: int) -> int | None:
+        return asyncio.run(versions.of(user))
 
-    assert asyncio.run(run()) == [3, None]
-    assert calls == [([1], "MainThread"), ([99], "MainThread")]
+    # (what happens first, user asked, version answered, reads so far)
+    steps = [
+        (None, 1, 3, 1),
+        (None, 1, 3, 1),  # kept: the stamp is the same
+        (None, 99, None, 2),  # gone or inactive users are remembered too
+        (None, 99, None, 2),
+        ("logout", 1, 4, 3),  # the version changed and the change was stamped: read again
+        ("unstamped change", 1, 4, 3),  # a change whose process died before stamping it...
+        ("time passes", 1, 5, 4),  # ...is read once the versions are STAMPED_MAX_AGE old
+    ]
+    for event, user, answer, reads in steps:
+        if event == "logout":
+            version[0], stamp[0] = 4, 11
+        elif event == "unstamped change":
+            version[0] = 5
+        elif event == "time passes":
+            clock[0] += tokens.STAMPED_MAX_AGE + 0.1
+        assert (ask(user), len(calls)) == (answer, reads), event
+    assert {thread for _, thread in calls} == {"MainThread"}
