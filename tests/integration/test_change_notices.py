@@ -1,5 +1,6 @@
 """Change notices: an announcement drops the cache in this process at once and, on PostgreSQL, in every other
-process listening on the same database (two buses here stand for two hosts)."""
+process listening on the same database, and on a SQLite file in every process of its host (two buses here
+stand for two processes)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import time
 
 import pytest
 
-from cityloop.db.changes import EVERYTHING, ChangeBus
+from cityloop.db.changes import EVERYTHING, POLL_SECONDS, ChangeBus
 
 
 def test_an_announcement_runs_this_process_handlers_at_once(engine):
@@ -36,3 +37,35 @@ def test_another_process_hears_it_through_postgresql(engine):
     finally:
         there.stop()
     assert not there.listening.is_set()
+
+
+def test_another_process_on_a_sqlite_file_hears_it_through_the_topic_stamp(tmp_path):
+    from cityloop.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'one-host.db'}"
+    here, there, heard = ChangeBus(make_engine(url)), ChangeBus(make_engine(url)), []
+    there.on("catalog", heard.append)
+    there.start()
+    try:
+        assert there.listening.wait(10)
+        assert heard == []  # nothing changed since it started
+        here.announce("catalog", "GB/T 47678.5-2026")
+        deadline = time.monotonic() + 5
+        while not heard and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert heard == [EVERYTHING]  # a stamp says the topic changed, not what in it
+        here.announce("calendar")  # a topic it has no handler for
+        time.sleep(3 * POLL_SECONDS)
+        assert heard == [EVERYTHING]
+    finally:
+        there.stop()
+    assert not there.listening.is_set()
+
+
+def test_an_in_memory_database_has_no_other_process_to_hear():
+    from sqlalchemy import create_engine
+
+    bus = ChangeBus(create_engine("sqlite://"))
+    bus.on("catalog", lambda _: None)
+    bus.start()
+    assert bus._thread is None

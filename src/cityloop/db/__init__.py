@@ -85,8 +85,8 @@ def sqlite_path(url: str) -> str | None:
     """The file of a SQLite URL (None: not SQLite, in memory, or a file: URI)."""
     if not url.startswith("sqlite"):
         return None
-    path = url.split("///", 1)[-1]
-    return None if not path or path == ":memory:" or path.startswith("file:") else path
+    _, slashes, path = url.partition("///")  # sqlite:// alone is an in-memory database
+    return None if not slashes or not path or path == ":memory:" or path.startswith("file:") else path
 
 
 def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:

@@ -3,9 +3,10 @@
 On PostgreSQL a process announces with `pg_notify` after its commit and every process LISTENs on one channel (a
 background thread with its own connection), so several API hosts drop their cached catalog, calendar, actors and
 device directories at once. After the listening connection is (re)opened every cache is dropped, since notices sent
-while it was away are lost. On SQLite (one host) the announcement reaches this process's handlers, and it also stamps
-a file per topic beside the database (`stamp`), which a per-batch cache (db/topic_cache) compares with the stamp of
-the value it holds, so the host's other worker processes read again too."""
+while it was away are lost. On a SQLite file (one host) the announcement reaches this process's handlers, and it also
+stamps a file per topic beside the database (`stamp`). The host's other processes see the stamp change: a per-use
+cache (db/topic_cache, token versions) compares it with the stamp of the value it holds, and every other handler runs
+from a thread that looks at the stamps every POLL_SECONDS."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ log = logging.getLogger("cityloop.changes")
 CHANNEL = "cityloop_changes"
 EVERYTHING = ""  # the argument a handler gets when it must forget all it holds (reconnect, or a whole-topic change)
 RETRY_SECONDS = 1.0
+POLL_SECONDS = 0.5  # SQLite: how often the other processes' stamps are looked at (a stat() per topic)
 
 
 @cache
@@ -106,10 +108,17 @@ class ChangeBus:
 
     # --- listening (PostgreSQL) ------------------------------------------------------------------------------
     def start(self) -> None:
-        """Listen for other processes' notices in a daemon thread (PostgreSQL only)."""
-        if self.engine.dialect.name != "postgresql" or self._thread is not None:
+        """Hear other processes' changes in a daemon thread: their notices (PostgreSQL), or their stamps (a SQLite
+        file); an in-memory database has no other process."""
+        if self._thread is not None:
             return
-        self._thread = threading.Thread(target=self._listen, name=self.name, daemon=True)
+        if self.engine.dialect.name == "postgresql":
+            target = self._listen
+        elif stamp_file(self.engine.url, "") is not None:
+            target = self._watch
+        else:
+            return
+        self._thread = threading.Thread(target=target, name=self.name, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -118,6 +127,22 @@ class ChangeBus:
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+
+    def _watch(self) -> None:
+        seen: dict[str, int] = {}
+        while True:
+            for topic in list(self.handlers):
+                path = stamp_file(self.engine.url, topic)
+                assert path is not None  # a SQLite file (start)
+                now, before = stamp(path), seen.get(topic)
+                seen[topic] = now
+                if before is not None and now != before:  # (this process's own announcements run here again)
+                    self.received += 1
+                    self.dispatch(topic)
+            self.listening.set()
+            if self._stop.wait(POLL_SECONDS):
+                break
+        self.listening.clear()
 
     def _dsn(self) -> str:
         url = make_url(self.session_url) if self.session_url else self.engine.url
