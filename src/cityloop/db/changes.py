@@ -106,7 +106,7 @@ class ChangeBus:
         except Exception:  # noqa: BLE001 - the change is committed; the others fall back to their cache ages
             log.exception("could not announce change of %s", topic)
 
-    # --- listening (PostgreSQL) ------------------------------------------------------------------------------
+    # --- hearing the other processes (PostgreSQL notices, SQLite stamps) ----------------------------------------
     def start(self) -> None:
         """Hear other processes' changes in a daemon thread: their notices (PostgreSQL), or their stamps (a SQLite
         file); an in-memory database has no other process."""

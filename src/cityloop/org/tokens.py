@@ -68,12 +68,12 @@ class TokenVersions:
         self.read, self.stamped = read, stamped
         self._rounds: dict[asyncio.AbstractEventLoop, _Round] = {}  # loops with a read running or due
         self._known: dict[int, int | None] = {}  # stamped: the versions read since the stamp was last seen to change
-        self._stamp, self._stamp_seen_at = 0, 0.0
+        self._stamp, self._kept_since = 0, 0.0  # stamped: the stamp they were read under, and since when
 
     def _stamped_version(self, stamped: Callable[[], int], user_id: int) -> int | None:
         stamp, now = stamped(), time.monotonic()  # before the read: a change stamped during it is read next time
-        if stamp != self._stamp or now - self._stamp_seen_at > STAMPED_MAX_AGE:
-            self._known, self._stamp, self._stamp_seen_at = {}, stamp, now
+        if stamp != self._stamp or now - self._kept_since > STAMPED_MAX_AGE:
+            self._known, self._stamp, self._kept_since = {}, stamp, now
         if user_id not in self._known:
             self._known[user_id] = self.read([user_id]).get(user_id)
         return self._known[user_id]
