@@ -307,6 +307,11 @@ def test_a_garbage_client_does_not_disturb_a_healthy_station(app, api, gateway, 
         for _ in range(30):
             clock.advance(seconds=20)
             assert [a.cn for a in healthy.send(healthy.realtime(clock, {"pm10": 50.0}))] == ["9014"]
+        deadline = time.monotonic() + 30
+        while not (stats := dict(gateway.listener.stats))["junk_bytes"] > 1000 or sum(
+                v for k, v in stats.items() if k.startswith("rejected:")) <= 10:
+            assert time.monotonic() < deadline, stats  # the garbage went on long enough to be counted
+            time.sleep(0.05)
     finally:
         stop.set()
         for t in threads:

@@ -2,7 +2,9 @@
 own when CITYLOOP_TEST_DATABASE_URL is set): real TCP frames in, 9014 only for what is stored, every reading stored
 once, rule state and alarms kept per station, SIGTERM to the whole process group loses nothing, and an ingest
 process that dies is started again while its unanswered batch is sent again by the stations; frames malformed past
-their header (which the listener leaves to the ingest process) are refused in order and counted per station."""
+their header (which the listener leaves to the ingest process) are refused in order and counted per station; a
+stored batch is answered once the next batch is on its way to the ingest process, never before; a batch gathers
+for flush_ms after a quiet spell only."""
 
 from __future__ import annotations
 
@@ -24,8 +26,9 @@ from cityloop.db import make_engine, make_session_factory
 from cityloop.db.migrate import upgrade
 from cityloop.sensors import hj212, hj212_sim
 from cityloop.sensors.hj212_listener import Listener
-from cityloop.sensors.hj212_worker import IngestWorker
+from cityloop.sensors.hj212_worker import IngestWorker, WorkerError
 from cityloop.sensors.models import Alarm, Counter, Device, Reading, RuleState
+from cityloop.sensors.pipeline import Result
 from tests.own_database import own_database
 from tests.conftest import SHANGHAI, free_port
 from tests.factories import seed_world
@@ -142,8 +145,8 @@ def test_the_gateway_answers_what_its_ingest_process_stored_and_keeps_everything
 class Gateway:
     """A listener with its ingest process, on an event loop of its own in this process."""
 
-    def __init__(self, url: str) -> None:
-        self.settings = Settings(database_url=url, demo=True, sensor_flush_ms=5)
+    def __init__(self, url: str, flush_ms: int = 5) -> None:
+        self.settings = Settings(database_url=url, demo=True, sensor_flush_ms=flush_ms)
         self.engine = make_engine(url)
         self.worker = IngestWorker(self.settings)
         self.listener = Listener(None, make_session_factory(self.engine), self.settings, self.worker)
@@ -154,12 +157,12 @@ class Gateway:
 
 
 @pytest.fixture
-def gateway(gateway_db):
-    """The in-process gateway on a thread's event loop, its port, and the database's engine."""
+def gateway(gateway_db, request):
+    """The in-process gateway on a thread's event loop, its port, and the database's engine (param: flush_ms)."""
     import threading
 
     url, engine = gateway_db
-    gw = Gateway(url)
+    gw = Gateway(url, getattr(request, "param", 5))
     thread = threading.Thread(target=gw.loop.run_forever, daemon=True)
     thread.start()
     gw.port = gw.run(gw.listener.start("127.0.0.1", 0))
@@ -211,3 +214,124 @@ def test_an_ingest_process_that_dies_is_started_again_and_its_lost_batch_is_sent
     assert gw.worker.process is not None and gw.worker.process.pid != dead.pid
     sock.close()
     assert count(engine, "DU-1") == 2
+
+
+@pytest.mark.parametrize("gateway", [2500], indirect=True)
+def test_a_batch_gathers_after_a_quiet_spell_but_not_between_an_answer_and_the_next_frame(gateway):
+    gw, engine = gateway
+    sock, reader = connect(gw.port, time.monotonic() + 10), hj212.FrameReader()
+    start = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
+    frames = [realtime(DUST, "dust", start + timedelta(seconds=30 * i), {"pm10": 40.0}) for i in range(3)]
+    took = []
+    time.sleep(2.7)  # quiet since the listener started
+    for frame in frames:
+        t = time.monotonic()
+        assert [a.cn for a in exchange(sock, reader, [frame])] == ["9014"]
+        took.append(time.monotonic() - t)
+    sock.close()
+    assert took[0] >= 2.4  # the first frame after a quiet spell waits flush_ms for others to join its batch
+    assert took[1] < 1.5 and took[2] < 1.5, took  # sent right after an answer: the station is busy, not quiet
+    assert count(engine, "DU-1") == 3
+
+
+class SlowHandOff:
+    """Stands in for the ingest process: handing a batch over takes a while (the real sending thread may wait for the
+    GIL while the loop writes answers); it logs each hand-over, then stores the batch when the test opens its gate."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fail_second: bool = False) -> None:
+        self.loop, self.fail_second = loop, fail_second
+        self.handed: list[int] = []
+        self.gates = {1: asyncio.Event(), 2: asyncio.Event()}
+        self.batches = 0
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    def invalidate(self) -> None:
+        return None
+
+    async def store(self, frames, stations, counts, sent=None):
+        self.batches += 1
+        batch = self.batches
+        await asyncio.sleep(0.3)
+        if batch == 2 and self.fail_second:
+            raise WorkerError("the HJ 212 ingest process is down")
+        self.handed.append(batch)
+        if sent is not None:
+            sent()
+        await self.gates[batch].wait()
+        return Result(accepted=len(frames), stored=len(frames)), []
+
+    def open(self, batch: int) -> None:
+        self.loop.call_soon_threadsafe(self.gates[batch].set)
+
+
+@pytest.fixture
+def slow_gateway(gateway_db, request):
+    import threading
+
+    url, engine = gateway_db
+    loop = asyncio.new_event_loop()
+    worker = SlowHandOff(loop, fail_second=request.param)
+    listener = Listener(None, make_session_factory(engine), Settings(database_url=url, demo=True, sensor_flush_ms=5),
+                        worker)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    port = asyncio.run_coroutine_threadsafe(listener.start("127.0.0.1", 0), loop).result(60)
+    yield port, listener, worker
+    worker.open(1)
+    worker.open(2)
+    asyncio.run_coroutine_threadsafe(listener.close(), loop).result(60)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+def wait_for(check, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("slow_gateway", [False], indirect=True)
+def test_a_stored_batch_is_answered_once_the_next_batch_is_handed_over_and_the_last_one_at_once(slow_gateway):
+    port, listener, worker = slow_gateway
+    at = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
+    dust, noise = connect(port, time.monotonic() + 10), connect(port, time.monotonic() + 10)
+    dust.sendall(realtime(DUST, "dust", at, {"pm10": 40.0}))
+    wait_for(lambda: worker.handed == [1])
+    noise.sendall(realtime(NOISE, "noise", at, {"leq_db": 50.0}))
+    wait_for(lambda: listener.queued == 1)  # waits for the next batch while the first is stored
+    worker.open(1)
+    dust.settimeout(10)
+    answer = [hj212.decode(f) for f in hj212.FrameReader().feed(dust.recv(65536))]
+    assert [a.cn for a in answer] == ["9014"]
+    assert worker.handed == [1, 2]  # answered only once the next batch was on its way
+    worker.open(2)
+    noise.settimeout(10)
+    assert [hj212.decode(f).cn for f in hj212.FrameReader().feed(noise.recv(65536))] == ["9014"]  # nothing waits
+    dust.close()
+    noise.close()
+
+
+@pytest.mark.parametrize("slow_gateway", [True], indirect=True)
+def test_a_stored_batch_is_answered_even_when_the_next_one_cannot_be_handed_over(slow_gateway):
+    port, listener, worker = slow_gateway
+    at = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
+    dust, noise = connect(port, time.monotonic() + 10), connect(port, time.monotonic() + 10)
+    dust.sendall(realtime(DUST, "dust", at, {"pm10": 40.0}))
+    wait_for(lambda: worker.handed == [1])
+    noise.sendall(realtime(NOISE, "noise", at, {"leq_db": 50.0}))
+    wait_for(lambda: listener.queued == 1)
+    worker.open(1)
+    dust.settimeout(10)
+    assert [hj212.decode(f).cn for f in hj212.FrameReader().feed(dust.recv(65536))] == ["9014"]
+    assert worker.handed == [1]
+    noise.settimeout(1.5)
+    with pytest.raises(TimeoutError):  # its batch failed: the station sends it again
+        noise.recv(65536)
+    dust.close()
+    noise.close()

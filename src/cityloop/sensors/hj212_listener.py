@@ -9,6 +9,7 @@ it asks for answers; nothing one connection sends can affect another."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import threading
@@ -56,6 +57,9 @@ class Listener:
         self.gate = LookupGate(LOOKUP_AGAIN_SECONDS, LOOKUPS_PER_SECOND)
         self.waiting: list[Connection] = []  # connections whose chunk's data frames wait for a batch, in order
         self.queued = 0  # their data frames
+        # Connections of the last batch the ingest process stored, answered once the next batch is on its way to it
+        # (or when nothing waits): answering first would keep the GIL from the thread that sends the next batch.
+        self.unanswered: list[Connection] = []
         self.pending: Counter[str] = Counter()  # counter deltas written with the next batch
         self.stats: Counter[str] = Counter()  # this process: connections, frames, answers, junk bytes, errors
         self.peers: dict[int, Peer] = {}
@@ -92,6 +96,8 @@ class Listener:
             self._flusher.cancel()
         if self.waiting or self.pending:
             await self._flush_once()
+        _answer(self.unanswered, True)
+        self.unanswered = []
         if self.worker is not None:
             await self.worker.close()
 
@@ -213,11 +219,16 @@ class Listener:
         # Adaptive batching as the MQTT subscriber does: after a quiet spell wait flush_ms so a batch can gather;
         # under load, whatever arrived while the last batch was written is the next batch.
         pause, idle = self.settings.sensor_flush_ms / 1000, True
+        loop = asyncio.get_running_loop()
         while True:
             if not self.waiting and not self.pending:
-                idle = True
+                _answer(self.unanswered, True)
+                self.unanswered = []
                 self._wake.clear()
+                quiet = loop.time()
                 await self._wake.wait()
+                # The moment between a batch's answers and its stations' next frames is not a quiet spell.
+                idle = loop.time() - quiet >= pause
             if idle and self.queued < MAX_PER_FLUSH:
                 await asyncio.sleep(pause)
             idle = False
@@ -240,10 +251,22 @@ class Listener:
             frames += conn.frames
             stations += conn.stations
         counts, self.pending = self.pending, Counter()
+        earlier, self.unanswered = self.unanswered, []
+        loop = asyncio.get_running_loop()
+
+        def answer_earlier() -> None:  # on the loop, once: when this batch is sent, or below should it not be
+            _answer(earlier, True)
+            earlier.clear()
+
+        def sent() -> None:  # on the worker's thread
+            if earlier:
+                with contextlib.suppress(RuntimeError):  # the loop closed while a cancelled batch was sent
+                    loop.call_soon_threadsafe(answer_earlier)
+
         ok = False
         try:
             if self.worker is not None:
-                result, refused = await self.worker.store(frames, stations, counts)
+                result, refused = await self.worker.store(frames, stations, counts, sent)
                 if refused:
                     self._refused_late(conns, dict(refused))
             else:
@@ -256,8 +279,9 @@ class Listener:
             log.exception("HJ 212 batch of %d frames failed", len(packets))
             self.pending.update(counts)
         finally:  # also when cancelled (closing): unanswered frames are sent again by their stations
-            if ok and self.worker is not None:  # answered on the loop's next turn: the next batch is sent first,
-                asyncio.get_running_loop().call_soon(_answer, conns, ok)  # so the process does not wait for them
+            answer_earlier()
+            if ok and self.worker is not None:
+                self.unanswered = conns
             else:
                 _answer(conns, ok)
         return ok

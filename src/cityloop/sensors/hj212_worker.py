@@ -18,6 +18,7 @@ import signal
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -77,16 +78,17 @@ class IngestWorker:
                 raise WorkerError(f"the HJ 212 ingest process could not start: {reply[1]}")
             self.cpu_seconds = reply[-1]
 
-    async def store(self, frames: list[bytes], stations: list[Station],
-                    counts: dict[str, int]) -> tuple[Result, list[tuple[int, str]]]:
+    async def store(self, frames: list[bytes], stations: list[Station], counts: dict[str, int],
+                    sent: Callable[[], None] | None = None) -> tuple[Result, list[tuple[int, str]]]:
         """One batch of data frames whose headers and stations are checked, stored (WorkerError if not): what was
-        done, and the frames found malformed past their header (index in the batch, FrameError code)."""
+        done, and the frames found malformed past their header (index in the batch, FrameError code). `sent` is
+        called on the sending thread once the batch is in the pipe."""
         if self.pipe is None:
             await self.start()
-        return await asyncio.to_thread(self._store, frames, stations, counts)
+        return await asyncio.to_thread(self._store, frames, stations, counts, sent)
 
-    def _store(self, frames: list[bytes], stations: list[Station],
-               counts: dict[str, int]) -> tuple[Result, list[tuple[int, str]]]:
+    def _store(self, frames: list[bytes], stations: list[Station], counts: dict[str, int],
+               sent: Callable[[], None] | None) -> tuple[Result, list[tuple[int, str]]]:
         with self.lock:
             pipe = self.pipe
             if pipe is None:
@@ -94,6 +96,8 @@ class IngestWorker:
             refresh, self.refresh = self.refresh, False
             try:
                 pipe.send_bytes(pickle.dumps((refresh, frames, stations, dict(counts)), pickle.HIGHEST_PROTOCOL))
+                if sent is not None:
+                    sent()
                 reply = pickle.loads(pipe.recv_bytes())
             except (EOFError, OSError) as exc:
                 self._stop()
