@@ -296,30 +296,14 @@ def wait_for(check, seconds: float = 10) -> None:
         time.sleep(0.01)
 
 
-@pytest.mark.parametrize("slow_gateway", [False], indirect=True)
-def test_a_stored_batch_is_answered_once_the_next_batch_is_handed_over_and_the_last_one_at_once(slow_gateway):
-    port, listener, worker = slow_gateway
-    at = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
-    dust, noise = connect(port, time.monotonic() + 10), connect(port, time.monotonic() + 10)
-    dust.sendall(realtime(DUST, "dust", at, {"pm10": 40.0}))
-    wait_for(lambda: worker.handed == [1])
-    noise.sendall(realtime(NOISE, "noise", at, {"leq_db": 50.0}))
-    wait_for(lambda: listener.queued == 1)  # waits for the next batch while the first is stored
-    worker.open(1)
-    dust.settimeout(10)
-    answer = [hj212.decode(f) for f in hj212.FrameReader().feed(dust.recv(65536))]
-    assert [a.cn for a in answer] == ["9014"]
-    assert worker.handed == [1, 2]  # answered only once the next batch was on its way
-    worker.open(2)
-    noise.settimeout(10)
-    assert [hj212.decode(f).cn for f in hj212.FrameReader().feed(noise.recv(65536))] == ["9014"]  # nothing waits
-    dust.close()
-    noise.close()
+def codes(sock: socket.socket, seconds: float = 10) -> list[str]:
+    """The command codes of what the gateway sent on sock in one read."""
+    sock.settimeout(seconds)
+    return [hj212.decode(f).cn for f in hj212.FrameReader().feed(sock.recv(65536))]
 
 
-@pytest.mark.parametrize("slow_gateway", [True], indirect=True)
-def test_a_stored_batch_is_answered_even_when_the_next_one_cannot_be_handed_over(slow_gateway):
-    port, listener, worker = slow_gateway
+def store_first_batch(port: int, listener: Listener, worker: SlowHandOff) -> tuple[socket.socket, socket.socket]:
+    """DU-1's frame is the first batch; NO-1's frame waits for the next one while the first is stored."""
     at = datetime.now(SHANGHAI).replace(microsecond=0) - timedelta(minutes=5)
     dust, noise = connect(port, time.monotonic() + 10), connect(port, time.monotonic() + 10)
     dust.sendall(realtime(DUST, "dust", at, {"pm10": 40.0}))
@@ -327,11 +311,28 @@ def test_a_stored_batch_is_answered_even_when_the_next_one_cannot_be_handed_over
     noise.sendall(realtime(NOISE, "noise", at, {"leq_db": 50.0}))
     wait_for(lambda: listener.queued == 1)
     worker.open(1)
-    dust.settimeout(10)
-    assert [hj212.decode(f).cn for f in hj212.FrameReader().feed(dust.recv(65536))] == ["9014"]
+    return dust, noise
+
+
+@pytest.mark.parametrize("slow_gateway", [False], indirect=True)
+def test_a_stored_batch_is_answered_once_the_next_batch_is_handed_over_and_the_last_one_at_once(slow_gateway):
+    port, listener, worker = slow_gateway
+    dust, noise = store_first_batch(port, listener, worker)
+    assert codes(dust) == ["9014"]
+    assert worker.handed == [1, 2]  # answered only once the next batch was on its way
+    worker.open(2)
+    assert codes(noise) == ["9014"]  # nothing waits: answered at once
+    dust.close()
+    noise.close()
+
+
+@pytest.mark.parametrize("slow_gateway", [True], indirect=True)
+def test_a_stored_batch_is_answered_even_when_the_next_one_cannot_be_handed_over(slow_gateway):
+    port, listener, worker = slow_gateway
+    dust, noise = store_first_batch(port, listener, worker)
+    assert codes(dust) == ["9014"]
     assert worker.handed == [1]
-    noise.settimeout(1.5)
     with pytest.raises(TimeoutError):  # its batch failed: the station sends it again
-        noise.recv(65536)
+        codes(noise, 1.5)
     dust.close()
     noise.close()
