@@ -96,8 +96,7 @@ class Listener:
             self._flusher.cancel()
         if self.waiting or self.pending:
             await self._flush_once()
-        _answer(self.unanswered, True)
-        self.unanswered = []
+        self._answer_stored()
         if self.worker is not None:
             await self.worker.close()
 
@@ -222,8 +221,7 @@ class Listener:
         loop = asyncio.get_running_loop()
         while True:
             if not self.waiting and not self.pending:
-                _answer(self.unanswered, True)
-                self.unanswered = []
+                self._answer_stored()
                 self._wake.clear()
                 quiet = loop.time()
                 await self._wake.wait()
@@ -285,6 +283,10 @@ class Listener:
             else:
                 _answer(conns, ok)
         return ok
+
+    def _answer_stored(self) -> None:
+        _answer(self.unanswered, True)
+        self.unanswered = []
 
     def _refused_late(self, conns: list[Connection], refused: dict[int, str]) -> None:
         """Frames of a batch the ingest process found malformed past their header (by index: error code): refused
