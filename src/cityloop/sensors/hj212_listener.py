@@ -249,17 +249,11 @@ class Listener:
             frames += conn.frames
             stations += conn.stations
         counts, self.pending = self.pending, Counter()
-        earlier, self.unanswered = self.unanswered, []
         loop = asyncio.get_running_loop()
 
-        def answer_earlier() -> None:  # on the loop, once: when this batch is sent, or below should it not be
-            _answer(earlier, True)
-            earlier.clear()
-
-        def sent() -> None:  # on the worker's thread
-            if earlier:
-                with contextlib.suppress(RuntimeError):  # the loop closed while a cancelled batch was sent
-                    loop.call_soon_threadsafe(answer_earlier)
+        def sent() -> None:  # on the worker's thread: the last stored batch is answered on the loop
+            with contextlib.suppress(RuntimeError):  # the loop closed while a cancelled batch was sent
+                loop.call_soon_threadsafe(self._answer_stored)
 
         ok = False
         try:
@@ -277,7 +271,7 @@ class Listener:
             log.exception("HJ 212 batch of %d frames failed", len(packets))
             self.pending.update(counts)
         finally:  # also when cancelled (closing): unanswered frames are sent again by their stations
-            answer_earlier()
+            self._answer_stored()  # the last stored batch, should this one not have been sent
             if ok and self.worker is not None:
                 self.unanswered = conns
             else:
@@ -285,6 +279,7 @@ class Listener:
         return ok
 
     def _answer_stored(self) -> None:
+        """Answer the last batch the ingest process stored, if not yet answered (on the loop)."""
         _answer(self.unanswered, True)
         self.unanswered = []
 
