@@ -9,11 +9,13 @@ for flush_ms after a quiet spell only."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -143,34 +145,39 @@ def test_the_gateway_answers_what_its_ingest_process_stored_and_keeps_everything
 
 
 class Gateway:
-    """A listener with its ingest process, on an event loop of its own in this process."""
+    """A listener with its ingest process (or a stand-in made on the gateway's loop), on an event loop of its own in
+    this process."""
 
-    def __init__(self, url: str, flush_ms: int = 5) -> None:
+    def __init__(self, url: str, flush_ms: int = 5, worker=None) -> None:
         self.settings = Settings(database_url=url, demo=True, sensor_flush_ms=flush_ms)
         self.engine = make_engine(url)
-        self.worker = IngestWorker(self.settings)
-        self.listener = Listener(None, make_session_factory(self.engine), self.settings, self.worker)
         self.loop = asyncio.new_event_loop()
+        self.worker = IngestWorker(self.settings) if worker is None else worker(self.loop)
+        self.listener = Listener(None, make_session_factory(self.engine), self.settings, self.worker)
 
     def run(self, coro, timeout: float = 120):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
 
-@pytest.fixture
-def gateway(gateway_db, request):
-    """The in-process gateway on a thread's event loop, its port, and the database's engine (param: flush_ms)."""
-    import threading
-
-    url, engine = gateway_db
-    gw = Gateway(url, getattr(request, "param", 5))
+@contextlib.contextmanager
+def serving(gw: Gateway):
+    """The gateway listening on a free port, its loop on a thread, until the block ends."""
     thread = threading.Thread(target=gw.loop.run_forever, daemon=True)
     thread.start()
     gw.port = gw.run(gw.listener.start("127.0.0.1", 0))
-    yield gw, engine
+    yield gw
     gw.run(gw.listener.close())
     gw.loop.call_soon_threadsafe(gw.loop.stop)
     thread.join(10)
     gw.engine.dispose()
+
+
+@pytest.fixture
+def gateway(gateway_db, request):
+    """The in-process gateway, and the database's engine (param: flush_ms)."""
+    url, engine = gateway_db
+    with serving(Gateway(url, getattr(request, "param", 5))) as gw:
+        yield gw, engine
 
 
 def test_frames_malformed_past_their_header_are_refused_in_order_and_counted_per_station(gateway):
@@ -271,22 +278,12 @@ class SlowHandOff:
 
 @pytest.fixture
 def slow_gateway(gateway_db, request):
-    import threading
-
-    url, engine = gateway_db
-    loop = asyncio.new_event_loop()
-    worker = SlowHandOff(loop, fail_second=request.param)
-    listener = Listener(None, make_session_factory(engine), Settings(database_url=url, demo=True, sensor_flush_ms=5),
-                        worker)
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    port = asyncio.run_coroutine_threadsafe(listener.start("127.0.0.1", 0), loop).result(60)
-    yield port, listener, worker
-    worker.open(1)
-    worker.open(2)
-    asyncio.run_coroutine_threadsafe(listener.close(), loop).result(60)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    """The in-process gateway with SlowHandOff for its ingest process (param: fail_second)."""
+    url, _ = gateway_db
+    with serving(Gateway(url, worker=lambda loop: SlowHandOff(loop, fail_second=request.param))) as gw:
+        yield gw.port, gw.listener, gw.worker
+        gw.worker.open(1)  # let a batch still waiting end, so closing does not wait for it
+        gw.worker.open(2)
 
 
 def wait_for(check, seconds: float = 10) -> None:
